@@ -1,0 +1,264 @@
+/*
+ * alloc: generic paths.  Small requests go to the calling thread's heap, or, when the
+ * caller asked for a specific arena or no tcache (or the thread has no heap), to the
+ * arena's shared heap under the arena lock.  Large and huge requests go to large.c.
+ */
+#include "alloc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "heap.h"
+#include "init.h"
+#include "large.h"
+#include "pagemap.h"
+#include "sizeclass.h"
+#include "thread.h"
+
+static void *shared_small(la_arena_t *a, unsigned c)
+{
+        la_heap_t *sh = a->shared;
+        la_mutex_lock(&a->lock);
+        la_block_t *b = sh->fl[c];
+        void *p;
+        if (b != NULL) {
+                sh->fl[c] = b->next;
+                p = b;
+        } else {
+                p = la_heap_alloc_refill(sh, c);
+        }
+        la_mutex_unlock(&a->lock);
+        if (p != NULL)
+                la_account_alloc(&la_empty_heap, la_cls_size[c]);
+        return p;
+}
+
+static void *heap_small(la_heap_t *h, unsigned c)
+{
+        la_block_t *b = h->fl[c];
+        void *p;
+        if (b != NULL) {
+                h->fl[c] = b->next;
+                p = b;
+        } else {
+                p = la_heap_alloc_refill(h, c);
+        }
+        if (p != NULL)
+                h->allocated += h->usize[c];
+        return p;
+}
+
+static void *alloc_usize(size_t usize, size_t align, bool zero, la_arena_t *a,
+                         bool explicit_arena, la_heap_t *h)
+{
+        void *p;
+        if (usize <= LA_SMALL_MAX) {
+                unsigned c = la_size2cls(usize);
+                p = h != NULL ? heap_small(h, c) : shared_small(a, c);
+                if (p != NULL && zero)
+                        memset(p, 0, usize);
+                return p;
+        }
+        p = la_large_alloc(a, explicit_arena, usize, align, zero);
+        if (p != NULL)
+                la_account_alloc(h != NULL ? h : &la_empty_heap, usize);
+        return p;
+}
+
+void *la_malloc_slow(size_t size)
+{
+        if (LA_UNLIKELY(!la_ready())) {
+                void *p = la_boot_alloc(size);
+                if (p == NULL)
+                        errno = ENOMEM;
+                return p;
+        }
+        size_t usize = la_s2u(size);
+        if (LA_UNLIKELY(usize == 0)) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        la_heap_t *h = la_thread_heap();
+        la_arena_t *a = h != NULL ? h->arena : la_thread_arena();
+        void *p = alloc_usize(usize, 0, false, a, false, h);
+        if (p == NULL)
+                errno = ENOMEM;
+        return p;
+}
+
+void *la_alloc_flags(size_t size, la_flags_t f)
+{
+        if (LA_UNLIKELY(!la_ready()))
+                return f.align > 16 ? NULL : la_boot_alloc(size);
+        size_t usize = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
+        if (LA_UNLIKELY(usize == 0))
+                return NULL;
+        la_heap_t *h = NULL;
+        la_arena_t *a;
+        if (f.arena >= 0) {
+                a = la_arena_get((unsigned)f.arena, true);
+                if (a == NULL)
+                        return NULL;
+                if (!f.tcache_none) {
+                        h = la_thread_heap();
+                        if (h != NULL && h->arena != a)
+                                h = NULL;
+                }
+        } else {
+                h = f.tcache_none ? NULL : la_thread_heap();
+                a = h != NULL ? h->arena : la_thread_arena();
+        }
+        return alloc_usize(usize, f.align, f.zero, a, f.arena >= 0, h);
+}
+
+void la_free_slow(void *p, la_span_t *s)
+{
+        if (s == NULL)
+                return; /* NULL, the bootstrap buffer, or a pointer that is not ours */
+        switch (s->kind) {
+        case LA_SPAN_SMALL:
+                la_small_free_slow(s, p);
+                return;
+        case LA_SPAN_LARGE:
+        case LA_SPAN_HUGE:
+                if ((uintptr_t)p != s->base)
+                        return; /* not the start of the allocation: invalid, ignored */
+                la_account_dealloc(la_tls_heap, s->usize);
+                la_large_free(s);
+                return;
+        default:
+                return; /* a free run: double free, ignored */
+        }
+}
+
+void la_free_any(void *p)
+{
+        la_span_t *s = la_pm_lookup(p);
+        la_heap_t *h = la_tls_heap;
+        if (LA_LIKELY(s != NULL && s->owner == (uintptr_t)h)) {
+                la_block_t *b = p;
+                b->next = s->local_free;
+                s->local_free = b;
+                h->deallocated += s->block_size;
+                if (LA_UNLIKELY(--s->used == 0))
+                        la_heap_span_empty(h, s);
+                return;
+        }
+        la_free_slow(p, s);
+}
+
+static size_t span_usize(const la_span_t *s)
+{
+        return s->kind == LA_SPAN_SMALL ? s->block_size : s->usize;
+}
+
+size_t la_usable_size(const void *p)
+{
+        la_span_t *s = la_pm_lookup(p);
+        if (s == NULL)
+                return p != NULL && la_boot_owns(p) ? la_boot_usable(p) : 0;
+        if (s->kind == LA_SPAN_SMALL)
+                return s->block_size;
+        if ((s->kind == LA_SPAN_LARGE || s->kind == LA_SPAN_HUGE) && (uintptr_t)p == s->base)
+                return s->usize;
+        return 0;
+}
+
+size_t la_nalloc(size_t size, la_flags_t f)
+{
+        if (!la_ready())
+                return 0;
+        return f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
+}
+
+/* Tries to satisfy the resize without moving; true if p now has usable size new_usize. */
+static bool resize_in_place(void *p, la_span_t *s, size_t new_usize, size_t align, bool zero)
+{
+        if (align != 0 && ((uintptr_t)p & (align - 1)) != 0)
+                return false;
+        size_t old = span_usize(s);
+        if (s->kind == LA_SPAN_SMALL)
+                return new_usize == old;
+        if (new_usize <= LA_SMALL_MAX)
+                return false;
+        if (new_usize == old)
+                return true;
+        if (la_large_resize(s, new_usize, zero)) {
+                la_heap_t *h = la_tls_heap;
+                if (new_usize > old)
+                        la_account_alloc(h, new_usize - old);
+                else
+                        la_account_dealloc(h, old - new_usize);
+                return true;
+        }
+        return false;
+}
+
+void *la_realloc_flags(void *p, size_t size, la_flags_t f)
+{
+        la_span_t *s = la_pm_lookup(p);
+        if (s == NULL || s->kind == LA_SPAN_FREE) {
+                if (p != NULL && la_boot_owns(p)) {
+                        void *q = la_alloc_flags(size, f);
+                        if (q != NULL) {
+                                size_t old = la_boot_usable(p);
+                                memcpy(q, p, old < size ? old : size);
+                        }
+                        return q;
+                }
+                return NULL; /* not ours: we cannot know its size */
+        }
+        size_t new_usize = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
+        if (new_usize == 0)
+                return NULL;
+        size_t old = span_usize(s);
+        if (resize_in_place(p, s, new_usize, f.align, f.zero))
+                return p;
+        if (s->kind == LA_SPAN_HUGE && f.align <= LA_PAGE && new_usize > LA_SMALL_MAX &&
+            new_usize >= la_opt.oversize_threshold) {
+                void *q = la_huge_remap(s, new_usize);
+                if (q != NULL) {
+                        la_heap_t *h = la_tls_heap;
+                        if (new_usize > old)
+                                la_account_alloc(h, new_usize - old);
+                        else
+                                la_account_dealloc(h, old - new_usize);
+                        return q; /* mremap'd pages past the old end read as zero */
+                }
+        }
+        void *q = la_alloc_flags(size, f);
+        if (q == NULL)
+                return NULL;
+        memcpy(q, p, old < size ? old : size);
+        if (f.zero && new_usize > old && q != NULL)
+                memset((char *)q + old, 0, new_usize - old);
+        la_free_any(p);
+        return q;
+}
+
+size_t la_xalloc(void *p, size_t size, size_t extra, la_flags_t f)
+{
+        la_span_t *s = la_pm_lookup(p);
+        if (s == NULL || s->kind == LA_SPAN_FREE)
+                return 0;
+        size_t old = span_usize(s);
+        if (size > LA_LARGE_MAX)
+                return old;
+        if (extra > LA_LARGE_MAX - size)
+                extra = LA_LARGE_MAX - size;
+        size_t want_max = f.align != 0 ? la_sa2u(size + extra, f.align) : la_s2u(size + extra);
+        size_t want_min = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
+        if (want_min == 0)
+                return old;
+        if (s->kind == LA_SPAN_SMALL) {
+                /* Small objects only "resize" within their class. */
+                return old;
+        }
+        if (want_max != 0 && resize_in_place(p, s, want_max, f.align, f.zero))
+                return want_max;
+        if (want_min != want_max && resize_in_place(p, s, want_min, f.align, f.zero))
+                return want_min;
+        return span_usize(s);
+}

@@ -1,0 +1,49 @@
+/*
+ * alloc: the generic allocation paths behind every exported entry point: the slow path of
+ * malloc and free, flags of the *allocx family, alignment, realloc, usable sizes.  The
+ * exported functions in api.c keep only the inline fast paths.
+ */
+#ifndef LA_ALLOC_H
+#define LA_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "span.h"
+
+/* Flags decoded from MALLOCX_* bits. */
+typedef struct la_flags {
+        size_t align;      /* 0: none */
+        bool zero;
+        bool tcache_none;  /* MALLOCX_TCACHE_NONE or an explicit tcache */
+        int arena;         /* -1: automatic */
+} la_flags_t;
+
+static inline la_flags_t la_flags_decode(int flags)
+{
+        la_flags_t f;
+        unsigned lg = (unsigned)flags & 0x3f;
+        f.align = lg != 0 ? (size_t)1 << lg : 0;
+        f.zero = (flags & 0x40) != 0;
+        f.tcache_none = (((unsigned)flags >> 8) & 0xfff) != 0;
+        f.arena = (int)((unsigned)flags >> 20) - 1;
+        return f;
+}
+
+/* malloc's slow path: sets errno to ENOMEM on failure. */
+void *la_malloc_slow(size_t size);
+/* Allocation with flags; NULL on failure (errno untouched). */
+void *la_alloc_flags(size_t size, la_flags_t f);
+/* free's slow path (s is the page map entry of p, possibly NULL). */
+void la_free_slow(void *p, la_span_t *s);
+void la_free_any(void *p);
+/* realloc-style resize; NULL on failure with p untouched. */
+void *la_realloc_flags(void *p, size_t size, la_flags_t f);
+/* In-place resize for xallocx; returns the resulting usable size. */
+size_t la_xalloc(void *p, size_t size, size_t extra, la_flags_t f);
+/* Usable size of a live allocation; 0 for NULL or foreign pointers. */
+size_t la_usable_size(const void *p);
+/* Usable size mallocx(size, flags) would give; 0 if too large. */
+size_t la_nalloc(size_t size, la_flags_t f);
+
+#endif

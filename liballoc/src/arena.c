@@ -1,0 +1,574 @@
+/*
+ * arena: page runs.  Free runs sit in size buckets per state (dirty, muzzy, clean) and, for
+ * dirty and muzzy, in an age list the decay engine purges from the oldest end.  Freed runs
+ * coalesce with free neighbours of the same state, found through the page map entries of
+ * their first and last pages.  New address space comes from regions reserved with
+ * MAP_NORESERVE that double in size (4 MiB ... 1 GiB); regions are never unmapped (jemalloc's
+ * retain:true), so purged space is reused before new space is reserved.
+ */
+#include "arena.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "conf.h"
+#include "meta.h"
+#include "os.h"
+#include "pagemap.h"
+
+#define REGION_MIN ((size_t)4 << 20)
+#define REGION_MAX ((size_t)1 << 30)
+
+la_arena_t *la_arenas[LA_MAX_ARENAS];
+_Atomic unsigned la_narenas_total;
+unsigned la_narenas_auto;
+_Atomic ssize_t la_default_decay_ms[2];
+static la_mutex_t arenas_lock; /* creation of arenas */
+static bool arenas_lock_ready;
+
+static unsigned bucket_of(size_t npages)
+{
+        if (npages <= 32)
+                return (unsigned)npages - 1;
+        unsigned lg = la_lg_floor(npages);
+        unsigned b = 32 + (lg - 5) * 4 + (unsigned)((npages - ((size_t)1 << lg)) >> (lg - 2));
+        return b < LA_RUN_NBUCKETS ? b : LA_RUN_NBUCKETS - 1;
+}
+
+/* ---- free-run bookkeeping ---------------------------------------------------------- */
+
+static void bin_insert(la_arena_t *a, la_span_t *s)
+{
+        unsigned b = bucket_of(s->npages);
+        la_span_t **head = &a->bins[s->state][b];
+        s->prev = NULL;
+        s->next = *head;
+        if (*head != NULL)
+                (*head)->prev = s;
+        *head = s;
+        a->nonempty[s->state] |= (uint64_t)1 << b;
+        a->npages[s->state] += s->npages;
+        if (s->state != LA_RUN_CLEAN) {
+                int q = s->state; /* 0 dirty, 1 muzzy */
+                s->lru_next = NULL;
+                s->lru_prev = a->lru_tail[q];
+                if (a->lru_tail[q] != NULL)
+                        a->lru_tail[q]->lru_next = s;
+                else
+                        a->lru_head[q] = s;
+                a->lru_tail[q] = s;
+        }
+}
+
+static void bin_remove(la_arena_t *a, la_span_t *s)
+{
+        unsigned b = bucket_of(s->npages);
+        if (s->prev != NULL)
+                s->prev->next = s->next;
+        else
+                a->bins[s->state][b] = s->next;
+        if (s->next != NULL)
+                s->next->prev = s->prev;
+        if (a->bins[s->state][b] == NULL)
+                a->nonempty[s->state] &= ~((uint64_t)1 << b);
+        a->npages[s->state] -= s->npages;
+        if (s->state != LA_RUN_CLEAN) {
+                int q = s->state;
+                if (s->lru_prev != NULL)
+                        s->lru_prev->lru_next = s->lru_next;
+                else
+                        a->lru_head[q] = s->lru_next;
+                if (s->lru_next != NULL)
+                        s->lru_next->lru_prev = s->lru_prev;
+                else
+                        a->lru_tail[q] = s->lru_prev;
+        }
+        s->next = s->prev = s->lru_next = s->lru_prev = NULL;
+}
+
+static bool mergeable(la_arena_t *a, const la_span_t *n, uint8_t state)
+{
+        return n != NULL && n->kind == LA_SPAN_FREE && n->arena == a && n->state == state;
+}
+
+/* Inserts free run s (kind FREE, state set), merging with free neighbours of its state. */
+static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
+{
+        if (s->base > s->region_lo) {
+                la_span_t *l = la_pm_lookup((void *)(s->base - LA_PAGE));
+                if (mergeable(a, l, s->state) && l->base + la_span_bytes(l) == s->base) {
+                        bin_remove(a, l);
+                        s->base = l->base;
+                        s->npages += l->npages;
+                        la_span_delete(l);
+                }
+        }
+        uintptr_t end = s->base + la_span_bytes(s);
+        if (end < s->region_hi) {
+                la_span_t *r = la_pm_lookup((void *)end);
+                if (mergeable(a, r, s->state) && r->base == end) {
+                        bin_remove(a, r);
+                        s->npages += r->npages;
+                        la_span_delete(r);
+                }
+        }
+        la_pm_set_ends(s->base, s->npages, s);
+        bin_insert(a, s);
+}
+
+/* Splits the tail of s beyond npages off as a free run of the same state. */
+static void split_tail(la_arena_t *a, la_span_t *s, size_t npages)
+{
+        if (s->npages == npages)
+                return;
+        la_span_t *t = la_span_new();
+        if (t == NULL)
+                return; /* keep the whole run: wasteful but correct */
+        t->kind = LA_SPAN_FREE;
+        t->state = s->state == LA_RUN_PURGING ? LA_RUN_DIRTY : s->state;
+        t->arena = a;
+        t->arena_ind = a->ind;
+        t->base = s->base + (npages << 12);
+        t->npages = s->npages - npages;
+        t->region_lo = s->region_lo;
+        t->region_hi = s->region_hi;
+        t->freed_ns = s->freed_ns;
+        s->npages = npages;
+        la_pm_set_ends(t->base, t->npages, t);
+        bin_insert(a, t);
+}
+
+static la_span_t *find_fit(la_arena_t *a, unsigned state, size_t npages)
+{
+        unsigned b = bucket_of(npages);
+        for (la_span_t *s = a->bins[state][b]; s != NULL; s = s->next)
+                if (s->npages >= npages)
+                        return s;
+        uint64_t mask = b + 1 < 64 ? a->nonempty[state] & ~(((uint64_t)2 << b) - 1) : 0;
+        if (mask == 0)
+                return NULL;
+        return a->bins[state][__builtin_ctzll(mask)];
+}
+
+static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
+{
+        size_t bytes = npages << 12;
+        uintptr_t start = la_align_up(a->region_cur, align);
+        if (a->region_cur == 0 || start + bytes > a->region_end || start < a->region_cur) {
+                size_t size = a->next_region_size;
+                while (size < bytes + align)
+                        size <<= 1;
+                void *m = la_os_map(size, align > LA_PAGE ? align : LA_PAGE);
+                if (m == NULL) {
+                        /* Retry with just what is needed. */
+                        size = la_align_up(bytes, LA_PAGE);
+                        m = la_os_map(size, align > LA_PAGE ? align : LA_PAGE);
+                        if (m == NULL)
+                                return NULL;
+                }
+                if (a->region_cur != 0 && a->region_cur < a->region_end) {
+                        /* The unused tail of the old region becomes a clean free run. */
+                        la_span_t *t = la_span_new();
+                        if (t != NULL) {
+                                t->kind = LA_SPAN_FREE;
+                                t->state = LA_RUN_CLEAN;
+                                t->arena = a;
+                                t->arena_ind = a->ind;
+                                t->base = a->region_cur;
+                                t->npages = (a->region_end - a->region_cur) >> 12;
+                                t->region_lo = a->region_lo;
+                                t->region_hi = a->region_end;
+                                a->stats.mapped += la_span_bytes(t);
+                                run_insert_coalesce(a, t);
+                        }
+                }
+                if (a->next_region_size < REGION_MAX)
+                        a->next_region_size <<= 1;
+                a->region_lo = a->region_cur = (uintptr_t)m;
+                a->region_end = (uintptr_t)m + size;
+                start = a->region_cur;
+        }
+        la_span_t *s = la_span_new();
+        if (s == NULL)
+                return NULL;
+        if (start > a->region_cur) {
+                /* Alignment gap: keep it as a clean run. */
+                la_span_t *g = la_span_new();
+                if (g != NULL) {
+                        g->kind = LA_SPAN_FREE;
+                        g->state = LA_RUN_CLEAN;
+                        g->arena = a;
+                        g->arena_ind = a->ind;
+                        g->base = a->region_cur;
+                        g->npages = (start - a->region_cur) >> 12;
+                        g->region_lo = a->region_lo;
+                        g->region_hi = a->region_end;
+                        a->stats.mapped += la_span_bytes(g);
+                        run_insert_coalesce(a, g);
+                }
+        }
+        s->arena = a;
+        s->arena_ind = a->ind;
+        s->base = start;
+        s->npages = npages;
+        s->region_lo = a->region_lo;
+        s->region_hi = a->region_end;
+        s->state = LA_RUN_CLEAN;
+        a->region_cur = start + bytes;
+        a->stats.mapped += bytes;
+        return s;
+}
+
+la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
+                                     bool *ret_zeroed)
+{
+        size_t extra = align > LA_PAGE ? (align >> 12) - 1 : 0;
+        for (unsigned state = 0; state < LA_RUN_NSTATES; state++) {
+                la_span_t *s = find_fit(a, state, npages + extra);
+                if (s == NULL)
+                        continue;
+                bin_remove(a, s);
+                uintptr_t start = la_align_up(s->base, align > LA_PAGE ? align : LA_PAGE);
+                if (start != s->base) {
+                        /* Give the lead back as its own free run. */
+                        la_span_t *lead = la_span_new();
+                        if (lead == NULL) {
+                                bin_insert(a, s);
+                                return NULL;
+                        }
+                        *lead = *s;
+                        lead->npages = (start - s->base) >> 12;
+                        s->base = start;
+                        s->npages -= lead->npages;
+                        la_pm_set_ends(lead->base, lead->npages, lead);
+                        bin_insert(a, lead);
+                }
+                split_tail(a, s, npages);
+                *ret_zeroed = state == LA_RUN_CLEAN;
+                return s;
+        }
+        la_span_t *s = grow_locked(a, npages, align > LA_PAGE ? align : LA_PAGE);
+        *ret_zeroed = true;
+        return s;
+}
+
+la_span_t *la_arena_take_run_locked(la_arena_t *a, la_span_t *r, size_t npages,
+                                    bool *ret_zeroed)
+{
+        if (r->kind != LA_SPAN_FREE || r->state >= LA_RUN_NSTATES || r->npages < npages)
+                return NULL;
+        *ret_zeroed = r->state == LA_RUN_CLEAN;
+        bin_remove(a, r);
+        split_tail(a, r, npages);
+        return r;
+}
+
+/* ---- purging ----------------------------------------------------------------------- */
+
+/* Purges runs of state `from` (dirty or muzzy) down to `limit` pages, oldest first.  Drops
+ * the lock around madvise. */
+static void purge_locked(la_arena_t *a, int from, size_t limit)
+{
+        if (a->npages[from] <= limit)
+                return;
+        la_span_t *list = NULL;
+        size_t npurged = 0, nruns = 0;
+        while (a->npages[from] > limit && a->lru_head[from] != NULL) {
+                la_span_t *s = a->lru_head[from];
+                bin_remove(a, s);
+                s->state = LA_RUN_PURGING;
+                s->next = list;
+                list = s;
+                npurged += s->npages;
+                nruns++;
+        }
+        bool lazy = from == LA_RUN_DIRTY && a->decay[1].ms != 0;
+        la_mutex_unlock(&a->lock);
+        for (la_span_t *s = list; s != NULL; s = s->next) {
+                if (lazy)
+                        la_os_purge_lazy((void *)s->base, la_span_bytes(s));
+                else
+                        la_os_purge_forced((void *)s->base, la_span_bytes(s));
+        }
+        la_mutex_lock(&a->lock);
+        a->stats.npurge[from]++;
+        a->stats.nmadvise[from] += nruns;
+        a->stats.purged[from] += npurged;
+        uint64_t now = la_os_now_ns();
+        while (list != NULL) {
+                la_span_t *s = list;
+                list = s->next;
+                s->state = lazy ? LA_RUN_MUZZY : LA_RUN_CLEAN;
+                s->freed_ns = now;
+                run_insert_coalesce(a, s);
+        }
+}
+
+static void decay_locked(la_arena_t *a, bool all)
+{
+        uint64_t now = la_os_now_ns();
+        for (int q = 0; q < 2; q++) {
+                if (all) {
+                        purge_locked(a, q, 0);
+                        la_decay_purged(&a->decay[q], a->npages[q]);
+                        continue;
+                }
+                size_t limit = la_decay_limit(&a->decay[q], now, a->npages[q]);
+                purge_locked(a, q, limit);
+                la_decay_purged(&a->decay[q], a->npages[q]);
+        }
+        uint64_t step = a->decay[0].interval_ns;
+        if (a->decay[1].interval_ns != 0 && (step == 0 || a->decay[1].interval_ns < step))
+                step = a->decay[1].interval_ns;
+        a->decay_next_ns = step != 0 ? now + step : UINT64_MAX;
+}
+
+static void maybe_decay_locked(la_arena_t *a)
+{
+        if (a->decay[0].ms == 0 || (a->decay[1].ms == 0 && a->npages[LA_RUN_MUZZY] != 0)) {
+                decay_locked(a, false);
+                return;
+        }
+        if (a->decay_next_ns == UINT64_MAX)
+                return;
+        uint64_t now = la_os_now_ns();
+        if (now >= a->decay_next_ns)
+                decay_locked(a, false);
+}
+
+void la_arena_decay(la_arena_t *a, bool all)
+{
+        la_mutex_lock(&a->lock);
+        decay_locked(a, all);
+        la_mutex_unlock(&a->lock);
+}
+
+void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
+{
+        s->kind = LA_SPAN_FREE;
+        s->state = LA_RUN_DIRTY;
+        s->owner = 0;
+        s->freed_ns = 0;
+        run_insert_coalesce(a, s);
+        maybe_decay_locked(a);
+}
+
+int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms)
+{
+        if (!la_decay_ms_valid(ms))
+                return -EINVAL;
+        la_mutex_lock(&a->lock);
+        /* As in jemalloc, a new decay time restarts the curve from what is unused now, and
+         * the arena then purges according to the new setting. */
+        la_decay_init(&a->decay[which], ms, la_os_now_ns(), a->npages[which]);
+        if (ms == 0)
+                purge_locked(a, which, 0);
+        a->decay_next_ns = 0;
+        maybe_decay_locked(a);
+        la_mutex_unlock(&a->lock);
+        return 0;
+}
+
+ssize_t la_arena_get_decay_ms(la_arena_t *a, int which)
+{
+        return a->decay[which].ms;
+}
+
+/* ---- slabs ------------------------------------------------------------------------- */
+
+static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
+{
+        la_span_t *s = a->abandoned[c];
+        if (s == NULL)
+                return NULL;
+        a->abandoned[c] = s->next;
+        if (s->next != NULL)
+                s->next->prev = NULL;
+        s->next = s->prev = NULL;
+        s->owner = (uintptr_t)h;
+        return s;
+}
+
+la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c)
+{
+        la_span_t *s = slab_adopt_locked(a, h, c);
+        if (s != NULL)
+                return s;
+        const la_bin_info_t *bi = &la_bin_info[c];
+        bool zeroed;
+        s = la_arena_run_alloc_locked(a, bi->slab_size >> 12, LA_PAGE, &zeroed);
+        if (s == NULL)
+                return NULL;
+        if (la_pm_set_range(s->base, s->npages, s) != 0) {
+                la_arena_run_free_locked(a, s);
+                return NULL;
+        }
+        s->kind = LA_SPAN_SMALL;
+        s->cls = (uint8_t)c;
+        s->owner = (uintptr_t)h;
+        s->local_free = NULL;
+        atomic_store_explicit(&s->thread_free, NULL, memory_order_relaxed);
+        s->used = 0;
+        s->capacity = 0;
+        s->nregs = bi->nregs;
+        s->block_size = bi->size;
+        s->zeroed = zeroed;
+        a->stats.pactive += s->npages;
+        a->stats.nslabs++;
+        return s;
+}
+
+void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
+{
+        a->stats.pactive -= s->npages;
+        a->stats.nslabs--;
+        /* Interior pages keep pointing at s until reused; only the ends matter for
+         * coalescing, and frees of blocks in a released slab are invalid anyway. */
+        la_arena_run_free_locked(a, s);
+}
+
+void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
+{
+        s->owner = 0;
+        /* Remote frees may still arrive; collect what is there now. */
+        la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
+        while (tf != NULL) {
+                la_block_t *n = tf->next;
+                tf->next = s->local_free;
+                s->local_free = tf;
+                s->used--;
+                tf = n;
+        }
+        if (s->used == 0) {
+                la_arena_slab_release_locked(a, s);
+                return;
+        }
+        s->prev = NULL;
+        s->next = a->abandoned[s->cls];
+        if (s->next != NULL)
+                s->next->prev = s;
+        a->abandoned[s->cls] = s;
+}
+
+/* ---- arena objects ----------------------------------------------------------------- */
+
+static la_arena_t *arena_new(unsigned ind)
+{
+        la_arena_t *a = la_meta_alloc(sizeof(la_arena_t), LA_CACHELINE);
+        la_heap_t *shared = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
+        if (a == NULL || shared == NULL)
+                return NULL;
+        la_mutex_init(&a->lock);
+        a->ind = ind;
+        a->next_region_size = REGION_MIN;
+        uint64_t now = la_os_now_ns();
+        a->huge = ind == la_narenas_auto;
+        for (int q = 0; q < 2; q++) {
+                ssize_t ms = a->huge ? 0 : atomic_load(&la_default_decay_ms[q]);
+                la_decay_init(&a->decay[q], ms, now, 0);
+        }
+        a->decay_next_ns = 0;
+        la_heap_init(shared, a, LA_HEAP_SHARED);
+        a->shared = shared;
+        return a;
+}
+
+void la_arenas_boot(void);
+void la_arenas_boot(void)
+{
+        la_mutex_init(&arenas_lock);
+        arenas_lock_ready = true;
+        atomic_store(&la_default_decay_ms[0], la_opt.dirty_decay_ms);
+        atomic_store(&la_default_decay_ms[1], la_opt.muzzy_decay_ms);
+        la_narenas_auto = la_opt.narenas;
+        atomic_store(&la_narenas_total, la_narenas_auto + 1);
+}
+
+la_arena_t *la_arena_get(unsigned ind, bool create)
+{
+        if (ind >= LA_MAX_ARENAS)
+                return NULL;
+        la_arena_t *a = __atomic_load_n(&la_arenas[ind], __ATOMIC_ACQUIRE);
+        if (a != NULL || !create)
+                return a;
+        if (ind >= atomic_load(&la_narenas_total))
+                return NULL;
+        la_mutex_lock(&arenas_lock);
+        a = la_arenas[ind];
+        if (a == NULL) {
+                a = arena_new(ind);
+                if (a != NULL)
+                        __atomic_store_n(&la_arenas[ind], a, __ATOMIC_RELEASE);
+        }
+        la_mutex_unlock(&arenas_lock);
+        return a;
+}
+
+int la_arena_create(unsigned *ret_ind)
+{
+        la_mutex_lock(&arenas_lock);
+        unsigned ind = atomic_load(&la_narenas_total);
+        la_arena_t *a = ind < LA_MAX_ARENAS ? arena_new(ind) : NULL;
+        if (a == NULL) {
+                la_mutex_unlock(&arenas_lock);
+                return -EAGAIN;
+        }
+        a->manual = true;
+        __atomic_store_n(&la_arenas[ind], a, __ATOMIC_RELEASE);
+        atomic_store(&la_narenas_total, ind + 1);
+        la_mutex_unlock(&arenas_lock);
+        *ret_ind = ind;
+        return 0;
+}
+
+la_arena_t *la_arena_choose(void)
+{
+        unsigned best = 0, best_load = UINT32_MAX;
+        for (unsigned i = 0; i < la_narenas_auto; i++) {
+                la_arena_t *a = __atomic_load_n(&la_arenas[i], __ATOMIC_ACQUIRE);
+                unsigned load = a != NULL ? atomic_load(&a->nthreads) : 0;
+                if (load < best_load) {
+                        best = i;
+                        best_load = load;
+                        if (load == 0)
+                                break;
+                }
+        }
+        la_arena_t *a = la_arena_get(best, true);
+        return a != NULL ? a : la_arena_get(0, true);
+}
+
+la_arena_t *la_arena_huge(void)
+{
+        return la_arena_get(la_narenas_auto, true);
+}
+
+void la_arenas_prefork(void)
+{
+        la_mutex_lock(&arenas_lock);
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++)
+                if (la_arenas[i] != NULL)
+                        la_mutex_lock(&la_arenas[i]->lock);
+}
+
+void la_arenas_postfork_parent(void)
+{
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = n; i-- > 0;)
+                if (la_arenas[i] != NULL)
+                        la_mutex_unlock(&la_arenas[i]->lock);
+        la_mutex_unlock(&arenas_lock);
+}
+
+void la_arenas_postfork_child(void)
+{
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                if (la_arenas[i] != NULL) {
+                        la_mutex_init(&la_arenas[i]->lock);
+                        atomic_store(&la_arenas[i]->nthreads, 0);
+                }
+        }
+        la_mutex_init(&arenas_lock);
+}

@@ -1,0 +1,101 @@
+/*
+ * arena: jemalloc's unit of policy.  An arena supplies page runs (slabs and large
+ * allocations) from address-space regions it reserves, keeps freed runs for reuse
+ * (dirty -> muzzy -> clean), purges them on the decay curve, and holds the small slabs that
+ * exiting threads abandoned.  Everything here runs under the arena's lock unless the name
+ * says otherwise.
+ */
+#ifndef LA_ARENA_H
+#define LA_ARENA_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decay.h"
+#include "heap.h"
+#include "sizeclass.h"
+#include "span.h"
+#include "util.h"
+
+#define LA_RUN_NBUCKETS 64
+#define LA_MAX_ARENAS 4095 /* largest index MALLOCX_ARENA can encode, plus one */
+
+typedef struct la_arena_stats {
+        size_t pactive;            /* pages in slabs and large spans */
+        size_t mapped;             /* bytes of regions carved so far */
+        size_t large_allocated;    /* usable bytes of live large allocations */
+        size_t huge_allocated;     /* usable bytes of live huge allocations */
+        size_t huge_mapped;        /* bytes mapped for them */
+        uint64_t nmalloc_large, ndalloc_large;
+        uint64_t nslabs;           /* live slabs */
+        uint64_t npurge[2], nmadvise[2], purged[2]; /* [0] dirty, [1] muzzy */
+} la_arena_stats_t;
+
+typedef struct la_arena {
+        la_mutex_t lock;
+        unsigned ind;
+        bool manual;     /* created through arenas.create */
+        bool huge;       /* the arena oversize allocations are charged to */
+        _Atomic unsigned nthreads;
+        la_span_t *bins[LA_RUN_NSTATES][LA_RUN_NBUCKETS];
+        uint64_t nonempty[LA_RUN_NSTATES];
+        la_span_t *lru_head[2], *lru_tail[2]; /* dirty, muzzy: oldest first */
+        size_t npages[LA_RUN_NSTATES];        /* free pages by state */
+        uintptr_t region_lo, region_cur, region_end;
+        size_t next_region_size;
+        la_span_t *abandoned[LA_NBINS];
+        la_heap_t *shared;
+        la_decay_t decay[2];
+        uint64_t decay_next_ns;
+        la_arena_stats_t stats;
+        /* huge allocations do not take the lock: */
+        _Atomic size_t huge_allocated, huge_mapped;
+        _Atomic uint64_t nmalloc_huge, ndalloc_huge;
+} la_arena_t;
+
+extern la_arena_t *la_arenas[LA_MAX_ARENAS];
+extern _Atomic unsigned la_narenas_total; /* arenas.narenas */
+extern unsigned la_narenas_auto;          /* opt.narenas */
+
+/* Creates arena ind (or returns it if it exists).  NULL when out of memory. */
+la_arena_t *la_arena_get(unsigned ind, bool create);
+/* arenas.create: a new manual arena; -EAGAIN when none can be made. */
+int la_arena_create(unsigned *ret_ind);
+/* The arena a new thread should use (least loaded automatic arena). */
+la_arena_t *la_arena_choose(void);
+la_arena_t *la_arena_huge(void);
+
+/* A run of npages aligned to align bytes (>= page), or NULL.  *ret_zeroed tells whether it
+ * reads as zero.  Lock held. */
+la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
+                                     bool *ret_zeroed);
+/* Takes the first npages of free run r (which the caller found by address), splitting off
+ * the rest.  Returns r, or NULL if r is not a usable free run. */
+la_span_t *la_arena_take_run_locked(la_arena_t *a, la_span_t *r, size_t npages,
+                                    bool *ret_zeroed);
+/* Returns a run to the arena as dirty and purges what the decay curve asks for (may drop
+ * and retake the lock). */
+void la_arena_run_free_locked(la_arena_t *a, la_span_t *s);
+/* A fresh slab for class c owned by heap h, or an abandoned one adopted.  Lock held. */
+la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c);
+/* Leaves slab s with the arena: empty slabs become free runs, others wait in the
+ * abandoned list for a heap to adopt them.  Lock held. */
+void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s);
+void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s);
+
+/* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
+ * lock. */
+void la_arena_decay(la_arena_t *a, bool all);
+/* Sets dirty (which == 0) or muzzy decay time; -EINVAL if out of range. */
+int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms);
+ssize_t la_arena_get_decay_ms(la_arena_t *a, int which);
+/* Defaults for arenas made from now on (arenas.dirty_decay_ms / muzzy_decay_ms). */
+extern _Atomic ssize_t la_default_decay_ms[2];
+
+void la_arenas_prefork(void);
+void la_arenas_postfork_parent(void);
+void la_arenas_postfork_child(void);
+
+#endif

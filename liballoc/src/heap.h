@@ -1,0 +1,75 @@
+/*
+ * heap: a thread's private allocator state (jemalloc's tcache and mimalloc's heap in one).
+ * For every small class it holds the free list of one slab it owns (the list is "hoisted"
+ * out of the slab, so malloc pops it with no other load), plus the slab's partial and full
+ * siblings.  The thread-local pointer to the current heap starts at an empty heap whose
+ * lists are all NULL, so an uninitialised, dying or tcache-less thread costs the fast path
+ * nothing: it just falls into the slow path.
+ */
+#ifndef LA_HEAP_H
+#define LA_HEAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sizeclass.h"
+#include "span.h"
+
+enum la_heap_kind {
+        LA_HEAP_EMPTY = 0, /* the static empty heap: owns nothing */
+        LA_HEAP_THREAD,    /* a thread's private heap */
+        LA_HEAP_SHARED,    /* an arena's heap for tcache-less calls, under the arena lock */
+};
+
+typedef struct la_heap {
+        la_block_t *fl[LA_NBINS];  /* hoisted free lists: blocks of cur[c] */
+        uint64_t allocated;        /* bytes ever allocated by this thread (usable sizes) */
+        uint64_t deallocated;      /* bytes ever freed by this thread */
+        uint32_t usize[LA_NBINS];  /* class sizes, next to fl[] for the fast path */
+        la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
+        la_span_t *partial[LA_NBINS]; /* owned slabs with free blocks (list) */
+        la_span_t *full[LA_NBINS];    /* owned slabs with none when last seen (list) */
+        struct la_arena *arena;
+        uint32_t kind;             /* enum la_heap_kind */
+        uint32_t refills;          /* slow-path ticks, for periodic maintenance */
+        uint64_t nrequests_small, nrequests_large; /* slow-path counters for stats */
+        struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
+} la_heap_t;
+
+/* Thread states (la_tls_state). */
+enum la_thread_state {
+        LA_THREAD_NEW = 0,   /* no heap yet */
+        LA_THREAD_ACTIVE,    /* private heap in use */
+        LA_THREAD_BUSY,      /* creating its heap or inside init: use the shared heap */
+        LA_THREAD_NOCACHE,   /* thread.tcache.enabled = false */
+        LA_THREAD_DEAD,      /* heap released at thread exit */
+};
+
+extern la_heap_t la_empty_heap;
+extern __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec")));
+extern __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
+
+void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
+/* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
+ * held.  May take the arena lock (thread heaps). */
+void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
+/* Free of a small block whose fast path did not apply (not ours, slab marked full). */
+void la_small_free_slow(la_span_t *s, void *p);
+/* Local free that emptied slab s. */
+void la_heap_span_empty(la_heap_t *h, la_span_t *s);
+/* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to
+ * it.  Used by thread exit, thread.tcache.flush and thread.arena. */
+void la_heap_flush(la_heap_t *h);
+/* Remote free: pushes p onto s->thread_free (one CAS, no lock). */
+static inline void la_span_remote_push(la_span_t *s, void *p)
+{
+        la_block_t *b = p;
+        la_block_t *head = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+        do {
+                b->next = head;
+        } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, b,
+                                                        memory_order_release,
+                                                        memory_order_relaxed));
+}
+
+#endif

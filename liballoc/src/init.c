@@ -1,0 +1,82 @@
+/*
+ * init: the once-only start-up.  Phase one (size classes, options, arenas) calls nothing
+ * that allocates.  Phase two registers the pthread key and the fork handlers, which may
+ * call malloc: by then liballoc is ready and the initialising thread is marked busy, so
+ * those calls take the arena's shared heap.
+ */
+#include "init.h"
+
+#include <sched.h>
+#include <string.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "heap.h"
+#include "meta.h"
+#include "os.h"
+#include "sizeclass.h"
+#include "thread.h"
+
+void la_arenas_boot(void);
+
+_Atomic int la_init_state;
+static __thread bool tls_initializing __attribute__((tls_model("initial-exec")));
+
+#define BOOT_BUF_SIZE ((size_t)64 << 10)
+static _Alignas(4096) char boot_buf[BOOT_BUF_SIZE];
+static _Atomic size_t boot_used;
+
+void *la_boot_alloc(size_t size)
+{
+        size_t need = la_align_up(size + 16, 16);
+        size_t off = atomic_fetch_add(&boot_used, need);
+        if (need < size || off + need > BOOT_BUF_SIZE)
+                return NULL;
+        char *p = boot_buf + off;
+        *(size_t *)p = size;
+        return p + 16;
+}
+
+bool la_boot_owns(const void *p)
+{
+        return (const char *)p >= boot_buf && (const char *)p < boot_buf + BOOT_BUF_SIZE;
+}
+
+size_t la_boot_usable(const void *p)
+{
+        return *(const size_t *)((const char *)p - 16);
+}
+
+bool la_init_slow(void)
+{
+        int state = atomic_load_explicit(&la_init_state, memory_order_acquire);
+        if (state == 2)
+                return true;
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&la_init_state, &expected, 1)) {
+                tls_initializing = true;
+                la_sizeclass_init();
+                la_meta_init();
+                la_conf_init(la_os_ncpus());
+                la_arenas_boot();
+                if (la_arena_get(0, true) == NULL)
+                        la_fatal("cannot map the first arena");
+                uint8_t saved = la_tls_state;
+                la_tls_state = LA_THREAD_BUSY;
+                atomic_store_explicit(&la_init_state, 2, memory_order_release);
+                tls_initializing = false;
+                la_thread_boot();
+                la_tls_state = saved;
+                return true;
+        }
+        if (tls_initializing)
+                return false;
+        while (atomic_load_explicit(&la_init_state, memory_order_acquire) != 2)
+                sched_yield();
+        return true;
+}
+
+__attribute__((constructor(101))) static void la_ctor(void)
+{
+        la_init_slow();
+}

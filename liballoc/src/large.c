@@ -1,0 +1,200 @@
+/*
+ * large: page runs and standalone mappings.  Large runs register their first and last
+ * page in the page map (free() and sallocx() are given the start; the last page lets a
+ * freed neighbour coalesce); huge mappings register their first page only.
+ */
+#include "large.h"
+
+#include <string.h>
+
+#include "conf.h"
+#include "meta.h"
+#include "os.h"
+#include "pagemap.h"
+
+static bool is_huge(size_t usize)
+{
+        return la_opt.oversize_threshold >= LA_LARGE_MIN && usize >= la_opt.oversize_threshold;
+}
+
+static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
+{
+        la_span_t *s = la_span_new();
+        if (s == NULL)
+                return NULL;
+        void *p = la_os_map(usize, align > LA_PAGE ? align : LA_PAGE);
+        if (p == NULL) {
+                la_span_delete(s);
+                return NULL;
+        }
+        s->kind = LA_SPAN_HUGE;
+        s->arena = a;
+        s->arena_ind = a->ind;
+        s->base = (uintptr_t)p;
+        s->npages = usize >> 12;
+        s->usize = usize;
+        s->map_size = usize;
+        s->aligned = align > LA_PAGE;
+        s->cls = (uint8_t)la_size2cls(usize);
+        if (la_pm_set_ends(s->base, 1, s) != 0) {
+                la_os_unmap(p, usize);
+                la_span_delete(s);
+                return NULL;
+        }
+        atomic_fetch_add(&a->huge_allocated, usize);
+        atomic_fetch_add(&a->huge_mapped, usize);
+        atomic_fetch_add(&a->nmalloc_huge, 1);
+        return p;
+}
+
+void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero)
+{
+        if (is_huge(usize)) {
+                la_arena_t *ha = arena_explicit ? a : la_arena_huge();
+                return huge_alloc(ha != NULL ? ha : a, usize, align);
+        }
+        bool zeroed;
+        la_mutex_lock(&a->lock);
+        la_span_t *s = la_arena_run_alloc_locked(a, usize >> 12, align, &zeroed);
+        if (s == NULL) {
+                la_mutex_unlock(&a->lock);
+                return NULL;
+        }
+        s->kind = LA_SPAN_LARGE;
+        s->owner = 0;
+        s->usize = usize;
+        s->cls = (uint8_t)la_size2cls(usize);
+        if (la_pm_set_ends(s->base, s->npages, s) != 0) {
+                la_arena_run_free_locked(a, s);
+                la_mutex_unlock(&a->lock);
+                return NULL;
+        }
+        a->stats.pactive += s->npages;
+        a->stats.large_allocated += usize;
+        a->stats.nmalloc_large++;
+        la_mutex_unlock(&a->lock);
+        if (zero && !zeroed)
+                memset((void *)s->base, 0, usize);
+        return (void *)s->base;
+}
+
+void la_large_free(la_span_t *s)
+{
+        la_arena_t *a = s->arena;
+        if (s->kind == LA_SPAN_HUGE) {
+                la_pm_set_ends(s->base, 1, NULL);
+                atomic_fetch_sub(&a->huge_allocated, s->usize);
+                atomic_fetch_sub(&a->huge_mapped, s->map_size);
+                atomic_fetch_add(&a->ndalloc_huge, 1);
+                la_os_unmap((void *)s->base, s->map_size);
+                la_span_delete(s);
+                return;
+        }
+        la_mutex_lock(&a->lock);
+        a->stats.pactive -= s->npages;
+        a->stats.large_allocated -= s->usize;
+        a->stats.ndalloc_large++;
+        la_arena_run_free_locked(a, s);
+        la_mutex_unlock(&a->lock);
+}
+
+static bool huge_resize(la_span_t *s, size_t new_usize)
+{
+        la_arena_t *a = s->arena;
+        if (new_usize <= s->map_size) {
+                la_os_trim((void *)s->base, s->map_size, new_usize);
+                atomic_fetch_sub(&a->huge_mapped, s->map_size - new_usize);
+                s->map_size = new_usize;
+        } else {
+                if (!la_os_extend((void *)s->base, s->map_size, new_usize))
+                        return false;
+                atomic_fetch_add(&a->huge_mapped, new_usize - s->map_size);
+                s->map_size = new_usize;
+        }
+        atomic_fetch_add(&a->huge_allocated, new_usize);
+        atomic_fetch_sub(&a->huge_allocated, s->usize);
+        s->usize = new_usize;
+        s->npages = new_usize >> 12;
+        s->cls = (uint8_t)la_size2cls(new_usize);
+        return true;
+}
+
+bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
+{
+        if (s->kind == LA_SPAN_HUGE)
+                return is_huge(new_usize) && huge_resize(s, new_usize);
+        if (is_huge(new_usize))
+                return false;
+        la_arena_t *a = s->arena;
+        size_t old_pages = s->npages, new_pages = new_usize >> 12;
+        la_mutex_lock(&a->lock);
+        if (new_pages < old_pages) {
+                la_span_t *t = la_span_new();
+                if (t == NULL) {
+                        la_mutex_unlock(&a->lock);
+                        return false;
+                }
+                t->arena = a;
+                t->arena_ind = a->ind;
+                t->base = s->base + (new_pages << 12);
+                t->npages = old_pages - new_pages;
+                t->region_lo = s->region_lo;
+                t->region_hi = s->region_hi;
+                s->npages = new_pages;
+                la_pm_set_ends(s->base, s->npages, s);
+                a->stats.pactive -= t->npages;
+                la_arena_run_free_locked(a, t);
+        } else if (new_pages > old_pages) {
+                uintptr_t end = s->base + (old_pages << 12);
+                la_span_t *r = end < s->region_hi ? la_pm_lookup((void *)end) : NULL;
+                size_t need = new_pages - old_pages;
+                if (r == NULL || r->kind != LA_SPAN_FREE || r->arena != a || r->base != end ||
+                    r->state >= LA_RUN_NSTATES || r->npages < need) {
+                        la_mutex_unlock(&a->lock);
+                        return false;
+                }
+                bool zeroed;
+                la_span_t *got = la_arena_take_run_locked(a, r, need, &zeroed);
+                if (got == NULL) {
+                        la_mutex_unlock(&a->lock);
+                        return false;
+                }
+                la_span_delete(got);
+                s->npages = new_pages;
+                la_pm_set_ends(s->base, s->npages, s);
+                a->stats.pactive += need;
+                if (zero && !zeroed)
+                        memset((void *)end, 0, need << 12);
+        }
+        a->stats.large_allocated += new_usize;
+        a->stats.large_allocated -= s->usize;
+        s->usize = new_usize;
+        s->cls = (uint8_t)la_size2cls(new_usize);
+        la_mutex_unlock(&a->lock);
+        return true;
+}
+
+void *la_huge_remap(la_span_t *s, size_t new_usize)
+{
+        if (s->aligned)
+                return NULL;
+        la_arena_t *a = s->arena;
+        uintptr_t old = s->base;
+        la_pm_set_ends(old, 1, NULL);
+        void *p = la_os_remap((void *)old, s->map_size, new_usize);
+        if (p == NULL) {
+                la_pm_set_ends(old, 1, s);
+                return NULL;
+        }
+        atomic_fetch_add(&a->huge_mapped, new_usize);
+        atomic_fetch_sub(&a->huge_mapped, s->map_size);
+        atomic_fetch_add(&a->huge_allocated, new_usize);
+        atomic_fetch_sub(&a->huge_allocated, s->usize);
+        s->base = (uintptr_t)p;
+        s->map_size = new_usize;
+        s->usize = new_usize;
+        s->npages = new_usize >> 12;
+        s->cls = (uint8_t)la_size2cls(new_usize);
+        la_pm_set_ends(s->base, 1, s);
+        return p;
+}

@@ -1,0 +1,25 @@
+/*
+ * large: allocations above the small classes.  Large ones (16 KiB up to the oversize
+ * threshold, 8 MiB by default) are page runs from an arena and can grow or shrink in place
+ * into free neighbours; huge ones get a mapping of their own, released with munmap and
+ * resized with mremap, charged to the huge arena as jemalloc does.
+ */
+#ifndef LA_LARGE_H
+#define LA_LARGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "span.h"
+
+/* usize bytes (a large class) aligned to align; NULL when out of memory. */
+void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero);
+void la_large_free(la_span_t *s);
+/* Resizes in place to new_usize (a large class); true on success.  Bytes past the old
+ * size are zeroed when zero is set. */
+bool la_large_resize(la_span_t *s, size_t new_usize, bool zero);
+/* Moves a huge allocation with mremap; NULL if it cannot. */
+void *la_huge_remap(la_span_t *s, size_t new_usize);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * os: kernel memory calls.  Mappings are private, anonymous and MAP_NORESERVE so that
+ * reserved-but-untouched address space costs nothing; purges use madvise.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void *la_os_map(size_t size, size_t align)
+{
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+        if (align <= LA_PAGE) {
+                void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+                return p == MAP_FAILED ? NULL : p;
+        }
+        size_t total = size + align - LA_PAGE;
+        if (total < size)
+                return NULL;
+        char *p = mmap(NULL, total, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        uintptr_t start = la_align_up((uintptr_t)p, align);
+        size_t lead = start - (uintptr_t)p;
+        size_t trail = total - lead - size;
+        if (lead != 0)
+                munmap(p, lead);
+        if (trail != 0)
+                munmap((char *)start + size, trail);
+        return (void *)start;
+}
+
+void la_os_unmap(void *addr, size_t size)
+{
+        int saved = errno;
+        munmap(addr, size);
+        errno = saved;
+}
+
+int la_os_purge_forced(void *addr, size_t size)
+{
+        int saved = errno;
+        int rc = madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : -errno;
+        errno = saved;
+        return rc;
+}
+
+int la_os_purge_lazy(void *addr, size_t size)
+{
+        int saved = errno;
+        int rc = madvise(addr, size, MADV_FREE) == 0 ? 0 : -errno;
+        if (rc == -EINVAL)
+                rc = madvise(addr, size, MADV_DONTNEED) == 0 ? 0 : -errno;
+        errno = saved;
+        return rc;
+}
+
+void *la_os_remap(void *addr, size_t old_size, size_t new_size)
+{
+        int saved = errno;
+        void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+        errno = saved;
+        return p == MAP_FAILED ? NULL : p;
+}
+
+bool la_os_extend(void *addr, size_t old_size, size_t new_size)
+{
+        int saved = errno;
+        void *p = mremap(addr, old_size, new_size, 0);
+        errno = saved;
+        return p != MAP_FAILED;
+}
+
+void la_os_trim(void *addr, size_t old_size, size_t new_size)
+{
+        if (new_size < old_size)
+                la_os_unmap((char *)addr + new_size, old_size - new_size);
+}
+
+unsigned la_os_ncpus(void)
+{
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+                int n = CPU_COUNT(&set);
+                if (n > 0)
+                        return (unsigned)n;
+        }
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? (unsigned)n : 1;
+}
+
+uint64_t la_os_now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+size_t la_os_rss_bytes(void)
+{
+        int saved = errno;
+        int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                errno = saved;
+                return 0;
+        }
+        char buf[128];
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        errno = saved;
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        const char *p = buf;
+        while (*p != ' ' && *p != '\0')
+                p++;
+        size_t pages = 0;
+        while (*p == ' ')
+                p++;
+        while (*p >= '0' && *p <= '9')
+                pages = pages * 10 + (size_t)(*p++ - '0');
+        return pages * (size_t)sysconf(_SC_PAGESIZE);
+}

@@ -1,0 +1,44 @@
+/*
+ * pagemap: address -> span for every 4 KiB page liballoc manages.  Two levels: a static
+ * top array indexed by address bits 30..46 (1 MiB of BSS, touched sparsely) and leaves of
+ * 2^18 entries (2 MiB each, mapped lazily, so 8 bytes per managed page).  Foreign pointers
+ * (not ours) look up as NULL, which is what lets free() ignore them safely.
+ */
+#ifndef LA_PAGEMAP_H
+#define LA_PAGEMAP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "span.h"
+
+#define LA_PM_LEAF_BITS 18
+#define LA_PM_TOP_BITS 17 /* 47-bit user address space */
+#define LA_PM_LEAF_SHIFT (12 + LA_PM_LEAF_BITS)
+
+typedef _Atomic(la_span_t *) la_pm_leaf_t[1u << LA_PM_LEAF_BITS];
+extern _Atomic(la_pm_leaf_t *) la_pm_top[1u << LA_PM_TOP_BITS];
+
+/* The span of the page holding p, or NULL. */
+static inline la_span_t *la_pm_lookup(const void *p)
+{
+        uintptr_t a = (uintptr_t)p;
+        uintptr_t top = a >> LA_PM_LEAF_SHIFT;
+        if (LA_UNLIKELY(top >= (1u << LA_PM_TOP_BITS)))
+                return NULL;
+        la_pm_leaf_t *leaf = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
+        if (LA_UNLIKELY(leaf == NULL))
+                return NULL;
+        return atomic_load_explicit(&(*leaf)[(a >> 12) & ((1u << LA_PM_LEAF_BITS) - 1)],
+                                    memory_order_relaxed);
+}
+
+/* Maps the npages pages from base to s (s may be NULL to clear).  Returns 0, or -ENOMEM
+ * when a leaf cannot be mapped. */
+int la_pm_set_range(uintptr_t base, size_t npages, la_span_t *s);
+/* Maps just the first and last page (large spans and free runs). */
+int la_pm_set_ends(uintptr_t base, size_t npages, la_span_t *s);
+/* Address space of the leaves mapped (they are touched sparsely). */
+size_t la_pm_mapped_bytes(void);
+
+#endif

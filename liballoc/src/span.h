@@ -1,0 +1,77 @@
+/*
+ * span: the descriptor of a run of pages.  A span is a small-object slab owned by one heap,
+ * a large or huge allocation, or a free run held by its arena (dirty, muzzy or clean).
+ * Fields the owning thread touches on every free sit in the first cache line; the list
+ * that other threads push freed blocks onto sits alone in the second.
+ */
+#ifndef LA_SPAN_H
+#define LA_SPAN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+typedef struct la_block {
+        struct la_block *next;
+} la_block_t;
+
+enum la_span_kind {
+        LA_SPAN_FREE = 0, /* free run in an arena */
+        LA_SPAN_SMALL,    /* slab of one small class */
+        LA_SPAN_LARGE,    /* one large allocation carved from an arena */
+        LA_SPAN_HUGE,     /* one allocation with a mapping of its own */
+};
+
+enum la_run_state {
+        LA_RUN_DIRTY = 0, /* freed, still resident */
+        LA_RUN_MUZZY,     /* MADV_FREE'd: the kernel may take the pages */
+        LA_RUN_CLEAN,     /* never touched or MADV_DONTNEED'd: reads as zero */
+        LA_RUN_NSTATES,
+        LA_RUN_PURGING,   /* being purged with the arena lock dropped: not coalescable */
+};
+
+/* Low bit of span->owner: the slab had no free block when its heap last looked, so a local
+ * free must take the slow path to put it back in the heap's partial list. */
+#define LA_OWNER_FULL ((uintptr_t)1)
+
+struct la_heap;
+struct la_arena;
+
+typedef struct la_span {
+        /* Line 0: the owner thread. */
+        uintptr_t owner;          /* owning heap | LA_OWNER_FULL; 0 when abandoned */
+        la_block_t *local_free;   /* blocks freed by the owner */
+        uint32_t used;            /* blocks with the app or in the owner's heap list */
+        uint32_t capacity;        /* blocks carved so far */
+        uint32_t nregs;           /* blocks the slab can hold */
+        uint32_t block_size;      /* usable size of the class (small) */
+        uint8_t kind;             /* enum la_span_kind */
+        uint8_t cls;              /* size class (small and large) */
+        uint8_t state;            /* enum la_run_state (free runs) */
+        uint8_t zeroed;           /* run known to read as zero (clean) */
+        uint8_t aligned;          /* huge: mapped with an alignment mremap would not keep */
+        uint32_t arena_ind;
+        struct la_arena *arena;
+        /* Line 1: other threads push their frees here. */
+        _Alignas(LA_CACHELINE) _Atomic(la_block_t *) thread_free;
+        /* Line 2: cold fields, touched under the arena lock or in slow paths. */
+        _Alignas(LA_CACHELINE) struct la_span *next; /* heap list / arena bin / abandoned */
+        struct la_span *prev;
+        struct la_span *lru_next; /* free runs: age order; in-use large: arena list */
+        struct la_span *lru_prev;
+        uintptr_t base;
+        size_t npages;
+        uintptr_t region_lo, region_hi; /* arena runs: the mapping they were carved from */
+        size_t usize;     /* large/huge: usable size; huge: mapping size in map_size */
+        size_t map_size;  /* huge: bytes mapped */
+        uint64_t freed_ns;
+} la_span_t;
+
+static inline size_t la_span_bytes(const la_span_t *s)
+{
+        return s->npages << 12;
+}
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * stats: snapshot arithmetic and the printer.  Definitions follow jemalloc:
+ * allocated = live usable bytes; active = pages of slabs and large/huge allocations;
+ * resident = active + dirty pages + metadata (an upper bound); mapped = active + dirty +
+ * muzzy + metadata; retained = reserved address space handed back to the OS.
+ */
+#include "stats.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "meta.h"
+#include "os.h"
+#include "thread.h"
+
+static la_mutex_t snap_lock = {PTHREAD_MUTEX_INITIALIZER};
+static la_stats_snapshot_t snap;
+static uint64_t epoch = 1;
+static _Atomic uint64_t zero_reallocs;
+
+void la_stats_zero_realloc(void)
+{
+        atomic_fetch_add_explicit(&zero_reallocs, 1, memory_order_relaxed);
+}
+
+uint64_t la_stats_refresh(void)
+{
+        la_stats_snapshot_t s;
+        memset(&s, 0, sizeof(s));
+        size_t dirty = 0, muzzy = 0, clean = 0, carved = 0, huge = 0, huge_mapped = 0;
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                la_arena_t *a = la_arena_get(i, false);
+                if (a == NULL)
+                        continue;
+                la_mutex_lock(&a->lock);
+                s.active += a->stats.pactive << 12;
+                dirty += a->npages[LA_RUN_DIRTY] << 12;
+                muzzy += a->npages[LA_RUN_MUZZY] << 12;
+                clean += a->npages[LA_RUN_CLEAN] << 12;
+                carved += a->stats.mapped;
+                la_mutex_unlock(&a->lock);
+                huge += atomic_load(&a->huge_allocated);
+                huge_mapped += atomic_load(&a->huge_mapped);
+        }
+        s.active += huge;
+        s.metadata = la_meta_bytes();
+        s.allocated = (size_t)la_heaps_live_bytes();
+        if (s.allocated > s.active)
+                s.allocated = s.active; /* counters of other threads are read racily */
+        s.resident = s.active + dirty + s.metadata;
+        (void)muzzy; /* part of carved - clean */
+        s.mapped = (carved - clean) + huge_mapped + s.metadata;
+        if (s.mapped < s.resident)
+                s.mapped = s.resident;
+        s.retained = clean;
+        s.zero_reallocs = atomic_load(&zero_reallocs);
+        la_mutex_lock(&snap_lock);
+        snap = s;
+        uint64_t e = ++epoch;
+        la_mutex_unlock(&snap_lock);
+        return e;
+}
+
+uint64_t la_stats_epoch(void)
+{
+        return epoch;
+}
+
+const la_stats_snapshot_t *la_stats_get(void)
+{
+        return &snap;
+}
+
+/* ---- malloc_stats_print ------------------------------------------------------------ */
+
+typedef struct out {
+        void (*cb)(void *, const char *);
+        void *opaque;
+        char buf[4096];
+        size_t len;
+} out_t;
+
+static void out_flush(out_t *o)
+{
+        if (o->len == 0)
+                return;
+        o->buf[o->len] = '\0';
+        if (o->cb != NULL)
+                o->cb(o->opaque, o->buf);
+        else
+                la_message(o->buf);
+        o->len = 0;
+}
+
+static void out_str(out_t *o, const char *s)
+{
+        while (*s != '\0') {
+                if (o->len == sizeof(o->buf) - 1)
+                        out_flush(o);
+                o->buf[o->len++] = *s++;
+        }
+}
+
+static void out_u64(out_t *o, uint64_t v)
+{
+        char num[24];
+        out_str(o, la_fmt_u64(num, v));
+}
+
+static void out_i64(out_t *o, int64_t v)
+{
+        char num[24];
+        out_str(o, la_fmt_i64(num, v));
+}
+
+static void print_json(out_t *o, const la_stats_snapshot_t *s)
+{
+        out_str(o, "{\n\"jemalloc\": {\n\"version\": \"" "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c"
+                   "\",\n\"opt\": {\"narenas\": ");
+        out_u64(o, la_opt.narenas);
+        out_str(o, ", \"dirty_decay_ms\": ");
+        out_i64(o, la_opt.dirty_decay_ms);
+        out_str(o, ", \"muzzy_decay_ms\": ");
+        out_i64(o, la_opt.muzzy_decay_ms);
+        out_str(o, ", \"tcache\": ");
+        out_str(o, la_opt.tcache ? "true" : "false");
+        out_str(o, "},\n\"arenas\": {\"narenas\": ");
+        out_u64(o, atomic_load(&la_narenas_total));
+        out_str(o, ", \"quantum\": 16, \"page\": 4096, \"nbins\": 36, \"nlextents\": 196},\n");
+        out_str(o, "\"stats\": {\"allocated\": ");
+        out_u64(o, s->allocated);
+        out_str(o, ", \"active\": ");
+        out_u64(o, s->active);
+        out_str(o, ", \"metadata\": ");
+        out_u64(o, s->metadata);
+        out_str(o, ", \"resident\": ");
+        out_u64(o, s->resident);
+        out_str(o, ", \"mapped\": ");
+        out_u64(o, s->mapped);
+        out_str(o, ", \"retained\": ");
+        out_u64(o, s->retained);
+        out_str(o, ", \"zero_reallocs\": ");
+        out_u64(o, s->zero_reallocs);
+        out_str(o, "}\n}\n}\n");
+}
+
+static void print_text(out_t *o, const la_stats_snapshot_t *s)
+{
+        out_str(o, "___ Begin jemalloc statistics ___\n");
+        out_str(o, "Version: \"5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c\" (liballoc "
+                   "0.1.0)\n");
+        out_str(o, "Run-time option settings:\n  opt.narenas: ");
+        out_u64(o, la_opt.narenas);
+        out_str(o, "\n  opt.dirty_decay_ms: ");
+        out_i64(o, la_opt.dirty_decay_ms);
+        out_str(o, "\n  opt.muzzy_decay_ms: ");
+        out_i64(o, la_opt.muzzy_decay_ms);
+        out_str(o, "\n  opt.tcache: ");
+        out_str(o, la_opt.tcache ? "true" : "false");
+        out_str(o, "\nArenas: ");
+        out_u64(o, atomic_load(&la_narenas_total));
+        out_str(o, "\nQuantum size: 16\nPage size: 4096\n");
+        out_str(o, "Allocated: ");
+        out_u64(o, s->allocated);
+        out_str(o, ", active: ");
+        out_u64(o, s->active);
+        out_str(o, ", metadata: ");
+        out_u64(o, s->metadata);
+        out_str(o, ", resident: ");
+        out_u64(o, s->resident);
+        out_str(o, ", mapped: ");
+        out_u64(o, s->mapped);
+        out_str(o, ", retained: ");
+        out_u64(o, s->retained);
+        out_str(o, "\n");
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                la_arena_t *a = la_arena_get(i, false);
+                if (a == NULL)
+                        continue;
+                la_mutex_lock(&a->lock);
+                la_arena_stats_t st = a->stats;
+                size_t pd = a->npages[LA_RUN_DIRTY], pm = a->npages[LA_RUN_MUZZY];
+                ssize_t dms = a->decay[0].ms, mms = a->decay[1].ms;
+                la_mutex_unlock(&a->lock);
+                out_str(o, "arenas[");
+                out_u64(o, i);
+                out_str(o, "]:\nassigned threads: ");
+                out_u64(o, atomic_load(&a->nthreads));
+                out_str(o, "\ndecaying:  time       npages       sweeps     madvises       purged\n");
+                out_str(o, "   dirty: ");
+                out_i64(o, dms);
+                out_str(o, " ");
+                out_u64(o, pd);
+                out_str(o, " ");
+                out_u64(o, st.npurge[0]);
+                out_str(o, " ");
+                out_u64(o, st.nmadvise[0]);
+                out_str(o, " ");
+                out_u64(o, st.purged[0]);
+                out_str(o, "\n   muzzy: ");
+                out_i64(o, mms);
+                out_str(o, " ");
+                out_u64(o, pm);
+                out_str(o, " ");
+                out_u64(o, st.npurge[1]);
+                out_str(o, " ");
+                out_u64(o, st.nmadvise[1]);
+                out_str(o, " ");
+                out_u64(o, st.purged[1]);
+                out_str(o, "\nactive pages: ");
+                out_u64(o, st.pactive);
+                out_str(o, ", slabs: ");
+                out_u64(o, st.nslabs);
+                out_str(o, ", large: ");
+                out_u64(o, st.large_allocated);
+                out_str(o, " bytes (");
+                out_u64(o, st.nmalloc_large);
+                out_str(o, " allocated, ");
+                out_u64(o, st.ndalloc_large);
+                out_str(o, " freed), huge: ");
+                out_u64(o, atomic_load(&a->huge_allocated));
+                out_str(o, " bytes\n");
+        }
+        out_str(o, "--- End jemalloc statistics ---\n");
+}
+
+void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts)
+{
+        la_stats_refresh();
+        bool json = opts != NULL && strchr(opts, 'J') != NULL;
+        out_t o;
+        o.cb = write_cb;
+        o.opaque = cbopaque;
+        o.len = 0;
+        la_stats_snapshot_t s = *la_stats_get();
+        if (json)
+                print_json(&o, &s);
+        else
+                print_text(&o, &s);
+        out_flush(&o);
+}
