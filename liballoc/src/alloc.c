@@ -113,8 +113,9 @@ void *la_alloc_flags(size_t size, la_flags_t f)
         return alloc_usize(usize, f.align, f.zero, a, f.arena >= 0, h);
 }
 
-void la_free_slow(void *p, la_span_t *s)
+void la_free_slow(void *p)
 {
+        la_span_t *s = la_pm_lookup(p);
         if (s == NULL)
                 return; /* NULL, the bootstrap buffer, or a pointer that is not ours */
         switch (s->kind) {
@@ -146,7 +147,7 @@ void la_free_any(void *p)
                         la_heap_span_empty(h, s);
                 return;
         }
-        la_free_slow(p, s);
+        la_free_slow(p);
 }
 
 static size_t span_usize(const la_span_t *s)

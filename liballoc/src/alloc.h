@@ -34,8 +34,8 @@ static inline la_flags_t la_flags_decode(int flags)
 void *la_malloc_slow(size_t size);
 /* Allocation with flags; NULL on failure (errno untouched). */
 void *la_alloc_flags(size_t size, la_flags_t f);
-/* free's slow path (s is the page map entry of p, possibly NULL). */
-void la_free_slow(void *p, la_span_t *s);
+/* free's slow path. */
+void la_free_slow(void *p);
 void la_free_any(void *p);
 /* realloc-style resize; NULL on failure with p untouched. */
 void *la_realloc_flags(void *p, size_t size, la_flags_t f);

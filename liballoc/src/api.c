@@ -32,7 +32,7 @@ API_EXPORT void *API(malloc)(size_t size)
 {
         la_heap_t *h = la_tls_heap;
         if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
-                unsigned c = la_size2cls_tab[(size + 7) >> 3];
+                unsigned c = h->size2cls[(size + 7) >> 3];
                 la_block_t *b = h->fl[c];
                 if (LA_LIKELY(b != NULL)) {
                         h->fl[c] = b->next;
@@ -56,7 +56,7 @@ API_EXPORT void API(free)(void *p)
                         la_heap_span_empty(h, s);
                 return;
         }
-        la_free_slow(p, s);
+        la_free_slow(p);
 }
 
 API_EXPORT void *API(calloc)(size_t n, size_t size)

@@ -26,6 +26,7 @@ void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
         memset(h, 0, sizeof(*h));
         for (unsigned c = 0; c < LA_NBINS; c++)
                 h->usize[c] = (uint32_t)la_cls_size[c];
+        memcpy(h->size2cls, la_size2cls_tab, sizeof(h->size2cls));
         h->arena = a;
         h->kind = kind;
 }

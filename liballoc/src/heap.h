@@ -23,6 +23,9 @@ enum la_heap_kind {
 
 typedef struct la_heap {
         la_block_t *fl[LA_NBINS];  /* hoisted free lists: blocks of cur[c] */
+        /* size -> class for sizes <= LA_LOOKUP_MAX, by (size + 7) >> 3: a copy of
+         * la_size2cls_tab inside the heap saves malloc a PC-relative address computation. */
+        uint8_t size2cls[(LA_LOOKUP_MAX >> 3) + 1];
         uint64_t allocated;        /* bytes ever allocated by this thread (usable sizes) */
         uint64_t deallocated;      /* bytes ever freed by this thread */
         uint32_t usize[LA_NBINS];  /* class sizes, next to fl[] for the fast path */

@@ -15,7 +15,10 @@
 #include "meta.h"
 #include "os.h"
 #include "sizeclass.h"
+#include "stats.h"
 #include "thread.h"
+
+#include <stdlib.h>
 
 void la_arenas_boot(void);
 
@@ -47,6 +50,11 @@ size_t la_boot_usable(const void *p)
         return *(const size_t *)((const char *)p - 16);
 }
 
+static void stats_print_atexit(void)
+{
+        la_stats_print(NULL, NULL, la_opt.stats_print_opts);
+}
+
 bool la_init_slow(void)
 {
         int state = atomic_load_explicit(&la_init_state, memory_order_acquire);
@@ -56,6 +64,8 @@ bool la_init_slow(void)
         if (atomic_compare_exchange_strong(&la_init_state, &expected, 1)) {
                 tls_initializing = true;
                 la_sizeclass_init();
+                /* The empty heap's class table: harmless before (every class is empty). */
+                memcpy(la_empty_heap.size2cls, la_size2cls_tab, sizeof(la_empty_heap.size2cls));
                 la_meta_init();
                 la_conf_init(la_os_ncpus());
                 la_arenas_boot();
@@ -66,6 +76,8 @@ bool la_init_slow(void)
                 atomic_store_explicit(&la_init_state, 2, memory_order_release);
                 tls_initializing = false;
                 la_thread_boot();
+                if (la_opt.stats_print)
+                        atexit(stats_print_atexit);
                 la_tls_state = saved;
                 return true;
         }

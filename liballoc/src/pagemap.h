@@ -1,6 +1,6 @@
 /*
  * pagemap: address -> span for every 4 KiB page liballoc manages.  Two levels: a static
- * top array indexed by address bits 30..46 (1 MiB of BSS, touched sparsely) and leaves of
+ * top array indexed by address bits 30..47 (2 MiB of BSS, touched sparsely) and leaves of
  * 2^18 entries (2 MiB each, mapped lazily, so 8 bytes per managed page).  Foreign pointers
  * (not ours) look up as NULL, which is what lets free() ignore them safely.
  */
@@ -13,19 +13,18 @@
 #include "span.h"
 
 #define LA_PM_LEAF_BITS 18
-#define LA_PM_TOP_BITS 17 /* 47-bit user address space */
+#define LA_PM_TOP_BITS 18 /* 48-bit address space: every user-space pointer on x86-64 */
 #define LA_PM_LEAF_SHIFT (12 + LA_PM_LEAF_BITS)
 
 typedef _Atomic(la_span_t *) la_pm_leaf_t[1u << LA_PM_LEAF_BITS];
 extern _Atomic(la_pm_leaf_t *) la_pm_top[1u << LA_PM_TOP_BITS];
 
-/* The span of the page holding p, or NULL. */
+/* The span of the page holding p, or NULL.  p must be a user-space address (below 2^48,
+ * as every pointer malloc can be handed on x86-64); the fast path does not check it. */
 static inline la_span_t *la_pm_lookup(const void *p)
 {
         uintptr_t a = (uintptr_t)p;
         uintptr_t top = a >> LA_PM_LEAF_SHIFT;
-        if (LA_UNLIKELY(top >= (1u << LA_PM_TOP_BITS)))
-                return NULL;
         la_pm_leaf_t *leaf = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
         if (LA_UNLIKELY(leaf == NULL))
                 return NULL;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds the release build and the
+# sanitizer builds, runs every kind of test (tests/CONTRACT.md) and prints one summary
+# line "N passed, N failed, N skipped".  Exit status non-zero if anything failed.
+#   tests/run.sh [--quick]      --quick skips the sanitizer builds and integration tests
+set -u
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+tools/deps.sh test || exit 1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+build() { # dir [meson options...]
+        local dir=$1
+        shift
+        if [ ! -f "$dir/build.ninja" ]; then
+                meson setup "$dir" "$@" >"$dir-setup.log" 2>&1 || {
+                        cat "$dir-setup.log"
+                        return 1
+                }
+        fi
+        ninja -C "$dir" >"$dir-ninja.log" 2>&1 || {
+                tail -50 "$dir-ninja.log"
+                return 1
+        }
+}
+
+run_kind() { # name command...
+        local name=$1
+        shift
+        echo "== $name"
+        "$@" 2>&1 | tee -a "$log" | grep -E '^(PASS|FAIL|SKIP)' || true
+}
+
+export JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+if ! build build; then
+        echo "FAIL: build: release build failed" | tee -a "$log"
+else
+        export LIBALLOC=$PWD/build/liballoc/liballoc.so
+        run_kind unit tests/unit/run.sh build
+        run_kind conformance tests/conformance/run.sh build
+        run_kind stress tests/stress/run.sh build
+        [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
+fi
+
+if [ $quick = 0 ]; then
+        # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+        if build build-asan -Dbuildtype=debug -Db_sanitize=address,undefined \
+                -Db_lundef=false; then
+                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                        run_kind unit-asan tests/unit/run.sh build-asan
+        else
+                echo "FAIL: build: ASan/UBSan build failed" | tee -a "$log"
+        fi
+        # The threaded stress test linked with the allocator, under ThreadSanitizer.
+        if build build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false; then
+                run_kind stress-tsan tests/stress/run-tsan.sh build-tsan
+        else
+                echo "FAIL: build: TSan build failed" | tee -a "$log"
+        fi
+fi
+
+pass=$(grep -c '^PASS' "$log")
+fail=$(grep -c '^FAIL' "$log")
+skip=$(grep -c '^SKIP' "$log")
+if [ "$fail" -ne 0 ]; then
+        echo "Failed tests:"
+        grep '^FAIL' "$log"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

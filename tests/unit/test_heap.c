@@ -1,0 +1,190 @@
+/*
+ * Unit tests of the free lists and slab life cycle, through the renamed entry points
+ * (la_malloc, la_free, ...) of the internal build: blocks are distinct and aligned, freed
+ * blocks are reused before the arena grows, a slab emptied by frees goes back
+ * to its arena, blocks freed by another thread come back to the owner, thread exit
+ * abandons slabs that a new thread then adopts, and stats follow.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../liballoc/src/arena.h"
+#include "../../liballoc/src/heap.h"
+#include "../../liballoc/src/pagemap.h"
+#include "../../liballoc/src/thread.h"
+#include "check.h"
+
+void *la_malloc(size_t);
+void la_free(void *);
+size_t la_malloc_usable_size(void *);
+int la_mallctl(const char *, void *, size_t *, void *, size_t);
+
+#define N 5000
+
+static void *blocks[N];
+
+static size_t active_pages(void)
+{
+        size_t total = 0;
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                la_arena_t *a = la_arena_get(i, false);
+                if (a != NULL) {
+                        la_mutex_lock(&a->lock);
+                        total += a->stats.pactive;
+                        la_mutex_unlock(&a->lock);
+                }
+        }
+        return total;
+}
+
+/* Address space the arenas have carved out of their regions so far. */
+static size_t carved_bytes(void)
+{
+        size_t total = 0;
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                la_arena_t *a = la_arena_get(i, false);
+                if (a != NULL) {
+                        la_mutex_lock(&a->lock);
+                        total += a->stats.mapped;
+                        la_mutex_unlock(&a->lock);
+                }
+        }
+        return total;
+}
+
+static void blocks_distinct_and_aligned(void)
+{
+        for (int i = 0; i < N; i++) {
+                blocks[i] = la_malloc(48);
+                CHECK(blocks[i] != NULL);
+                CHECK(((uintptr_t)blocks[i] & 15) == 0);
+                memset(blocks[i], i & 0xff, 48);
+        }
+        for (int i = 1; i < N; i++)
+                CHECK((char *)blocks[i] != (char *)blocks[i - 1]);
+        for (int i = 0; i < N; i++) {
+                unsigned char *p = blocks[i];
+                CHECK(p[0] == (i & 0xff) && p[47] == (i & 0xff));
+                CHECK_EQ_U(la_malloc_usable_size(p), 48);
+        }
+        for (int i = 0; i < N; i++)
+                la_free(blocks[i]);
+}
+
+static void freed_blocks_are_reused_before_new_memory(void)
+{
+        for (int i = 0; i < N; i++)
+                blocks[i] = la_malloc(100);
+        for (int i = 0; i < N; i++)
+                la_free(blocks[i]);
+        size_t before = carved_bytes();
+        for (int i = 0; i < N; i++)
+                blocks[i] = la_malloc(100);
+        CHECK(carved_bytes() <= before + la_bin_info[7].slab_size);
+        for (int i = 0; i < N; i++)
+                la_free(blocks[i]);
+}
+
+static void empty_slabs_return_to_arena(void)
+{
+        la_heap_t *h = la_tls_heap;
+        size_t before = active_pages();
+        for (int i = 0; i < N; i++)
+                blocks[i] = la_malloc(1024);
+        size_t grown = active_pages();
+        CHECK(grown >= before + (N * 1024) / 4096);
+        for (int i = 0; i < N; i++)
+                la_free(blocks[i]);
+        /* Only the current slab of the class may stay. */
+        CHECK(active_pages() <= before + la_bin_info[20].slab_size / 4096);
+        CHECK(h->cur[20] == NULL || h->cur[20]->used == 0 || h->fl[20] != NULL);
+}
+
+static void *remote_free_thread(void *arg)
+{
+        void **v = arg;
+        for (int i = 0; i < N; i++)
+                la_free(v[i]);
+        return NULL;
+}
+
+static void remote_frees_come_back(void)
+{
+        for (int i = 0; i < N; i++)
+                blocks[i] = la_malloc(64);
+        la_span_t *s0 = la_pm_lookup(blocks[0]);
+        CHECK(s0 != NULL && (s0->owner & ~LA_OWNER_FULL) == (uintptr_t)la_tls_heap);
+        pthread_t t;
+        pthread_create(&t, NULL, remote_free_thread, blocks);
+        pthread_join(t, NULL);
+        /* The blocks sit in their slabs' thread_free lists; new mallocs reuse them instead
+         * of growing the arena. */
+        size_t before = active_pages();
+        for (int i = 0; i < N; i++)
+                blocks[i] = la_malloc(64);
+        CHECK(active_pages() <= before + 16);
+        for (int i = 0; i < N; i++)
+                la_free(blocks[i]);
+}
+
+static void *leaver(void *arg)
+{
+        void **v = arg;
+        for (int i = 0; i < 100; i++)
+                v[i] = la_malloc(256);
+        return NULL;
+}
+
+static void thread_exit_abandons_and_adopts(void)
+{
+        static void *v[100];
+        pthread_t t;
+        pthread_create(&t, NULL, leaver, v);
+        pthread_join(t, NULL);
+        la_span_t *s = la_pm_lookup(v[0]);
+        CHECK(s != NULL && s->kind == LA_SPAN_SMALL);
+        CHECK(s->owner == 0); /* abandoned by the exited thread */
+        for (int i = 0; i < 100; i++)
+                la_free(v[i]); /* remote frees into an abandoned slab */
+        la_arena_t *a = s->arena;
+        CHECK(a->abandoned[s->cls] == s || s->kind == LA_SPAN_FREE);
+}
+
+static void stats_follow_allocations(void)
+{
+        uint64_t epoch = 1;
+        size_t sz = sizeof(size_t), before, after;
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &before, &sz, NULL, 0);
+        void *big = la_malloc(64 << 20);
+        for (int i = 0; i < 1000; i++)
+                blocks[i] = la_malloc(200);
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &after, &sz, NULL, 0);
+        CHECK(after >= before + (64 << 20) + 1000 * 200);
+        size_t active, resident, mapped;
+        la_mallctl("stats.active", &active, &sz, NULL, 0);
+        la_mallctl("stats.resident", &resident, &sz, NULL, 0);
+        la_mallctl("stats.mapped", &mapped, &sz, NULL, 0);
+        CHECK(after <= active && active <= resident && resident <= mapped);
+        la_free(big);
+        for (int i = 0; i < 1000; i++)
+                la_free(blocks[i]);
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &after, &sz, NULL, 0);
+        CHECK(after < before + (1 << 20));
+}
+
+int main(void)
+{
+        RUN("heap", blocks_distinct_and_aligned);
+        RUN("heap", freed_blocks_are_reused_before_new_memory);
+        RUN("heap", empty_slabs_return_to_arena);
+        RUN("heap", remote_frees_come_back);
+        RUN("heap", thread_exit_abandons_and_adopts);
+        RUN("heap", stats_follow_allocations);
+        return check_failed_tests != 0;
+}

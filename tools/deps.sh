@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages liballoc needs, only those missing.  One list for the
+# build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
+set -eu
+what=${1:-test}
+build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev"
+test_pkgs="$build_pkgs python3 git binutils coreutils procps redis-server redis-tools
+           libjemalloc2 libjemalloc-dev valgrind"
+bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time"
+case "$what" in
+build) pkgs=$build_pkgs ;;
+test) pkgs=$test_pkgs ;;
+bench) pkgs=$bench_pkgs ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+                missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+        echo "tools/deps.sh: missing packages:$missing (run as root to install them)" >&2
+        exit 1
+fi
+echo "tools/deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# redis-server's postinst tries to start the service; in a chroot or container that
+# fails harmlessly, so keep going and check what got installed afterwards.
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || true
+for p in $missing; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
+                echo "tools/deps.sh: could not install $p" >&2
+                exit 1
+        }
+done
