@@ -47,7 +47,7 @@ API_EXPORT void API(free)(void *p)
 {
         la_span_t *s = la_pm_lookup(p);
         la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && s->owner == (uintptr_t)h)) {
+        if (LA_LIKELY(s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (uintptr_t)h)) {
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;

@@ -347,7 +347,7 @@ void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
 {
         s->kind = LA_SPAN_FREE;
         s->state = LA_RUN_DIRTY;
-        s->owner = 0;
+        __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->freed_ns = 0;
         run_insert_coalesce(a, s);
         maybe_decay_locked(a);
@@ -385,7 +385,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         if (s->next != NULL)
                 s->next->prev = NULL;
         s->next = s->prev = NULL;
-        s->owner = (uintptr_t)h;
+        __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
         return s;
 }
 
@@ -405,7 +405,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         }
         s->kind = LA_SPAN_SMALL;
         s->cls = (uint8_t)c;
-        s->owner = (uintptr_t)h;
+        __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
         s->local_free = NULL;
         atomic_store_explicit(&s->thread_free, NULL, memory_order_relaxed);
         s->used = 0;
@@ -429,7 +429,7 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
 
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
 {
-        s->owner = 0;
+        __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         /* Remote frees may still arrive; collect what is there now. */
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {

@@ -7,6 +7,7 @@
  */
 #include "heap.h"
 
+#include <sched.h>
 #include <string.h>
 
 #include "arena.h"
@@ -17,7 +18,6 @@ la_heap_t la_empty_heap;
 __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))) = &la_empty_heap;
 __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
-#define FULL_SCAN_MAX 8   /* full slabs re-checked for remote frees per refill */
 #define ADOPT_MAX 4       /* abandoned slabs examined per refill */
 #define CARVE_BYTES 4096  /* fresh blocks carved per step: touch memory only as needed */
 
@@ -100,10 +100,61 @@ static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
         return false;
 }
 
-static void mark_full(la_heap_t *h, la_span_t *s, unsigned c)
+static void queue_push_tail(la_heap_t *h, unsigned c, la_span_t *s)
 {
-        s->owner = (uintptr_t)h | LA_OWNER_FULL;
-        list_push(&h->full[c], s);
+        s->next = NULL;
+        s->prev = h->full_tail[c];
+        if (h->full_tail[c] != NULL)
+                h->full_tail[c]->next = s;
+        else
+                h->full[c] = s;
+        h->full_tail[c] = s;
+}
+
+static void queue_unlink(la_heap_t *h, unsigned c, la_span_t *s)
+{
+        if (s->prev != NULL)
+                s->prev->next = s->next;
+        else
+                h->full[c] = s->next;
+        if (s->next != NULL)
+                s->next->prev = s->prev;
+        else
+                h->full_tail[c] = s->prev;
+        s->next = s->prev = NULL;
+}
+
+/* Parks s as full.  The fence orders the FULL store before the thread_free load, pairing
+ * with the remote side's CAS-then-load: either we see its block here, or it sees FULL and
+ * queues the slab on our notified stack.  Returns false if s has blocks after all. */
+static bool mark_full(la_heap_t *h, la_span_t *s, unsigned c)
+{
+        __atomic_store_n(&s->owner, (uintptr_t)h | LA_OWNER_FULL, __ATOMIC_RELAXED);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) != NULL) {
+                uintptr_t expected = (uintptr_t)h | LA_OWNER_FULL;
+                if (__atomic_compare_exchange_n(&s->owner, &expected, (uintptr_t)h, false,
+                                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                        return false;
+                /* A remote free queued it already: park it; the notified stack brings it
+                 * back. */
+        }
+        queue_push_tail(h, c, s);
+        return true;
+}
+
+/* Moves the slabs other threads queued on h->notified from the full queues to partial. */
+static void drain_notified(la_heap_t *h)
+{
+        la_span_t *s = atomic_exchange_explicit(&h->notified, NULL, memory_order_acquire);
+        while (s != NULL) {
+                la_span_t *next = s->notify_next;
+                unsigned c = s->cls;
+                queue_unlink(h, c, s);
+                __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
+                list_push(&h->partial[c], s);
+                s = next;
+        }
 }
 
 static void *pop(la_heap_t *h, unsigned c)
@@ -117,41 +168,11 @@ static void *pop(la_heap_t *h, unsigned c)
 static bool install(la_heap_t *h, la_span_t *s, unsigned c)
 {
         h->cur[c] = s;
-        if (hoist(h, s, c))
-                return true;
+        do {
+                if (hoist(h, s, c))
+                        return true;
+        } while (!mark_full(h, s, c));
         h->cur[c] = NULL;
-        mark_full(h, s, c);
-        return false;
-}
-
-static bool refill_from_full(la_heap_t *h, unsigned c)
-{
-        for (unsigned i = 0; i < FULL_SCAN_MAX; i++) {
-                la_span_t *s = h->full[c];
-                if (s == NULL)
-                        return false;
-                list_unlink(&h->full[c], s);
-                if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) != NULL) {
-                        s->owner = (uintptr_t)h;
-                        collect_remote_counted(s);
-                        h->cur[c] = s;
-                        if (hoist(h, s, c))
-                                return true;
-                        h->cur[c] = NULL;
-                }
-                /* Still full: rotate it to the back so the next scan sees others. */
-                la_span_t **pp = &h->full[c];
-                while (*pp != NULL && (*pp)->next != NULL)
-                        pp = &(*pp)->next;
-                if (*pp == NULL) {
-                        list_push(&h->full[c], s);
-                } else {
-                        (*pp)->next = s;
-                        s->prev = *pp;
-                        s->next = NULL;
-                }
-                s->owner = (uintptr_t)h | LA_OWNER_FULL;
-        }
         return false;
 }
 
@@ -159,18 +180,16 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
 {
         la_span_t *s = h->cur[c];
         if (s != NULL) {
-                if (hoist(h, s, c))
+                if (install(h, s, c))
                         return pop(h, c);
-                h->cur[c] = NULL;
-                mark_full(h, s, c);
         }
+        if (atomic_load_explicit(&h->notified, memory_order_relaxed) != NULL)
+                drain_notified(h);
         while ((s = h->partial[c]) != NULL) {
                 list_unlink(&h->partial[c], s);
                 if (install(h, s, c))
                         return pop(h, c);
         }
-        if (h->full[c] != NULL && refill_from_full(h, c))
-                return pop(h, c);
         la_arena_t *a = h->arena;
         bool locked = h->kind != LA_HEAP_SHARED;
         if (locked)
@@ -193,6 +212,15 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
 
 /* ---- frees that missed the fast path ---------------------------------------------- */
 
+void la_heap_span_release(la_heap_t *h, la_span_t *s)
+{
+        (void)h;
+        la_arena_t *a = s->arena;
+        la_mutex_lock(&a->lock);
+        la_arena_slab_release_locked(a, s);
+        la_mutex_unlock(&a->lock);
+}
+
 void la_heap_span_empty(la_heap_t *h, la_span_t *s)
 {
         unsigned c = s->cls;
@@ -208,11 +236,11 @@ void la_heap_span_empty(la_heap_t *h, la_span_t *s)
 void la_small_free_slow(la_span_t *s, void *p)
 {
         la_heap_t *h = la_tls_heap;
-        if (s->owner == ((uintptr_t)h | LA_OWNER_FULL)) {
+        if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == ((uintptr_t)h | LA_OWNER_FULL)) {
                 /* Our own slab, parked as full: it has a free block again. */
                 unsigned c = s->cls;
-                s->owner = (uintptr_t)h;
-                list_unlink(&h->full[c], s);
+                __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
+                queue_unlink(h, c, s);
                 list_push(&h->partial[c], s);
                 la_block_t *b = p;
                 b->next = s->local_free;
@@ -245,8 +273,33 @@ static void give_back_list(la_span_t **head)
         }
 }
 
+/* Takes every full slab back from "full" so no remote free will queue it on h any more;
+ * waits for a remote free that is about to push one. */
+static void unpark_full(la_heap_t *h)
+{
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                la_span_t *s;
+                while ((s = h->full[c]) != NULL) {
+                        uintptr_t expected = (uintptr_t)h | LA_OWNER_FULL;
+                        if (__atomic_compare_exchange_n(&s->owner, &expected, (uintptr_t)h,
+                                                        false, __ATOMIC_ACQ_REL,
+                                                        __ATOMIC_RELAXED)) {
+                                queue_unlink(h, c, s);
+                                list_push(&h->partial[c], s);
+                                continue;
+                        }
+                        /* NOTIFIED: the pusher is between its CAS and its push. */
+                        drain_notified(h);
+                        if (h->full[c] == s)
+                                sched_yield();
+                }
+        }
+        drain_notified(h);
+}
+
 void la_heap_flush(la_heap_t *h)
 {
+        unpark_full(h);
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s = h->cur[c];
                 if (s != NULL) {
@@ -264,6 +317,6 @@ void la_heap_flush(la_heap_t *h)
                         give_back(s);
                 }
                 give_back_list(&h->partial[c]);
-                give_back_list(&h->full[c]);
+
         }
 }

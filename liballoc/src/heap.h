@@ -31,12 +31,17 @@ typedef struct la_heap {
         uint32_t usize[LA_NBINS];  /* class sizes, next to fl[] for the fast path */
         la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
         la_span_t *partial[LA_NBINS]; /* owned slabs with free blocks (list) */
-        la_span_t *full[LA_NBINS];    /* owned slabs with none when last seen (list) */
+        la_span_t *full[LA_NBINS];      /* owned slabs with none when last seen: a queue, */
+        la_span_t *full_tail[LA_NBINS]; /* oldest first (the likeliest to have frees) */
         struct la_arena *arena;
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
         uint64_t nrequests_small, nrequests_large; /* slow-path counters for stats */
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
+        /* Full slabs that other threads freed into, pushed by them (once per slab, see
+         * LA_OWNER_NOTIFIED); the owner takes the whole stack in its slow path.  Alone on
+         * its line: remote threads write it. */
+        _Alignas(LA_CACHELINE) _Atomic(la_span_t *) notified;
 } la_heap_t;
 
 /* Thread states (la_tls_state). */
@@ -58,12 +63,17 @@ void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
+/* Returns empty slab s (no longer in any of h's lists) to its arena. */
+void la_heap_span_release(la_heap_t *h, la_span_t *s);
 /* Local free that emptied slab s. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
 /* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to
  * it.  Used by thread exit, thread.tcache.flush and thread.arena. */
 void la_heap_flush(la_heap_t *h);
-/* Remote free: pushes p onto s->thread_free (one CAS, no lock). */
+/* Remote free: pushes p onto s->thread_free (one CAS, no lock).  If the owner had parked
+ * the slab as full, the first remote free to see that queues the slab on the owner's
+ * notified stack.  The owner's fence in mark_full pairs with the CAS here: either the
+ * owner sees this block before parking the slab, or this thread sees the FULL bit. */
 static inline void la_span_remote_push(la_span_t *s, void *p)
 {
         la_block_t *b = p;
@@ -71,6 +81,21 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
         do {
                 b->next = head;
         } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, b,
+                                                        memory_order_seq_cst,
+                                                        memory_order_relaxed));
+        uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST);
+        if ((owner & LA_OWNER_FLAGS) != LA_OWNER_FULL)
+                return;
+        if (!__atomic_compare_exchange_n(&s->owner, &owner, owner | LA_OWNER_NOTIFIED, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                return; /* someone else queued it, or the owner took it back */
+        /* Heaps are recycled, never unmapped; the owner waits for this push before it
+         * lets its heap go (la_heap_flush), so the heap is still this slab's owner. */
+        la_heap_t *oh = (la_heap_t *)(owner & ~LA_OWNER_FLAGS);
+        la_span_t *top = atomic_load_explicit(&oh->notified, memory_order_relaxed);
+        do {
+                s->notify_next = top;
+        } while (!atomic_compare_exchange_weak_explicit(&oh->notified, &top, s,
                                                         memory_order_release,
                                                         memory_order_relaxed));
 }

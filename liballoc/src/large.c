@@ -61,7 +61,7 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
                 return NULL;
         }
         s->kind = LA_SPAN_LARGE;
-        s->owner = 0;
+        __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->usize = usize;
         s->cls = (uint8_t)la_size2cls(usize);
         if (la_pm_set_ends(s->base, s->npages, s) != 0) {

@@ -35,6 +35,10 @@ enum la_run_state {
 /* Low bit of span->owner: the slab had no free block when its heap last looked, so a local
  * free must take the slow path to put it back in the heap's partial list. */
 #define LA_OWNER_FULL ((uintptr_t)1)
+/* Second bit: a remote free found the slab full and queued it on the owner heap's
+ * notified stack (set once, by compare-and-swap, so a slab is queued at most once). */
+#define LA_OWNER_NOTIFIED ((uintptr_t)2)
+#define LA_OWNER_FLAGS (LA_OWNER_FULL | LA_OWNER_NOTIFIED)
 
 struct la_heap;
 struct la_arena;
@@ -61,6 +65,7 @@ typedef struct la_span {
         struct la_span *prev;
         struct la_span *lru_next; /* free runs: age order; in-use large: arena list */
         struct la_span *lru_prev;
+        struct la_span *notify_next; /* owner heap's notified stack */
         uintptr_t base;
         size_t npages;
         uintptr_t region_lo, region_hi; /* arena runs: the mapping they were carved from */
