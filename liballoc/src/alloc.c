@@ -69,6 +69,21 @@ static void *alloc_usize(size_t usize, size_t align, bool zero, la_arena_t *a,
 
 void *la_malloc_slow(size_t size)
 {
+        /* The common miss: the hoisted list ran dry but the current slab has blocks its
+         * owner freed since (a malloc/free pair loop lives here).  Take them in one go. */
+        la_heap_t *th = la_tls_heap;
+        if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
+                unsigned c = th->size2cls[(size + 7) >> 3];
+                la_span_t *cur = th->cur[c];
+                if (cur != NULL && cur->local_free != NULL) {
+                        la_block_t *b = cur->local_free;
+                        cur->local_free = NULL;
+                        cur->used = cur->capacity;
+                        th->fl[c] = b->next;
+                        th->allocated += th->usize[c];
+                        return b;
+                }
+        }
         if (LA_UNLIKELY(!la_ready())) {
                 void *p = la_boot_alloc(size);
                 if (p == NULL)

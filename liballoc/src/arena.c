@@ -323,7 +323,7 @@ static void decay_locked(la_arena_t *a, bool all)
         a->decay_next_ns = step != 0 ? now + step : UINT64_MAX;
 }
 
-static void maybe_decay_locked(la_arena_t *a)
+void la_arena_maybe_decay_locked(la_arena_t *a)
 {
         if (a->decay[0].ms == 0 || (a->decay[1].ms == 0 && a->npages[LA_RUN_MUZZY] != 0)) {
                 decay_locked(a, false);
@@ -350,7 +350,7 @@ void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->freed_ns = 0;
         run_insert_coalesce(a, s);
-        maybe_decay_locked(a);
+        la_arena_maybe_decay_locked(a);
 }
 
 int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms)
@@ -364,7 +364,7 @@ int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms)
         if (ms == 0)
                 purge_locked(a, which, 0);
         a->decay_next_ns = 0;
-        maybe_decay_locked(a);
+        la_arena_maybe_decay_locked(a);
         la_mutex_unlock(&a->lock);
         return 0;
 }

@@ -85,6 +85,9 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c);
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s);
 void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s);
 
+/* Purges what the decay curve asks for if its next deadline has passed (cheap otherwise);
+ * may drop and retake the lock.  Called from every slow path that holds the lock. */
+void la_arena_maybe_decay_locked(la_arena_t *a);
 /* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
  * lock. */
 void la_arena_decay(la_arena_t *a, bool all);

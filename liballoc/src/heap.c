@@ -19,7 +19,8 @@ __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))) = &la
 __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
 #define ADOPT_MAX 4       /* abandoned slabs examined per refill */
-#define CARVE_BYTES 4096  /* fresh blocks carved per step: touch memory only as needed */
+#define CARVE_BYTES 4096  /* fresh blocks carved per step: touch memory only as needed, */
+#define CARVE_MIN 8       /* but enough of them that refills stay rare */
 
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
 {
@@ -83,8 +84,8 @@ static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
         if (s->capacity < s->nregs) {
                 uint32_t size = s->block_size;
                 uint32_t n = CARVE_BYTES / size;
-                if (n == 0)
-                        n = 1;
+                if (n < CARVE_MIN)
+                        n = CARVE_MIN;
                 if (n > s->nregs - s->capacity)
                         n = s->nregs - s->capacity;
                 char *first = (char *)s->base + (size_t)s->capacity * size;
@@ -205,6 +206,7 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                         break;
                 }
         }
+        la_arena_maybe_decay_locked(a);
         if (locked)
                 la_mutex_unlock(&a->lock);
         return ret;

@@ -72,6 +72,7 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         a->stats.pactive += s->npages;
         a->stats.large_allocated += usize;
         a->stats.nmalloc_large++;
+        la_arena_maybe_decay_locked(a);
         la_mutex_unlock(&a->lock);
         if (zero && !zeroed)
                 memset((void *)s->base, 0, usize);

@@ -13,7 +13,7 @@
 
 static la_mutex_t meta_lock;
 static uintptr_t cur, end;
-static size_t allocated_bytes;
+static size_t allocated_bytes, mapped_bytes;
 static la_span_t *span_free_list;
 
 void la_meta_init(void)
@@ -31,6 +31,7 @@ static void *bump_locked(size_t size, size_t align)
                         return NULL;
                 cur = (uintptr_t)m;
                 end = cur + chunk;
+                mapped_bytes += chunk;
                 p = cur;
         }
         cur = p + size;
@@ -74,6 +75,11 @@ void la_span_delete(la_span_t *s)
 size_t la_meta_bytes(void)
 {
         return allocated_bytes;
+}
+
+size_t la_meta_mapped(void)
+{
+        return mapped_bytes;
 }
 
 void la_meta_prefork(void)

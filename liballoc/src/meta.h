@@ -17,6 +17,8 @@ void *la_meta_alloc(size_t size, size_t align);
 la_span_t *la_span_new(void);
 void la_span_delete(la_span_t *s);
 size_t la_meta_bytes(void);
+/* Bytes of address space mapped for metadata (page multiple). */
+size_t la_meta_mapped(void);
 void la_meta_prefork(void);
 void la_meta_postfork_parent(void);
 void la_meta_postfork_child(void);

@@ -7,6 +7,7 @@
 #include "stats.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "arena.h"
@@ -47,12 +48,13 @@ uint64_t la_stats_refresh(void)
         }
         s.active += huge;
         s.metadata = la_meta_bytes();
+        size_t meta_resident = la_align_up(s.metadata, LA_PAGE);
         s.allocated = (size_t)la_heaps_live_bytes();
         if (s.allocated > s.active)
                 s.allocated = s.active; /* counters of other threads are read racily */
-        s.resident = s.active + dirty + s.metadata;
+        s.resident = s.active + dirty + meta_resident;
         (void)muzzy; /* part of carved - clean */
-        s.mapped = (carved - clean) + huge_mapped + s.metadata;
+        s.mapped = (carved - clean) + huge_mapped + la_meta_mapped();
         if (s.mapped < s.resident)
                 s.mapped = s.resident;
         s.retained = clean;
@@ -62,6 +64,11 @@ uint64_t la_stats_refresh(void)
         uint64_t e = ++epoch;
         la_mutex_unlock(&snap_lock);
         return e;
+}
+
+void la_stats_postfork_child(void)
+{
+        la_mutex_init(&snap_lock);
 }
 
 uint64_t la_stats_epoch(void)
@@ -116,40 +123,120 @@ static void out_i64(out_t *o, int64_t v)
         out_str(o, la_fmt_i64(num, v));
 }
 
-static void print_json(out_t *o, const la_stats_snapshot_t *s)
+/* JSON: one compact document, no whitespace, no trailing newline (jemalloc's framing). */
+static void json_u64(out_t *o, const char *key, uint64_t v, bool more)
 {
-        out_str(o, "{\n\"jemalloc\": {\n\"version\": \"" "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c"
-                   "\",\n\"opt\": {\"narenas\": ");
-        out_u64(o, la_opt.narenas);
-        out_str(o, ", \"dirty_decay_ms\": ");
-        out_i64(o, la_opt.dirty_decay_ms);
-        out_str(o, ", \"muzzy_decay_ms\": ");
-        out_i64(o, la_opt.muzzy_decay_ms);
-        out_str(o, ", \"tcache\": ");
-        out_str(o, la_opt.tcache ? "true" : "false");
-        out_str(o, "},\n\"arenas\": {\"narenas\": ");
-        out_u64(o, atomic_load(&la_narenas_total));
-        out_str(o, ", \"quantum\": 16, \"page\": 4096, \"nbins\": 36, \"nlextents\": 196},\n");
-        out_str(o, "\"stats\": {\"allocated\": ");
-        out_u64(o, s->allocated);
-        out_str(o, ", \"active\": ");
-        out_u64(o, s->active);
-        out_str(o, ", \"metadata\": ");
-        out_u64(o, s->metadata);
-        out_str(o, ", \"resident\": ");
-        out_u64(o, s->resident);
-        out_str(o, ", \"mapped\": ");
-        out_u64(o, s->mapped);
-        out_str(o, ", \"retained\": ");
-        out_u64(o, s->retained);
-        out_str(o, ", \"zero_reallocs\": ");
-        out_u64(o, s->zero_reallocs);
-        out_str(o, "}\n}\n}\n");
+        out_str(o, "\"");
+        out_str(o, key);
+        out_str(o, "\":");
+        out_u64(o, v);
+        if (more)
+                out_str(o, ",");
 }
 
-static void print_text(out_t *o, const la_stats_snapshot_t *s)
+static void json_i64(out_t *o, const char *key, int64_t v, bool more)
+{
+        out_str(o, "\"");
+        out_str(o, key);
+        out_str(o, "\":");
+        out_i64(o, v);
+        if (more)
+                out_str(o, ",");
+}
+
+static void json_bool(out_t *o, const char *key, bool v, bool more)
+{
+        out_str(o, "\"");
+        out_str(o, key);
+        out_str(o, v ? "\":true" : "\":false");
+        if (more)
+                out_str(o, ",");
+}
+
+static void json_str(out_t *o, const char *key, const char *v, bool more)
+{
+        out_str(o, "\"");
+        out_str(o, key);
+        out_str(o, "\":\"");
+        out_str(o, v);
+        out_str(o, more ? "\"," : "\"");
+}
+
+static void print_json_general(out_t *o)
+{
+        json_str(o, "version", "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", true);
+        out_str(o, "\"config\":{");
+        json_bool(o, "cache_oblivious", false, true);
+        json_bool(o, "debug", false, true);
+        json_bool(o, "fill", true, true);
+        json_bool(o, "lazy_lock", false, true);
+        json_str(o, "malloc_conf", "", true);
+        json_bool(o, "opt_safety_checks", false, true);
+        json_bool(o, "prof", false, true);
+        json_bool(o, "prof_libgcc", false, true);
+        json_bool(o, "prof_libunwind", false, true);
+        json_bool(o, "stats", true, true);
+        json_bool(o, "utrace", false, true);
+        json_bool(o, "xmalloc", false, false);
+        out_str(o, "},\"opt\":{");
+        json_bool(o, "abort", la_opt.abort, true);
+        json_bool(o, "abort_conf", la_opt.abort_conf, true);
+        json_bool(o, "retain", la_opt.retain, true);
+        json_str(o, "dss", la_opt.dss, true);
+        json_u64(o, "narenas", la_opt.narenas, true);
+        json_u64(o, "oversize_threshold", la_opt.oversize_threshold, true);
+        json_bool(o, "background_thread", la_opt.background_thread, true);
+        json_i64(o, "dirty_decay_ms", la_opt.dirty_decay_ms, true);
+        json_i64(o, "muzzy_decay_ms", la_opt.muzzy_decay_ms, true);
+        json_str(o, "junk", la_opt.junk, true);
+        json_bool(o, "zero", la_opt.zero, true);
+        json_bool(o, "tcache", la_opt.tcache, true);
+        json_u64(o, "tcache_max", la_opt.tcache_max, true);
+        json_str(o, "thp", la_opt.thp, true);
+        json_bool(o, "stats_print", la_opt.stats_print, true);
+        json_str(o, "stats_print_opts", la_opt.stats_print_opts, true);
+        json_str(o, "zero_realloc", la_opt.zero_realloc, false);
+        out_str(o, "},\"arenas\":{");
+        json_u64(o, "narenas", atomic_load(&la_narenas_total), true);
+        json_i64(o, "dirty_decay_ms", atomic_load(&la_default_decay_ms[0]), true);
+        json_i64(o, "muzzy_decay_ms", atomic_load(&la_default_decay_ms[1]), true);
+        json_u64(o, "quantum", LA_QUANTUM, true);
+        json_u64(o, "page", LA_PAGE, true);
+        json_u64(o, "tcache_max", la_opt.tcache_max, true);
+        json_u64(o, "nbins", LA_NBINS, true);
+        json_u64(o, "nlextents", LA_NLEXTENTS, false);
+        out_str(o, "},");
+}
+
+static void print_json(out_t *o, const la_stats_snapshot_t *s, bool general)
+{
+        out_str(o, "{\"jemalloc\":{");
+        if (general)
+                print_json_general(o);
+        out_str(o, "\"stats\":{");
+        json_u64(o, "allocated", s->allocated, true);
+        json_u64(o, "active", s->active, true);
+        json_u64(o, "metadata", s->metadata, true);
+        json_u64(o, "resident", s->resident, true);
+        json_u64(o, "mapped", s->mapped, true);
+        json_u64(o, "retained", s->retained, true);
+        json_u64(o, "zero_reallocs", s->zero_reallocs, false);
+        out_str(o, "}}}");
+}
+
+static void print_text_general(out_t *o);
+static void print_text_totals(out_t *o, const la_stats_snapshot_t *s);
+
+static void print_text(out_t *o, const la_stats_snapshot_t *s, bool general)
 {
         out_str(o, "___ Begin jemalloc statistics ___\n");
+        if (general)
+                print_text_general(o);
+        print_text_totals(o, s);
+}
+
+static void print_text_general(out_t *o)
+{
         out_str(o, "Version: \"5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c\" (liballoc "
                    "0.1.0)\n");
         out_str(o, "Run-time option settings:\n  opt.narenas: ");
@@ -163,6 +250,10 @@ static void print_text(out_t *o, const la_stats_snapshot_t *s)
         out_str(o, "\nArenas: ");
         out_u64(o, atomic_load(&la_narenas_total));
         out_str(o, "\nQuantum size: 16\nPage size: 4096\n");
+}
+
+static void print_text_totals(out_t *o, const la_stats_snapshot_t *s)
+{
         out_str(o, "Allocated: ");
         out_u64(o, s->allocated);
         out_str(o, ", active: ");
@@ -237,9 +328,10 @@ void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, cons
         o.opaque = cbopaque;
         o.len = 0;
         la_stats_snapshot_t s = *la_stats_get();
+        bool general = opts == NULL || strchr(opts, 'g') == NULL;
         if (json)
-                print_json(&o, &s);
+                print_json(&o, &s, general);
         else
-                print_text(&o, &s);
+                print_text(&o, &s, general);
         out_flush(&o);
 }

@@ -18,6 +18,7 @@ uint64_t la_stats_refresh(void);
 uint64_t la_stats_epoch(void);
 const la_stats_snapshot_t *la_stats_get(void);
 void la_stats_zero_realloc(void);
+void la_stats_postfork_child(void);
 void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "meta.h"
+#include "stats.h"
 #include "util.h"
 
 static pthread_key_t heap_key;
@@ -84,6 +85,7 @@ static void postfork_child(void)
         la_meta_postfork_child();
         la_arenas_postfork_child();
         la_mutex_init(&registry_lock);
+        la_stats_postfork_child();
         /* Other threads' heaps are gone with their threads; their slabs stay owned by heaps
          * nobody uses (frees into them are queued and never collected).  Touching their
          * lists here could meet a state torn by the fork, so they are left alone. */

@@ -1,0 +1,287 @@
+/*
+ * tests/bench/bench.h: helpers shared by the benchmark workloads in tests/bench/ —
+ * command-line options, a small PRNG, size distributions, stamping/checking object
+ * contents, RSS reading, and the "ok"/"FAILED" result lines that run.py reads.
+ *
+ * Header-only (everything is static inline); include it before any system header.
+ * The workloads call plain malloc/free/realloc/calloc and link nothing special: the
+ * allocator under test is chosen with LD_PRELOAD.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BENCH_PAGE 4096u
+
+/* Options common to every workload; the meaning of -n and -s is per workload. */
+struct bench_opt {
+        long threads;           /* -t: worker threads (multi-threaded workloads) */
+        long iters;             /* -n: main iteration count */
+        long size;              /* -s: a size parameter (bytes, or MiB where stated) */
+        long scale;             /* -f: percent applied to the default -n (100 = default) */
+        uint64_t seed;          /* -r: PRNG seed */
+        bool iters_given;       /* -n was given explicitly (then -f is ignored) */
+};
+
+static const char *bench_name = "bench";
+
+static inline void bench_fail(const char *fmt, ...)
+        __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Report a wrong result or an allocation failure and exit non-zero. */
+static inline void bench_fail(const char *fmt, ...)
+{
+        va_list ap;
+
+        fflush(stdout);
+        fprintf(stderr, "%s: FAILED: ", bench_name);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        exit(1);
+}
+
+/* Print the single success line; run.py reads key=value pairs from it. */
+static inline void bench_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline void bench_ok(const char *fmt, ...)
+{
+        va_list ap;
+
+        printf("%s: ok ", bench_name);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        fflush(stdout);
+}
+
+static inline long bench_parse_long(const char *s, char opt)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 0);
+        if (errno != 0 || end == s || *end != '\0' || v < 0) {
+                fprintf(stderr, "%s: bad value for -%c: '%s'\n", bench_name, opt, s);
+                exit(2);
+        }
+        return v;
+}
+
+/*
+ * Parse -t THREADS -n ITERS -s SIZE -f PERCENT -r SEED -h.  The caller fills *o with
+ * its defaults first; usage is the workload-specific help text.  On return o->iters
+ * has -f applied (unless -n was explicit) and is at least 1; o->threads is at least 1.
+ */
+static inline void bench_parse(int argc, char **argv, const char *name, const char *usage,
+                               struct bench_opt *o)
+{
+        int c;
+
+        bench_name = name;
+        o->scale = 100;
+        o->iters_given = false;
+        while ((c = getopt(argc, argv, "t:n:s:f:r:h")) != -1) {
+                switch (c) {
+                case 't':
+                        o->threads = bench_parse_long(optarg, 't');
+                        break;
+                case 'n':
+                        o->iters = bench_parse_long(optarg, 'n');
+                        o->iters_given = true;
+                        break;
+                case 's':
+                        o->size = bench_parse_long(optarg, 's');
+                        break;
+                case 'f':
+                        o->scale = bench_parse_long(optarg, 'f');
+                        break;
+                case 'r':
+                        o->seed = (uint64_t)bench_parse_long(optarg, 'r');
+                        break;
+                case 'h':
+                        printf("usage: %s [-t threads] [-n iters] [-s size] [-f percent] "
+                               "[-r seed]\n%s", name, usage);
+                        exit(0);
+                default:
+                        fprintf(stderr, "usage: %s [-t threads] [-n iters] [-s size] "
+                                "[-f percent] [-r seed] (-h for help)\n", name);
+                        exit(2);
+                }
+        }
+        if (optind != argc) {
+                fprintf(stderr, "%s: unexpected argument '%s'\n", name, argv[optind]);
+                exit(2);
+        }
+        if (!o->iters_given)
+                o->iters = (long)((long long)o->iters * o->scale / 100);
+        if (o->iters < 1)
+                o->iters = 1;
+        if (o->threads < 1)
+                o->threads = 1;
+}
+
+/* ---- PRNG: xorshift64* seeded through splitmix64 (one state per thread) ---- */
+
+struct rng {
+        uint64_t s;
+};
+
+static inline void rng_seed(struct rng *r, uint64_t seed)
+{
+        uint64_t z = seed + 0x9e3779b97f4a7c15ull;
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        r->s = z ? z : 1;
+}
+
+static inline uint64_t rng_next(struct rng *r)
+{
+        uint64_t x = r->s;
+
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r->s = x;
+        return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Uniform in [0, n), n > 0. */
+static inline uint64_t rng_below(struct rng *r, uint64_t n)
+{
+        return (rng_next(r) >> 11) % n;
+}
+
+/* Uniform in [lo, hi]. */
+static inline size_t rng_range(struct rng *r, size_t lo, size_t hi)
+{
+        return lo + (size_t)rng_below(r, (uint64_t)(hi - lo) + 1);
+}
+
+static inline unsigned bench_log2(size_t v)
+{
+        unsigned b = 0;
+
+        while (v >>= 1)
+                b++;
+        return b;
+}
+
+/*
+ * Log-uniform size in [lo, hi) (powers of two expected, lo < hi): the octave
+ * [2^b, 2^(b+1)) is chosen uniformly, then the size uniformly inside it.  No libm.
+ */
+static inline size_t rng_log_uniform(struct rng *r, size_t lo, size_t hi)
+{
+        unsigned blo = bench_log2(lo), bhi = bench_log2(hi);
+        unsigned b = blo + (unsigned)rng_below(r, bhi - blo);
+        size_t base = (size_t)1 << b;
+
+        return base + (size_t)rng_below(r, base);
+}
+
+/* ---- object contents: cheap stamps that catch lost or overlapping objects ---- */
+
+/* Write tag into the first and last 8 bytes (byte pattern for n < 16). */
+static inline void bench_stamp(void *p, size_t n, uint64_t tag)
+{
+        unsigned char *c = p;
+
+        if (n >= 16) {
+                memcpy(c, &tag, 8);
+                memcpy(c + n - 8, &tag, 8);
+        } else {
+                for (size_t i = 0; i < n; i++)
+                        c[i] = (unsigned char)((tag >> (8 * (i & 7))) ^ i);
+        }
+}
+
+static inline bool bench_check(const void *p, size_t n, uint64_t tag)
+{
+        const unsigned char *c = p;
+        uint64_t a, b;
+
+        if (n >= 16) {
+                memcpy(&a, c, 8);
+                memcpy(&b, c + n - 8, 8);
+                return a == tag && b == tag;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (c[i] != (unsigned char)((tag >> (8 * (i & 7))) ^ i))
+                        return false;
+        return true;
+}
+
+/* Stamp, and also write one byte in every page so that the memory is really used. */
+static inline void bench_touch(void *p, size_t n, uint64_t tag)
+{
+        unsigned char *c = p;
+
+        for (size_t off = BENCH_PAGE; off + 8 < n; off += BENCH_PAGE)
+                c[off] = (unsigned char)(tag + off / BENCH_PAGE);
+        bench_stamp(p, n, tag);
+}
+
+static inline bool bench_check_touch(const void *p, size_t n, uint64_t tag)
+{
+        const unsigned char *c = p;
+
+        for (size_t off = BENCH_PAGE; off + 8 < n; off += BENCH_PAGE)
+                if (c[off] != (unsigned char)(tag + off / BENCH_PAGE))
+                        return false;
+        return bench_check(p, n, tag);
+}
+
+/* A tag that depends on both the slot and a serial number. */
+static inline uint64_t bench_tag(uint64_t a, uint64_t b)
+{
+        uint64_t z = (a << 32) ^ b ^ 0x5bd1e9955bd1e995ull;
+
+        z ^= z >> 29;
+        z *= 0xbf58476d1ce4e5b9ull;
+        z ^= z >> 32;
+        return z;
+}
+
+static inline void *bench_xmalloc(size_t n)
+{
+        void *p = malloc(n);
+
+        if (p == NULL)
+                bench_fail("malloc(%zu) returned NULL", n);
+        return p;
+}
+
+/* Resident set size now, in KiB, from /proc/self/statm (0 if unreadable). */
+static inline long bench_rss_kib(void)
+{
+        FILE *f = fopen("/proc/self/statm", "r");
+        long size = 0, resident = 0;
+
+        if (f == NULL)
+                return 0;
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+                resident = 0;
+        fclose(f);
+        return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+#endif /* BENCH_H */
