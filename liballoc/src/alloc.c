@@ -46,7 +46,7 @@ static void *heap_small(la_heap_t *h, unsigned c)
                 p = la_heap_alloc_refill(h, c);
         }
         if (p != NULL)
-                h->allocated += h->usize[c];
+                h->nmalloc[c]++;
         return p;
 }
 
@@ -80,7 +80,7 @@ void *la_malloc_slow(size_t size)
                         cur->local_free = NULL;
                         cur->used = cur->capacity;
                         th->fl[c] = b->next;
-                        th->allocated += th->usize[c];
+                        th->nmalloc[c]++;
                         return b;
                 }
         }
@@ -153,7 +153,7 @@ void la_free_any(void *p)
 {
         la_span_t *s = la_pm_lookup(p);
         la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (uintptr_t)h)) {
+        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;

@@ -36,7 +36,7 @@ API_EXPORT void *API(malloc)(size_t size)
                 la_block_t *b = h->fl[c];
                 if (LA_LIKELY(b != NULL)) {
                         h->fl[c] = b->next;
-                        h->allocated += h->usize[c];
+                        h->nmalloc[c]++;
                         return b;
                 }
         }
@@ -47,7 +47,7 @@ API_EXPORT void API(free)(void *p)
 {
         la_span_t *s = la_pm_lookup(p);
         la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (uintptr_t)h)) {
+        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;

@@ -389,9 +389,9 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         return s;
 }
 
-la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c)
+la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, bool adopt)
 {
-        la_span_t *s = slab_adopt_locked(a, h, c);
+        la_span_t *s = adopt ? slab_adopt_locked(a, h, c) : NULL;
         if (s != NULL)
                 return s;
         const la_bin_info_t *bi = &la_bin_info[c];

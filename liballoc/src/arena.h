@@ -78,8 +78,9 @@ la_span_t *la_arena_take_run_locked(la_arena_t *a, la_span_t *r, size_t npages,
 /* Returns a run to the arena as dirty and purges what the decay curve asks for (may drop
  * and retake the lock). */
 void la_arena_run_free_locked(la_arena_t *a, la_span_t *s);
-/* A fresh slab for class c owned by heap h, or an abandoned one adopted.  Lock held. */
-la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c);
+/* A slab for class c owned by heap h: an abandoned one adopted (if adopt), else a fresh
+ * one.  NULL when out of memory.  Lock held. */
+la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, bool adopt);
 /* Leaves slab s with the arena: empty slabs become free runs, others wait in the
  * abandoned list for a heap to adopt them.  Lock held. */
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s);

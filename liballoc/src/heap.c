@@ -25,11 +25,17 @@ __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
 {
         memset(h, 0, sizeof(*h));
-        for (unsigned c = 0; c < LA_NBINS; c++)
-                h->usize[c] = (uint32_t)la_cls_size[c];
         memcpy(h->size2cls, la_size2cls_tab, sizeof(h->size2cls));
         h->arena = a;
         h->kind = kind;
+}
+
+uint64_t la_heap_allocated(const la_heap_t *h)
+{
+        uint64_t total = __atomic_load_n(&h->allocated_large, __ATOMIC_RELAXED);
+        for (unsigned c = 0; c < LA_NBINS; c++)
+                total += __atomic_load_n(&h->nmalloc[c], __ATOMIC_RELAXED) * la_cls_size[c];
+        return total;
 }
 
 /* ---- per-class slab lists ---------------------------------------------------------- */
@@ -196,8 +202,9 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
         if (locked)
                 la_mutex_lock(&a->lock);
         void *ret = NULL;
-        for (unsigned i = 0; i < ADOPT_MAX + 1; i++) {
-                s = la_arena_slab_get_locked(a, h, c);
+        for (unsigned i = 0; i <= ADOPT_MAX; i++) {
+                /* Adopted slabs may turn out full; the last try takes a fresh one. */
+                s = la_arena_slab_get_locked(a, h, c, i < ADOPT_MAX);
                 if (s == NULL)
                         break;
                 collect_remote_counted(s);
@@ -238,17 +245,26 @@ void la_heap_span_empty(la_heap_t *h, la_span_t *s)
 void la_small_free_slow(la_span_t *s, void *p)
 {
         la_heap_t *h = la_tls_heap;
-        if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == ((uintptr_t)h | LA_OWNER_FULL)) {
-                /* Our own slab, parked as full: it has a free block again. */
+        uintptr_t full = (uintptr_t)h | LA_OWNER_FULL;
+        uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+        if ((owner & ~LA_OWNER_NOTIFIED) == full) {
+                /* Our own slab, parked as full: it has a free block again.  Take it back
+                 * from the full queue unless a remote free already queued it on our
+                 * notified stack (then the next drain moves it). */
                 unsigned c = s->cls;
-                __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
-                queue_unlink(h, c, s);
-                list_push(&h->partial[c], s);
+                if (owner == full && __atomic_compare_exchange_n(&s->owner, &owner,
+                                                                 (uintptr_t)h, false,
+                                                                 __ATOMIC_ACQ_REL,
+                                                                 __ATOMIC_RELAXED)) {
+                        queue_unlink(h, c, s);
+                        list_push(&h->partial[c], s);
+                }
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;
                 h->deallocated += s->block_size;
-                if (--s->used == 0)
+                if (--s->used == 0 && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) ==
+                                              (uintptr_t)h)
                         la_heap_span_empty(h, s);
                 return;
         }

@@ -26,9 +26,11 @@ typedef struct la_heap {
         /* size -> class for sizes <= LA_LOOKUP_MAX, by (size + 7) >> 3: a copy of
          * la_size2cls_tab inside the heap saves malloc a PC-relative address computation. */
         uint8_t size2cls[(LA_LOOKUP_MAX >> 3) + 1];
-        uint64_t allocated;        /* bytes ever allocated by this thread (usable sizes) */
-        uint64_t deallocated;      /* bytes ever freed by this thread */
-        uint32_t usize[LA_NBINS];  /* class sizes, next to fl[] for the fast path */
+        /* Small blocks ever allocated by this thread, per class: one increment on the fast
+         * path; thread.allocated multiplies them out when read. */
+        uint64_t nmalloc[LA_NBINS];
+        uint64_t allocated_large;  /* bytes of large/huge allocations by this thread */
+        uint64_t deallocated;      /* bytes ever freed by this thread (usable sizes) */
         la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
         la_span_t *partial[LA_NBINS]; /* owned slabs with free blocks (list) */
         la_span_t *full[LA_NBINS];      /* owned slabs with none when last seen: a queue, */
@@ -58,6 +60,8 @@ extern __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))
 extern __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
+/* Bytes ever allocated by h (thread.allocated); racy but safe for another thread's heap. */
+uint64_t la_heap_allocated(const la_heap_t *h);
 /* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
  * held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);

@@ -8,26 +8,37 @@
 
 #include "os.h"
 
-_Atomic(la_pm_leaf_t *) la_pm_top[1u << LA_PM_TOP_BITS];
+_Atomic uintptr_t la_pm_top[1u << LA_PM_TOP_BITS];
 static _Atomic size_t leaves_mapped;
 
-static la_pm_leaf_t *leaf_get(uintptr_t a)
+static uintptr_t bias_of(uintptr_t top)
+{
+        return top << (LA_PM_LEAF_BITS + 3);
+}
+
+/* The biased leaf for address a, mapping the leaf on first use; 0 on failure. */
+static uintptr_t leaf_get(uintptr_t a)
 {
         uintptr_t top = a >> LA_PM_LEAF_SHIFT;
         if (top >= (1u << LA_PM_TOP_BITS))
-                return NULL;
-        la_pm_leaf_t *leaf = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
-        if (leaf != NULL)
-                return leaf;
+                return 0;
+        uintptr_t biased = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
+        if (biased != 0)
+                return biased;
         la_pm_leaf_t *fresh = la_os_map(sizeof(la_pm_leaf_t), LA_PAGE);
         if (fresh == NULL)
-                return NULL;
-        la_pm_leaf_t *expected = NULL;
-        if (atomic_compare_exchange_strong_explicit(&la_pm_top[top], &expected, fresh,
+                return 0;
+        uintptr_t want = (uintptr_t)fresh - bias_of(top);
+        if (want == 0) { /* cannot happen with real mmap addresses; refuse rather than lie */
+                la_os_unmap(fresh, sizeof(la_pm_leaf_t));
+                return 0;
+        }
+        uintptr_t expected = 0;
+        if (atomic_compare_exchange_strong_explicit(&la_pm_top[top], &expected, want,
                                                     memory_order_acq_rel,
                                                     memory_order_acquire)) {
                 atomic_fetch_add_explicit(&leaves_mapped, 1, memory_order_relaxed);
-                return fresh;
+                return want;
         }
         la_os_unmap(fresh, sizeof(la_pm_leaf_t));
         return expected;
@@ -35,10 +46,10 @@ static la_pm_leaf_t *leaf_get(uintptr_t a)
 
 static int set_one(uintptr_t a, la_span_t *s)
 {
-        la_pm_leaf_t *leaf = leaf_get(a);
-        if (leaf == NULL)
+        uintptr_t biased = leaf_get(a);
+        if (biased == 0)
                 return -ENOMEM;
-        atomic_store_explicit(&(*leaf)[(a >> 12) & ((1u << LA_PM_LEAF_BITS) - 1)], s,
+        atomic_store_explicit((_Atomic(la_span_t *) *)(biased + ((a >> 12) << 3)), s,
                               memory_order_relaxed);
         return 0;
 }

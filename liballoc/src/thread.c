@@ -49,7 +49,7 @@ static void heap_release(la_heap_t *h)
         atomic_fetch_sub(&h->arena->nthreads, 1);
         la_mutex_lock(&registry_lock);
         registry_remove_locked(h);
-        exited_allocated += h->allocated;
+        exited_allocated += la_heap_allocated(h);
         exited_deallocated += h->deallocated;
         h->reg_next = heap_free_list;
         heap_free_list = h;
@@ -194,7 +194,7 @@ bool la_thread_tcache_get(void)
 
 uint64_t la_thread_allocated(void)
 {
-        return la_tls_heap->kind == LA_HEAP_THREAD ? la_tls_heap->allocated : 0;
+        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_allocated(la_tls_heap) : 0;
 }
 
 uint64_t la_thread_deallocated(void)
@@ -207,7 +207,7 @@ uint64_t la_heaps_live_bytes(void)
         la_mutex_lock(&registry_lock);
         uint64_t a = exited_allocated, d = exited_deallocated;
         for (la_heap_t *h = registry; h != NULL; h = h->reg_next) {
-                a += __atomic_load_n(&h->allocated, __ATOMIC_RELAXED);
+                a += la_heap_allocated(h);
                 d += __atomic_load_n(&h->deallocated, __ATOMIC_RELAXED);
         }
         la_mutex_unlock(&registry_lock);

@@ -39,7 +39,7 @@ extern _Atomic uint64_t la_orphan_allocated, la_orphan_deallocated;
 static inline void la_account_alloc(la_heap_t *h, uint64_t n)
 {
         if (h->kind == LA_HEAP_THREAD)
-                h->allocated += n;
+                h->allocated_large += n;
         else
                 atomic_fetch_add_explicit(&la_orphan_allocated, n, memory_order_relaxed);
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Stress runner (see tests/CONTRACT.md): runs every stress program with the allocator under
+# test preloaded (LIBALLOC, default BUILD_DIR/liballoc/liballoc.so) and once more with
+# Debian's jemalloc (JEMALLOC) as a sanity baseline for the test itself.  Prints
+#   PASS: stress/<name>[liballoc]    FAIL: stress/<name>[jemalloc]: reason    SKIP: ...
+# and exits 1 if anything failed.  Each run is limited to STRESS_RUN_LIMIT seconds (40) and
+# the whole runner to STRESS_BUDGET seconds (170); STRESS_ONLY="name ..." runs a subset.
+# Logs go to BUILD_DIR/tests-tmp/stress/.
+#
+# usage: tests/stress/run.sh BUILD_DIR
+set -u
+
+if [ $# -lt 1 ]; then
+        echo "usage: $0 BUILD_DIR" >&2
+        exit 2
+fi
+BUILD_DIR=$1
+LIBALLOC=${LIBALLOC:-$BUILD_DIR/liballoc/liballoc.so}
+JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+RUN_LIMIT=${STRESS_RUN_LIMIT:-40}
+BUDGET=${STRESS_BUDGET:-170}
+BIN=$BUILD_DIR/tests/stress
+TMP=$BUILD_DIR/tests-tmp/stress
+
+# name and arguments of each program; the defaults are sized for ~5 s on 2 cores
+TESTS=(
+        "threads-random 32 16000 8"
+        "fork-while-allocating 200 3 2 3 400"
+        "thread-storm 10000 200 32 10"
+        "misc-robust 600 200 1500 200"
+)
+
+mkdir -p "$TMP" || exit 2
+start=$(date +%s)
+failed=0
+
+# run_one NAME LABEL LIB ARGS...: one program under one preloaded allocator
+run_one() {
+        local name=$1 label=$2 lib=$3
+        shift 3
+        local id="stress/${name}[$label]"
+        local log="$TMP/$name-$label.log"
+        local left=$((BUDGET - ($(date +%s) - start)))
+        local limit=$RUN_LIMIT rc reason real sig first last
+
+        if [ ! -x "$BIN/$name" ]; then
+                echo "FAIL: $id: $BIN/$name was not built"
+                failed=1
+                return
+        fi
+        if [ "$left" -lt 10 ]; then
+                echo "SKIP: $id: the stress budget of $BUDGET s was used up by earlier runs"
+                return
+        fi
+        [ "$left" -lt "$limit" ] && limit=$left
+        real=$(readlink -f "$lib")
+        # The program's own watchdog fires first so that its message names the problem.
+        timeout -k 5 "$limit" env LD_PRELOAD="$real" STRESS_EXPECT_LIB="$real" \
+                STRESS_WATCHDOG=$((limit - 3)) "$BIN/$name" "$@" >"$log" 2>&1
+        rc=$?
+        if [ $rc -eq 0 ]; then
+                echo "PASS: $id"
+                return
+        fi
+        failed=1
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+                reason="killed after the $limit s limit (hang?)"
+        else
+                # first and, when different, last failure message (a forked child's
+                # own message comes before the parent's verdict on it)
+                first=$(grep -a ': FAIL: ' "$log" | head -n 1 | sed "s/^$name: FAIL: //")
+                last=$(grep -a ': FAIL: ' "$log" | tail -n 1 | sed "s/^$name: FAIL: //")
+                reason=$first
+                [ "$last" != "$first" ] && reason="$first; then: $last"
+                if [ -z "$reason" ]; then
+                        if [ $rc -gt 128 ]; then
+                                sig=$((rc - 128))
+                                reason="killed by signal $sig ($(kill -l $sig 2>/dev/null))"
+                        else
+                                reason="exit status $rc"
+                        fi
+                fi
+        fi
+        echo "FAIL: $id: $reason (log: $log)"
+        tail -n 20 "$log" | sed 's/^/    /' >&2
+}
+
+for t in "${TESTS[@]}"; do
+        read -r -a words <<<"$t"
+        name=${words[0]}
+        if [ -n "${STRESS_ONLY:-}" ] && [[ " $STRESS_ONLY " != *" $name "* ]]; then
+                continue
+        fi
+        if [ -f "$LIBALLOC" ]; then
+                run_one "$name" liballoc "$LIBALLOC" "${words[@]:1}"
+        else
+                echo "FAIL: stress/${name}[liballoc]: $LIBALLOC does not exist"
+                failed=1
+        fi
+        if [ -f "$JEMALLOC" ]; then
+                run_one "$name" jemalloc "$JEMALLOC" "${words[@]:1}"
+        else
+                echo "SKIP: stress/${name}[jemalloc]: $JEMALLOC is not installed (libjemalloc2)"
+        fi
+done
+
+exit $failed
