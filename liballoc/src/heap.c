@@ -131,14 +131,14 @@ static void queue_unlink(la_heap_t *h, unsigned c, la_span_t *s)
         s->next = s->prev = NULL;
 }
 
-/* Parks s as full.  The fence orders the FULL store before the thread_free load, pairing
- * with the remote side's CAS-then-load: either we see its block here, or it sees FULL and
- * queues the slab on our notified stack.  Returns false if s has blocks after all. */
+/* Parks s as full.  The sequentially consistent exchange and load pair with the remote
+ * side's CAS-then-load (la_span_remote_push): either we see its block here, or it sees
+ * FULL and queues the slab on our notified stack.  Returns false if s has blocks after
+ * all. */
 static bool mark_full(la_heap_t *h, la_span_t *s, unsigned c)
 {
-        __atomic_store_n(&s->owner, (uintptr_t)h | LA_OWNER_FULL, __ATOMIC_RELAXED);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) != NULL) {
+        __atomic_exchange_n(&s->owner, (uintptr_t)h | LA_OWNER_FULL, __ATOMIC_SEQ_CST);
+        if (atomic_load_explicit(&s->thread_free, memory_order_seq_cst) != NULL) {
                 uintptr_t expected = (uintptr_t)h | LA_OWNER_FULL;
                 if (__atomic_compare_exchange_n(&s->owner, &expected, (uintptr_t)h, false,
                                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
