@@ -332,6 +332,10 @@ void la_arena_maybe_decay_locked(la_arena_t *a)
         if (a->decay_next_ns == UINT64_MAX)
                 return;
         uint64_t now = la_os_now_ns();
+        /* File newly unused pages under the epoch they were freed in, not the epoch of the
+         * next purge decision (which may come much later). */
+        la_decay_update(&a->decay[0], now, a->npages[LA_RUN_DIRTY]);
+        la_decay_update(&a->decay[1], now, a->npages[LA_RUN_MUZZY]);
         if (now >= a->decay_next_ns)
                 decay_locked(a, false);
 }

@@ -71,12 +71,10 @@ static void shift_backlog(la_decay_t *d, uint64_t nepochs)
         memset(d->backlog + LA_DECAY_NSTEPS - n, 0, n * sizeof(size_t));
 }
 
-size_t la_decay_limit(la_decay_t *d, uint64_t now_ns, size_t npages_now)
+void la_decay_update(la_decay_t *d, uint64_t now_ns, size_t npages_now)
 {
-        if (d->ms == 0)
-                return 0;
-        if (d->ms < 0)
-                return SIZE_MAX;
+        if (d->ms <= 0)
+                return;
         if (now_ns < d->epoch_ns)
                 now_ns = d->epoch_ns; /* clocks that step back leave the epoch alone */
         uint64_t nepochs = (now_ns - d->epoch_ns) / d->interval_ns;
@@ -88,6 +86,15 @@ size_t la_decay_limit(la_decay_t *d, uint64_t now_ns, size_t npages_now)
         if (npages_now > d->nunpurged)
                 d->backlog[LA_DECAY_NSTEPS - 1] += npages_now - d->nunpurged;
         d->nunpurged = npages_now;
+}
+
+size_t la_decay_limit(la_decay_t *d, uint64_t now_ns, size_t npages_now)
+{
+        if (d->ms == 0)
+                return 0;
+        if (d->ms < 0)
+                return SIZE_MAX;
+        la_decay_update(d, now_ns, npages_now);
         uint64_t sum = 0;
         for (unsigned i = 0; i < LA_DECAY_NSTEPS; i++)
                 sum += (uint64_t)d->backlog[i] * la_decay_h[i];

@@ -28,7 +28,10 @@ extern const uint32_t la_decay_h[LA_DECAY_NSTEPS];
 #define LA_DECAY_H_BITS 24
 
 void la_decay_init(la_decay_t *d, ssize_t ms, uint64_t now_ns, size_t npages_now);
-/* Advances the epochs to now and returns how many unused pages may remain (callers purge
+/* Advances the epochs to now and files the pages that became unused since the last call
+ * under the current epoch.  Cheap: call it whenever pages are freed. */
+void la_decay_update(la_decay_t *d, uint64_t now_ns, size_t npages_now);
+/* Advances the epochs to now (as la_decay_update) and returns how many unused pages may remain (callers purge
  * the oldest beyond that).  For ms == 0 returns 0; for ms < 0 returns SIZE_MAX. */
 size_t la_decay_limit(la_decay_t *d, uint64_t now_ns, size_t npages_now);
 /* Records the number of unused pages left after a purge. */
