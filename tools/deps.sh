@@ -5,8 +5,8 @@ set -eu
 what=${1:-test}
 build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev"
 test_pkgs="$build_pkgs python3 git binutils coreutils procps redis-server redis-tools
-           libjemalloc2 libjemalloc-dev valgrind"
-bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time"
+           libjemalloc2 libjemalloc-dev"
+bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 case "$what" in
 build) pkgs=$build_pkgs ;;
 test) pkgs=$test_pkgs ;;

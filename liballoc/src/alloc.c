@@ -107,6 +107,8 @@ void *la_alloc_flags(size_t size, la_flags_t f)
 {
         if (LA_UNLIKELY(!la_ready()))
                 return f.align > 16 ? NULL : la_boot_alloc(size);
+        if (LA_UNLIKELY(f.align > LA_ALIGN_MAX))
+                return NULL; /* no address space can satisfy it */
         size_t usize = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
         if (LA_UNLIKELY(usize == 0))
                 return NULL;
@@ -226,6 +228,8 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
                 }
                 return NULL; /* not ours: we cannot know its size */
         }
+        if (f.align > LA_ALIGN_MAX)
+                return NULL;
         size_t new_usize = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);
         if (new_usize == 0)
                 return NULL;

@@ -11,6 +11,10 @@
 
 #include "span.h"
 
+/* Largest alignment served: half the 47-bit user address space.  Larger requests fail
+ * (the region arithmetic would overflow). */
+#define LA_ALIGN_MAX ((size_t)1 << 46)
+
 /* Flags decoded from MALLOCX_* bits. */
 typedef struct la_flags {
         size_t align;      /* 0: none */
