@@ -76,9 +76,7 @@ void *la_malloc_slow(size_t size)
                 unsigned c = th->size2cls[(size + 7) >> 3];
                 la_span_t *cur = th->cur[c];
                 if (cur != NULL && cur->local_free != NULL) {
-                        la_block_t *b = cur->local_free;
-                        cur->local_free = NULL;
-                        cur->used = cur->capacity;
+                        la_block_t *b = la_span_take_local(cur);
                         th->fl[c] = b->next;
                         th->nmalloc[c]++;
                         return b;

@@ -73,13 +73,47 @@ static void collect_remote_counted(la_span_t *s)
         }
 }
 
+la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail)
+{
+        uint32_t size = s->block_size;
+        uint32_t n = CARVE_BYTES / size;
+        if (n < CARVE_MIN)
+                n = CARVE_MIN;
+        if (n > s->nregs - s->capacity)
+                n = s->nregs - s->capacity;
+        char *first = (char *)s->base + (size_t)s->capacity * size;
+        char *p = first;
+        for (uint32_t i = 1; i < n; i++, p += size)
+                ((la_block_t *)p)->next = (la_block_t *)(p + size);
+        ((la_block_t *)p)->next = NULL;
+        *ret_tail = (la_block_t *)p;
+        s->capacity += n;
+        s->used += n;
+        return (la_block_t *)first;
+}
+
+la_block_t *la_span_take_local(la_span_t *s)
+{
+        la_block_t *list = s->local_free;
+        s->local_free = NULL;
+        s->used = s->capacity; /* blocks still in thread_free stay counted */
+        if (s->capacity < s->nregs) {
+                /* A slab in active use gets carved further at each refill, so the lists
+                 * grow towards the whole slab and refills get rarer (a malloc/free pair
+                 * loop would otherwise cycle through one 4 KiB carve forever). */
+                la_block_t *tail;
+                la_block_t *fresh = la_span_carve(s, &tail);
+                tail->next = list;
+                list = fresh;
+        }
+        return list;
+}
+
 /* Moves the free blocks of s (owned by h) into h->fl[c]; false if s has none. */
 static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
 {
         if (s->local_free != NULL) {
-                h->fl[c] = s->local_free;
-                s->local_free = NULL;
-                s->used = s->capacity; /* blocks still in thread_free stay counted */
+                h->fl[c] = la_span_take_local(s);
                 return true;
         }
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
@@ -88,20 +122,8 @@ static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
                 return true;
         }
         if (s->capacity < s->nregs) {
-                uint32_t size = s->block_size;
-                uint32_t n = CARVE_BYTES / size;
-                if (n < CARVE_MIN)
-                        n = CARVE_MIN;
-                if (n > s->nregs - s->capacity)
-                        n = s->nregs - s->capacity;
-                char *first = (char *)s->base + (size_t)s->capacity * size;
-                char *p = first;
-                for (uint32_t i = 1; i < n; i++, p += size)
-                        ((la_block_t *)p)->next = (la_block_t *)(p + size);
-                ((la_block_t *)p)->next = NULL;
-                h->fl[c] = (la_block_t *)first;
-                s->capacity += n;
-                s->used += n;
+                la_block_t *tail;
+                h->fl[c] = la_span_carve(s, &tail);
                 return true;
         }
         return false;

@@ -69,6 +69,12 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 void la_small_free_slow(la_span_t *s, void *p);
 /* Returns empty slab s (no longer in any of h's lists) to its arena. */
 void la_heap_span_release(la_heap_t *h, la_span_t *s);
+/* Carves up to 4 KiB of fresh blocks (at least 8) from s into a list; s must have
+ * uncarved capacity.  Sets *ret_tail to the last block. */
+la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);
+/* Takes s's local free list (non-empty), with more fresh blocks in front while s has
+ * uncarved capacity. */
+la_block_t *la_span_take_local(la_span_t *s);
 /* Local free that emptied slab s. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
 /* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to
