@@ -30,6 +30,7 @@ TESTS=(
         "fork-while-allocating 200 3 2 3 400"
         "thread-storm 10000 200 32 10"
         "misc-robust 600 200 1500 200"
+        "oom 4 256"
 )
 
 mkdir -p "$TMP" || exit 2
@@ -99,7 +100,11 @@ for t in "${TESTS[@]}"; do
                 echo "FAIL: stress/${name}[liballoc]: $LIBALLOC does not exist"
                 failed=1
         fi
-        if [ -f "$JEMALLOC" ]; then
+        if [ "$name" = oom ]; then
+                # Measured: Debian's jemalloc 5.3.0 segfaults (NULL mutex in its extent
+                # code) once mmap fails under RLIMIT_AS, so it cannot be the baseline here.
+                echo "SKIP: stress/${name}[jemalloc]: jemalloc 5.3.0 crashes when mmap fails under RLIMIT_AS"
+        elif [ -f "$JEMALLOC" ]; then
                 run_one "$name" jemalloc "$JEMALLOC" "${words[@]:1}"
         else
                 echo "SKIP: stress/${name}[jemalloc]: $JEMALLOC is not installed (libjemalloc2)"
