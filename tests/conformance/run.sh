@@ -31,7 +31,7 @@ JEMALLOC=$(abspath "${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}")
 TMP=$BUILD_DIR/tests-tmp/conformance
 TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
 
-PROGRAMS="std_alloc size_classes allocx mallctl stats_print conf_global conf_env"
+PROGRAMS="std_alloc size_classes allocx mallctl stats_print conf_global conf_env cxx_ops"
 
 mkdir -p "$TMP" || exit 2
 failures=0
