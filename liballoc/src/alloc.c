@@ -151,18 +151,7 @@ void la_free_slow(void *p)
 
 void la_free_any(void *p)
 {
-        la_span_t *s = la_pm_lookup(p);
-        la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
-                la_block_t *b = p;
-                b->next = s->local_free;
-                s->local_free = b;
-                h->deallocated += s->block_size;
-                if (LA_UNLIKELY(--s->used == 0))
-                        la_heap_span_empty(h, s);
-                return;
-        }
-        la_free_slow(p);
+        la_free_inline(p);
 }
 
 static size_t span_usize(const la_span_t *s)

@@ -45,18 +45,7 @@ API_EXPORT void *API(malloc)(size_t size)
 
 API_EXPORT void API(free)(void *p)
 {
-        la_span_t *s = la_pm_lookup(p);
-        la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
-                la_block_t *b = p;
-                b->next = s->local_free;
-                s->local_free = b;
-                h->deallocated += s->block_size;
-                if (LA_UNLIKELY(--s->used == 0))
-                        la_heap_span_empty(h, s);
-                return;
-        }
-        la_free_slow(p);
+        la_free_inline(p);
 }
 
 API_EXPORT void *API(calloc)(size_t n, size_t size)

@@ -40,12 +40,7 @@ static unsigned bucket_of(size_t npages)
 static void bin_insert(la_arena_t *a, la_span_t *s)
 {
         unsigned b = bucket_of(s->npages);
-        la_span_t **head = &a->bins[s->state][b];
-        s->prev = NULL;
-        s->next = *head;
-        if (*head != NULL)
-                (*head)->prev = s;
-        *head = s;
+        la_span_list_push(&a->bins[s->state][b], s);
         a->nonempty[s->state] |= (uint64_t)1 << b;
         a->npages[s->state] += s->npages;
         if (s->state != LA_RUN_CLEAN) {
@@ -63,12 +58,7 @@ static void bin_insert(la_arena_t *a, la_span_t *s)
 static void bin_remove(la_arena_t *a, la_span_t *s)
 {
         unsigned b = bucket_of(s->npages);
-        if (s->prev != NULL)
-                s->prev->next = s->next;
-        else
-                a->bins[s->state][b] = s->next;
-        if (s->next != NULL)
-                s->next->prev = s->prev;
+        la_span_list_unlink(&a->bins[s->state][b], s);
         if (a->bins[s->state][b] == NULL)
                 a->nonempty[s->state] &= ~((uint64_t)1 << b);
         a->npages[s->state] -= s->npages;
@@ -83,7 +73,7 @@ static void bin_remove(la_arena_t *a, la_span_t *s)
                 else
                         a->lru_tail[q] = s->lru_prev;
         }
-        s->next = s->prev = s->lru_next = s->lru_prev = NULL;
+        s->lru_next = s->lru_prev = NULL;
 }
 
 static bool mergeable(la_arena_t *a, const la_span_t *n, uint8_t state)
@@ -385,10 +375,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         la_span_t *s = a->abandoned[c];
         if (s == NULL)
                 return NULL;
-        a->abandoned[c] = s->next;
-        if (s->next != NULL)
-                s->next->prev = NULL;
-        s->next = s->prev = NULL;
+        la_span_list_unlink(&a->abandoned[c], s);
         __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
         return s;
 }
@@ -447,11 +434,7 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
                 la_arena_slab_release_locked(a, s);
                 return;
         }
-        s->prev = NULL;
-        s->next = a->abandoned[s->cls];
-        if (s->next != NULL)
-                s->next->prev = s;
-        a->abandoned[s->cls] = s;
+        la_span_list_push(&a->abandoned[s->cls], s);
 }
 
 /* ---- arena objects ----------------------------------------------------------------- */

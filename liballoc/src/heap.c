@@ -40,26 +40,6 @@ uint64_t la_heap_allocated(const la_heap_t *h)
 
 /* ---- per-class slab lists ---------------------------------------------------------- */
 
-static void list_push(la_span_t **head, la_span_t *s)
-{
-        s->prev = NULL;
-        s->next = *head;
-        if (*head != NULL)
-                (*head)->prev = s;
-        *head = s;
-}
-
-static void list_unlink(la_span_t **head, la_span_t *s)
-{
-        if (s->prev != NULL)
-                s->prev->next = s->next;
-        else
-                *head = s->next;
-        if (s->next != NULL)
-                s->next->prev = s->prev;
-        s->next = s->prev = NULL;
-}
-
 /* Collects the blocks other threads freed into s->local_free, counting them out of used. */
 static void collect_remote_counted(la_span_t *s)
 {
@@ -181,7 +161,7 @@ static void drain_notified(la_heap_t *h)
                 unsigned c = s->cls;
                 queue_unlink(h, c, s);
                 __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
-                list_push(&h->partial[c], s);
+                la_span_list_push(&h->partial[c], s);
                 s = next;
         }
 }
@@ -215,7 +195,7 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
         if (atomic_load_explicit(&h->notified, memory_order_relaxed) != NULL)
                 drain_notified(h);
         while ((s = h->partial[c]) != NULL) {
-                list_unlink(&h->partial[c], s);
+                la_span_list_unlink(&h->partial[c], s);
                 if (install(h, s, c))
                         return pop(h, c);
         }
@@ -257,7 +237,7 @@ void la_heap_span_empty(la_heap_t *h, la_span_t *s)
         unsigned c = s->cls;
         if (s == h->cur[c])
                 return; /* keep the current slab: the next malloc wants it */
-        list_unlink(&h->partial[c], s);
+        la_span_list_unlink(&h->partial[c], s);
         la_arena_t *a = s->arena;
         la_mutex_lock(&a->lock);
         la_arena_slab_release_locked(a, s);
@@ -279,7 +259,7 @@ void la_small_free_slow(la_span_t *s, void *p)
                                                                  __ATOMIC_ACQ_REL,
                                                                  __ATOMIC_RELAXED)) {
                         queue_unlink(h, c, s);
-                        list_push(&h->partial[c], s);
+                        la_span_list_push(&h->partial[c], s);
                 }
                 la_block_t *b = p;
                 b->next = s->local_free;
@@ -308,7 +288,7 @@ static void give_back_list(la_span_t **head)
 {
         la_span_t *s;
         while ((s = *head) != NULL) {
-                list_unlink(head, s);
+                la_span_list_unlink(head, s);
                 give_back(s);
         }
 }
@@ -325,7 +305,7 @@ static void unpark_full(la_heap_t *h)
                                                         false, __ATOMIC_ACQ_REL,
                                                         __ATOMIC_RELAXED)) {
                                 queue_unlink(h, c, s);
-                                list_push(&h->partial[c], s);
+                                la_span_list_push(&h->partial[c], s);
                                 continue;
                         }
                         /* NOTIFIED: the pusher is between its CAS and its push. */

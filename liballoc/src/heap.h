@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pagemap.h"
 #include "sizeclass.h"
 #include "span.h"
 
@@ -108,6 +109,25 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
         } while (!atomic_compare_exchange_weak_explicit(&oh->notified, &top, s,
                                                         memory_order_release,
                                                         memory_order_relaxed));
+}
+
+/* free's fast path: a push onto the owning slab's local list when the calling thread owns
+ * it; everything else goes to la_free_slow (alloc.c). */
+void la_free_slow(void *p);
+static inline __attribute__((always_inline)) void la_free_inline(void *p)
+{
+        la_span_t *s = la_pm_lookup(p);
+        la_heap_t *h = la_tls_heap;
+        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
+                la_block_t *b = p;
+                b->next = s->local_free;
+                s->local_free = b;
+                h->deallocated += s->block_size;
+                if (LA_UNLIKELY(--s->used == 0))
+                        la_heap_span_empty(h, s);
+                return;
+        }
+        la_free_slow(p);
 }
 
 #endif

@@ -87,6 +87,27 @@ static inline uintptr_t la_span_owner_fast(const la_span_t *s)
 #endif
 }
 
+/* Intrusive list of spans through next/prev (heap slab lists, arena bins, abandoned). */
+static inline void la_span_list_push(la_span_t **head, la_span_t *s)
+{
+        s->prev = NULL;
+        s->next = *head;
+        if (*head != NULL)
+                (*head)->prev = s;
+        *head = s;
+}
+
+static inline void la_span_list_unlink(la_span_t **head, la_span_t *s)
+{
+        if (s->prev != NULL)
+                s->prev->next = s->next;
+        else
+                *head = s->next;
+        if (s->next != NULL)
+                s->next->prev = s->prev;
+        s->next = s->prev = NULL;
+}
+
 static inline size_t la_span_bytes(const la_span_t *s)
 {
         return s->npages << 12;

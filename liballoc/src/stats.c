@@ -124,40 +124,38 @@ static void out_i64(out_t *o, int64_t v)
 }
 
 /* JSON: one compact document, no whitespace, no trailing newline (jemalloc's framing). */
-static void json_u64(out_t *o, const char *key, uint64_t v, bool more)
+static void json_key(out_t *o, const char *key)
 {
         out_str(o, "\"");
         out_str(o, key);
         out_str(o, "\":");
+}
+
+static void json_u64(out_t *o, const char *key, uint64_t v, bool more)
+{
+        json_key(o, key);
         out_u64(o, v);
-        if (more)
-                out_str(o, ",");
+        out_str(o, more ? "," : "");
 }
 
 static void json_i64(out_t *o, const char *key, int64_t v, bool more)
 {
-        out_str(o, "\"");
-        out_str(o, key);
-        out_str(o, "\":");
+        json_key(o, key);
         out_i64(o, v);
-        if (more)
-                out_str(o, ",");
+        out_str(o, more ? "," : "");
 }
 
 static void json_bool(out_t *o, const char *key, bool v, bool more)
 {
-        out_str(o, "\"");
-        out_str(o, key);
-        out_str(o, v ? "\":true" : "\":false");
-        if (more)
-                out_str(o, ",");
+        json_key(o, key);
+        out_str(o, v ? "true" : "false");
+        out_str(o, more ? "," : "");
 }
 
 static void json_str(out_t *o, const char *key, const char *v, bool more)
 {
+        json_key(o, key);
         out_str(o, "\"");
-        out_str(o, key);
-        out_str(o, "\":\"");
         out_str(o, v);
         out_str(o, more ? "\"," : "\"");
 }
@@ -227,6 +225,21 @@ static void print_json(out_t *o, const la_stats_snapshot_t *s, bool general)
 static void print_text_general(out_t *o);
 static void print_text_totals(out_t *o, const la_stats_snapshot_t *s);
 
+static void print_decay_row(out_t *o, const char *label, ssize_t ms, size_t npages,
+                            const la_arena_stats_t *st, int q)
+{
+        out_str(o, label);
+        out_i64(o, ms);
+        out_str(o, " ");
+        out_u64(o, npages);
+        out_str(o, " ");
+        out_u64(o, st->npurge[q]);
+        out_str(o, " ");
+        out_u64(o, st->nmadvise[q]);
+        out_str(o, " ");
+        out_u64(o, st->purged[q]);
+}
+
 static void print_text(out_t *o, const la_stats_snapshot_t *s, bool general)
 {
         out_str(o, "___ Begin jemalloc statistics ___\n");
@@ -282,26 +295,8 @@ static void print_text_totals(out_t *o, const la_stats_snapshot_t *s)
                 out_str(o, "]:\nassigned threads: ");
                 out_u64(o, atomic_load(&a->nthreads));
                 out_str(o, "\ndecaying:  time       npages       sweeps     madvises       purged\n");
-                out_str(o, "   dirty: ");
-                out_i64(o, dms);
-                out_str(o, " ");
-                out_u64(o, pd);
-                out_str(o, " ");
-                out_u64(o, st.npurge[0]);
-                out_str(o, " ");
-                out_u64(o, st.nmadvise[0]);
-                out_str(o, " ");
-                out_u64(o, st.purged[0]);
-                out_str(o, "\n   muzzy: ");
-                out_i64(o, mms);
-                out_str(o, " ");
-                out_u64(o, pm);
-                out_str(o, " ");
-                out_u64(o, st.npurge[1]);
-                out_str(o, " ");
-                out_u64(o, st.nmadvise[1]);
-                out_str(o, " ");
-                out_u64(o, st.purged[1]);
+                print_decay_row(o, "   dirty: ", dms, pd, &st, 0);
+                print_decay_row(o, "\n   muzzy: ", mms, pm, &st, 1);
                 out_str(o, "\nactive pages: ");
                 out_u64(o, st.pactive);
                 out_str(o, ", slabs: ");

@@ -24,7 +24,8 @@ int la_mallctl(const char *, void *, size_t *, void *, size_t);
 
 static void *blocks[N];
 
-static size_t active_pages(void)
+/* Sum over all arenas of a counter read under the arena lock. */
+static size_t arenas_sum(size_t (*field)(const la_arena_t *))
 {
         size_t total = 0;
         unsigned n = atomic_load(&la_narenas_total);
@@ -32,27 +33,32 @@ static size_t active_pages(void)
                 la_arena_t *a = la_arena_get(i, false);
                 if (a != NULL) {
                         la_mutex_lock(&a->lock);
-                        total += a->stats.pactive;
+                        total += field(a);
                         la_mutex_unlock(&a->lock);
                 }
         }
         return total;
 }
 
+static size_t pactive_of(const la_arena_t *a)
+{
+        return a->stats.pactive;
+}
+
 /* Address space the arenas have carved out of their regions so far. */
+static size_t carved_of(const la_arena_t *a)
+{
+        return a->stats.mapped;
+}
+
+static size_t active_pages(void)
+{
+        return arenas_sum(pactive_of);
+}
+
 static size_t carved_bytes(void)
 {
-        size_t total = 0;
-        unsigned n = atomic_load(&la_narenas_total);
-        for (unsigned i = 0; i < n; i++) {
-                la_arena_t *a = la_arena_get(i, false);
-                if (a != NULL) {
-                        la_mutex_lock(&a->lock);
-                        total += a->stats.mapped;
-                        la_mutex_unlock(&a->lock);
-                }
-        }
-        return total;
+        return arenas_sum(carved_of);
 }
 
 static void blocks_distinct_and_aligned(void)
