@@ -56,10 +56,18 @@ static int set_one(uintptr_t a, la_span_t *s)
 
 int la_pm_set_range(uintptr_t base, size_t npages, la_span_t *s)
 {
-        for (size_t i = 0; i < npages; i++) {
-                int rc = set_one(base + (i << 12), s);
-                if (rc != 0)
-                        return rc;
+        uintptr_t a = base, end = base + (npages << 12);
+        while (a < end) {
+                /* One leaf lookup per gigabyte the range touches. */
+                uintptr_t biased = leaf_get(a);
+                if (biased == 0)
+                        return -ENOMEM;
+                uintptr_t leaf_end = (a | (((uintptr_t)1 << LA_PM_LEAF_SHIFT) - 1)) + 1;
+                uintptr_t stop = end < leaf_end ? end : leaf_end;
+                for (; a < stop; a += LA_PAGE)
+                        atomic_store_explicit(
+                                (_Atomic(la_span_t *) *)(biased + ((a >> 12) << 3)), s,
+                                memory_order_relaxed);
         }
         return 0;
 }
