@@ -31,6 +31,7 @@ TESTS=(
         "thread-storm 10000 200 32 10"
         "misc-robust 600 200 1500 200"
         "oom 4 256"
+        "early"
 )
 
 mkdir -p "$TMP" || exit 2
@@ -58,7 +59,14 @@ run_one() {
         [ "$left" -lt "$limit" ] && limit=$left
         real=$(readlink -f "$lib")
         # The program's own watchdog fires first so that its message names the problem.
-        timeout -k 5 "$limit" env LD_PRELOAD="$real" STRESS_EXPECT_LIB="$real" \
+        local preload=$real
+        if [ "$name" = early ]; then
+                # ld.so runs the constructors of unrelated preloads in reverse order:
+                # listing the allocator first makes libearly_ctor's constructor (which
+                # allocates) run before the allocator's own
+                preload="$real $BIN/libearly_ctor.so"
+        fi
+        timeout -k 5 "$limit" env LD_PRELOAD="$preload" STRESS_EXPECT_LIB="$real" \
                 STRESS_WATCHDOG=$((limit - 3)) "$BIN/$name" "$@" >"$log" 2>&1
         rc=$?
         if [ $rc -eq 0 ]; then
