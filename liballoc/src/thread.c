@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "conf.h"
 #include "meta.h"
 #include "stats.h"
 #include "util.h"
@@ -101,6 +102,8 @@ void la_thread_boot(void)
         pthread_atfork(prefork, postfork_parent, postfork_child);
 }
 
+static la_heap_t *heap_create(void);
+
 la_heap_t *la_thread_heap(void)
 {
         la_heap_t *h = la_tls_heap;
@@ -108,6 +111,19 @@ la_heap_t *la_thread_heap(void)
                 return h;
         if (la_tls_state != LA_THREAD_NEW)
                 return NULL;
+        if (!la_opt.tcache) {
+                /* MALLOC_CONF=tcache:false: every thread allocates from its arena's shared
+                 * heap under the arena lock (thread.tcache.enabled can turn it on). */
+                la_tls_state = LA_THREAD_NOCACHE;
+                return NULL;
+        }
+        return heap_create();
+}
+
+/* Creates the calling thread's heap (state NEW); NULL when out of memory. */
+static la_heap_t *heap_create(void)
+{
+        la_heap_t *h;
         la_tls_state = LA_THREAD_BUSY;
         la_mutex_lock(&registry_lock);
         h = heap_free_list;
@@ -138,9 +154,9 @@ struct la_arena *la_thread_arena(void)
         la_heap_t *h = la_tls_heap;
         if (h->kind == LA_HEAP_THREAD)
                 return h->arena;
-        if (tls_arena != NULL)
-                return tls_arena;
-        return la_arena_get(0, true);
+        if (tls_arena == NULL)
+                tls_arena = la_arena_choose(); /* heapless threads spread out too */
+        return tls_arena;
 }
 
 int la_thread_set_arena(unsigned ind)
@@ -182,8 +198,10 @@ int la_thread_tcache_set(bool enabled)
                         la_tls_state = LA_THREAD_NOCACHE;
                 return 0;
         }
-        if (la_tls_state == LA_THREAD_NOCACHE)
+        if (la_tls_state == LA_THREAD_NOCACHE) {
                 la_tls_state = LA_THREAD_NEW;
+                heap_create(); /* asked for explicitly: even with opt.tcache false */
+        }
         return 0;
 }
 

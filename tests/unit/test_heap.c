@@ -6,6 +6,7 @@
  * abandons slabs that a new thread then adopts, and stats follow.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -184,6 +185,28 @@ static void stats_follow_allocations(void)
         CHECK(after < before + (1 << 20));
 }
 
+static void tcache_off_and_on(void)
+{
+        bool off = false, on = true, old;
+        size_t len = sizeof(old);
+        CHECK(la_mallctl("thread.tcache.enabled", &old, &len, &off, sizeof(off)) == 0);
+        CHECK(old == true);
+        CHECK(la_tls_heap == &la_empty_heap); /* every call now takes the shared path */
+        for (int i = 0; i < 1000; i++) {
+                blocks[i] = la_malloc((size_t)(i % 300) + 1);
+                CHECK(blocks[i] != NULL);
+                memset(blocks[i], 7, (size_t)(i % 300) + 1);
+        }
+        for (int i = 0; i < 1000; i++)
+                la_free(blocks[i]);
+        CHECK(la_mallctl("thread.tcache.enabled", &old, &len, &on, sizeof(on)) == 0);
+        CHECK(old == false);
+        CHECK(la_tls_heap != &la_empty_heap && la_tls_heap->kind == LA_HEAP_THREAD);
+        void *p = la_malloc(64);
+        CHECK(p != NULL);
+        la_free(p);
+}
+
 int main(void)
 {
         RUN("heap", blocks_distinct_and_aligned);
@@ -192,5 +215,6 @@ int main(void)
         RUN("heap", remote_frees_come_back);
         RUN("heap", thread_exit_abandons_and_adopts);
         RUN("heap", stats_follow_allocations);
+        RUN("heap", tcache_off_and_on);
         return check_failed_tests != 0;
 }
