@@ -32,6 +32,8 @@ TESTS=(
         "misc-robust 600 200 1500 200"
         "oom 4 256"
         "early"
+        "threads-random@tcache:false 16 4000 3"
+        "threads-random@narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0 16 4000 3"
 )
 
 mkdir -p "$TMP" || exit 2
@@ -42,8 +44,8 @@ failed=0
 run_one() {
         local name=$1 label=$2 lib=$3
         shift 3
-        local id="stress/${name}[$label]"
-        local log="$TMP/$name-$label.log"
+        local id="stress/${name}[$label${RUN_CONF:+,$RUN_CONF}]"
+        local log="$TMP/$name-$label${RUN_CONF:+-${RUN_CONF//[,:]/_}}.log"
         local left=$((BUDGET - ($(date +%s) - start)))
         local limit=$RUN_LIMIT rc reason real sig first last
 
@@ -67,6 +69,7 @@ run_one() {
                 preload="$real $BIN/libearly_ctor.so"
         fi
         timeout -k 5 "$limit" env LD_PRELOAD="$preload" STRESS_EXPECT_LIB="$real" \
+                MALLOC_CONF="${RUN_CONF:-}" \
                 STRESS_WATCHDOG=$((limit - 3)) "$BIN/$name" "$@" >"$log" 2>&1
         rc=$?
         if [ $rc -eq 0 ]; then
@@ -99,6 +102,12 @@ run_one() {
 for t in "${TESTS[@]}"; do
         read -r -a words <<<"$t"
         name=${words[0]}
+        # NAME@CONF runs NAME with MALLOC_CONF=CONF (other code paths: no tcache, ...)
+        RUN_CONF=""
+        if [[ $name == *@* ]]; then
+                RUN_CONF=${name#*@}
+                name=${name%%@*}
+        fi
         if [ -n "${STRESS_ONLY:-}" ] && [[ " $STRESS_ONLY " != *" $name "* ]]; then
                 continue
         fi
