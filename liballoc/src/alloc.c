@@ -128,6 +128,17 @@ void *la_alloc_flags(size_t size, la_flags_t f)
         return alloc_usize(usize, f.align, f.zero, a, f.arena >= 0, h);
 }
 
+/* Misuse the slow path can see: it never returns (message, then the abort hook). */
+static LA_COLD void invalid_free(const char *what, const void *p)
+{
+        char msg[160], num[24];
+        la_strlcpy(msg, "free(): ", sizeof(msg));
+        la_strlcat(msg, what, sizeof(msg));
+        la_strlcat(msg, ": ", sizeof(msg));
+        la_strlcat(msg, la_fmt_hex(num, (uintptr_t)p), sizeof(msg));
+        la_fatal(msg);
+}
+
 void la_free_slow(void *p)
 {
         la_span_t *s = la_pm_lookup(p);
@@ -135,17 +146,20 @@ void la_free_slow(void *p)
                 return; /* NULL, the bootstrap buffer, or a pointer that is not ours */
         switch (s->kind) {
         case LA_SPAN_SMALL:
+                if (LA_UNLIKELY(((uintptr_t)p - s->base) % s->block_size != 0))
+                        invalid_free("invalid pointer (not the start of a block)", p);
                 la_small_free_slow(s, p);
                 return;
         case LA_SPAN_LARGE:
         case LA_SPAN_HUGE:
-                if ((uintptr_t)p != s->base)
-                        return; /* not the start of the allocation: invalid, ignored */
+                if (LA_UNLIKELY((uintptr_t)p != s->base))
+                        invalid_free("invalid pointer (inside a large allocation)", p);
                 la_account_dealloc(la_tls_heap, s->usize);
                 la_large_free(s);
                 return;
         default:
-                return; /* a free run: double free, ignored */
+                /* Its pages are free: a double free, or a pointer into freed memory. */
+                invalid_free("double free or invalid pointer", p);
         }
 }
 
