@@ -24,7 +24,6 @@ _Atomic unsigned la_narenas_total;
 unsigned la_narenas_auto;
 _Atomic ssize_t la_default_decay_ms[2];
 static la_mutex_t arenas_lock; /* creation of arenas */
-static bool arenas_lock_ready;
 
 static unsigned bucket_of(size_t npages)
 {
@@ -464,7 +463,6 @@ void la_arenas_boot(void);
 void la_arenas_boot(void)
 {
         la_mutex_init(&arenas_lock);
-        arenas_lock_ready = true;
         atomic_store(&la_default_decay_ms[0], la_opt.dirty_decay_ms);
         atomic_store(&la_default_decay_ms[1], la_opt.muzzy_decay_ms);
         la_narenas_auto = la_opt.narenas;

@@ -223,15 +223,6 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
 
 /* ---- frees that missed the fast path ---------------------------------------------- */
 
-void la_heap_span_release(la_heap_t *h, la_span_t *s)
-{
-        (void)h;
-        la_arena_t *a = s->arena;
-        la_mutex_lock(&a->lock);
-        la_arena_slab_release_locked(a, s);
-        la_mutex_unlock(&a->lock);
-}
-
 void la_heap_span_empty(la_heap_t *h, la_span_t *s)
 {
         unsigned c = s->cls;

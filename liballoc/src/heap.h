@@ -68,8 +68,6 @@ uint64_t la_heap_allocated(const la_heap_t *h);
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
-/* Returns empty slab s (no longer in any of h's lists) to its arena. */
-void la_heap_span_release(la_heap_t *h, la_span_t *s);
 /* Carves up to 4 KiB of fresh blocks (at least 8) from s into a list; s must have
  * uncarved capacity.  Sets *ret_tail to the last block. */
 la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);

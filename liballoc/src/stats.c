@@ -30,7 +30,7 @@ uint64_t la_stats_refresh(void)
 {
         la_stats_snapshot_t s;
         memset(&s, 0, sizeof(s));
-        size_t dirty = 0, muzzy = 0, clean = 0, carved = 0, huge = 0, huge_mapped = 0;
+        size_t dirty = 0, clean = 0, carved = 0, huge = 0, huge_mapped = 0;
         unsigned n = atomic_load(&la_narenas_total);
         for (unsigned i = 0; i < n; i++) {
                 la_arena_t *a = la_arena_get(i, false);
@@ -39,7 +39,6 @@ uint64_t la_stats_refresh(void)
                 la_mutex_lock(&a->lock);
                 s.active += a->stats.pactive << 12;
                 dirty += a->npages[LA_RUN_DIRTY] << 12;
-                muzzy += a->npages[LA_RUN_MUZZY] << 12;
                 clean += a->npages[LA_RUN_CLEAN] << 12;
                 carved += a->stats.mapped;
                 la_mutex_unlock(&a->lock);
@@ -53,7 +52,6 @@ uint64_t la_stats_refresh(void)
         if (s.allocated > s.active)
                 s.allocated = s.active; /* counters of other threads are read racily */
         s.resident = s.active + dirty + meta_resident;
-        (void)muzzy; /* part of carved - clean */
         s.mapped = (carved - clean) + huge_mapped + la_meta_mapped();
         if (s.mapped < s.resident)
                 s.mapped = s.resident;

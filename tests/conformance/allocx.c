@@ -25,36 +25,6 @@
 #define LARGE_MAXCLASS ((size_t)0x7000000000000000ULL)
 #define SENTINEL_ERRNO EDOM
 
-static size_t opaque(size_t x)
-{
-        volatile size_t v = x;
-        return v;
-}
-
-/* Hides where a pointer came from, so the compiler does not judge accesses to the usable
- * size (beyond the request) by the allocation-size attributes of the prototypes. */
-static const void *launder(const void *p)
-{
-        const void *volatile v = p;
-        return v;
-}
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-        unsigned char *c = (unsigned char *)launder(p);
-        for (size_t i = 0; i < n; i++)
-                c[i] = (unsigned char)(seed + i * 13 + (i >> 9));
-}
-
-static bool verify(const void *p, size_t n, unsigned seed)
-{
-        const unsigned char *c = launder(p);
-        for (size_t i = 0; i < n; i++)
-                if (c[i] != (unsigned char)(seed + i * 13 + (i >> 9)))
-                        return false;
-        return true;
-}
-
 static size_t first_nonzero(const void *p, size_t from, size_t to)
 {
         const unsigned char *c = launder(p);

@@ -248,4 +248,37 @@ static inline int check_finish(void)
         return check_st.failures != 0 ? 1 : 0;
 }
 
+/* Hides constants from the compiler so it neither warns about nor folds huge sizes. */
+static inline size_t opaque(size_t x)
+{
+        volatile size_t v = x;
+        return v;
+}
+
+/* Hides where a pointer came from, so the compiler does not judge accesses to the usable
+ * size (beyond the request, or after a failed realloc) by the allocation functions'
+ * attributes. */
+static inline const void *launder(const void *p)
+{
+        const void *volatile v = p;
+        return v;
+}
+
+/* Writes / checks a pattern derived from seed over n bytes. */
+static inline void fill(void *p, size_t n, unsigned seed)
+{
+        unsigned char *c = (unsigned char *)launder(p);
+        for (size_t i = 0; i < n; i++)
+                c[i] = (unsigned char)(seed + i * 7 + (i >> 8));
+}
+
+static inline bool verify(const void *p, size_t n, unsigned seed)
+{
+        const unsigned char *c = launder(p);
+        for (size_t i = 0; i < n; i++)
+                if (c[i] != (unsigned char)(seed + i * 7 + (i >> 8)))
+                        return false;
+        return true;
+}
+
 #endif /* CONFORMANCE_CHECK_H */

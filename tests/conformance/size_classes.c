@@ -26,12 +26,6 @@ static const size_t small_classes[] = {
 };
 #define NSMALL (sizeof(small_classes) / sizeof(small_classes[0]))
 
-static size_t opaque(size_t x)
-{
-        volatile size_t v = x;
-        return v;
-}
-
 static unsigned lg_floor(size_t x)
 {
         return 63u - (unsigned)__builtin_clzll((unsigned long long)x);

@@ -27,37 +27,6 @@
 #define MiB ((size_t)1 << 20)
 #define SENTINEL_ERRNO EDOM
 
-/* Hides constants from the compiler so it neither warns about nor folds huge sizes. */
-static size_t opaque(size_t x)
-{
-        volatile size_t v = x;
-        return v;
-}
-
-/* Hides where a pointer came from (compilers may otherwise reason about it from the
- * allocation functions' attributes, e.g. flag a block still used after a failed realloc). */
-static const void *launder(const void *p)
-{
-        const void *volatile v = p;
-        return v;
-}
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-        unsigned char *c = (unsigned char *)launder(p);
-        for (size_t i = 0; i < n; i++)
-                c[i] = (unsigned char)(seed + i * 7 + (i >> 8));
-}
-
-static bool verify(const void *p, size_t n, unsigned seed)
-{
-        const unsigned char *c = launder(p);
-        for (size_t i = 0; i < n; i++)
-                if (c[i] != (unsigned char)(seed + i * 7 + (i >> 8)))
-                        return false;
-        return true;
-}
-
 static bool all_zero(const void *p, size_t n)
 {
         const unsigned char *c = p;
