@@ -15,6 +15,7 @@
 #include "large.h"
 #include "pagemap.h"
 #include "sizeclass.h"
+#include "tcache.h"
 #include "thread.h"
 
 static void *shared_small(la_arena_t *a, unsigned c)
@@ -29,9 +30,9 @@ static void *shared_small(la_arena_t *a, unsigned c)
         } else {
                 p = la_heap_alloc_refill(sh, c);
         }
-        la_mutex_unlock(&a->lock);
         if (p != NULL)
-                la_account_alloc(&la_empty_heap, la_cls_size[c]);
+                sh->nmalloc[c]++;
+        la_mutex_unlock(&a->lock);
         return p;
 }
 
@@ -79,6 +80,7 @@ void *la_malloc_slow(size_t size)
                         la_block_t *b = la_span_take_local(cur);
                         th->fl[c] = b->next;
                         th->nmalloc[c]++;
+                        th->nfills[c]++;
                         return b;
                 }
         }
@@ -112,6 +114,15 @@ void *la_alloc_flags(size_t size, la_flags_t f)
                 return NULL;
         la_heap_t *h = NULL;
         la_arena_t *a;
+        if (f.tcache >= 2) {
+                /* An explicit cache (tcache.create): used unless the caller asked for an
+                 * arena other than the cache's. */
+                h = la_tcache_heap(f.tcache - 2);
+                if (h != NULL && f.arena >= 0 && h->arena->ind != (unsigned)f.arena)
+                        h = NULL;
+                if (h != NULL)
+                        return alloc_usize(usize, f.align, f.zero, h->arena, f.arena >= 0, h);
+        }
         if (f.arena >= 0) {
                 a = la_arena_get((unsigned)f.arena, true);
                 if (a == NULL)

@@ -21,6 +21,7 @@ typedef struct la_flags {
         bool zero;
         bool tcache_none;  /* MALLOCX_TCACHE_NONE or an explicit tcache */
         int arena;         /* -1: automatic */
+        unsigned tcache;   /* MALLOCX_TCACHE field: 0 default, 1 none, n + 2 cache n */
 } la_flags_t;
 
 static inline la_flags_t la_flags_decode(int flags)
@@ -31,6 +32,7 @@ static inline la_flags_t la_flags_decode(int flags)
         f.zero = (flags & 0x40) != 0;
         f.tcache_none = (((unsigned)flags >> 8) & 0xfff) != 0;
         f.arena = (int)((unsigned)flags >> 20) - 1;
+        f.tcache = ((unsigned)flags >> 8) & 0xfff;
         return f;
 }
 

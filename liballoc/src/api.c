@@ -55,7 +55,7 @@ API_EXPORT void *API(calloc)(size_t n, size_t size)
                 errno = ENOMEM;
                 return NULL;
         }
-        la_flags_t f = {0, true, false, -1};
+        la_flags_t f = {0, true, false, -1, 0};
         void *p = la_alloc_flags(total, f);
         if (LA_UNLIKELY(p == NULL))
                 errno = ENOMEM;
@@ -64,7 +64,7 @@ API_EXPORT void *API(calloc)(size_t n, size_t size)
 
 static void *aligned(size_t align, size_t size)
 {
-        la_flags_t f = {align, false, false, -1};
+        la_flags_t f = {align, false, false, -1, 0};
         if (size == 0)
                 size = 1;
         return la_alloc_flags(size, f);
@@ -132,7 +132,7 @@ API_EXPORT void *API(realloc)(void *p, size_t size)
                 }
                 size = 1;
         }
-        la_flags_t f = {0, false, false, -1};
+        la_flags_t f = {0, false, false, -1, 0};
         void *q = la_realloc_flags(p, size, f);
         if (q == NULL)
                 errno = ENOMEM;

@@ -12,9 +12,12 @@
 #include <string.h>
 
 #include "conf.h"
+#include "large.h"
 #include "meta.h"
 #include "os.h"
 #include "pagemap.h"
+#include "stats.h"
+#include "tcache.h"
 
 #define REGION_MIN ((size_t)4 << 20)
 #define REGION_MAX ((size_t)1 << 30)
@@ -145,6 +148,10 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
         uintptr_t start = la_align_up(a->region_cur, align);
         if (a->region_cur == 0 || start + bytes > a->region_end || start < a->region_cur) {
                 size_t size = a->next_region_size;
+                size_t limit = atomic_load_explicit(&a->retain_grow_limit,
+                                                    memory_order_relaxed);
+                if (size > limit)
+                        size = la_align_up(limit, LA_PAGE); /* arena.<i>.retain_grow_limit */
                 while (size < bytes + align)
                         size <<= 1;
                 void *m = la_os_map(size, align > LA_PAGE ? align : LA_PAGE);
@@ -369,12 +376,34 @@ ssize_t la_arena_get_decay_ms(la_arena_t *a, int which)
 
 /* ---- slabs ------------------------------------------------------------------------- */
 
+void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s)
+{
+        s->lru_prev = NULL;
+        s->lru_next = a->inuse;
+        if (a->inuse != NULL)
+                a->inuse->lru_prev = s;
+        a->inuse = s;
+}
+
+void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s)
+{
+        if (s->lru_prev != NULL)
+                s->lru_prev->lru_next = s->lru_next;
+        else
+                a->inuse = s->lru_next;
+        if (s->lru_next != NULL)
+                s->lru_next->lru_prev = s->lru_prev;
+        s->lru_next = s->lru_prev = NULL;
+}
+
 static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
 {
         la_span_t *s = a->abandoned[c];
         if (s == NULL)
                 return NULL;
         la_span_list_unlink(&a->abandoned[c], s);
+        a->stats.abandoned_n[c]--;
+        a->stats.reslabs[c]++;
         __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
         return s;
 }
@@ -405,6 +434,9 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         s->zeroed = zeroed;
         a->stats.pactive += s->npages;
         a->stats.nslabs++;
+        a->stats.slabs_cur[c]++;
+        a->stats.slabs_total[c]++;
+        la_arena_inuse_link_locked(a, s);
         return s;
 }
 
@@ -412,6 +444,8 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
 {
         a->stats.pactive -= s->npages;
         a->stats.nslabs--;
+        a->stats.slabs_cur[s->cls]--;
+        la_arena_inuse_unlink_locked(a, s);
         /* Interior pages keep pointing at s until reused; only the ends matter for
          * coalescing, and frees of blocks in a released slab are invalid anyway. */
         la_arena_run_free_locked(a, s);
@@ -434,6 +468,7 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
                 return;
         }
         la_span_list_push(&a->abandoned[s->cls], s);
+        a->stats.abandoned_n[s->cls]++;
 }
 
 /* ---- arena objects ----------------------------------------------------------------- */
@@ -454,6 +489,10 @@ static la_arena_t *arena_new(unsigned ind)
                 la_decay_init(&a->decay[q], ms, now, 0);
         }
         a->decay_next_ns = 0;
+        a->created_ns = now;
+        a->dss = la_opt.dss;
+        atomic_store(&a->oversize_threshold, la_opt.oversize_threshold);
+        atomic_store(&a->retain_grow_limit, (size_t)REGION_MAX);
         la_heap_init(shared, a, LA_HEAP_SHARED);
         a->shared = shared;
         return a;
@@ -474,6 +513,8 @@ la_arena_t *la_arena_get(unsigned ind, bool create)
         if (ind >= LA_MAX_ARENAS)
                 return NULL;
         la_arena_t *a = __atomic_load_n(&la_arenas[ind], __ATOMIC_ACQUIRE);
+        if (a != NULL && __atomic_load_n(&a->destroyed, __ATOMIC_ACQUIRE))
+                return NULL;
         if (a != NULL || !create)
                 return a;
         if (ind >= atomic_load(&la_narenas_total))
@@ -489,10 +530,51 @@ la_arena_t *la_arena_get(unsigned ind, bool create)
         return a;
 }
 
+/* Brings a destroyed arena back as a new manual one: its memory (free runs) is kept, its
+ * counters start again. */
+static void arena_reincarnate(la_arena_t *a)
+{
+        la_mutex_lock(&a->lock);
+        uint64_t now = la_os_now_ns();
+        la_arena_stats_t *st = &a->stats;
+        for (int q = 0; q < 2; q++) {
+                st->npurge[q] = st->nmadvise[q] = st->purged[q] = 0;
+                la_decay_init(&a->decay[q], atomic_load(&la_default_decay_ms[q]), now,
+                              a->npages[q]);
+        }
+        st->nmalloc_large = st->ndalloc_large = 0;
+        memset(st->slabs_total, 0, sizeof(st->slabs_total));
+        memset(st->reslabs, 0, sizeof(st->reslabs));
+        memset(st->lext_nmalloc, 0, sizeof(st->lext_nmalloc));
+        memset(st->lext_ndalloc, 0, sizeof(st->lext_ndalloc));
+        memset(a->retired, 0, sizeof(a->retired));
+        memset(a->reset_ndalloc, 0, sizeof(a->reset_ndalloc));
+        for (unsigned c = 0; c < LA_NBINS; c++)
+                atomic_store(&a->orphan_ndalloc[c], 0);
+        atomic_store(&a->nmalloc_huge, 0);
+        atomic_store(&a->ndalloc_huge, 0);
+        la_heap_init(a->shared, a, LA_HEAP_SHARED);
+        a->created_ns = now;
+        a->dss = la_opt.dss;
+        atomic_store(&a->oversize_threshold, la_opt.oversize_threshold);
+        __atomic_store_n(&a->destroyed, false, __ATOMIC_RELEASE);
+        la_mutex_unlock(&a->lock);
+}
+
 int la_arena_create(unsigned *ret_ind)
 {
         la_mutex_lock(&arenas_lock);
-        unsigned ind = atomic_load(&la_narenas_total);
+        unsigned total = atomic_load(&la_narenas_total);
+        for (unsigned i = la_narenas_auto + 1; i < total; i++) {
+                la_arena_t *d = la_arenas[i];
+                if (d != NULL && __atomic_load_n(&d->destroyed, __ATOMIC_ACQUIRE)) {
+                        arena_reincarnate(d); /* jemalloc reuses destroyed indices first */
+                        la_mutex_unlock(&arenas_lock);
+                        *ret_ind = i;
+                        return 0;
+                }
+        }
+        unsigned ind = total;
         la_arena_t *a = ind < LA_MAX_ARENAS ? arena_new(ind) : NULL;
         if (a == NULL) {
                 la_mutex_unlock(&arenas_lock);
@@ -556,4 +638,81 @@ void la_arenas_postfork_child(void)
                 }
         }
         la_mutex_init(&arenas_lock);
+}
+
+/* ---- arena.<i>.reset / destroy ------------------------------------------------------ */
+
+/* Drops every list of the arena's shared heap, counting the blocks cached in its free
+ * lists out of their slabs' live counts. */
+static void shared_heap_discard_locked(la_arena_t *a)
+{
+        la_heap_t *sh = a->shared;
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                for (la_block_t *b = sh->fl[c]; b != NULL; b = b->next)
+                        sh->cur[c]->used--;
+                sh->fl[c] = NULL;
+                sh->cur[c] = NULL;
+                sh->partial[c] = NULL;
+                sh->full[c] = sh->full_tail[c] = NULL;
+        }
+        atomic_store_explicit(&sh->notified, NULL, memory_order_relaxed);
+}
+
+int la_arena_reset(unsigned ind, bool destroy)
+{
+        la_arena_t *a = la_arena_get(ind, false);
+        if (a == NULL || !a->manual)
+                return -EFAULT; /* automatic arenas cannot be reset (as in jemalloc) */
+        if (atomic_load(&a->nthreads) != 0 || la_tcache_count_bound(ind) != 0)
+                return -EFAULT; /* a thread or cache still owns slabs of it */
+        la_span_t *huge = NULL;
+        la_mutex_lock(&a->lock);
+        shared_heap_discard_locked(a);
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                a->abandoned[c] = NULL;
+                a->stats.abandoned_n[c] = 0;
+        }
+        la_span_t *s;
+        while ((s = a->inuse) != NULL) {
+                switch (s->kind) {
+                case LA_SPAN_SMALL: {
+                        la_block_t *tf = atomic_exchange(&s->thread_free, NULL);
+                        for (; tf != NULL; tf = tf->next)
+                                s->used--;
+                        a->reset_ndalloc[s->cls] += s->used;
+                        la_arena_slab_release_locked(a, s);
+                        break;
+                }
+                case LA_SPAN_LARGE:
+                        la_arena_inuse_unlink_locked(a, s);
+                        a->stats.pactive -= s->npages;
+                        a->stats.large_allocated -= s->usize;
+                        a->stats.ndalloc_large++;
+                        __atomic_fetch_add(&a->stats.lext_ndalloc[s->cls - LA_NBINS], 1,
+                                           __ATOMIC_RELAXED);
+                        la_arena_run_free_locked(a, s);
+                        break;
+                default: /* huge: unmapped below, without the lock */
+                        la_arena_inuse_unlink_locked(a, s);
+                        s->lru_next = huge;
+                        huge = s;
+                        break;
+                }
+        }
+        la_mutex_unlock(&a->lock);
+        while (huge != NULL) {
+                la_span_t *next = huge->lru_next;
+                huge->lru_next = NULL;
+                la_mutex_lock(&a->lock);
+                la_arena_inuse_link_locked(a, huge); /* la_large_free unlinks it */
+                la_mutex_unlock(&a->lock);
+                la_large_free(huge);
+                huge = next;
+        }
+        if (destroy) {
+                la_arena_decay(a, true);
+                la_stats_arena_destroyed(ind);
+                __atomic_store_n(&a->destroyed, true, __ATOMIC_RELEASE);
+        }
+        return 0;
 }

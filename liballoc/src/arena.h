@@ -22,15 +22,26 @@
 #define LA_RUN_NBUCKETS 64
 #define LA_MAX_ARENAS 4095 /* largest index MALLOCX_ARENA can encode, plus one */
 
+/* Small-class counters of heaps that left an arena (thread exit, thread.arena,
+ * tcache.destroy): kept under the thread registry lock. */
+typedef struct la_bin_counts {
+        uint64_t nmalloc, ndalloc, nfills, nflushes;
+} la_bin_counts_t;
+
 typedef struct la_arena_stats {
         size_t pactive;            /* pages in slabs and large spans */
         size_t mapped;             /* bytes of regions carved so far */
         size_t large_allocated;    /* usable bytes of live large allocations */
-        size_t huge_allocated;     /* usable bytes of live huge allocations */
-        size_t huge_mapped;        /* bytes mapped for them */
         uint64_t nmalloc_large, ndalloc_large;
         uint64_t nslabs;           /* live slabs */
         uint64_t npurge[2], nmadvise[2], purged[2]; /* [0] dirty, [1] muzzy */
+        /* Per small class: live slabs, slabs ever made, abandoned slabs adopted by a heap
+         * (jemalloc's nreslabs), abandoned slabs waiting now (nonfull_slabs). */
+        uint64_t slabs_cur[LA_NBINS], slabs_total[LA_NBINS], reslabs[LA_NBINS];
+        uint64_t abandoned_n[LA_NBINS];
+        /* Per large class (index cls - LA_NBINS): runs under the lock, huge mappings by
+         * atomic add (the two ranges never share an index: oversize_threshold is fixed). */
+        uint64_t lext_nmalloc[LA_NLEXTENTS], lext_ndalloc[LA_NLEXTENTS];
 } la_arena_stats_t;
 
 typedef struct la_arena {
@@ -53,6 +64,16 @@ typedef struct la_arena {
         /* huge allocations do not take the lock: */
         _Atomic size_t huge_allocated, huge_mapped;
         _Atomic uint64_t nmalloc_huge, ndalloc_huge;
+        la_bin_counts_t retired[LA_NBINS];         /* registry lock */
+        _Atomic uint64_t orphan_ndalloc[LA_NBINS]; /* frees by threads with no heap */
+        uint64_t created_ns;
+        const char *dss;                   /* arena.<i>.dss: recorded, sbrk is never used */
+        _Atomic size_t oversize_threshold; /* arena.<i>.oversize_threshold */
+        _Atomic size_t retain_grow_limit;  /* arena.<i>.retain_grow_limit */
+        /* In-use slabs and large runs, through lru_next/lru_prev (arena.<i>.reset). */
+        la_span_t *inuse;
+        uint64_t reset_ndalloc[LA_NBINS]; /* live blocks discarded by arena.<i>.reset */
+        bool destroyed;                   /* arena.<i>.destroy: index free for reuse */
 } la_arena_t;
 
 extern la_arena_t *la_arenas[LA_MAX_ARENAS];
@@ -85,6 +106,9 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
  * abandoned list for a heap to adopt them.  Lock held. */
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s);
 void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s);
+/* The in-use list (slabs, large runs and huge mappings of the arena). */
+void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s);
+void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s);
 
 /* Purges what the decay curve asks for if its next deadline has passed (cheap otherwise);
  * may drop and retake the lock.  Called from every slow path that holds the lock. */
@@ -98,6 +122,10 @@ ssize_t la_arena_get_decay_ms(la_arena_t *a, int which);
 /* Defaults for arenas made from now on (arenas.dirty_decay_ms / muzzy_decay_ms). */
 extern _Atomic ssize_t la_default_decay_ms[2];
 
+/* arena.<i>.reset (destroy false) and arena.<i>.destroy: discards every allocation of a
+ * manual arena no thread or explicit cache is bound to; destroy also purges it, adds its
+ * stats to the destroyed sum and frees the index for reuse.  -EFAULT when refused. */
+int la_arena_reset(unsigned ind, bool destroy);
 void la_arenas_prefork(void);
 void la_arenas_postfork_parent(void);
 void la_arenas_postfork_child(void);

@@ -32,9 +32,19 @@ void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
 
 uint64_t la_heap_allocated(const la_heap_t *h)
 {
-        uint64_t total = __atomic_load_n(&h->allocated_large, __ATOMIC_RELAXED);
+        uint64_t total = __atomic_load_n(&h->allocated_large, __ATOMIC_RELAXED) +
+                         __atomic_load_n(&h->allocated_base, __ATOMIC_RELAXED);
         for (unsigned c = 0; c < LA_NBINS; c++)
                 total += __atomic_load_n(&h->nmalloc[c], __ATOMIC_RELAXED) * la_cls_size[c];
+        return total;
+}
+
+uint64_t la_heap_deallocated(const la_heap_t *h)
+{
+        uint64_t total = __atomic_load_n(&h->deallocated_large, __ATOMIC_RELAXED) +
+                         __atomic_load_n(&h->deallocated_base, __ATOMIC_RELAXED);
+        for (unsigned c = 0; c < LA_NBINS; c++)
+                total += __atomic_load_n(&h->ndalloc[c], __ATOMIC_RELAXED) * la_cls_size[c];
         return total;
 }
 
@@ -185,7 +195,7 @@ static bool install(la_heap_t *h, la_span_t *s, unsigned c)
         return false;
 }
 
-void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
+static void *refill(la_heap_t *h, unsigned c)
 {
         la_span_t *s = h->cur[c];
         if (s != NULL) {
@@ -221,6 +231,21 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
         return ret;
 }
 
+#define TRIM_EVERY 256 /* refills between two trims of a thread heap */
+
+void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
+{
+        if (h->kind == LA_HEAP_THREAD && (++h->refills % TRIM_EVERY) == 0)
+                la_heap_trim(h);
+        void *p = refill(h, c);
+        if (p != NULL) {
+                h->nfills[c]++;
+                if (h->kind == LA_HEAP_THREAD)
+                        la_heap_publish(h);
+        }
+        return p;
+}
+
 /* ---- frees that missed the fast path ---------------------------------------------- */
 
 void la_heap_span_empty(la_heap_t *h, la_span_t *s)
@@ -238,13 +263,13 @@ void la_heap_span_empty(la_heap_t *h, la_span_t *s)
 void la_small_free_slow(la_span_t *s, void *p)
 {
         la_heap_t *h = la_tls_heap;
+        unsigned c = s->cls;
         uintptr_t full = (uintptr_t)h | LA_OWNER_FULL;
         uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
         if ((owner & ~LA_OWNER_NOTIFIED) == full) {
                 /* Our own slab, parked as full: it has a free block again.  Take it back
                  * from the full queue unless a remote free already queued it on our
                  * notified stack (then the next drain moves it). */
-                unsigned c = s->cls;
                 if (owner == full && __atomic_compare_exchange_n(&s->owner, &owner,
                                                                  (uintptr_t)h, false,
                                                                  __ATOMIC_ACQ_REL,
@@ -255,13 +280,21 @@ void la_small_free_slow(la_span_t *s, void *p)
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;
-                h->deallocated += s->block_size;
+                h->ndalloc[c]++;
                 if (--s->used == 0 && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) ==
                                               (uintptr_t)h)
                         la_heap_span_empty(h, s);
                 return;
         }
-        la_account_dealloc(h, s->block_size);
+        if (h->kind == LA_HEAP_THREAD) {
+                h->ndalloc[c]++;
+                h->nflushes[c]++;
+        } else {
+                /* No heap of our own (dying or tcache-less thread): charged to the slab's
+                 * arena. */
+                atomic_fetch_add_explicit(&s->arena->orphan_ndalloc[c], 1,
+                                          memory_order_relaxed);
+        }
         la_span_remote_push(s, p);
 }
 
@@ -306,6 +339,26 @@ static void unpark_full(la_heap_t *h)
                 }
         }
         drain_notified(h);
+}
+
+void la_heap_trim(la_heap_t *h)
+{
+        unpark_full(h);
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                la_span_t *s = h->partial[c];
+                while (s != NULL) {
+                        la_span_t *next = s->next;
+                        collect_remote_counted(s);
+                        if (s->used == 0) {
+                                la_span_list_unlink(&h->partial[c], s);
+                                la_arena_t *a = s->arena;
+                                la_mutex_lock(&a->lock);
+                                la_arena_slab_release_locked(a, s);
+                                la_mutex_unlock(&a->lock);
+                        }
+                        s = next;
+                }
+        }
 }
 
 void la_heap_flush(la_heap_t *h)

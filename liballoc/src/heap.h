@@ -20,6 +20,7 @@ enum la_heap_kind {
         LA_HEAP_EMPTY = 0, /* the static empty heap: owns nothing */
         LA_HEAP_THREAD,    /* a thread's private heap */
         LA_HEAP_SHARED,    /* an arena's heap for tcache-less calls, under the arena lock */
+        LA_HEAP_EXPLICIT,  /* a tcache.create cache: used by whoever names it (MALLOCX_TCACHE) */
 };
 
 typedef struct la_heap {
@@ -27,11 +28,21 @@ typedef struct la_heap {
         /* size -> class for sizes <= LA_LOOKUP_MAX, by (size + 7) >> 3: a copy of
          * la_size2cls_tab inside the heap saves malloc a PC-relative address computation. */
         uint8_t size2cls[(LA_LOOKUP_MAX >> 3) + 1];
-        /* Small blocks ever allocated by this thread, per class: one increment on the fast
-         * path; thread.allocated multiplies them out when read. */
+        /* Small blocks allocated and freed through this heap, per class: one increment on
+         * each fast path; thread.allocated and the per-bin stats multiply and sum them
+         * when read.  Only the owner writes them; readers see them racily. */
         uint64_t nmalloc[LA_NBINS];
-        uint64_t allocated_large;  /* bytes of large/huge allocations by this thread */
-        uint64_t deallocated;      /* bytes ever freed by this thread (usable sizes) */
+        uint64_t ndalloc[LA_NBINS];
+        uint64_t allocated_large;   /* bytes of large/huge allocations by this thread */
+        uint64_t deallocated_large; /* bytes of large/huge frees by this thread */
+        /* thread.allocated/deallocated carried over when thread.arena moved the counters
+         * above to the old arena's totals. */
+        uint64_t allocated_base, deallocated_base;
+        /* thread.allocatedp/deallocatedp point here; refreshed at each refill and each
+         * read of the counters.  peak: thread.peak.read. */
+        uint64_t allocated_pub, deallocated_pub, peak;
+        uint64_t nfills[LA_NBINS];   /* refills of fl[c] from a slab */
+        uint64_t nflushes[LA_NBINS]; /* blocks freed into slabs other heaps own */
         la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
         la_span_t *partial[LA_NBINS]; /* owned slabs with free blocks (list) */
         la_span_t *full[LA_NBINS];      /* owned slabs with none when last seen: a queue, */
@@ -39,7 +50,6 @@ typedef struct la_heap {
         struct la_arena *arena;
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
-        uint64_t nrequests_small, nrequests_large; /* slow-path counters for stats */
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
         /* Full slabs that other threads freed into, pushed by them (once per slab, see
          * LA_OWNER_NOTIFIED); the owner takes the whole stack in its slow path.  Alone on
@@ -61,8 +71,10 @@ extern __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))
 extern __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
-/* Bytes ever allocated by h (thread.allocated); racy but safe for another thread's heap. */
+/* Bytes ever allocated / freed by h (thread.allocated / thread.deallocated); racy but
+ * safe for another thread's heap. */
 uint64_t la_heap_allocated(const la_heap_t *h);
+uint64_t la_heap_deallocated(const la_heap_t *h);
 /* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
  * held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
@@ -76,6 +88,10 @@ la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);
 la_block_t *la_span_take_local(la_span_t *s);
 /* Local free that emptied slab s. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
+/* Gives back the slabs of h that other threads' frees emptied (owner only). */
+void la_heap_trim(la_heap_t *h);
+/* Refreshes allocated_pub/deallocated_pub/peak and calls the thread's activity callback. */
+void la_heap_publish(la_heap_t *h);
 /* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to
  * it.  Used by thread exit, thread.tcache.flush and thread.arena. */
 void la_heap_flush(la_heap_t *h);
@@ -120,7 +136,7 @@ static inline __attribute__((always_inline)) void la_free_inline(void *p)
                 la_block_t *b = p;
                 b->next = s->local_free;
                 s->local_free = b;
-                h->deallocated += s->block_size;
+                h->ndalloc[s->cls]++;
                 if (LA_UNLIKELY(--s->used == 0))
                         la_heap_span_empty(h, s);
                 return;

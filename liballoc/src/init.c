@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "bg.h"
 #include "conf.h"
 #include "heap.h"
 #include "meta.h"
@@ -79,6 +80,7 @@ bool la_init_slow(void)
                 if (la_opt.stats_print)
                         atexit(stats_print_atexit);
                 la_tls_state = saved;
+                la_bg_boot();
                 return true;
         }
         if (tls_initializing)

@@ -12,9 +12,27 @@
 #include "os.h"
 #include "pagemap.h"
 
-static bool is_huge(size_t usize)
+static bool is_huge(la_arena_t *a, size_t usize)
 {
-        return la_opt.oversize_threshold >= LA_LARGE_MIN && usize >= la_opt.oversize_threshold;
+        size_t t = atomic_load_explicit(&a->oversize_threshold, memory_order_relaxed);
+        return t >= LA_LARGE_MIN && usize >= t;
+}
+
+static void lext_count(uint64_t *counter)
+{
+        __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* A huge mapping resized in place or moved: a free of its old class and an allocation
+ * of the new one, as far as the per-class counts go. */
+static void huge_recount(la_arena_t *a, la_span_t *s, size_t new_usize)
+{
+        unsigned cls = la_size2cls(new_usize);
+        if (cls == s->cls)
+                return;
+        lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+        lext_count(&a->stats.lext_nmalloc[cls - LA_NBINS]);
+        s->cls = (uint8_t)cls;
 }
 
 static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
@@ -44,12 +62,16 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
         atomic_fetch_add(&a->huge_allocated, usize);
         atomic_fetch_add(&a->huge_mapped, usize);
         atomic_fetch_add(&a->nmalloc_huge, 1);
+        lext_count(&a->stats.lext_nmalloc[s->cls - LA_NBINS]);
+        la_mutex_lock(&a->lock);
+        la_arena_inuse_link_locked(a, s);
+        la_mutex_unlock(&a->lock);
         return p;
 }
 
 void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero)
 {
-        if (is_huge(usize)) {
+        if (is_huge(a, usize)) {
                 la_arena_t *ha = arena_explicit ? a : la_arena_huge();
                 return huge_alloc(ha != NULL ? ha : a, usize, align);
         }
@@ -72,6 +94,8 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         a->stats.pactive += s->npages;
         a->stats.large_allocated += usize;
         a->stats.nmalloc_large++;
+        lext_count(&a->stats.lext_nmalloc[s->cls - LA_NBINS]);
+        la_arena_inuse_link_locked(a, s);
         la_arena_maybe_decay_locked(a);
         la_mutex_unlock(&a->lock);
         if (zero && !zeroed)
@@ -84,9 +108,13 @@ void la_large_free(la_span_t *s)
         la_arena_t *a = s->arena;
         if (s->kind == LA_SPAN_HUGE) {
                 la_pm_set_ends(s->base, 1, NULL);
+                la_mutex_lock(&a->lock);
+                la_arena_inuse_unlink_locked(a, s);
+                la_mutex_unlock(&a->lock);
                 atomic_fetch_sub(&a->huge_allocated, s->usize);
                 atomic_fetch_sub(&a->huge_mapped, s->map_size);
                 atomic_fetch_add(&a->ndalloc_huge, 1);
+                lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
                 la_os_unmap((void *)s->base, s->map_size);
                 la_span_delete(s);
                 return;
@@ -95,6 +123,8 @@ void la_large_free(la_span_t *s)
         a->stats.pactive -= s->npages;
         a->stats.large_allocated -= s->usize;
         a->stats.ndalloc_large++;
+        lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+        la_arena_inuse_unlink_locked(a, s);
         la_arena_run_free_locked(a, s);
         la_mutex_unlock(&a->lock);
 }
@@ -116,15 +146,15 @@ static bool huge_resize(la_span_t *s, size_t new_usize)
         atomic_fetch_sub(&a->huge_allocated, s->usize);
         s->usize = new_usize;
         s->npages = new_usize >> 12;
-        s->cls = (uint8_t)la_size2cls(new_usize);
+        huge_recount(a, s, new_usize);
         return true;
 }
 
 bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
 {
         if (s->kind == LA_SPAN_HUGE)
-                return is_huge(new_usize) && huge_resize(s, new_usize);
-        if (is_huge(new_usize))
+                return is_huge(s->arena, new_usize) && huge_resize(s, new_usize);
+        if (is_huge(s->arena, new_usize))
                 return false;
         la_arena_t *a = s->arena;
         size_t old_pages = s->npages, new_pages = new_usize >> 12;
@@ -170,7 +200,13 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
         a->stats.large_allocated += new_usize;
         a->stats.large_allocated -= s->usize;
         s->usize = new_usize;
-        s->cls = (uint8_t)la_size2cls(new_usize);
+        unsigned cls = la_size2cls(new_usize);
+        if (cls != s->cls) {
+                /* Counted as a free of the old class and an allocation of the new one. */
+                lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+                a->stats.lext_nmalloc[cls - LA_NBINS]++;
+                s->cls = (uint8_t)cls;
+        }
         la_mutex_unlock(&a->lock);
         return true;
 }
@@ -195,7 +231,7 @@ void *la_huge_remap(la_span_t *s, size_t new_usize)
         s->map_size = new_usize;
         s->usize = new_usize;
         s->npages = new_usize >> 12;
-        s->cls = (uint8_t)la_size2cls(new_usize);
+        huge_recount(a, s, new_usize);
         la_pm_set_ends(s->base, 1, s);
         return p;
 }

@@ -11,8 +11,11 @@
 #include <string.h>
 
 #include "arena.h"
+#include "bg.h"
+#include "ctl.h"
 #include "conf.h"
 #include "meta.h"
+#include "os.h"
 #include "stats.h"
 #include "util.h"
 
@@ -20,8 +23,6 @@ static pthread_key_t heap_key;
 static la_mutex_t registry_lock;
 static la_heap_t *registry;      /* live thread heaps */
 static la_heap_t *heap_free_list; /* recycled heap objects */
-static uint64_t exited_allocated, exited_deallocated;
-_Atomic uint64_t la_orphan_allocated, la_orphan_deallocated;
 /* Where a thread without a heap allocates (thread.arena before its heap exists). */
 static __thread struct la_arena *tls_arena __attribute__((tls_model("initial-exec")));
 
@@ -44,14 +45,32 @@ static void registry_remove_locked(la_heap_t *h)
                 h->reg_next->reg_prev = h->reg_prev;
 }
 
+/* Moves h's per-class counters into its arena's totals and zeroes them, keeping the
+ * thread's byte totals in the base fields.  Registry lock held. */
+static void retire_counters_locked(la_heap_t *h)
+{
+        la_arena_t *a = h->arena;
+        uint64_t total_a = la_heap_allocated(h), total_d = la_heap_deallocated(h);
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                a->retired[c].nmalloc += h->nmalloc[c];
+                a->retired[c].ndalloc += h->ndalloc[c];
+                a->retired[c].nfills += h->nfills[c];
+                a->retired[c].nflushes += h->nflushes[c];
+                h->nmalloc[c] = h->ndalloc[c] = h->nfills[c] = h->nflushes[c] = 0;
+        }
+        h->allocated_large = h->deallocated_large = 0;
+        h->allocated_base = total_a;
+        h->deallocated_base = total_d;
+}
+
 static void heap_release(la_heap_t *h)
 {
         la_heap_flush(h);
-        atomic_fetch_sub(&h->arena->nthreads, 1);
+        if (h->kind == LA_HEAP_THREAD)
+                atomic_fetch_sub(&h->arena->nthreads, 1);
         la_mutex_lock(&registry_lock);
         registry_remove_locked(h);
-        exited_allocated += la_heap_allocated(h);
-        exited_deallocated += h->deallocated;
+        retire_counters_locked(h);
         h->reg_next = heap_free_list;
         heap_free_list = h;
         la_mutex_unlock(&registry_lock);
@@ -67,8 +86,25 @@ static void thread_exit(void *arg)
         heap_release(h);
 }
 
+void la_heap_register(la_heap_t *h)
+{
+        la_mutex_lock(&registry_lock);
+        registry_insert_locked(h);
+        la_mutex_unlock(&registry_lock);
+}
+
+void la_heap_unregister(la_heap_t *h)
+{
+        la_mutex_lock(&registry_lock);
+        registry_remove_locked(h);
+        retire_counters_locked(h);
+        la_mutex_unlock(&registry_lock);
+}
+
 static void prefork(void)
 {
+        la_ctl_prefork();
+        la_bg_prefork();
         la_mutex_lock(&registry_lock);
         la_arenas_prefork();
         la_meta_prefork();
@@ -79,6 +115,8 @@ static void postfork_parent(void)
         la_meta_postfork_parent();
         la_arenas_postfork_parent();
         la_mutex_unlock(&registry_lock);
+        la_bg_postfork_parent();
+        la_ctl_postfork_parent();
 }
 
 static void postfork_child(void)
@@ -86,7 +124,8 @@ static void postfork_child(void)
         la_meta_postfork_child();
         la_arenas_postfork_child();
         la_mutex_init(&registry_lock);
-        la_stats_postfork_child();
+        la_bg_postfork_child();
+        la_ctl_postfork_child();
         /* Other threads' heaps are gone with their threads; their slabs stay owned by heaps
          * nobody uses (frees into them are queued and never collected).  Touching their
          * lists here could meet a state torn by the fork, so they are left alone. */
@@ -172,7 +211,10 @@ int la_thread_set_arena(unsigned ind)
                 la_heap_flush(h);
                 atomic_fetch_sub(&h->arena->nthreads, 1);
                 atomic_fetch_add(&a->nthreads, 1);
+                la_mutex_lock(&registry_lock);
+                retire_counters_locked(h);
                 h->arena = a;
+                la_mutex_unlock(&registry_lock);
         }
         return 0;
 }
@@ -217,19 +259,82 @@ uint64_t la_thread_allocated(void)
 
 uint64_t la_thread_deallocated(void)
 {
-        return la_tls_heap->kind == LA_HEAP_THREAD ? la_tls_heap->deallocated : 0;
+        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_deallocated(la_tls_heap) : 0;
 }
 
-uint64_t la_heaps_live_bytes(void)
+void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
+                      void (*arena_fn)(struct la_arena *a, void *arg), void *arg)
 {
         la_mutex_lock(&registry_lock);
-        uint64_t a = exited_allocated, d = exited_deallocated;
-        for (la_heap_t *h = registry; h != NULL; h = h->reg_next) {
-                a += la_heap_allocated(h);
-                d += __atomic_load_n(&h->deallocated, __ATOMIC_RELAXED);
+        for (la_heap_t *h = registry; h != NULL; h = h->reg_next)
+                heap_fn(h, arg);
+        unsigned n = atomic_load(&la_narenas_total);
+        for (unsigned i = 0; i < n; i++) {
+                la_arena_t *a = la_arena_get(i, false);
+                if (a != NULL)
+                        arena_fn(a, arg);
         }
         la_mutex_unlock(&registry_lock);
-        a += atomic_load(&la_orphan_allocated);
-        d += atomic_load(&la_orphan_deallocated);
-        return a > d ? a - d : 0;
+}
+
+/* ---- published counters, peak, idle, activity callback ----------------------------- */
+
+static __thread la_activity_cb_t tls_activity __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_no_counters[2] __attribute__((tls_model("initial-exec")));
+
+void la_heap_publish(la_heap_t *h)
+{
+        uint64_t a = la_heap_allocated(h), d = la_heap_deallocated(h);
+        h->allocated_pub = a;
+        h->deallocated_pub = d;
+        if (a > d && a - d > h->peak)
+                h->peak = a - d;
+        if (LA_UNLIKELY(tls_activity.cb != NULL))
+                tls_activity.cb(tls_activity.uctx, a, d);
+}
+
+uint64_t *la_thread_counterp(bool dealloc)
+{
+        la_heap_t *h = la_tls_heap;
+        if (h->kind != LA_HEAP_THREAD)
+                return &tls_no_counters[dealloc];
+        la_heap_publish(h);
+        return dealloc ? &h->deallocated_pub : &h->allocated_pub;
+}
+
+uint64_t la_thread_peak(bool reset)
+{
+        la_heap_t *h = la_tls_heap;
+        if (h->kind != LA_HEAP_THREAD)
+                return 0;
+        la_heap_publish(h);
+        if (reset) {
+                uint64_t a = h->allocated_pub, d = h->deallocated_pub;
+                h->peak = a > d ? a - d : 0;
+        }
+        return h->peak;
+}
+
+void la_thread_trim(void)
+{
+        la_heap_t *h = la_tls_heap;
+        if (h->kind == LA_HEAP_THREAD)
+                la_heap_trim(h);
+}
+
+void la_thread_idle(void)
+{
+        la_thread_tcache_flush();
+        /* With many more arenas than CPUs an idle thread's arena may see no other call:
+         * run its decay now (jemalloc's rule). */
+        if (la_narenas_auto > 2 * la_os_ncpus())
+                la_arena_decay(la_thread_arena(), false);
+}
+
+la_activity_cb_t la_thread_activity_cb(const la_activity_cb_t *set)
+{
+        la_activity_cb_t old = tls_activity;
+        if (set != NULL)
+                tls_activity = *set;
+        return old;
 }

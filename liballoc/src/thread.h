@@ -30,25 +30,42 @@ bool la_thread_tcache_get(void);
 uint64_t la_thread_allocated(void);
 uint64_t la_thread_deallocated(void);
 
-/* Sum over all heaps, live and exited, of allocated - deallocated bytes. */
-uint64_t la_heaps_live_bytes(void);
-/* Counters for threads without a heap of their own (dead or tcache-less). */
-extern _Atomic uint64_t la_orphan_allocated, la_orphan_deallocated;
+/* thread.allocatedp / thread.deallocatedp: counters refreshed at each refill and each
+ * call (never written by the fast path). */
+uint64_t *la_thread_counterp(bool dealloc);
+/* thread.peak.read (reset false) / thread.peak.reset. */
+uint64_t la_thread_peak(bool reset);
+/* Gives back slabs of the calling thread that other threads' frees emptied. */
+void la_thread_trim(void);
+/* thread.idle. */
+void la_thread_idle(void);
+/* experimental.thread.activity_callback: called with the thread's byte totals at refills. */
+typedef struct la_activity_cb {
+        void (*cb)(void *uctx, uint64_t allocated, uint64_t deallocated);
+        void *uctx;
+} la_activity_cb_t;
+/* Returns the current callback; replaces it if set is not NULL. */
+la_activity_cb_t la_thread_activity_cb(const la_activity_cb_t *set);
+/* Registers / unregisters an explicit cache heap (tcache.create) for stats. */
+void la_heap_register(la_heap_t *h);
+void la_heap_unregister(la_heap_t *h);
 
-/* Counts bytes against h, or against the orphan counters for heapless threads. */
+/* Calls heap_fn for every registered heap (thread and explicit caches), then arena_fn for
+ * every arena, all under the registry lock: the arenas' retired counters change under
+ * that lock only, so one walk sees every count exactly once. */
+struct la_arena;
+void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
+                      void (*arena_fn)(struct la_arena *a, void *arg), void *arg);
+/* Counts large/huge bytes against the calling thread (thread.allocated/deallocated). */
 static inline void la_account_alloc(la_heap_t *h, uint64_t n)
 {
         if (h->kind == LA_HEAP_THREAD)
                 h->allocated_large += n;
-        else
-                atomic_fetch_add_explicit(&la_orphan_allocated, n, memory_order_relaxed);
 }
 static inline void la_account_dealloc(la_heap_t *h, uint64_t n)
 {
         if (h->kind == LA_HEAP_THREAD)
-                h->deallocated += n;
-        else
-                atomic_fetch_add_explicit(&la_orphan_deallocated, n, memory_order_relaxed);
+                h->deallocated_large += n;
 }
 
 #endif

@@ -7,9 +7,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 LA_EXPORT void (*malloc_message)(void *cbopaque, const char *s);
+void (*la_safety_check_abort)(const char *msg);
 
 static void default_abort(void)
 {
@@ -56,6 +58,8 @@ void la_fatal(const char *msg)
         la_strlcat(buf, msg, sizeof(buf) - 1);
         la_strlcat(buf, "\n", sizeof(buf));
         write_all(STDERR_FILENO, buf, strlen(buf));
+        if (la_safety_check_abort != NULL)
+                la_safety_check_abort(buf);
         la_abort_hook();
         abort();
 }
@@ -132,6 +136,8 @@ size_t la_strlcat(char *dst, const char *src, size_t cap)
         return d + la_strlcpy(dst + d, src, cap - d);
 }
 
+__thread char la_thread_tag __attribute__((tls_model("initial-exec")));
+
 void la_mutex_init(la_mutex_t *mu)
 {
         pthread_mutexattr_t attr;
@@ -139,4 +145,49 @@ void la_mutex_init(la_mutex_t *mu)
         pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
         pthread_mutex_init(&mu->m, &attr);
         pthread_mutexattr_destroy(&attr);
+        atomic_store_explicit(&mu->nwaiting, 0, memory_order_relaxed);
+}
+
+#define SPIN_TRIES 100
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void la_mutex_lock_slow(la_mutex_t *mu)
+{
+        for (int i = 0; i < SPIN_TRIES; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                if (pthread_mutex_trylock(&mu->m) == 0) {
+                        mu->prof.num_spin_acq++;
+                        return;
+                }
+        }
+        uint64_t start = now_ns();
+        uint32_t n = atomic_fetch_add_explicit(&mu->nwaiting, 1, memory_order_relaxed) + 1;
+        pthread_mutex_lock(&mu->m);
+        atomic_fetch_sub_explicit(&mu->nwaiting, 1, memory_order_relaxed);
+        uint64_t waited = now_ns() - start;
+        mu->prof.num_wait++;
+        mu->prof.total_wait_time += waited;
+        if (waited > mu->prof.max_wait_time)
+                mu->prof.max_wait_time = waited;
+        if (n > mu->prof.max_num_thds)
+                mu->prof.max_num_thds = n;
+}
+
+void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset)
+{
+        la_mutex_lock(mu);
+        *out = mu->prof;
+        if (reset) {
+                memset(&mu->prof, 0, sizeof(mu->prof));
+                mu->last_owner = NULL;
+        }
+        la_mutex_unlock(mu);
 }

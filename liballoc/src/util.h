@@ -7,6 +7,7 @@
 #define LA_UTIL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@ __attribute__((noreturn)) void la_fatal(const char *msg);
 __attribute__((noreturn)) void la_fatal_assert(const char *file, int line, const char *cond);
 /* Replaceable by tests so death paths can be checked without core dumps. */
 extern void (*la_abort_hook)(void);
+/* experimental.hooks.safety_check_abort: told the message before a fatal error aborts. */
+extern void (*la_safety_check_abort)(const char *msg);
 
 /* Formats v in decimal (or hex with 0x) into buf (>= 24 bytes); returns buf. */
 char *la_fmt_u64(char *buf, uint64_t v);
@@ -51,20 +54,44 @@ char *la_fmt_hex(char *buf, uint64_t v);
 size_t la_strlcpy(char *dst, const char *src, size_t cap);
 size_t la_strlcat(char *dst, const char *src, size_t cap);
 
-/* Mutexes: plain pthread mutexes (adaptive), re-initialised in the fork child. */
+/* Mutexes: adaptive pthread mutexes with jemalloc's contention counters, re-initialised
+ * in the fork child.  The counters are written only by the holder (after it got the
+ * lock), so they need no atomics; an uncontended lock costs one trylock and two stores. */
+typedef struct la_mutex_prof {
+        uint64_t num_ops, num_wait, num_spin_acq, num_owner_switch;
+        uint64_t total_wait_time, max_wait_time; /* ns */
+        uint32_t max_num_thds;
+} la_mutex_prof_t;
+
 typedef struct la_mutex {
         pthread_mutex_t m;
+        la_mutex_prof_t prof;
+        const void *last_owner;    /* thread that held it last (owner-switch count) */
+        _Atomic uint32_t nwaiting; /* threads blocked right now */
 } la_mutex_t;
 
+#define LA_MUTEX_INITIALIZER {.m = PTHREAD_MUTEX_INITIALIZER}
+
 void la_mutex_init(la_mutex_t *mu);
+void la_mutex_lock_slow(la_mutex_t *mu);
+/* A per-thread address that names the calling thread (for the owner-switch count). */
+extern __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
 static inline void la_mutex_lock(la_mutex_t *mu)
 {
-        pthread_mutex_lock(&mu->m);
+        if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
+                la_mutex_lock_slow(mu);
+        mu->prof.num_ops++;
+        if (mu->last_owner != &la_thread_tag) {
+                mu->prof.num_owner_switch++;
+                mu->last_owner = &la_thread_tag;
+        }
 }
 static inline void la_mutex_unlock(la_mutex_t *mu)
 {
         pthread_mutex_unlock(&mu->m);
 }
+/* Copies the counters (taking the lock) and, if reset, zeroes them. */
+void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset);
 
 static inline size_t la_align_up(size_t v, size_t a)
 {
