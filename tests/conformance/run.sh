@@ -9,6 +9,9 @@
 # (and check it through CONF_LIB), for the few checks where liballoc deliberately differs
 # from jemalloc 5.3.0.  conf_env and conf_global are also run under assorted MALLOC_CONF
 # strings; for those the runner checks stderr for jemalloc's one-line warnings.
+# mallctl_names gets the name list through MALLCTL_NAMES (default: the repository's
+# liballoc/mallctl-names.tsv) and runs twice, the second time (tag mallctl_names/prof) under
+# MALLOC_CONF=prof:true,prof_stats:true.
 # The liballoc run preloads $LIBALLOC as well (by default the very file the programs are
 # linked against), so LIBALLOC can point the suite at another build.
 # Scratch files: BUILD_DIR/tests-tmp/conformance/.  Exits non-zero if anything failed.
@@ -30,8 +33,10 @@ LIBALLOC=$(abspath "${LIBALLOC:-$BUILD_DIR/liballoc/liballoc.so}")
 JEMALLOC=$(abspath "${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}")
 TMP=$BUILD_DIR/tests-tmp/conformance
 TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+NAMES_TSV=$(abspath "${MALLCTL_NAMES:-$SRC_DIR/liballoc/mallctl-names.tsv}")
 
-PROGRAMS="std_alloc size_classes allocx mallctl stats_print conf_global conf_env cxx_ops"
+PROGRAMS="std_alloc size_classes allocx mallctl mallctl_names stats_print conf_global conf_env cxx_ops"
 
 mkdir -p "$TMP" || exit 2
 failures=0
@@ -207,6 +212,12 @@ conf_cases() {
 
 for impl in liballoc jemalloc; do
         for prog in $PROGRAMS; do
+                if [ "$prog" = mallctl_names ]; then
+                        run_prog "$impl" "$prog" "$prog" "MALLCTL_NAMES=$NAMES_TSV"
+                        run_prog "$impl" "$prog" "$prog/prof" "MALLCTL_NAMES=$NAMES_TSV" \
+                                "MALLOC_CONF=prof:true,prof_stats:true"
+                        continue
+                fi
                 run_prog "$impl" "$prog" "$prog"
                 if [ "$prog" = conf_global ] && [ -s "$TMP/$impl.$prog.out" ]; then
                         check_quiet "$impl/$prog/stderr_quiet" "$TMP/$impl.$prog.err"
