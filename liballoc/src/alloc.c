@@ -51,8 +51,30 @@ static void *heap_small(la_heap_t *h, unsigned c)
         return p;
 }
 
+/* opt.zero / opt.junk on a new allocation (the allocation paths all come here once fill
+ * is on: threads have no private heap then). */
+static LA_COLD void fill_alloc(void *p, size_t usize, bool zero)
+{
+        if (zero || la_opt.zero)
+                memset(p, 0, usize);
+        else if (la_opt.junk_alloc)
+                memset(p, 0xa5, usize);
+}
+
+static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_t *a,
+                                bool explicit_arena, la_heap_t *h);
+
 static void *alloc_usize(size_t usize, size_t align, bool zero, la_arena_t *a,
                          bool explicit_arena, la_heap_t *h)
+{
+        void *p = alloc_usize_nofill(usize, align, zero, a, explicit_arena, h);
+        if (LA_UNLIKELY(la_opt.fill) && p != NULL)
+                fill_alloc(p, usize, zero);
+        return p;
+}
+
+static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_t *a,
+                                bool explicit_arena, la_heap_t *h)
 {
         void *p;
         if (usize <= LA_SMALL_MAX) {
@@ -159,12 +181,16 @@ void la_free_slow(void *p)
         case LA_SPAN_SMALL:
                 if (LA_UNLIKELY(((uintptr_t)p - s->base) % s->block_size != 0))
                         invalid_free("invalid pointer (not the start of a block)", p);
+                if (LA_UNLIKELY(la_opt.junk_free))
+                        memset(p, 0x5a, s->block_size);
                 la_small_free_slow(s, p);
                 return;
         case LA_SPAN_LARGE:
         case LA_SPAN_HUGE:
                 if (LA_UNLIKELY((uintptr_t)p != s->base))
                         invalid_free("invalid pointer (inside a large allocation)", p);
+                if (LA_UNLIKELY(la_opt.junk_free))
+                        memset(p, 0x5a, s->usize);
                 la_account_dealloc(la_tls_heap, s->usize);
                 la_large_free(s);
                 return;

@@ -83,6 +83,33 @@ static bool mergeable(la_arena_t *a, const la_span_t *n, uint8_t state)
         return n != NULL && n->kind == LA_SPAN_FREE && n->arena == a && n->state == state;
 }
 
+#define SPAN_CACHE_MAX 256
+
+la_span_t *la_arena_span_new_locked(la_arena_t *a)
+{
+        la_span_t *s = a->span_cache;
+        if (s == NULL)
+                return la_span_new();
+        a->span_cache = s->next;
+        a->span_cache_n--;
+        memset(s, 0, sizeof(*s));
+        return s;
+}
+
+void la_arena_span_delete_locked(la_arena_t *a, la_span_t *s)
+{
+        if (a->span_cache_n >= SPAN_CACHE_MAX) {
+                la_span_delete(s);
+                return;
+        }
+        s->kind = LA_SPAN_FREE;
+        s->npages = 0;
+        s->base = 0;
+        s->next = a->span_cache;
+        a->span_cache = s;
+        a->span_cache_n++;
+}
+
 /* Inserts free run s (kind FREE, state set), merging with free neighbours of its state. */
 static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
 {
@@ -92,7 +119,7 @@ static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
                         bin_remove(a, l);
                         s->base = l->base;
                         s->npages += l->npages;
-                        la_span_delete(l);
+                        la_arena_span_delete_locked(a, l);
                 }
         }
         uintptr_t end = s->base + la_span_bytes(s);
@@ -101,7 +128,7 @@ static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
                 if (mergeable(a, r, s->state) && r->base == end) {
                         bin_remove(a, r);
                         s->npages += r->npages;
-                        la_span_delete(r);
+                        la_arena_span_delete_locked(a, r);
                 }
         }
         la_pm_set_ends(s->base, s->npages, s);
@@ -113,7 +140,7 @@ static void split_tail(la_arena_t *a, la_span_t *s, size_t npages)
 {
         if (s->npages == npages)
                 return;
-        la_span_t *t = la_span_new();
+        la_span_t *t = la_arena_span_new_locked(a);
         if (t == NULL)
                 return; /* keep the whole run: wasteful but correct */
         t->kind = LA_SPAN_FREE;
@@ -164,7 +191,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
                 }
                 if (a->region_cur != 0 && a->region_cur < a->region_end) {
                         /* The unused tail of the old region becomes a clean free run. */
-                        la_span_t *t = la_span_new();
+                        la_span_t *t = la_arena_span_new_locked(a);
                         if (t != NULL) {
                                 t->kind = LA_SPAN_FREE;
                                 t->state = LA_RUN_CLEAN;
@@ -184,12 +211,12 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
                 a->region_end = (uintptr_t)m + size;
                 start = a->region_cur;
         }
-        la_span_t *s = la_span_new();
+        la_span_t *s = la_arena_span_new_locked(a);
         if (s == NULL)
                 return NULL;
         if (start > a->region_cur) {
                 /* Alignment gap: keep it as a clean run. */
-                la_span_t *g = la_span_new();
+                la_span_t *g = la_arena_span_new_locked(a);
                 if (g != NULL) {
                         g->kind = LA_SPAN_FREE;
                         g->state = LA_RUN_CLEAN;
@@ -227,7 +254,7 @@ la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
                 uintptr_t start = la_align_up(s->base, align > LA_PAGE ? align : LA_PAGE);
                 if (start != s->base) {
                         /* Give the lead back as its own free run. */
-                        la_span_t *lead = la_span_new();
+                        la_span_t *lead = la_arena_span_new_locked(a);
                         if (lead == NULL) {
                                 bin_insert(a, s);
                                 return NULL;

@@ -74,6 +74,10 @@ typedef struct la_arena {
         la_span_t *inuse;
         uint64_t reset_ndalloc[LA_NBINS]; /* live blocks discarded by arena.<i>.reset */
         bool destroyed;                   /* arena.<i>.destroy: index free for reuse */
+        /* Span descriptors freed by this arena, reused before the global metadata
+         * allocator (whose lock every thread would otherwise share). */
+        la_span_t *span_cache;
+        unsigned span_cache_n;
 } la_arena_t;
 
 extern la_arena_t *la_arenas[LA_MAX_ARENAS];
@@ -106,6 +110,10 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
  * abandoned list for a heap to adopt them.  Lock held. */
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s);
 void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s);
+/* A zeroed span descriptor from the arena's cache or the metadata allocator; giving one
+ * back keeps it in the cache up to a bound.  Lock held. */
+la_span_t *la_arena_span_new_locked(la_arena_t *a);
+void la_arena_span_delete_locked(la_arena_t *a, la_span_t *s);
 /* The in-use list (slabs, large runs and huge mappings of the arena). */
 void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s);
 void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s);

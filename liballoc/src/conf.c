@@ -56,7 +56,11 @@ la_opt_t la_opt = {
 
 LA_EXPORT const char *malloc_conf __attribute__((weak));
 
-enum kind { K_BOOL, K_UNSIGNED, K_SSIZE, K_SIZE, K_I64, K_ENUM, K_STR, K_OPTS, K_IGNORE };
+enum kind {
+        K_BOOL, K_UNSIGNED, K_SSIZE, K_SIZE, K_U64, K_I64, K_ENUM, K_STR, K_OPTS,
+        K_FXP, /* 16.16 fixed point "a[.b]" (hpa_dirty_mult also takes -1) */
+        K_IGNORE
+};
 
 typedef struct opt_desc {
         const char *name;
@@ -80,6 +84,7 @@ static const char *const ptr_modes[] = {"default", "high", NULL};
 #define SS(n, lo, hi, c) {#n, K_SSIZE, &la_opt.n, lo, hi, c, NULL}
 #define SZ(n, lo, hi, c) {#n, K_SIZE, &la_opt.n, lo, hi, c, NULL}
 #define I64(n, lo, hi) {#n, K_I64, &la_opt.n, lo, hi, false, NULL}
+#define U64(n) {#n, K_U64, &la_opt.n, 0, INT64_MAX, false, NULL}
 #define E(n, ch) {#n, K_ENUM, &la_opt.n, 0, 0, false, ch}
 #define IGN(n) {#n, K_IGNORE, NULL, 0, 0, false, NULL}
 
@@ -103,11 +108,16 @@ static const opt_desc_t opts[] = {
         SZ(oversize_threshold, 0, 0x7000000000000000ll, false),
         SZ(lg_extent_max_active_fit, 0, 64, false), E(percpu_arena, percpu_modes),
         B(background_thread), SZ(max_background_threads, 1, 4096, true), B(hpa),
-        SZ(hpa_slab_max_alloc, 4096, 2097152, true), IGN(hpa_hugification_threshold),
-        IGN(hpa_hugification_threshold_ratio), IGN(hpa_hugify_delay_ms),
-        IGN(hpa_min_purge_interval_ms), IGN(hpa_dirty_mult), SZ(hpa_sec_nshards, 0, INT64_MAX, false),
+        SZ(hpa_slab_max_alloc, 4096, 2097152, true),
+        SZ(hpa_hugification_threshold, 4096, 2097152, true),
+        {"hpa_hugification_threshold_ratio", K_FXP, &la_opt.hpa_hugification_threshold, 0, 0,
+         false, NULL},
+        U64(hpa_hugify_delay_ms), U64(hpa_min_purge_interval_ms),
+        {"hpa_dirty_mult", K_FXP, &la_opt.hpa_dirty_mult, 0, 0, false, NULL},
+        SZ(hpa_sec_nshards, 0, INT64_MAX, false),
         SZ(hpa_sec_max_alloc, 4096, INT64_MAX, true), SZ(hpa_sec_max_bytes, 4096, INT64_MAX, true),
-        IGN(hpa_sec_bytes_after_flush), IGN(hpa_sec_batch_fill_extra), IGN(slab_sizes),
+        SZ(hpa_sec_bytes_after_flush, 4096, INT64_MAX, true),
+        SZ(hpa_sec_batch_fill_extra, 0, 512, true), IGN(slab_sizes),
         B(prof), {"prof_prefix", K_STR, la_opt.prof_prefix, 0, 0, 0, NULL}, B(prof_active),
         B(prof_thread_active_init), SZ(lg_prof_sample, 0, 63, true), B(prof_accum),
         SS(lg_prof_interval, -1, 63, false), B(prof_gdump), B(prof_final), B(prof_leak),
@@ -163,6 +173,36 @@ static bool parse_int(const char *v, size_t vlen, bool is_signed, int64_t *ret, 
         return true;
 }
 
+/* "int[.frac]" as 16.16 fixed point (jemalloc's fxp_t); false if malformed or >= 65536. */
+static bool parse_fxp(const char *v, size_t vlen, uint32_t *ret)
+{
+        size_t i = 0;
+        uint64_t ip = 0;
+        if (vlen == 0)
+                return false;
+        for (; i < vlen && v[i] >= '0' && v[i] <= '9'; i++) {
+                ip = ip * 10 + (uint64_t)(v[i] - '0');
+                if (ip >= 65536)
+                        return false;
+        }
+        if (i == 0)
+                return false;
+        uint64_t frac = 0, scale = 1;
+        if (i < vlen && v[i] == '.') {
+                i++;
+                for (; i < vlen && v[i] >= '0' && v[i] <= '9'; i++) {
+                        if (scale < 1000000000ull) {
+                                frac = frac * 10 + (uint64_t)(v[i] - '0');
+                                scale *= 10;
+                        }
+                }
+        }
+        if (i != vlen)
+                return false;
+        *ret = (uint32_t)((ip << 16) + (frac * 65536 + scale / 2) / scale);
+        return true;
+}
+
 static bool streq(const char *a, size_t alen, const char *lit)
 {
         return strlen(lit) == alen && memcmp(a, lit, alen) == 0;
@@ -210,6 +250,21 @@ static void apply(const opt_desc_t *d, const char *k, size_t klen, const char *v
                 out[n] = '\0';
                 return;
         }
+        case K_FXP: {
+                uint32_t fx;
+                if (d->ptr == &la_opt.hpa_dirty_mult && streq(v, vlen, "-1")) {
+                        la_opt.hpa_dirty_mult = UINT32_MAX;
+                } else if (!parse_fxp(v, vlen, &fx)) {
+                        conf_error("Invalid conf value", k, klen, v, vlen);
+                } else if (d->ptr == &la_opt.hpa_dirty_mult) {
+                        la_opt.hpa_dirty_mult = fx;
+                } else if (fx > 65536) {
+                        conf_error("Out-of-range conf value", k, klen, v, vlen);
+                } else { /* hpa_hugification_threshold_ratio: a share of a 2 MiB page */
+                        la_opt.hpa_hugification_threshold = (size_t)(((uint64_t)2097152 * fx) >> 16);
+                }
+                return;
+        }
         case K_IGNORE:
                 return;
         default:
@@ -239,6 +294,9 @@ static void apply(const opt_desc_t *d, const char *k, size_t klen, const char *v
                 break;
         case K_SIZE:
                 *(size_t *)d->ptr = (size_t)iv;
+                break;
+        case K_U64:
+                *(uint64_t *)d->ptr = (uint64_t)iv;
                 break;
         case K_I64:
                 *(int64_t *)d->ptr = iv;
@@ -350,4 +408,7 @@ void la_conf_init(unsigned ncpus)
                             ")", (const char *)NULL);
                 la_opt.narenas = LA_MAX_AUTO_ARENAS;
         }
+        la_opt.junk_alloc = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "alloc") == 0;
+        la_opt.junk_free = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "free") == 0;
+        la_opt.fill = la_opt.zero || la_opt.junk_alloc || la_opt.junk_free;
 }

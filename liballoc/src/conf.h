@@ -21,6 +21,9 @@ typedef struct la_opt {
                 prof_accum, prof_gdump, prof_final, prof_leak, prof_leak_error, prof_stats,
                 prof_sys_thread_name, utrace, xmalloc, experimental_infallible_new,
                 cache_oblivious, ctl, ctl_set;
+        /* Derived from junk/zero: fill on allocation or free; fill = any of them (every
+         * thread then takes the slow paths, where the filling is done). */
+        bool junk_alloc, junk_free, fill;
         unsigned narenas, tcache_nslots_small_min, tcache_nslots_small_max,
                 tcache_nslots_large, lg_tcache_flush_small_div, lg_tcache_flush_large_div;
         ssize_t dirty_decay_ms, muzzy_decay_ms, lg_tcache_nslots_mul, lg_prof_interval,

@@ -9,6 +9,7 @@
 
 #include "ctl_tree.h"
 #include "stats.h"
+#include "thread.h"
 
 static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER;
 
@@ -69,6 +70,9 @@ CTL_FN(epoch_ctl)
                 int rc = la_ctl_write_in(newp, newlen, &unused, sizeof(unused));
                 if (rc != 0)
                         return rc;
+                /* The caller's slabs that other threads emptied go back first, so the
+                 * figures show them as free (Redis reads active after a lazy free). */
+                la_thread_trim(true);
                 la_stats_refresh();
         }
         uint64_t e = la_stats_epoch();

@@ -162,7 +162,22 @@ static bool mark_full(la_heap_t *h, la_span_t *s, unsigned c)
         return true;
 }
 
-/* Moves the slabs other threads queued on h->notified from the full queues to partial. */
+/* Gives an empty slab of h back to its arena (a shared heap's caller holds the lock). */
+static void release_slab(la_heap_t *h, la_span_t *s)
+{
+        la_arena_t *a = s->arena;
+        if (h->kind == LA_HEAP_SHARED) {
+                la_arena_slab_release_locked(a, s);
+                return;
+        }
+        la_mutex_lock(&a->lock);
+        la_arena_slab_release_locked(a, s);
+        la_mutex_unlock(&a->lock);
+}
+
+/* Moves the slabs other threads queued on h->notified from the full queues to partial,
+ * collecting their remote frees; a slab those frees emptied goes back to the arena (a
+ * producer/consumer pair or a lazy-free thread would otherwise leave it with us). */
 static void drain_notified(la_heap_t *h)
 {
         la_span_t *s = atomic_exchange_explicit(&h->notified, NULL, memory_order_acquire);
@@ -171,7 +186,11 @@ static void drain_notified(la_heap_t *h)
                 unsigned c = s->cls;
                 queue_unlink(h, c, s);
                 __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
-                la_span_list_push(&h->partial[c], s);
+                collect_remote_counted(s);
+                if (s->used == 0)
+                        release_slab(h, s);
+                else
+                        la_span_list_push(&h->partial[c], s);
                 s = next;
         }
 }
@@ -231,16 +250,12 @@ static void *refill(la_heap_t *h, unsigned c)
         return ret;
 }
 
-#define TRIM_EVERY 256 /* refills between two trims of a thread heap */
-
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
 {
-        if (h->kind == LA_HEAP_THREAD && (++h->refills % TRIM_EVERY) == 0)
-                la_heap_trim(h);
         void *p = refill(h, c);
         if (p != NULL) {
                 h->nfills[c]++;
-                if (h->kind == LA_HEAP_THREAD)
+                if (LA_UNLIKELY(h->publish))
                         la_heap_publish(h);
         }
         return p;
@@ -300,23 +315,6 @@ void la_small_free_slow(la_span_t *s, void *p)
 
 /* ---- flushing ---------------------------------------------------------------------- */
 
-static void give_back(la_span_t *s)
-{
-        la_arena_t *a = s->arena;
-        la_mutex_lock(&a->lock);
-        la_arena_slab_abandon_locked(a, s);
-        la_mutex_unlock(&a->lock);
-}
-
-static void give_back_list(la_span_t **head)
-{
-        la_span_t *s;
-        while ((s = *head) != NULL) {
-                la_span_list_unlink(head, s);
-                give_back(s);
-        }
-}
-
 /* Takes every full slab back from "full" so no remote free will queue it on h any more;
  * waits for a remote free that is about to push one. */
 static void unpark_full(la_heap_t *h)
@@ -341,20 +339,17 @@ static void unpark_full(la_heap_t *h)
         drain_notified(h);
 }
 
-void la_heap_trim(la_heap_t *h)
+void la_heap_trim(la_heap_t *h, bool partial)
 {
-        unpark_full(h);
-        for (unsigned c = 0; c < LA_NBINS; c++) {
+        drain_notified(h);
+        for (unsigned c = 0; partial && c < LA_NBINS; c++) {
                 la_span_t *s = h->partial[c];
                 while (s != NULL) {
                         la_span_t *next = s->next;
                         collect_remote_counted(s);
                         if (s->used == 0) {
                                 la_span_list_unlink(&h->partial[c], s);
-                                la_arena_t *a = s->arena;
-                                la_mutex_lock(&a->lock);
-                                la_arena_slab_release_locked(a, s);
-                                la_mutex_unlock(&a->lock);
+                                release_slab(h, s);
                         }
                         s = next;
                 }
@@ -364,6 +359,10 @@ void la_heap_trim(la_heap_t *h)
 void la_heap_flush(la_heap_t *h)
 {
         unpark_full(h);
+        /* Every slab of h belongs to h's arena (thread.arena flushes before it moves a
+         * heap): one lock for all of them. */
+        la_arena_t *a = h->arena;
+        la_mutex_lock(&a->lock);
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s = h->cur[c];
                 if (s != NULL) {
@@ -378,9 +377,12 @@ void la_heap_flush(la_heap_t *h)
                         }
                         h->fl[c] = NULL;
                         h->cur[c] = NULL;
-                        give_back(s);
+                        la_arena_slab_abandon_locked(a, s);
                 }
-                give_back_list(&h->partial[c]);
-
+                while ((s = h->partial[c]) != NULL) {
+                        la_span_list_unlink(&h->partial[c], s);
+                        la_arena_slab_abandon_locked(a, s);
+                }
         }
+        la_mutex_unlock(&a->lock);
 }

@@ -41,6 +41,7 @@ typedef struct la_heap {
         /* thread.allocatedp/deallocatedp point here; refreshed at each refill and each
          * read of the counters.  peak: thread.peak.read. */
         uint64_t allocated_pub, deallocated_pub, peak;
+        bool publish; /* refresh them at each refill: someone asked for them */
         uint64_t nfills[LA_NBINS];   /* refills of fl[c] from a slab */
         uint64_t nflushes[LA_NBINS]; /* blocks freed into slabs other heaps own */
         la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
@@ -88,8 +89,9 @@ la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);
 la_block_t *la_span_take_local(la_span_t *s);
 /* Local free that emptied slab s. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
-/* Gives back the slabs of h that other threads' frees emptied (owner only). */
-void la_heap_trim(la_heap_t *h);
+/* Gives back the slabs of h that other threads' frees emptied (owner only): those they
+ * queued on h->notified, and with partial, every slab of the partial lists. */
+void la_heap_trim(la_heap_t *h, bool partial);
 /* Refreshes allocated_pub/deallocated_pub/peak and calls the thread's activity callback. */
 void la_heap_publish(la_heap_t *h);
 /* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to

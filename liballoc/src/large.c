@@ -160,7 +160,7 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
         size_t old_pages = s->npages, new_pages = new_usize >> 12;
         la_mutex_lock(&a->lock);
         if (new_pages < old_pages) {
-                la_span_t *t = la_span_new();
+                la_span_t *t = la_arena_span_new_locked(a);
                 if (t == NULL) {
                         la_mutex_unlock(&a->lock);
                         return false;
@@ -190,7 +190,7 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
                         la_mutex_unlock(&a->lock);
                         return false;
                 }
-                la_span_delete(got);
+                la_arena_span_delete_locked(a, got);
                 s->npages = new_pages;
                 la_pm_set_ends(s->base, s->npages, s);
                 a->stats.pactive += need;

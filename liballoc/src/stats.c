@@ -137,7 +137,7 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
         as->mapped += atomic_load(&a->huge_mapped);
         as->nthreads = atomic_load(&a->nthreads);
         as->uptime_ns = now - a->created_ns;
-        as->dss = la_opt.dss;
+        as->dss = a->dss;
 }
 
 static void add_heap(const la_heap_t *h, void *arg)
@@ -297,7 +297,12 @@ uint64_t la_stats_refresh(void)
                 finish_arena(arena_snaps[i]);
                 arena_add(&merged, arena_snaps[i]);
         }
+        /* The merged curregs come from the summed counters: a block freed by a thread of
+         * another arena makes one arena's count too low and another's too high, and the
+         * clamping of each to zero must not leak into the sum. */
+        finish_arena(&merged);
         merged.dss = "N/A";
+        merged.uptime_ns = 0; /* jemalloc 5.3.0 reports 0 for the merged arena */
         merged.dirty_decay_ms = merged.muzzy_decay_ms = -1;
         s.active = merged.pactive * LA_PAGE;
         s.allocated = merged.small_allocated + merged.large_allocated;

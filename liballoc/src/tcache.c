@@ -49,9 +49,11 @@ la_heap_t *la_tcache_heap(unsigned id)
 
 int la_tcache_flush(unsigned id)
 {
+        if (id >= LA_TCACHES_MAX)
+                return -EFAULT;
         la_heap_t *h = la_tcache_heap(id);
         if (h == NULL)
-                return -EFAULT;
+                return 0; /* an id not in use: nothing to flush (as jemalloc) */
         la_heap_flush(h);
         return 0;
 }
@@ -62,7 +64,7 @@ int la_tcache_destroy(unsigned id)
         la_heap_t *h = la_tcache_heap(id);
         if (h == NULL) {
                 la_mutex_unlock(&tcache_lock);
-                return -EFAULT;
+                return id < LA_TCACHES_MAX ? 0 : -EFAULT; /* as jemalloc */
         }
         __atomic_store_n(&caches[id], NULL, __ATOMIC_RELEASE);
         la_mutex_unlock(&tcache_lock);
@@ -84,4 +86,19 @@ unsigned la_tcache_count_bound(unsigned ind)
                         n++;
         la_mutex_unlock(&tcache_lock);
         return n;
+}
+
+void la_tcache_prefork(void)
+{
+        la_mutex_lock(&tcache_lock);
+}
+
+void la_tcache_postfork_parent(void)
+{
+        la_mutex_unlock(&tcache_lock);
+}
+
+void la_tcache_postfork_child(void)
+{
+        la_mutex_init(&tcache_lock);
 }

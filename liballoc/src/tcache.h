@@ -13,12 +13,15 @@
 
 /* New cache id; -EAGAIN when none is free or out of memory. */
 int la_tcache_create(unsigned *ret_id);
-/* -EFAULT for an id not in use. */
+/* An id not in use is a no-op (0), as in jemalloc; -EFAULT beyond the id range. */
 int la_tcache_flush(unsigned id);
 int la_tcache_destroy(unsigned id);
 /* The cache's heap, or NULL for an id not in use. */
 la_heap_t *la_tcache_heap(unsigned id);
 /* Number of caches bound to arena ind (arena.<i>.reset refuses while any is). */
 unsigned la_tcache_count_bound(unsigned ind);
+void la_tcache_prefork(void);
+void la_tcache_postfork_parent(void);
+void la_tcache_postfork_child(void);
 
 #endif

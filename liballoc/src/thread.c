@@ -17,6 +17,7 @@
 #include "meta.h"
 #include "os.h"
 #include "stats.h"
+#include "tcache.h"
 #include "util.h"
 
 static pthread_key_t heap_key;
@@ -105,6 +106,7 @@ static void prefork(void)
 {
         la_ctl_prefork();
         la_bg_prefork();
+        la_tcache_prefork();
         la_mutex_lock(&registry_lock);
         la_arenas_prefork();
         la_meta_prefork();
@@ -115,6 +117,7 @@ static void postfork_parent(void)
         la_meta_postfork_parent();
         la_arenas_postfork_parent();
         la_mutex_unlock(&registry_lock);
+        la_tcache_postfork_parent();
         la_bg_postfork_parent();
         la_ctl_postfork_parent();
 }
@@ -124,6 +127,7 @@ static void postfork_child(void)
         la_meta_postfork_child();
         la_arenas_postfork_child();
         la_mutex_init(&registry_lock);
+        la_tcache_postfork_child();
         la_bg_postfork_child();
         la_ctl_postfork_child();
         /* Other threads' heaps are gone with their threads; their slabs stay owned by heaps
@@ -150,9 +154,10 @@ la_heap_t *la_thread_heap(void)
                 return h;
         if (la_tls_state != LA_THREAD_NEW)
                 return NULL;
-        if (!la_opt.tcache) {
+        if (!la_opt.tcache || la_opt.fill) {
                 /* MALLOC_CONF=tcache:false: every thread allocates from its arena's shared
-                 * heap under the arena lock (thread.tcache.enabled can turn it on). */
+                 * heap under the arena lock (thread.tcache.enabled can turn it on).  With
+                 * junk or zero filling, too: the filling is done on the slow paths. */
                 la_tls_state = LA_THREAD_NOCACHE;
                 return NULL;
         }
@@ -240,7 +245,7 @@ int la_thread_tcache_set(bool enabled)
                         la_tls_state = LA_THREAD_NOCACHE;
                 return 0;
         }
-        if (la_tls_state == LA_THREAD_NOCACHE) {
+        if (la_tls_state == LA_THREAD_NOCACHE && !la_opt.fill) {
                 la_tls_state = LA_THREAD_NEW;
                 heap_create(); /* asked for explicitly: even with opt.tcache false */
         }
@@ -298,6 +303,7 @@ uint64_t *la_thread_counterp(bool dealloc)
         la_heap_t *h = la_tls_heap;
         if (h->kind != LA_HEAP_THREAD)
                 return &tls_no_counters[dealloc];
+        h->publish = true;
         la_heap_publish(h);
         return dealloc ? &h->deallocated_pub : &h->allocated_pub;
 }
@@ -307,6 +313,7 @@ uint64_t la_thread_peak(bool reset)
         la_heap_t *h = la_tls_heap;
         if (h->kind != LA_HEAP_THREAD)
                 return 0;
+        h->publish = true; /* tracked from the first call on */
         la_heap_publish(h);
         if (reset) {
                 uint64_t a = h->allocated_pub, d = h->deallocated_pub;
@@ -315,11 +322,11 @@ uint64_t la_thread_peak(bool reset)
         return h->peak;
 }
 
-void la_thread_trim(void)
+void la_thread_trim(bool partial)
 {
         la_heap_t *h = la_tls_heap;
         if (h->kind == LA_HEAP_THREAD)
-                la_heap_trim(h);
+                la_heap_trim(h, partial);
 }
 
 void la_thread_idle(void)
@@ -334,7 +341,10 @@ void la_thread_idle(void)
 la_activity_cb_t la_thread_activity_cb(const la_activity_cb_t *set)
 {
         la_activity_cb_t old = tls_activity;
-        if (set != NULL)
+        if (set != NULL) {
                 tls_activity = *set;
+                if (set->cb != NULL && la_tls_heap->kind == LA_HEAP_THREAD)
+                        la_tls_heap->publish = true;
+        }
         return old;
 }
