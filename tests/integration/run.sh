@@ -18,8 +18,13 @@
 #   redis    redis-server (which links libjemalloc itself; the preload must
 #            win): redis-benchmark, a 20000-key data set loaded with
 #            redis-cli --pipe and read back, DEBUG DIGEST, FLUSHALL ASYNC
+#   redis_stats  redis_stats.sh, once with JEMALLOC preloaded (the baseline)
+#            and once with LIBALLOC: the allocator's figures as Redis reports
+#            them (INFO memory, MEMORY STATS, MEMORY MALLOC-STATS, MEMORY PURGE);
+#            one line per check, integration/redis-stats/<impl>/<check>
 #
 # Environment: LIBALLOC (default BUILD_DIR/liballoc/liballoc.so),
+# JEMALLOC (default /usr/lib/x86_64-linux-gnu/libjemalloc.so.2),
 # INTEGRATION_TESTS (space-separated subset of the names above),
 # INTEGRATION_BUDGET (seconds for the whole runner, default 330: every command
 # is run under `timeout` capped by what is left of it; tests that would start
@@ -41,7 +46,8 @@ TMP=$BUILD_DIR/tests-tmp/integration
 LIBALLOC=${LIBALLOC:-$BUILD_DIR/liballoc/liballoc.so}
 case $LIBALLOC in /*) ;; *) LIBALLOC=$PWD/$LIBALLOC ;; esac
 LIBALLOC_REAL=$(readlink -f "$LIBALLOC" 2>/dev/null || echo "$LIBALLOC")
-TESTS=${INTEGRATION_TESTS:-preload python git gcc sort redis}
+JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+TESTS=${INTEGRATION_TESTS:-preload python git gcc sort redis redis_stats}
 
 # Debian's python3 (not a pyenv/venv shim) when it is there.
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=$(command -v python3 || echo python3); fi
@@ -463,6 +469,34 @@ t_redis() {
     fi
 }
 
+# redis_stats prints its own PASS/FAIL/SKIP lines (one per check and
+# allocator), so it sets OWN_LINES and the main loop prints none for it
+t_redis_stats() {
+    local impl lib pid rc out saved=("${PIDS[@]}") failed=0
+    OWN_LINES=1
+    for impl in jemalloc liballoc; do
+        if [ $impl = jemalloc ]; then lib=$JEMALLOC; else lib=$LIBALLOC; fi
+        out=$TMP/redis-stats.$impl.out
+        REDIS_STATS_BUDGET=$(lim 60) timeout -k 5 "$(lim 90)" \
+            "$HERE/redis_stats.sh" "$BUILD_DIR" "$lib" "$impl" >"$out" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")
+        wait "$pid"
+        rc=$?
+        PIDS=("${saved[@]}")
+        cat "$out"
+        if [ $rc -ne 0 ]; then
+            failed=1
+            if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+                echo "FAIL: integration/redis-stats/$impl/time: still running after $(lim 90) s; killed"
+            elif ! grep -q '^FAIL: ' "$out"; then
+                echo "FAIL: integration/redis-stats/$impl/run: redis_stats.sh exited $rc"
+            fi
+        fi
+    done
+    return $failed
+}
+
 # -------------------------------------------------------------------- main
 
 rm -rf "$TMP"
@@ -477,7 +511,7 @@ fi
 
 for name in $TESTS; do
     if ! declare -F "t_$name" >/dev/null; then
-        echo "FAIL: $name: no such integration test (known: preload python git gcc sort redis)"
+        echo "FAIL: $name: no such integration test (known: preload python git gcc sort redis redis_stats)"
         FAILED=1
         continue
     fi
@@ -495,12 +529,14 @@ for name in $TESTS; do
         fi
         continue
     fi
-    ERR="" SKIPPED=""
+    ERR="" SKIPPED="" OWN_LINES=0
     t0=$(now)
     t_$name
     rc=$?
     secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-    if [ -n "$SKIPPED" ]; then
+    if [ "$OWN_LINES" = 1 ]; then
+        [ $rc -eq 0 ] || FAILED=1
+    elif [ -n "$SKIPPED" ]; then
         echo "SKIP: $name: $SKIPPED"
     elif [ $rc -eq 0 ]; then
         echo "PASS: $name"
