@@ -36,7 +36,7 @@ TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 NAMES_TSV=$(abspath "${MALLCTL_NAMES:-$SRC_DIR/liballoc/mallctl-names.tsv}")
 
-PROGRAMS="std_alloc size_classes allocx mallctl mallctl_names stats_print conf_global conf_env cxx_ops"
+PROGRAMS="std_alloc size_classes allocx mallctl mallctl_names mallctl_effects stats_print stats_json conf_global conf_env cxx_ops"
 
 mkdir -p "$TMP" || exit 2
 failures=0
@@ -202,6 +202,19 @@ conf_cases() {
         conf_case "$impl" conf_env later_key_wins 'dirty_decay_ms:5000,dirty_decay_ms:6000' \
                 "- 6000 - -" 'quiet|'
         conf_case "$impl" conf_env empty '' "$DEFAULTS" 'quiet|'
+        # Options beyond the four above, read back through opt.* (both libraries agree).
+        run_prog "$impl" conf_opts conf_opts/defaults "MALLOC_CONF=" \
+                "EXPECT_OPTS=opt.hpa_dirty_mult:u32=16384;opt.hpa_hugification_threshold:size=1992294;opt.hpa_hugify_delay_ms:u64=10000;opt.max_background_threads:size=4;opt.zero_realloc:str=free;opt.junk:str=false;opt.stats_interval:i64=-1;opt.tcache_max:size=32768" \
+                "EXPECT_FILL=none"
+        run_prog "$impl" conf_opts conf_opts/hpa_and_more \
+                "MALLOC_CONF=hpa_dirty_mult:0.5,hpa_hugify_delay_ms:5,hpa_hugification_threshold_ratio:0.5,hpa_sec_batch_fill_extra:9999,hpa_min_purge_interval_ms:7,oversize_threshold:1048576,zero_realloc:alloc,lg_tcache_max:12,max_background_threads:2,stats_interval:4096,stats_interval_opts:Jg,abort:false,retain:false,percpu_arena:disabled,thp:never,metadata_thp:auto,dss:primary" \
+                "EXPECT_OPTS=opt.hpa_dirty_mult:u32=32768;opt.hpa_hugify_delay_ms:u64=5;opt.hpa_hugification_threshold:size=1048576;opt.hpa_sec_batch_fill_extra:size=512;opt.hpa_min_purge_interval_ms:u64=7;opt.oversize_threshold:size=1048576;opt.zero_realloc:str=alloc;opt.tcache_max:size=4096;opt.max_background_threads:size=2;opt.stats_interval:i64=4096;opt.stats_interval_opts:str=Jg;opt.retain:bool=false;opt.thp:str=never;opt.metadata_thp:str=auto;opt.dss:str=primary"
+        run_prog "$impl" conf_opts conf_opts/dirty_mult_off "MALLOC_CONF=hpa_dirty_mult:-1" \
+                "EXPECT_OPTS=opt.hpa_dirty_mult:u32=4294967295"
+        run_prog "$impl" conf_opts conf_opts/junk "MALLOC_CONF=junk:true" \
+                "EXPECT_OPTS=opt.junk:str=true" "EXPECT_FILL=junk"
+        run_prog "$impl" conf_opts conf_opts/zero "MALLOC_CONF=zero:true" \
+                "EXPECT_OPTS=opt.zero:bool=true" "EXPECT_FILL=zero"
         # The environment is applied after the program's malloc_conf, key by key.
         conf_case "$impl" conf_global env_overrides_global 'narenas:5' \
                 "5 7000 - -" 'quiet|'
