@@ -335,6 +335,45 @@ static void apply_pair(const char *k, size_t klen, const char *v, size_t vlen)
         conf_error("Invalid conf pair", k, klen, v, vlen);
 }
 
+/* Pass 1 (jemalloc's order): only confirm_conf is looked at, silently, so that pass 2 can
+ * echo every source and pair when it is on. */
+static bool probing;
+
+static void set_pair(const char *k, size_t klen, const char *v, size_t vlen)
+{
+        if (probing) {
+                if (streq(k, klen, "confirm_conf")) {
+                        if (streq(v, vlen, "true"))
+                                la_opt.confirm_conf = true;
+                        else if (streq(v, vlen, "false"))
+                                la_opt.confirm_conf = false;
+                }
+                return;
+        }
+        bool had_error = any_error;
+        any_error = false;
+        apply_pair(k, klen, v, vlen);
+        if (!any_error && la_opt.confirm_conf) {
+                char pair[256];
+                size_t kl = klen < 120 ? klen : 120, vl = vlen < 120 ? vlen : 120;
+                memcpy(pair, k, kl);
+                pair[kl] = ':';
+                memcpy(pair + kl + 1, v, vl);
+                pair[kl + 1 + vl] = '\0';
+                la_messagef("-- Set conf value: ", pair, (const char *)NULL);
+        }
+        any_error = had_error || any_error;
+}
+
+/* A message about the string's syntax (not printed while probing). */
+static void syntax_error(const char *msg)
+{
+        if (probing)
+                return;
+        la_messagef(msg, (const char *)NULL);
+        any_error = true;
+}
+
 static bool key_char(char c)
 {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -351,13 +390,11 @@ int la_conf_parse(const char *s)
                 while (key_char(*p))
                         p++;
                 if (*p == '\0') {
-                        la_messagef("Conf string ends with key", (const char *)NULL);
-                        any_error = true;
+                        syntax_error("Conf string ends with key");
                         break;
                 }
                 if (*p != ':' || p == k) {
-                        la_messagef("Malformed conf string", (const char *)NULL);
-                        any_error = true;
+                        syntax_error("Malformed conf string");
                         break;
                 }
                 size_t klen = (size_t)(p - k);
@@ -365,17 +402,15 @@ int la_conf_parse(const char *s)
                 while (*p != ',' && *p != '\0')
                         p++;
                 size_t vlen = (size_t)(p - v);
-                apply_pair(k, klen, v, vlen);
+                set_pair(k, klen, v, vlen);
                 if (*p == ',') {
                         p++;
-                        if (*p == '\0') {
-                                la_messagef("Conf string ends with comma", (const char *)NULL);
-                                any_error = true;
-                        }
+                        if (*p == '\0')
+                                syntax_error("Conf string ends with comma");
                 }
         }
         int errors = any_error;
-        if (any_error && la_opt.abort_conf) {
+        if (any_error && la_opt.abort_conf && !probing) {
                 la_messagef("Abort (abort_conf:true) on invalid conf value (see above).",
                             (const char *)NULL);
                 abort();
@@ -397,9 +432,29 @@ void la_conf_init(unsigned ncpus)
                 sources[1] = link_buf;
         }
         sources[2] = secure_getenv("MALLOC_CONF");
+        probing = true;
         for (int i = 0; i < 3; i++)
                 if (sources[i] != NULL)
                         la_conf_parse(sources[i]);
+        probing = false;
+        static const char *const what[5] = {
+                "string specified via --with-malloc-conf",
+                "string pointed to by the global variable malloc_conf",
+                "\"name\" of the file referenced by the symbolic link named /etc/malloc.conf",
+                "value of the environment variable MALLOC_CONF",
+                "string pointed to by the global variable malloc_conf_2_conf_harder",
+        };
+        for (int i = 0; i < 5; i++) {
+                const char *src = i >= 1 && i <= 3 ? sources[i - 1] : NULL;
+                if (la_opt.confirm_conf) {
+                        char num[24];
+                        la_messagef("malloc_conf #", la_fmt_u64(num, (uint64_t)i + 1), " (",
+                                    what[i], "): \"", src != NULL ? src : "", "\"",
+                                    (const char *)NULL);
+                }
+                if (src != NULL)
+                        la_conf_parse(src);
+        }
         if (la_opt.narenas == 0)
                 la_opt.narenas = ncpus > 1 ? 4 * ncpus : 1;
         if (la_opt.narenas > LA_MAX_AUTO_ARENAS) {

@@ -202,6 +202,13 @@ conf_cases() {
         conf_case "$impl" conf_env later_key_wins 'dirty_decay_ms:5000,dirty_decay_ms:6000' \
                 "- 6000 - -" 'quiet|'
         conf_case "$impl" conf_env empty '' "$DEFAULTS" 'quiet|'
+        conf_case "$impl" conf_env confirm_conf 'narenas:3,confirm_conf:true,foo:1' \
+                "3 10000 - -" \
+                'source_env|<jemalloc>: malloc_conf #4 (value of the environment variable MALLOC_CONF): "narenas:3,confirm_conf:true,foo:1"' \
+                'source_global|<jemalloc>: malloc_conf #2 (string pointed to by the global variable malloc_conf): ""' \
+                'set_before|<jemalloc>: -- Set conf value: narenas:3' \
+                'set_itself|<jemalloc>: -- Set conf value: confirm_conf:true' \
+                'invalid_pair|<jemalloc>: Invalid conf pair: foo:1'
         # Options beyond the four above, read back through opt.* (both libraries agree).
         run_prog "$impl" conf_opts conf_opts/defaults "MALLOC_CONF=" \
                 "EXPECT_OPTS=opt.hpa_dirty_mult:u32=16384;opt.hpa_hugification_threshold:size=1992294;opt.hpa_hugify_delay_ms:u64=10000;opt.max_background_threads:size=4;opt.zero_realloc:str=free;opt.junk:str=false;opt.stats_interval:i64=-1;opt.tcache_max:size=32768" \
