@@ -405,6 +405,8 @@ ssize_t la_arena_get_decay_ms(la_arena_t *a, int which)
 
 void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s)
 {
+        if (!a->manual)
+                return;
         s->lru_prev = NULL;
         s->lru_next = a->inuse;
         if (a->inuse != NULL)
@@ -414,6 +416,8 @@ void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s)
 
 void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s)
 {
+        if (!a->manual)
+                return;
         if (s->lru_prev != NULL)
                 s->lru_prev->lru_next = s->lru_next;
         else
@@ -574,6 +578,8 @@ static void arena_reincarnate(la_arena_t *a)
         memset(st->reslabs, 0, sizeof(st->reslabs));
         memset(st->lext_nmalloc, 0, sizeof(st->lext_nmalloc));
         memset(st->lext_ndalloc, 0, sizeof(st->lext_ndalloc));
+        memset(st->huge_nmalloc, 0, sizeof(st->huge_nmalloc));
+        memset(st->huge_ndalloc, 0, sizeof(st->huge_ndalloc));
         memset(a->retired, 0, sizeof(a->retired));
         memset(a->reset_ndalloc, 0, sizeof(a->reset_ndalloc));
         for (unsigned c = 0; c < LA_NBINS; c++)
@@ -715,8 +721,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                         a->stats.pactive -= s->npages;
                         a->stats.large_allocated -= s->usize;
                         a->stats.ndalloc_large++;
-                        __atomic_fetch_add(&a->stats.lext_ndalloc[s->cls - LA_NBINS], 1,
-                                           __ATOMIC_RELAXED);
+                        a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
                         la_arena_run_free_locked(a, s);
                         break;
                 default: /* huge: unmapped below, without the lock */

@@ -39,9 +39,10 @@ typedef struct la_arena_stats {
          * (jemalloc's nreslabs), abandoned slabs waiting now (nonfull_slabs). */
         uint64_t slabs_cur[LA_NBINS], slabs_total[LA_NBINS], reslabs[LA_NBINS];
         uint64_t abandoned_n[LA_NBINS];
-        /* Per large class (index cls - LA_NBINS): runs under the lock, huge mappings by
-         * atomic add (the two ranges never share an index: oversize_threshold is fixed). */
+        /* Per large class (index cls - LA_NBINS), runs carved from the arena (under the
+         * lock) and huge mappings (atomic adds: the huge paths take no lock). */
         uint64_t lext_nmalloc[LA_NLEXTENTS], lext_ndalloc[LA_NLEXTENTS];
+        uint64_t huge_nmalloc[LA_NLEXTENTS], huge_ndalloc[LA_NLEXTENTS];
 } la_arena_stats_t;
 
 typedef struct la_arena {
@@ -70,7 +71,8 @@ typedef struct la_arena {
         const char *dss;                   /* arena.<i>.dss: recorded, sbrk is never used */
         _Atomic size_t oversize_threshold; /* arena.<i>.oversize_threshold */
         _Atomic size_t retain_grow_limit;  /* arena.<i>.retain_grow_limit */
-        /* In-use slabs and large runs, through lru_next/lru_prev (arena.<i>.reset). */
+        /* Manual arenas only (arena.<i>.reset): in-use slabs, large runs and huge
+         * mappings, through lru_next/lru_prev. */
         la_span_t *inuse;
         uint64_t reset_ndalloc[LA_NBINS]; /* live blocks discarded by arena.<i>.reset */
         bool destroyed;                   /* arena.<i>.destroy: index free for reuse */
@@ -114,7 +116,8 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s);
  * back keeps it in the cache up to a bound.  Lock held. */
 la_span_t *la_arena_span_new_locked(la_arena_t *a);
 void la_arena_span_delete_locked(la_arena_t *a, la_span_t *s);
-/* The in-use list (slabs, large runs and huge mappings of the arena). */
+/* The in-use list (slabs, large runs and huge mappings of a manual arena; no-ops for the
+ * automatic ones, which cannot be reset). */
 void la_arena_inuse_link_locked(la_arena_t *a, la_span_t *s);
 void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s);
 

@@ -175,10 +175,11 @@ static void release_slab(la_heap_t *h, la_span_t *s)
         la_mutex_unlock(&a->lock);
 }
 
-/* Moves the slabs other threads queued on h->notified from the full queues to partial,
- * collecting their remote frees; a slab those frees emptied goes back to the arena (a
- * producer/consumer pair or a lazy-free thread would otherwise leave it with us). */
-static void drain_notified(la_heap_t *h)
+/* Moves the slabs other threads queued on h->notified from the full queues to partial.
+ * With collect, their remote frees are collected too and a slab those frees emptied goes
+ * back to the arena (a producer/consumer pair or a lazy-free thread would otherwise leave
+ * it with us); that walks every freed block, so refills leave it to the trims. */
+static void drain_notified(la_heap_t *h, bool collect)
 {
         la_span_t *s = atomic_exchange_explicit(&h->notified, NULL, memory_order_acquire);
         while (s != NULL) {
@@ -186,8 +187,9 @@ static void drain_notified(la_heap_t *h)
                 unsigned c = s->cls;
                 queue_unlink(h, c, s);
                 __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
-                collect_remote_counted(s);
-                if (s->used == 0)
+                if (collect)
+                        collect_remote_counted(s);
+                if (collect && s->used == 0)
                         release_slab(h, s);
                 else
                         la_span_list_push(&h->partial[c], s);
@@ -222,7 +224,7 @@ static void *refill(la_heap_t *h, unsigned c)
                         return pop(h, c);
         }
         if (atomic_load_explicit(&h->notified, memory_order_relaxed) != NULL)
-                drain_notified(h);
+                drain_notified(h, false);
         while ((s = h->partial[c]) != NULL) {
                 la_span_list_unlink(&h->partial[c], s);
                 if (install(h, s, c))
@@ -331,17 +333,17 @@ static void unpark_full(la_heap_t *h)
                                 continue;
                         }
                         /* NOTIFIED: the pusher is between its CAS and its push. */
-                        drain_notified(h);
+                        drain_notified(h, false);
                         if (h->full[c] == s)
                                 sched_yield();
                 }
         }
-        drain_notified(h);
+        drain_notified(h, false);
 }
 
 void la_heap_trim(la_heap_t *h, bool partial)
 {
-        drain_notified(h);
+        drain_notified(h, true);
         for (unsigned c = 0; partial && c < LA_NBINS; c++) {
                 la_span_t *s = h->partial[c];
                 while (s != NULL) {

@@ -18,7 +18,7 @@ static bool is_huge(la_arena_t *a, size_t usize)
         return t >= LA_LARGE_MIN && usize >= t;
 }
 
-static void lext_count(uint64_t *counter)
+static void huge_count(uint64_t *counter)
 {
         __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
@@ -30,8 +30,8 @@ static void huge_recount(la_arena_t *a, la_span_t *s, size_t new_usize)
         unsigned cls = la_size2cls(new_usize);
         if (cls == s->cls)
                 return;
-        lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
-        lext_count(&a->stats.lext_nmalloc[cls - LA_NBINS]);
+        huge_count(&a->stats.huge_ndalloc[s->cls - LA_NBINS]);
+        huge_count(&a->stats.huge_nmalloc[cls - LA_NBINS]);
         s->cls = (uint8_t)cls;
 }
 
@@ -62,10 +62,12 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
         atomic_fetch_add(&a->huge_allocated, usize);
         atomic_fetch_add(&a->huge_mapped, usize);
         atomic_fetch_add(&a->nmalloc_huge, 1);
-        lext_count(&a->stats.lext_nmalloc[s->cls - LA_NBINS]);
-        la_mutex_lock(&a->lock);
-        la_arena_inuse_link_locked(a, s);
-        la_mutex_unlock(&a->lock);
+        huge_count(&a->stats.huge_nmalloc[s->cls - LA_NBINS]);
+        if (a->manual) {
+                la_mutex_lock(&a->lock);
+                la_arena_inuse_link_locked(a, s);
+                la_mutex_unlock(&a->lock);
+        }
         return p;
 }
 
@@ -94,7 +96,7 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         a->stats.pactive += s->npages;
         a->stats.large_allocated += usize;
         a->stats.nmalloc_large++;
-        lext_count(&a->stats.lext_nmalloc[s->cls - LA_NBINS]);
+        a->stats.lext_nmalloc[s->cls - LA_NBINS]++;
         la_arena_inuse_link_locked(a, s);
         la_arena_maybe_decay_locked(a);
         la_mutex_unlock(&a->lock);
@@ -108,13 +110,15 @@ void la_large_free(la_span_t *s)
         la_arena_t *a = s->arena;
         if (s->kind == LA_SPAN_HUGE) {
                 la_pm_set_ends(s->base, 1, NULL);
-                la_mutex_lock(&a->lock);
-                la_arena_inuse_unlink_locked(a, s);
-                la_mutex_unlock(&a->lock);
+                if (a->manual) {
+                        la_mutex_lock(&a->lock);
+                        la_arena_inuse_unlink_locked(a, s);
+                        la_mutex_unlock(&a->lock);
+                }
                 atomic_fetch_sub(&a->huge_allocated, s->usize);
                 atomic_fetch_sub(&a->huge_mapped, s->map_size);
                 atomic_fetch_add(&a->ndalloc_huge, 1);
-                lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+                huge_count(&a->stats.huge_ndalloc[s->cls - LA_NBINS]);
                 la_os_unmap((void *)s->base, s->map_size);
                 la_span_delete(s);
                 return;
@@ -123,7 +127,7 @@ void la_large_free(la_span_t *s)
         a->stats.pactive -= s->npages;
         a->stats.large_allocated -= s->usize;
         a->stats.ndalloc_large++;
-        lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+        a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
         la_arena_inuse_unlink_locked(a, s);
         la_arena_run_free_locked(a, s);
         la_mutex_unlock(&a->lock);
@@ -203,7 +207,7 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
         unsigned cls = la_size2cls(new_usize);
         if (cls != s->cls) {
                 /* Counted as a free of the old class and an allocation of the new one. */
-                lext_count(&a->stats.lext_ndalloc[s->cls - LA_NBINS]);
+                a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
                 a->stats.lext_nmalloc[cls - LA_NBINS]++;
                 s->cls = (uint8_t)cls;
         }

@@ -106,8 +106,10 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
         }
         for (unsigned j = 0; j < LA_NLEXTENTS; j++) {
                 la_lext_snap_t *l = &as->lext[j];
-                l->nmalloc = __atomic_load_n(&st->lext_nmalloc[j], __ATOMIC_RELAXED);
-                l->ndalloc = __atomic_load_n(&st->lext_ndalloc[j], __ATOMIC_RELAXED);
+                l->nmalloc = st->lext_nmalloc[j] +
+                             __atomic_load_n(&st->huge_nmalloc[j], __ATOMIC_RELAXED);
+                l->ndalloc = st->lext_ndalloc[j] +
+                             __atomic_load_n(&st->huge_ndalloc[j], __ATOMIC_RELAXED);
         }
         for (unsigned q = 0; q < LA_RUN_NSTATES; q++) {
                 for (unsigned b = 0; b < LA_RUN_NBUCKETS; b++) {

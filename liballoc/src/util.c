@@ -148,7 +148,7 @@ void la_mutex_init(la_mutex_t *mu)
         atomic_store_explicit(&mu->nwaiting, 0, memory_order_relaxed);
 }
 
-#define SPIN_TRIES 100
+#define SPIN_MAX 64 /* read-only polls of the lock word before blocking */
 
 static uint64_t now_ns(void)
 {
@@ -159,11 +159,14 @@ static uint64_t now_ns(void)
 
 void la_mutex_lock_slow(la_mutex_t *mu)
 {
-        for (int i = 0; i < SPIN_TRIES; i++) {
+        /* Poll without writing (a failed trylock would pull the line away from the
+         * holder), then try once more before blocking. */
+        for (int i = 0; i < SPIN_MAX; i++) {
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
 #endif
-                if (pthread_mutex_trylock(&mu->m) == 0) {
+                if (__atomic_load_n(&mu->m.__data.__lock, __ATOMIC_RELAXED) == 0 &&
+                    pthread_mutex_trylock(&mu->m) == 0) {
                         mu->prof.num_spin_acq++;
                         return;
                 }

@@ -77,6 +77,9 @@ def allocator_paths(args):
                 os.path.join(LIBDIR, "libmimalloc.so.2"),
                 "tcmalloc": os.environ.get("TCMALLOC") or
                 os.path.join(LIBDIR, "libtcmalloc_minimal.so.4"),
+                # --base: another liballoc build (e.g. the previous commit), compared
+                # with this one in the same interleaved run
+                "base": args.base,
         }
 
 
@@ -274,7 +277,8 @@ def build_tables(workloads, allocs, cells):
         for b in BASELINES:
                 header.append("RSS/" + b[:2])
         rows = [header]
-        per_alloc = {a: {k: [] for k in ("t_je", "t_mi", "r_je", "r_mi")} for a in allocs}
+        keys = ["t_" + b for b in BASELINES] + ["r_" + b for b in BASELINES]
+        per_alloc = {a: {k: [] for k in keys} for a in allocs}
         for w in workloads:
                 first = True
                 for a in allocs:
@@ -295,23 +299,25 @@ def build_tables(workloads, allocs, cells):
                                 rr.append(ratio(c.rss_kib, bc.rss_kib) if bok else None)
                         row += [fmt_ratio(v) for v in tr + rr]
                         rows.append(row)
-                        for key, v in zip(("t_je", "t_mi", "r_je", "r_mi"), tr + rr):
+                        for key, v in zip(keys, tr + rr):
                                 if v is not None:
                                         per_alloc[a][key].append(v)
-        geo = [["allocator", "time/je", "time/mi", "RSS/je", "RSS/mi", "workloads"]]
+        geo = [["allocator"] + ["time/" + b[:2] for b in BASELINES] +
+               ["RSS/" + b[:2] for b in BASELINES] + ["workloads"]]
         for a in allocs:
                 d = per_alloc[a]
                 counted = max(len(v) for v in d.values())
-                geo.append([a] + [fmt_ratio(geomean(d[k]))
-                                  for k in ("t_je", "t_mi", "r_je", "r_mi")] +
+                geo.append([a] + [fmt_ratio(geomean(d[k])) for k in keys] +
                            ["%d of %d" % (counted, len(workloads))])
         left = None
         if any(w.name == "grow-free" for w in workloads):
-                left = [["allocator", "RSS left MiB", "of peak", "left/je", "left/mi"]]
+                left = [["allocator", "RSS left MiB", "of peak"] +
+                        ["left/" + b[:2] for b in BASELINES]]
                 for a in allocs:
                         c = cells[("grow-free", a)]
                         if not c.ok or c.rss_left_kib is None:
-                                left.append([a, "FAIL" if not c.ok else "-", "", "", ""])
+                                left.append([a, "FAIL" if not c.ok else "-", ""] +
+                                            [""] * len(BASELINES))
                                 continue
                         row = [a, "%.1f" % (c.rss_left_kib / 1024),
                                "%.0f%%" % (100 * c.rss_left_kib / c.rss_kib)]
@@ -381,6 +387,9 @@ def parse_args(argv):
                        "25 with --quick)")
         p.add_argument("--timeout", type=float, default=120.0,
                        help="seconds before a run is killed and counted as FAIL")
+        p.add_argument("--base", default=None, metavar="LIBALLOC",
+                       help="also run this liballoc build as allocator 'base' and report "
+                            "liballoc/base (overhead of a change)")
         p.add_argument("--liballoc", default=None,
                        help="liballoc library (default: $LIBALLOC or "
                        "BUILD/liballoc/liballoc.so)")
@@ -420,7 +429,7 @@ def main(argv):
                 workloads = list(WORKLOADS)
 
         paths = allocator_paths(args)
-        wanted = ALLOCATOR_NAMES
+        wanted = list(ALLOCATOR_NAMES)
         if args.alloc:
                 wanted = [a.strip() for a in args.alloc.split(",") if a.strip()]
                 unknown = [a for a in wanted if a not in paths]
@@ -429,6 +438,9 @@ def main(argv):
                               (", ".join(unknown), ", ".join(ALLOCATOR_NAMES)),
                               file=sys.stderr)
                         return 2
+        if args.base:
+                wanted.insert(1, "base")
+                BASELINES.insert(0, "base")
         allocs = []
         for a in wanted:
                 lib = paths[a]

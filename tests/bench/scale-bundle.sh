@@ -48,7 +48,8 @@ done
 
 mkdir -p "$out"
 # Start from a clean bundle, but only remove what this script puts there.
-rm -f "$out"/bench-* "$out"/*.so "$out"/*.so.* "$out/scale.py" "$out/BUNDLE-INFO.txt"
+rm -f "$out"/bench-* "$out"/*.so "$out"/*.so.* "$out/scale.py" "$out/scale-ab.sh" \
+        "$out/BUNDLE-INFO.txt"
 
 # The programs: every bench-* (scale.py uses some; the rest are small and handy).
 for f in "$bindir"/bench-*; do
@@ -56,7 +57,8 @@ for f in "$bindir"/bench-*; do
 done
 cp -L "$liballoc" "$out/liballoc.so"
 cp "$here/scale.py" "$out/scale.py"
-chmod +x "$out/scale.py"
+cp "$here/scale-ab.sh" "$out/scale-ab.sh"
+chmod +x "$out/scale.py" "$out/scale-ab.sh"
 
 # Copy a library under its own name (the SONAME the dependents look for).
 copy_lib() {
