@@ -194,6 +194,21 @@ static void test_background_thread(void)
                dirty0, dirty1);
         CHECKF("bg/num_threads", rd_size("stats.background_thread.num_threads") >= 1,
                "num_threads %zu", rd_size("stats.background_thread.num_threads"));
+        /* max_background_threads: at most opt's value; fewer threads once lowered. */
+        size_t maxbg = 0, one = 1, too_many = 0;
+        sz = sizeof(maxbg);
+        mallctl("opt.max_background_threads", &too_many, &sz, NULL, 0);
+        too_many++;
+        CHECK_EQ("bg/max_above_opt", mallctl("max_background_threads", NULL, NULL, &too_many,
+                                             sizeof(too_many)), EINVAL);
+        CHECK_EQ("bg/max_write", mallctl("max_background_threads", NULL, NULL, &one,
+                                         sizeof(one)), 0);
+        sz = sizeof(maxbg);
+        mallctl("max_background_threads", &maxbg, &sz, NULL, 0);
+        CHECK_EQ("bg/max_reads_back", maxbg, 1);
+        epoch();
+        CHECKF("bg/max_limits_threads", rd_size("stats.background_thread.num_threads") == 1,
+               "num_threads %zu", rd_size("stats.background_thread.num_threads"));
         on = false;
         CHECK_EQ("bg/disable", mallctl("background_thread", NULL, NULL, &on, sizeof(on)), 0);
         epoch();
