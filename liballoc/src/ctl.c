@@ -201,6 +201,22 @@ int la_ctl_byname(const char *name, void *oldp, size_t *oldlenp, void *newp, siz
         return rc;
 }
 
+int la_ctl_leaf_info(const char *name, const char **type, const char **rw)
+{
+        size_t mib[LA_CTL_MAX_DEPTH], depth;
+        const ctl_node_t *node;
+        la_mutex_lock(&ctl_lock);
+        int rc = lookup(name, mib, &depth, &node);
+        la_mutex_unlock(&ctl_lock);
+        if (rc != 0)
+                return rc;
+        if (node->handler == NULL)
+                return ENOENT;
+        *type = node->type;
+        *rw = node->rw;
+        return 0;
+}
+
 int la_ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp)
 {
         size_t mib[LA_CTL_MAX_DEPTH], depth;

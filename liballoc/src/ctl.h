@@ -23,6 +23,9 @@ int la_ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, 
 int la_ctl_walk(int (*fn)(const char *name, const char *type, const char *rw, void *arg),
                 void *arg);
 
+/* The C type and direction of a leaf (static strings); ENOENT if name is not one. */
+int la_ctl_leaf_info(const char *name, const char **type, const char **rw);
+
 la_mutex_t *la_ctl_mutex(void);
 void la_ctl_prefork(void);
 void la_ctl_postfork_parent(void);

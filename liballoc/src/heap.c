@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "ctl_server.h"
 #include "pagemap.h"
 #include "thread.h"
 
@@ -259,6 +260,10 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                 h->nfills[c]++;
                 if (LA_UNLIKELY(h->publish))
                         la_heap_publish(h);
+                /* A fork child starts its control thread here: a thread heap's refill
+                 * holds no lock when it returns. */
+                if (LA_UNLIKELY(la_ctl_server_restart_pending) && h->kind == LA_HEAP_THREAD)
+                        la_ctl_server_restart();
         }
         return p;
 }

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "bg.h"
 #include "conf.h"
+#include "ctl_server.h"
 #include "heap.h"
 #include "meta.h"
 #include "os.h"
@@ -81,6 +82,9 @@ bool la_init_slow(void)
                         atexit(stats_print_atexit);
                 la_tls_state = saved;
                 la_bg_boot();
+#ifndef LA_RENAME_API
+                la_ctl_server_boot(); /* not in the renamed build that unit tests link */
+#endif
                 return true;
         }
         if (tls_initializing)

@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "bg.h"
 #include "ctl.h"
+#include "ctl_server.h"
 #include "conf.h"
 #include "meta.h"
 #include "os.h"
@@ -104,6 +105,7 @@ void la_heap_unregister(la_heap_t *h)
 
 static void prefork(void)
 {
+        la_ctl_server_prefork();
         la_ctl_prefork();
         la_bg_prefork();
         la_tcache_prefork();
@@ -120,6 +122,7 @@ static void postfork_parent(void)
         la_tcache_postfork_parent();
         la_bg_postfork_parent();
         la_ctl_postfork_parent();
+        la_ctl_server_postfork_parent();
 }
 
 static void postfork_child(void)
@@ -130,6 +133,7 @@ static void postfork_child(void)
         la_tcache_postfork_child();
         la_bg_postfork_child();
         la_ctl_postfork_child();
+        la_ctl_server_postfork_child();
         /* Other threads' heaps are gone with their threads; their slabs stay owned by heaps
          * nobody uses (frees into them are queued and never collected).  Touching their
          * lists here could meet a state torn by the fork, so they are left alone. */

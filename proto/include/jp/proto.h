@@ -1,0 +1,158 @@
+/*
+ * jp: the codec of the jemctl control protocol (docs/protocol.md).  Pure C: no allocation,
+ * no I/O, no global state, bounded in time and depth; the allocator's control thread,
+ * jemctl and jemctld all use it.  Text is read from and written to caller buffers.
+ */
+#ifndef JP_PROTO_H
+#define JP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JP_VERSION 1
+#define JP_HDR_SIZE 4                      /* big-endian payload length */
+#define JP_REQ_MAX 65536u                  /* largest request payload */
+#define JP_RESP_MAX (16u * 1024 * 1024)    /* largest response payload */
+#define JP_MAX_DEPTH 8                     /* nesting of a request */
+#define JP_MAX_TOKENS 1024                 /* tokens of a request */
+#define JP_MAX_NAMES 256                   /* names in one get/set */
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+enum jp_err {
+        JP_OK = 0,
+        JP_ERR_BAD_FRAME,
+        JP_ERR_TOO_LARGE,
+        JP_ERR_BAD_JSON,
+        JP_ERR_BAD_REQUEST,
+        JP_ERR_UNSUPPORTED_VERSION,
+        JP_ERR_UNKNOWN_OP,
+        JP_ERR_PERMISSION,
+        JP_ERR_BUSY,
+        JP_ERR_TIMEOUT,
+        JP_ERR_NOT_SUPPORTED,
+        JP_ERR_INTERNAL,
+        JP_ERR_BAD_VALUE,
+        JP_NERRS
+};
+/* The stable code ("bad_json", ...) and a readable default message. */
+const char *jp_err_code(enum jp_err e);
+const char *jp_err_message(enum jp_err e);
+/* mallctl's errno values as codes ("ENOENT", ...); "EUNKNOWN" for others. */
+const char *jp_errno_code(int e);
+const char *jp_errno_message(int e);
+
+/* ---- framing ----------------------------------------------------------------------- */
+
+void jp_frame_put(uint8_t hdr[JP_HDR_SIZE], uint32_t len);
+uint32_t jp_frame_get(const uint8_t hdr[JP_HDR_SIZE]);
+/* JP_OK, JP_ERR_BAD_FRAME (zero) or JP_ERR_TOO_LARGE (over max). */
+enum jp_err jp_frame_check(uint32_t len, uint32_t max);
+
+/* ---- reading JSON ------------------------------------------------------------------ */
+
+enum jp_type { JP_NONE = 0, JP_OBJECT, JP_ARRAY, JP_STRING, JP_NUMBER, JP_TRUE, JP_FALSE,
+               JP_NULL };
+
+/* One token.  Objects and arrays are followed by their members (an object's as key,
+ * value pairs); `next` is the index just past the token's whole subtree, so siblings are
+ * reached without walking children.  Strings span their contents without the quotes. */
+typedef struct jp_tok {
+        uint8_t type;
+        uint32_t start, end; /* byte offsets into the text */
+        uint32_t size;       /* object: pairs; array: elements */
+        uint32_t next;
+} jp_tok_t;
+
+/* Parses one JSON value filling the whole text (whitespace around allowed): strict
+ * grammar, at most cap tokens and max_depth nesting, no duplicate keys in an object
+ * (compared as written).  Returns the number of tokens, or -1 (*err says why: always
+ * JP_ERR_BAD_JSON today, with *err_off the byte offset). */
+int jp_parse(const char *s, size_t len, jp_tok_t *toks, unsigned cap, unsigned max_depth,
+             size_t *err_off);
+
+/* Index of the value of key in object token obj, or -1. */
+int jp_obj_find(const char *s, const jp_tok_t *toks, int obj, const char *key);
+/* True if string token t equals the C string lit (after unescaping). */
+bool jp_str_eq(const char *s, const jp_tok_t *t, const char *lit);
+/* Unescapes string token t into out (NUL-terminated).  Returns its length, or -1 if it
+ * does not fit or holds a NUL (\u0000). */
+int jp_str_copy(const char *s, const jp_tok_t *t, char *out, size_t cap);
+/* Integer number tokens (no fraction or exponent), range-checked. */
+bool jp_get_u64(const char *s, const jp_tok_t *t, uint64_t *out);
+bool jp_get_i64(const char *s, const jp_tok_t *t, int64_t *out);
+
+/* ---- writing JSON ------------------------------------------------------------------ */
+
+/* Appends into buf; on overflow the text is cut, `overflow` is set and len stops growing
+ * (check it once at the end).  Commas and colons are placed automatically. */
+typedef struct jp_writer {
+        char *buf;
+        size_t cap, len;
+        bool overflow;
+        uint8_t depth;
+        bool after_key;
+        bool need_comma[JP_MAX_DEPTH * 4];
+} jp_writer_t;
+
+void jp_w_init(jp_writer_t *w, char *buf, size_t cap);
+void jp_w_obj(jp_writer_t *w);
+void jp_w_obj_end(jp_writer_t *w);
+void jp_w_arr(jp_writer_t *w);
+void jp_w_arr_end(jp_writer_t *w);
+void jp_w_key(jp_writer_t *w, const char *key);
+void jp_w_str(jp_writer_t *w, const char *s); /* NULL writes null */
+void jp_w_strn(jp_writer_t *w, const char *s, size_t n);
+void jp_w_u64(jp_writer_t *w, uint64_t v);
+void jp_w_i64(jp_writer_t *w, int64_t v);
+void jp_w_bool(jp_writer_t *w, bool v);
+void jp_w_null(jp_writer_t *w);
+/* A value already in JSON (copied as is). */
+void jp_w_raw(jp_writer_t *w, const char *json, size_t n);
+/* Reserves n bytes for a value the caller writes itself at buf + len; returns that
+ * address or NULL (overflow).  jp_w_commit(w, used) then accounts for them. */
+char *jp_w_reserve(jp_writer_t *w, size_t n);
+void jp_w_commit(jp_writer_t *w, size_t used);
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+enum jp_op {
+        JP_OP_HELLO,
+        JP_OP_INFO,
+        JP_OP_GET,
+        JP_OP_SET,
+        JP_OP_LIST,
+        JP_OP_STATS,
+        JP_OP_PURGE,
+        JP_OP_DECAY_ALL,
+        JP_OP_PROF,
+        JP_NOPS
+};
+const char *jp_op_name(enum jp_op op);
+
+/* A parsed request: the tokens stay in the caller's array; args is the object token. */
+typedef struct jp_request {
+        uint64_t id;
+        enum jp_op op;
+        int args; /* index of the request object */
+        int ntoks;
+} jp_request_t;
+
+/* Parses and checks a request payload (version, id, op).  On error the id is still
+ * filled when it could be read, so the answer can carry it. */
+enum jp_err jp_request_parse(const char *s, size_t len, jp_tok_t *toks, unsigned cap,
+                             jp_request_t *req);
+
+/* Builds a request {"v":1,"id":id,"op":op, then the caller's members...}: call
+ * jp_request_begin, add keys and values, then jp_request_end. */
+void jp_request_begin(jp_writer_t *w, uint64_t id, enum jp_op op);
+void jp_request_end(jp_writer_t *w);
+
+/* {"v":1,"id":id,"ok":true,"result": ... } */
+void jp_response_begin(jp_writer_t *w, uint64_t id);
+void jp_response_end(jp_writer_t *w);
+/* A whole error response; message NULL uses the default one. */
+void jp_response_error(jp_writer_t *w, uint64_t id, enum jp_err e, const char *message);
+
+#endif
