@@ -131,15 +131,26 @@ static const opt_desc_t opts[] = {
 
 static bool any_error;
 
-static void conf_error(const char *msg, const char *k, size_t klen, const char *v, size_t vlen)
+#define PAIR_PART_MAX 120
+#define PAIR_BUF (2 * PAIR_PART_MAX + 2)
+
+/* "key:value" into pair (each part cut at PAIR_PART_MAX bytes), for the messages. */
+static const char *format_pair(char pair[PAIR_BUF], const char *k, size_t klen, const char *v,
+                               size_t vlen)
 {
-        char pair[256];
-        size_t kl = klen < 120 ? klen : 120, vl = vlen < 120 ? vlen : 120;
+        size_t kl = klen < PAIR_PART_MAX ? klen : PAIR_PART_MAX;
+        size_t vl = vlen < PAIR_PART_MAX ? vlen : PAIR_PART_MAX;
         memcpy(pair, k, kl);
         pair[kl] = ':';
         memcpy(pair + kl + 1, v, vl);
         pair[kl + 1 + vl] = '\0';
-        la_messagef(msg, ": ", pair, (const char *)NULL);
+        return pair;
+}
+
+static void conf_error(const char *msg, const char *k, size_t klen, const char *v, size_t vlen)
+{
+        char pair[PAIR_BUF];
+        la_messagef(msg, ": ", format_pair(pair, k, klen, v, vlen), (const char *)NULL);
         if (!(klen > 13 && memcmp(k, "experimental_", 13) == 0))
                 any_error = true;
 }
@@ -354,13 +365,9 @@ static void set_pair(const char *k, size_t klen, const char *v, size_t vlen)
         any_error = false;
         apply_pair(k, klen, v, vlen);
         if (!any_error && la_opt.confirm_conf) {
-                char pair[256];
-                size_t kl = klen < 120 ? klen : 120, vl = vlen < 120 ? vlen : 120;
-                memcpy(pair, k, kl);
-                pair[kl] = ':';
-                memcpy(pair + kl + 1, v, vl);
-                pair[kl + 1 + vl] = '\0';
-                la_messagef("-- Set conf value: ", pair, (const char *)NULL);
+                char pair[PAIR_BUF];
+                la_messagef("-- Set conf value: ", format_pair(pair, k, klen, v, vlen),
+                            (const char *)NULL);
         }
         any_error = had_error || any_error;
 }

@@ -482,12 +482,133 @@ static uint64_t rate_per_second(uint64_t value, uint64_t uptime_ns)
         return value / (uptime_ns / billion);
 }
 
+/* Counters sz bytes wide (uint32_t, size_t or uint64_t), read by name or through a MIB
+ * and widened. */
+typedef union num {
+        uint32_t u32;
+        size_t z;
+        uint64_t u64;
+} num_t;
+
+static uint64_t num_get(const num_t *x, size_t sz)
+{
+        if (sz == sizeof(uint64_t))
+                return x->u64;
+        return sz == sizeof(size_t) ? x->z : x->u32;
+}
+
+static uint64_t rd_num(const char *name, size_t sz)
+{
+        num_t x;
+        rd(name, &x, sz);
+        return num_get(&x, sz);
+}
+
+static uint64_t mib_num(const mib_t *m, size_t sz)
+{
+        num_t x;
+        mib_rd(m, &x, sz);
+        return num_get(&x, sz);
+}
+
+/* n counters of one width, through m[0..n-1]. */
+static void mibs_read(const mib_t *m, size_t n, size_t sz, uint64_t *v)
+{
+        for (size_t k = 0; k < n; k++)
+                v[k] = mib_num(&m[k], sz);
+}
+
+/* MIBs of stats.arenas.<i>.<prefix><leaves[k]>; prefix's own indices are patched later. */
+static void arena_mibs(mib_t *out, size_t i, const char *prefix, const char *const *leaves,
+                       size_t n)
+{
+        char name[96];
+        join(name, sizeof(name), "stats.arenas.4096.", prefix, "");
+        mibs_init(out, name, leaves, n);
+        mibs_patch(out, n, 2, i);
+}
+
+/* ---- tables ------------------------------------------------------------------------ */
+
+/* A text table column: its width (including the gap before it) and title; a nonzero rate
+ * adds a "(#/sec)" column that wide after it, holding the value per second of uptime. */
+typedef struct col {
+        unsigned char width, rate;
+        const char *title;
+} col_t;
+
+static void header_cells(em_t *em, const col_t *cols, size_t n)
+{
+        for (size_t k = 0; k < n; k++) {
+                cell_t(em, cols[k].width, cols[k].title);
+                if (cols[k].rate != 0)
+                        cell_t(em, cols[k].rate, "(#/sec)");
+        }
+}
+
+/* A header line's start: lead (e.g. "bins:") takes its width from the first column's. */
+static void header_lead(em_t *em, const char *lead, const col_t *cols, size_t n)
+{
+        em_puts(em, lead);
+        cell_t(em, cols[0].width - strlen(lead), cols[0].title);
+        header_cells(em, cols + 1, n - 1);
+}
+
+static void row_cells(em_t *em, const col_t *cols, size_t n, const uint64_t *v, uint64_t uptime)
+{
+        for (size_t k = 0; k < n; k++) {
+                cell_u(em, cols[k].width, v[k]);
+                if (cols[k].rate != 0)
+                        cell_u(em, cols[k].rate, rate_per_second(v[k], uptime));
+        }
+}
+
+/* n counters as JSON keys. */
+static void json_counters(em_t *em, const char *const *keys, const uint64_t *v, size_t n)
+{
+        for (size_t k = 0; k < n; k++)
+                json_kv(em, keys[k], vu(v[k]));
+}
+
+/* Text only: labels[0] v[0] labels[1] v[1] ... */
+static void text_list(em_t *em, const char *const *labels, const uint64_t *v, size_t n)
+{
+        for (size_t k = 0; k < n && !em->json; k++) {
+                em_puts(em, labels[k]);
+                text_u(em, v[k]);
+        }
+}
+
+static const char *const gap_line = "                     ---\n";
+
+/* In text, a run of empty rows is left out and marked by one gap_line, written when the
+ * run ends (gap_row, for each row; true if it is empty) or after the table (gap_end). */
+static bool gap_row(em_t *em, bool *in_gap, bool empty)
+{
+        if (*in_gap && !empty)
+                text(em, gap_line);
+        *in_gap = empty;
+        return empty;
+}
+
+static void gap_end(em_t *em, bool in_gap)
+{
+        if (in_gap)
+                text(em, gap_line);
+}
+
 /* ---- mutex counters ---------------------------------------------------------------- */
 
 #define NCOUNTERS 7
 static const char *const counter_names[NCOUNTERS] = {
         "num_ops",         "num_wait",      "num_spin_acq", "num_owner_switch",
         "total_wait_time", "max_wait_time", "max_num_thds",
+};
+/* The text columns of the counters (after the optional 21-wide name column). */
+static const col_t mutex_cols[NCOUNTERS] = {
+        {16, 8, "n_lock_ops"},     {16, 8, "n_waiting"},      {16, 8, "n_spin_acq"},
+        {16, 8, "n_owner_switch"}, {16, 10, "total_wait_ns"}, {16, 0, "max_wait_ns"},
+        {12, 0, "max_n_thds"},
 };
 
 static const char *const global_mutex_names[] = {
@@ -507,50 +628,17 @@ static const char *const arena_mutex_names[] = {
         "hpa_shard_grow", "hpa_sec",
 };
 
-typedef struct mtx {
-        uint64_t c[NCOUNTERS];
-} mtx_t;
-
-static void mutex_read(const mib_t cm[NCOUNTERS], mtx_t *out)
+static void mutex_read(const mib_t cm[NCOUNTERS], uint64_t out[NCOUNTERS])
 {
-        for (int k = 0; k < NCOUNTERS - 1; k++)
-                mib_rd(&cm[k], &out->c[k], sizeof(uint64_t));
-        uint32_t thds;
-        mib_rd(&cm[NCOUNTERS - 1], &thds, sizeof(thds));
-        out->c[NCOUNTERS - 1] = thds;
+        mibs_read(cm, NCOUNTERS - 1, sizeof(uint64_t), out);
+        out[NCOUNTERS - 1] = mib_num(&cm[NCOUNTERS - 1], sizeof(uint32_t)); /* max_num_thds */
 }
 
-static void mutex_json(em_t *em, const mtx_t *m)
+static void mutex_json(em_t *em, const char *key, const uint64_t m[NCOUNTERS])
 {
-        for (int k = 0; k < NCOUNTERS; k++)
-                json_kv(em, counter_names[k], vu(m->c[k]));
-}
-
-/* Column titles (after the optional 21-wide name column). */
-static void mutex_header(em_t *em)
-{
-        cell_t(em, 16, "n_lock_ops");
-        cell_t(em, 8, "(#/sec)");
-        cell_t(em, 16, "n_waiting");
-        cell_t(em, 8, "(#/sec)");
-        cell_t(em, 16, "n_spin_acq");
-        cell_t(em, 8, "(#/sec)");
-        cell_t(em, 16, "n_owner_switch");
-        cell_t(em, 8, "(#/sec)");
-        cell_t(em, 16, "total_wait_ns");
-        cell_t(em, 10, "(#/sec)");
-        cell_t(em, 16, "max_wait_ns");
-        cell_t(em, 12, "max_n_thds");
-}
-
-static void mutex_cells(em_t *em, const mtx_t *m, uint64_t uptime)
-{
-        for (int k = 0; k < 5; k++) {
-                cell_u(em, 16, m->c[k]);
-                cell_u(em, k == 4 ? 10 : 8, rate_per_second(m->c[k], uptime));
-        }
-        cell_u(em, 16, m->c[5]);
-        cell_u(em, 12, m->c[6]);
+        json_object_kv_begin(em, key);
+        json_counters(em, counter_names, m, NCOUNTERS);
+        json_object_end(em);
 }
 
 /* One mutex table (global or one arena's): prefix names the group, e.g.
@@ -567,23 +655,21 @@ static void mutex_table(em_t *em, const char *prefix, size_t arena, bool arena_s
                 mibs_patch(cm, NCOUNTERS, 2, arena);
         if (!em->json) {
                 cell_l(em, 21, "");
-                mutex_header(em);
+                header_cells(em, mutex_cols, NCOUNTERS);
                 em_putc(em, '\n');
         }
         json_object_kv_begin(em, "mutexes");
         for (size_t k = 0; k < n; k++) {
-                mtx_t m;
+                uint64_t m[NCOUNTERS];
                 size_t pos = child_pos(prefix, names[k], slot);
                 if (pos == SIZE_MAX)
                         continue;
                 mibs_patch(cm, NCOUNTERS, slot, pos);
-                mutex_read(cm, &m);
-                json_object_kv_begin(em, names[k]);
-                mutex_json(em, &m);
-                json_object_end(em);
+                mutex_read(cm, m);
+                mutex_json(em, names[k], m);
                 if (!em->json) {
                         cell_l(em, 21, names[k]);
-                        mutex_cells(em, &m, uptime);
+                        row_cells(em, mutex_cols, NCOUNTERS, m, uptime);
                         em_putc(em, '\n');
                 }
         }
@@ -604,11 +690,80 @@ typedef struct ctx {
         mib_t lextent_size; /* arenas.lextent.<j>.size */
 } ctx_t;
 
+/* prof.stats.{bins,lextents}.<j>.{live,accum} (merged stats only, with opt.prof_stats):
+ * requested bytes and count of each, as 4 columns (titles = JSON keys). */
 typedef struct prof_stats {
         uint64_t req_sum, count;
 } prof_stats_t;
+#define NPROF 4
+static const char *const prof_leaves[2] = {"live", "accum"};
+static const col_t prof_cols[NPROF] = {
+        {21, 0, "prof_live_requested"},
+        {17, 0, "prof_live_count"},
+        {21, 0, "prof_accum_requested"},
+        {17, 0, "prof_accum_count"},
+};
 
-static const char *const gap_line = "                     ---\n";
+static void prof_read(mib_t ps[2], size_t j, uint64_t out[NPROF])
+{
+        mibs_patch(ps, 2, 3, j);
+        for (int q = 0; q < 2; q++) {
+                prof_stats_t s;
+                mib_rd(&ps[q], &s, sizeof(s));
+                out[2 * q] = s.req_sum;
+                out[2 * q + 1] = s.count;
+        }
+}
+
+static void prof_json(em_t *em, const uint64_t p[NPROF])
+{
+        for (int k = 0; k < NPROF; k++)
+                json_kv(em, prof_cols[k].title, vu(p[k]));
+}
+
+/* arenas.bin.<j>.*: the MIBs come from mibs_init(m, "arenas.bin.0.", bin_info_leaves, NBI). */
+enum { BI_SIZE, BI_NREGS, BI_SLAB_SIZE, BI_NSHARDS, NBI };
+static const char *const bin_info_leaves[NBI] = {"size", "nregs", "slab_size", "nshards"};
+
+static void bin_info_read(mib_t m[NBI], size_t j, uint64_t out[NBI])
+{
+        static const unsigned char sz[NBI] = {sizeof(size_t), sizeof(uint32_t), sizeof(size_t),
+                                              sizeof(uint32_t)};
+        mibs_patch(m, NBI, 2, j);
+        for (int k = 0; k < NBI; k++)
+                out[k] = mib_num(&m[k], sz[k]);
+}
+
+/* util: curregs / (nregs * curslabs) as x.yyy (jemalloc's get_rate_str). */
+static void bin_util(char util[8], uint64_t curregs, uint64_t nregs, uint64_t curslabs)
+{
+        uint64_t avail = nregs * curslabs;
+        if (avail == 0) {
+                la_strlcpy(util, "1", 8);
+        } else if (curregs > avail) {
+                la_strlcpy(util, " race", 8);
+        } else {
+                unsigned n = (unsigned)(curregs * 1000 / avail);
+                char num[24];
+                la_fmt_u64(num, n);
+                if (n >= 1000)
+                        la_strlcpy(util, "1", 8);
+                else
+                        join(util, 8, n < 10 ? "0.00" : n < 100 ? "0.0" : "0.", num, "");
+        }
+}
+
+/* The bins table's numeric columns, with the prof columns after the first NBC_PROF and the
+ * util columns (" " and "util", text) after the first NBC_UTIL; then the mutex columns. */
+enum { NBC_PROF = 6, NBC_UTIL = 12, NBC = 16 };
+static const col_t bin_cols[NBC] = {
+        {20, 0, "size"},          {4, 0, "ind"},       {13, 0, "allocated"},
+        {13, 8, "nmalloc"},       {13, 8, "ndalloc"},  {13, 10, "nrequests"},
+        {9, 0, "nshards"},        {13, 0, "curregs"},  {13, 0, "curslabs"},
+        {15, 0, "nonfull_slabs"}, {5, 0, "regs"},      {4, 0, "pgs"},
+        {13, 8, "nfills"},        {13, 8, "nflushes"}, {13, 0, "nslabs"},
+        {13, 8, "nreslabs"},
+};
 
 static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
 {
@@ -629,269 +784,147 @@ static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 "nslabs", "nmalloc",  "ndalloc",  "curregs",  "nrequests",
                 "nfills", "nflushes", "nreslabs", "curslabs", "nonfull_slabs",
         };
-        static const char *const info_leaves[4] = {"size", "nregs", "slab_size", "nshards"};
-        static const char *const prof_leaves[2] = {"live", "accum"};
-        mib_t sb[NBL], info[4], mx[NCOUNTERS], ps[2];
+        mib_t sb[NBL], info[NBI], mx[NCOUNTERS], ps[2];
         bool prof_on = c->prof_stats && i == LA_ARENAS_ALL;
         bool mutex = c->o.mutex;
 
-        mibs_init(sb, "stats.arenas.4096.bins.0.", leaves, NBL);
-        mibs_patch(sb, NBL, 2, i);
-        mibs_init(info, "arenas.bin.0.", info_leaves, 4);
-        if (mutex) {
-                mibs_init(mx, "stats.arenas.4096.bins.0.mutex.", counter_names, NCOUNTERS);
-                mibs_patch(mx, NCOUNTERS, 2, i);
-        }
+        arena_mibs(sb, i, "bins.0.", leaves, NBL);
+        mibs_init(info, "arenas.bin.0.", bin_info_leaves, NBI);
+        if (mutex)
+                arena_mibs(mx, i, "bins.0.mutex.", counter_names, NCOUNTERS);
         if (prof_on)
                 mibs_init(ps, "prof.stats.bins.0.", prof_leaves, 2);
 
         if (!em->json) {
-                em_puts(em, "bins:");
-                cell_t(em, 15, "size");
-                cell_t(em, 4, "ind");
-                cell_t(em, 13, "allocated");
-                cell_t(em, 13, "nmalloc");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "ndalloc");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "nrequests");
-                cell_t(em, 10, "(#/sec)");
-                if (prof_on) {
-                        cell_t(em, 21, "prof_live_requested");
-                        cell_t(em, 17, "prof_live_count");
-                        cell_t(em, 21, "prof_accum_requested");
-                        cell_t(em, 17, "prof_accum_count");
-                }
-                cell_t(em, 9, "nshards");
-                cell_t(em, 13, "curregs");
-                cell_t(em, 13, "curslabs");
-                cell_t(em, 15, "nonfull_slabs");
-                cell_t(em, 5, "regs");
-                cell_t(em, 4, "pgs");
+                header_lead(em, "bins:", bin_cols, NBC_PROF);
+                if (prof_on)
+                        header_cells(em, prof_cols, NPROF);
+                header_cells(em, bin_cols + NBC_PROF, NBC_UTIL - NBC_PROF);
                 cell_t(em, 1, " ");
                 cell_t(em, 6, "util");
-                cell_t(em, 13, "nfills");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "nflushes");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "nslabs");
-                cell_t(em, 13, "nreslabs");
-                cell_t(em, 8, "(#/sec)");
+                header_cells(em, bin_cols + NBC_UTIL, NBC - NBC_UTIL);
                 if (mutex)
-                        mutex_header(em);
+                        header_cells(em, mutex_cols, NCOUNTERS);
                 em_putc(em, '\n');
         }
         json_array_kv_begin(em, "bins");
 
         bool in_gap = false;
         for (unsigned j = 0; j < c->nbins; j++) {
-                uint64_t v[NBL];
-                prof_stats_t live = {0, 0}, accum = {0, 0};
+                uint64_t v[NBL], bi[NBI], p[NPROF] = {0, 0, 0, 0}, m[NCOUNTERS];
                 mibs_patch(sb, NBL, 4, j);
-                mibs_patch(info, 4, 2, j);
-                mib_rd(&sb[NSLABS], &v[NSLABS], sizeof(uint64_t));
-                if (prof_on) {
-                        mibs_patch(ps, 2, 3, j);
-                        mib_rd(&ps[0], &live, sizeof(live));
-                        mib_rd(&ps[1], &accum, sizeof(accum));
-                }
-                bool in_gap_prev = in_gap;
-                in_gap = v[NSLABS] == 0 && (!prof_on || accum.count == 0);
-                if (in_gap_prev && !in_gap)
-                        text(em, gap_line);
-                if (in_gap && !em->json)
+                v[NSLABS] = mib_num(&sb[NSLABS], sizeof(uint64_t));
+                if (prof_on)
+                        prof_read(ps, j, p);
+                /* p[3]: prof_accum_count */
+                if (gap_row(em, &in_gap, v[NSLABS] == 0 && (!prof_on || p[3] == 0)) && !em->json)
                         continue;
 
-                size_t reg_size, slab_size, sz;
-                uint32_t nregs, nshards;
-                mib_rd(&info[0], &reg_size, sizeof(reg_size));
-                mib_rd(&info[1], &nregs, sizeof(nregs));
-                mib_rd(&info[2], &slab_size, sizeof(slab_size));
-                mib_rd(&info[3], &nshards, sizeof(nshards));
+                bin_info_read(info, j, bi);
                 for (int k = NMALLOC; k < NBL; k++) {
-                        if (k == CURREGS || k == CURSLABS || k == NONFULL) {
-                                mib_rd(&sb[k], &sz, sizeof(sz));
-                                v[k] = sz;
-                        } else {
-                                mib_rd(&sb[k], &v[k], sizeof(uint64_t));
-                        }
+                        bool zu = k == CURREGS || k == CURSLABS || k == NONFULL;
+                        v[k] = mib_num(&sb[k], zu ? sizeof(size_t) : sizeof(uint64_t));
                 }
-                mtx_t m;
                 if (mutex) {
                         mibs_patch(mx, NCOUNTERS, 4, j);
-                        mutex_read(mx, &m);
+                        mutex_read(mx, m);
                 }
 
                 json_object_begin(em);
-                json_kv(em, "nmalloc", vu(v[NMALLOC]));
-                json_kv(em, "ndalloc", vu(v[NDALLOC]));
-                json_kv(em, "curregs", vu(v[CURREGS]));
-                json_kv(em, "nrequests", vu(v[NREQUESTS]));
-                if (prof_on) {
-                        json_kv(em, "prof_live_requested", vu(live.req_sum));
-                        json_kv(em, "prof_live_count", vu(live.count));
-                        json_kv(em, "prof_accum_requested", vu(accum.req_sum));
-                        json_kv(em, "prof_accum_count", vu(accum.count));
-                }
-                json_kv(em, "nfills", vu(v[NFILLS]));
-                json_kv(em, "nflushes", vu(v[NFLUSHES]));
-                json_kv(em, "nreslabs", vu(v[NRESLABS]));
-                json_kv(em, "curslabs", vu(v[CURSLABS]));
-                json_kv(em, "nonfull_slabs", vu(v[NONFULL]));
-                if (mutex) {
-                        json_object_kv_begin(em, "mutex");
-                        mutex_json(em, &m);
-                        json_object_end(em);
-                }
+                json_counters(em, leaves + NMALLOC, v + NMALLOC, NFILLS - NMALLOC);
+                if (prof_on)
+                        prof_json(em, p);
+                json_counters(em, leaves + NFILLS, v + NFILLS, NBL - NFILLS);
+                if (mutex)
+                        mutex_json(em, "mutex", m);
                 json_object_end(em);
                 if (em->json)
                         continue;
 
-                /* util: curregs / (nregs * curslabs) as x.yyy (jemalloc's get_rate_str). */
                 char util[8];
-                uint64_t avail = (uint64_t)nregs * v[CURSLABS];
-                if (avail == 0) {
-                        la_strlcpy(util, "1", sizeof(util));
-                } else if (v[CURREGS] > avail) {
-                        la_strlcpy(util, " race", sizeof(util));
-                } else {
-                        unsigned n = (unsigned)(v[CURREGS] * 1000 / avail);
-                        char num[24];
-                        la_fmt_u64(num, n);
-                        if (n >= 1000)
-                                la_strlcpy(util, "1", sizeof(util));
-                        else
-                                join(util, sizeof(util),
-                                     n < 10    ? "0.00"
-                                     : n < 100 ? "0.0"
-                                               : "0.",
-                                     num, "");
-                }
-                cell_u(em, 20, reg_size);
-                cell_u(em, 4, j);
-                cell_u(em, 13, v[CURREGS] * reg_size);
-                cell_u(em, 13, v[NMALLOC]);
-                cell_u(em, 8, rate_per_second(v[NMALLOC], uptime));
-                cell_u(em, 13, v[NDALLOC]);
-                cell_u(em, 8, rate_per_second(v[NDALLOC], uptime));
-                cell_u(em, 13, v[NREQUESTS]);
-                cell_u(em, 10, rate_per_second(v[NREQUESTS], uptime));
-                if (prof_on) {
-                        cell_u(em, 21, live.req_sum);
-                        cell_u(em, 17, live.count);
-                        cell_u(em, 21, accum.req_sum);
-                        cell_u(em, 17, accum.count);
-                }
-                cell_u(em, 9, nshards);
-                cell_u(em, 13, v[CURREGS]);
-                cell_u(em, 13, v[CURSLABS]);
-                cell_u(em, 15, v[NONFULL]);
-                cell_u(em, 5, nregs);
-                cell_u(em, 4, c->page != 0 ? slab_size / c->page : 0);
+                bin_util(util, v[CURREGS], bi[BI_NREGS], v[CURSLABS]);
+                uint64_t allocated = v[CURREGS] * bi[BI_SIZE];
+                uint64_t pgs = c->page != 0 ? bi[BI_SLAB_SIZE] / c->page : 0;
+                const uint64_t row[NBC] = {
+                        bi[BI_SIZE],    j,
+                        allocated,      v[NMALLOC],
+                        v[NDALLOC],     v[NREQUESTS],
+                        bi[BI_NSHARDS], v[CURREGS],
+                        v[CURSLABS],    v[NONFULL],
+                        bi[BI_NREGS],   pgs,
+                        v[NFILLS],      v[NFLUSHES],
+                        v[NSLABS],      v[NRESLABS],
+                };
+                row_cells(em, bin_cols, NBC_PROF, row, uptime);
+                if (prof_on)
+                        row_cells(em, prof_cols, NPROF, p, uptime);
+                row_cells(em, bin_cols + NBC_PROF, NBC_UTIL - NBC_PROF, row + NBC_PROF, uptime);
                 cell_t(em, 1, " ");
                 cell_t(em, 6, util);
-                cell_u(em, 13, v[NFILLS]);
-                cell_u(em, 8, rate_per_second(v[NFILLS], uptime));
-                cell_u(em, 13, v[NFLUSHES]);
-                cell_u(em, 8, rate_per_second(v[NFLUSHES], uptime));
-                cell_u(em, 13, v[NSLABS]);
-                cell_u(em, 13, v[NRESLABS]);
-                cell_u(em, 8, rate_per_second(v[NRESLABS], uptime));
+                row_cells(em, bin_cols + NBC_UTIL, NBC - NBC_UTIL, row + NBC_UTIL, uptime);
                 if (mutex)
-                        mutex_cells(em, &m, uptime);
+                        row_cells(em, mutex_cols, NCOUNTERS, m, uptime);
                 em_putc(em, '\n');
         }
         json_array_end(em);
-        if (in_gap)
-                text(em, gap_line);
+        gap_end(em, in_gap);
 }
+
+/* The large table: the prof columns come before the last one. */
+enum { NLC = 7 };
+static const col_t lextent_cols[NLC] = {
+        {20, 0, "size"},    {4, 0, "ind"},        {13, 0, "allocated"},   {13, 8, "nmalloc"},
+        {13, 8, "ndalloc"}, {13, 8, "nrequests"}, {13, 0, "curlextents"},
+};
 
 static void lextents_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
 {
-        static const char *const leaves[4] = {"nmalloc", "ndalloc", "nrequests", "curlextents"};
-        static const char *const prof_leaves[2] = {"live", "accum"};
-        mib_t sl[4], ps[2];
+        enum { NMALLOC, NDALLOC, NREQUESTS, CUR, NLL };
+        static const char *const leaves[NLL] = {"nmalloc", "ndalloc", "nrequests", "curlextents"};
+        mib_t sl[NLL], ps[2];
         bool prof_on = c->prof_stats && i == LA_ARENAS_ALL;
 
-        mibs_init(sl, "stats.arenas.4096.lextents.0.", leaves, 4);
-        mibs_patch(sl, 4, 2, i);
+        arena_mibs(sl, i, "lextents.0.", leaves, NLL);
         if (prof_on)
                 mibs_init(ps, "prof.stats.lextents.0.", prof_leaves, 2);
         if (!em->json) {
-                em_puts(em, "large:");
-                cell_t(em, 14, "size");
-                cell_t(em, 4, "ind");
-                cell_t(em, 13, "allocated");
-                cell_t(em, 13, "nmalloc");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "ndalloc");
-                cell_t(em, 8, "(#/sec)");
-                cell_t(em, 13, "nrequests");
-                cell_t(em, 8, "(#/sec)");
-                if (prof_on) {
-                        cell_t(em, 21, "prof_live_requested");
-                        cell_t(em, 17, "prof_live_count");
-                        cell_t(em, 21, "prof_accum_requested");
-                        cell_t(em, 17, "prof_accum_count");
-                }
-                cell_t(em, 13, "curlextents");
+                header_lead(em, "large:", lextent_cols, NLC - 1);
+                if (prof_on)
+                        header_cells(em, prof_cols, NPROF);
+                header_cells(em, lextent_cols + NLC - 1, 1);
                 em_putc(em, '\n');
         }
         json_array_kv_begin(em, "lextents");
 
         bool in_gap = false;
         for (unsigned j = 0; j < c->nlextents; j++) {
-                uint64_t nmalloc, ndalloc, nrequests;
-                size_t size, cur;
-                prof_stats_t live = {0, 0}, accum = {0, 0};
-                mibs_patch(sl, 4, 4, j);
-                mib_rd(&sl[0], &nmalloc, sizeof(nmalloc));
-                mib_rd(&sl[1], &ndalloc, sizeof(ndalloc));
-                mib_rd(&sl[2], &nrequests, sizeof(nrequests));
-                bool in_gap_prev = in_gap;
-                in_gap = nrequests == 0;
-                if (in_gap_prev && !in_gap)
-                        text(em, gap_line);
+                uint64_t v[NLL], p[NPROF] = {0, 0, 0, 0};
+                size_t size;
+                mibs_patch(sl, NLL, 4, j);
+                mibs_read(sl, CUR, sizeof(uint64_t), v);
+                v[CUR] = mib_num(&sl[CUR], sizeof(size_t));
                 c->lextent_size.mib[2] = j;
                 mib_rd(&c->lextent_size, &size, sizeof(size));
-                mib_rd(&sl[3], &cur, sizeof(cur));
-                if (prof_on) {
-                        mibs_patch(ps, 2, 3, j);
-                        mib_rd(&ps[0], &live, sizeof(live));
-                        mib_rd(&ps[1], &accum, sizeof(accum));
-                }
+                if (prof_on)
+                        prof_read(ps, j, p);
+                bool empty = gap_row(em, &in_gap, v[NREQUESTS] == 0);
                 json_object_begin(em);
-                if (prof_on) {
-                        json_kv(em, "prof_live_requested", vu(live.req_sum));
-                        json_kv(em, "prof_live_count", vu(live.count));
-                        json_kv(em, "prof_accum_requested", vu(accum.req_sum));
-                        json_kv(em, "prof_accum_count", vu(accum.count));
-                }
-                json_kv(em, "curlextents", vu(cur));
+                if (prof_on)
+                        prof_json(em, p);
+                json_kv(em, "curlextents", vu(v[CUR]));
                 json_object_end(em);
-                if (em->json || in_gap)
+                if (em->json || empty)
                         continue;
-                cell_u(em, 20, size);
-                cell_u(em, 4, c->nbins + j);
-                cell_u(em, 13, (uint64_t)cur * size);
-                cell_u(em, 13, nmalloc);
-                cell_u(em, 8, rate_per_second(nmalloc, uptime));
-                cell_u(em, 13, ndalloc);
-                cell_u(em, 8, rate_per_second(ndalloc, uptime));
-                cell_u(em, 13, nrequests);
-                cell_u(em, 8, rate_per_second(nrequests, uptime));
-                if (prof_on) {
-                        cell_u(em, 21, live.req_sum);
-                        cell_u(em, 17, live.count);
-                        cell_u(em, 21, accum.req_sum);
-                        cell_u(em, 17, accum.count);
-                }
-                cell_u(em, 13, cur);
+                const uint64_t row[NLC] = {size,       c->nbins + j, v[CUR] * size, v[NMALLOC],
+                                           v[NDALLOC], v[NREQUESTS], v[CUR]};
+                row_cells(em, lextent_cols, NLC - 1, row, uptime);
+                if (prof_on)
+                        row_cells(em, prof_cols, NPROF, p, uptime);
+                row_cells(em, lextent_cols + NLC - 1, 1, row + NLC - 1, uptime);
                 em_putc(em, '\n');
         }
         json_array_end(em);
-        if (in_gap)
-                text(em, gap_line);
+        gap_end(em, in_gap);
 }
 
 /* Size of page-size class j (jemalloc's sz_pind2sz): the page multiples among the small
@@ -910,57 +943,37 @@ static void extents_print(em_t *em, ctx_t *c, size_t i)
 {
         static const char *const leaves[6] = {"ndirty",      "nmuzzy",      "nretained",
                                               "dirty_bytes", "muzzy_bytes", "retained_bytes"};
+        static const col_t cols[10] = {
+                {20, 0, "size"},   {4, 0, "ind"},    {13, 0, "ndirty"},    {13, 0, "dirty"},
+                {13, 0, "nmuzzy"}, {13, 0, "muzzy"}, {13, 0, "nretained"}, {13, 0, "retained"},
+                {13, 0, "ntotal"}, {13, 0, "total"},
+        };
         mib_t se[6];
-        mibs_init(se, "stats.arenas.4096.extents.0.", leaves, 6);
-        mibs_patch(se, 6, 2, i);
+        arena_mibs(se, i, "extents.0.", leaves, 6);
         if (!em->json) {
-                em_puts(em, "extents:");
-                cell_t(em, 12, "size");
-                cell_t(em, 4, "ind");
-                cell_t(em, 13, "ndirty");
-                cell_t(em, 13, "dirty");
-                cell_t(em, 13, "nmuzzy");
-                cell_t(em, 13, "muzzy");
-                cell_t(em, 13, "nretained");
-                cell_t(em, 13, "retained");
-                cell_t(em, 13, "ntotal");
-                cell_t(em, 13, "total");
+                header_lead(em, "extents:", cols, 10);
                 em_putc(em, '\n');
         }
         json_array_kv_begin(em, "extents");
         bool in_gap = false;
         for (size_t j = 0; j < LA_NPSIZES; j++) {
-                size_t v[6];
+                uint64_t v[6];
                 mibs_patch(se, 6, 4, j);
-                for (int k = 0; k < 6; k++)
-                        mib_rd(&se[k], &v[k], sizeof(size_t));
-                size_t total = v[0] + v[1] + v[2];
-                size_t total_bytes = v[3] + v[4] + v[5];
-                bool in_gap_prev = in_gap;
-                in_gap = total == 0;
-                if (in_gap_prev && !in_gap)
-                        text(em, gap_line);
+                mibs_read(se, 6, sizeof(size_t), v);
+                uint64_t total = v[0] + v[1] + v[2];
+                bool empty = gap_row(em, &in_gap, total == 0);
                 json_object_begin(em);
-                for (int k = 0; k < 6; k++)
-                        json_kv(em, leaves[k], vu(v[k]));
+                json_counters(em, leaves, v, 6);
                 json_object_end(em);
-                if (em->json || in_gap)
+                if (em->json || empty)
                         continue;
-                cell_u(em, 20, psz_size(c, j));
-                cell_u(em, 4, j);
-                cell_u(em, 13, v[0]);
-                cell_u(em, 13, v[3]);
-                cell_u(em, 13, v[1]);
-                cell_u(em, 13, v[4]);
-                cell_u(em, 13, v[2]);
-                cell_u(em, 13, v[5]);
-                cell_u(em, 13, total);
-                cell_u(em, 13, total_bytes);
+                const uint64_t row[10] = {psz_size(c, j), j,    v[0], v[3],  v[1],
+                                          v[4],           v[2], v[5], total, v[3] + v[4] + v[5]};
+                row_cells(em, cols, 10, row, 0);
                 em_putc(em, '\n');
         }
         json_array_end(em);
-        if (in_gap)
-                text(em, gap_line);
+        gap_end(em, in_gap);
 }
 
 enum {
@@ -970,7 +983,8 @@ enum {
         H_NPAGESLABS_NONHUGE,
         H_NACTIVE_NONHUGE,
         H_NDIRTY_NONHUGE,
-        NHL
+        NHL,
+        H_NRETAINED_NONHUGE = NHL /* computed */
 };
 static const char *const hpa_leaves[NHL] = {
         "npageslabs_huge",    "nactive_huge",    "ndirty_huge",
@@ -979,41 +993,43 @@ static const char *const hpa_leaves[NHL] = {
 #define HUGEPAGE_SIZE ((size_t)2 << 20)
 #define PSSET_NPSIZES 64
 
+/* The hpa_leaves through hm, then the nonhuge pages neither active nor dirty. */
+static void hpa_read(const ctx_t *c, const mib_t hm[NHL], uint64_t v[NHL + 1])
+{
+        mibs_read(hm, NHL, sizeof(size_t), v);
+        v[H_NRETAINED_NONHUGE] = v[H_NPAGESLABS_NONHUGE] * (HUGEPAGE_SIZE / c->page) -
+                                 v[H_NACTIVE_NONHUGE] - v[H_NDIRTY_NONHUGE];
+}
+
 /* full_slabs / empty_slabs: text lines and JSON object. */
 static void hpa_slabs_print(em_t *em, ctx_t *c, size_t i, const char *group, const char *title)
 {
+        static const char *const labels[] = {
+                "      npageslabs: ",
+                " huge, ",
+                " nonhuge\n      nactive: ",
+                " huge, ",
+                " nonhuge \n      ndirty: ",
+                " huge, ",
+                " nonhuge \n      nretained: 0 huge, ",
+        };
         char prefix[64];
         mib_t hm[NHL];
-        size_t v[NHL];
-        join(prefix, sizeof(prefix), "stats.arenas.4096.hpa_shard.", group, ".");
-        mibs_init(hm, prefix, hpa_leaves, NHL);
-        mibs_patch(hm, NHL, 2, i);
-        for (int k = 0; k < NHL; k++)
-                mib_rd(&hm[k], &v[k], sizeof(size_t));
-        size_t nretained = v[H_NPAGESLABS_NONHUGE] * (HUGEPAGE_SIZE / c->page) -
-                           v[H_NACTIVE_NONHUGE] - v[H_NDIRTY_NONHUGE];
-        if (!em->json) {
-                em_puts(em, title);
-                em_puts(em, "      npageslabs: ");
-                text_u(em, v[H_NPAGESLABS_HUGE]);
-                em_puts(em, " huge, ");
-                text_u(em, v[H_NPAGESLABS_NONHUGE]);
-                em_puts(em, " nonhuge\n      nactive: ");
-                text_u(em, v[H_NACTIVE_HUGE]);
-                em_puts(em, " huge, ");
-                text_u(em, v[H_NACTIVE_NONHUGE]);
-                em_puts(em, " nonhuge \n      ndirty: ");
-                text_u(em, v[H_NDIRTY_HUGE]);
-                em_puts(em, " huge, ");
-                text_u(em, v[H_NDIRTY_NONHUGE]);
-                em_puts(em, " nonhuge \n      nretained: 0 huge, ");
-                text_u(em, nretained);
-                em_puts(em, " nonhuge \n");
-        }
+        uint64_t v[NHL + 1];
+        join(prefix, sizeof(prefix), "hpa_shard.", group, ".");
+        arena_mibs(hm, i, prefix, hpa_leaves, NHL);
+        hpa_read(c, hm, v);
+        const uint64_t line_v[LA_ARRAY_LEN(labels)] = {
+                v[H_NPAGESLABS_HUGE],   v[H_NPAGESLABS_NONHUGE], v[H_NACTIVE_HUGE],
+                v[H_NACTIVE_NONHUGE],   v[H_NDIRTY_HUGE],        v[H_NDIRTY_NONHUGE],
+                v[H_NRETAINED_NONHUGE],
+        };
+        text(em, title);
+        text_list(em, labels, line_v, LA_ARRAY_LEN(labels));
+        text(em, " nonhuge \n");
         /* 5.3.0 writes nactive_huge twice here and no ndirty_huge: we write each once. */
         json_object_kv_begin(em, group);
-        for (int k = 0; k < NHL; k++)
-                json_kv(em, hpa_leaves[k], vu(v[k]));
+        json_counters(em, hpa_leaves, v, NHL);
         json_object_end(em);
 }
 
@@ -1023,6 +1039,18 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                                               "ndehugifies"};
         static const char *const titles[4] = {
                 "  Purge passes: ", "  Purges: ", "  Hugeifies: ", "  Dehugifies: "};
+        /* size, ind, the hpa_leaves, nretained_nonhuge */
+        static const col_t cols[NHL + 3] = {
+                {20, 0, "size"},
+                {4, 0, "ind"},
+                {16, 0, "npageslabs_huge"},
+                {16, 0, "nactive_huge"},
+                {16, 0, "ndirty_huge"},
+                {20, 0, "npageslabs_nonhuge"},
+                {20, 0, "nactive_nonhuge"},
+                {20, 0, "ndirty_nonhuge"},
+                {20, 0, "nretained_nonhuge"},
+        };
         uint64_t t[4];
         char name[64];
         for (int k = 0; k < 4; k++) {
@@ -1043,53 +1071,39 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 em_putc(em, '\n');
         }
         json_object_kv_begin(em, "hpa_shard");
-        for (int k = 0; k < 4; k++)
-                json_kv(em, totals[k], vu(t[k]));
+        json_counters(em, totals, t, 4);
         hpa_slabs_print(em, c, i, "full_slabs", "  In full slabs:\n");
         hpa_slabs_print(em, c, i, "empty_slabs", "  In empty slabs:\n");
         text(em, "\n");
 
         mib_t hm[NHL];
-        mibs_init(hm, "stats.arenas.4096.hpa_shard.nonfull_slabs.0.", hpa_leaves, NHL);
-        mibs_patch(hm, NHL, 2, i);
+        arena_mibs(hm, i, "hpa_shard.nonfull_slabs.0.", hpa_leaves, NHL);
         if (!em->json) {
-                cell_t(em, 20, "size");
-                cell_t(em, 4, "ind");
-                for (int k = 0; k < NHL; k++)
-                        cell_t(em, k < 3 ? 16 : 20, hpa_leaves[k]);
-                cell_t(em, 20, "nretained_nonhuge");
+                header_cells(em, cols, NHL + 3);
                 em_putc(em, '\n');
         }
         json_array_kv_begin(em, "nonfull_slabs");
         bool in_gap = false;
         for (size_t j = 0; j < PSSET_NPSIZES && j < LA_NPSIZES; j++) {
-                size_t v[NHL];
+                uint64_t row[NHL + 3];
                 mibs_patch(hm, NHL, 5, j);
-                for (int k = 0; k < NHL; k++)
-                        mib_rd(&hm[k], &v[k], sizeof(size_t));
-                size_t nretained = v[H_NPAGESLABS_NONHUGE] * (HUGEPAGE_SIZE / c->page) -
-                                   v[H_NACTIVE_NONHUGE] - v[H_NDIRTY_NONHUGE];
-                bool in_gap_prev = in_gap;
-                in_gap = v[H_NPAGESLABS_HUGE] == 0 && v[H_NPAGESLABS_NONHUGE] == 0;
-                if (in_gap_prev && !in_gap)
-                        text(em, gap_line);
-                if (!em->json && !in_gap) {
-                        cell_u(em, 20, psz_size(c, j));
-                        cell_u(em, 4, j);
-                        for (int k = 0; k < NHL; k++)
-                                cell_u(em, k < 3 ? 16 : 20, v[k]);
-                        cell_u(em, 20, nretained);
+                hpa_read(c, hm, row + 2);
+                bool empty = gap_row(em, &in_gap,
+                                     row[2 + H_NPAGESLABS_HUGE] == 0 &&
+                                             row[2 + H_NPAGESLABS_NONHUGE] == 0);
+                if (!em->json && !empty) {
+                        row[0] = psz_size(c, j);
+                        row[1] = j;
+                        row_cells(em, cols, NHL + 3, row, 0);
                         em_putc(em, '\n');
                 }
                 json_object_begin(em);
-                for (int k = 0; k < NHL; k++)
-                        json_kv(em, hpa_leaves[k], vu(v[k]));
+                json_counters(em, hpa_leaves, row + 2, NHL);
                 json_object_end(em);
         }
         json_array_end(em);
         json_object_end(em); /* hpa_shard */
-        if (in_gap)
-                text(em, gap_line);
+        gap_end(em, in_gap);
 }
 
 static void arena_print(em_t *em, ctx_t *c, size_t i)
@@ -1112,6 +1126,10 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                 {"dirty_npurge", "dirty_nmadvise", "dirty_purged"},
                 {"muzzy_npurge", "muzzy_nmadvise", "muzzy_purged"},
         };
+        static const col_t decay_cols[6] = {
+                {9, 0, "decaying:"}, {6, 0, "time"},      {13, 0, "npages"},
+                {13, 0, "sweeps"},   {13, 0, "madvises"}, {13, 0, "purged"},
+        };
         uint64_t purge[2][3];
         for (int q = 0; q < 2; q++)
                 for (int k = 0; k < 3; k++)
@@ -1122,15 +1140,9 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         json_kv(em, "pdirty", vu(npages[0]));
         json_kv(em, "pmuzzy", vu(npages[1]));
         for (int q = 0; q < 2; q++)
-                for (int k = 0; k < 3; k++)
-                        json_kv(em, purge_leaves[q][k], vu(purge[q][k]));
+                json_counters(em, purge_leaves[q], purge[q], 3);
         if (!em->json) {
-                cell_t(em, 9, "decaying:");
-                cell_t(em, 6, "time");
-                cell_t(em, 13, "npages");
-                cell_t(em, 13, "sweeps");
-                cell_t(em, 13, "madvises");
-                cell_t(em, 13, "purged");
+                header_cells(em, decay_cols, 6);
                 em_putc(em, '\n');
                 for (int q = 0; q < 2; q++) {
                         cell_t(em, 9, q == 0 ? "dirty:" : "muzzy:");
@@ -1139,8 +1151,7 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                         else
                                 cell_t(em, 6, "N/A");
                         cell_u(em, 13, npages[q]);
-                        for (int k = 0; k < 3; k++)
-                                cell_u(em, 13, purge[q][k]);
+                        row_cells(em, decay_cols + 3, 3, purge[q], 0);
                         em_putc(em, '\n');
                 }
         }
@@ -1148,30 +1159,28 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         /* small / large / total allocation counts */
         static const char *const count_leaves[6] = {"allocated", "nmalloc", "ndalloc",
                                                     "nrequests", "nfills",  "nflushes"};
-        static const char *const count_titles[6] = {"allocated", "nmalloc", "ndalloc",
-                                                    "nrequests", "nfill",   "nflush"};
+        static const col_t count_cols[6] = {
+                {16, 0, "allocated"},  {16, 10, "nmalloc"}, {16, 10, "ndalloc"},
+                {16, 10, "nrequests"}, {16, 10, "nfill"},   {16, 10, "nflush"},
+        };
         uint64_t counts[3][6];
         if (!em->json) {
                 cell_l(em, 21, "");
-                cell_t(em, 16, count_titles[0]);
-                for (int k = 1; k < 6; k++) {
-                        cell_t(em, 16, count_titles[k]);
-                        cell_t(em, 10, "(#/sec)");
-                }
+                header_cells(em, count_cols, 6);
                 em_putc(em, '\n');
         }
         for (int g = 0; g < 2; g++) {
                 const char *group = g == 0 ? "small" : "large";
                 char name[64];
-                json_object_kv_begin(em, group);
                 for (int k = 0; k < 6; k++) {
                         join(name, sizeof(name), group, ".", count_leaves[k]);
                         if (k == 0)
                                 counts[g][k] = sa_zu(i, name);
                         else
                                 counts[g][k] = sa_u64(i, name);
-                        json_kv(em, count_leaves[k], vu(counts[g][k]));
                 }
+                json_object_kv_begin(em, group);
+                json_counters(em, count_leaves, counts[g], 6);
                 json_object_end(em);
         }
         for (int k = 0; k < 6; k++)
@@ -1180,11 +1189,7 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                 static const char *const row_titles[3] = {"small:", "large:", "total:"};
                 for (int g = 0; g < 3; g++) {
                         cell_l(em, 21, row_titles[g]);
-                        cell_u(em, 16, counts[g][0]);
-                        for (int k = 1; k < 6; k++) {
-                                cell_u(em, 16, counts[g][k]);
-                                cell_u(em, 10, rate_per_second(counts[g][k], uptime));
-                        }
+                        row_cells(em, count_cols, 6, counts[g], uptime);
                         em_putc(em, '\n');
                 }
                 cell_l(em, 21, "");
@@ -1280,6 +1285,20 @@ static bool read_typed(const char *name, enum otype t, val_t *v)
                 break;
         }
         return true;
+}
+
+/* name read as t: "json_k":v, and in text "table_k: v" (JSON only where table_k is NULL);
+ * nothing if the name fails. */
+static void typed_kv(em_t *em, const char *name, enum otype t, const char *json_k,
+                     const char *table_k)
+{
+        val_t v;
+        if (!read_typed(name, t, &v))
+                return;
+        if (table_k != NULL)
+                kv(em, json_k, table_k, v);
+        else
+                json_kv(em, json_k, v);
 }
 
 /* jemalloc's fxp_print: 16.16 fixed point as decimal, fraction without trailing zeros. */
@@ -1387,15 +1406,13 @@ static void general_print(em_t *em, ctx_t *c)
         char name[96];
         val_t v, note;
 
-        if (read_typed("version", O_STR, &v))
-                kv(em, "version", "Version", v);
+        typed_kv(em, "version", O_STR, "version", "Version");
 
         dict_begin(em, "config", "Build-time option settings");
         for (size_t k = 0; k < LA_ARRAY_LEN(config_names); k++) {
                 join(name, sizeof(name), "config.", config_names[k], "");
-                if (read_typed(name, strcmp(config_names[k], "malloc_conf") == 0 ? O_STR : O_BOOL,
-                               &v))
-                        kv(em, config_names[k], name, v);
+                typed_kv(em, name, strcmp(config_names[k], "malloc_conf") == 0 ? O_STR : O_BOOL,
+                         config_names[k], name);
         }
         dict_end(em);
 
@@ -1446,39 +1463,24 @@ static void general_print(em_t *em, ctx_t *c)
 
         /* JSON puts these in an "arenas" object; the text at the top level. */
         json_object_kv_begin(em, "arenas");
-        if (read_typed("arenas.narenas", O_UNSIGNED, &v))
-                kv(em, "narenas", "Arenas", v);
-        if (read_typed("arenas.dirty_decay_ms", O_SSIZE, &v))
-                json_kv(em, "dirty_decay_ms", v);
-        if (read_typed("arenas.muzzy_decay_ms", O_SSIZE, &v))
-                json_kv(em, "muzzy_decay_ms", v);
-        if (read_typed("arenas.quantum", O_SIZE, &v))
-                kv(em, "quantum", "Quantum size", v);
-        if (read_typed("arenas.page", O_SIZE, &v))
-                kv(em, "page", "Page size", v);
-        if (read_typed("arenas.tcache_max", O_SIZE, &v))
-                kv(em, "tcache_max", "Maximum thread-cached size class", v);
+        typed_kv(em, "arenas.narenas", O_UNSIGNED, "narenas", "Arenas");
+        typed_kv(em, "arenas.dirty_decay_ms", O_SSIZE, "dirty_decay_ms", NULL);
+        typed_kv(em, "arenas.muzzy_decay_ms", O_SSIZE, "muzzy_decay_ms", NULL);
+        typed_kv(em, "arenas.quantum", O_SIZE, "quantum", "Quantum size");
+        typed_kv(em, "arenas.page", O_SIZE, "page", "Page size");
+        typed_kv(em, "arenas.tcache_max", O_SIZE, "tcache_max", "Maximum thread-cached size class");
         kv(em, "nbins", "Number of bin size classes", vu(c->nbins));
-        if (read_typed("arenas.nhbins", O_UNSIGNED, &v))
-                kv(em, "nhbins", "Number of thread-cache bin size classes", v);
+        typed_kv(em, "arenas.nhbins", O_UNSIGNED, "nhbins",
+                 "Number of thread-cache bin size classes");
         if (em->json) {
-                static const char *const leaves[4] = {"size", "nregs", "slab_size", "nshards"};
-                mib_t bm[4];
-                mibs_init(bm, "arenas.bin.0.", leaves, 4);
+                mib_t bm[NBI];
+                mibs_init(bm, "arenas.bin.0.", bin_info_leaves, NBI);
                 json_array_kv_begin(em, "bin");
                 for (unsigned j = 0; j < c->nbins; j++) {
-                        size_t size, slab_size;
-                        uint32_t nregs, nshards;
-                        mibs_patch(bm, 4, 2, j);
-                        mib_rd(&bm[0], &size, sizeof(size));
-                        mib_rd(&bm[1], &nregs, sizeof(nregs));
-                        mib_rd(&bm[2], &slab_size, sizeof(slab_size));
-                        mib_rd(&bm[3], &nshards, sizeof(nshards));
+                        uint64_t bi[NBI];
+                        bin_info_read(bm, j, bi);
                         json_object_begin(em);
-                        json_kv(em, "size", vu(size));
-                        json_kv(em, "nregs", vu(nregs));
-                        json_kv(em, "slab_size", vu(slab_size));
-                        json_kv(em, "nshards", vu(nshards));
+                        json_counters(em, bin_info_leaves, bi, NBI);
                         json_object_end(em);
                 }
                 json_array_end(em);
@@ -1503,57 +1505,39 @@ static void general_print(em_t *em, ctx_t *c)
 
 static void totals_print(em_t *em, ctx_t *c)
 {
+        /* stats.<names[k]> (size_t), written in text after labels[k] */
         static const char *const names[] = {"allocated", "active", "metadata", "metadata_thp",
                                             "resident",  "mapped", "retained", "zero_reallocs"};
-        enum { ALLOCATED, ACTIVE, METADATA, METADATA_THP, RESIDENT, MAPPED, RETAINED, ZERO };
-        size_t v[LA_ARRAY_LEN(names)];
+        static const char *const labels[LA_ARRAY_LEN(names)] = {
+                "Allocated: ",   ", active: ",
+                ", metadata: ",  " (n_thp ",
+                "), resident: ", ", mapped: ",
+                ", retained: ",  "\nCount of realloc(non-null-ptr, 0) calls: ",
+        };
+        static const char *const bg_names[3] = {"num_threads", "num_runs", "run_interval"};
+        static const char *const bg_labels[3] = {
+                "Background threads: ", ", num_runs: ", ", run_interval: "};
+        uint64_t v[LA_ARRAY_LEN(names)];
         char name[64];
         for (size_t k = 0; k < LA_ARRAY_LEN(names); k++) {
                 join(name, sizeof(name), "stats.", names[k], "");
-                rd(name, &v[k], sizeof(size_t));
+                v[k] = rd_num(name, sizeof(size_t));
         }
-        size_t bg_threads;
-        uint64_t bg_runs, bg_interval;
-        rd("stats.background_thread.num_threads", &bg_threads, sizeof(bg_threads));
-        rd("stats.background_thread.num_runs", &bg_runs, sizeof(bg_runs));
-        rd("stats.background_thread.run_interval", &bg_interval, sizeof(bg_interval));
+        const uint64_t bg[3] = {
+                rd_num("stats.background_thread.num_threads", sizeof(size_t)),
+                rd_num("stats.background_thread.num_runs", sizeof(uint64_t)),
+                rd_num("stats.background_thread.run_interval", sizeof(uint64_t)),
+        };
 
         json_object_kv_begin(em, "stats");
-        for (size_t k = 0; k < LA_ARRAY_LEN(names); k++)
-                json_kv(em, names[k], vu(v[k]));
-        if (!em->json) {
-                em_puts(em, "Allocated: ");
-                text_u(em, v[ALLOCATED]);
-                em_puts(em, ", active: ");
-                text_u(em, v[ACTIVE]);
-                em_puts(em, ", metadata: ");
-                text_u(em, v[METADATA]);
-                em_puts(em, " (n_thp ");
-                text_u(em, v[METADATA_THP]);
-                em_puts(em, "), resident: ");
-                text_u(em, v[RESIDENT]);
-                em_puts(em, ", mapped: ");
-                text_u(em, v[MAPPED]);
-                em_puts(em, ", retained: ");
-                text_u(em, v[RETAINED]);
-                em_puts(em, "\nCount of realloc(non-null-ptr, 0) calls: ");
-                text_u(em, v[ZERO]);
-                em_putc(em, '\n');
-        }
+        json_counters(em, names, v, LA_ARRAY_LEN(names));
+        text_list(em, labels, v, LA_ARRAY_LEN(names));
+        text(em, "\n");
         json_object_kv_begin(em, "background_thread");
-        json_kv(em, "num_threads", vu(bg_threads));
-        json_kv(em, "num_runs", vu(bg_runs));
-        json_kv(em, "run_interval", vu(bg_interval));
+        json_counters(em, bg_names, bg, 3);
         json_object_end(em);
-        if (!em->json) {
-                em_puts(em, "Background threads: ");
-                text_u(em, bg_threads);
-                em_puts(em, ", num_runs: ");
-                text_u(em, bg_runs);
-                em_puts(em, ", run_interval: ");
-                text_u(em, bg_interval);
-                em_puts(em, " ns\n");
-        }
+        text_list(em, bg_labels, bg, 3);
+        text(em, " ns\n");
         if (c->o.mutex) {
                 /* Rates use arena 0's uptime, as in 5.3.0. */
                 uint64_t uptime = sa_u64(0, "uptime");
@@ -1622,6 +1606,25 @@ static void arenas_print(em_t *em, ctx_t *c)
 
 /* ---- entry ------------------------------------------------------------------------- */
 
+/* The option letters: J turns JSON on, each other one drops a section. */
+static void opts_parse(opts_t *o, const char *opts)
+{
+        static const struct {
+                char letter;
+                size_t off;
+        } letters[] = {
+                {'J', offsetof(opts_t, json)},     {'g', offsetof(opts_t, general)},
+                {'m', offsetof(opts_t, merged)},   {'d', offsetof(opts_t, destroyed)},
+                {'a', offsetof(opts_t, unmerged)}, {'b', offsetof(opts_t, bins)},
+                {'l', offsetof(opts_t, large)},    {'x', offsetof(opts_t, mutex)},
+                {'e', offsetof(opts_t, extents)},  {'h', offsetof(opts_t, hpa)},
+        };
+        for (const char *p = opts; p != NULL && *p != '\0'; p++)
+                for (size_t k = 0; k < LA_ARRAY_LEN(letters); k++)
+                        if (*p == letters[k].letter)
+                                *(bool *)((char *)o + letters[k].off) = *p == 'J';
+}
+
 void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts)
 {
         uint64_t epoch = 1;
@@ -1649,42 +1652,7 @@ void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, cons
                 .extents = true,
                 .hpa = config_stats,
         };
-        for (const char *p = opts; p != NULL && *p != '\0'; p++) {
-                switch (*p) {
-                case 'J':
-                        c.o.json = true;
-                        break;
-                case 'g':
-                        c.o.general = false;
-                        break;
-                case 'm':
-                        c.o.merged = false;
-                        break;
-                case 'd':
-                        c.o.destroyed = false;
-                        break;
-                case 'a':
-                        c.o.unmerged = false;
-                        break;
-                case 'b':
-                        c.o.bins = false;
-                        break;
-                case 'l':
-                        c.o.large = false;
-                        break;
-                case 'x':
-                        c.o.mutex = false;
-                        break;
-                case 'e':
-                        c.o.extents = false;
-                        break;
-                case 'h':
-                        c.o.hpa = false;
-                        break;
-                default:
-                        break;
-                }
-        }
+        opts_parse(&c.o, opts);
 
         bool config_prof, opt_prof = false, opt_prof_stats = false;
         rd("config.prof", &config_prof, sizeof(config_prof));
