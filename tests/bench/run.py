@@ -387,6 +387,10 @@ def parse_args(argv):
                        "25 with --quick)")
         p.add_argument("--timeout", type=float, default=120.0,
                        help="seconds before a run is killed and counted as FAIL")
+        p.add_argument("--liballoc-env", action="append", default=[], metavar="VAR=VALUE",
+                       help="environment only for the liballoc runs (not base or the "
+                            "peers), e.g. JEMCTL_RUNTIME_DIR=DIR to measure the idle "
+                            "control thread against --base of the same library")
         p.add_argument("--base", default=None, metavar="LIBALLOC",
                        help="also run this liballoc build as allocator 'base' and report "
                             "liballoc/base (overhead of a change)")
@@ -464,6 +468,10 @@ def main(argv):
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)
         libs_abs = {a: os.path.abspath(paths[a]) if paths[a] else None for a in allocs}
+        env_la = dict(env)
+        for kv in args.liballoc_env:
+                k, _, v = kv.partition("=")
+                env_la[k] = v
         via_shell = become_subreaper()
         if not via_shell:
                 print("run.py: cannot become a child subreaper; peak RSS will include this "
@@ -499,7 +507,8 @@ def main(argv):
                                 order = allocs[k:] + allocs[:k]
                                 report = []
                                 for a in order:
-                                        r = run_once(w.name, argv_w, libs_abs[a], env,
+                                        r = run_once(w.name, argv_w, libs_abs[a],
+                                                     env_la if a == "liballoc" else env,
                                                      args.timeout, scratch, via_shell)
                                         if rnd >= args.warmup:
                                                 runs[a].append(r)
