@@ -7,6 +7,7 @@
  */
 #include "ctl_server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -271,9 +272,33 @@ static void accept_clients(void)
         }
 }
 
+/* Removes the socket files of this user's processes that are gone (a process ended by
+ * _exit or a signal cannot remove its own), so the directory does not fill up with them. */
+static void sweep_stale(void)
+{
+        DIR *d = opendir(srv.dir);
+        if (d == NULL)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(e->d_name, &end, 10);
+                if (pid <= 0 || strcmp(end, ".sock") != 0 || pid == (long)getpid())
+                        continue;
+                if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                        continue; /* alive (or not ours to probe) */
+                struct stat st;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISSOCK(st.st_mode) && st.st_uid == geteuid())
+                        unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+}
+
 static void *server_main(void *arg)
 {
         (void)arg;
+        sweep_stale();
         /* The thread's own allocations (buffers) go to an arena of its own. */
         unsigned ind;
         if (la_arena_create(&ind) == 0)
