@@ -32,6 +32,7 @@
 #define MAX_CLIENTS 16
 #define IO_TIMEOUT_MS 5000
 #define OUT_INITIAL (64 * 1024)
+#define SWEEP_EVERY_NS (60ull * 1000000000) /* stale sockets of dead processes */
 #define OUT_TOTAL_MAX (32u * 1024 * 1024) /* response bytes held for all clients at once */
 
 typedef struct client {
@@ -303,8 +304,13 @@ static void *server_main(void *arg)
         unsigned ind;
         if (la_arena_create(&ind) == 0)
                 la_thread_set_arena(ind);
+        uint64_t next_sweep = la_os_now_ns() + SWEEP_EVERY_NS;
         struct pollfd pfd[MAX_CLIENTS + 2];
         for (;;) {
+                if (la_os_now_ns() >= next_sweep) {
+                        sweep_stale();
+                        next_sweep = la_os_now_ns() + SWEEP_EVERY_NS;
+                }
                 unsigned n = 0;
                 pfd[n++] = (struct pollfd){srv.wake[0], POLLIN, 0};
                 pfd[n++] = (struct pollfd){srv.lfd, POLLIN, 0};
