@@ -3,7 +3,7 @@
 # build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
 set -eu
 what=${1:-test}
-build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev"
+build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev"
 test_pkgs="$build_pkgs python3 git binutils coreutils procps redis-server redis-tools
            libjemalloc2 libjemalloc-dev groff-base"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"

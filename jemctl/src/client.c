@@ -1,0 +1,406 @@
+/*
+ * client: one connection to a process's control socket.  Requests are built with the
+ * proto codec, framed, sent and answered under a deadline (--timeout, 5 s by default);
+ * answers are parsed with jansson and checked before anything reads them.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jemctl.h"
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds left until deadline for poll (0 if past). */
+static int left_ms(double deadline)
+{
+        double l = deadline - now_s();
+        if (l <= 0)
+                return 0;
+        return l > 1e6 ? 1000000000 : (int)(l * 1000.0) + 1;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+}
+
+static void explain_connect(pid_t pid, const char *dir, const char *path, int e,
+                            enum jc_conn_fail *why, bool quiet, int *status)
+{
+        bool alive = jc_pid_alive(pid);
+        struct stat st;
+        *status = JC_NOCONN;
+        if (e == ENOENT && !alive) {
+                *why = JC_CF_GONE;
+                if (!quiet)
+                        jc_err("pid %d: no such process", (int)pid);
+        } else if (e == ENOENT) {
+                *why = JC_CF_NOSOCK;
+                if (!quiet)
+                        jc_err("pid %d: no control socket in %s (is the process running "
+                               "liballoc with the control socket on?)",
+                               (int)pid, dir);
+        } else if (e == ECONNREFUSED) {
+                *why = alive ? JC_CF_STALE : JC_CF_GONE;
+                if (quiet)
+                        return;
+                if (alive)
+                        jc_err("pid %d: the control socket %s refuses connections (stale: "
+                               "left by an earlier process with this pid?)",
+                               (int)pid, path);
+                else
+                        jc_err("pid %d: no such process (stale socket %s; 'jemctl ps "
+                               "--clean' removes it)",
+                               (int)pid, path);
+        } else if (e == EACCES || e == EPERM) {
+                *why = JC_CF_PERM;
+                *status = JC_PERM;
+                if (quiet)
+                        return;
+                if (lstat(path, &st) == 0)
+                        jc_err("permission denied: %s belongs to uid %u (mode %04o); only "
+                               "that user, root or its read group may connect",
+                               path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                else
+                        jc_err("permission denied: cannot reach %s", path);
+        } else if (e == ENOTSOCK || e == ENOTDIR) {
+                *why = JC_CF_OTHER;
+                if (!quiet)
+                        jc_err("pid %d: %s is not a socket", (int)pid, path);
+        } else if (e == ETIMEDOUT) {
+                *why = JC_CF_OTHER;
+                if (!quiet)
+                        jc_err("pid %d: timed out connecting to %s (%g s)", (int)pid, path,
+                               jc_opt->timeout);
+        } else {
+                *why = JC_CF_OTHER;
+                if (!quiet)
+                        jc_err("pid %d: cannot connect to %s: %s", (int)pid, path,
+                               strerror(e));
+        }
+}
+
+int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why)
+{
+        enum jc_conn_fail dummy;
+        char dir[JC_PATH_MAX + 64];
+        if (why == NULL)
+                why = &dummy;
+        *why = JC_CF_OTHER;
+        memset(c, 0, sizeof(*c));
+        c->fd = -1;
+        c->pid = pid;
+        c->next_id = 1;
+        int rc = jc_runtime_dir(dir, sizeof(dir));
+        if (rc != JC_OK)
+                return rc;
+        if (!jc_socket_path(dir, pid, c->path, sizeof(c->path))) {
+                if (!quiet)
+                        jc_err("the socket path %s/%d.sock is too long for a Unix socket", dir,
+                               (int)pid);
+                return JC_USAGE;
+        }
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                jc_err("socket: %s", strerror(errno));
+                return JC_FAIL;
+        }
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+        double deadline = now_s() + jc_opt->timeout;
+        int e = 0;
+        for (;;) {
+                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                        e = 0;
+                        break;
+                }
+                e = errno;
+                if (e == EINTR)
+                        continue;
+                if (e != EAGAIN && e != EINPROGRESS)
+                        break;
+                /* The listen backlog is full: the server is busy; retry until the
+                 * deadline. */
+                if (left_ms(deadline) == 0) {
+                        e = ETIMEDOUT;
+                        break;
+                }
+                sleep_ms(20);
+        }
+        if (e != 0) {
+                close(fd);
+                int status;
+                explain_connect(pid, dir, c->path, e, why, quiet, &status);
+                return status;
+        }
+        c->req = malloc(JP_HDR_SIZE + JP_REQ_MAX);
+        if (c->req == NULL) {
+                close(fd);
+                jc_err("out of memory");
+                return JC_FAIL;
+        }
+        c->fd = fd;
+        *why = JC_CF_NONE;
+        return JC_OK;
+}
+
+jp_writer_t *jc_begin(jc_conn_t *c, enum jp_op op)
+{
+        jp_w_init(&c->w, c->req + JP_HDR_SIZE, JP_REQ_MAX);
+        jp_request_begin(&c->w, c->next_id, op);
+        return &c->w;
+}
+
+/* Sends or receives exactly n bytes before the deadline.  0, or an errno value
+ * (ETIMEDOUT, EPIPE for a closed connection, ...). */
+static int io_all(int fd, char *buf, size_t n, bool out, double deadline)
+{
+        size_t done = 0;
+        while (done < n) {
+                ssize_t r = out ? send(fd, buf + done, n - done, MSG_NOSIGNAL)
+                                : recv(fd, buf + done, n - done, 0);
+                if (r > 0) {
+                        done += (size_t)r;
+                        continue;
+                }
+                if (r == 0)
+                        return EPIPE; /* end of stream */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                        return errno;
+                int ms = left_ms(deadline);
+                if (ms == 0)
+                        return ETIMEDOUT;
+                struct pollfd p = {fd, out ? POLLOUT : POLLIN, 0};
+                if (poll(&p, 1, ms) < 0 && errno != EINTR)
+                        return errno;
+        }
+        return 0;
+}
+
+static int io_error(jc_conn_t *c, int e, bool sending)
+{
+        if (e == ETIMEDOUT)
+                jc_err("pid %d: no answer within %g s (the process may be stopped or "
+                       "busy)",
+                       (int)c->pid, jc_opt->timeout);
+        else if (e == EPIPE || e == ECONNRESET)
+                jc_err("pid %d: the process closed the connection %s", (int)c->pid,
+                       sending ? "before the request was sent" : "without answering");
+        else
+                jc_err("pid %d: %s the control socket: %s", (int)c->pid,
+                       sending ? "cannot write to" : "cannot read from", strerror(e));
+        return JC_NOCONN;
+}
+
+static int malformed(jc_conn_t *c, const char *why)
+{
+        jc_err("pid %d: malformed answer from the control socket: %s", (int)c->pid, why);
+        return JC_FAIL;
+}
+
+/* Reads the response payload into c->raw.  JC_OK or a status. */
+static int read_response(jc_conn_t *c, double deadline)
+{
+        uint8_t hdr[JP_HDR_SIZE];
+        int e = io_all(c->fd, (char *)hdr, sizeof(hdr), false, deadline);
+        if (e != 0)
+                return io_error(c, e, false);
+        uint32_t len = jp_frame_get(hdr);
+        if (jp_frame_check(len, JP_RESP_MAX) != JP_OK)
+                return malformed(c, len == 0 ? "empty frame" : "frame longer than 16 MiB");
+        free(c->raw);
+        c->raw = malloc((size_t)len + 1);
+        c->raw_len = 0;
+        if (c->raw == NULL) {
+                jc_err("out of memory");
+                return JC_FAIL;
+        }
+        e = io_all(c->fd, c->raw, len, false, deadline);
+        if (e != 0)
+                return io_error(c, e, false);
+        c->raw[len] = '\0';
+        c->raw_len = len;
+        return JC_OK;
+}
+
+/* Replaces C0/C1 control characters (and DEL) in a string by '?', so that text from
+ * the process cannot drive the terminal.  Multi-byte UTF-8 is otherwise kept. */
+static void sanitize_str(json_t *j)
+{
+        const char *s = json_string_value(j);
+        size_t n = json_string_length(j);
+        bool bad = false;
+        for (size_t i = 0; i < n && !bad; i++) {
+                unsigned char c = (unsigned char)s[i];
+                bad = c < 0x20 || c == 0x7f ||
+                      (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0);
+        }
+        if (!bad)
+                return;
+        char *d = malloc(n + 1);
+        if (d == NULL)
+                return;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0) {
+                        d[k++] = '?';
+                        i++;
+                } else {
+                        d[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+                }
+        }
+        d[k] = '\0';
+        json_string_set(j, d);
+        free(d);
+}
+
+static void sanitize(json_t *j)
+{
+        size_t i;
+        const char *k;
+        json_t *v;
+        if (json_is_string(j)) {
+                sanitize_str(j);
+        } else if (json_is_array(j)) {
+                json_array_foreach(j, i, v) sanitize(v);
+        } else if (json_is_object(j)) {
+                json_object_foreach(j, k, v) sanitize(v);
+        }
+}
+
+/* Parses c->raw, checking the envelope.  Integers past 2^63 (jansson's limit) are read
+ * as reals rather than refusing the whole answer. */
+static int parse_response(jc_conn_t *c, uint64_t id, json_t **result)
+{
+        json_error_t err;
+        json_t *doc = json_loadb(c->raw, c->raw_len, JSON_REJECT_DUPLICATES, &err);
+        if (doc == NULL && strstr(err.text, "too big") != NULL)
+                doc = json_loadb(c->raw, c->raw_len,
+                                 JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
+        if (doc == NULL) {
+                char why[256];
+                snprintf(why, sizeof(why), "%s (at byte %d)", err.text, err.position);
+                return malformed(c, why);
+        }
+        /* Human output goes to a terminal; JSON output escapes control characters
+         * itself.  Error texts go to stderr in both cases. */
+        if (!jc_opt->json)
+                sanitize(doc);
+        else
+                sanitize(json_object_get(doc, "error"));
+        int rc = JC_OK;
+        json_t *ok = json_object_get(doc, "ok");
+        uint64_t rid = 0;
+        if (!json_is_object(doc)) {
+                rc = malformed(c, "not a JSON object");
+        } else if (!json_is_boolean(ok)) {
+                rc = malformed(c, "no \"ok\" member");
+        } else if (json_object_get(doc, "id") != NULL &&
+                   (!jc_get_u64(doc, "id", &rid) || (rid != id && rid != 0))) {
+                rc = malformed(c, "the answer's id does not match the request's");
+        } else if (json_is_true(ok)) {
+                json_t *r = json_object_get(doc, "result");
+                if (r == NULL)
+                        rc = malformed(c, "no \"result\" member");
+                else
+                        *result = json_incref(r);
+        } else {
+                json_t *eo = json_object_get(doc, "error");
+                const char *code = jc_get_str(eo, "code");
+                const char *msg = jc_get_str(eo, "message");
+                if (code == NULL) {
+                        rc = malformed(c, "an error without a code");
+                } else {
+                        snprintf(c->err_code, sizeof(c->err_code), "%s", code);
+                        if (strcmp(code, "permission_denied") == 0) {
+                                jc_err("permission denied: pid %d: %s", (int)c->pid,
+                                       msg != NULL ? msg : "the process refused the request");
+                                rc = JC_PERM;
+                        } else {
+                                jc_err("pid %d: %s%s%s", (int)c->pid, code,
+                                       msg != NULL ? ": " : "", msg != NULL ? msg : "");
+                                rc = JC_FAIL;
+                        }
+                }
+        }
+        json_decref(doc);
+        return rc;
+}
+
+int jc_call(jc_conn_t *c, json_t **result)
+{
+        *result = NULL;
+        c->err_code[0] = '\0';
+        uint64_t id = c->next_id++;
+        jp_request_end(&c->w);
+        if (c->w.overflow) {
+                jc_err("the request does not fit in 64 KiB (fewer or shorter names?)");
+                return JC_USAGE;
+        }
+        jp_frame_put((uint8_t *)c->req, (uint32_t)c->w.len);
+        double deadline = now_s() + jc_opt->timeout;
+        int e = io_all(c->fd, c->req, JP_HDR_SIZE + c->w.len, true, deadline);
+        if (e != 0) {
+                /* The server may have answered (permission_denied, busy) and closed:
+                 * show its reason rather than a broken pipe. */
+                char b;
+                if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+                    read_response(c, deadline) == JC_OK) {
+                        int rc = parse_response(c, id, result);
+                        if (rc == JC_OK) {
+                                json_decref(*result);
+                                *result = NULL;
+                                return io_error(c, e, true);
+                        }
+                        return rc;
+                }
+                return io_error(c, e, true);
+        }
+        int rc = read_response(c, deadline);
+        if (rc != JC_OK)
+                return rc;
+        return parse_response(c, id, result);
+}
+
+void jc_close(jc_conn_t *c)
+{
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c->req);
+        free(c->raw);
+        c->fd = -1;
+        c->req = c->raw = NULL;
+}
+
+int jc_simple(pid_t pid, enum jp_op op, json_t **result)
+{
+        jc_conn_t c;
+        *result = NULL;
+        int rc = jc_connect(pid, &c, false, NULL);
+        if (rc != JC_OK)
+                return rc;
+        jc_begin(&c, op);
+        rc = jc_call(&c, result);
+        jc_close(&c);
+        return rc;
+}

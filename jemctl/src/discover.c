@@ -1,0 +1,162 @@
+/*
+ * discover: where the sockets are (the runtime directory, chosen exactly as the server
+ * chooses it), which processes have one, and which socket files are stale.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "jemctl.h"
+
+int jc_runtime_dir(char *buf, size_t cap)
+{
+        const char *env;
+        int n;
+        if (jc_opt->runtime_dir != NULL && jc_opt->runtime_dir[0] != '\0') {
+                n = snprintf(buf, cap, "%s", jc_opt->runtime_dir);
+        } else if ((env = getenv("JEMCTL_RUNTIME_DIR")) != NULL && env[0] != '\0') {
+                n = snprintf(buf, cap, "%s", env);
+        } else if (geteuid() == 0) {
+                n = snprintf(buf, cap, "/run/jemctl");
+        } else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] != '\0') {
+                n = snprintf(buf, cap, "%s/jemctl", env);
+        } else {
+                jc_err("cannot tell the runtime directory: XDG_RUNTIME_DIR is not set (set "
+                       "JEMCTL_RUNTIME_DIR or use --runtime-dir DIR)");
+                return JC_NOCONN;
+        }
+        if (n < 0 || (size_t)n >= cap) {
+                jc_err("runtime directory name too long");
+                return JC_USAGE;
+        }
+        /* "dir/" and "/" are the same directory; keep messages tidy. */
+        while (n > 1 && buf[n - 1] == '/')
+                buf[--n] = '\0';
+        return JC_OK;
+}
+
+bool jc_socket_path(const char *dir, pid_t pid, char *buf, size_t cap)
+{
+        int n = snprintf(buf, cap, "%s/%d.sock", dir, (int)pid);
+        return n > 0 && (size_t)n < cap && (size_t)n < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+bool jc_pid_alive(pid_t pid)
+{
+        char p[32];
+        struct stat st;
+        if (pid <= 0)
+                return false;
+        if (stat("/proc/self", &st) == 0) {
+                /* A zombie (killed, not yet reaped) serves nothing: gone. */
+                snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+                FILE *f = fopen(p, "r");
+                if (f == NULL)
+                        return false;
+                char buf[512];
+                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+                fclose(f);
+                buf[n] = '\0';
+                const char *rp = strrchr(buf, ')');
+                return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
+        }
+        return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+        const jc_sock_t *x = a, *y = b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* "<digits>.sock" with a pid that fits. */
+static pid_t sock_name_pid(const char *name)
+{
+        size_t d = strspn(name, "0123456789");
+        if (d == 0 || d > 9 || strcmp(name + d, ".sock") != 0 || name[0] == '0')
+                return -1;
+        return (pid_t)atol(name);
+}
+
+int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
+{
+        *out = NULL;
+        *n = 0;
+        DIR *d = opendir(dir);
+        if (d == NULL) {
+                if (errno == ENOENT)
+                        return JC_OK; /* nobody has turned the socket on */
+                int e = errno;
+                if (e == EACCES || e == EPERM) {
+                        jc_err("permission denied: cannot read the runtime directory %s", dir);
+                        return JC_PERM;
+                }
+                jc_err("cannot read the runtime directory %s: %s", dir, strerror(e));
+                return JC_NOCONN;
+        }
+        size_t cap = 0;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+                pid_t pid = sock_name_pid(e->d_name);
+                if (pid <= 0)
+                        continue;
+                if (*n == cap) {
+                        cap = cap ? cap * 2 : 32;
+                        jc_sock_t *v = realloc(*out, cap * sizeof(**out));
+                        if (v == NULL) {
+                                closedir(d);
+                                free(*out);
+                                *out = NULL;
+                                *n = 0;
+                                jc_err("out of memory");
+                                return JC_FAIL;
+                        }
+                        *out = v;
+                }
+                jc_sock_t *s = &(*out)[*n];
+                s->pid = pid;
+                if (!jc_socket_path(dir, pid, s->path, sizeof(s->path)))
+                        continue; /* too long for a socket address: cannot be ours */
+                (*n)++;
+        }
+        closedir(d);
+        if (*n > 1)
+                qsort(*out, *n, sizeof(**out), by_pid);
+        return JC_OK;
+}
+
+/* True if a connection to path is refused (nobody listens). */
+static bool refuses(const char *path)
+{
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return false;
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        bool refused = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+                       errno == ECONNREFUSED;
+        close(fd);
+        return refused;
+}
+
+bool jc_remove_stale(const jc_sock_t *s)
+{
+        struct stat a, b;
+        if (lstat(s->path, &a) != 0 || !S_ISSOCK(a.st_mode) || a.st_uid != geteuid())
+                return false;
+        if (jc_pid_alive(s->pid) || !refuses(s->path))
+                return false;
+        /* Still the same file (a new process of that pid would have made a new one). */
+        if (lstat(s->path, &b) != 0 || b.st_ino != a.st_ino || b.st_dev != a.st_dev)
+                return false;
+        return unlink(s->path) == 0;
+}

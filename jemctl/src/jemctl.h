@@ -1,0 +1,143 @@
+/*
+ * jemctl: the command-line client of the control socket (docs/protocol.md).  Shared
+ * declarations of its modules: options, discovery of sockets, the connection, output.
+ */
+#ifndef JEMCTL_H
+#define JEMCTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jp/proto.h"
+
+/* Exit statuses (documented in jemctl(1)). */
+enum jc_exit {
+        JC_OK = 0,     /* everything asked for was done */
+        JC_FAIL = 1,   /* a request (or part of one) failed, or the answer was malformed */
+        JC_USAGE = 2,  /* bad command line or a value that does not fit its name's type */
+        JC_NOCONN = 3, /* no such process, no socket, refused, timed out, connection lost */
+        JC_PERM = 4,   /* permission denied (by the socket file or by the server) */
+};
+
+#define JC_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+/* The command line, parsed once by main.c. */
+typedef struct jc_opts {
+        const char *runtime_dir; /* --runtime-dir, or NULL */
+        double timeout;          /* --timeout, seconds */
+        bool json;               /* --json */
+        bool full;               /* stats --full */
+        bool clean;              /* ps --clean */
+        bool have_arena;         /* purge --arena N */
+        unsigned arena;
+        double interval; /* watch --interval */
+        long count;      /* watch --count (0: forever) */
+} jc_opts_t;
+
+extern const jc_opts_t *jc_opt;
+
+/* ---- messages (output.c) ------------------------------------------------------------ */
+
+/* "jemctl: " and the message on stderr. */
+void jc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Human sizes: "512 B", "12.0 KiB", "300.2 MiB", "1.50 GiB". */
+const char *jc_fmt_bytes(char buf[32], uint64_t bytes);
+/* A JSON document on stdout, indented (or one line), newline-terminated. */
+void jc_print_json(json_t *doc, bool pretty);
+/* A JSON scalar as text for "name = value" lines: strings bare, null as "null". */
+char *jc_value_text(const json_t *v);
+
+/* Checked readers of response members; false if missing or of another type. */
+bool jc_get_u64(const json_t *obj, const char *key, uint64_t *out);
+bool jc_get_i64(const json_t *obj, const char *key, int64_t *out);
+const char *jc_get_str(const json_t *obj, const char *key);
+
+/* A simple aligned table: add the header, then rows of strings, then print. */
+typedef struct jc_table {
+        unsigned ncols;
+        const char *right; /* per column: 'r' right-aligned, 'l' left */
+        char **cells;      /* rows * ncols, owned */
+        size_t nrows, cap;
+} jc_table_t;
+void jc_table_init(jc_table_t *t, unsigned ncols, const char *align);
+void jc_table_add(jc_table_t *t, ...); /* ncols const char * cells (copied) */
+void jc_table_print(jc_table_t *t, const char *indent);
+void jc_table_free(jc_table_t *t);
+
+/* ---- discovery (discover.c) --------------------------------------------------------- */
+
+/* The runtime directory as the server picks it, or --runtime-dir.  JC_OK or an error
+ * status (message printed). */
+int jc_runtime_dir(char *buf, size_t cap);
+/* "<dir>/<pid>.sock"; false if it does not fit a socket address. */
+bool jc_socket_path(const char *dir, pid_t pid, char *buf, size_t cap);
+/* The process exists (/proc/PID, or kill(pid, 0) where /proc is missing). */
+bool jc_pid_alive(pid_t pid);
+
+typedef struct jc_sock {
+        pid_t pid;
+        char path[JC_PATH_MAX];
+} jc_sock_t;
+/* The <pid>.sock entries of dir, sorted by pid (*out malloc'ed).  JC_OK, or an error
+ * status with the message printed; a missing directory is an empty list. */
+int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n);
+/* Removes path if it is a socket of this user whose pid is gone and that refuses
+ * connections.  True if removed. */
+bool jc_remove_stale(const jc_sock_t *s);
+
+/* ---- the connection (client.c) ------------------------------------------------------ */
+
+typedef struct jc_conn {
+        int fd;
+        pid_t pid;
+        char path[JC_PATH_MAX];
+        uint64_t next_id;
+        char *req;        /* frame buffer: header + JP_REQ_MAX */
+        jp_writer_t w;    /* the request being built */
+        char *raw;        /* payload of the last response (kept until the next call) */
+        size_t raw_len;
+        char err_code[64]; /* code of the last server error, "" if none */
+} jc_conn_t;
+
+/* Why a connection could not be made, for callers that want to stay quiet (ps). */
+enum jc_conn_fail { JC_CF_NONE, JC_CF_STALE, JC_CF_GONE, JC_CF_NOSOCK, JC_CF_PERM,
+                    JC_CF_OTHER };
+
+/* Connects to pid's socket in the runtime directory.  Returns JC_OK or an exit status;
+ * unless quiet the reason is printed.  *why (may be NULL) tells the kind of failure. */
+int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why);
+/* Starts a request of op; add members to the returned writer, then jc_call. */
+jp_writer_t *jc_begin(jc_conn_t *c, enum jp_op op);
+/* Sends the request and reads its answer.  JC_OK with *result (a new reference) set to
+ * the response's "result", or an exit status with the reason printed. */
+int jc_call(jc_conn_t *c, json_t **result);
+void jc_close(jc_conn_t *c);
+/* One-shot: connect, one request without arguments, close. */
+int jc_simple(pid_t pid, enum jp_op op, json_t **result);
+
+/* ---- commands (cmd_*.c) --------------------------------------------------------------
+ * Each gets the positional arguments after the verb (argv[0] is the first of them). */
+int cmd_ps(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_decay(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_prof(int argc, char **argv);
+
+/* Shared by the commands (main.c): a process id argument, or -1 with the usage error
+ * printed. */
+pid_t jc_parse_pid(const char *s);
+bool jc_parse_i64(const char *s, int64_t *out);
+bool jc_parse_u64(const char *s, uint64_t *out);
+
+/* The stats summary of a process (cmd_stats.c), also used by ps and watch. */
+int jc_stats_summary(jc_conn_t *c, json_t **summary);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * jemctl: verb dispatch and options.  jemctl VERB [ARGS] [OPTIONS]: options may appear
+ * anywhere (before the verb too), "--" ends them, and an argument that looks like a
+ * negative number ("-1") is an argument, not an option.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemctl.h"
+
+#ifndef JEMCTL_VERSION
+#define JEMCTL_VERSION "unknown"
+#endif
+
+static jc_opts_t opts = {.timeout = 5.0, .interval = 2.0};
+const jc_opts_t *jc_opt = &opts;
+
+typedef struct verb {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        int min_args, max_args; /* positional arguments after the verb; -1: no limit */
+        const char *options;    /* verb-specific options, space separated */
+        const char *synopsis;
+} verb_t;
+
+static const verb_t verbs[] = {
+        {"ps", cmd_ps, 0, 0, "--clean", "ps [--clean]"},
+        {"stats", cmd_stats, 1, 1, "--full", "stats PID [--full]"},
+        {"get", cmd_get, 2, -1, "", "get PID NAME..."},
+        {"set", cmd_set, 2, -1, "", "set PID NAME=VALUE..."},
+        {"decay", cmd_decay, 2, 3, "", "decay PID DIRTY_MS [MUZZY_MS]"},
+        {"purge", cmd_purge, 1, 1, "--arena", "purge PID [--arena N]"},
+        {"ls", cmd_ls, 1, 2, "", "ls PID [PREFIX]"},
+        {"list", cmd_ls, 1, 2, "", NULL},
+        {"info", cmd_info, 1, 1, "", "info PID"},
+        {"watch", cmd_watch, 1, 1, "--interval --count",
+         "watch PID [--interval SEC] [--count N]"},
+        {"prof", cmd_prof, 2, 2, "", "prof PID on|off|dump"},
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: jemctl [OPTIONS] VERB [ARGUMENTS] [OPTIONS]\n"
+                   "Reads and tunes the allocator of processes running liballoc through\n"
+                   "their control sockets (<runtime dir>/<pid>.sock).\n\nVerbs:\n");
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (verbs[i].synopsis != NULL)
+                        fprintf(f, "  jemctl %s\n", verbs[i].synopsis);
+        fprintf(f,
+                "\nOptions:\n"
+                "  --json             machine-readable JSON output\n"
+                "  --runtime-dir DIR  where the sockets are (default: $JEMCTL_RUNTIME_DIR,\n"
+                "                     /run/jemctl for root, else $XDG_RUNTIME_DIR/jemctl)\n"
+                "  --timeout SEC      per-connection timeout (default 5)\n"
+                "  -h, --help         this help;  --version  the version\n"
+                "\nExit status: 0 ok, 1 a request failed (or part of it), 2 usage error,\n"
+                "3 cannot connect or no such process, 4 permission denied.\n"
+                "See jemctl(1).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+        fputs("jemctl: ", stderr);
+        fprintf(stderr, fmt, arg);
+        fputs("\nTry 'jemctl --help'.\n", stderr);
+        return JC_USAGE;
+}
+
+pid_t jc_parse_pid(const char *s)
+{
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > INT_MAX) {
+                usage_error("'%s' is not a process id", s);
+                return -1;
+        }
+        return (pid_t)v;
+}
+
+bool jc_parse_i64(const char *s, int64_t *out)
+{
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0')
+                return false;
+        *out = v;
+        return true;
+}
+
+bool jc_parse_u64(const char *s, uint64_t *out)
+{
+        char *end;
+        const char *p = s;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (*p == '-' || *p == '+')
+                return false;
+        errno = 0;
+        int base = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') ? 16 : 10;
+        unsigned long long v = strtoull(p, &end, base);
+        if (errno != 0 || end == p || *end != '\0')
+                return false;
+        *out = v;
+        return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
+                return false;
+        *out = v;
+        return true;
+}
+
+static bool looks_negative_number(const char *a)
+{
+        return a[0] == '-' && a[1] >= '0' && a[1] <= '9';
+}
+
+/* The option's value: "--opt=value" or the next argument. */
+static const char *opt_value(const char *arg, int argc, char **argv, int *i)
+{
+        const char *eq = strchr(arg, '=');
+        if (eq != NULL)
+                return eq + 1;
+        if (*i + 1 >= argc)
+                return NULL;
+        return argv[++*i];
+}
+
+static bool takes_value(const char *a)
+{
+        static const char *const opts_with_value[] = {"--runtime-dir", "--timeout", "--arena",
+                                                      "--interval", "--count"};
+        for (size_t i = 0; i < sizeof(opts_with_value) / sizeof(opts_with_value[0]); i++)
+                if (strcmp(a, opts_with_value[i]) == 0)
+                        return true;
+        return false;
+}
+
+int main(int argc, char **argv)
+{
+        /* The verb: the first argument that is not an option (or an option's value);
+         * options may come before it too ("jemctl --json ps"). */
+        int vi = 1;
+        while (vi < argc && argv[vi][0] == '-' && argv[vi][1] != '\0' &&
+               strcmp(argv[vi], "--") != 0 && strcmp(argv[vi], "-h") != 0 &&
+               strcmp(argv[vi], "--help") != 0 && strcmp(argv[vi], "--version") != 0)
+                vi += takes_value(argv[vi]) ? 2 : 1;
+        if (vi < argc && (strcmp(argv[vi], "-h") == 0 || strcmp(argv[vi], "--help") == 0 ||
+                          strcmp(argv[vi], "help") == 0)) {
+                usage(stdout);
+                return JC_OK;
+        }
+        if (vi < argc && strcmp(argv[vi], "--version") == 0) {
+                printf("jemctl %s (protocol %d)\n", JEMCTL_VERSION, JP_VERSION);
+                return JC_OK;
+        }
+        if (vi >= argc || strcmp(argv[vi], "--") == 0) {
+                if (argc < 2) {
+                        usage(stderr);
+                        return JC_USAGE;
+                }
+                return usage_error("%s", "no verb given");
+        }
+        const char *vname = argv[vi];
+        const verb_t *verb = NULL;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(verbs[i].name, vname) == 0)
+                        verb = &verbs[i];
+        if (verb == NULL)
+                return usage_error("unknown verb '%s'", vname);
+        /* The arguments without the verb, options and all, in order. */
+        for (int i = vi; i > 1; i--)
+                argv[i] = argv[i - 1];
+        argv++;
+        argc--;
+
+        char **pos = calloc((size_t)argc, sizeof(*pos));
+        if (pos == NULL)
+                return JC_FAIL;
+        int npos = 0;
+        bool only_args = false;
+        for (int i = 1; i < argc; i++) {
+                char *a = argv[i];
+                if (only_args || a[0] != '-' || a[1] == '\0' || looks_negative_number(a)) {
+                        pos[npos++] = a;
+                        continue;
+                }
+                if (strcmp(a, "--") == 0) {
+                        only_args = true;
+                        continue;
+                }
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                        usage(stdout);
+                        free(pos);
+                        return JC_OK;
+                }
+                char name[32];
+                size_t nl = strcspn(a, "=");
+                snprintf(name, sizeof(name), "%.*s", (int)(nl < 31 ? nl : 31), a);
+                bool has_eq = a[nl] == '=';
+                /* Verb-specific options are refused elsewhere. */
+                if (strcmp(name, "--clean") == 0 || strcmp(name, "--full") == 0 ||
+                    strcmp(name, "--arena") == 0 || strcmp(name, "--interval") == 0 ||
+                    strcmp(name, "--count") == 0) {
+                        const char *o = strstr(verb->options, name);
+                        size_t l = strlen(name);
+                        if (o == NULL || (o[l] != '\0' && o[l] != ' ')) {
+                                free(pos);
+                                char msg[96];
+                                snprintf(msg, sizeof(msg), "option %s does not apply to '%s'",
+                                         name, verb->name);
+                                return usage_error("%s", msg);
+                        }
+                }
+                const char *v = NULL;
+                bool flag = strcmp(name, "--json") == 0 || strcmp(name, "--clean") == 0 ||
+                            strcmp(name, "--full") == 0;
+                if (flag && has_eq) {
+                        free(pos);
+                        return usage_error("option %s takes no value", name);
+                }
+                if (!flag && strcmp(name, "--runtime-dir") != 0 &&
+                    strcmp(name, "--timeout") != 0 && strcmp(name, "--arena") != 0 &&
+                    strcmp(name, "--interval") != 0 && strcmp(name, "--count") != 0) {
+                        free(pos);
+                        return usage_error("unknown option '%s'", a);
+                }
+                if (!flag && (v = opt_value(a, argc, argv, &i)) == NULL) {
+                        free(pos);
+                        return usage_error("option %s needs a value", name);
+                }
+                uint64_t u;
+                if (strcmp(name, "--json") == 0) {
+                        opts.json = true;
+                } else if (strcmp(name, "--clean") == 0) {
+                        opts.clean = true;
+                } else if (strcmp(name, "--full") == 0) {
+                        opts.full = true;
+                } else if (strcmp(name, "--runtime-dir") == 0) {
+                        if (v[0] == '\0') {
+                                free(pos);
+                                return usage_error("%s", "--runtime-dir needs a directory");
+                        }
+                        opts.runtime_dir = v;
+                } else if (strcmp(name, "--timeout") == 0) {
+                        if (!parse_seconds(v, &opts.timeout)) {
+                                free(pos);
+                                return usage_error("--timeout: '%s' is not a number of "
+                                                   "seconds (> 0)",
+                                                   v);
+                        }
+                } else if (strcmp(name, "--interval") == 0) {
+                        if (!parse_seconds(v, &opts.interval)) {
+                                free(pos);
+                                return usage_error("--interval: '%s' is not a number of "
+                                                   "seconds (> 0)",
+                                                   v);
+                        }
+                } else if (strcmp(name, "--count") == 0) {
+                        if (!jc_parse_u64(v, &u) || u == 0 || u > 1000000000) {
+                                free(pos);
+                                return usage_error("--count: '%s' is not a positive count",
+                                                   v);
+                        }
+                        opts.count = (long)u;
+                } else if (strcmp(name, "--arena") == 0) {
+                        if (!jc_parse_u64(v, &u) || u > UINT32_MAX) {
+                                free(pos);
+                                return usage_error("--arena: '%s' is not an arena index", v);
+                        }
+                        opts.have_arena = true;
+                        opts.arena = (unsigned)u;
+                }
+        }
+        if (npos < verb->min_args || (verb->max_args >= 0 && npos > verb->max_args)) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "%s arguments; usage: jemctl %s",
+                         npos < verb->min_args ? "missing" : "too many",
+                         verb->synopsis != NULL ? verb->synopsis : verb->name);
+                free(pos);
+                return usage_error("%s", msg);
+        }
+        int rc = verb->fn(npos, pos);
+        free(pos);
+        if (fflush(stdout) != 0 && rc == JC_OK)
+                rc = JC_FAIL; /* output lost (a full disk, a closed pipe) */
+        return rc;
+}

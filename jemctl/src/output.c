@@ -1,0 +1,179 @@
+/*
+ * output: messages, human sizes, aligned tables and JSON on stdout; checked readers of
+ * the members of a response (a malformed answer reads as "missing", never a crash).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jemctl.h"
+
+void jc_err(const char *fmt, ...)
+{
+        char buf[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+        /* Texts from the process end up here: no terminal control characters. */
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)buf[i];
+                if (c < 0x20 || c == 0x7f)
+                        buf[i] = '?';
+                else if (c == 0xc2 && i + 1 < len && (unsigned char)buf[i + 1] < 0xa0)
+                        buf[i] = buf[i + 1] = '?';
+        }
+        fflush(stdout);
+        fprintf(stderr, "jemctl: %.*s\n", (int)len, buf);
+}
+
+const char *jc_fmt_bytes(char buf[32], uint64_t b)
+{
+        static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        if (b < 1024) {
+                snprintf(buf, 32, "%" PRIu64 " B", b);
+                return buf;
+        }
+        double v = (double)b / 1024.0;
+        unsigned u = 0;
+        while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+                v /= 1024.0;
+                u++;
+        }
+        snprintf(buf, 32, v < 10.0 ? "%.2f %s" : "%.1f %s", v, units[u]);
+        return buf;
+}
+
+void jc_print_json(json_t *doc, bool pretty)
+{
+        size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2)
+                                                                        : JSON_COMPACT);
+        char *s = json_dumps(doc, flags);
+        if (s == NULL) {
+                jc_err("cannot encode the JSON output (out of memory?)");
+                return;
+        }
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+}
+
+char *jc_value_text(const json_t *v)
+{
+        if (json_is_string(v))
+                return strdup(json_string_value(v));
+        if (json_is_real(v)) { /* only integers past 2^63 come as reals */
+                char buf[64];
+                snprintf(buf, sizeof(buf), "%.0f", json_real_value(v));
+                return strdup(buf);
+        }
+        if (v == NULL)
+                return strdup("?");
+        return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+bool jc_get_u64(const json_t *obj, const char *key, uint64_t *out)
+{
+        json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+                *out = (uint64_t)json_integer_value(v);
+                return true;
+        }
+        if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 1.9e19) {
+                *out = (uint64_t)json_real_value(v);
+                return true;
+        }
+        return false;
+}
+
+bool jc_get_i64(const json_t *obj, const char *key, int64_t *out)
+{
+        json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+        if (!json_is_integer(v))
+                return false;
+        *out = (int64_t)json_integer_value(v);
+        return true;
+}
+
+const char *jc_get_str(const json_t *obj, const char *key)
+{
+        json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- tables ------------------------------------------------------------------------- */
+
+void jc_table_init(jc_table_t *t, unsigned ncols, const char *align)
+{
+        memset(t, 0, sizeof(*t));
+        t->ncols = ncols;
+        t->right = align;
+}
+
+void jc_table_add(jc_table_t *t, ...)
+{
+        if (t->nrows == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 16;
+                char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+                if (c == NULL) {
+                        jc_err("out of memory");
+                        exit(JC_FAIL);
+                }
+                t->cells = c;
+                t->cap = cap;
+        }
+        va_list ap;
+        va_start(ap, t);
+        for (unsigned i = 0; i < t->ncols; i++) {
+                const char *s = va_arg(ap, const char *);
+                char *d = strdup(s != NULL ? s : "-");
+                if (d == NULL) {
+                        jc_err("out of memory");
+                        exit(JC_FAIL);
+                }
+                t->cells[t->nrows * t->ncols + i] = d;
+        }
+        va_end(ap);
+        t->nrows++;
+}
+
+void jc_table_print(jc_table_t *t, const char *indent)
+{
+        size_t width[16] = {0};
+        unsigned nc = t->ncols < 16 ? t->ncols : 16;
+        for (size_t r = 0; r < t->nrows; r++)
+                for (unsigned i = 0; i < nc; i++) {
+                        size_t l = strlen(t->cells[r * t->ncols + i]);
+                        if (l > width[i])
+                                width[i] = l;
+                }
+        for (size_t r = 0; r < t->nrows; r++) {
+                fputs(indent, stdout);
+                for (unsigned i = 0; i < nc; i++) {
+                        const char *s = t->cells[r * t->ncols + i];
+                        bool last = i + 1 == nc;
+                        if (t->right[i] == 'r')
+                                printf("%*s", (int)width[i], s);
+                        else if (last)
+                                fputs(s, stdout); /* no trailing blanks */
+                        else
+                                printf("%-*s", (int)width[i], s);
+                        if (!last)
+                                fputs("  ", stdout);
+                }
+                fputc('\n', stdout);
+        }
+}
+
+void jc_table_free(jc_table_t *t)
+{
+        for (size_t i = 0; i < t->nrows * t->ncols; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        memset(t, 0, sizeof(*t));
+}
