@@ -12,6 +12,16 @@
 #include "thread.h"
 
 static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER;
+static bool ctl_ready; /* the first call takes the first snapshot (epoch 1), as jemalloc */
+
+static void lock_ctl(void)
+{
+        la_mutex_lock(&ctl_lock);
+        if (LA_UNLIKELY(!ctl_ready)) {
+                ctl_ready = true;
+                la_stats_refresh();
+        }
+}
 
 la_mutex_t *la_ctl_mutex(void)
 {
@@ -191,7 +201,7 @@ int la_ctl_byname(const char *name, void *oldp, size_t *oldlenp, void *newp, siz
 {
         size_t mib[LA_CTL_MAX_DEPTH], depth;
         const ctl_node_t *node;
-        la_mutex_lock(&ctl_lock);
+        lock_ctl();
         int rc = lookup(name, mib, &depth, &node);
         if (rc == 0)
                 rc = node->handler != NULL
@@ -205,7 +215,7 @@ int la_ctl_leaf_info(const char *name, const char **type, const char **rw)
 {
         size_t mib[LA_CTL_MAX_DEPTH], depth;
         const ctl_node_t *node;
-        la_mutex_lock(&ctl_lock);
+        lock_ctl();
         int rc = lookup(name, mib, &depth, &node);
         la_mutex_unlock(&ctl_lock);
         if (rc != 0)
@@ -223,7 +233,7 @@ int la_ctl_nametomib(const char *name, size_t *mibp, size_t *miblenp)
         const ctl_node_t *node;
         if (mibp == NULL || miblenp == NULL)
                 return EINVAL;
-        la_mutex_lock(&ctl_lock);
+        lock_ctl();
         int rc = lookup(name, mib, &depth, &node);
         la_mutex_unlock(&ctl_lock);
         if (rc != 0)
@@ -240,7 +250,7 @@ int la_ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, 
         const ctl_node_t *node;
         if (mib == NULL)
                 return ENOENT;
-        la_mutex_lock(&ctl_lock);
+        lock_ctl();
         int rc = walk_mib(mib, miblen, &node);
         if (rc == 0)
                 rc = node->handler != NULL

@@ -38,7 +38,7 @@ static la_arena_snap_t *arena_snaps[LA_MAX_ARENAS]; /* NULL: not initialised at 
 static la_arena_snap_t *arena_bufs[LA_MAX_ARENAS];  /* buffers, kept once made */
 static la_arena_snap_t merged, destroyed;
 static bool any_destroyed;
-static uint64_t epoch = 1;
+static uint64_t epoch; /* 1 after the first refresh, which the first mallctl call makes */
 static _Atomic uint64_t zero_reallocs;
 
 void la_stats_zero_realloc(void)
