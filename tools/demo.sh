@@ -1,18 +1,70 @@
 #!/usr/bin/env bash
-# The README's demo command: installs what is missing, builds, then shows liballoc at work:
-#  1. a real program (python3) under LD_PRELOAD, with the allocator's statistics printed at
-#     exit (MALLOC_CONF=stats_print:true), exactly as jemalloc would print them;
-#  2. a program that grows, frees most of its memory and hands it back to the OS when its
-#     decay time is changed through mallctl.
+# The README's demo command: installs what is missing, builds, then shows the live
+# control plane on a program that knows nothing about it:
+#  1. a workload runs under LD_PRELOAD: it fills a 400 MiB cache, evicts the oldest 90 %
+#     and keeps serving; its freed pages stay resident (10 s dirty decay, jemalloc's
+#     default);
+#  2. `jemctl ps` finds it, `jemctl stats` shows the fragmentation (resident vs allocated);
+#  3. `jemctl decay PID 0` changes the decay time of the live process, and its RSS falls;
+#  4. `jemctl get` reads the new setting back; the process keeps running, then stops.
+# Then python3 runs under LD_PRELOAD with the allocator's statistics printed at exit, as
+# jemalloc would print them.
 set -eu
 cd "$(dirname "$0")/.."
 tools/deps.sh test
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 lib=$PWD/build/liballoc/liballoc.so
+jemctl=$PWD/build/jemctl/jemctl
 
-echo "== python3 under LD_PRELOAD=$lib"
-LD_PRELOAD=$lib MALLOC_CONF=stats_print:true python3 - <<'PY' 2>&1 | head -40
+# A runtime directory of our own, so the demo needs no system set-up (jemctl and the
+# allocator both read JEMCTL_RUNTIME_DIR).
+export JEMCTL_RUNTIME_DIR
+JEMCTL_RUNTIME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jemctl-demo.XXXXXX")
+chmod 700 "$JEMCTL_RUNTIME_DIR"
+out=$JEMCTL_RUNTIME_DIR/workload.out
+pid=
+cleanup() {
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        rm -rf "$JEMCTL_RUNTIME_DIR"
+}
+trap cleanup EXIT
+
+rss_mib() {
+        awk '/^VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/$1/status"
+}
+say() {
+        printf '\n\033[1m== %s\033[0m\n' "$*"
+}
+
+say "a workload under LD_PRELOAD=$lib"
+LD_PRELOAD=$lib build/tools/live_workload 400 60 >"$out" &
+pid=$!
+for _ in $(seq 200); do
+        grep -q ready "$out" 2>/dev/null && break
+        sleep 0.1
+done
+echo "pid $pid: filled a 400 MiB cache and evicted the oldest 90 %; RSS $(rss_mib "$pid")"
+
+say "jemctl ps"
+"$jemctl" ps
+
+say "jemctl stats $pid"
+"$jemctl" stats "$pid"
+
+say "jemctl decay $pid 0    (live: no restart, no code in the program)"
+"$jemctl" decay "$pid" 0
+sleep 0.5
+echo "RSS of pid $pid now: $(rss_mib "$pid")"
+
+say "jemctl get $pid arenas.dirty_decay_ms arena.0.dirty_decay_ms stats.resident"
+"$jemctl" get "$pid" arenas.dirty_decay_ms arena.0.dirty_decay_ms stats.resident
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+
+say "python3 under LD_PRELOAD, MALLOC_CONF=stats_print:true (first lines of the report)"
+LD_PRELOAD=$lib MALLOC_CONF=stats_print:true python3 - <<'PY' 2>&1 | head -30
 import json, collections
 words = [str(i) * (i % 7 + 1) for i in range(300000)]
 counts = collections.Counter(w[:3] for w in words)
@@ -21,6 +73,3 @@ print("python3 says:", doc)
 maps = open("/proc/self/maps").read()
 print("liballoc mapped into python3:", "liballoc" in maps)
 PY
-echo
-echo "== memory handed back to the OS"
-build/tools/rss_demo 384
