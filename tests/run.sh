@@ -2,7 +2,8 @@
 # The README's test command: installs what is missing, builds the release build and the
 # sanitizer builds, runs every kind of test (tests/CONTRACT.md) and prints one summary
 # line "N passed, N failed, N skipped".  Exit status non-zero if anything failed.
-#   tests/run.sh [--quick]      --quick skips the sanitizer builds and integration tests
+#   tests/run.sh [--quick]      --quick skips the sanitizer builds, the fuzzer and the
+#                               integration tests
 set -u
 cd "$(dirname "$0")/.."
 quick=0
@@ -43,6 +44,8 @@ else
         run_kind conformance tests/conformance/run.sh build
         run_kind stress tests/stress/run.sh build
         [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
+        # The control socket of a live process (about 20 s, so --quick runs it too).
+        run_kind control tests/control/run.sh build
 fi
 
 if [ $quick = 0 ]; then
@@ -54,6 +57,9 @@ if [ $quick = 0 ]; then
         else
                 echo "FAIL: build: ASan/UBSan build failed" | tee -a "$log"
         fi
+        # A short libFuzzer run over the protocol codec (clang; `tests/fuzz/run.sh 600` for
+        # a long one).
+        run_kind fuzz tests/fuzz/run.sh 10 build/tests-tmp/fuzz
         # The threaded stress test linked with the allocator, under ThreadSanitizer.
         if build build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false; then
                 run_kind stress-tsan tests/stress/run-tsan.sh build-tsan

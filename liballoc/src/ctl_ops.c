@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "decay.h"
 #include "ctl.h"
 #include "stats.h"
 #include "util.h"
@@ -275,6 +276,13 @@ static int names_array(req_ctx_t *c, const char *member)
 
 #define NAME_MAX_LEN 256
 
+/* Names whose read acts (creates an arena or a cache): not for get, which read-only peers
+ * may use; set with a null value performs the read and answers its value. */
+static bool read_acts(const char *name)
+{
+        return strcmp(name, "arenas.create") == 0 || strcmp(name, "tcache.create") == 0;
+}
+
 static void op_get(req_ctx_t *c)
 {
         int a = names_array(c, "names");
@@ -286,13 +294,17 @@ static void op_get(req_ctx_t *c)
                 const jp_tok_t *t = &c->toks[i];
                 i = t->next;
                 char name[NAME_MAX_LEN];
-                if (jp_str_copy(c->s, t, name, sizeof(name)) < 0)
-                        continue; /* checked by the caller: all strings */
+                jp_str_copy(c->s, t, name, sizeof(name)); /* checked: fits, no NUL */
                 jp_w_key(w, name);
                 const char *type, *rw;
                 int rc = la_ctl_leaf_info(name, &type, &rw);
                 if (rc != 0) {
                         write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                if (read_acts(name)) {
+                        write_error_obj(w, "EPERM", "reading this name creates an arena or a "
+                                                    "cache: use set with the value null");
                         continue;
                 }
                 enum vkind kind = kind_of(type);
@@ -370,11 +382,7 @@ static void op_set(req_ctx_t *c)
                 const jp_tok_t *val = &c->toks[key->next];
                 i = val->next;
                 char name[NAME_MAX_LEN];
-                if (jp_str_copy(c->s, key, name, sizeof(name)) < 0) {
-                        jp_w_key(w, "?");
-                        write_error_obj(w, "ENOENT", "name too long");
-                        continue;
-                }
+                jp_str_copy(c->s, key, name, sizeof(name)); /* checked: fits, no NUL */
                 jp_w_key(w, name);
                 const char *type, *rw;
                 int rc = la_ctl_leaf_info(name, &type, &rw);
@@ -386,6 +394,21 @@ static void op_set(req_ctx_t *c)
                 static char strbuf[1024];
                 value_t nv, ov;
                 memset(&ov, 0, sizeof(ov));
+                if (read_acts(name) && val->type == JP_NULL) {
+                        size_t osz = kind_size(kind);
+                        rc = la_ctl_byname(name, &ov, &osz, NULL, 0);
+                        if (rc != 0) {
+                                write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                                continue;
+                        }
+                        jp_w_obj(w);
+                        jp_w_key(w, "type");
+                        jp_w_str(w, type);
+                        jp_w_key(w, "value");
+                        write_value(w, kind, &ov);
+                        jp_w_obj_end(w);
+                        continue;
+                }
                 if (!parse_value(c, val, kind, &nv, strbuf, sizeof(strbuf))) {
                         write_error_obj(w, "bad_value", "the value does not fit the name's type");
                         continue;
@@ -654,6 +677,26 @@ static void op_decay_all(req_ctx_t *c)
 
 /* Argument checks that must pass before anything is done (a request either runs whole or
  * is refused whole).  Returns JP_OK or the error, with *msg set. */
+/* The names of a get (array) or a set (object keys): each a string that unescapes to a
+ * name of at most 255 bytes without NUL, none repeated (after unescaping), so the answer
+ * has exactly one entry per name. */
+static bool names_ok(const char *s, const jp_tok_t *toks, int a)
+{
+        static char names[JP_MAX_NAMES][NAME_MAX_LEN];
+        bool object = toks[a].type == JP_OBJECT;
+        uint32_t i = (uint32_t)a + 1;
+        for (uint32_t k = 0; k < toks[a].size; k++) {
+                if (toks[i].type != JP_STRING ||
+                    jp_str_copy(s, &toks[i], names[k], NAME_MAX_LEN) < 0)
+                        return false;
+                for (uint32_t j = 0; j < k; j++)
+                        if (strcmp(names[j], names[k]) == 0)
+                                return false;
+                i = object ? toks[toks[i].next].next : toks[i].next;
+        }
+        return true;
+}
+
 static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_request_t *req,
                               const char **msg)
 {
@@ -661,20 +704,18 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
         switch (req->op) {
         case JP_OP_GET:
                 a = jp_obj_find(s, toks, req->args, "names");
-                *msg = "\"names\" must be an array of at most 256 strings";
-                if (a < 0 || toks[a].type != JP_ARRAY || toks[a].size > JP_MAX_NAMES)
+                *msg = "\"names\" must be an array of at most 256 different names, each "
+                       "shorter than 256 bytes";
+                if (a < 0 || toks[a].type != JP_ARRAY || toks[a].size > JP_MAX_NAMES ||
+                    !names_ok(s, toks, a))
                         return JP_ERR_BAD_REQUEST;
-                for (uint32_t i = (uint32_t)a + 1, k = 0; k < toks[a].size; k++) {
-                        if (toks[i].type != JP_STRING ||
-                            toks[i].end - toks[i].start >= NAME_MAX_LEN)
-                                return JP_ERR_BAD_REQUEST;
-                        i = toks[i].next;
-                }
                 return JP_OK;
         case JP_OP_SET:
                 a = jp_obj_find(s, toks, req->args, "values");
-                *msg = "\"values\" must be an object of at most 256 names";
-                if (a < 0 || toks[a].type != JP_OBJECT || toks[a].size > JP_MAX_NAMES)
+                *msg = "\"values\" must be an object of at most 256 different names, each "
+                       "shorter than 256 bytes";
+                if (a < 0 || toks[a].type != JP_OBJECT || toks[a].size > JP_MAX_NAMES ||
+                    !names_ok(s, toks, a))
                         return JP_ERR_BAD_REQUEST;
                 return JP_OK;
         case JP_OP_LIST:
@@ -692,17 +733,26 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
                                : JP_ERR_BAD_REQUEST;
         case JP_OP_PURGE: {
                 uint64_t v;
+                unsigned narenas = 0;
+                size_t sz = sizeof(narenas);
+                la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
                 a = jp_obj_find(s, toks, req->args, "arena");
-                *msg = "\"arena\" must be an arena index";
-                return a < 0 || jp_get_u64(s, &toks[a], &v) ? JP_OK : JP_ERR_BAD_REQUEST;
+                *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 "
+                       "(all)";
+                return a < 0 || (jp_get_u64(s, &toks[a], &v) &&
+                                 (v < narenas || v == LA_ARENAS_ALL))
+                               ? JP_OK
+                               : JP_ERR_BAD_REQUEST;
         }
         case JP_OP_DECAY_ALL: {
                 int64_t v;
                 a = jp_obj_find(s, toks, req->args, "dirty_ms");
                 int m = jp_obj_find(s, toks, req->args, "muzzy_ms");
-                *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be integers";
-                if (a < 0 || !jp_get_i64(s, &toks[a], &v) ||
-                    (m >= 0 && !jp_get_i64(s, &toks[m], &v)))
+                *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
+                       "0 (at once) or milliseconds";
+                if (a < 0 || !jp_get_i64(s, &toks[a], &v) || !la_decay_ms_valid((ssize_t)v))
+                        return JP_ERR_BAD_REQUEST;
+                if (m >= 0 && (!jp_get_i64(s, &toks[m], &v) || !la_decay_ms_valid((ssize_t)v)))
                         return JP_ERR_BAD_REQUEST;
                 return JP_OK;
         }

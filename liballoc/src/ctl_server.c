@@ -149,6 +149,17 @@ static void respond_error(client_t *cl, enum jp_err e, const char *msg)
         srv.out_total += cl->out_len;
 }
 
+/* A last error frame, sent only if the socket takes it at once, then the connection is
+ * closed (timeouts, a peer that ended inside a frame). */
+static void say_and_close(client_t *cl, enum jp_err e, const char *msg)
+{
+        out_free(cl);
+        respond_error(cl, e, msg);
+        if (cl->out != NULL)
+                send(cl->fd, cl->out, cl->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        client_reset(cl);
+}
+
 /* Reads what is there; when a whole request is in, answers it. */
 static void client_read(client_t *cl)
 {
@@ -163,8 +174,13 @@ static void client_read(client_t *cl)
                 }
                 if (r < 0 && (errno == EAGAIN || errno == EINTR))
                         return;
+                if (r == 0 && cl->hdr_got > 0) {
+                        say_and_close(cl, JP_ERR_BAD_FRAME, "the connection ended inside a "
+                                                            "frame");
+                        return;
+                }
                 if (r <= 0) {
-                        client_reset(cl); /* closed by the peer (or cut mid-frame) */
+                        client_reset(cl); /* closed by the peer */
                         return;
                 }
                 cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
@@ -321,7 +337,13 @@ static void *server_main(void *arg)
                         if (cl->fd < 0)
                                 continue;
                         if (now >= cl->deadline_ns) {
-                                client_reset(cl); /* silent, slow or stuck: let it go */
+                                /* Silent, slow or stuck: tell it (if it listens) and let
+                                 * it go. */
+                                if (cl->out == NULL)
+                                        say_and_close(cl, JP_ERR_TIMEOUT,
+                                                      "no complete request within 5 seconds");
+                                else
+                                        client_reset(cl);
                                 continue;
                         }
                         if (cl->deadline_ns < next)

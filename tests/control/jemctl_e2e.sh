@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# End-to-end tests of jemctl against a live process: a workload (grow_free) runs under
+# LD_PRELOAD=liballoc with its control socket in a fresh runtime directory, and jemctl
+# lists it, reads and changes its settings, makes it hand memory back, and reports errors.
+#   tests/control/jemctl_e2e.sh BUILD_DIR
+# Prints PASS/FAIL/SKIP lines (tests/CONTRACT.md); exit status 1 if any test failed.
+set -u
+BUILD=${1:?usage: $0 BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+LIB=${LIBALLOC:-$BUILD/liballoc/liballoc.so}
+JEMCTL=$BUILD/jemctl/jemctl
+failed=0
+pass() { echo "PASS: control/jemctl/$1"; }
+fail() {
+        echo "FAIL: control/jemctl/$1: $2"
+        failed=1
+}
+
+if [ ! -x "$JEMCTL" ] || [ ! -f "$LIB" ]; then
+        fail build "$JEMCTL or $LIB is missing (build $BUILD first)"
+        exit 1
+fi
+
+mkdir -p "$BUILD/tests-tmp/control"
+TMP=$(mktemp -d "$BUILD/tests-tmp/control/jemctl.XXXXXX") || exit 1
+RT=$TMP/run
+mkdir -m 0700 "$RT"
+WL_PID=""
+FAKE_PID=""
+# shellcheck disable=SC2317 # (called by the trap)
+cleanup() {
+        [ -n "$WL_PID" ] && kill -9 "$WL_PID" 2>/dev/null && wait "$WL_PID" 2>/dev/null
+        [ -n "$FAKE_PID" ] && kill -9 "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+        rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+export JEMCTL_RUNTIME_DIR=$RT
+unset MALLOC_CONF
+
+# The workload: built by tests/control/meson.build, else compiled here.
+GF=$BUILD/tests/control/grow_free
+if [ ! -x "$GF" ]; then
+        GF=$TMP/grow_free
+        if ! ${CC:-cc} -O2 -std=gnu11 -fno-builtin-malloc -fno-builtin-free -o "$GF" \
+                "$(dirname "$0")/grow_free.c" 2>"$TMP/cc.log"; then
+                fail workload "cannot build grow_free: $(head -3 "$TMP/cc.log")"
+                exit 1
+        fi
+fi
+
+# Runs jemctl; sets OUT (stdout), ERR (stderr) and RC.
+jc() {
+        OUT=$(timeout 20 "$JEMCTL" "$@" 2>"$TMP/err")
+        RC=$?
+        ERR=$(cat "$TMP/err")
+}
+
+rss_bytes() { # pid
+        local rss
+        read -r _ rss _ <"/proc/$1/statm" || return 1
+        echo $((rss * $(getconf PAGESIZE)))
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- start the workload -----------------------------------------------------------------
+LD_PRELOAD=$LIB "$GF" 300 >"$TMP/wl.out" 2>"$TMP/wl.err" &
+WL_PID=$!
+for _ in $(seq 100); do
+        grep -q READY "$TMP/wl.out" 2>/dev/null && [ -S "$RT/$WL_PID.sock" ] && break
+        kill -0 "$WL_PID" 2>/dev/null || break
+        sleep 0.1
+done
+if ! grep -q READY "$TMP/wl.out" || [ ! -S "$RT/$WL_PID.sock" ]; then
+        fail workload "grow_free did not get ready with a socket in 10 s: $(head -3 "$TMP/wl.err")"
+        exit 1
+fi
+FREED=$(awk '/READY/ {print $2}' "$TMP/wl.out")
+P=$WL_PID
+
+# ---- ps -----------------------------------------------------------------------------------
+jc ps
+if [ $RC -eq 0 ] && echo "$OUT" | awk -v p="$P" '$1 == p && $2 == "grow_free" {f=1} END {exit !f}'; then
+        pass ps
+else
+        fail ps "rc=$RC, pid $P not listed: $OUT $ERR"
+fi
+
+jc ps --json
+if [ $RC -eq 0 ] && echo "$OUT" | python3 -c "
+import json, sys
+rows = json.load(sys.stdin)
+assert any(r['pid'] == $P and r['comm'] == 'grow_free' and r['rss'] > 0 for r in rows)
+" 2>/dev/null; then
+        pass ps-json
+else
+        fail ps-json "rc=$RC: $OUT $ERR"
+fi
+
+# ---- get: the default decay ---------------------------------------------------------------
+jc get "$P" arenas.dirty_decay_ms
+if [ $RC -eq 0 ] && [ "$OUT" = "arenas.dirty_decay_ms = 10000" ]; then
+        pass get-default
+else
+        fail get-default "rc=$RC, got '$OUT' $ERR"
+fi
+
+# ---- decay 0: the freed memory goes back to the system within 1 s --------------------------
+BEFORE=$(rss_bytes "$P")
+T0=$(now_ms)
+jc decay "$P" 0
+AFTER=$BEFORE
+while :; do
+        AFTER=$(rss_bytes "$P")
+        [ $((BEFORE - AFTER)) -ge $((FREED * 6 / 10)) ] && break
+        [ $(($(now_ms) - T0)) -ge 1000 ] && break
+        sleep 0.05
+done
+ELAPSED=$(($(now_ms) - T0))
+DROP=$((BEFORE - AFTER))
+if [ $RC -eq 0 ] && [ $DROP -ge $((FREED * 6 / 10)) ] && [ $ELAPSED -le 1000 ]; then
+        pass decay-rss
+else
+        fail decay-rss "rc=$RC: RSS $BEFORE -> $AFTER (fell $DROP of $FREED freed bytes) after ${ELAPSED} ms: $OUT $ERR"
+fi
+if echo "$OUT" | grep -q "rss before" && echo "$OUT" | grep -q "rss after"; then
+        pass decay-report
+else
+        fail decay-report "no RSS before/after in: $OUT"
+fi
+
+jc get "$P" arenas.dirty_decay_ms arena.0.dirty_decay_ms
+if [ $RC -eq 0 ] && [ "$OUT" = "arenas.dirty_decay_ms = 0
+arena.0.dirty_decay_ms = 0" ]; then
+        pass get-after-decay
+else
+        fail get-after-decay "rc=$RC, got '$OUT' $ERR"
+fi
+
+# ---- set ------------------------------------------------------------------------------------
+jc set "$P" arenas.muzzy_decay_ms=5
+if [ $RC -eq 0 ] && [ "$OUT" = "arenas.muzzy_decay_ms: 0 -> 5" ]; then
+        jc get "$P" arenas.muzzy_decay_ms
+        if [ $RC -eq 0 ] && [ "$OUT" = "arenas.muzzy_decay_ms = 5" ]; then
+                pass set
+        else
+                fail set "read back rc=$RC '$OUT' $ERR"
+        fi
+else
+        fail set "rc=$RC, got '$OUT' $ERR"
+fi
+
+jc set "$P" arena.4096.purge= thread.tcache.enabled=false
+if [ $RC -eq 0 ] && echo "$OUT" | grep -q "^arena.4096.purge: done$" &&
+        echo "$OUT" | grep -q "^thread.tcache.enabled: true -> false$"; then
+        pass set-action-and-bool
+else
+        fail set-action-and-bool "rc=$RC, got '$OUT' $ERR"
+fi
+
+# ---- stats ----------------------------------------------------------------------------------
+jc stats "$P" --json
+if [ $RC -eq 0 ] && echo "$OUT" | python3 -m json.tool >/dev/null 2>&1 &&
+        echo "$OUT" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+assert d['pid'] == $P and d['allocated'] > 0 and d['rss'] > 0 and len(d['arenas']) > 0
+assert 'fragmentation' in d
+" 2>/dev/null; then
+        pass stats-json
+else
+        fail stats-json "rc=$RC: $(echo "$OUT" | head -5) $ERR"
+fi
+
+jc stats "$P"
+if [ $RC -eq 0 ] && echo "$OUT" | grep -q "allocated" && echo "$OUT" | grep -q "fragmentation" &&
+        echo "$OUT" | grep -q "ARENA"; then
+        pass stats
+else
+        fail stats "rc=$RC: $OUT $ERR"
+fi
+
+jc stats "$P" --full --json
+if [ $RC -eq 0 ] && echo "$OUT" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+assert 'stats' in d['jemalloc']
+" 2>/dev/null; then
+        pass stats-full
+else
+        fail stats-full "rc=$RC: $(echo "$OUT" | head -3) $ERR"
+fi
+
+# ---- ls, info, watch, purge, prof -------------------------------------------------------------
+jc ls "$P" stats.arenas
+if [ $RC -eq 0 ] && echo "$OUT" | grep -q "^stats.arenas.<i>.pdirty  *size_t  *r-$" &&
+        ! echo "$OUT" | sed 1d | grep -qv "^stats.arenas"; then
+        pass ls
+else
+        fail ls "rc=$RC: $(echo "$OUT" | head -5) $ERR"
+fi
+
+jc info "$P"
+if [ $RC -eq 0 ] && echo "$OUT" | grep -q "^pid: *$P$" && echo "$OUT" | grep -q "grow_free"; then
+        pass info
+else
+        fail info "rc=$RC: $OUT $ERR"
+fi
+
+jc watch "$P" --interval 0.2 --count 2
+if [ $RC -eq 0 ] && [ "$(echo "$OUT" | grep -c "^jemctl watch")" -eq 2 ] &&
+        ! echo "$OUT" | grep -q $'\033'; then
+        pass watch
+else
+        fail watch "rc=$RC: $(echo "$OUT" | head -3) $ERR"
+fi
+
+jc purge "$P" --arena 0
+if [ $RC -eq 0 ] && echo "$OUT" | grep -q "purged arena 0"; then
+        pass purge
+else
+        fail purge "rc=$RC: $OUT $ERR"
+fi
+
+jc prof "$P" dump
+if [ $RC -eq 1 ] && echo "$ERR" | grep -q "not_supported"; then
+        pass prof-not-supported
+else
+        fail prof-not-supported "rc=$RC: $OUT $ERR"
+fi
+
+# ---- errors ---------------------------------------------------------------------------------
+jc get 999999 x
+if [ $RC -eq 3 ] && echo "$ERR" | grep -q "pid 999999: no such process"; then
+        pass no-such-pid
+else
+        fail no-such-pid "rc=$RC: $ERR"
+fi
+
+jc get $$ x # a live process without a control socket
+if [ $RC -eq 3 ] && echo "$ERR" | grep -q "no control socket in $RT"; then
+        pass no-socket
+else
+        fail no-socket "rc=$RC: $ERR"
+fi
+
+jc get "$P" no.such.name
+if [ $RC -eq 1 ] && echo "$ERR" | grep -q "no.such.name: ENOENT"; then
+        pass enoent
+else
+        fail enoent "rc=$RC: $OUT $ERR"
+fi
+
+jc set "$P" stats.allocated=1
+if [ $RC -eq 1 ] && echo "$ERR" | grep -q "stats.allocated: EPERM"; then
+        pass eperm
+else
+        fail eperm "rc=$RC: $OUT $ERR"
+fi
+
+jc set "$P" arenas.dirty_decay_ms=abc
+if [ $RC -eq 2 ] && echo "$ERR" | grep -q "ssize_t"; then
+        jc get "$P" arenas.dirty_decay_ms
+        if [ "$OUT" = "arenas.dirty_decay_ms = 0" ]; then
+                pass bad-value
+        else
+                fail bad-value "the value changed: $OUT"
+        fi
+else
+        fail bad-value "rc=$RC: $OUT $ERR"
+fi
+
+jc frobnicate
+if [ $RC -eq 2 ]; then
+        pass usage-error
+else
+        fail usage-error "rc=$RC: $ERR"
+fi
+
+# ---- stale sockets: skipped by ps, removed by ps --clean ------------------------------------
+sleep 0 &
+DEAD=$!
+wait $DEAD
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$RT/$DEAD.sock"
+jc ps
+if [ $RC -eq 0 ] && ! echo "$OUT" | awk -v p="$DEAD" '$1 == p {f=1} END {exit !f}' &&
+        [ -S "$RT/$DEAD.sock" ]; then
+        jc ps --clean
+        if [ $RC -eq 0 ] && [ ! -e "$RT/$DEAD.sock" ] && [ -S "$RT/$P.sock" ]; then
+                pass ps-clean
+        else
+                fail ps-clean "rc=$RC, stale socket still there or live one removed: $ERR"
+        fi
+else
+        fail ps-clean "rc=$RC, ps listed the stale socket: $OUT $ERR"
+fi
+
+# ---- a malformed answer is an error, not a crash ---------------------------------------------
+python3 - "$RT/$$.sock" <<'EOF' &
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+s.settimeout(15)
+for answer in (b"not json", b'{"v":1,"id":1,"ok":true,"result":{"values":[]}}'):
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(struct.pack(">I", len(answer)) + answer)
+    c.close()
+EOF
+FAKE_PID=$!
+for _ in $(seq 50); do
+        [ -S "$RT/$$.sock" ] && break
+        sleep 0.1
+done
+jc get $$ opt.narenas --timeout 2
+RC1=$RC
+ERR1=$ERR
+jc get $$ opt.narenas --timeout 2
+if [ $RC1 -eq 1 ] && [ $RC -eq 1 ] && echo "$ERR1" | grep -q "malformed" &&
+        echo "$ERR" | grep -q "malformed"; then
+        pass malformed-answer
+else
+        fail malformed-answer "rc=$RC1/$RC: $ERR1 / $ERR"
+fi
+
+exit $failed

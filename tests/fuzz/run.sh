@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fuzzes the control protocol's codec (proto/) with libFuzzer:  builds tests/fuzz/fuzz_proto.c
+# and proto/src/*.c with clang (-fsanitize=fuzzer,address,undefined; no Meson needed), first
+# replays the seed corpus tests/fuzz/corpus/, then fuzzes for SECONDS (default 20).
+#
+#     tests/fuzz/run.sh [SECONDS] [WORK_DIR]
+#
+# WORK_DIR (default build/tests-tmp/fuzz) holds the binary, the corpus the run grows (the
+# seeds in the source tree are only read) and any crash-* / leak-* / timeout-* input.
+# tests/run.sh runs it for 10 s; a nightly-style run is `tests/fuzz/run.sh 600`.
+# Environment: CLANG (default clang, else clang-14), FUZZ_JOBS (parallel workers, default 1).
+# Output: PASS: fuzz/proto (after a "# " line with the counts), FAIL: fuzz/proto: reason,
+# or SKIP: fuzz/proto: reason.
+set -u
+secs=${1:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${2:-$root/build/tests-tmp/fuzz}
+name=fuzz/proto
+
+case $secs in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;; esac
+
+cc=
+for c in ${CLANG:-clang clang-14}; do
+        command -v "$c" >/dev/null 2>&1 && { cc=$c; break; }
+done
+if [ -z "$cc" ]; then
+        echo "SKIP: $name: clang is not installed (tools/deps.sh test installs clang and libclang-rt-14-dev)"
+        exit 0
+fi
+
+mkdir -p "$work/corpus" || { echo "FAIL: $name: cannot create $work"; exit 1; }
+bin=$work/fuzz_proto
+log=$work/build.log
+# -fno-sanitize-recover: any undefined behaviour is a crash the fuzzer reports.
+if ! "$cc" -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        -I "$root/proto/include" "$here/fuzz_proto.c" "$root"/proto/src/*.c \
+        -o "$bin" >"$log" 2>&1; then
+        if grep -q 'libclang_rt.fuzzer' "$log"; then
+                echo "SKIP: $name: $cc has no libFuzzer runtime (install libclang-rt-14-dev)"
+                exit 0
+        fi
+        echo "FAIL: $name: build failed: $(head -c 600 "$log" | tr '\n' ' ')"
+        exit 1
+fi
+
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+runlog=$work/fuzz.log
+# Replay the seeds (and whatever an earlier run found) once, then fuzz.  New inputs go to
+# the first corpus directory, the work one.
+start=$SECONDS
+timeout $((secs + 120)) "$bin" "$work/corpus" "$here/corpus" \
+        -dict="$here/json.dict" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
+        ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS} >"$runlog" 2>&1
+rc=$?
+took=$((SECONDS - start))
+runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$runlog" | tail -1 | grep -o '[0-9]*$')
+cov=$(grep -oE 'cov: [0-9]+' "$runlog" | tail -1)
+if [ $rc -ne 0 ]; then
+        art=$(grep -oE "(crash|leak|timeout|oom)-[0-9a-f]+" "$runlog" | head -1)
+        why=$(grep -m1 -E 'ERROR: |invariant broken|runtime error' "$runlog" | head -c 300)
+        echo "FAIL: $name: exit status $rc after ${took}s: ${why:-see $runlog}${art:+ (input: $work/$art)}"
+        exit 1
+fi
+echo "# $name: ${runs:-?} inputs in ${took}s, ${cov:-cov ?}, corpus $(find "$work/corpus" -type f | wc -l) files"
+echo "PASS: $name"

@@ -1,0 +1,813 @@
+/*
+ * Unit tests of the control protocol's codec (proto/, docs/protocol.md): framing, the
+ * strict JSON reader (grammar, limits, UTF-8, duplicate keys), the accessors, the writer
+ * (commas, escaping, overflow) and the request / response envelopes.  Every text handed
+ * to the parser is first copied into a buffer of exactly its length (no NUL after it), so
+ * the ASan build catches any read past the end.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "jp/proto.h"
+
+#define CHECK_STR(got, want)                                                               \
+        do {                                                                               \
+                const char *g_ = (got), *w_ = (want);                                      \
+                if (g_ == NULL || strcmp(g_, w_) != 0) {                                   \
+                        check_failures_in_test++;                                          \
+                        fprintf(stderr, "  %s:%d: %s is \"%s\", expected \"%s\"\n",        \
+                                __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_);         \
+                }                                                                          \
+        } while (0)
+
+static jp_tok_t toks[2 * JP_MAX_TOKENS];
+static char *exact; /* the last text parsed, in a buffer of exactly its length */
+static size_t exact_len;
+
+/* The text s[0..len) in a fresh buffer of exactly len bytes (freed on the next call). */
+static const char *dup_exact(const char *s, size_t len)
+{
+        free(exact);
+        exact = malloc(len ? len : 1);
+        if (exact == NULL)
+                abort();
+        memcpy(exact, s, len);
+        exact_len = len;
+        return exact;
+}
+
+static int parse_n(const char *s, size_t len, unsigned cap, unsigned depth, size_t *off)
+{
+        const char *e = dup_exact(s, len);
+        return jp_parse(e, len, toks, cap, depth, off);
+}
+
+static int parse(const char *s)
+{
+        return parse_n(s, strlen(s), JP_MAX_TOKENS, JP_MAX_DEPTH, NULL);
+}
+
+static bool rejects(const char *s)
+{
+        return parse(s) < 0;
+}
+
+static enum jp_err req_parse(const char *s, jp_request_t *req)
+{
+        size_t len = strlen(s);
+        const char *e = dup_exact(s, len);
+        return jp_request_parse(e, len, toks, JP_MAX_TOKENS, req);
+}
+
+/* Writer output as a C string (the writer does not terminate it). */
+static char wbuf[4096];
+static const char *wstr(const jp_writer_t *w)
+{
+        static char out[sizeof(wbuf) + 1];
+        memcpy(out, w->buf, w->len);
+        out[w->len] = '\0';
+        return out;
+}
+
+/* ---- framing ----------------------------------------------------------------------- */
+
+static void frame_round_trip(void)
+{
+        uint8_t h[JP_HDR_SIZE];
+        jp_frame_put(h, 0x01020304u);
+        CHECK(h[0] == 1 && h[1] == 2 && h[2] == 3 && h[3] == 4);
+        CHECK_EQ_U(jp_frame_get(h), 0x01020304u);
+        static const uint32_t vals[] = {0, 1, 255, 256, 65535, 65536, 0x7fffffffu,
+                                        0x80000000u, UINT32_MAX};
+        for (unsigned i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+                jp_frame_put(h, vals[i]);
+                CHECK_EQ_U(jp_frame_get(h), vals[i]);
+        }
+        jp_frame_put(h, 5);
+        CHECK(h[0] == 0 && h[1] == 0 && h[2] == 0 && h[3] == 5);
+}
+
+static void frame_limits(void)
+{
+        CHECK(jp_frame_check(0, JP_REQ_MAX) == JP_ERR_BAD_FRAME);
+        CHECK(jp_frame_check(1, JP_REQ_MAX) == JP_OK);
+        CHECK(jp_frame_check(JP_REQ_MAX, JP_REQ_MAX) == JP_OK);
+        CHECK(jp_frame_check(JP_REQ_MAX + 1, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        CHECK(jp_frame_check(0x7fffffffu, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        CHECK(jp_frame_check(UINT32_MAX, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        CHECK(jp_frame_check(JP_RESP_MAX, JP_RESP_MAX) == JP_OK);
+        CHECK(jp_frame_check(JP_RESP_MAX + 1, JP_RESP_MAX) == JP_ERR_TOO_LARGE);
+        CHECK(jp_frame_check(0, JP_RESP_MAX) == JP_ERR_BAD_FRAME);
+        CHECK_EQ_U(JP_REQ_MAX, 65536);
+        CHECK_EQ_U(JP_RESP_MAX, 16777216);
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+static void parse_structure(void)
+{
+        const char *s = " {\"a\": [1, \"x\"], \"b\": null, \"c\": {\"d\": true}} ";
+        int n = parse(s);
+        CHECK_EQ_U(n, 11);
+        if (n != 11)
+                return;
+        const char *e = exact;
+        /* 0 obj, 1 "a", 2 arr, 3 1, 4 "x", 5 "b", 6 null, 7 "c", 8 obj, 9 "d", 10 true */
+        CHECK(toks[0].type == JP_OBJECT && toks[0].size == 3 && toks[0].next == 11);
+        CHECK_EQ_U(toks[0].start, 1);
+        CHECK_EQ_U(toks[0].end, strlen(s) - 1);
+        CHECK(toks[1].type == JP_STRING && toks[1].next == 2);
+        CHECK(toks[1].end - toks[1].start == 1 && e[toks[1].start] == 'a');
+        CHECK(toks[2].type == JP_ARRAY && toks[2].size == 2 && toks[2].next == 5);
+        CHECK(e[toks[2].start] == '[' && e[toks[2].end - 1] == ']');
+        CHECK(toks[3].type == JP_NUMBER && toks[3].next == 4);
+        CHECK(toks[4].type == JP_STRING && toks[4].next == 5);
+        CHECK(toks[5].type == JP_STRING && toks[6].type == JP_NULL && toks[6].next == 7);
+        CHECK(toks[7].type == JP_STRING && toks[8].type == JP_OBJECT && toks[8].size == 1);
+        CHECK(toks[8].next == 11 && toks[9].type == JP_STRING && toks[10].type == JP_TRUE);
+        CHECK(toks[9].next == 10 && toks[10].next == 11);
+}
+
+static void parse_structure_literals(void)
+{
+        CHECK_EQ_U(parse("{\"t\":true,\"f\":false,\"n\":null}"), 7);
+        CHECK(toks[2].type == JP_TRUE && toks[4].type == JP_FALSE && toks[6].type == JP_NULL);
+        CHECK(toks[2].end - toks[2].start == 4 && toks[4].end - toks[4].start == 5);
+        CHECK_EQ_U(parse("[]"), 1);
+        CHECK(toks[0].type == JP_ARRAY && toks[0].size == 0 && toks[0].next == 1);
+        CHECK_EQ_U(parse("{}"), 1);
+        CHECK(toks[0].type == JP_OBJECT && toks[0].size == 0);
+        CHECK_EQ_U(parse("[[],[[]],{}]"), 5);
+        CHECK(toks[0].size == 3 && toks[1].next == 2 && toks[2].next == 4 && toks[4].next == 5);
+        /* Scalars at the top level, whitespace of all four kinds around. */
+        CHECK_EQ_U(parse("\t\r\n 42 \n"), 1);
+        CHECK(toks[0].type == JP_NUMBER);
+        CHECK_EQ_U(parse("\"s\""), 1);
+        CHECK_EQ_U(parse("null"), 1);
+}
+
+static void parse_numbers(void)
+{
+        static const char *const good[] = {"0", "-0", "1", "-1", "10", "1.5", "-0.25", "1e5",
+                                            "1E5", "1e+5", "1e-5", "0.0e0", "123456789012345678901234567890",
+                                            "-1.0E-10"};
+        for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                int n = parse(good[i]);
+                CHECK(n == 1 && toks[0].type == JP_NUMBER);
+                if (n != 1)
+                        fprintf(stderr, "  rejected number %s\n", good[i]);
+                CHECK_EQ_U(toks[0].end - toks[0].start, strlen(good[i]));
+        }
+        static const char *const bad[] = {"01", "-01", "1.", ".5", "-", "+1", "1e", "1e+",
+                                           "1.e5", "--1", "0x10", "1.5.5", "Infinity", "NaN",
+                                           "-.5", "00", "1 2", "[01]", "[1.]", "{\"a\":-}"};
+        for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                CHECK(rejects(bad[i]));
+                if (!rejects(bad[i]))
+                        fprintf(stderr, "  accepted number %s\n", bad[i]);
+        }
+}
+
+static void parse_strings_and_escapes(void)
+{
+        char out[64];
+        CHECK_EQ_U(parse("\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\""), 1);
+        CHECK_EQ_U(jp_str_copy(exact, &toks[0], out, sizeof(out)), 17);
+        CHECK(memcmp(out, "a\"b\\c/d\be\ff\ng\rh\ti", 18) == 0);
+        /* \u: BMP, a surrogate pair (U+1F600), a lone surrogate (U+FFFD), upper-case hex. */
+        CHECK_EQ_U(parse("\"\\u00e9\\u20AC\\ud83d\\ude00\\ud800x\""), 1);
+        int n = jp_str_copy(exact, &toks[0], out, sizeof(out));
+        CHECK_EQ_U(n, 2 + 3 + 4 + 3 + 1);
+        CHECK(memcmp(out, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdx", 13) == 0);
+        /* Raw UTF-8 up to 4 bytes, and DEL, are fine. */
+        CHECK_EQ_U(parse("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x7f\""), 1);
+        CHECK_EQ_U(toks[0].end - toks[0].start, 10);
+        CHECK(rejects("\"\\x\""));
+        CHECK(rejects("\"\\u12G4\""));
+        CHECK(rejects("\"\\u123\""));
+        CHECK(rejects("\"\\u"));
+        CHECK(rejects("\"\\"));
+        CHECK(rejects("\"abc"));
+        CHECK(rejects("\"\\'\""));
+        CHECK(parse_n("\"\\u0000\"", 8, 4, 4, NULL) == 1); /* parses; copying refuses it */
+}
+
+static void parse_rejects_control_chars(void)
+{
+        for (int c = 0; c < 0x20; c++) {
+                char s[4] = {'"', (char)c, '"', 0};
+                CHECK(parse_n(s, 3, 4, 4, NULL) < 0);
+        }
+        CHECK(parse_n("\"\x7f\"", 3, 4, 4, NULL) == 1);
+}
+
+static void parse_rejects_bad_utf8(void)
+{
+        static const char *const bad[] = {
+                "\"\x80\"",             /* lone continuation */
+                "\"\xc0\x80\"",         /* overlong NUL */
+                "\"\xc1\xbf\"",         /* overlong */
+                "\"\xe0\x80\x80\"",     /* overlong 3-byte */
+                "\"\xed\xa0\x80\"",     /* UTF-16 surrogate */
+                "\"\xf0\x80\x80\x80\"", /* overlong 4-byte */
+                "\"\xf4\x90\x80\x80\"", /* above U+10FFFF */
+                "\"\xf5\x80\x80\x80\"", "\"\xff\"", "\"\xfe\"",
+                "\"\xe2\x82\"",         /* cut short before the quote */
+                "\"\xc3\"",             /* cut short */
+                "\"\xc3x\"",            /* bad continuation */
+        };
+        for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                CHECK(rejects(bad[i]));
+                if (!rejects(bad[i]))
+                        fprintf(stderr, "  accepted bad UTF-8 #%u\n", i);
+        }
+        /* Cut short at the very end of the text (no quote after it). */
+        CHECK(parse_n("\"\xe2\x82", 3, 4, 4, NULL) < 0);
+        CHECK(parse_n("\"\xf0\x9f\x98", 4, 4, 4, NULL) < 0);
+        /* Boundaries that are valid. */
+        CHECK(!rejects("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80"
+                       "\xf4\x8f\xbf\xbf\""));
+}
+
+static void parse_rejects_trailing_and_syntax(void)
+{
+        static const char *const bad[] = {
+                "", " ", "{} x", "{}{}", "{} {", "[1,]", "[,1]", "{\"a\":1,}", "{,}", "{\"a\"}",
+                "{\"a\":}", "{\"a\" 1}", "{a:1}", "{'a':1}", "[1 2]", "[", "]", "{", "}", "tru",
+                "nul", "truex", "True", "[1]]", "{\"a\":1}}", "\"a\" \"b\"", "/*c*/1", "[1,,2]",
+                "{\"a\":1 \"b\":2}", "{1:2}",
+        };
+        for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                CHECK(rejects(bad[i]));
+                if (!rejects(bad[i]))
+                        fprintf(stderr, "  accepted \"%s\"\n", bad[i]);
+        }
+        size_t off = 99;
+        CHECK(parse_n("{} x", 4, 8, 8, &off) < 0);
+        CHECK_EQ_U(off, 3);
+        CHECK(parse_n("[1,]", 4, 8, 8, &off) < 0);
+        CHECK_EQ_U(off, 3);
+        CHECK(parse_n("", 0, 8, 8, &off) < 0);
+        CHECK_EQ_U(off, 0);
+        /* A text that goes on past len is judged on its first len bytes only. */
+        CHECK(parse_n("[1,2]", 4, 8, 8, &off) < 0);
+        CHECK(off <= 4);
+        CHECK(parse_n("true", 3, 8, 8, NULL) < 0);
+        CHECK(parse_n("\"ab\"", 3, 8, 8, NULL) < 0);
+        CHECK(parse_n("12", 1, 8, 8, NULL) == 1);
+        /* An embedded NUL is just a bad byte. */
+        CHECK(parse_n("{}\0", 3, 8, 8, NULL) < 0);
+        CHECK(parse_n("[\0]", 3, 8, 8, NULL) < 0);
+}
+
+static void parse_depth_limit(void)
+{
+        char s[256];
+        for (unsigned d = 1; d <= 20; d++) {
+                size_t n = 0;
+                for (unsigned i = 0; i < d; i++)
+                        s[n++] = '[';
+                for (unsigned i = 0; i < d; i++)
+                        s[n++] = ']';
+                int r = parse_n(s, n, 64, 8, NULL);
+                CHECK(d <= 8 ? r == (int)d : r < 0);
+        }
+        /* Objects count as levels too. */
+        CHECK(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 3, NULL) == 6);
+        CHECK(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 2, NULL) < 0);
+        /* Depth 0 refuses any container but still reads scalars. */
+        CHECK(parse_n("[]", 2, 4, 0, NULL) < 0);
+        CHECK(parse_n("7", 1, 4, 0, NULL) == 1);
+        /* Any max_depth is capped at 64: 100 levels are refused. */
+        char deep[200];
+        memset(deep, '[', 100);
+        memset(deep + 100, ']', 100);
+        CHECK(parse_n(deep, 200, 256, 1000, NULL) < 0);
+        CHECK(parse_n(deep + 36, 128, 256, 1000, NULL) == 64);
+}
+
+static void parse_token_limit(void)
+{
+        CHECK(parse_n("[1,2,3]", 7, 4, 8, NULL) == 4);
+        CHECK(parse_n("[1,2,3]", 7, 3, 8, NULL) < 0);
+        CHECK(parse_n("{\"a\":1}", 7, 2, 8, NULL) < 0);
+        CHECK(parse_n("{\"a\":1}", 7, 3, 8, NULL) == 3);
+        CHECK(parse_n("1", 1, 0, 8, NULL) < 0);
+        /* 1024 tokens fit, 1025 do not (an array of 1023 and 1024 zeros). */
+        static char big[4 * 1100];
+        size_t n = 0;
+        big[n++] = '[';
+        for (unsigned i = 0; i < 1024; i++) {
+                if (i)
+                        big[n++] = ',';
+                big[n++] = '0';
+        }
+        big[n++] = ']';
+        CHECK(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) < 0);
+        CHECK(parse_n(big, n, JP_MAX_TOKENS + 1, 8, NULL) == 1025);
+        n = 0;
+        big[n++] = '[';
+        for (unsigned i = 0; i < 1023; i++) {
+                if (i)
+                        big[n++] = ',';
+                big[n++] = '0';
+        }
+        big[n++] = ']';
+        CHECK(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) == 1024);
+        CHECK_EQ_U(toks[0].size, 1023);
+        CHECK_EQ_U(toks[0].next, 1024);
+}
+
+static void parse_duplicate_keys(void)
+{
+        CHECK(rejects("{\"a\":1,\"a\":2}"));
+        CHECK(rejects("{\"a\":1,\"b\":2,\"a\":3}"));
+        CHECK(rejects("{\"a\":{\"x\":1},\"b\":[1,2],\"a\":null}"));
+        CHECK(rejects("{\"v\":1,\"op\":\"x\",\"x\":{\"k\":1,\"k\":1}}"));
+        /* Same key in different objects, and a key equal to a value, are fine. */
+        CHECK(!rejects("{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3},{\"a\":4}]}"));
+        CHECK(!rejects("{\"a\":\"a\",\"b\":\"a\"}"));
+        CHECK(!rejects("{\"a\":1,\"ab\":2,\"b\":3,\"\":4}"));
+        /* Compared as written (documented in proto.h): an escaped spelling is another key. */
+        CHECK(!rejects("{\"a\":1,\"\\u0061\":2}"));
+}
+
+/* ---- access ------------------------------------------------------------------------ */
+
+static void obj_find(void)
+{
+        const char *s = "{\"a\":[1,{\"z\":0}],\"b\":{\"c\":2},\"k\\u00e9y\":3,\"d\":\"x\"}";
+        int n = parse(s);
+        CHECK(n > 0);
+        const char *e = exact;
+        int a = jp_obj_find(e, toks, 0, "a");
+        CHECK(a == 2 && toks[a].type == JP_ARRAY);
+        int b = jp_obj_find(e, toks, 0, "b");
+        CHECK(b > 0 && toks[b].type == JP_OBJECT);
+        int c = jp_obj_find(e, toks, b, "c");
+        CHECK(c > 0 && toks[c].type == JP_NUMBER);
+        CHECK(jp_obj_find(e, toks, 0, "c") == -1);  /* not a member of the outer object */
+        CHECK(jp_obj_find(e, toks, 0, "z") == -1);  /* nested in an array */
+        int k = jp_obj_find(e, toks, 0, "k\xc3\xa9y"); /* found through its escape */
+        CHECK(k > 0 && toks[k].type == JP_NUMBER);
+        int d = jp_obj_find(e, toks, 0, "d");
+        CHECK(d > 0 && toks[d].type == JP_STRING);
+        CHECK(jp_obj_find(e, toks, 0, "") == -1);
+        CHECK(jp_obj_find(e, toks, 0, "aa") == -1);
+        CHECK(jp_obj_find(e, toks, a, "a") == -1); /* not an object */
+        CHECK(jp_obj_find(e, toks, -1, "a") == -1);
+        CHECK(parse("{}") == 1);
+        CHECK(jp_obj_find(exact, toks, 0, "a") == -1);
+}
+
+static void str_eq(void)
+{
+        CHECK(parse("[\"hello\",\"h\\u0065llo\",\"\",\"\\u00e9\",\"\\ud83d\\ude00\",1]") > 0);
+        const char *e = exact;
+        CHECK(jp_str_eq(e, &toks[1], "hello"));
+        CHECK(!jp_str_eq(e, &toks[1], "hell"));
+        CHECK(!jp_str_eq(e, &toks[1], "hello!"));
+        CHECK(!jp_str_eq(e, &toks[1], ""));
+        CHECK(jp_str_eq(e, &toks[2], "hello"));
+        CHECK(jp_str_eq(e, &toks[3], ""));
+        CHECK(!jp_str_eq(e, &toks[3], "x"));
+        CHECK(jp_str_eq(e, &toks[4], "\xc3\xa9"));
+        CHECK(jp_str_eq(e, &toks[5], "\xf0\x9f\x98\x80"));
+        CHECK(!jp_str_eq(e, &toks[6], "1")); /* a number is no string */
+}
+
+static void str_copy(void)
+{
+        char out[16];
+        CHECK(parse("[\"abc\",\"a\\u0000b\",\"\\n\",\"\\u00e9\",\"\",\"\\ud83d\\ude00\",true]") > 0);
+        const char *e = exact;
+        CHECK(jp_str_copy(e, &toks[1], out, 4) == 3 && strcmp(out, "abc") == 0);
+        CHECK(jp_str_copy(e, &toks[1], out, 3) == -1); /* no room for the NUL */
+        CHECK(jp_str_copy(e, &toks[1], out, 1) == -1);
+        CHECK(jp_str_copy(e, &toks[1], out, 0) == -1);
+        CHECK(jp_str_copy(e, &toks[2], out, sizeof(out)) == -1); /* \u0000 */
+        CHECK(jp_str_copy(e, &toks[3], out, 2) == 1 && out[0] == '\n' && out[1] == '\0');
+        CHECK(jp_str_copy(e, &toks[4], out, 3) == 2 && strcmp(out, "\xc3\xa9") == 0);
+        CHECK(jp_str_copy(e, &toks[4], out, 2) == -1); /* the 2-byte sequence is not cut */
+        CHECK(jp_str_copy(e, &toks[5], out, 1) == 0 && out[0] == '\0');
+        CHECK(jp_str_copy(e, &toks[6], out, 5) == 4);
+        CHECK(jp_str_copy(e, &toks[6], out, 4) == -1);
+        CHECK(jp_str_copy(e, &toks[7], out, sizeof(out)) == -1); /* not a string */
+        /* Escapes only shrink: the copy of n raw bytes fits in n + 1. */
+        CHECK(parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"") == 1);
+        CHECK(jp_str_copy(exact, &toks[0], out, 9) == 8);
+        CHECK(memcmp(out, "\"\\/\b\f\n\r\t", 9) == 0);
+}
+
+static bool u64_of(const char *s, uint64_t *v)
+{
+        if (parse(s) != 1)
+                return false;
+        return jp_get_u64(exact, &toks[0], v);
+}
+
+static bool i64_of(const char *s, int64_t *v)
+{
+        if (parse(s) != 1)
+                return false;
+        return jp_get_i64(exact, &toks[0], v);
+}
+
+static void get_integers(void)
+{
+        uint64_t u = 1;
+        int64_t i = 1;
+        CHECK(u64_of("0", &u) && u == 0);
+        CHECK(u64_of("42", &u) && u == 42);
+        CHECK(u64_of("18446744073709551615", &u) && u == UINT64_MAX);
+        CHECK(!u64_of("18446744073709551616", &u));
+        CHECK(!u64_of("99999999999999999999", &u));
+        CHECK(!u64_of("-1", &u));
+        CHECK(!u64_of("-0", &u));
+        CHECK(!u64_of("1.0", &u));
+        CHECK(!u64_of("1e3", &u));
+        CHECK(!u64_of("\"5\"", &u));
+        CHECK(!u64_of("true", &u));
+        CHECK(i64_of("0", &i) && i == 0);
+        CHECK(i64_of("-0", &i) && i == 0);
+        CHECK(i64_of("-1", &i) && i == -1);
+        CHECK(i64_of("9223372036854775807", &i) && i == INT64_MAX);
+        CHECK(!i64_of("9223372036854775808", &i));
+        CHECK(i64_of("-9223372036854775808", &i) && i == INT64_MIN);
+        CHECK(!i64_of("-9223372036854775809", &i));
+        CHECK(!i64_of("-18446744073709551616", &i));
+        CHECK(!i64_of("18446744073709551615", &i));
+        CHECK(!i64_of("-1.5", &i));
+        CHECK(!i64_of("2E2", &i));
+        CHECK(!i64_of("null", &i));
+        /* Failures leave the output alone. */
+        u = 7;
+        CHECK(!u64_of("-3", &u) && u == 7);
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+static void writer_commas_and_nesting(void)
+{
+        jp_writer_t w;
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_w_obj(&w);
+        jp_w_key(&w, "a");
+        jp_w_u64(&w, 1);
+        jp_w_key(&w, "b");
+        jp_w_arr(&w);
+        jp_w_bool(&w, true);
+        jp_w_bool(&w, false);
+        jp_w_null(&w);
+        jp_w_str(&w, "x");
+        jp_w_str(&w, NULL);
+        jp_w_arr(&w);
+        jp_w_arr_end(&w);
+        jp_w_obj(&w);
+        jp_w_obj_end(&w);
+        jp_w_arr_end(&w);
+        jp_w_key(&w, "c");
+        jp_w_obj(&w);
+        jp_w_key(&w, "d");
+        jp_w_i64(&w, -5);
+        jp_w_key(&w, "e");
+        jp_w_raw(&w, "[1,2]", 5);
+        jp_w_obj_end(&w);
+        jp_w_key(&w, "f");
+        jp_w_strn(&w, "xyz", 2);
+        jp_w_obj_end(&w);
+        CHECK(!w.overflow);
+        CHECK_STR(wstr(&w), "{\"a\":1,\"b\":[true,false,null,\"x\",null,[],{}],\"c\":{\"d\":-5,"
+                            "\"e\":[1,2]},\"f\":\"xy\"}");
+        CHECK(parse(wstr(&w)) > 0);
+
+        /* Deep nesting (the comma state is per level). */
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        for (int d = 0; d < 12; d++) {
+                jp_w_arr(&w);
+                jp_w_u64(&w, (uint64_t)d);
+        }
+        for (int d = 0; d < 12; d++) {
+                jp_w_arr_end(&w);
+                jp_w_u64(&w, 9);
+        }
+        char want[128];
+        size_t k = 0;
+        for (int d = 0; d < 12; d++)
+                k += (size_t)snprintf(want + k, sizeof(want) - k, "%s[%d", d ? "," : "", d);
+        for (int d = 0; d < 11; d++)
+                k += (size_t)snprintf(want + k, sizeof(want) - k, "],9");
+        snprintf(want + k, sizeof(want) - k, "]9");
+        CHECK_STR(wstr(&w), want);
+
+        /* Extremes of the integers. */
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_w_arr(&w);
+        jp_w_u64(&w, UINT64_MAX);
+        jp_w_i64(&w, INT64_MIN);
+        jp_w_i64(&w, INT64_MAX);
+        jp_w_u64(&w, 0);
+        jp_w_i64(&w, 0);
+        jp_w_arr_end(&w);
+        CHECK_STR(wstr(&w), "[18446744073709551615,-9223372036854775808,9223372036854775807,0,0]");
+        CHECK(parse(wstr(&w)) == 6);
+        int64_t i;
+        CHECK(jp_get_i64(exact, &toks[2], &i) && i == INT64_MIN);
+}
+
+static void writer_escaping(void)
+{
+        jp_writer_t w;
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_w_obj(&w);
+        jp_w_key(&w, "k\"\n");
+        jp_w_str(&w, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9");
+        jp_w_key(&w, "nul");
+        jp_w_strn(&w, "a\0b", 3);
+        jp_w_obj_end(&w);
+        CHECK(!w.overflow);
+        CHECK_STR(wstr(&w), "{\"k\\\"\\n\":\"q\\\"b\\\\s/\\n\\r\\t\\u0008\\u000c\\u0001\\u001f"
+                            "\x7f\xc3\xa9\",\"nul\":\"a\\u0000b\"}");
+        /* It reads back to the same bytes. */
+        CHECK(parse(wstr(&w)) == 5);
+        char out[64];
+        CHECK(jp_str_copy(exact, &toks[2], out, sizeof(out)) == 16);
+        CHECK(strcmp(out, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9") == 0);
+        CHECK(jp_str_eq(exact, &toks[1], "k\"\n"));
+        /* Every control character is escaped. */
+        char all[32];
+        for (int c = 0; c < 32; c++)
+                all[c] = (char)c;
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_w_strn(&w, all, 32);
+        CHECK(parse(wstr(&w)) == 1);
+        for (size_t k = 0; k < w.len; k++)
+                CHECK((unsigned char)w.buf[k] >= 0x20);
+}
+
+static void writer_overflow(void)
+{
+        jp_writer_t w;
+        /* Exactly fitting is no overflow. */
+        jp_w_init(&w, wbuf, 9);
+        jp_w_obj(&w);
+        jp_w_key(&w, "abc");
+        jp_w_u64(&w, 1);
+        jp_w_obj_end(&w);
+        CHECK(!w.overflow);
+        CHECK_EQ_U(w.len, 9);
+        /* One byte less: flagged, and nothing is written past cap. */
+        memset(wbuf, '#', sizeof(wbuf));
+        jp_w_init(&w, wbuf, 8);
+        jp_w_obj(&w);
+        jp_w_key(&w, "abc");
+        jp_w_u64(&w, 1);
+        jp_w_obj_end(&w);
+        CHECK(w.overflow);
+        CHECK(w.len <= 8);
+        CHECK(wbuf[8] == '#');
+        /* Once overflowed, len stops growing even if later pieces would fit. */
+        jp_w_init(&w, wbuf, 4);
+        jp_w_str(&w, "toolong");
+        size_t len = w.len;
+        CHECK(w.overflow);
+        jp_w_null(&w);
+        jp_w_u64(&w, 1);
+        CHECK_EQ_U(w.len, len);
+        CHECK(w.overflow);
+        /* Escapes that do not fit. */
+        memset(wbuf, '#', sizeof(wbuf));
+        jp_w_init(&w, wbuf, 5);
+        jp_w_str(&w, "\x01");
+        CHECK(w.overflow && wbuf[5] == '#');
+        /* A zero-capacity writer. */
+        jp_w_init(&w, wbuf, 0);
+        jp_w_obj(&w);
+        CHECK(w.overflow && w.len == 0);
+        /* reserve / commit */
+        jp_w_init(&w, wbuf, 16);
+        jp_w_arr(&w);
+        jp_w_u64(&w, 1);
+        char *p = jp_w_reserve(&w, 3);
+        CHECK(p != NULL);
+        if (p != NULL) {
+                memcpy(p, "234", 3);
+                jp_w_commit(&w, 3);
+        }
+        jp_w_arr_end(&w);
+        CHECK_STR(wstr(&w), "[1,234]");
+        CHECK(jp_w_reserve(&w, 100) == NULL);
+        CHECK(w.overflow);
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static void request_parse_valid(void)
+{
+        jp_request_t r;
+        CHECK(req_parse("{\"v\":1,\"id\":7,\"op\":\"get\",\"names\":[\"a\"]}", &r) == JP_OK);
+        CHECK(r.id == 7 && r.op == JP_OP_GET && r.args == 0 && r.ntoks == 10);
+        CHECK(req_parse("{\"op\":\"hello\",\"v\":1}", &r) == JP_OK);
+        CHECK(r.id == 0 && r.op == JP_OP_HELLO);
+        CHECK(req_parse(" {\"v\":1,\"id\":18446744073709551615,\"op\":\"h\\u0065llo\"} ", &r) ==
+              JP_OK);
+        CHECK(r.id == UINT64_MAX && r.op == JP_OP_HELLO);
+        /* Unknown members are ignored. */
+        CHECK(req_parse("{\"v\":1,\"op\":\"info\",\"future\":{\"x\":[1,2]}}", &r) == JP_OK);
+        CHECK(r.op == JP_OP_INFO);
+        static const char *const ops[] = {"hello", "info", "get", "set", "list",
+                                           "stats", "purge", "decay-all", "prof"};
+        for (unsigned i = 0; i < JP_NOPS; i++) {
+                char s[96];
+                snprintf(s, sizeof(s), "{\"v\":1,\"id\":%u,\"op\":\"%s\"}", i, ops[i]);
+                CHECK(req_parse(s, &r) == JP_OK);
+                CHECK(r.op == (enum jp_op)i && r.id == i);
+                CHECK_STR(jp_op_name((enum jp_op)i), ops[i]);
+        }
+        CHECK_STR(jp_op_name(JP_NOPS), "?");
+}
+
+static void request_parse_errors(void)
+{
+        jp_request_t r;
+        /* Version. */
+        CHECK(req_parse("{\"v\":2,\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
+        CHECK(r.id == 5);
+        CHECK(req_parse("{\"v\":0,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
+        CHECK(req_parse("{\"v\":18446744073709551615,\"op\":\"hello\"}", &r) ==
+              JP_ERR_UNSUPPORTED_VERSION);
+        CHECK(req_parse("{\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(r.id == 5);
+        CHECK(req_parse("{\"v\":\"1\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":1.0,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":null,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        /* Operation. */
+        CHECK(req_parse("{\"v\":1,\"id\":9,\"op\":\"frob\"}", &r) == JP_ERR_UNKNOWN_OP);
+        CHECK(r.id == 9 && r.op == JP_NOPS);
+        CHECK(req_parse("{\"v\":1,\"op\":\"HELLO\"}", &r) == JP_ERR_UNKNOWN_OP);
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello \"}", &r) == JP_ERR_UNKNOWN_OP);
+        CHECK(req_parse("{\"v\":1,\"op\":\"\"}", &r) == JP_ERR_UNKNOWN_OP);
+        CHECK(req_parse("{\"v\":1,\"id\":3}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(r.id == 3);
+        CHECK(req_parse("{\"v\":1,\"op\":5}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":1,\"op\":[\"hello\"]}", &r) == JP_ERR_BAD_REQUEST);
+        /* Id. */
+        CHECK(req_parse("{\"v\":1,\"id\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":1,\"id\":\"7\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":1,\"id\":1.5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        CHECK(req_parse("{\"v\":1,\"id\":18446744073709551616,\"op\":\"hello\"}", &r) ==
+              JP_ERR_BAD_REQUEST);
+        /* Not one well-formed object. */
+        CHECK(req_parse("[1]", &r) == JP_ERR_BAD_JSON);
+        CHECK(req_parse("\"hello\"", &r) == JP_ERR_BAD_JSON);
+        CHECK(req_parse("", &r) == JP_ERR_BAD_JSON);
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello\"", &r) == JP_ERR_BAD_JSON);
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello\"}x", &r) == JP_ERR_BAD_JSON);
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"op\":\"set\"}", &r) == JP_ERR_BAD_JSON);
+        CHECK(r.args == -1 && r.id == 0);
+        /* Depth 8 is the limit of a request (the envelope is level 1). */
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[1]]]]]]]}", &r) == JP_OK);
+        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[[1]]]]]]]]}", &r) ==
+              JP_ERR_BAD_JSON);
+}
+
+static void request_token_limit(void)
+{
+        /* {"v":1,"op":"hello","x":[0,...]}: 7 tokens + the zeros. */
+        static char s[8192];
+        jp_request_t r;
+        for (unsigned zeros = 1017; zeros <= 1018; zeros++) {
+                size_t n = (size_t)snprintf(s, sizeof(s), "{\"v\":1,\"op\":\"hello\",\"x\":[");
+                for (unsigned i = 0; i < zeros; i++) {
+                        if (i)
+                                s[n++] = ',';
+                        s[n++] = '0';
+                }
+                s[n++] = ']';
+                s[n++] = '}';
+                s[n] = '\0';
+                enum jp_err e = req_parse(s, &r);
+                CHECK(zeros == 1017 ? e == JP_OK && r.ntoks == 1024 : e == JP_ERR_BAD_JSON);
+        }
+}
+
+static void request_build_round_trip(void)
+{
+        jp_writer_t w;
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_request_begin(&w, 42, JP_OP_GET);
+        jp_w_key(&w, "names");
+        jp_w_arr(&w);
+        jp_w_str(&w, "stats.allocated");
+        jp_w_str(&w, "opt.narenas");
+        jp_w_arr_end(&w);
+        jp_request_end(&w);
+        CHECK(!w.overflow);
+        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":42,\"op\":\"get\",\"names\":[\"stats.allocated\","
+                            "\"opt.narenas\"]}");
+        jp_request_t r;
+        CHECK(req_parse(wstr(&w), &r) == JP_OK);
+        CHECK(r.id == 42 && r.op == JP_OP_GET);
+        int a = jp_obj_find(exact, toks, r.args, "names");
+        CHECK(a > 0 && toks[a].type == JP_ARRAY && toks[a].size == 2);
+}
+
+static void response_shapes(void)
+{
+        jp_writer_t w;
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_response_error(&w, 7, JP_ERR_BAD_JSON, NULL);
+        CHECK(!w.overflow);
+        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_json\","
+                            "\"message\":\"the payload is not one well-formed JSON object\"}}");
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_response_error(&w, UINT64_MAX, JP_ERR_UNSUPPORTED_VERSION, "say \"1\"\n");
+        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":18446744073709551615,\"ok\":false,\"error\":{\"code\":"
+                            "\"unsupported_version\",\"message\":\"say \\\"1\\\"\\n\","
+                            "\"versions\":[1]}}");
+        CHECK(parse(wstr(&w)) > 0);
+        int e = jp_obj_find(exact, toks, 0, "error");
+        CHECK(e > 0 && jp_obj_find(exact, toks, e, "versions") > 0);
+        /* Every code: a well-formed response with that code. */
+        for (int k = 0; k < JP_NERRS; k++) {
+                jp_w_init(&w, wbuf, sizeof(wbuf));
+                jp_response_error(&w, 1, (enum jp_err)k, NULL);
+                CHECK(!w.overflow && parse(wstr(&w)) > 0);
+                int er = jp_obj_find(exact, toks, 0, "error");
+                int c = er > 0 ? jp_obj_find(exact, toks, er, "code") : -1;
+                CHECK(c > 0 && jp_str_eq(exact, &toks[c], jp_err_code((enum jp_err)k)));
+                int ok = jp_obj_find(exact, toks, 0, "ok");
+                CHECK(ok > 0 && toks[ok].type == JP_FALSE);
+        }
+        /* Success. */
+        jp_w_init(&w, wbuf, sizeof(wbuf));
+        jp_response_begin(&w, 3);
+        jp_w_obj(&w);
+        jp_w_key(&w, "pid");
+        jp_w_u64(&w, 12);
+        jp_w_obj_end(&w);
+        jp_response_end(&w);
+        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":3,\"ok\":true,\"result\":{\"pid\":12}}");
+        /* An error response in a small buffer overflows cleanly. */
+        memset(wbuf, '#', sizeof(wbuf));
+        jp_w_init(&w, wbuf, 20);
+        jp_response_error(&w, 1, JP_ERR_INTERNAL, NULL);
+        CHECK(w.overflow && w.len <= 20 && wbuf[20] == '#');
+}
+
+static void error_codes(void)
+{
+        static const char *const codes[] = {"ok", "bad_frame", "too_large", "bad_json",
+                                             "bad_request", "unsupported_version", "unknown_op",
+                                             "permission_denied", "busy", "timeout",
+                                             "not_supported", "internal", "bad_value"};
+        CHECK_EQ_U(sizeof(codes) / sizeof(codes[0]), JP_NERRS);
+        for (int k = 0; k < JP_NERRS; k++) {
+                CHECK_STR(jp_err_code((enum jp_err)k), codes[k]);
+                CHECK(jp_err_message((enum jp_err)k) != NULL &&
+                      jp_err_message((enum jp_err)k)[0] != '\0');
+        }
+        CHECK_STR(jp_err_code(JP_NERRS), "internal");
+        CHECK(jp_err_message(JP_NERRS) != NULL);
+        CHECK_STR(jp_errno_code(ENOENT), "ENOENT");
+        CHECK_STR(jp_errno_code(EINVAL), "EINVAL");
+        CHECK_STR(jp_errno_code(EPERM), "EPERM");
+        CHECK_STR(jp_errno_code(EFAULT), "EFAULT");
+        CHECK_STR(jp_errno_code(EAGAIN), "EAGAIN");
+        CHECK_STR(jp_errno_code(12345), "EUNKNOWN");
+        CHECK(jp_errno_message(ENOENT) != NULL && jp_errno_message(9999) != NULL);
+}
+
+int main(void)
+{
+        RUN("proto", frame_round_trip);
+        RUN("proto", frame_limits);
+        RUN("proto", parse_structure);
+        RUN("proto", parse_structure_literals);
+        RUN("proto", parse_numbers);
+        RUN("proto", parse_strings_and_escapes);
+        RUN("proto", parse_rejects_control_chars);
+        RUN("proto", parse_rejects_bad_utf8);
+        RUN("proto", parse_rejects_trailing_and_syntax);
+        RUN("proto", parse_depth_limit);
+        RUN("proto", parse_token_limit);
+        RUN("proto", parse_duplicate_keys);
+        RUN("proto", obj_find);
+        RUN("proto", str_eq);
+        RUN("proto", str_copy);
+        RUN("proto", get_integers);
+        RUN("proto", writer_commas_and_nesting);
+        RUN("proto", writer_escaping);
+        RUN("proto", writer_overflow);
+        RUN("proto", request_parse_valid);
+        RUN("proto", request_parse_errors);
+        RUN("proto", request_token_limit);
+        RUN("proto", request_build_round_trip);
+        RUN("proto", response_shapes);
+        RUN("proto", error_codes);
+        free(exact);
+        return check_failed_tests != 0;
+}
