@@ -18,11 +18,10 @@ for t in sizeclass decay decay_live pagemap heap conf proto; do
         fi
 done
 
-# The manual page renders with no warning from groff (-ww: every warning), and, where they
-# are installed, from mandoc's linter and man-db's NAME-section parser (lexgrog).
-man_page="$(dirname "$0")/../../docs/man/liballoc.3"
+# The manual pages render with no warning from groff (-ww: every warning), and, where
+# they are installed, from mandoc's linter and man-db's NAME-section parser (lexgrog).
 man_check() {
-        local out
+        local man_page=$1 out
         command -v groff >/dev/null 2>&1 ||
                 { echo "groff is not installed (tools/deps.sh installs groff-base)"; return 1; }
         out=$(groff -man -Tutf8 -ww -z "$man_page" 2>&1) || { echo "groff failed: $out"; return 1; }
@@ -36,13 +35,17 @@ man_check() {
         fi
         return 0
 }
-if [ ! -f "$man_page" ]; then
-        echo "FAIL: unit/man-liballoc.3: docs/man/liballoc.3 is missing"
-        status=1
-elif why=$(man_check); then
-        echo "PASS: unit/man-liballoc.3"
-else
-        echo "FAIL: unit/man-liballoc.3: $(echo "$why" | tr '\n' ' ')"
-        status=1
-fi
+for page in liballoc.3 jemctl.1; do
+        man_page="$(dirname "$0")/../../docs/man/$page"
+        if [ ! -f "$man_page" ]; then
+                echo "FAIL: unit/man-$page: docs/man/$page is missing"
+                status=1
+        elif why=$(man_check "$man_page"); then
+                echo "PASS: unit/man-$page"
+        else
+                echo "FAIL: unit/man-$page: $(echo "$why" | tr '
+' ' ')"
+                status=1
+        fi
+done
 exit $status
