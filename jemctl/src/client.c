@@ -3,6 +3,7 @@
  * proto codec, framed, sent and answered under a deadline (--timeout, 5 s by default);
  * answers are parsed with jansson and checked before anything reads them.
  */
+#define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -149,6 +150,19 @@ int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why)
                 int status;
                 explain_connect(pid, dir, c->path, e, why, quiet, &status);
                 return status;
+        }
+        /* The socket must belong to the process its name says (never trust a file left
+         * by a dead process whose pid was reused, or a squatter): the kernel tells who
+         * listens on it. */
+        struct ucred cred;
+        socklen_t clen = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != pid) {
+                close(fd);
+                if (!quiet)
+                        jc_err("pid %d: %s is served by pid %d, not by pid %d: not trusted",
+                               (int)pid, c->path, (int)cred.pid, (int)pid);
+                *why = JC_CF_STALE;
+                return JC_NOCONN;
         }
         c->req = malloc(JP_HDR_SIZE + JP_REQ_MAX);
         if (c->req == NULL) {

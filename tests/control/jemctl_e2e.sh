@@ -298,10 +298,11 @@ else
 fi
 
 # ---- a malformed answer is an error, not a crash ---------------------------------------------
-python3 - "$RT/$$.sock" <<'EOF' &
-import socket, struct, sys
+# A fake server named by its own pid (jemctl checks who listens on a socket).
+python3 - "$RT" <<'EOF' &
+import os, socket, struct, sys
 s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
+s.bind("%s/%d.sock" % (sys.argv[1], os.getpid()))
 s.listen(4)
 s.settimeout(15)
 for answer in (b"not json", b'{"v":1,"id":1,"ok":true,"result":{"values":[]}}'):
@@ -312,18 +313,40 @@ for answer in (b"not json", b'{"v":1,"id":1,"ok":true,"result":{"values":[]}}'):
 EOF
 FAKE_PID=$!
 for _ in $(seq 50); do
-        [ -S "$RT/$$.sock" ] && break
+        [ -S "$RT/$FAKE_PID.sock" ] && break
         sleep 0.1
 done
-jc get $$ opt.narenas --timeout 2
+jc get "$FAKE_PID" opt.narenas --timeout 2
 RC1=$RC
 ERR1=$ERR
-jc get $$ opt.narenas --timeout 2
+jc get "$FAKE_PID" opt.narenas --timeout 2
 if [ $RC1 -eq 1 ] && [ $RC -eq 1 ] && echo "$ERR1" | grep -q "malformed" &&
         echo "$ERR" | grep -q "malformed"; then
         pass malformed-answer
 else
         fail malformed-answer "rc=$RC1/$RC: $ERR1 / $ERR"
+fi
+
+# ---- a socket squatted under another live process's pid is not trusted ----------------------
+python3 - "$RT/$$.sock" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+time.sleep(10)
+EOF
+SQUAT_PID=$!
+for _ in $(seq 50); do
+        [ -S "$RT/$$.sock" ] && break
+        sleep 0.1
+done
+jc get $$ opt.narenas --timeout 2
+kill "$SQUAT_PID" 2>/dev/null
+rm -f "$RT/$$.sock"
+if [ $RC -eq 3 ] && echo "$ERR" | grep -q "not trusted"; then
+        pass squatted-socket
+else
+        fail squatted-socket "rc=$RC: $ERR"
 fi
 
 exit $failed
