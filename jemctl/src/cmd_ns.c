@@ -146,33 +146,12 @@ int cmd_get(int argc, char **argv)
 
 /* ---- set ---------------------------------------------------------------------------- */
 
-enum kind { K_BOOL, K_U32, K_U64, K_I64, K_STR, K_VOID, K_OTHER, K_UNKNOWN };
-
-static enum kind kind_of(const char *type)
-{
-        if (type == NULL)
-                return K_UNKNOWN;
-        if (strcmp(type, "bool") == 0)
-                return K_BOOL;
-        if (strcmp(type, "unsigned") == 0 || strcmp(type, "uint32_t") == 0 ||
-            strcmp(type, "fxp_t") == 0)
-                return K_U32;
-        if (strcmp(type, "size_t") == 0 || strcmp(type, "uint64_t") == 0)
-                return K_U64;
-        if (strcmp(type, "ssize_t") == 0 || strcmp(type, "int64_t") == 0)
-                return K_I64;
-        if (strcmp(type, "const char *") == 0)
-                return K_STR;
-        if (strcmp(type, "void") == 0)
-                return K_VOID;
-        return K_OTHER;
-}
-
 typedef struct setarg {
         char *name;
         const char *value; /* text after '=' */
         char type[64];     /* "" when the process does not know the name */
-        enum kind kind;
+        enum jp_kind kind;
+        bool known; /* false: the process does not know the name (it will say so) */
         json_t *json; /* the converted value */
 } setarg_t;
 
@@ -200,18 +179,19 @@ static int learn_type(jc_conn_t *c, setarg_t *a)
                 }
         }
         json_decref(r);
-        a->kind = a->type[0] != '\0' ? kind_of(a->type) : K_UNKNOWN;
+        a->known = a->type[0] != '\0';
+        a->kind = jp_type_kind(a->type);
         return JC_OK;
 }
 
-static const char *kind_hint(enum kind k)
+static const char *kind_hint(enum jp_kind k)
 {
         switch (k) {
-        case K_BOOL: return "true, false, 1 or 0";
-        case K_U32: return "an unsigned integer below 2^32";
-        case K_U64: return "an unsigned integer";
-        case K_I64: return "a signed integer; -1 means never for decay times";
-        case K_VOID: return "no value";
+        case JP_K_BOOL: return "true, false, 1 or 0";
+        case JP_K_U32: return "an unsigned integer below 2^32";
+        case JP_K_U64: return "an unsigned integer";
+        case JP_K_I64: return "a signed integer; -1 means never for decay times";
+        case JP_K_VOID: return "no value";
         default: return "a value";
         }
 }
@@ -223,41 +203,42 @@ static bool convert(setarg_t *a)
         const char *v = a->value;
         uint64_t uv;
         int64_t iv;
+        if (!a->known) {
+                a->json = json_null(); /* the process reports the name as unknown */
+                return true;
+        }
         switch (a->kind) {
-        case K_BOOL:
+        case JP_K_BOOL:
                 if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
                         a->json = json_true();
                 else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
                         a->json = json_false();
                 break;
-        case K_U32:
-        case K_U64:
-                if (jc_parse_u64(v, &uv) && (a->kind == K_U64 || uv <= UINT32_MAX) &&
+        case JP_K_U32:
+        case JP_K_U64:
+                if (jc_parse_u64(v, &uv) && (a->kind == JP_K_U64 || uv <= UINT32_MAX) &&
                     uv <= INT64_MAX)
                         a->json = json_integer((json_int_t)uv);
-                else if (jc_parse_u64(v, &uv) && a->kind == K_U64)
+                else if (jc_parse_u64(v, &uv) && a->kind == JP_K_U64)
                         a->json = json_real((double)uv); /* written back exactly below */
                 break;
-        case K_I64:
+        case JP_K_I64:
                 if (jc_parse_i64(v, &iv))
                         a->json = json_integer((json_int_t)iv);
                 break;
-        case K_STR:
+        case JP_K_STR:
                 a->json = json_string(v);
                 break;
-        case K_VOID:
+        case JP_K_VOID:
                 if (v[0] == '\0' || strcmp(v, "null") == 0)
                         a->json = json_null();
                 break;
-        case K_UNKNOWN:
-                a->json = json_null(); /* the process reports the name as unknown */
-                break;
-        case K_OTHER:
+        case JP_K_OTHER:
                 jc_err("%s has type %s, which the control protocol does not carry", a->name,
                        a->type);
                 return false;
         }
-        if (a->json == NULL && a->kind == K_VOID) {
+        if (a->json == NULL && a->kind == JP_K_VOID) {
                 jc_err("%s is an action (void): it takes no value (write '%s=')", a->name,
                        a->name);
                 return false;
@@ -274,14 +255,14 @@ static void write_value(jp_writer_t *w, const setarg_t *a)
 {
         uint64_t uv;
         switch (a->kind) {
-        case K_BOOL: jp_w_bool(w, json_is_true(a->json)); break;
-        case K_U32:
-        case K_U64:
+        case JP_K_BOOL: jp_w_bool(w, json_is_true(a->json)); break;
+        case JP_K_U32:
+        case JP_K_U64:
                 jc_parse_u64(a->value, &uv);
                 jp_w_u64(w, uv);
                 break;
-        case K_I64: jp_w_i64(w, (int64_t)json_integer_value(a->json)); break;
-        case K_STR: jp_w_str(w, a->value); break;
+        case JP_K_I64: jp_w_i64(w, (int64_t)json_integer_value(a->json)); break;
+        case JP_K_STR: jp_w_str(w, a->value); break;
         default: jp_w_null(w); break;
         }
 }
@@ -325,17 +306,17 @@ static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool 
                         json_object_set_new(out, a->name, entry);
                         continue;
                 }
-                if (a->kind != K_VOID)
+                if (a->kind != JP_K_VOID)
                         json_object_set(entry, "new", a->json);
                 json_object_set_new(out, a->name, entry);
                 if (jc_opt->json)
                         continue;
-                if (a->kind == K_VOID) {
+                if (a->kind == JP_K_VOID) {
                         printf("%s: done\n", a->name);
                 } else {
                         char *ot = old != NULL ? jc_value_text(old) : NULL;
-                        char *nt = a->kind == K_STR ? strdup(a->value) : jc_value_text(a->json);
-                        if (a->kind == K_U64 || a->kind == K_U32) {
+                        char *nt = a->kind == JP_K_STR ? strdup(a->value) : jc_value_text(a->json);
+                        if (a->kind == JP_K_U64 || a->kind == JP_K_U32) {
                                 free(nt);
                                 nt = strdup(a->value);
                         }

@@ -91,34 +91,14 @@ static const char *arena_name(char *buf, size_t cap, const char *prefix, unsigne
 
 /* ---- value kinds of the namespace's C types ---------------------------------------- */
 
-enum vkind { V_BOOL, V_U32, V_U64, V_I64, V_STR, V_VOID, V_OTHER };
-
-static enum vkind kind_of(const char *type)
-{
-        if (strcmp(type, "bool") == 0)
-                return V_BOOL;
-        if (strcmp(type, "unsigned") == 0 || strcmp(type, "uint32_t") == 0 ||
-            strcmp(type, "fxp_t") == 0)
-                return V_U32;
-        if (strcmp(type, "size_t") == 0 || strcmp(type, "uint64_t") == 0)
-                return V_U64;
-        if (strcmp(type, "ssize_t") == 0 || strcmp(type, "int64_t") == 0)
-                return V_I64;
-        if (strcmp(type, "const char *") == 0)
-                return V_STR;
-        if (strcmp(type, "void") == 0)
-                return V_VOID;
-        return V_OTHER; /* pointers and structs: not carried over the protocol */
-}
-
-static size_t kind_size(enum vkind k)
+static size_t kind_size(enum jp_kind k)
 {
         switch (k) {
-        case V_BOOL: return sizeof(bool);
-        case V_U32: return sizeof(uint32_t);
-        case V_U64: return sizeof(uint64_t);
-        case V_I64: return sizeof(int64_t);
-        case V_STR: return sizeof(const char *);
+        case JP_K_BOOL: return sizeof(bool);
+        case JP_K_U32: return sizeof(uint32_t);
+        case JP_K_U64: return sizeof(uint64_t);
+        case JP_K_I64: return sizeof(int64_t);
+        case JP_K_STR: return sizeof(const char *);
         default: return 0;
         }
 }
@@ -131,16 +111,30 @@ typedef union value {
         const char *s;
 } value_t;
 
-static void write_value(jp_writer_t *w, enum vkind k, const value_t *v)
+static void write_value(jp_writer_t *w, enum jp_kind k, const value_t *v)
 {
         switch (k) {
-        case V_BOOL: jp_w_bool(w, v->b); break;
-        case V_U32: jp_w_u64(w, v->u32); break;
-        case V_U64: jp_w_u64(w, v->u64); break;
-        case V_I64: jp_w_i64(w, v->i64); break;
-        case V_STR: jp_w_str(w, v->s); break;
+        case JP_K_BOOL: jp_w_bool(w, v->b); break;
+        case JP_K_U32: jp_w_u64(w, v->u32); break;
+        case JP_K_U64: jp_w_u64(w, v->u64); break;
+        case JP_K_I64: jp_w_i64(w, v->i64); break;
+        case JP_K_STR: jp_w_str(w, v->s); break;
         default: jp_w_null(w); break;
         }
+}
+
+/* {"type": ..., "<key>": value}: a get or set entry. */
+static void write_typed(jp_writer_t *w, const char *type, const char *key, enum jp_kind kind,
+                        const value_t *v)
+{
+        jp_w_obj(w);
+        jp_w_key(w, "type");
+        jp_w_str(w, type);
+        if (key != NULL) {
+                jp_w_key(w, key);
+                write_value(w, kind, v);
+        }
+        jp_w_obj_end(w);
 }
 
 static void write_error_obj(jp_writer_t *w, const char *code, const char *message)
@@ -307,7 +301,7 @@ static void op_get(req_ctx_t *c)
                                                     "cache: use set with the value null");
                         continue;
                 }
-                enum vkind kind = kind_of(type);
+                enum jp_kind kind = jp_type_kind(type);
                 value_t v;
                 memset(&v, 0, sizeof(v));
                 size_t sz = kind_size(kind);
@@ -323,38 +317,33 @@ static void op_get(req_ctx_t *c)
                         write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
                         continue;
                 }
-                jp_w_obj(w);
-                jp_w_key(w, "type");
-                jp_w_str(w, type);
-                jp_w_key(w, "value");
-                write_value(w, kind, &v);
-                jp_w_obj_end(w);
+                write_typed(w, type, "value", kind, &v);
         }
         jp_w_obj_end(w);
         jp_w_obj_end(w);
 }
 
 /* Converts a JSON value token for a name of kind k; false if it does not fit. */
-static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum vkind k, value_t *v,
+static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum jp_kind k, value_t *v,
                         char *strbuf, size_t strcap)
 {
         uint64_t u;
         switch (k) {
-        case V_BOOL:
+        case JP_K_BOOL:
                 if (t->type != JP_TRUE && t->type != JP_FALSE)
                         return false;
                 v->b = t->type == JP_TRUE;
                 return true;
-        case V_U32:
+        case JP_K_U32:
                 if (!jp_get_u64(c->s, t, &u) || u > UINT32_MAX)
                         return false;
                 v->u32 = (uint32_t)u;
                 return true;
-        case V_U64:
+        case JP_K_U64:
                 return jp_get_u64(c->s, t, &v->u64);
-        case V_I64:
+        case JP_K_I64:
                 return jp_get_i64(c->s, t, &v->i64);
-        case V_STR:
+        case JP_K_STR:
                 if (t->type == JP_NULL) {
                         v->s = NULL;
                         return true;
@@ -363,7 +352,7 @@ static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum vkind k, value_t *
                         return false;
                 v->s = strbuf;
                 return true;
-        case V_VOID:
+        case JP_K_VOID:
                 return t->type == JP_NULL;
         default:
                 return false;
@@ -390,7 +379,7 @@ static void op_set(req_ctx_t *c)
                         write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
                         continue;
                 }
-                enum vkind kind = kind_of(type);
+                enum jp_kind kind = jp_type_kind(type);
                 static char strbuf[1024];
                 value_t nv, ov;
                 memset(&ov, 0, sizeof(ov));
@@ -401,19 +390,14 @@ static void op_set(req_ctx_t *c)
                                 write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
                                 continue;
                         }
-                        jp_w_obj(w);
-                        jp_w_key(w, "type");
-                        jp_w_str(w, type);
-                        jp_w_key(w, "value");
-                        write_value(w, kind, &ov);
-                        jp_w_obj_end(w);
+                        write_typed(w, type, "value", kind, &ov);
                         continue;
                 }
                 if (!parse_value(c, val, kind, &nv, strbuf, sizeof(strbuf))) {
                         write_error_obj(w, "bad_value", "the value does not fit the name's type");
                         continue;
                 }
-                if (kind == V_VOID) {
+                if (kind == JP_K_VOID) {
                         rc = la_ctl_byname(name, NULL, NULL, NULL, 0);
                 } else {
                         size_t osz = kind_size(kind);
@@ -425,14 +409,8 @@ static void op_set(req_ctx_t *c)
                         write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
                         continue;
                 }
-                jp_w_obj(w);
-                jp_w_key(w, "type");
-                jp_w_str(w, type);
-                if (kind != V_VOID && rw[0] == 'r') {
-                        jp_w_key(w, "old");
-                        write_value(w, kind, &ov);
-                }
-                jp_w_obj_end(w);
+                write_typed(w, type, kind != JP_K_VOID && rw[0] == 'r' ? "old" : NULL, kind,
+                            &ov);
         }
         jp_w_obj_end(w);
         jp_w_obj_end(w);

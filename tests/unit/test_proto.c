@@ -758,6 +758,20 @@ static void response_shapes(void)
         CHECK(w.overflow && w.len <= 20 && wbuf[20] == '#');
 }
 
+static void type_kinds(void)
+{
+        CHECK(jp_type_kind("bool") == JP_K_BOOL);
+        CHECK(jp_type_kind("unsigned") == JP_K_U32);
+        CHECK(jp_type_kind("fxp_t") == JP_K_U32);
+        CHECK(jp_type_kind("size_t") == JP_K_U64);
+        CHECK(jp_type_kind("ssize_t") == JP_K_I64);
+        CHECK(jp_type_kind("const char *") == JP_K_STR);
+        CHECK(jp_type_kind("void") == JP_K_VOID);
+        CHECK(jp_type_kind("extent_hooks_t *") == JP_K_OTHER);
+        CHECK(jp_type_kind("") == JP_K_OTHER);
+        CHECK(jp_type_kind(NULL) == JP_K_OTHER);
+}
+
 static void error_codes(void)
 {
         static const char *const codes[] = {"ok", "bad_frame", "too_large", "bad_json",
@@ -808,6 +822,7 @@ int main(void)
         RUN("proto", request_build_round_trip);
         RUN("proto", response_shapes);
         RUN("proto", error_codes);
+        RUN("proto", type_kinds);
         free(exact);
         return check_failed_tests != 0;
 }

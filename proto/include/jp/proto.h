@@ -115,6 +115,14 @@ void jp_w_raw(jp_writer_t *w, const char *json, size_t n);
 char *jp_w_reserve(jp_writer_t *w, size_t n);
 void jp_w_commit(jp_writer_t *w, size_t used);
 
+/* ---- value kinds ------------------------------------------------------------------- */
+
+/* How a mallctl name's C type (as `list` reports it) travels as a JSON value: booleans,
+ * unsigned or signed integers, strings, null for actions (void); pointers and structs do
+ * not travel (JP_K_OTHER). */
+enum jp_kind { JP_K_BOOL, JP_K_U32, JP_K_U64, JP_K_I64, JP_K_STR, JP_K_VOID, JP_K_OTHER };
+enum jp_kind jp_type_kind(const char *ctype);
+
 /* ---- messages ---------------------------------------------------------------------- */
 
 enum jp_op {
