@@ -105,4 +105,39 @@ if [ -z "${CONTROL_TESTS:-}" ]; then
                 timeout -k 5 300 bash "$HERE/jemctl_e2e.sh" "$BUILD_DIR" || status=1
         fi
 fi
+# The control plane under load: the stress programs (32 threads with cross-thread frees;
+# forks while threads allocate, each child serving its own socket) still pass while a
+# client hammers every live socket with full stats, gets and immediate purges.
+under_load() {
+        local dir=$TMP/load out=$TMP/load.out prog args h_pid rc
+        mkdir -p "$dir" && chmod 700 "$dir"
+        "$PYTHON" -B "$HERE/hammer.py" "$dir" 12 >"$out" 2>&1 &
+        h_pid=$!
+        for prog in "fork-while-allocating 100 3 2 3 400" "threads-random 16 16000 4"; do
+                read -r -a args <<<"$prog"
+                if ! JEMCTL_RUNTIME_DIR=$dir LD_PRELOAD=$LIBALLOC timeout -k 5 60 \
+                        "$BUILD_DIR/tests/stress/${args[0]}" "${args[@]:1}" >"$TMP/load.${args[0]}" 2>&1
+                then
+                        echo "FAIL: control/under-load/${args[0]}: $(tail -1 "$TMP/load.${args[0]}")"
+                        status=1
+                else
+                        echo "PASS: control/under-load/${args[0]}"
+                fi
+        done
+        wait "$h_pid"
+        rc=$?
+        if [ $rc -eq 0 ]; then
+                echo "PASS: control/under-load/answers ($(cat "$out"))"
+        else
+                echo "FAIL: control/under-load/answers: $(tail -1 "$out")"
+                status=1
+        fi
+}
+if [ -z "${CONTROL_TESTS:-}" ]; then
+        if [ -x "$BUILD_DIR/tests/stress/threads-random" ]; then
+                under_load
+        else
+                echo "SKIP: control/under-load: the stress programs were not built"
+        fi
+fi
 exit $status
