@@ -46,6 +46,8 @@ else
         [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
         # The control socket of a live process (about 20 s, so --quick runs it too).
         run_kind control tests/control/run.sh build
+        # jemctld, the fleet daemon, against live processes (about 15 s).
+        run_kind daemon tests/daemon/run.sh build
 fi
 
 if [ $quick = 0 ]; then

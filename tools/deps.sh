@@ -3,12 +3,14 @@
 # build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
 set -eu
 what=${1:-test}
-build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev"
+build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev"
 # clang: tests/fuzz (libFuzzer); on Debian 12 its runtime (libclang_rt.fuzzer) is in
 # libclang-rt-14-dev, only recommended by clang, so it is named here.  util-linux: setpriv
-# for tests/control's other-user clients.
+# for tests/control's other-user clients.  prometheus: promtool, which checks jemctld's
+# /metrics in tests/daemon.  libevent-dev: jemctld.
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
-           redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev"
+           redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
+           prometheus"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 case "$what" in
 build) pkgs=$build_pkgs ;;

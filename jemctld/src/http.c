@@ -1,0 +1,248 @@
+/*
+ * http: the evhttp server.  `/metrics` in the Prometheus text exposition format (0.0.4)
+ * and `/api/v1/processes` (JSON); other paths are 404, methods other than GET and HEAD
+ * 405.  Everything is built from the table the poller keeps: a request never waits for a
+ * process.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "jemctld.h"
+
+static struct evhttp *http;
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(struct evbuffer *b, const char *name, const char *v, bool comma)
+{
+        evbuffer_add_printf(b, "%s%s=\"", comma ? "," : "", name);
+        for (const char *c = v != NULL ? v : ""; *c != '\0'; c++) {
+                if (*c == '\\')
+                        evbuffer_add(b, "\\\\", 2);
+                else if (*c == '"')
+                        evbuffer_add(b, "\\\"", 2);
+                else if (*c == '\n')
+                        evbuffer_add(b, "\\n", 2);
+                else
+                        evbuffer_add(b, c, 1);
+        }
+        evbuffer_add(b, "\"", 1);
+}
+
+/* The systemd unit of a cgroup path ending with ".service" (its last component). */
+static const char *unit_of(const char *cg, size_t *len)
+{
+        if (cg == NULL)
+                return NULL;
+        size_t n = strlen(cg);
+        while (n > 0 && cg[n - 1] == '/')
+                n--;
+        size_t s = n;
+        while (s > 0 && cg[s - 1] != '/')
+                s--;
+        static const char suf[] = ".service";
+        if (n - s <= sizeof(suf) - 1 || memcmp(cg + n - (sizeof(suf) - 1), suf, sizeof(suf) - 1))
+                return NULL;
+        *len = n - s;
+        return cg + s;
+}
+
+static void put_labels(struct evbuffer *b, const jd_proc_t *p)
+{
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+        evbuffer_add(b, "{", 1);
+        put_label(b, "pid", pid, false);
+        const char *comm = json_string_value(json_object_get(p->info, "comm"));
+        const char *cg = json_string_value(json_object_get(p->info, "cgroup"));
+        put_label(b, "comm", comm, true);
+        put_label(b, "cgroup", cg, true);
+        size_t ulen = 0;
+        const char *u = unit_of(cg, &ulen);
+        if (u != NULL) {
+                char unit[256];
+                snprintf(unit, sizeof(unit), "%.*s", (int)ulen, u);
+                put_label(b, "unit", unit, true);
+        }
+        evbuffer_add(b, "}", 1);
+}
+
+static void put_number(struct evbuffer *b, const json_t *v)
+{
+        if (json_is_integer(v))
+                evbuffer_add_printf(b, " %lld\n", (long long)json_integer_value(v));
+        else
+                evbuffer_add_printf(b, " %.17g\n", json_number_value(v));
+}
+
+static const struct {
+        const char *name, *key, *help;
+} gauges[] = {
+        {"liballoc_allocated_bytes", "allocated", "Bytes allocated by the application."},
+        {"liballoc_active_bytes", "active", "Bytes in active pages."},
+        {"liballoc_resident_bytes", "resident", "Bytes in resident data pages of the allocator."},
+        {"liballoc_mapped_bytes", "mapped", "Bytes in active extents mapped by the allocator."},
+        {"liballoc_retained_bytes", "retained", "Bytes in virtual memory retained, not returned to the OS."},
+        {"liballoc_metadata_bytes", "metadata", "Bytes of allocator metadata."},
+        {"liballoc_rss_bytes", "rss", "Resident set size of the process in bytes."},
+        {"liballoc_dirty_decay_seconds", "dirty_decay_ms", "Dirty page decay time (arenas.dirty_decay_ms / 1000); -1: never decays."},
+        {"liballoc_muzzy_decay_seconds", "muzzy_decay_ms", "Muzzy page decay time (arenas.muzzy_decay_ms / 1000); -1: never decays."},
+        {"liballoc_arenas", "narenas", "Number of arenas."},
+};
+
+static void metrics(struct evbuffer *b)
+{
+        for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+                bool head = false;
+                for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+                        if (!jd_proc_visible(p) || p->stats == NULL || p->info == NULL)
+                                continue;
+                        json_t *v = json_object_get(p->stats, gauges[g].key);
+                        if (!json_is_number(v))
+                                continue;
+                        if (!head) {
+                                evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s gauge\n",
+                                                    gauges[g].name, gauges[g].help,
+                                                    gauges[g].name);
+                                head = true;
+                        }
+                        evbuffer_add_printf(b, "%s", gauges[g].name);
+                        put_labels(b, p);
+                        if (strstr(gauges[g].key, "_ms") != NULL) {
+                                /* Base unit: seconds; -1 (never) stays -1. */
+                                double ms = json_number_value(v);
+                                evbuffer_add_printf(b, " %.17g\n", ms < 0 ? -1.0 : ms / 1000.0);
+                        } else {
+                                put_number(b, v);
+                        }
+                }
+        }
+        evbuffer_add_printf(b,
+                            "# HELP jemctld_processes Processes with a trusted control socket.\n"
+                            "# TYPE jemctld_processes gauge\n"
+                            "jemctld_processes %zu\n"
+                            "# HELP jemctld_poll_errors_total Polls that failed.\n"
+                            "# TYPE jemctld_poll_errors_total counter\n"
+                            "jemctld_poll_errors_total %llu\n"
+                            "# HELP jemctld_polls_total Polls finished.\n"
+                            "# TYPE jemctld_polls_total counter\n"
+                            "jemctld_polls_total %llu\n"
+                            "# HELP jemctld_poll_duration_seconds Duration of the last complete poll cycle.\n"
+                            "# TYPE jemctld_poll_duration_seconds gauge\n"
+                            "jemctld_poll_duration_seconds %.6f\n"
+                            "# HELP jemctld_up Whether the daemon is up.\n"
+                            "# TYPE jemctld_up gauge\n"
+                            "jemctld_up 1\n",
+                            jd_nprocs_visible(), (unsigned long long)jd.poll_errors,
+                            (unsigned long long)jd.polls, jd.poll_duration);
+}
+
+static char *processes_json(void)
+{
+        json_t *arr = json_array();
+        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+                if (!jd_proc_visible(p))
+                        continue;
+                json_t *o = json_object();
+                json_object_set_new(o, "pid", json_integer(p->pid));
+                json_object_set(o, "info", p->info != NULL ? p->info : json_null());
+                json_object_set(o, "stats", p->stats != NULL ? p->stats : json_null());
+                json_object_set_new(o, "last_poll",
+                                    p->last_poll > 0 ? json_real(p->last_poll) : json_null());
+                json_object_set_new(o, "last_ok",
+                                    p->last_ok > 0 ? json_real(p->last_ok) : json_null());
+                json_object_set_new(o, "error",
+                                    p->error[0] != '\0' ? json_string(p->error) : json_null());
+                json_array_append_new(arr, o);
+        }
+        char *s = json_dumps(arr, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+        json_decref(arr);
+        return s;
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason,
+                       const char *ctype, struct evbuffer *body)
+{
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", ctype);
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+                char len[32];
+                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+                evhttp_add_header(h, "Content-Length", len);
+                evhttp_send_reply(req, code, reason, NULL);
+        } else {
+                evhttp_send_reply(req, code, reason, body);
+        }
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+        (void)arg;
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+        const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        struct evbuffer *b = evbuffer_new();
+        if (b == NULL) {
+                evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                return;
+        }
+        bool is_metrics = path != NULL && strcmp(path, "/metrics") == 0;
+        bool is_procs = path != NULL && (strcmp(path, "/api/v1/processes") == 0);
+        if (!is_metrics && !is_procs) {
+                evbuffer_add_printf(b, "not found\n");
+                reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain; charset=utf-8", b);
+        } else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+                evbuffer_add_printf(b, "method not allowed\n");
+                reply_text(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", b);
+        } else if (is_metrics) {
+                metrics(b);
+                reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
+        } else {
+                char *s = processes_json();
+                if (s == NULL) {
+                        evbuffer_free(b);
+                        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                        return;
+                }
+                evbuffer_add(b, s, strlen(s));
+                evbuffer_add(b, "\n", 1);
+                free(s);
+                reply_text(req, HTTP_OK, "OK", "application/json", b);
+        }
+        evbuffer_free(b);
+}
+
+int jd_http_start(void)
+{
+        http = evhttp_new(jd.base);
+        if (http == NULL)
+                return -1;
+        /* Accept every method so that we answer 405 ourselves (evhttp says 501). */
+        evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                                 EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+        evhttp_set_timeout(http, 10);
+        evhttp_set_max_headers_size(http, 16384);
+        evhttp_set_max_body_size(http, 65536);
+        evhttp_set_gencb(http, handle, NULL);
+        if (evhttp_bind_socket(http, jd.opt.http_host, (ev_uint16_t)jd.opt.http_port) != 0) {
+                evhttp_free(http);
+                http = NULL;
+                return -1;
+        }
+        return 0;
+}
+
+void jd_http_stop(void)
+{
+        if (http != NULL)
+                evhttp_free(http);
+        http = NULL;
+}

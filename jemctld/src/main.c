@@ -1,0 +1,285 @@
+/*
+ * jemctld main: flags, the event loop, the poll timer and the signals.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jemctld.h"
+
+jd_state_t jd;
+
+double jd_mono(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double jd_wall(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void jd_log(const char *fmt, ...)
+{
+        char ts[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&t, &tm));
+        fprintf(stderr, "jemctld: %s ", ts);
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "usage: jemctld [options]\n"
+                "  --runtime-dir DIR   where the control sockets are (default: as the server:\n"
+                "                      $JEMCTL_RUNTIME_DIR, /run/jemctl for root,\n"
+                "                      $XDG_RUNTIME_DIR/jemctl)\n"
+                "  --http ADDR:PORT    HTTP listen address (default 127.0.0.1:9464)\n"
+                "  --http-any          allow a non-loopback --http address\n"
+                "  --interval SEC      poll interval (default 10)\n"
+                "  --timeout SEC       per-request timeout (default 2)\n"
+                "  --max-inflight N    concurrent connections to processes (default 32)\n"
+                "  --help, --version\n");
+}
+
+static int default_runtime_dir(void)
+{
+        const char *env;
+        int n;
+        if (jd.opt.runtime_dir[0] != '\0')
+                n = (int)strlen(jd.opt.runtime_dir);
+        else if ((env = getenv("JEMCTL_RUNTIME_DIR")) != NULL && env[0] != '\0')
+                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s", env);
+        else if (geteuid() == 0)
+                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "/run/jemctl");
+        else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] != '\0')
+                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s/jemctl", env);
+        else {
+                fprintf(stderr, "jemctld: cannot tell the runtime directory: XDG_RUNTIME_DIR is "
+                                "not set (set JEMCTL_RUNTIME_DIR or use --runtime-dir DIR)\n");
+                return -1;
+        }
+        if (n < 0 || (size_t)n >= sizeof(jd.opt.runtime_dir)) {
+                fprintf(stderr, "jemctld: runtime directory name too long\n");
+                return -1;
+        }
+        while (n > 1 && jd.opt.runtime_dir[n - 1] == '/')
+                jd.opt.runtime_dir[--n] = '\0';
+        return 0;
+}
+
+/* ADDR:PORT, [V6ADDR]:PORT or localhost:PORT. */
+static int parse_http(const char *s)
+{
+        const char *colon;
+        size_t hl;
+        const char *h = s;
+        if (s[0] == '[') {
+                const char *rb = strchr(s, ']');
+                if (rb == NULL || rb[1] != ':')
+                        return -1;
+                h = s + 1;
+                hl = (size_t)(rb - h);
+                colon = rb + 1;
+        } else {
+                colon = strrchr(s, ':');
+                if (colon == NULL)
+                        return -1;
+                hl = (size_t)(colon - s);
+        }
+        if (hl == 0 || hl >= sizeof(jd.opt.http_host))
+                return -1;
+        memcpy(jd.opt.http_host, h, hl);
+        jd.opt.http_host[hl] = '\0';
+        if (strcmp(jd.opt.http_host, "localhost") == 0)
+                strcpy(jd.opt.http_host, "127.0.0.1");
+        char *end;
+        errno = 0;
+        unsigned long port = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || *end != '\0' || colon[1] == '\0' || port > 65535)
+                return -1;
+        jd.opt.http_port = (unsigned)port;
+        return 0;
+}
+
+static bool is_loopback(const char *h)
+{
+        struct in_addr a4;
+        struct in6_addr a6;
+        if (inet_pton(AF_INET, h, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (inet_pton(AF_INET6, h, &a6) == 1)
+                return IN6_IS_ADDR_LOOPBACK(&a6);
+        return false;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
+                return false;
+        *out = v;
+        return true;
+}
+
+static struct event *tick_ev;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        (void)arg;
+        jd_poll_tick();
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+        (void)what;
+        (void)arg;
+        jd_log("signal %d: exiting", (int)sig);
+        event_base_loopbreak(jd.base);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {"http", required_argument, NULL, 'H'},
+                {"http-any", no_argument, NULL, 'A'},
+                {"interval", required_argument, NULL, 'i'},
+                {"timeout", required_argument, NULL, 't'},
+                {"max-inflight", required_argument, NULL, 'm'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        const char *http_arg = "127.0.0.1:9464";
+        jd.opt.interval = 10;
+        jd.opt.timeout = 2;
+        jd.opt.max_inflight = 32;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        if (snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s",
+                                     optarg) >= (int)sizeof(jd.opt.runtime_dir) ||
+                            optarg[0] == '\0') {
+                                fprintf(stderr, "jemctld: bad --runtime-dir\n");
+                                return 2;
+                        }
+                        break;
+                case 'H':
+                        http_arg = optarg;
+                        break;
+                case 'A':
+                        jd.opt.http_any = true;
+                        break;
+                case 'i':
+                        if (!parse_seconds(optarg, &jd.opt.interval)) {
+                                fprintf(stderr, "jemctld: bad --interval: %s\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 't':
+                        if (!parse_seconds(optarg, &jd.opt.timeout)) {
+                                fprintf(stderr, "jemctld: bad --timeout: %s\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'm': {
+                        char *end;
+                        errno = 0;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (errno != 0 || *end != '\0' || n == 0 || n > 4096) {
+                                fprintf(stderr, "jemctld: bad --max-inflight: %s\n", optarg);
+                                return 2;
+                        }
+                        jd.opt.max_inflight = (unsigned)n;
+                        break;
+                }
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("jemctld %s\n", JEMCTLD_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind != argc) {
+                usage(stderr);
+                return 2;
+        }
+        if (parse_http(http_arg) != 0) {
+                fprintf(stderr, "jemctld: bad --http address (ADDR:PORT): %s\n", http_arg);
+                return 2;
+        }
+        if (!jd.opt.http_any && !is_loopback(jd.opt.http_host)) {
+                fprintf(stderr, "jemctld: %s is not a loopback address; the metrics tell about "
+                                "every process of the host: add --http-any to serve them "
+                                "there\n",
+                        jd.opt.http_host);
+                return 2;
+        }
+        if (default_runtime_dir() != 0)
+                return 2;
+        signal(SIGPIPE, SIG_IGN);
+        jd.base = event_base_new();
+        if (jd.base == NULL) {
+                fprintf(stderr, "jemctld: cannot create the event loop\n");
+                return 1;
+        }
+        if (jd_http_start() != 0) {
+                fprintf(stderr, "jemctld: cannot listen on %s:%u: %s\n", jd.opt.http_host,
+                        jd.opt.http_port, strerror(errno));
+                event_base_free(jd.base);
+                return 1;
+        }
+        struct event *sigterm = evsignal_new(jd.base, SIGTERM, on_signal, NULL);
+        struct event *sigint = evsignal_new(jd.base, SIGINT, on_signal, NULL);
+        tick_ev = event_new(jd.base, -1, EV_PERSIST, on_tick, NULL);
+        if (sigterm == NULL || sigint == NULL || tick_ev == NULL) {
+                fprintf(stderr, "jemctld: out of memory\n");
+                return 1;
+        }
+        evsignal_add(sigterm, NULL);
+        evsignal_add(sigint, NULL);
+        struct timeval tv = {(time_t)jd.opt.interval,
+                             (suseconds_t)((jd.opt.interval - (double)(time_t)jd.opt.interval) *
+                                           1e6)};
+        event_add(tick_ev, &tv);
+        jd_log("serving http://%s%s%s:%u/metrics, watching %s every %g s", 
+               strchr(jd.opt.http_host, ':') ? "[" : "", jd.opt.http_host,
+               strchr(jd.opt.http_host, ':') ? "]" : "", jd.opt.http_port, jd.opt.runtime_dir,
+               jd.opt.interval);
+        jd_poll_tick();
+        event_base_dispatch(jd.base);
+        jd_poll_shutdown();
+        jd_http_stop();
+        event_free(tick_ev);
+        event_free(sigterm);
+        event_free(sigint);
+        event_base_free(jd.base);
+        return 0;
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The `daemon` kind: jemctld against live processes.  Two workloads under LD_PRELOAD serve
+# their control sockets in a fresh runtime directory; jemctld polls them every second and
+# serves /metrics and /api/v1/processes on a free 127.0.0.1 port.  Checks discovery,
+# values, promtool, the JSON API, a process that goes away, a hung process (no stall), a
+# stale socket file, malformed HTTP and a clean SIGTERM.  Bounded: about 20 s, killed at
+# 55 s.   tests/daemon/run.sh BUILD_DIR
+set -u
+B=$(cd "${1:?usage: tests/daemon/run.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
+D=$B/jemctld/jemctld
+WL=$B/tools/live_workload
+tool="python3 $here/dtool.py"
+fails=0
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
+skip() { echo "SKIP: $1: $2"; }
+
+for f in "$D" "$WL" "$LIB"; do
+        if [ ! -e "$f" ]; then
+                echo "FAIL: daemon-setup: $f is missing (build first)"
+                exit 1
+        fi
+done
+mkdir -p "$B/tests-tmp/daemon"
+work=$(mktemp -d "$B/tests-tmp/daemon/run.XXXXXX")
+rt=$work/rt
+mkdir -m 0700 "$rt"
+pids=()
+dpid=""
+cleanup() {
+        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
+        for p in "${pids[@]}" $dpid; do
+                kill -KILL "$p" 2>/dev/null
+        done
+        { wait; } 2>/dev/null
+        rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "FAIL: daemon-timeout: the runner ran past 55 s"; exit 1' USR1
+(
+        trap 'kill $s 2>/dev/null; exit 0' TERM
+        sleep 55 &
+        s=$!
+        wait $s && kill -USR1 $$
+) 2>/dev/null &
+watchdog=$!
+
+start_workload() { # file for the pid
+        JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 64 60 >"$work/$1.out" 2>&1 &
+        echo $! >"$work/$1.pid"
+        pids+=($!)
+}
+start_workload w1
+start_workload w2
+w1=$(cat "$work/w1.pid")
+w2=$(cat "$work/w2.pid")
+for _ in $(seq 100); do
+        [ -S "$rt/$w1.sock" ] && [ -S "$rt/$w2.sock" ] && break
+        sleep 0.1
+done
+
+port=$($tool port)
+url=http://127.0.0.1:$port
+"$D" --runtime-dir "$rt" --http "127.0.0.1:$port" --interval 1 --timeout 2 \
+        2>"$work/jemctld.log" &
+dpid=$!
+
+# 1. discovery: both pids appear in /metrics.
+if $tool wait "$url/metrics" 10 "{'$w1','$w2'} <= pids"; then
+        pass daemon-discovery
+else
+        fail daemon-discovery "pids $w1 $w2 not both in /metrics within 10 s"
+        cat "$work/jemctld.log"
+fi
+
+# 2. values.
+if out=$($tool check-values "$url/metrics" "$w1" "$w2"); then
+        pass daemon-values
+else
+        fail daemon-values "$out"
+fi
+n=$($tool metric "$url/metrics" jemctld_processes)
+[ "$n" = 2 ] && pass daemon-processes-gauge || fail daemon-processes-gauge "jemctld_processes=$n"
+
+# 3. promtool.
+$tool get "$url/metrics" >"$work/metrics.txt"
+if ! command -v promtool >/dev/null; then
+        skip daemon-promtool "promtool not installed (Debian package prometheus)"
+elif out=$(promtool check metrics <"$work/metrics.txt" 2>&1); then
+        pass daemon-promtool
+else
+        fail daemon-promtool "$(echo "$out" | head -5 | tr '\n' ' ')"
+fi
+
+# 4. the JSON API.
+if $tool get "$url/api/v1/processes" >"$work/procs.json" &&
+        python3 -m json.tool "$work/procs.json" >/dev/null &&
+        python3 - "$work/procs.json" "$w1" "$w2" <<'PY'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+by = {str(p["pid"]): p for p in d}
+for pid in sys.argv[2:]:
+    p = by[pid]
+    assert p["info"]["comm"] == "live_workload", p["info"]
+    assert p["stats"]["allocated"] > 0 and p["last_poll"] > 0 and p["error"] is None, p
+PY
+        pass daemon-api
+else
+        fail daemon-api "/api/v1/processes does not list both processes with info and stats"
+fi
+
+# 5. HTTP codes.
+c404=$($tool status "$url/nope")
+c405=$($tool status "$url/metrics" POST)
+chead=$($tool status "$url/metrics" HEAD)
+if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = 200 ]; then
+        pass daemon-http-codes
+else
+        fail daemon-http-codes "unknown path $c404, POST $c405, HEAD $chead"
+fi
+
+# 6. a hung process: the other's polls go on, the errors counter grows.
+e0=$($tool metric "$url/metrics" jemctld_poll_errors_total)
+$tool hang "$rt" >"$work/hang.out" 2>&1 &
+hpid=$!
+pids+=($hpid)
+last_poll() {
+        python3 -c 'import json,sys; print(next(p["last_poll"] for p in json.load(sys.stdin) if p["pid"]==int(sys.argv[1])))' "$1" \
+                < <($tool get "$url/api/v1/processes")
+}
+sleep 1.5 # the hung one is found and its poll in flight
+t0=$(last_poll "$w1")
+sleep 3.5 # interval + timeout + slack
+t1=$(last_poll "$w1")
+e1=$($tool metric "$url/metrics" jemctld_poll_errors_total)
+herr=$(python3 -c 'import json,sys; print(next((p["error"] for p in json.load(sys.stdin) if p["pid"]==int(sys.argv[1])), "absent"))' "$hpid" \
+        < <($tool get "$url/api/v1/processes"))
+if python3 -c "import sys; sys.exit(0 if $t1 - $t0 >= 2 else 1)"; then
+        pass daemon-hung-no-stall
+else
+        fail daemon-hung-no-stall "pid $w1 last polled at $t0 then $t1 while pid $hpid hangs"
+fi
+if [ "${e1:-0}" -gt "${e0:-0}" ] && [[ "$herr" == *"no answer"* ]]; then
+        pass daemon-hung-errors
+else
+        fail daemon-hung-errors "poll errors $e0 -> $e1, hung process error: $herr"
+fi
+kill "$hpid" 2>/dev/null
+{ wait "$hpid"; } 2>/dev/null
+
+# 7. a stale socket file of a dead pid is ignored.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+$tool stale "$rt" "$dead"
+sleep 2.2
+inapi=$($tool get "$url/api/v1/processes" | python3 -c 'import json,sys; print(any(p["pid"]==int(sys.argv[1]) for p in json.load(sys.stdin)))' "$dead")
+if [ -S "$rt/$dead.sock" ] && [ "$inapi" = False ] &&
+        $tool wait "$url/metrics" 3 "value(m, 'jemctld_processes') == 2"; then
+        pass daemon-stale-socket
+else
+        fail daemon-stale-socket "pid $dead listed: $inapi, processes $($tool metric "$url/metrics" jemctld_processes)"
+fi
+
+# 7b. a socket served by another pid than its name says is not trusted.
+sleep 30 &
+spid=$!
+pids+=($spid)
+$tool hang "$rt" "$spid" >"$work/squat.out" 2>&1 &
+qpid=$!
+pids+=($qpid)
+sleep 2.2
+inapi=$($tool get "$url/api/v1/processes" | python3 -c 'import json,sys; print(any(p["pid"]==int(sys.argv[1]) for p in json.load(sys.stdin)))' "$spid")
+if [ -S "$rt/$spid.sock" ] && [ "$inapi" = False ] && grep -q "pid $spid: .*not trusted" "$work/jemctld.log"; then
+        pass daemon-untrusted-socket
+else
+        fail daemon-untrusted-socket "pid $spid served by pid $qpid: listed $inapi"
+fi
+kill "$qpid" "$spid" 2>/dev/null
+{ wait "$qpid" "$spid"; } 2>/dev/null
+
+# 8. a process that goes away disappears.
+kill -KILL "$w2"
+{ wait "$w2"; } 2>/dev/null
+if $tool wait "$url/metrics" 5 "'$w2' not in pids and '$w1' in pids"; then
+        pass daemon-process-gone
+else
+        fail daemon-process-gone "pid $w2 still in /metrics 5 s after it was killed"
+fi
+
+# 9. malformed HTTP does not hurt the daemon.
+$tool garbage 127.0.0.1 "$port" 2>/dev/null
+if kill -0 "$dpid" 2>/dev/null && $tool wait "$url/metrics" 3 "'$w1' in pids"; then
+        pass daemon-malformed-http
+else
+        fail daemon-malformed-http "the daemon no longer answers /metrics"
+fi
+
+# 10. SIGTERM exits 0.
+kill -TERM "$dpid"
+for _ in $(seq 50); do
+        kill -0 "$dpid" 2>/dev/null || break
+        sleep 0.1
+done
+wait "$dpid"
+rc=$?
+dpid=""
+[ "$rc" = 0 ] && pass daemon-sigterm || fail daemon-sigterm "exit status $rc"
+
+if [ $fails -ne 0 ]; then
+        echo "--- jemctld log"
+        cat "$work/jemctld.log"
+fi
+[ $fails -eq 0 ]
