@@ -82,7 +82,7 @@ CTL_FN(epoch_ctl)
                         return rc;
                 /* The caller's slabs that other threads emptied go back first, so the
                  * figures show them as free (Redis reads active after a lazy free). */
-                la_thread_trim(true);
+                la_thread_trim();
                 la_stats_refresh();
         }
         uint64_t e = la_stats_epoch();

@@ -214,7 +214,7 @@ static int arena_purge_common(size_t ind, bool all)
 {
         /* The caller's own heap may hold slabs that other threads emptied: give those
          * back first, so that a purge from the application's thread returns them. */
-        la_thread_trim(true);
+        la_thread_trim();
         if (is_all(ind)) {
                 unsigned n = atomic_load(&la_narenas_total);
                 for (unsigned i = 0; i < n; i++) {

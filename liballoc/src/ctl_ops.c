@@ -259,15 +259,6 @@ static void op_info(req_ctx_t *c)
         jp_w_obj_end(w);
 }
 
-/* The names array of a get; -1 (and an error already chosen) if malformed. */
-static int names_array(req_ctx_t *c, const char *member)
-{
-        int a = jp_obj_find(c->s, c->toks, c->req->args, member);
-        if (a < 0 || c->toks[a].type != JP_ARRAY || c->toks[a].size > JP_MAX_NAMES)
-                return -1;
-        return a;
-}
-
 #define NAME_MAX_LEN 256
 
 /* Names whose read acts (creates an arena or a cache): not for get, which read-only peers
@@ -279,7 +270,7 @@ static bool read_acts(const char *name)
 
 static void op_get(req_ctx_t *c)
 {
-        int a = names_array(c, "names");
+        int a = jp_obj_find(c->s, c->toks, c->req->args, "names"); /* checked */
         jp_writer_t *w = c->w;
         jp_w_obj(w);
         jp_w_key(w, "values");
@@ -681,21 +672,18 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
         int a;
         switch (req->op) {
         case JP_OP_GET:
-                a = jp_obj_find(s, toks, req->args, "names");
-                *msg = "\"names\" must be an array of at most 256 different names, each "
-                       "shorter than 256 bytes";
-                if (a < 0 || toks[a].type != JP_ARRAY || toks[a].size > JP_MAX_NAMES ||
-                    !names_ok(s, toks, a))
+        case JP_OP_SET: {
+                bool get = req->op == JP_OP_GET;
+                a = jp_obj_find(s, toks, req->args, get ? "names" : "values");
+                *msg = get ? "\"names\" must be an array of at most 256 different names, "
+                             "each shorter than 256 bytes"
+                           : "\"values\" must be an object of at most 256 different names, "
+                             "each shorter than 256 bytes";
+                if (a < 0 || toks[a].type != (get ? JP_ARRAY : JP_OBJECT) ||
+                    toks[a].size > JP_MAX_NAMES || !names_ok(s, toks, a))
                         return JP_ERR_BAD_REQUEST;
                 return JP_OK;
-        case JP_OP_SET:
-                a = jp_obj_find(s, toks, req->args, "values");
-                *msg = "\"values\" must be an object of at most 256 different names, each "
-                       "shorter than 256 bytes";
-                if (a < 0 || toks[a].type != JP_OBJECT || toks[a].size > JP_MAX_NAMES ||
-                    !names_ok(s, toks, a))
-                        return JP_ERR_BAD_REQUEST;
-                return JP_OK;
+        }
         case JP_OP_LIST:
                 a = jp_obj_find(s, toks, req->args, "prefix");
                 *msg = "\"prefix\" must be a string";
@@ -753,30 +741,35 @@ static unsigned perms_needed(enum jp_op op)
         }
 }
 
-/* Runs one request, writing the whole response payload into w. */
-void la_ctl_dispatch(const char *s, size_t len, unsigned perms, jp_writer_t *w)
+enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request_t *req,
+                           const char **msg)
 {
-        jp_request_t req;
-        enum jp_err e = jp_request_parse(s, len, toks_buf, JP_MAX_TOKENS, &req);
-        const char *msg = NULL;
-        if (e == JP_OK && (perms & perms_needed(req.op)) == 0) {
+        enum jp_err e = jp_request_parse(s, len, toks_buf, JP_MAX_TOKENS, req);
+        *msg = NULL;
+        if (e == JP_OK && (perms & perms_needed(req->op)) == 0) {
                 e = JP_ERR_PERMISSION;
-                msg = req.op == JP_OP_PROF ? "this peer may not capture profiles"
-                                           : "this peer may read but not change settings";
+                *msg = req->op == JP_OP_PROF ? "this peer may not capture profiles"
+                                             : "this peer may read but not change settings";
         }
         if (e == JP_OK)
-                e = check_args(s, toks_buf, &req, &msg);
-        if (e == JP_OK && req.op == JP_OP_PROF) {
+                e = check_args(s, toks_buf, req, msg);
+        if (e == JP_OK && req->op == JP_OP_PROF) {
                 e = JP_ERR_NOT_SUPPORTED;
-                msg = "heap profiling is not built into this liballoc yet";
+                *msg = "heap profiling is not built into this liballoc yet";
         }
-        if (e != JP_OK) {
-                jp_response_error(w, req.id, e, msg);
-                return;
-        }
-        req_ctx_t c = {s, toks_buf, &req, w};
-        jp_response_begin(w, req.id);
-        switch (req.op) {
+        return e;
+}
+
+bool la_ctl_pure(const jp_request_t *req)
+{
+        return req->op != JP_OP_SET && req->op != JP_OP_PURGE && req->op != JP_OP_DECAY_ALL;
+}
+
+void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w)
+{
+        req_ctx_t c = {s, toks_buf, req, w};
+        jp_response_begin(w, req->id);
+        switch (req->op) {
         case JP_OP_HELLO: op_hello(&c); break;
         case JP_OP_INFO: op_info(&c); break;
         case JP_OP_GET: op_get(&c); break;

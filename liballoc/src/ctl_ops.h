@@ -4,6 +4,7 @@
 #ifndef LA_CTL_OPS_H
 #define LA_CTL_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jp/proto.h"
@@ -13,9 +14,15 @@
 #define PERM_WRITE 2u
 #define PERM_PROF 4u
 
-/* Runs one request payload with the peer's permissions, writing the whole response
- * payload into w. */
-void la_ctl_dispatch(const char *s, size_t len, unsigned perms, jp_writer_t *w);
+/* Parses and checks one request payload (syntax, the peer's permissions, arguments):
+ * JP_OK, or the error with *msg (NULL: the default message) and req->id filled when it
+ * could be read.  The tokens stay in ctl_ops' buffer for la_ctl_run. */
+enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request_t *req,
+                           const char **msg);
+/* True if running req again changes nothing (a larger buffer may then be tried). */
+bool la_ctl_pure(const jp_request_t *req);
+/* Runs a prepared request, writing the whole success response into w. */
+void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w);
 /* The runtime directory and socket path that `info` reports. */
 void la_ctl_ops_paths(const char *dir, const char *path);
 

@@ -93,11 +93,10 @@ static void respond_error(client_t *cl, enum jp_err e, const char *msg);
  * buffer when they do not fit. */
 static void respond_payload(client_t *cl, const char *s, size_t len)
 {
-        jp_request_t peek;
-        static jp_tok_t toks[JP_MAX_TOKENS];
-        jp_request_parse(s, len, toks, JP_MAX_TOKENS, &peek);
-        bool pure = peek.op != JP_OP_SET && peek.op != JP_OP_PURGE &&
-                    peek.op != JP_OP_DECAY_ALL;
+        jp_request_t req;
+        const char *msg;
+        enum jp_err e = la_ctl_prepare(s, len, cl->perms, &req, &msg);
+        bool pure = e != JP_OK || la_ctl_pure(&req);
         size_t cap = pure ? OUT_INITIAL : 4 * OUT_INITIAL;
         for (;;) {
                 if (srv.out_total + cap > OUT_TOTAL_MAX) {
@@ -112,7 +111,10 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                 }
                 jp_writer_t w;
                 jp_w_init(&w, buf + JP_HDR_SIZE, cap);
-                la_ctl_dispatch(s, len, cl->perms, &w);
+                if (e != JP_OK)
+                        jp_response_error(&w, req.id, e, msg);
+                else
+                        la_ctl_run(s, &req, &w);
                 if (w.overflow && pure && cap < JP_RESP_MAX) {
                         free(buf);
                         cap = cap * 4 > JP_RESP_MAX ? JP_RESP_MAX : cap * 4;
@@ -120,7 +122,7 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                 }
                 if (w.overflow) {
                         jp_w_init(&w, buf + JP_HDR_SIZE, cap);
-                        jp_response_error(&w, peek.id, JP_ERR_TOO_LARGE,
+                        jp_response_error(&w, req.id, JP_ERR_TOO_LARGE,
                                           "the response would exceed 16 MiB");
                 }
                 jp_frame_put((uint8_t *)buf, (uint32_t)w.len);

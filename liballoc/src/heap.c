@@ -346,10 +346,10 @@ static void unpark_full(la_heap_t *h)
         drain_notified(h, false);
 }
 
-void la_heap_trim(la_heap_t *h, bool partial)
+void la_heap_trim(la_heap_t *h)
 {
         drain_notified(h, true);
-        for (unsigned c = 0; partial && c < LA_NBINS; c++) {
+        for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s = h->partial[c];
                 while (s != NULL) {
                         la_span_t *next = s->next;

@@ -90,8 +90,8 @@ la_block_t *la_span_take_local(la_span_t *s);
 /* Local free that emptied slab s. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
 /* Gives back the slabs of h that other threads' frees emptied (owner only): those they
- * queued on h->notified, and with partial, every slab of the partial lists. */
-void la_heap_trim(la_heap_t *h, bool partial);
+ * queued on h->notified and those in the partial lists. */
+void la_heap_trim(la_heap_t *h);
 /* Refreshes allocated_pub/deallocated_pub/peak and calls the thread's activity callback. */
 void la_heap_publish(la_heap_t *h);
 /* Gives every slab and cached block back: empty slabs to the arena, the rest abandoned to

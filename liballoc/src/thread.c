@@ -326,11 +326,11 @@ uint64_t la_thread_peak(bool reset)
         return h->peak;
 }
 
-void la_thread_trim(bool partial)
+void la_thread_trim(void)
 {
         la_heap_t *h = la_tls_heap;
         if (h->kind == LA_HEAP_THREAD)
-                la_heap_trim(h, partial);
+                la_heap_trim(h);
 }
 
 void la_thread_idle(void)

@@ -36,7 +36,7 @@ uint64_t *la_thread_counterp(bool dealloc);
 /* thread.peak.read (reset false) / thread.peak.reset. */
 uint64_t la_thread_peak(bool reset);
 /* Gives back slabs of the calling thread that other threads' frees emptied. */
-void la_thread_trim(bool partial);
+void la_thread_trim(void);
 /* thread.idle. */
 void la_thread_idle(void);
 /* experimental.thread.activity_callback: called with the thread's byte totals at refills. */
