@@ -35,348 +35,8 @@
 #include <sys/types.h>
 
 #include "ctl.h"
+#include "stats_emit.h"
 #include "util.h"
-
-/* ---- output ------------------------------------------------------------------------ */
-
-#define EM_BUF 4096
-
-/* jemalloc's emitter, reduced to what the printer uses.  JSON is always compact. */
-typedef struct em {
-        void (*cb)(void *, const char *);
-        void *opaque;
-        bool json;
-        bool item_at_depth; /* JSON: a value was already written at this depth */
-        bool emitted_key;   /* JSON: a key was written; its value comes next */
-        int depth;          /* JSON: object nesting; text: dict indentation */
-        size_t len;
-        char buf[EM_BUF];
-} em_t;
-
-static void em_flush(em_t *em)
-{
-        if (em->len == 0)
-                return;
-        em->buf[em->len] = '\0';
-        if (em->cb != NULL)
-                em->cb(em->opaque, em->buf);
-        else
-                la_message(em->buf);
-        em->len = 0;
-}
-
-static void em_write(em_t *em, const char *s, size_t n)
-{
-        while (n > 0) {
-                size_t room = EM_BUF - 1 - em->len;
-                if (room == 0) {
-                        em_flush(em);
-                        continue;
-                }
-                size_t k = n < room ? n : room;
-                memcpy(em->buf + em->len, s, k);
-                em->len += k;
-                s += k;
-                n -= k;
-        }
-}
-
-static void em_puts(em_t *em, const char *s)
-{
-        em_write(em, s, strlen(s));
-}
-
-static void em_putc(em_t *em, char c)
-{
-        em_write(em, &c, 1);
-}
-
-static void em_pad(em_t *em, size_t n)
-{
-        static const char spaces[] = "                                ";
-        while (n > 0) {
-                size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-                em_write(em, spaces, k);
-                n -= k;
-        }
-}
-
-/* A value: bool, unsigned or signed integer, string (quoted in both forms, escaped in
- * JSON) or title (a bare table word). */
-enum vtype { V_BOOL, V_U64, V_I64, V_STR, V_TITLE };
-typedef struct val {
-        enum vtype t;
-        union {
-                bool b;
-                uint64_t u;
-                int64_t i;
-                const char *s;
-        };
-} val_t;
-
-static val_t vb(bool b)
-{
-        val_t v = {.t = V_BOOL, .b = b};
-        return v;
-}
-static val_t vu(uint64_t u)
-{
-        val_t v = {.t = V_U64, .u = u};
-        return v;
-}
-static val_t vi(int64_t i)
-{
-        val_t v = {.t = V_I64, .i = i};
-        return v;
-}
-static val_t vs(const char *s)
-{
-        val_t v = {.t = V_STR, .s = s != NULL ? s : ""};
-        return v;
-}
-static val_t vt(const char *s)
-{
-        val_t v = {.t = V_TITLE, .s = s != NULL ? s : ""};
-        return v;
-}
-
-static void json_string(em_t *em, const char *s)
-{
-        static const char hex[] = "0123456789abcdef";
-        const char *run = s;
-        em_putc(em, '"');
-        for (; *s != '\0'; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c >= 0x20 && c != '"' && c != '\\')
-                        continue;
-                em_write(em, run, (size_t)(s - run));
-                char esc[7] = {'\\', (char)c, '\0', '\0', '\0', '\0', '\0'};
-                if (c == '\n')
-                        esc[1] = 'n';
-                else if (c == '\t')
-                        esc[1] = 't';
-                else if (c == '\r')
-                        esc[1] = 'r';
-                else if (c < 0x20) {
-                        esc[1] = 'u';
-                        esc[2] = '0';
-                        esc[3] = '0';
-                        esc[4] = hex[c >> 4];
-                        esc[5] = hex[c & 15];
-                }
-                em_puts(em, esc);
-                run = s + 1;
-        }
-        em_write(em, run, (size_t)(s - run));
-        em_putc(em, '"');
-}
-
-enum { JUST_NONE, JUST_LEFT, JUST_RIGHT };
-
-/* Writes v, padded to width with the given justification (text only). */
-static void em_value(em_t *em, val_t v, int just, size_t width)
-{
-        char num[24];
-        const char *s;
-        size_t n, quotes = 0;
-        switch (v.t) {
-        case V_BOOL:
-                s = v.b ? "true" : "false";
-                break;
-        case V_U64:
-                s = la_fmt_u64(num, v.u);
-                break;
-        case V_I64:
-                s = la_fmt_i64(num, v.i);
-                break;
-        case V_STR:
-                if (em->json) {
-                        json_string(em, v.s);
-                        return;
-                }
-                s = v.s;
-                quotes = 2;
-                break;
-        default:
-                s = v.s;
-                break;
-        }
-        n = strlen(s) + quotes;
-        if (just == JUST_RIGHT && width > n)
-                em_pad(em, width - n);
-        if (quotes != 0)
-                em_putc(em, '"');
-        em_puts(em, s);
-        if (quotes != 0)
-                em_putc(em, '"');
-        if (just == JUST_LEFT && width > n)
-                em_pad(em, width - n);
-}
-
-/* -- JSON -- */
-
-static void json_key_prefix(em_t *em)
-{
-        if (em->emitted_key) {
-                em->emitted_key = false;
-                return;
-        }
-        if (em->item_at_depth)
-                em_putc(em, ',');
-}
-
-static void json_key(em_t *em, const char *key)
-{
-        if (!em->json)
-                return;
-        json_key_prefix(em);
-        json_string(em, key);
-        em_putc(em, ':');
-        em->emitted_key = true;
-}
-
-static void json_value(em_t *em, val_t v)
-{
-        if (!em->json)
-                return;
-        json_key_prefix(em);
-        em_value(em, v, JUST_NONE, 0);
-        em->item_at_depth = true;
-}
-
-static void json_kv(em_t *em, const char *key, val_t v)
-{
-        json_key(em, key);
-        json_value(em, v);
-}
-
-static void json_open(em_t *em, char c)
-{
-        if (!em->json)
-                return;
-        json_key_prefix(em);
-        em_putc(em, c);
-        em->depth++;
-        em->item_at_depth = false;
-}
-
-static void json_close(em_t *em, char c)
-{
-        if (!em->json)
-                return;
-        em->depth--;
-        em->item_at_depth = true;
-        em_putc(em, c);
-}
-
-static void json_object_begin(em_t *em)
-{
-        json_open(em, '{');
-}
-static void json_object_kv_begin(em_t *em, const char *key)
-{
-        json_key(em, key);
-        json_open(em, '{');
-}
-static void json_object_end(em_t *em)
-{
-        json_close(em, '}');
-}
-static void json_array_kv_begin(em_t *em, const char *key)
-{
-        json_key(em, key);
-        json_open(em, '[');
-}
-static void json_array_end(em_t *em)
-{
-        json_close(em, ']');
-}
-
-/* -- text -- */
-
-static void text(em_t *em, const char *s)
-{
-        if (!em->json)
-                em_puts(em, s);
-}
-
-static void text_u(em_t *em, uint64_t v)
-{
-        char num[24];
-        if (!em->json)
-                em_puts(em, la_fmt_u64(num, v));
-}
-
-/* Table cells: no separators, the widths include the gaps (as jemalloc's rows). */
-static void cell_u(em_t *em, size_t width, uint64_t v)
-{
-        em_value(em, vu(v), JUST_RIGHT, width);
-}
-static void cell_i(em_t *em, size_t width, int64_t v)
-{
-        em_value(em, vi(v), JUST_RIGHT, width);
-}
-static void cell_t(em_t *em, size_t width, const char *s)
-{
-        em_value(em, vt(s), JUST_RIGHT, width);
-}
-static void cell_l(em_t *em, size_t width, const char *s)
-{
-        em_value(em, vt(s), JUST_LEFT, width);
-}
-
-/* -- both -- */
-
-/* "json_key":v, or in text "<indent>table_key: v[ (note_key: note)]\n". */
-static void kv_note(em_t *em, const char *json_k, const char *table_k, val_t v, const char *note_k,
-                    val_t note)
-{
-        if (em->json) {
-                json_kv(em, json_k, v);
-                return;
-        }
-        em_pad(em, (size_t)em->depth * 2);
-        em_puts(em, table_k);
-        em_puts(em, ": ");
-        em_value(em, v, JUST_NONE, 0);
-        if (note_k != NULL) {
-                em_puts(em, " (");
-                em_puts(em, note_k);
-                em_puts(em, ": ");
-                em_value(em, note, JUST_NONE, 0);
-                em_putc(em, ')');
-        }
-        em_putc(em, '\n');
-        em->item_at_depth = true;
-}
-
-static void kv(em_t *em, const char *json_k, const char *table_k, val_t v)
-{
-        kv_note(em, json_k, table_k, v, NULL, vb(false));
-}
-
-static void dict_begin(em_t *em, const char *json_k, const char *table_header)
-{
-        if (em->json) {
-                json_object_kv_begin(em, json_k);
-                return;
-        }
-        em_pad(em, (size_t)em->depth * 2);
-        em_puts(em, table_header);
-        em_putc(em, '\n');
-        em->depth++;
-        em->item_at_depth = false;
-}
-
-static void dict_end(em_t *em)
-{
-        if (em->json) {
-                json_object_end(em);
-                return;
-        }
-        em->depth--;
-        em->item_at_depth = true;
-}
 
 /* ---- reading the namespace --------------------------------------------------------- */
 
@@ -540,9 +200,9 @@ typedef struct col {
 static void header_cells(em_t *em, const col_t *cols, size_t n)
 {
         for (size_t k = 0; k < n; k++) {
-                cell_t(em, cols[k].width, cols[k].title);
+                em_cell_t(em, cols[k].width, cols[k].title);
                 if (cols[k].rate != 0)
-                        cell_t(em, cols[k].rate, "(#/sec)");
+                        em_cell_t(em, cols[k].rate, "(#/sec)");
         }
 }
 
@@ -550,16 +210,16 @@ static void header_cells(em_t *em, const col_t *cols, size_t n)
 static void header_lead(em_t *em, const char *lead, const col_t *cols, size_t n)
 {
         em_puts(em, lead);
-        cell_t(em, cols[0].width - strlen(lead), cols[0].title);
+        em_cell_t(em, cols[0].width - strlen(lead), cols[0].title);
         header_cells(em, cols + 1, n - 1);
 }
 
 static void row_cells(em_t *em, const col_t *cols, size_t n, const uint64_t *v, uint64_t uptime)
 {
         for (size_t k = 0; k < n; k++) {
-                cell_u(em, cols[k].width, v[k]);
+                em_cell_u(em, cols[k].width, v[k]);
                 if (cols[k].rate != 0)
-                        cell_u(em, cols[k].rate, rate_per_second(v[k], uptime));
+                        em_cell_u(em, cols[k].rate, rate_per_second(v[k], uptime));
         }
 }
 
@@ -567,7 +227,7 @@ static void row_cells(em_t *em, const col_t *cols, size_t n, const uint64_t *v, 
 static void json_counters(em_t *em, const char *const *keys, const uint64_t *v, size_t n)
 {
         for (size_t k = 0; k < n; k++)
-                json_kv(em, keys[k], vu(v[k]));
+                em_json_kv(em, keys[k], vu(v[k]));
 }
 
 /* Text only: labels[0] v[0] labels[1] v[1] ... */
@@ -575,7 +235,7 @@ static void text_list(em_t *em, const char *const *labels, const uint64_t *v, si
 {
         for (size_t k = 0; k < n && !em->json; k++) {
                 em_puts(em, labels[k]);
-                text_u(em, v[k]);
+                em_text_u(em, v[k]);
         }
 }
 
@@ -586,7 +246,7 @@ static const char *const gap_line = "                     ---\n";
 static bool gap_row(em_t *em, bool *in_gap, bool empty)
 {
         if (*in_gap && !empty)
-                text(em, gap_line);
+                em_text(em, gap_line);
         *in_gap = empty;
         return empty;
 }
@@ -594,7 +254,7 @@ static bool gap_row(em_t *em, bool *in_gap, bool empty)
 static void gap_end(em_t *em, bool in_gap)
 {
         if (in_gap)
-                text(em, gap_line);
+                em_text(em, gap_line);
 }
 
 /* ---- mutex counters ---------------------------------------------------------------- */
@@ -636,9 +296,9 @@ static void mutex_read(const mib_t cm[NCOUNTERS], uint64_t out[NCOUNTERS])
 
 static void mutex_json(em_t *em, const char *key, const uint64_t m[NCOUNTERS])
 {
-        json_object_kv_begin(em, key);
+        em_json_object_kv_begin(em, key);
         json_counters(em, counter_names, m, NCOUNTERS);
-        json_object_end(em);
+        em_json_object_end(em);
 }
 
 /* One mutex table (global or one arena's): prefix names the group, e.g.
@@ -654,11 +314,11 @@ static void mutex_table(em_t *em, const char *prefix, size_t arena, bool arena_s
         if (arena_slot)
                 mibs_patch(cm, NCOUNTERS, 2, arena);
         if (!em->json) {
-                cell_l(em, 21, "");
+                em_cell_l(em, 21, "");
                 header_cells(em, mutex_cols, NCOUNTERS);
                 em_putc(em, '\n');
         }
-        json_object_kv_begin(em, "mutexes");
+        em_json_object_kv_begin(em, "mutexes");
         for (size_t k = 0; k < n; k++) {
                 uint64_t m[NCOUNTERS];
                 size_t pos = child_pos(prefix, names[k], slot);
@@ -668,12 +328,12 @@ static void mutex_table(em_t *em, const char *prefix, size_t arena, bool arena_s
                 mutex_read(cm, m);
                 mutex_json(em, names[k], m);
                 if (!em->json) {
-                        cell_l(em, 21, names[k]);
+                        em_cell_l(em, 21, names[k]);
                         row_cells(em, mutex_cols, NCOUNTERS, m, uptime);
                         em_putc(em, '\n');
                 }
         }
-        json_object_end(em);
+        em_json_object_end(em);
 }
 
 /* ---- per-arena sections ------------------------------------------------------------ */
@@ -718,7 +378,7 @@ static void prof_read(mib_t ps[2], size_t j, uint64_t out[NPROF])
 static void prof_json(em_t *em, const uint64_t p[NPROF])
 {
         for (int k = 0; k < NPROF; k++)
-                json_kv(em, prof_cols[k].title, vu(p[k]));
+                em_json_kv(em, prof_cols[k].title, vu(p[k]));
 }
 
 /* arenas.bin.<j>.*: the MIBs come from mibs_init(m, "arenas.bin.0.", bin_info_leaves, NBI). */
@@ -800,14 +460,14 @@ static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 if (prof_on)
                         header_cells(em, prof_cols, NPROF);
                 header_cells(em, bin_cols + NBC_PROF, NBC_UTIL - NBC_PROF);
-                cell_t(em, 1, " ");
-                cell_t(em, 6, "util");
+                em_cell_t(em, 1, " ");
+                em_cell_t(em, 6, "util");
                 header_cells(em, bin_cols + NBC_UTIL, NBC - NBC_UTIL);
                 if (mutex)
                         header_cells(em, mutex_cols, NCOUNTERS);
                 em_putc(em, '\n');
         }
-        json_array_kv_begin(em, "bins");
+        em_json_array_kv_begin(em, "bins");
 
         bool in_gap = false;
         for (unsigned j = 0; j < c->nbins; j++) {
@@ -830,14 +490,14 @@ static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                         mutex_read(mx, m);
                 }
 
-                json_object_begin(em);
+                em_json_object_begin(em);
                 json_counters(em, leaves + NMALLOC, v + NMALLOC, NFILLS - NMALLOC);
                 if (prof_on)
                         prof_json(em, p);
                 json_counters(em, leaves + NFILLS, v + NFILLS, NBL - NFILLS);
                 if (mutex)
                         mutex_json(em, "mutex", m);
-                json_object_end(em);
+                em_json_object_end(em);
                 if (em->json)
                         continue;
 
@@ -859,14 +519,14 @@ static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 if (prof_on)
                         row_cells(em, prof_cols, NPROF, p, uptime);
                 row_cells(em, bin_cols + NBC_PROF, NBC_UTIL - NBC_PROF, row + NBC_PROF, uptime);
-                cell_t(em, 1, " ");
-                cell_t(em, 6, util);
+                em_cell_t(em, 1, " ");
+                em_cell_t(em, 6, util);
                 row_cells(em, bin_cols + NBC_UTIL, NBC - NBC_UTIL, row + NBC_UTIL, uptime);
                 if (mutex)
                         row_cells(em, mutex_cols, NCOUNTERS, m, uptime);
                 em_putc(em, '\n');
         }
-        json_array_end(em);
+        em_json_array_end(em);
         gap_end(em, in_gap);
 }
 
@@ -894,7 +554,7 @@ static void lextents_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 header_cells(em, lextent_cols + NLC - 1, 1);
                 em_putc(em, '\n');
         }
-        json_array_kv_begin(em, "lextents");
+        em_json_array_kv_begin(em, "lextents");
 
         bool in_gap = false;
         for (unsigned j = 0; j < c->nlextents; j++) {
@@ -908,11 +568,11 @@ static void lextents_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 if (prof_on)
                         prof_read(ps, j, p);
                 bool empty = gap_row(em, &in_gap, v[NREQUESTS] == 0);
-                json_object_begin(em);
+                em_json_object_begin(em);
                 if (prof_on)
                         prof_json(em, p);
-                json_kv(em, "curlextents", vu(v[CUR]));
-                json_object_end(em);
+                em_json_kv(em, "curlextents", vu(v[CUR]));
+                em_json_object_end(em);
                 if (em->json || empty)
                         continue;
                 const uint64_t row[NLC] = {size,       c->nbins + j, v[CUR] * size, v[NMALLOC],
@@ -923,7 +583,7 @@ static void lextents_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 row_cells(em, lextent_cols + NLC - 1, 1, row + NLC - 1, uptime);
                 em_putc(em, '\n');
         }
-        json_array_end(em);
+        em_json_array_end(em);
         gap_end(em, in_gap);
 }
 
@@ -954,7 +614,7 @@ static void extents_print(em_t *em, ctx_t *c, size_t i)
                 header_lead(em, "extents:", cols, 10);
                 em_putc(em, '\n');
         }
-        json_array_kv_begin(em, "extents");
+        em_json_array_kv_begin(em, "extents");
         bool in_gap = false;
         for (size_t j = 0; j < LA_NPSIZES; j++) {
                 uint64_t v[6];
@@ -962,9 +622,9 @@ static void extents_print(em_t *em, ctx_t *c, size_t i)
                 mibs_read(se, 6, sizeof(size_t), v);
                 uint64_t total = v[0] + v[1] + v[2];
                 bool empty = gap_row(em, &in_gap, total == 0);
-                json_object_begin(em);
+                em_json_object_begin(em);
                 json_counters(em, leaves, v, 6);
-                json_object_end(em);
+                em_json_object_end(em);
                 if (em->json || empty)
                         continue;
                 const uint64_t row[10] = {psz_size(c, j), j,    v[0], v[3],  v[1],
@@ -972,7 +632,7 @@ static void extents_print(em_t *em, ctx_t *c, size_t i)
                 row_cells(em, cols, 10, row, 0);
                 em_putc(em, '\n');
         }
-        json_array_end(em);
+        em_json_array_end(em);
         gap_end(em, in_gap);
 }
 
@@ -1024,13 +684,13 @@ static void hpa_slabs_print(em_t *em, ctx_t *c, size_t i, const char *group, con
                 v[H_NACTIVE_NONHUGE],   v[H_NDIRTY_HUGE],        v[H_NDIRTY_NONHUGE],
                 v[H_NRETAINED_NONHUGE],
         };
-        text(em, title);
+        em_text(em, title);
         text_list(em, labels, line_v, LA_ARRAY_LEN(labels));
-        text(em, " nonhuge \n");
+        em_text(em, " nonhuge \n");
         /* 5.3.0 writes nactive_huge twice here and no ndirty_huge: we write each once. */
-        json_object_kv_begin(em, group);
+        em_json_object_kv_begin(em, group);
         json_counters(em, hpa_leaves, v, NHL);
-        json_object_end(em);
+        em_json_object_end(em);
 }
 
 static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
@@ -1058,23 +718,23 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 t[k] = sa_u64(i, name);
         }
         size_t sec_bytes = sa_zu(i, "hpa_sec_bytes");
-        kv(em, "sec_bytes", "Bytes in small extent cache", vu(sec_bytes));
+        em_kv(em, "sec_bytes", "Bytes in small extent cache", vu(sec_bytes));
         if (!em->json) {
                 em_puts(em, "HPA shard stats:\n");
                 for (int k = 0; k < 4; k++) {
                         em_puts(em, titles[k]);
-                        text_u(em, t[k]);
+                        em_text_u(em, t[k]);
                         em_puts(em, " (");
-                        text_u(em, rate_per_second(t[k], uptime));
+                        em_text_u(em, rate_per_second(t[k], uptime));
                         em_puts(em, " / sec)\n");
                 }
                 em_putc(em, '\n');
         }
-        json_object_kv_begin(em, "hpa_shard");
+        em_json_object_kv_begin(em, "hpa_shard");
         json_counters(em, totals, t, 4);
         hpa_slabs_print(em, c, i, "full_slabs", "  In full slabs:\n");
         hpa_slabs_print(em, c, i, "empty_slabs", "  In empty slabs:\n");
-        text(em, "\n");
+        em_text(em, "\n");
 
         mib_t hm[NHL];
         arena_mibs(hm, i, "hpa_shard.nonfull_slabs.0.", hpa_leaves, NHL);
@@ -1082,7 +742,7 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                 header_cells(em, cols, NHL + 3);
                 em_putc(em, '\n');
         }
-        json_array_kv_begin(em, "nonfull_slabs");
+        em_json_array_kv_begin(em, "nonfull_slabs");
         bool in_gap = false;
         for (size_t j = 0; j < PSSET_NPSIZES && j < LA_NPSIZES; j++) {
                 uint64_t row[NHL + 3];
@@ -1097,12 +757,12 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
                         row_cells(em, cols, NHL + 3, row, 0);
                         em_putc(em, '\n');
                 }
-                json_object_begin(em);
+                em_json_object_begin(em);
                 json_counters(em, hpa_leaves, row + 2, NHL);
-                json_object_end(em);
+                em_json_object_end(em);
         }
-        json_array_end(em);
-        json_object_end(em); /* hpa_shard */
+        em_json_array_end(em);
+        em_json_object_end(em); /* hpa_shard */
         gap_end(em, in_gap);
 }
 
@@ -1112,11 +772,11 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         const char *dss;
         ssize_t decay_ms[2];
         sa_rd(i, "nthreads", &nthreads, sizeof(nthreads));
-        kv(em, "nthreads", "assigned threads", vu(nthreads));
+        em_kv(em, "nthreads", "assigned threads", vu(nthreads));
         uint64_t uptime = sa_u64(i, "uptime");
-        kv(em, "uptime_ns", "uptime", vu(uptime));
+        em_kv(em, "uptime_ns", "uptime", vu(uptime));
         sa_rd(i, "dss", &dss, sizeof(dss));
-        kv(em, "dss", "dss allocation precedence", vs(dss));
+        em_kv(em, "dss", "dss allocation precedence", vs(dss));
 
         sa_rd(i, "dirty_decay_ms", &decay_ms[0], sizeof(ssize_t));
         sa_rd(i, "muzzy_decay_ms", &decay_ms[1], sizeof(ssize_t));
@@ -1134,23 +794,23 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         for (int q = 0; q < 2; q++)
                 for (int k = 0; k < 3; k++)
                         purge[q][k] = sa_u64(i, purge_leaves[q][k]);
-        json_kv(em, "dirty_decay_ms", vi(decay_ms[0]));
-        json_kv(em, "muzzy_decay_ms", vi(decay_ms[1]));
-        json_kv(em, "pactive", vu(pactive));
-        json_kv(em, "pdirty", vu(npages[0]));
-        json_kv(em, "pmuzzy", vu(npages[1]));
+        em_json_kv(em, "dirty_decay_ms", vi(decay_ms[0]));
+        em_json_kv(em, "muzzy_decay_ms", vi(decay_ms[1]));
+        em_json_kv(em, "pactive", vu(pactive));
+        em_json_kv(em, "pdirty", vu(npages[0]));
+        em_json_kv(em, "pmuzzy", vu(npages[1]));
         for (int q = 0; q < 2; q++)
                 json_counters(em, purge_leaves[q], purge[q], 3);
         if (!em->json) {
                 header_cells(em, decay_cols, 6);
                 em_putc(em, '\n');
                 for (int q = 0; q < 2; q++) {
-                        cell_t(em, 9, q == 0 ? "dirty:" : "muzzy:");
+                        em_cell_t(em, 9, q == 0 ? "dirty:" : "muzzy:");
                         if (decay_ms[q] >= 0)
-                                cell_i(em, 6, decay_ms[q]);
+                                em_cell_i(em, 6, decay_ms[q]);
                         else
-                                cell_t(em, 6, "N/A");
-                        cell_u(em, 13, npages[q]);
+                                em_cell_t(em, 6, "N/A");
+                        em_cell_u(em, 13, npages[q]);
                         row_cells(em, decay_cols + 3, 3, purge[q], 0);
                         em_putc(em, '\n');
                 }
@@ -1165,7 +825,7 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         };
         uint64_t counts[3][6];
         if (!em->json) {
-                cell_l(em, 21, "");
+                em_cell_l(em, 21, "");
                 header_cells(em, count_cols, 6);
                 em_putc(em, '\n');
         }
@@ -1179,24 +839,24 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                         else
                                 counts[g][k] = sa_u64(i, name);
                 }
-                json_object_kv_begin(em, group);
+                em_json_object_kv_begin(em, group);
                 json_counters(em, count_leaves, counts[g], 6);
-                json_object_end(em);
+                em_json_object_end(em);
         }
         for (int k = 0; k < 6; k++)
                 counts[2][k] = counts[0][k] + counts[1][k];
         if (!em->json) {
                 static const char *const row_titles[3] = {"small:", "large:", "total:"};
                 for (int g = 0; g < 3; g++) {
-                        cell_l(em, 21, row_titles[g]);
+                        em_cell_l(em, 21, row_titles[g]);
                         row_cells(em, count_cols, 6, counts[g], uptime);
                         em_putc(em, '\n');
                 }
-                cell_l(em, 21, "");
-                cell_t(em, 16, "");
+                em_cell_l(em, 21, "");
+                em_cell_t(em, 16, "");
                 em_putc(em, '\n');
-                cell_l(em, 21, "active:");
-                cell_u(em, 16, (uint64_t)pactive * c->page);
+                em_cell_l(em, 21, "active:");
+                em_cell_u(em, 16, (uint64_t)pactive * c->page);
                 em_putc(em, '\n');
         }
 
@@ -1214,12 +874,12 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
         };
         for (size_t k = 0; k < LA_ARRAY_LEN(mem_leaves); k++) {
                 size_t v = sa_zu(i, mem_leaves[k]);
-                json_kv(em, mem_leaves[k], vu(v));
+                em_json_kv(em, mem_leaves[k], vu(v));
                 if (!em->json) {
                         char title[32];
                         join(title, sizeof(title), mem_leaves[k], ":", "");
-                        cell_l(em, 21, title);
-                        cell_u(em, 16, v);
+                        em_cell_l(em, 21, title);
+                        em_cell_u(em, 16, v);
                         em_putc(em, '\n');
                 }
         }
@@ -1296,9 +956,9 @@ static void typed_kv(em_t *em, const char *name, enum otype t, const char *json_
         if (!read_typed(name, t, &v))
                 return;
         if (table_k != NULL)
-                kv(em, json_k, table_k, v);
+                em_kv(em, json_k, table_k, v);
         else
-                json_kv(em, json_k, v);
+                em_json_kv(em, json_k, v);
 }
 
 /* jemalloc's fxp_print: 16.16 fixed point as decimal, fraction without trailing zeros. */
@@ -1408,15 +1068,15 @@ static void general_print(em_t *em, ctx_t *c)
 
         typed_kv(em, "version", O_STR, "version", "Version");
 
-        dict_begin(em, "config", "Build-time option settings");
+        em_dict_begin(em, "config", "Build-time option settings");
         for (size_t k = 0; k < LA_ARRAY_LEN(config_names); k++) {
                 join(name, sizeof(name), "config.", config_names[k], "");
                 typed_kv(em, name, strcmp(config_names[k], "malloc_conf") == 0 ? O_STR : O_BOOL,
                          config_names[k], name);
         }
-        dict_end(em);
+        em_dict_end(em);
 
-        dict_begin(em, "opt", "Run-time option settings");
+        em_dict_begin(em, "opt", "Run-time option settings");
         for (size_t k = 0; k < LA_ARRAY_LEN(opts); k++) {
                 join(name, sizeof(name), "opt.", opts[k].name, "");
                 if (opts[k].t == O_FXP) {
@@ -1428,18 +1088,18 @@ static void general_print(em_t *em, ctx_t *c)
                                 la_strlcpy(buf, "-1", sizeof(buf));
                         else
                                 fxp_print(u32, buf, sizeof(buf));
-                        kv(em, opts[k].name, name, vs(buf));
+                        em_kv(em, opts[k].name, name, vs(buf));
                         continue;
                 }
                 if (!read_typed(name, opts[k].t, &v))
                         continue;
                 if (opts[k].mutable_name == NULL) {
-                        kv(em, opts[k].name, name, v);
+                        em_kv(em, opts[k].name, name, v);
                 } else if (read_typed(opts[k].mutable_name, opts[k].t, &note)) {
-                        kv_note(em, opts[k].name, name, v, opts[k].mutable_name, note);
+                        em_kv_note(em, opts[k].name, name, v, opts[k].mutable_name, note);
                 }
         }
-        dict_end(em);
+        em_dict_end(em);
 
         bool config_prof;
         rd("config.prof", &config_prof, sizeof(config_prof));
@@ -1451,54 +1111,54 @@ static void general_print(em_t *em, ctx_t *c)
                         {"thread_active_init", O_BOOL}, {"active", O_BOOL},     {"gdump", O_BOOL},
                         {"interval", O_UINT64},         {"lg_sample", O_SSIZE},
                 };
-                dict_begin(em, "prof", "Profiling settings");
+                em_dict_begin(em, "prof", "Profiling settings");
                 for (size_t k = 0; k < LA_ARRAY_LEN(prof); k++) {
                         join(name, sizeof(name), "prof.", prof[k].name, "");
                         if (!read_typed(name, prof[k].t, &v))
                                 v = prof[k].t == O_BOOL ? vb(false) : vu(0);
-                        kv(em, prof[k].name, name, v);
+                        em_kv(em, prof[k].name, name, v);
                 }
-                dict_end(em);
+                em_dict_end(em);
         }
 
         /* JSON puts these in an "arenas" object; the text at the top level. */
-        json_object_kv_begin(em, "arenas");
+        em_json_object_kv_begin(em, "arenas");
         typed_kv(em, "arenas.narenas", O_UNSIGNED, "narenas", "Arenas");
         typed_kv(em, "arenas.dirty_decay_ms", O_SSIZE, "dirty_decay_ms", NULL);
         typed_kv(em, "arenas.muzzy_decay_ms", O_SSIZE, "muzzy_decay_ms", NULL);
         typed_kv(em, "arenas.quantum", O_SIZE, "quantum", "Quantum size");
         typed_kv(em, "arenas.page", O_SIZE, "page", "Page size");
         typed_kv(em, "arenas.tcache_max", O_SIZE, "tcache_max", "Maximum thread-cached size class");
-        kv(em, "nbins", "Number of bin size classes", vu(c->nbins));
+        em_kv(em, "nbins", "Number of bin size classes", vu(c->nbins));
         typed_kv(em, "arenas.nhbins", O_UNSIGNED, "nhbins",
                  "Number of thread-cache bin size classes");
         if (em->json) {
                 mib_t bm[NBI];
                 mibs_init(bm, "arenas.bin.0.", bin_info_leaves, NBI);
-                json_array_kv_begin(em, "bin");
+                em_json_array_kv_begin(em, "bin");
                 for (unsigned j = 0; j < c->nbins; j++) {
                         uint64_t bi[NBI];
                         bin_info_read(bm, j, bi);
-                        json_object_begin(em);
+                        em_json_object_begin(em);
                         json_counters(em, bin_info_leaves, bi, NBI);
-                        json_object_end(em);
+                        em_json_object_end(em);
                 }
-                json_array_end(em);
+                em_json_array_end(em);
         }
-        kv(em, "nlextents", "Number of large size classes", vu(c->nlextents));
+        em_kv(em, "nlextents", "Number of large size classes", vu(c->nlextents));
         if (em->json) {
-                json_array_kv_begin(em, "lextent");
+                em_json_array_kv_begin(em, "lextent");
                 for (unsigned j = 0; j < c->nlextents; j++) {
                         size_t size;
                         c->lextent_size.mib[2] = j;
                         mib_rd(&c->lextent_size, &size, sizeof(size));
-                        json_object_begin(em);
-                        json_kv(em, "size", vu(size));
-                        json_object_end(em);
+                        em_json_object_begin(em);
+                        em_json_kv(em, "size", vu(size));
+                        em_json_object_end(em);
                 }
-                json_array_end(em);
+                em_json_array_end(em);
         }
-        json_object_end(em); /* arenas */
+        em_json_object_end(em); /* arenas */
 }
 
 /* ---- totals and the arena loop ----------------------------------------------------- */
@@ -1529,30 +1189,30 @@ static void totals_print(em_t *em, ctx_t *c)
                 rd_num("stats.background_thread.run_interval", sizeof(uint64_t)),
         };
 
-        json_object_kv_begin(em, "stats");
+        em_json_object_kv_begin(em, "stats");
         json_counters(em, names, v, LA_ARRAY_LEN(names));
         text_list(em, labels, v, LA_ARRAY_LEN(names));
-        text(em, "\n");
-        json_object_kv_begin(em, "background_thread");
+        em_text(em, "\n");
+        em_json_object_kv_begin(em, "background_thread");
         json_counters(em, bg_names, bg, 3);
-        json_object_end(em);
+        em_json_object_end(em);
         text_list(em, bg_labels, bg, 3);
-        text(em, " ns\n");
+        em_text(em, " ns\n");
         if (c->o.mutex) {
                 /* Rates use arena 0's uptime, as in 5.3.0. */
                 uint64_t uptime = sa_u64(0, "uptime");
                 mutex_table(em, "stats.mutexes.", 0, false, global_mutex_names,
                             LA_ARRAY_LEN(global_mutex_names), uptime);
         }
-        json_object_end(em); /* stats */
+        em_json_object_end(em); /* stats */
 }
 
 static void arena_block(em_t *em, ctx_t *c, size_t ind, const char *json_k, const char *text_head)
 {
-        text(em, text_head);
-        json_object_kv_begin(em, json_k);
+        em_text(em, text_head);
+        em_json_object_kv_begin(em, json_k);
         arena_print(em, c, ind);
-        json_object_end(em);
+        em_json_object_end(em);
 }
 
 static void arenas_print(em_t *em, ctx_t *c)
@@ -1564,7 +1224,7 @@ static void arenas_print(em_t *em, ctx_t *c)
         uint64_t bits[LA_ARENAS_ALL / 64];
         unsigned ninitialized = 0;
 
-        json_object_kv_begin(em, "stats.arenas");
+        em_json_object_kv_begin(em, "stats.arenas");
         rd("arenas.narenas", &narenas, sizeof(narenas));
         mib_init(&im, "arena.0.initialized");
         memset(bits, 0, sizeof(bits));
@@ -1601,7 +1261,7 @@ static void arenas_print(em_t *em, ctx_t *c)
                         arena_block(em, c, i, num, head);
                 }
         }
-        json_object_end(em); /* stats.arenas */
+        em_json_object_end(em); /* stats.arenas */
 }
 
 /* ---- entry ------------------------------------------------------------------------- */
@@ -1681,8 +1341,8 @@ void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, cons
                 em_putc(&em, '{');
                 em.depth = 1;
         }
-        text(&em, "___ Begin jemalloc statistics ___\n");
-        json_object_kv_begin(&em, "jemalloc");
+        em_text(&em, "___ Begin jemalloc statistics ___\n");
+        em_json_object_kv_begin(&em, "jemalloc");
         if (c.o.general)
                 general_print(&em, &c);
         if (config_stats) {
@@ -1690,8 +1350,8 @@ void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, cons
                 if (c.o.merged || c.o.destroyed || c.o.unmerged)
                         arenas_print(&em, &c);
         }
-        json_object_end(&em); /* jemalloc */
-        text(&em, "--- End jemalloc statistics ---\n");
+        em_json_object_end(&em); /* jemalloc */
+        em_text(&em, "--- End jemalloc statistics ---\n");
         if (em.json)
                 em_putc(&em, '}');
         em_flush(&em);
