@@ -3,14 +3,21 @@
 # build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
 set -eu
 what=${1:-test}
-build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev"
+build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev libunwind-dev
+            zlib1g-dev libsystemd-dev"
 # clang: tests/fuzz (libFuzzer); on Debian 12 its runtime (libclang_rt.fuzzer) is in
 # libclang-rt-14-dev, only recommended by clang, so it is named here.  util-linux: setpriv
 # for tests/control's other-user clients.  prometheus: promtool, which checks jemctld's
-# /metrics in tests/daemon.  libevent-dev: jemctld.
+# /metrics in tests/daemon (and the server, tests/daemon/prom.sh).  libevent-dev: jemctld.
+# chromium, fonts-dejavu-core: the dashboard loaded headless in tests/daemon/web.sh.
+# zlib1g-dev: profconv (gzip of pprof profiles).  golang-go: `go tool pprof` reads the
+# converted profiles in tests/prof (jeprof comes with libjemalloc-dev).
+# libsystemd-dev: jemctld's sd-bus and sd_notify.  dbus-daemon, dbus-bin (dbus-send),
+# systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
-           prometheus"
+           prometheus chromium fonts-dejavu-core golang-go
+           dbus-daemon dbus-bin systemd"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 case "$what" in
 build) pkgs=$build_pkgs ;;

@@ -14,6 +14,7 @@
 #include "init.h"
 #include "large.h"
 #include "pagemap.h"
+#include "prof.h"
 #include "sizeclass.h"
 #include "tcache.h"
 #include "thread.h"
@@ -44,6 +45,8 @@ static void *heap_small(la_heap_t *h, unsigned c)
                 h->fl[c] = b->next;
                 p = b;
         } else {
+                if (LA_UNLIKELY(h->prof_armed))
+                        return la_prof_heap_small(h, c); /* counts it */
                 p = la_heap_alloc_refill(h, c);
         }
         if (p != NULL)
@@ -77,6 +80,15 @@ static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_
                                 bool explicit_arena, la_heap_t *h)
 {
         void *p;
+        /* Sampling of everything an armed thread heap does not sample itself. */
+        if (LA_UNLIKELY(atomic_load_explicit(&la_prof_active, memory_order_relaxed)) &&
+            (h == NULL || !h->prof_armed || usize > LA_SMALL_MAX) && la_prof_count(usize)) {
+                p = la_prof_alloc_sampled(a, explicit_arena, usize, align, zero);
+                if (p != NULL) {
+                        la_account_alloc(h != NULL ? h : &la_empty_heap, usize);
+                        return p;
+                }
+        }
         if (usize <= LA_SMALL_MAX) {
                 unsigned c = la_size2cls(usize);
                 p = h != NULL ? heap_small(h, c) : shared_small(a, c);
@@ -95,7 +107,9 @@ void *la_malloc_slow(size_t size)
         /* The common miss: the hoisted list ran dry but the current slab has blocks its
          * owner freed since (a malloc/free pair loop lives here).  Take them in one go. */
         la_heap_t *th = la_tls_heap;
-        if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
+        if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
+                la_prof_heap_sync(th);
+        if (LA_LIKELY(size <= LA_LOOKUP_MAX) && LA_LIKELY(!th->prof_armed)) {
                 unsigned c = th->size2cls[(size + 7) >> 3];
                 la_span_t *cur = th->cur[c];
                 if (cur != NULL && cur->local_free != NULL) {
@@ -122,6 +136,8 @@ void *la_malloc_slow(size_t size)
         void *p = alloc_usize(usize, 0, false, a, false, h);
         if (p == NULL)
                 errno = ENOMEM;
+        if (LA_UNLIKELY(atomic_load_explicit(&la_prof_dump_pending, memory_order_relaxed)))
+                la_prof_dump_due();
         return p;
 }
 
@@ -235,8 +251,8 @@ static bool resize_in_place(void *p, la_span_t *s, size_t new_usize, size_t alig
         if (align != 0 && ((uintptr_t)p & (align - 1)) != 0)
                 return false;
         size_t old = span_usize(s);
-        if (s->kind == LA_SPAN_SMALL)
-                return new_usize == old;
+        if (s->kind == LA_SPAN_SMALL || s->prof_tctx != NULL)
+                return new_usize == old; /* a sampled object is resampled when it moves */
         if (new_usize <= LA_SMALL_MAX)
                 return false;
         if (new_usize == old)
@@ -274,7 +290,8 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
         size_t old = span_usize(s);
         if (resize_in_place(p, s, new_usize, f.align, f.zero))
                 return p;
-        if (s->kind == LA_SPAN_HUGE && f.align <= LA_PAGE && new_usize > LA_SMALL_MAX &&
+        if (s->kind == LA_SPAN_HUGE && s->prof_tctx == NULL && f.align <= LA_PAGE &&
+            new_usize > LA_SMALL_MAX &&
             new_usize >= la_opt.oversize_threshold) {
                 void *q = la_huge_remap(s, new_usize);
                 if (q != NULL) {

@@ -43,6 +43,12 @@ API_EXPORT void *API(malloc)(size_t size)
         return la_malloc_slow(size);
 }
 
+/* Heap profiles start every backtrace at malloc's address (prof.c). */
+void *la_api_malloc_addr(void)
+{
+        return (void *)API(malloc);
+}
+
 API_EXPORT void API(free)(void *p)
 {
         la_free_inline(p);

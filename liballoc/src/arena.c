@@ -16,6 +16,7 @@
 #include "meta.h"
 #include "os.h"
 #include "pagemap.h"
+#include "prof.h"
 #include "stats.h"
 #include "tcache.h"
 
@@ -717,6 +718,8 @@ int la_arena_reset(unsigned ind, bool destroy)
                         break;
                 }
                 case LA_SPAN_LARGE:
+                        if (s->prof_tctx != NULL)
+                                la_prof_free(s);
                         la_arena_inuse_unlink_locked(a, s);
                         a->stats.pactive -= s->npages;
                         a->stats.large_allocated -= s->usize;

@@ -1,6 +1,6 @@
 /*
  * ctl_arena: the names that act: thread.*, tcache.*, arena.<i>.*, arenas.*,
- * background_thread, prof.* (absent until profiling exists: config.prof is false) and
+ * background_thread (prof.* and thread.prof.* are in ctl_prof.c) and
  * experimental.*.
  */
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "bg.h"
 #include "conf.h"
 #include "ctl_tree.h"
+#include "prof.h"
 #include "decay.h"
 #include "heap.h"
 #include "hooks.h"
@@ -107,7 +108,6 @@ CTL_FN(thread_idle_ctl)
         return 0;
 }
 
-CTL_ABSENT(absent_ctl)
 
 static const ctl_node_t thread_tcache_nodes[] = {
         CTL_LEAF("enabled", thread_tcache_enabled_ctl, "bool", "rw"),
@@ -119,11 +119,6 @@ static const ctl_node_t thread_peak_nodes[] = {
         CTL_LEAF("reset", thread_peak_reset_ctl, "void", "--"),
         CTL_END,
 };
-static const ctl_node_t thread_prof_nodes[] = {
-        CTL_LEAF("name", absent_ctl, "const char *", "rw"),
-        CTL_LEAF("active", absent_ctl, "bool", "rw"),
-        CTL_END,
-};
 const ctl_node_t la_ctl_thread_nodes[] = {
         CTL_LEAF("arena", thread_arena_ctl, "unsigned", "rw"),
         CTL_LEAF("allocated", thread_allocated_ctl, "uint64_t", "r-"),
@@ -132,7 +127,7 @@ const ctl_node_t la_ctl_thread_nodes[] = {
         CTL_LEAF("deallocatedp", thread_deallocatedp_ctl, "uint64_t *", "r-"),
         CTL_NODE("peak", thread_peak_nodes),
         CTL_NODE("tcache", thread_tcache_nodes),
-        CTL_NODE("prof", thread_prof_nodes),
+        CTL_NODE("prof", la_ctl_thread_prof_nodes),
         CTL_LEAF("idle", thread_idle_ctl, "void", "--"),
         CTL_END,
 };
@@ -491,39 +486,6 @@ const ctl_node_t la_ctl_arenas_nodes[] = {
         CTL_END,
 };
 
-/* ---- prof.* (config.prof is false: every name is ENOENT) --------------------------- */
-
-static int prof_index_ok(size_t i)
-{
-        (void)i;
-        return ENOENT; /* prof.stats.* exist only with opt.prof_stats */
-}
-static const ctl_node_t prof_stats_class_nodes[] = {
-        CTL_LEAF("live", absent_ctl, "prof_stats_t", "r-"),
-        CTL_LEAF("accum", absent_ctl, "prof_stats_t", "r-"),
-        CTL_END,
-};
-static const ctl_node_t prof_stats_class_i[] = {CTL_NODE(NULL, prof_stats_class_nodes)};
-static const ctl_node_t prof_stats_nodes[] = {
-        CTL_INDEXED("bins", prof_stats_class_i, prof_index_ok),
-        CTL_INDEXED("lextents", prof_stats_class_i, prof_index_ok),
-        CTL_END,
-};
-const ctl_node_t la_ctl_prof_nodes[] = {
-        CTL_LEAF("thread_active_init", absent_ctl, "bool", "rw"),
-        CTL_LEAF("active", absent_ctl, "bool", "rw"),
-        CTL_LEAF("dump", absent_ctl, "const char *", "-w"),
-        CTL_LEAF("gdump", absent_ctl, "bool", "rw"),
-        CTL_LEAF("prefix", absent_ctl, "const char *", "-w"),
-        CTL_LEAF("reset", absent_ctl, "size_t", "-w"),
-        CTL_LEAF("interval", absent_ctl, "uint64_t", "r-"),
-        CTL_LEAF("lg_sample", absent_ctl, "size_t", "r-"),
-        CTL_LEAF("log_start", absent_ctl, "const char *", "-w"),
-        CTL_LEAF("log_stop", absent_ctl, "void", "--"),
-        CTL_NODE("stats", prof_stats_nodes),
-        CTL_END,
-};
-
 /* ---- experimental.* ---------------------------------------------------------------- */
 
 /* hooks.install: liballoc has no allocation hook slots (EAGAIN: none free). */
@@ -544,17 +506,40 @@ CTL_FN(exp_hooks_remove_ctl)
         return EINVAL; /* no handle was ever given out */
 }
 
-/* hooks.prof_backtrace / prof_dump: readable (no hook installed); writes need opt.prof. */
-CTL_FN(exp_prof_hook_ctl)
+/* hooks.prof_backtrace / prof_dump: the unwinder replacement and the callback told each
+ * dump's file name (prof.h). */
+CTL_FN(exp_prof_bt_hook_ctl)
 {
         CTL_UNUSED();
-        (void)newlen;
         if (oldp == NULL && newp == NULL)
                 return EINVAL;
-        if (newp != NULL)
-                return ENOENT;
-        void *none = NULL;
-        return la_ctl_read_out(oldp, oldlenp, &none, sizeof(none));
+        la_prof_bt_hook_t old = la_prof_bt_hook_get();
+        if (newp != NULL) {
+                la_prof_bt_hook_t h;
+                int rc = la_ctl_write_in(newp, newlen, &h, sizeof(h));
+                if (rc != 0)
+                        return rc;
+                if (h == NULL)
+                        return EINVAL;
+                la_prof_bt_hook_set(h);
+        }
+        return la_ctl_read_out(oldp, oldlenp, &old, sizeof(old));
+}
+
+CTL_FN(exp_prof_dump_hook_ctl)
+{
+        CTL_UNUSED();
+        if (oldp == NULL && newp == NULL)
+                return EINVAL;
+        void (*old)(const char *) = la_prof_dump_hook_get();
+        if (newp != NULL) {
+                void (*h)(const char *);
+                int rc = la_ctl_write_in(newp, newlen, &h, sizeof(h));
+                if (rc != 0)
+                        return rc;
+                la_prof_dump_hook_set(h);
+        }
+        return la_ctl_read_out(oldp, oldlenp, &old, sizeof(old));
 }
 
 CTL_FN(exp_safety_check_abort_ctl)
@@ -706,8 +691,8 @@ CTL_FN(exp_activity_cb_ctl)
 static const ctl_node_t exp_hooks_nodes[] = {
         CTL_LEAF("install", exp_hooks_install_ctl, "struct:hooks", "rw"),
         CTL_LEAF("remove", exp_hooks_remove_ctl, "void *", "-w"),
-        CTL_LEAF("prof_backtrace", exp_prof_hook_ctl, "prof_backtrace_hook_t", "rw"),
-        CTL_LEAF("prof_dump", exp_prof_hook_ctl, "prof_dump_hook_t", "rw"),
+        CTL_LEAF("prof_backtrace", exp_prof_bt_hook_ctl, "prof_backtrace_hook_t", "rw"),
+        CTL_LEAF("prof_dump", exp_prof_dump_hook_ctl, "prof_dump_hook_t", "rw"),
         CTL_LEAF("safety_check_abort", exp_safety_check_abort_ctl, "safety_check_abort_hook_t",
                  "-w"),
         CTL_END,
@@ -715,11 +700,6 @@ static const ctl_node_t exp_hooks_nodes[] = {
 static const ctl_node_t exp_util_nodes[] = {
         CTL_LEAF("query", exp_util_query_ctl, "struct:utilization", "rw"),
         CTL_LEAF("batch_query", exp_util_batch_ctl, "struct:utilization_batch", "rw"),
-        CTL_END,
-};
-static const ctl_node_t exp_prof_recent_nodes[] = {
-        CTL_LEAF("alloc_max", absent_ctl, "ssize_t", "rw"),
-        CTL_LEAF("alloc_dump", absent_ctl, "struct:prof_recent_dump", "-w"),
         CTL_END,
 };
 static const ctl_node_t exp_thread_nodes[] = {
@@ -731,7 +711,7 @@ const ctl_node_t la_ctl_experimental_nodes[] = {
         CTL_NODE("utilization", exp_util_nodes),
         CTL_INDEXED("arenas", exp_arena_i, exp_arena_index_ok),
         CTL_LEAF("arenas_create_ext", exp_arenas_create_ext_ctl, "struct:arena_config", "rw"),
-        CTL_NODE("prof_recent", exp_prof_recent_nodes),
+        CTL_NODE("prof_recent", la_ctl_prof_recent_nodes),
         CTL_LEAF("batch_alloc", exp_batch_alloc_ctl, "struct:batch_alloc", "rw"),
         CTL_NODE("thread", exp_thread_nodes),
         CTL_END,

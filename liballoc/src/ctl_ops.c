@@ -7,12 +7,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "decay.h"
+#include "prof.h"
 #include "ctl.h"
 #include "stats.h"
 #include "util.h"
@@ -157,6 +160,7 @@ typedef struct req_ctx {
         const jp_tok_t *toks;
         const jp_request_t *req;
         jp_writer_t *w;
+        bool failed; /* w holds a whole error response instead */
 } req_ctx_t;
 
 static void op_hello(req_ctx_t *c)
@@ -644,6 +648,108 @@ static void op_decay_all(req_ctx_t *c)
         jp_w_obj_end(c->w);
 }
 
+/* ---- prof ---------------------------------------------------------------------------- */
+
+#define PROF_DUMP_MAX ((size_t)256 << 20) /* bytes of one dump passed to a client */
+
+static int pending_fd = -1; /* the descriptor a dump hands to the client */
+
+int la_ctl_take_fd(void)
+{
+        int fd = pending_fd;
+        pending_fd = -1;
+        return fd;
+}
+
+enum prof_action { PROF_ON, PROF_OFF, PROF_STATUS, PROF_RESET, PROF_DUMP, PROF_BAD };
+
+static enum prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
+{
+        static const char *const names[] = {"on", "off", "status", "reset", "dump"};
+        char v[16];
+        int a = jp_obj_find(s, toks, args, "action");
+        if (a < 0 || toks[a].type != JP_STRING || jp_str_copy(s, &toks[a], v, sizeof(v)) < 0)
+                return PROF_BAD;
+        for (unsigned i = 0; i < LA_ARRAY_LEN(names); i++)
+                if (strcmp(v, names[i]) == 0)
+                        return (enum prof_action)i;
+        return PROF_BAD;
+}
+
+/* A sealed in-memory file holding a heap_v2 dump; -1 with *e set on failure. */
+static int prof_dump_memfd(enum jp_err *e, const char **msg)
+{
+        int fd = memfd_create("liballoc-heap-profile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+                *e = JP_ERR_INTERNAL;
+                *msg = "cannot create an in-memory file for the profile";
+                return -1;
+        }
+        int rc = la_prof_dump_fd(fd, PROF_DUMP_MAX);
+        if (rc != 0) {
+                close(fd);
+                *e = rc == EFBIG ? JP_ERR_TOO_LARGE : JP_ERR_INTERNAL;
+                *msg = rc == EFBIG ? "the profile would exceed 256 MiB"
+                                   : "writing the profile failed";
+                return -1;
+        }
+        /* The reader gets exactly what was written: no one can change it afterwards. */
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        return fd;
+}
+
+static void op_prof(req_ctx_t *c)
+{
+        enum prof_action act = prof_action(c->s, c->toks, c->req->args);
+        int l = jp_obj_find(c->s, c->toks, c->req->args, "lg_sample");
+        uint64_t lg = 0;
+        bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
+        bool was = la_prof_get_active();
+        if (act == PROF_DUMP) {
+                enum jp_err e = JP_OK;
+                const char *msg = NULL;
+                int fd = prof_dump_memfd(&e, &msg);
+                if (fd < 0) {
+                        jp_w_init(c->w, c->w->buf, c->w->cap);
+                        jp_response_error(c->w, c->req->id, e, msg);
+                        c->failed = true;
+                        return;
+                }
+                struct stat st;
+                fstat(fd, &st);
+                pending_fd = fd;
+                jp_w_obj(c->w);
+                jp_w_key(c->w, "format");
+                jp_w_str(c->w, "heap_v2");
+                jp_w_key(c->w, "bytes");
+                jp_w_u64(c->w, (uint64_t)st.st_size);
+                jp_w_key(c->w, "fd");
+                jp_w_bool(c->w, true);
+                jp_w_obj_end(c->w);
+                return;
+        }
+        if (act == PROF_RESET || (act == PROF_ON && has_lg && lg != la_prof_lg_sample())) {
+                size_t v = (size_t)lg;
+                la_prof_reset(has_lg ? &v : NULL);
+        }
+        if (act == PROF_ON || act == PROF_OFF)
+                la_prof_set_active(act == PROF_ON);
+        uint64_t samples, bytes;
+        la_prof_counts(&samples, &bytes);
+        jp_w_obj(c->w);
+        jp_w_key(c->w, "active");
+        jp_w_bool(c->w, la_prof_get_active());
+        jp_w_key(c->w, "was_active");
+        jp_w_bool(c->w, was);
+        jp_w_key(c->w, "lg_sample");
+        jp_w_u64(c->w, la_prof_lg_sample());
+        jp_w_key(c->w, "samples");
+        jp_w_u64(c->w, samples);
+        jp_w_key(c->w, "sampled_bytes");
+        jp_w_u64(c->w, bytes);
+        jp_w_obj_end(c->w);
+}
+
 /* Argument checks that must pass before anything is done (a request either runs whole or
  * is refused whole).  Returns JP_OK or the error, with *msg set. */
 /* The names of a get (array) or a set (object keys): each a string that unescapes to a
@@ -710,6 +816,16 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
                                ? JP_OK
                                : JP_ERR_BAD_REQUEST;
         }
+        case JP_OP_PROF: {
+                uint64_t v;
+                *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
+                       "integer from 0 to 63";
+                if (prof_action(s, toks, req->args) == PROF_BAD)
+                        return JP_ERR_BAD_REQUEST;
+                a = jp_obj_find(s, toks, req->args, "lg_sample");
+                return a < 0 || (jp_get_u64(s, &toks[a], &v) && v <= 63) ? JP_OK
+                                                                         : JP_ERR_BAD_REQUEST;
+        }
         case JP_OP_DECAY_ALL: {
                 int64_t v;
                 a = jp_obj_find(s, toks, req->args, "dirty_ms");
@@ -753,21 +869,18 @@ enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request
         }
         if (e == JP_OK)
                 e = check_args(s, toks_buf, req, msg);
-        if (e == JP_OK && req->op == JP_OP_PROF) {
-                e = JP_ERR_NOT_SUPPORTED;
-                *msg = "heap profiling is not built into this liballoc yet";
-        }
         return e;
 }
 
 bool la_ctl_pure(const jp_request_t *req)
 {
-        return req->op != JP_OP_SET && req->op != JP_OP_PURGE && req->op != JP_OP_DECAY_ALL;
+        return req->op != JP_OP_SET && req->op != JP_OP_PURGE && req->op != JP_OP_DECAY_ALL &&
+               req->op != JP_OP_PROF;
 }
 
 void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w)
 {
-        req_ctx_t c = {s, toks_buf, req, w};
+        req_ctx_t c = {s, toks_buf, req, w, false};
         jp_response_begin(w, req->id);
         switch (req->op) {
         case JP_OP_HELLO: op_hello(&c); break;
@@ -778,8 +891,10 @@ void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w)
         case JP_OP_STATS: op_stats(&c); break;
         case JP_OP_PURGE: op_purge(&c); break;
         case JP_OP_DECAY_ALL: op_decay_all(&c); break;
+        case JP_OP_PROF: op_prof(&c); break;
         default: jp_w_null(w); break;
         }
-        jp_response_end(w);
+        if (!c.failed)
+                jp_response_end(w);
 }
 

@@ -23,6 +23,9 @@ enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request
 bool la_ctl_pure(const jp_request_t *req);
 /* Runs a prepared request, writing the whole success response into w. */
 void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w);
+/* The file descriptor the last request hands to the client with its response (a heap
+ * profile), or -1; the caller owns it. */
+int la_ctl_take_fd(void);
 /* The runtime directory and socket path that `info` reports. */
 void la_ctl_ops_paths(const char *dir, const char *path);
 

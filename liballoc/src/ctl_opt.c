@@ -1,8 +1,7 @@
 /*
  * ctl_opt: opt.* (the options after MALLOC_CONF processing, read-only) and config.* (what
- * this build has).  Profiling is not built yet (config.prof is false), so opt.prof* answer
- * ENOENT, as they do in a jemalloc configured without profiling; utrace, xmalloc and
- * lg_san_uaf_align are absent as in Debian's build.
+ * this build has).  utrace, xmalloc and lg_san_uaf_align are absent as in Debian's build;
+ * config.prof is true (heap profiling, prof.h).
  */
 #include <stdbool.h>
 
@@ -17,6 +16,23 @@
 OPT(bool, abort)
 OPT(bool, abort_conf)
 OPT(bool, confirm_conf)
+/* Heap profiling (prof.h). */
+OPT(bool, prof)
+OPT_STR(prof_prefix)
+OPT(bool, prof_active)
+OPT(bool, prof_thread_active_init)
+OPT(size_t, lg_prof_sample)
+OPT(ssize_t, lg_prof_interval)
+OPT(bool, prof_gdump)
+OPT(bool, prof_final)
+OPT(bool, prof_leak)
+OPT(bool, prof_leak_error)
+OPT(bool, prof_accum)
+OPT(ssize_t, prof_recent_alloc_max)
+OPT(bool, prof_stats)
+OPT(bool, prof_sys_thread_name)
+OPT_STR(prof_time_resolution)
+
 CTL_RO(opt_cache_oblivious_ctl, bool, false) /* no random offset inside large runs */
 OPT(bool, trust_madvise)
 OPT(bool, hpa)
@@ -120,21 +136,21 @@ const ctl_node_t la_ctl_opt_nodes[] = {
                  "r-"),
         CTL_LEAF("thp", opt_thp_ctl, "const char *", "r-"),
         CTL_LEAF("lg_san_uaf_align", opt_absent_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_prefix", opt_absent_ctl, "const char *", "r-"),
-        CTL_LEAF("prof_active", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_thread_active_init", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("lg_prof_sample", opt_absent_ctl, "size_t", "r-"),
-        CTL_LEAF("lg_prof_interval", opt_absent_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof_gdump", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_final", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_leak", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_leak_error", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_accum", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_recent_alloc_max", opt_absent_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof_stats", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_sys_thread_name", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("prof_time_resolution", opt_absent_ctl, "const char *", "r-"),
+        CTL_LEAF("prof", opt_prof_ctl, "bool", "r-"),
+        CTL_LEAF("prof_prefix", opt_prof_prefix_ctl, "const char *", "r-"),
+        CTL_LEAF("prof_active", opt_prof_active_ctl, "bool", "r-"),
+        CTL_LEAF("prof_thread_active_init", opt_prof_thread_active_init_ctl, "bool", "r-"),
+        CTL_LEAF("lg_prof_sample", opt_lg_prof_sample_ctl, "size_t", "r-"),
+        CTL_LEAF("lg_prof_interval", opt_lg_prof_interval_ctl, "ssize_t", "r-"),
+        CTL_LEAF("prof_gdump", opt_prof_gdump_ctl, "bool", "r-"),
+        CTL_LEAF("prof_final", opt_prof_final_ctl, "bool", "r-"),
+        CTL_LEAF("prof_leak", opt_prof_leak_ctl, "bool", "r-"),
+        CTL_LEAF("prof_leak_error", opt_prof_leak_error_ctl, "bool", "r-"),
+        CTL_LEAF("prof_accum", opt_prof_accum_ctl, "bool", "r-"),
+        CTL_LEAF("prof_recent_alloc_max", opt_prof_recent_alloc_max_ctl, "ssize_t", "r-"),
+        CTL_LEAF("prof_stats", opt_prof_stats_ctl, "bool", "r-"),
+        CTL_LEAF("prof_sys_thread_name", opt_prof_sys_thread_name_ctl, "bool", "r-"),
+        CTL_LEAF("prof_time_resolution", opt_prof_time_resolution_ctl, "const char *", "r-"),
         CTL_LEAF("zero_realloc", opt_zero_realloc_ctl, "const char *", "r-"),
         CTL_END,
 };
@@ -143,6 +159,11 @@ const ctl_node_t la_ctl_opt_nodes[] = {
 
 CTL_RO(config_true_ctl, bool, true)
 CTL_RO(config_false_ctl, bool, false)
+#ifdef LA_HAVE_LIBUNWIND
+CTL_RO(config_libunwind_ctl, bool, true)
+#else
+CTL_RO(config_libunwind_ctl, bool, false)
+#endif
 CTL_RO(config_debug_ctl, bool, la_debug)
 CTL_RO(config_malloc_conf_ctl, const char *, "")
 
@@ -153,9 +174,9 @@ const ctl_node_t la_ctl_config_nodes[] = {
         CTL_LEAF("lazy_lock", config_false_ctl, "bool", "r-"),
         CTL_LEAF("malloc_conf", config_malloc_conf_ctl, "const char *", "r-"),
         CTL_LEAF("opt_safety_checks", config_false_ctl, "bool", "r-"),
-        CTL_LEAF("prof", config_false_ctl, "bool", "r-"),
+        CTL_LEAF("prof", config_true_ctl, "bool", "r-"),
         CTL_LEAF("prof_libgcc", config_false_ctl, "bool", "r-"),
-        CTL_LEAF("prof_libunwind", config_false_ctl, "bool", "r-"),
+        CTL_LEAF("prof_libunwind", config_libunwind_ctl, "bool", "r-"),
         CTL_LEAF("stats", config_true_ctl, "bool", "r-"),
         CTL_LEAF("utrace", config_false_ctl, "bool", "r-"),
         CTL_LEAF("xmalloc", config_false_ctl, "bool", "r-"),

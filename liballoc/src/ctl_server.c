@@ -27,6 +27,7 @@
 #include "ctl_ops.h"
 #include "jp/proto.h"
 #include "os.h"
+#include "prof.h"
 #include "thread.h"
 
 #define MAX_CLIENTS 16
@@ -45,6 +46,7 @@ typedef struct client {
         char *out; /* frame header + payload */
         size_t out_len, out_sent;
         bool close_after; /* the stream can no longer be trusted: close once sent */
+        int pass_fd;      /* passed (SCM_RIGHTS) with the response's first byte, or -1 */
         uint64_t deadline_ns;
 } client_t;
 
@@ -71,6 +73,9 @@ bool la_ctl_server_restart_pending;
 
 static void out_free(client_t *cl)
 {
+        if (cl->pass_fd >= 0)
+                close(cl->pass_fd);
+        cl->pass_fd = -1;
         if (cl->out != NULL)
                 srv.out_total -= cl->out_len;
         free(cl->out);
@@ -85,6 +90,7 @@ static void client_reset(client_t *cl)
         free(cl->in);
         memset(cl, 0, sizeof(*cl));
         cl->fd = -1;
+        cl->pass_fd = -1;
 }
 
 static void respond_error(client_t *cl, enum jp_err e, const char *msg);
@@ -115,6 +121,7 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                         jp_response_error(&w, req.id, e, msg);
                 else
                         la_ctl_run(s, &req, &w);
+                cl->pass_fd = la_ctl_take_fd();
                 if (w.overflow && pure && cap < JP_RESP_MAX) {
                         free(buf);
                         cap = cap * 4 > JP_RESP_MAX ? JP_RESP_MAX : cap * 4;
@@ -219,11 +226,37 @@ static void client_read(client_t *cl)
         }
 }
 
+/* Sends what is left of the response with cl->pass_fd attached; once some of it is gone,
+ * so is the descriptor (the receiver owns its copy). */
+static ssize_t send_with_fd(client_t *cl)
+{
+        struct iovec iov = {cl->out + cl->out_sent, cl->out_len - cl->out_sent};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        memset(&ctl, 0, sizeof(ctl));
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &cl->pass_fd, sizeof(int));
+        ssize_t r = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
+        if (r > 0) {
+                close(cl->pass_fd);
+                cl->pass_fd = -1;
+        }
+        return r;
+}
+
 static void client_write(client_t *cl)
 {
         while (cl->out != NULL && cl->out_sent < cl->out_len) {
-                ssize_t r = send(cl->fd, cl->out + cl->out_sent, cl->out_len - cl->out_sent,
-                                 MSG_NOSIGNAL);
+                ssize_t r = cl->pass_fd >= 0 ? send_with_fd(cl)
+                                             : send(cl->fd, cl->out + cl->out_sent,
+                                                    cl->out_len - cl->out_sent, MSG_NOSIGNAL);
                 if (r < 0 && (errno == EAGAIN || errno == EINTR))
                         return;
                 if (r <= 0) {
@@ -273,6 +306,7 @@ static void accept_clients(void)
                         cl = &tmp;
                 }
                 cl->fd = fd;
+                cl->pass_fd = -1;
                 cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
                 cl->perms = peer_perms(fd);
                 if (full || cl->perms == 0) {
@@ -285,7 +319,7 @@ static void accept_clients(void)
                         out_free(cl);
                         close(fd);
                         if (!full)
-                                memset(cl, 0, sizeof(*cl)), cl->fd = -1;
+                                memset(cl, 0, sizeof(*cl)), cl->fd = -1, cl->pass_fd = -1;
                         continue;
                 }
         }
@@ -318,6 +352,8 @@ static void *server_main(void *arg)
 {
         (void)arg;
         sweep_stale();
+        bool off = false;
+        la_prof_thread_active(&off); /* profiles show the application, not this thread */
         /* The thread's own allocations (buffers) go to an arena of its own. */
         unsigned ind;
         if (la_arena_create(&ind) == 0)
@@ -513,6 +549,7 @@ static void start_locked(void)
         for (unsigned i = 0; i < MAX_CLIENTS; i++) {
                 memset(&srv.clients[i], 0, sizeof(srv.clients[i]));
                 srv.clients[i].fd = -1;
+                srv.clients[i].pass_fd = -1;
         }
         if (pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) != 0)
                 return;

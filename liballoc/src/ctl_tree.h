@@ -85,7 +85,9 @@ int la_ctl_write_in(const void *newp, size_t newlen, void *v, size_t size);
 extern const ctl_node_t la_ctl_opt_nodes[], la_ctl_config_nodes[];
 extern const ctl_node_t la_ctl_stats_nodes[];
 extern const ctl_node_t la_ctl_thread_nodes[], la_ctl_tcache_nodes[], la_ctl_arena_i[],
-        la_ctl_arenas_nodes[], la_ctl_prof_nodes[], la_ctl_experimental_nodes[];
+        la_ctl_arenas_nodes[], la_ctl_prof_nodes[], la_ctl_thread_prof_nodes[],
+        la_ctl_prof_recent_nodes[],
+        la_ctl_experimental_nodes[];
 int la_ctl_arena_index_ok(size_t i);
 int la_ctl_background_thread(CTL_ARGS);
 int la_ctl_max_background_threads(CTL_ARGS);

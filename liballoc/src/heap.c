@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "ctl_server.h"
 #include "pagemap.h"
+#include "prof.h"
 #include "thread.h"
 
 la_heap_t la_empty_heap;
@@ -365,6 +366,7 @@ void la_heap_trim(la_heap_t *h)
 
 void la_heap_flush(la_heap_t *h)
 {
+        la_prof_heap_unarm(h);
         unpark_full(h);
         /* Every slab of h belongs to h's arena (thread.arena flushes before it moves a
          * heap): one lock for all of them. */

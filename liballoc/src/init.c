@@ -16,6 +16,7 @@
 #include "heap.h"
 #include "meta.h"
 #include "os.h"
+#include "prof.h"
 #include "sizeclass.h"
 #include "stats.h"
 #include "thread.h"
@@ -78,6 +79,7 @@ bool la_init_slow(void)
                 atomic_store_explicit(&la_init_state, 2, memory_order_release);
                 tls_initializing = false;
                 la_thread_boot();
+                la_prof_boot();
                 if (la_opt.stats_print)
                         atexit(stats_print_atexit);
                 la_tls_state = saved;

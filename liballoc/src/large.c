@@ -11,6 +11,7 @@
 #include "meta.h"
 #include "os.h"
 #include "pagemap.h"
+#include "prof.h"
 
 static bool is_huge(la_arena_t *a, size_t usize)
 {
@@ -71,15 +72,13 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
         return p;
 }
 
-void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero)
+/* A page run of npages holding usize bytes, counted in large class cls. */
+static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls, size_t align,
+                       bool zero)
 {
-        if (is_huge(a, usize)) {
-                la_arena_t *ha = arena_explicit ? a : la_arena_huge();
-                return huge_alloc(ha != NULL ? ha : a, usize, align);
-        }
         bool zeroed;
         la_mutex_lock(&a->lock);
-        la_span_t *s = la_arena_run_alloc_locked(a, usize >> 12, align, &zeroed);
+        la_span_t *s = la_arena_run_alloc_locked(a, npages, align, &zeroed);
         if (s == NULL) {
                 la_mutex_unlock(&a->lock);
                 return NULL;
@@ -87,7 +86,8 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         s->kind = LA_SPAN_LARGE;
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->usize = usize;
-        s->cls = (uint8_t)la_size2cls(usize);
+        s->cls = (uint8_t)cls;
+        s->prof_tctx = NULL;
         if (la_pm_set_ends(s->base, s->npages, s) != 0) {
                 la_arena_run_free_locked(a, s);
                 la_mutex_unlock(&a->lock);
@@ -105,8 +105,24 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         return (void *)s->base;
 }
 
+void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero)
+{
+        if (is_huge(a, usize)) {
+                la_arena_t *ha = arena_explicit ? a : la_arena_huge();
+                return huge_alloc(ha != NULL ? ha : a, usize, align);
+        }
+        return run_alloc(a, usize >> 12, usize, la_size2cls(usize), align, zero);
+}
+
+void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, bool zero)
+{
+        return run_alloc(a, la_align_up(usize, LA_PAGE) >> 12, usize, LA_NBINS, 0, zero);
+}
+
 void la_large_free(la_span_t *s)
 {
+        if (LA_UNLIKELY(s->prof_tctx != NULL))
+                la_prof_free(s);
         la_arena_t *a = s->arena;
         if (s->kind == LA_SPAN_HUGE) {
                 la_pm_set_ends(s->base, 1, NULL);

@@ -13,7 +13,33 @@
 
 #include "util.h"
 
+static _Atomic size_t mapped; /* bytes mapped through this module */
+void (*la_os_map_hook)(size_t mapped_bytes);
+
+size_t la_os_mapped_bytes(void)
+{
+        return atomic_load_explicit(&mapped, memory_order_relaxed);
+}
+
+static void grew(size_t n)
+{
+        size_t now = atomic_fetch_add_explicit(&mapped, n, memory_order_relaxed) + n;
+        void (*hook)(size_t) = la_os_map_hook;
+        if (hook != NULL)
+                hook(now);
+}
+
+static void *map_raw(size_t size, size_t align);
+
 void *la_os_map(size_t size, size_t align)
+{
+        void *p = map_raw(size, align);
+        if (p != NULL)
+                grew(size);
+        return p;
+}
+
+static void *map_raw(size_t size, size_t align)
 {
         int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
         if (align <= LA_PAGE) {
@@ -39,7 +65,8 @@ void *la_os_map(size_t size, size_t align)
 void la_os_unmap(void *addr, size_t size)
 {
         int saved = errno;
-        munmap(addr, size);
+        if (munmap(addr, size) == 0)
+                atomic_fetch_sub_explicit(&mapped, size, memory_order_relaxed);
         errno = saved;
 }
 
@@ -66,7 +93,13 @@ void *la_os_remap(void *addr, size_t old_size, size_t new_size)
         int saved = errno;
         void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
         errno = saved;
-        return p == MAP_FAILED ? NULL : p;
+        if (p == MAP_FAILED)
+                return NULL;
+        if (new_size > old_size)
+                grew(new_size - old_size);
+        else
+                atomic_fetch_sub_explicit(&mapped, old_size - new_size, memory_order_relaxed);
+        return p;
 }
 
 bool la_os_extend(void *addr, size_t old_size, size_t new_size)
@@ -74,7 +107,10 @@ bool la_os_extend(void *addr, size_t old_size, size_t new_size)
         int saved = errno;
         void *p = mremap(addr, old_size, new_size, 0);
         errno = saved;
-        return p != MAP_FAILED;
+        if (p == MAP_FAILED)
+                return false;
+        grew(new_size - old_size);
+        return true;
 }
 
 void la_os_trim(void *addr, size_t old_size, size_t new_size)

@@ -27,6 +27,10 @@ void *la_os_remap(void *addr, size_t old_size, size_t new_size);
 bool la_os_extend(void *addr, size_t old_size, size_t new_size);
 /* Shrinks a standalone mapping in place. */
 void la_os_trim(void *addr, size_t old_size, size_t new_size);
+/* Bytes currently mapped through la_os_map/remap/extend, and a hook told the new total
+ * each time it grows (heap profiling's gdump; it must not allocate or lock). */
+size_t la_os_mapped_bytes(void);
+extern void (*la_os_map_hook)(size_t mapped_bytes);
 unsigned la_os_ncpus(void);
 uint64_t la_os_now_ns(void);
 /* Resident pages of the process, from /proc/self/statm (0 if unreadable). */

@@ -72,6 +72,10 @@ typedef struct la_span {
         size_t usize;     /* large/huge: usable size; huge: mapping size in map_size */
         size_t map_size;  /* huge: bytes mapped */
         uint64_t freed_ns;
+        /* Large/huge spans of a sampled allocation (prof.h): its record, and the profile
+         * epoch it was taken in (prof.reset drops older records). */
+        void *prof_tctx;
+        uint32_t prof_epoch;
 } la_span_t;
 
 /* The owner word as the free fast path reads it.  Only the owner itself ever stores its

@@ -16,6 +16,7 @@
 #include "ctl_server.h"
 #include "conf.h"
 #include "meta.h"
+#include "prof.h"
 #include "os.h"
 #include "stats.h"
 #include "tcache.h"
@@ -112,10 +113,12 @@ static void prefork(void)
         la_mutex_lock(&registry_lock);
         la_arenas_prefork();
         la_meta_prefork();
+        la_prof_prefork();
 }
 
 static void postfork_parent(void)
 {
+        la_prof_postfork_parent();
         la_meta_postfork_parent();
         la_arenas_postfork_parent();
         la_mutex_unlock(&registry_lock);
@@ -127,6 +130,7 @@ static void postfork_parent(void)
 
 static void postfork_child(void)
 {
+        la_prof_postfork_child();
         la_meta_postfork_child();
         la_arenas_postfork_child();
         la_mutex_init(&registry_lock);

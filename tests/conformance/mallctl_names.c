@@ -210,6 +210,10 @@ static void probe_needs(void)
         st_stats = read_flag("config.stats");
         st_prof = read_flag("config.prof");
         st_opt_prof = st_prof == UNMET ? UNMET : read_flag("opt.prof");
+        /* liballoc serves the opt.prof names without prof:true: profiling can be switched
+         * on in a running process (docs/profiling.md). */
+        if (!impl_is_jemalloc() && st_prof == MET)
+                st_opt_prof = MET;
         st_opt_prof_stats = st_opt_prof == UNMET ? UNMET : read_flag("opt.prof_stats");
         if (st_opt_prof_stats == MET && st_opt_prof != MET)
                 st_opt_prof_stats = st_opt_prof;

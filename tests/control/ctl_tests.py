@@ -13,6 +13,7 @@ runs this; see there for the list.
 
 import argparse
 import errno
+import fcntl
 import glob
 import grp
 import json
@@ -499,7 +500,54 @@ def t_purge_decay():
     expect_error(t.call(jp.request("decay-all", id=15)), "bad_request", 15)
     expect_error(t.call(jp.request("decay-all", id=16, dirty_ms=1.5)), "bad_request", 16)
     expect_ok(t.call(jp.request("decay-all", dirty_ms=d0, muzzy_ms=m0)))
-    expect_error(t.call(jp.request("prof", id=17, action="dump")), "not_supported", 17)
+    t.healthy()
+
+
+@test("prof-live")
+def t_prof_live():
+    """Heap profiling switched on, dumped (a sealed memfd passed with the answer) and off."""
+    t = main_target()
+    r = expect_ok(t.call(jp.request("prof", id=17, action="status")), 17)
+    check(r.get("active") is False and r.get("lg_sample") == 19, "status -> %s" % short(r))
+    expect_error(t.call(jp.request("prof", id=18, action="frob")), "bad_request", 18)
+    expect_error(t.call(jp.request("prof", id=19, action="on", lg_sample=64)), "bad_request", 19)
+    expect_error(t.call(jp.request("prof", id=20, action="on", lg_sample="x")), "bad_request", 20)
+    expect_error(t.call(jp.request("prof", id=21)), "bad_request", 21)
+    r = expect_ok(t.call(jp.request("prof", action="on", lg_sample=0)))
+    check(r.get("active") is True and r.get("was_active") is False and r.get("lg_sample") == 0,
+          "on -> %s" % short(r))
+    time.sleep(0.5)
+    before = len(os.listdir("/proc/%d/fd" % t.pid))
+    with jp.Conn(t.sock) as c:
+        r, fds = c.call_fds(jp.request("prof", id=22, action="dump"))
+    res = r.get("result", {})
+    check(r.get("ok") is True and res.get("format") == "heap_v2" and res.get("fd") is True
+          and len(fds) == 1, "dump -> %s, fds %s" % (short(r), fds))
+    if fds:
+        st = os.fstat(fds[0])
+        data = os.pread(fds[0], st.st_size + 1, 0)
+        check(st.st_size == res.get("bytes") and len(data) == st.st_size,
+              "size %d, answer says %s" % (st.st_size, res.get("bytes")))
+        check(data.startswith(b"heap_v2/1\n") and b"\nMAPPED_LIBRARIES:\n" in data
+              and b"\n@ 0x" in data, "dump content: %r" % data[:120])
+        seals = fcntl.fcntl(fds[0], 1034)  # F_GET_SEALS
+        check(seals & 8 and seals & 2 and seals & 4, "seals %#x" % seals)
+        try:
+            os.pwrite(fds[0], b"x", 0)
+            check(False, "the profile could be changed")
+        except OSError:
+            pass
+        for fd in fds:
+            os.close(fd)
+    # A client that reads with plain recv still gets its answer; the descriptor is closed
+    # on the target's side either way.
+    for _ in range(10):
+        r = t.call(jp.request("prof", action="dump"))
+        check(r.get("ok") is True, "plain dump -> %s" % short(r))
+    after = len(os.listdir("/proc/%d/fd" % t.pid))
+    check(after <= before + 1, "target fds %d -> %d after 11 dumps" % (before, after))
+    r = expect_ok(t.call(jp.request("prof", action="off")))
+    check(r.get("active") is False and r.get("was_active") is True, "off -> %s" % short(r))
     t.healthy()
 
 

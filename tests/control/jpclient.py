@@ -126,6 +126,26 @@ class Conn:
             raise ProtocolError("EOF instead of a response")
         return r
 
+    def call_fds(self, payload, maxfds=4):
+        """Like call, but receives with recvmsg and returns (response, [fds passed])."""
+        self.send(payload)
+        fds = []
+        buf = bytearray()
+        need = 4
+        while len(buf) < need:
+            data, anc, _flags, _addr = self.sock.recvmsg(
+                1 << 20, socket.CMSG_SPACE(maxfds * 4), socket.MSG_CMSG_CLOEXEC)
+            for level, kind, d in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds += [int.from_bytes(d[i:i + 4], sys.byteorder, signed=True)
+                            for i in range(0, len(d) - len(d) % 4, 4)]
+            if not data:
+                raise ProtocolError("EOF instead of a response")
+            buf += data
+            if len(buf) >= 4:
+                need = 4 + HDR.unpack(bytes(buf[:4]))[0]
+        return strict_loads(bytes(buf[4:need])), fds
+
     def wait_eof(self, timeout):
         """Reads until EOF; returns (how, seconds, data): how is 'eof', 'reset' or 'timeout'."""
         t0 = time.monotonic()

@@ -1,0 +1,56 @@
+/*
+ * prof_data: the records of prof.c as prof_dump.c reads them.  Internal to the two.
+ */
+#ifndef LA_PROF_DATA_H
+#define LA_PROF_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "prof.h"
+#include "util.h"
+
+/* Counts of one record: sampled objects and bytes, and the same scaled by what each
+ * sample stands for (1 / its probability) for jemalloc's unbiased output. */
+typedef struct la_prof_cnt {
+        uint64_t objs, bytes;
+        double uobjs, ubytes;
+} la_prof_cnt_t;
+
+typedef struct la_prof_tdata {
+        uint64_t uid;      /* jemalloc's thread serial: 0 for the first thread sampled */
+        uint32_t refs;     /* its count records, plus one while the thread lives */
+        bool dead;
+        uint32_t snap_idx; /* its index in a dump's snapshot */
+        char name[LA_PROF_NAME_MAX];
+        struct la_prof_tdata *next, *prev;
+} la_prof_tdata_t;
+
+struct la_prof_ctx;
+typedef struct la_prof_tctx {
+        struct la_prof_ctx *ctx;
+        la_prof_tdata_t *td;
+        struct la_prof_tctx *next, *prev; /* the context's records */
+        la_prof_cnt_t cur, accum;
+} la_prof_tctx_t;
+
+typedef struct la_prof_ctx {
+        struct la_prof_ctx *hnext; /* hash chain */
+        uint64_t hash;
+        la_prof_tctx_t *tctxs;
+        uint32_t nframes;
+        uintptr_t frames[]; /* innermost first */
+} la_prof_ctx_t;
+
+/* Lock order: la_prof_dump_mtx, then la_prof_lock (an arena lock may be held before
+ * la_prof_lock, never after it). */
+extern la_mutex_t la_prof_lock, la_prof_dump_mtx;
+extern la_prof_ctx_t **la_prof_ctx_table;
+extern size_t la_prof_ctx_nbuckets, la_prof_nctx;
+extern la_prof_tdata_t *la_prof_threads;
+
+/* prof_dump.c: start-up (exit dump), and the interval accounting of sampled bytes. */
+void la_prof_dump_boot(void);
+void la_prof_interval_add(double bytes);
+
+#endif
