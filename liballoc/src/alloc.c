@@ -109,14 +109,17 @@ void *la_malloc_slow(size_t size)
         la_heap_t *th = la_tls_heap;
         if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
                 la_prof_heap_sync(th);
-        if (LA_LIKELY(size <= LA_LOOKUP_MAX) && LA_LIKELY(!th->prof_armed)) {
+        if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
                 unsigned c = th->size2cls[(size + 7) >> 3];
                 la_span_t *cur = th->cur[c];
-                if (cur != NULL && cur->local_free != NULL) {
+                if (cur != NULL && cur->local_free != NULL &&
+                    (LA_LIKELY(!th->prof_armed) || !la_prof_heap_due(th, c))) {
                         la_block_t *b = la_span_take_local(cur);
                         th->fl[c] = b->next;
                         th->nmalloc[c]++;
                         th->nfills[c]++;
+                        if (LA_UNLIKELY(th->prof_armed))
+                                la_prof_heap_installed(th, c);
                         return b;
                 }
         }
@@ -251,13 +254,15 @@ static bool resize_in_place(void *p, la_span_t *s, size_t new_usize, size_t alig
         if (align != 0 && ((uintptr_t)p & (align - 1)) != 0)
                 return false;
         size_t old = span_usize(s);
-        if (s->kind == LA_SPAN_SMALL || s->prof_tctx != NULL)
-                return new_usize == old; /* a sampled object is resampled when it moves */
+        if (s->kind == LA_SPAN_SMALL || (s->prof_tctx != NULL && old <= LA_SMALL_MAX))
+                return new_usize == old; /* a sampled small object has its own pages */
         if (new_usize <= LA_SMALL_MAX)
                 return false;
         if (new_usize == old)
                 return true;
         if (la_large_resize(s, new_usize, zero)) {
+                if (LA_UNLIKELY(s->prof_tctx != NULL))
+                        la_prof_resize(s, old, new_usize);
                 la_heap_t *h = la_tls_heap;
                 if (new_usize > old)
                         la_account_alloc(h, new_usize - old);
@@ -290,11 +295,12 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
         size_t old = span_usize(s);
         if (resize_in_place(p, s, new_usize, f.align, f.zero))
                 return p;
-        if (s->kind == LA_SPAN_HUGE && s->prof_tctx == NULL && f.align <= LA_PAGE &&
-            new_usize > LA_SMALL_MAX &&
+        if (s->kind == LA_SPAN_HUGE && f.align <= LA_PAGE && new_usize > LA_SMALL_MAX &&
             new_usize >= la_opt.oversize_threshold) {
                 void *q = la_huge_remap(s, new_usize);
                 if (q != NULL) {
+                        if (LA_UNLIKELY(s->prof_tctx != NULL))
+                                la_prof_resize(s, old, new_usize);
                         la_heap_t *h = la_tls_heap;
                         if (new_usize > old)
                                 la_account_alloc(h, new_usize - old);

@@ -52,12 +52,13 @@ typedef struct la_heap {
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
-        /* Heap profiling (prof.h), thread heaps only: armed while the thread samples;
-         * prof_left[c] blocks of class c go out before the next sampled one, and the part
-         * of the installed list behind that point waits in prof_rest[c]. */
+        /* Heap profiling (prof.h), thread heaps only: armed while the thread samples.
+         * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is
+         * sampled (LA_PROF_UNDRAWN: not drawn yet); fl[c] is cut there, and the part of the
+         * list behind that point waits in prof_rest[c]. */
         uint32_t prof_gen;
         bool prof_armed;
-        uint32_t prof_left[LA_NBINS];
+        uint64_t prof_at[LA_NBINS];
         la_block_t *prof_rest[LA_NBINS];
         /* Full slabs that other threads freed into, pushed by them (once per slab, see
          * LA_OWNER_NOTIFIED); the owner takes the whole stack in its slow path.  Alone on

@@ -220,28 +220,35 @@ static la_prof_tdata_t *tdata_get(void)
 
 /* ---- heaps: list truncation ---------------------------------------------------------- */
 
-/* Cuts h->fl[c] so that the list ends just before the next sampled block. */
+#define UNDRAWN UINT64_MAX
+
+/* The allocation count of class c at which the next sample falls, drawn from now. */
+static void draw_at(la_heap_t *h, unsigned c)
+{
+        h->prof_at[c] = h->nmalloc[c] + draw_blocks(c);
+}
+
+/* Cuts h->fl[c] so that the list ends just before the next sampled block.  The list
+ * comes from one slab, so when the sample is further away than the slab has blocks there
+ * is nothing to cut and nothing to walk: the common case costs a compare. */
 static void cap(la_heap_t *h, unsigned c)
 {
         la_block_t *b = h->fl[c];
         if (b == NULL)
                 return;
-        uint32_t n = h->prof_left[c];
+        if (h->prof_at[c] == UNDRAWN)
+                draw_at(h, c);
+        uint64_t n = h->prof_at[c] - h->nmalloc[c]; /* blocks before the sampled one */
+        la_span_t *s = h->cur[c];
+        if (s != NULL && n >= s->nregs)
+                return;
         if (n == 0) {
                 h->prof_rest[c] = b;
                 h->fl[c] = NULL;
                 return;
         }
-        uint32_t k = 1;
-        while (k < n && b->next != NULL) {
+        for (uint64_t k = 1; k < n && b->next != NULL; k++)
                 b = b->next;
-                k++;
-        }
-        if (k < n) {
-                h->prof_left[c] = n - k;
-                return;
-        }
-        h->prof_left[c] = 0;
         h->prof_rest[c] = b->next;
         b->next = NULL;
 }
@@ -277,8 +284,9 @@ void la_prof_heap_sync(la_heap_t *h)
         h->prof_armed = want;
         if (!want)
                 return;
+        /* Distances are drawn when a class is first used (a new thread draws none). */
         for (unsigned c = 0; c < LA_NBINS; c++) {
-                h->prof_left[c] = draw_blocks(c);
+                h->prof_at[c] = UNDRAWN;
                 cap(h, c);
         }
 }
@@ -287,17 +295,27 @@ void la_prof_heap_unarm(la_heap_t *h)
 {
         merge_rests(h);
         h->prof_armed = false;
-        h->prof_gen = 0; /* resynchronised at the next slow path if it lives on */
-        if (atomic_load_explicit(&la_prof_gen, memory_order_relaxed) == 0)
-                h->prof_gen = UINT32_MAX;
+        h->prof_gen = 0; /* resynchronised at its next slow path if profiling is on */
+}
+
+bool la_prof_heap_due(const la_heap_t *h, unsigned c)
+{
+        return h->nmalloc[c] >= h->prof_at[c] && h->prof_at[c] != UNDRAWN;
+}
+
+void la_prof_heap_installed(la_heap_t *h, unsigned c)
+{
+        cap(h, c);
 }
 
 void *la_prof_heap_small(la_heap_t *h, unsigned c)
 {
-        if (h->prof_left[c] == 0) {
+        if (h->prof_at[c] == UNDRAWN)
+                draw_at(h, c);
+        if (h->nmalloc[c] >= h->prof_at[c]) {
                 size_t usize = la_cls_size[c];
                 void *p = la_prof_alloc_sampled(h->arena, false, usize, 0, false);
-                h->prof_left[c] = draw_blocks(c);
+                draw_at(h, c);
                 if (h->prof_rest[c] != NULL) {
                         h->fl[c] = h->prof_rest[c];
                         h->prof_rest[c] = NULL;
@@ -317,7 +335,6 @@ void *la_prof_heap_small(la_heap_t *h, unsigned c)
         void *p = la_heap_alloc_refill(h, c);
         if (p != NULL) {
                 h->nmalloc[c]++;
-                h->prof_left[c]--;
                 cap(h, c);
         }
         return p;
@@ -607,6 +624,25 @@ void la_prof_free(la_span_t *s)
                 stats_live[cls].count--;
                 if (t->cur.objs == 0 && t->accum.objs == 0)
                         tctx_drop_locked(t);
+        }
+        la_mutex_unlock(&la_prof_lock);
+}
+
+void la_prof_resize(la_span_t *s, size_t old_usize, size_t new_usize)
+{
+        la_prof_tctx_t *t = s->prof_tctx;
+        la_mutex_lock(&la_prof_lock);
+        if (s->prof_epoch == epoch) {
+                /* Still one sample, standing for as many objects as when it was taken. */
+                double w = weight(old_usize);
+                t->cur.bytes += new_usize - old_usize;
+                t->cur.ubytes += w * ((double)new_usize - (double)old_usize);
+                sampled_bytes += new_usize - old_usize;
+                unsigned oc = la_size2cls(old_usize), nc = la_size2cls(new_usize);
+                stats_live[oc].req_sum -= old_usize;
+                stats_live[oc].count--;
+                stats_live[nc].req_sum += new_usize;
+                stats_live[nc].count++;
         }
         la_mutex_unlock(&la_prof_lock);
 }

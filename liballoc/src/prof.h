@@ -52,6 +52,10 @@ void la_prof_heap_unarm(la_heap_t *h);
 /* malloc of class c on an armed heap whose list fl[c] is empty: the sampled allocation or
  * a refill.  Counts the allocation in the heap's statistics. */
 void *la_prof_heap_small(la_heap_t *h, unsigned c);
+/* Armed heap: true if the next malloc of class c is the sampled one. */
+bool la_prof_heap_due(const la_heap_t *h, unsigned c);
+/* Armed heap: a list was just installed in h->fl[c] (cuts it at the next sample). */
+void la_prof_heap_installed(la_heap_t *h, unsigned c);
 /* Slow-path allocations that do not come from an armed heap: true if this one of usize
  * bytes is to be sampled (counts the thread's bytes down). */
 bool la_prof_count(size_t usize);
@@ -59,6 +63,8 @@ bool la_prof_count(size_t usize);
  * huge allocation) and records it; NULL when out of memory. */
 void *la_prof_alloc_sampled(void *arena, bool arena_explicit, size_t usize, size_t align,
                             bool zero);
+/* A sampled large object was resized in place. */
+void la_prof_resize(la_span_t *s, size_t old_usize, size_t new_usize);
 /* free of a sampled object: drops its record (s->prof_tctx is cleared). */
 void la_prof_free(la_span_t *s);
 /* Runs a gdump or interval dump that became due (no lock may be held). */
