@@ -3,7 +3,7 @@
 # build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
 set -eu
 what=${1:-test}
-build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev libunwind-dev
+build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev
             zlib1g-dev libsystemd-dev"
 # clang: tests/fuzz (libFuzzer); on Debian 12 its runtime (libclang_rt.fuzzer) is in
 # libclang-rt-14-dev, only recommended by clang, so it is named here.  util-linux: setpriv
@@ -14,10 +14,11 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # converted profiles in tests/prof (jeprof comes with libjemalloc-dev).
 # libsystemd-dev: jemctld's sd-bus and sd_notify.  dbus-daemon, dbus-bin (dbus-send),
 # systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
+# libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
            prometheus chromium fonts-dejavu-core golang-go
-           dbus-daemon dbus-bin systemd"
+           dbus-daemon dbus-bin systemd libunwind8"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 case "$what" in
 build) pkgs=$build_pkgs ;;

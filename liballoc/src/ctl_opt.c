@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "ctl_tree.h"
+#include "prof.h"
 
 /* ---- opt.* ------------------------------------------------------------------------- */
 
@@ -159,11 +160,7 @@ const ctl_node_t la_ctl_opt_nodes[] = {
 
 CTL_RO(config_true_ctl, bool, true)
 CTL_RO(config_false_ctl, bool, false)
-#ifdef LA_HAVE_LIBUNWIND
-CTL_RO(config_libunwind_ctl, bool, true)
-#else
-CTL_RO(config_libunwind_ctl, bool, false)
-#endif
+CTL_RO(config_libunwind_ctl, bool, la_prof_uses_libunwind())
 CTL_RO(config_debug_ctl, bool, la_debug)
 CTL_RO(config_malloc_conf_ctl, const char *, "")
 

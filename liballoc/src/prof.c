@@ -11,19 +11,16 @@
  */
 #include "prof.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifdef LA_HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#endif
 
 #include "arena.h"
 #include "conf.h"
@@ -387,6 +384,35 @@ static void find_own_text(void)
 }
 #endif
 
+/* The unwinder: libunwind's unw_backtrace, loaded the first time a backtrace is taken,
+ * with RTLD_LOCAL.  Linking it instead would put its _Unwind_* functions (it exports the
+ * whole C++ exception ABI) ahead of libgcc's in every process that preloads liballoc.
+ * Without libunwind, glibc's backtrace() (libgcc's unwinder) does the job. */
+typedef int (*unw_bt_fn)(void **, int);
+static _Atomic(unw_bt_fn) unw_bt;
+static _Atomic int unw_state; /* 0 not tried, 1 libunwind, 2 glibc's backtrace */
+
+static int unwind(void **buf, int max)
+{
+        int st = atomic_load_explicit(&unw_state, memory_order_acquire);
+        if (LA_UNLIKELY(st == 0)) {
+                void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+                unw_bt_fn f = lib != NULL ? (unw_bt_fn)dlsym(lib, "unw_backtrace") : NULL;
+                if (f != NULL)
+                        atomic_store_explicit(&unw_bt, f, memory_order_relaxed);
+                st = f != NULL ? 1 : 2;
+                atomic_store_explicit(&unw_state, st, memory_order_release);
+        }
+        if (st == 1)
+                return atomic_load_explicit(&unw_bt, memory_order_relaxed)(buf, max);
+        return backtrace(buf, max);
+}
+
+bool la_prof_uses_libunwind(void)
+{
+        return atomic_load(&unw_state) != 2;
+}
+
 /* The innermost frame of every backtrace: malloc's address, so that jeprof and pprof
  * recognise (and drop) the allocator as they do for jemalloc. */
 extern void *la_api_malloc_addr(void);
@@ -408,9 +434,7 @@ static unsigned capture(uintptr_t *out)
                 hook(buf, &len, LA_PROF_BT_MAX + 32);
                 n = (int)(len > LA_PROF_BT_MAX + 32 ? LA_PROF_BT_MAX + 32 : len);
         } else {
-#ifdef LA_HAVE_LIBUNWIND
-                n = unw_backtrace(buf, LA_PROF_BT_MAX + 32);
-#endif
+                n = unwind(buf, LA_PROF_BT_MAX + 32);
         }
         la_tls_prof_busy = 0;
         la_tls_state = saved_state;

@@ -73,6 +73,8 @@ void la_prof_dump_due(void);
 /* ---- control (ctl_prof.c, the control socket) --------------------------------------- */
 
 bool la_prof_set_active(bool on);           /* returns the old value */
+/* config.prof_libunwind: libunwind found (or not looked for yet). */
+bool la_prof_uses_libunwind(void);
 bool la_prof_get_active(void);
 bool la_prof_thread_active_init(bool *set); /* returns old; set == NULL reads */
 bool la_prof_thread_active(const bool *set);
