@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 
 #include "arena.h"
 #include "conf.h"
@@ -392,12 +393,63 @@ typedef int (*unw_bt_fn)(void **, int);
 static _Atomic(unw_bt_fn) unw_bt;
 static _Atomic int unw_state; /* 0 not tried, 1 libunwind, 2 glibc's backtrace */
 
+/* libunwind's stepping interface, for the loop below (its unw_backtrace keeps a cache per
+ * thread, mapped and unmapped with each thread, which made a thread's first sample cost
+ * as much as a short thread's whole life).  Opaque sizes from libunwind.h (x86-64). */
+typedef struct {
+        uint64_t w[127];
+} unw_cursor_buf;
+static int (*unw_getcontext_fn)(ucontext_t *);
+static int (*unw_init_fn)(unw_cursor_buf *, ucontext_t *);
+static int (*unw_step_fn)(unw_cursor_buf *);
+static int (*unw_get_reg_fn)(unw_cursor_buf *, int, uint64_t *);
+
+static int step_loop(void **buf, int max)
+{
+        ucontext_t uc;
+        unw_cursor_buf cur;
+        if (unw_getcontext_fn(&uc) != 0 || unw_init_fn(&cur, &uc) != 0)
+                return 0;
+        int n = 0;
+        while (n < max && unw_step_fn(&cur) > 0) {
+                uint64_t ip;
+                if (unw_get_reg_fn(&cur, 16 /* UNW_REG_IP */, &ip) != 0 || ip == 0)
+                        break;
+                buf[n++] = (void *)(uintptr_t)ip;
+        }
+        return n;
+}
+
+static __thread uint32_t tls_unwinds __attribute__((tls_model("initial-exec")));
+
 static int unwind(void **buf, int max)
 {
         int st = atomic_load_explicit(&unw_state, memory_order_acquire);
+        /* A thread's first few backtraces step frame by frame (the decoded rules are cached
+         * for the whole process); from then on unw_backtrace, whose per-thread cache of
+         * frames is worth creating for a thread that keeps sampling. */
+        if (st == 1 && tls_unwinds < 8 && unw_step_fn != NULL) {
+                tls_unwinds++;
+                return step_loop(buf, max);
+        }
         if (LA_UNLIKELY(st == 0)) {
                 void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
                 unw_bt_fn f = lib != NULL ? (unw_bt_fn)dlsym(lib, "unw_backtrace") : NULL;
+                /* One cache of decoded unwind rules for the process instead of one per
+                 * thread: a thread's first backtrace then costs a lookup, not a parse
+                 * (threads that live for a few allocations are common). */
+                int (*policy)(void *, int) =
+                        lib != NULL ? (int (*)(void *, int))dlsym(lib, "_ULx86_64_set_caching_policy")
+                                    : NULL;
+                void **as = lib != NULL ? dlsym(lib, "_ULx86_64_local_addr_space") : NULL;
+                if (policy != NULL && as != NULL)
+                        policy(*as, 1 /* UNW_CACHE_GLOBAL */);
+                if (lib != NULL) {
+                        unw_getcontext_fn = (int (*)(ucontext_t *))dlsym(lib, "_Ux86_64_getcontext");
+                        unw_init_fn = (int (*)(unw_cursor_buf *, ucontext_t *))dlsym(lib, "_ULx86_64_init_local");
+                        unw_get_reg_fn = (int (*)(unw_cursor_buf *, int, uint64_t *))dlsym(lib, "_ULx86_64_get_reg");
+                        unw_step_fn = (int (*)(unw_cursor_buf *))dlsym(lib, "_ULx86_64_step");
+                }
                 if (f != NULL)
                         atomic_store_explicit(&unw_bt, f, memory_order_relaxed);
                 st = f != NULL ? 1 : 2;
