@@ -296,21 +296,16 @@ void la_prof_heap_unarm(la_heap_t *h)
         h->prof_gen = 0; /* resynchronised at its next slow path if profiling is on */
 }
 
-bool la_prof_heap_due(const la_heap_t *h, unsigned c)
-{
-        return h->nmalloc[c] >= h->prof_at[c] && h->prof_at[c] != UNDRAWN;
-}
-
-void la_prof_heap_installed(la_heap_t *h, unsigned c)
+void la_prof_cap(la_heap_t *h, unsigned c)
 {
         cap(h, c);
 }
 
 void *la_prof_heap_small(la_heap_t *h, unsigned c)
 {
-        if (h->prof_at[c] == UNDRAWN)
+        if (LA_UNLIKELY(h->prof_at[c] == UNDRAWN))
                 draw_at(h, c);
-        if (h->nmalloc[c] >= h->prof_at[c]) {
+        if (LA_UNLIKELY(h->nmalloc[c] >= h->prof_at[c])) {
                 size_t usize = la_cls_size[c];
                 void *p = la_prof_alloc_sampled(h->arena, false, usize, 0, false);
                 draw_at(h, c);
@@ -333,7 +328,7 @@ void *la_prof_heap_small(la_heap_t *h, unsigned c)
         void *p = la_heap_alloc_refill(h, c);
         if (p != NULL) {
                 h->nmalloc[c]++;
-                cap(h, c);
+                la_prof_heap_installed(h, c);
         }
         return p;
 }

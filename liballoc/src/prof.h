@@ -52,10 +52,24 @@ void la_prof_heap_unarm(la_heap_t *h);
 /* malloc of class c on an armed heap whose list fl[c] is empty: the sampled allocation or
  * a refill.  Counts the allocation in the heap's statistics. */
 void *la_prof_heap_small(la_heap_t *h, unsigned c);
-/* Armed heap: true if the next malloc of class c is the sampled one. */
-bool la_prof_heap_due(const la_heap_t *h, unsigned c);
-/* Armed heap: a list was just installed in h->fl[c] (cuts it at the next sample). */
-void la_prof_heap_installed(la_heap_t *h, unsigned c);
+/* Armed heap: true if the next malloc of class c is the sampled one (a class whose
+ * distance is not drawn yet has prof_at UINT64_MAX: never due). */
+static inline bool la_prof_heap_due(const la_heap_t *h, unsigned c)
+{
+        return h->nmalloc[c] >= h->prof_at[c];
+}
+/* Armed heap: a list was just installed in h->fl[c]; cuts it at the next sample.  The list
+ * comes from slab cur[c], so when the sample is further away than that slab has blocks
+ * there is nothing to do (the common case: one compare). */
+void la_prof_cap(la_heap_t *h, unsigned c);
+static inline void la_prof_heap_installed(la_heap_t *h, unsigned c)
+{
+        const la_span_t *s = h->cur[c];
+        uint64_t at = h->prof_at[c];
+        if (LA_LIKELY(at != UINT64_MAX && s != NULL && at - h->nmalloc[c] >= s->nregs))
+                return;
+        la_prof_cap(h, c);
+}
 /* Slow-path allocations that do not come from an armed heap: true if this one of usize
  * bytes is to be sampled (counts the thread's bytes down). */
 bool la_prof_count(size_t usize);
