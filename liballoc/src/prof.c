@@ -423,7 +423,8 @@ static int unwind(void **buf, int max)
         /* A thread's first few backtraces step frame by frame (the decoded rules are cached
          * for the whole process); from then on unw_backtrace, whose per-thread cache of
          * frames is worth creating for a thread that keeps sampling. */
-        if (st == 1 && tls_unwinds < 8 && unw_step_fn != NULL) {
+        if (st == 1 && tls_unwinds < 8 && unw_step_fn != NULL && unw_init_fn != NULL &&
+            unw_getcontext_fn != NULL && unw_get_reg_fn != NULL) {
                 tls_unwinds++;
                 return step_loop(buf, max);
         }
@@ -439,12 +440,14 @@ static int unwind(void **buf, int max)
                 void **as = lib != NULL ? dlsym(lib, "_ULx86_64_local_addr_space") : NULL;
                 if (policy != NULL && as != NULL)
                         policy(*as, 1 /* UNW_CACHE_GLOBAL */);
+#if defined(__x86_64__) /* the cursor size and register number below are x86-64's */
                 if (lib != NULL) {
                         unw_getcontext_fn = (int (*)(ucontext_t *))dlsym(lib, "_Ux86_64_getcontext");
                         unw_init_fn = (int (*)(unw_cursor_buf *, ucontext_t *))dlsym(lib, "_ULx86_64_init_local");
                         unw_get_reg_fn = (int (*)(unw_cursor_buf *, int, uint64_t *))dlsym(lib, "_ULx86_64_get_reg");
                         unw_step_fn = (int (*)(unw_cursor_buf *))dlsym(lib, "_ULx86_64_step");
                 }
+#endif
                 if (f != NULL)
                         atomic_store_explicit(&unw_bt, f, memory_order_relaxed);
                 st = f != NULL ? 1 : 2;
