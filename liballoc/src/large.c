@@ -114,9 +114,10 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
         return run_alloc(a, usize >> 12, usize, la_size2cls(usize), align, zero);
 }
 
-void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, bool zero)
+void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, size_t align, bool zero)
 {
-        return run_alloc(a, la_align_up(usize, LA_PAGE) >> 12, usize, LA_NBINS, 0, zero);
+        return run_alloc(a, la_align_up(usize, LA_PAGE) >> 12, usize, LA_NBINS,
+                         align > LA_PAGE ? align : 0, zero);
 }
 
 void la_large_free(la_span_t *s)

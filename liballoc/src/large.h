@@ -18,8 +18,8 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
 void la_large_free(la_span_t *s);
 /* A sampled small object (prof.h): a page run of its own holding usize bytes (a small
  * class), counted as an allocation of the smallest large class, as jemalloc promotes
- * sampled objects.  Usable size reads usize. */
-void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, bool zero);
+ * sampled objects.  Usable size reads usize; align 0 or a power of two. */
+void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, size_t align, bool zero);
 /* Resizes in place to new_usize (a large class); true on success.  Bytes past the old
  * size are zeroed when zero is set. */
 bool la_large_resize(la_span_t *s, size_t new_usize, bool zero);

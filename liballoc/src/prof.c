@@ -670,8 +670,8 @@ void *la_prof_alloc_sampled(void *arena, bool arena_explicit, size_t usize, size
         la_tls_state = saved_state;
         la_tls_heap = saved_heap;
         void *p;
-        if (usize <= LA_SMALL_MAX && align <= LA_PAGE)
-                p = la_large_alloc_sampled_small(a, usize, zero);
+        if (usize <= LA_SMALL_MAX) /* counted as the smallest large class, whatever align */
+                p = la_large_alloc_sampled_small(a, usize, align, zero);
         else
                 p = la_large_alloc(a, arena_explicit, usize, align, zero);
         if (p != NULL)
