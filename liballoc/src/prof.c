@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <execinfo.h>
 #include <link.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <ucontext.h>
 
 #include "arena.h"
@@ -190,6 +192,28 @@ static void tdata_exit(void *arg)
         tls_tdata = NULL;
 }
 
+/* opt.prof_sys_thread_name: the name the system knows the thread by (its comm). */
+static void sys_thread_name(la_prof_tdata_t *td)
+{
+        int fd = open("/proc/thread-self/comm", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        char b[LA_PROF_NAME_MAX];
+        ssize_t n = read(fd, b, sizeof(b) - 1);
+        close(fd);
+        if (n <= 0)
+                return;
+        while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\0'))
+                n--;
+        b[n] = '\0';
+        for (ssize_t i = 0; i < n; i++)
+                if (b[i] < 0x20 || b[i] > 0x7e)
+                        b[i] = '_';
+        la_mutex_lock(&la_prof_lock);
+        memcpy(td->name, b, (size_t)n + 1);
+        la_mutex_unlock(&la_prof_lock);
+}
+
 /* The calling thread's record, created on first use (may allocate through
  * pthread_setspecific: the caller is marked busy by then). */
 static la_prof_tdata_t *tdata_get(void)
@@ -211,6 +235,8 @@ static la_prof_tdata_t *tdata_get(void)
         la_mutex_unlock(&la_prof_lock);
         if (td == NULL)
                 return NULL;
+        if (la_opt.prof_sys_thread_name)
+                sys_thread_name(td);
         tls_tdata = td;
         pthread_setspecific(tdata_key, td);
         return td;
