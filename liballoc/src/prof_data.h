@@ -49,6 +49,12 @@ extern la_prof_ctx_t **la_prof_ctx_table;
 extern size_t la_prof_ctx_nbuckets, la_prof_nctx;
 extern la_prof_tdata_t *la_prof_threads;
 
+/* prof_bt.c: the calling thread's backtrace into out (LA_PROF_BT_MAX frames at most),
+ * innermost first, starting at malloc's address; the first call to warm also finds
+ * liballoc's own code and loads the unwinder. */
+unsigned la_prof_capture(uintptr_t *out);
+void la_prof_bt_warm(void);
+
 /* prof_dump.c: start-up (exit dump), and the interval accounting of sampled bytes. */
 void la_prof_dump_boot(void);
 void la_prof_interval_add(double bytes);
