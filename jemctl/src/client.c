@@ -231,11 +231,66 @@ static int malformed(jc_conn_t *c, const char *why)
         return JC_FAIL;
 }
 
-/* Reads the response payload into c->raw.  JC_OK or a status. */
-static int read_response(jc_conn_t *c, double deadline)
+/* Receives the first bytes of a frame (at least one) with recvmsg, so that a descriptor
+ * passed with them (SCM_RIGHTS) is taken: the first one into *ret_fd, any other closed.
+ * 0 with *got set, or an errno value as io_all. */
+static int recv_with_fd(int fd, char *buf, size_t n, double deadline, int *ret_fd,
+                        size_t *got)
+{
+        for (;;) {
+                union {
+                        char buf[CMSG_SPACE(4 * sizeof(int))];
+                        struct cmsghdr align;
+                } ctl;
+                struct iovec iov = {buf, n};
+                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+                                    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+                ssize_t r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+                if (r > 0) {
+                        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+                             cm = CMSG_NXTHDR(&mh, cm)) {
+                                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                                        continue;
+                                size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                                for (size_t i = 0; i < nfd; i++) {
+                                        int pfd;
+                                        memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int),
+                                               sizeof(int));
+                                        if (*ret_fd < 0)
+                                                *ret_fd = pfd;
+                                        else
+                                                close(pfd);
+                                }
+                        }
+                        *got = (size_t)r;
+                        return 0;
+                }
+                if (r == 0)
+                        return EPIPE;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                        return errno;
+                int ms = left_ms(deadline);
+                if (ms == 0)
+                        return ETIMEDOUT;
+                struct pollfd p = {fd, POLLIN, 0};
+                if (poll(&p, 1, ms) < 0 && errno != EINTR)
+                        return errno;
+        }
+}
+
+/* Reads the response payload into c->raw (and a passed descriptor into *ret_fd when
+ * ret_fd is not NULL).  JC_OK or a status. */
+static int read_response_fd(jc_conn_t *c, double deadline, int *ret_fd)
 {
         uint8_t hdr[JP_HDR_SIZE];
-        int e = io_all(c->fd, (char *)hdr, sizeof(hdr), false, deadline);
+        size_t got = 0;
+        int e = ret_fd != NULL ? recv_with_fd(c->fd, (char *)hdr, sizeof(hdr), deadline,
+                                              ret_fd, &got)
+                               : 0;
+        if (e == 0)
+                e = io_all(c->fd, (char *)hdr + got, sizeof(hdr) - got, false, deadline);
         if (e != 0)
                 return io_error(c, e, false);
         uint32_t len = jp_frame_get(hdr);
@@ -254,6 +309,11 @@ static int read_response(jc_conn_t *c, double deadline)
         c->raw[len] = '\0';
         c->raw_len = len;
         return JC_OK;
+}
+
+static int read_response(jc_conn_t *c, double deadline)
+{
+        return read_response_fd(c, deadline, NULL);
 }
 
 /* Replaces C0/C1 control characters (and DEL) in a string by '?', so that text from
@@ -361,7 +421,25 @@ static int parse_response(jc_conn_t *c, uint64_t id, json_t **result)
         return rc;
 }
 
+static int call(jc_conn_t *c, json_t **result, int *ret_fd);
+
 int jc_call(jc_conn_t *c, json_t **result)
+{
+        return call(c, result, NULL);
+}
+
+int jc_call_fd(jc_conn_t *c, json_t **result, int *ret_fd)
+{
+        *ret_fd = -1;
+        int rc = call(c, result, ret_fd);
+        if (rc != JC_OK && *ret_fd >= 0) {
+                close(*ret_fd);
+                *ret_fd = -1;
+        }
+        return rc;
+}
+
+static int call(jc_conn_t *c, json_t **result, int *ret_fd)
 {
         *result = NULL;
         c->err_code[0] = '\0';
@@ -390,7 +468,7 @@ int jc_call(jc_conn_t *c, json_t **result)
                 }
                 return io_error(c, e, true);
         }
-        int rc = read_response(c, deadline);
+        int rc = read_response_fd(c, deadline, ret_fd);
         if (rc != JC_OK)
                 return rc;
         return parse_response(c, id, result);

@@ -1,5 +1,5 @@
 /*
- * info, decay, purge and prof: one operation each on one process.
+ * info, decay and purge: one operation each on one process (prof: cmd_prof.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -148,6 +148,17 @@ static void print_rss(const char *label, uint64_t v, uint64_t before)
         fputc('\n', stdout);
 }
 
+/* The end of a one-line result (selectors): ", rss A -> B (-D)". */
+static void rss_line(uint64_t before, uint64_t after)
+{
+        char b[3][32];
+        printf(", rss %s -> %s", jc_fmt_bytes(b[0], before), jc_fmt_bytes(b[1], after));
+        if (after != before)
+                printf(" (%s%s)", after < before ? "-" : "+",
+                       jc_fmt_bytes(b[2], after < before ? before - after : after - before));
+        fputc('\n', stdout);
+}
+
 #define SETTLE_MS 200
 
 int cmd_decay(int argc, char **argv)
@@ -185,9 +196,10 @@ int cmd_decay(int argc, char **argv)
                 rc = JC_FAIL;
         uint64_t settled = 0;
         bool have_settled = false;
-        if (rc == JC_OK) {
+        if (rc == JC_OK && !jc_opt->multi) {
                 /* Pages handed back by other threads or a background thread show up a
-                 * moment later: read RSS again after a short settle. */
+                 * moment later: read RSS again after a short settle (not per process of
+                 * a selector: one line each, and 1,000 processes do not wait 200 s). */
                 sleep_ms(SETTLE_MS);
                 if (jc_stats_summary(&c, &s) == JC_OK)
                         have_settled = jc_get_u64(s, "rss", &settled);
@@ -212,14 +224,20 @@ int cmd_decay(int argc, char **argv)
                         printf("pid %d: dirty_decay_ms=%" PRId64, (int)pid, dirty);
                         if (has_muzzy)
                                 printf(" muzzy_decay_ms=%" PRId64, muzzy);
-                        printf(" on %" PRIu64 " arena%s (and for new arenas)\n",
-                               u(r, "arenas"), u(r, "arenas") == 1 ? "" : "s");
+                        printf(" on %" PRIu64 " arena%s%s", u(r, "arenas"),
+                               u(r, "arenas") == 1 ? "" : "s",
+                               jc_opt->multi ? "" : " (and for new arenas)\n");
+                        if (jc_opt->multi) {
+                                rss_line(before, after);
+                                goto out;
+                        }
                         print_rss("rss before", before, before);
                         print_rss("rss after", after, before);
                         if (have_settled)
                                 print_rss("rss settled", settled, before);
                 }
         }
+out:
         json_decref(r);
         json_decref(s);
         return rc;
@@ -256,51 +274,18 @@ int cmd_purge(int argc, char **argv)
                 } else {
                         uint64_t before = u(r, "rss_before");
                         if (jc_opt->have_arena && jc_opt->arena != 4096)
-                                printf("pid %d: purged arena %u\n", (int)pid, jc_opt->arena);
+                                printf("pid %d: purged arena %u%s", (int)pid, jc_opt->arena,
+                                       jc_opt->multi ? "" : "\n");
                         else
-                                printf("pid %d: purged all arenas\n", (int)pid);
+                                printf("pid %d: purged all arenas%s", (int)pid,
+                                       jc_opt->multi ? "" : "\n");
+                        if (jc_opt->multi) {
+                                rss_line(before, u(r, "rss_after"));
+                                json_decref(r);
+                                return rc;
+                        }
                         print_rss("rss before", before, before);
                         print_rss("rss after", u(r, "rss_after"), before);
-                }
-        }
-        json_decref(r);
-        return rc;
-}
-
-/* ---- prof --------------------------------------------------------------------------- */
-
-int cmd_prof(int argc, char **argv)
-{
-        (void)argc;
-        pid_t pid = jc_parse_pid(argv[0]);
-        if (pid < 0)
-                return JC_USAGE;
-        const char *action = argv[1];
-        if (strcmp(action, "on") != 0 && strcmp(action, "off") != 0 &&
-            strcmp(action, "dump") != 0) {
-                jc_err("prof: '%s' is not on, off or dump", action);
-                fputs("Try 'jemctl --help'.\n", stderr);
-                return JC_USAGE;
-        }
-        jc_conn_t c;
-        int rc = jc_connect(pid, &c, false, NULL);
-        if (rc != JC_OK)
-                return rc;
-        jp_writer_t *w = jc_begin(&c, JP_OP_PROF);
-        jp_w_key(w, "action");
-        jp_w_str(w, action);
-        json_t *r = NULL;
-        rc = jc_call(&c, &r);
-        jc_close(&c);
-        if (rc == JC_OK) {
-                if (jc_opt->json) {
-                        jc_print_json(r, true);
-                } else {
-                        const char *file = jc_get_str(r, "file");
-                        if (file != NULL)
-                                printf("pid %d: profile written to %s\n", (int)pid, file);
-                        else
-                                printf("pid %d: prof %s: done\n", (int)pid, action);
                 }
         }
         json_decref(r);

@@ -72,6 +72,20 @@ int cmd_ps(int argc, char **argv)
         jc_sock_t *socks;
         size_t n;
         struct stat st;
+        json_t *rows = NULL;
+        size_t removed = 0, stale = 0;
+        int status = JC_OK;
+        /* jemctld's table when it runs (select.c): no connection to every process. */
+        if (!jc_opt->clean && jc_daemon_rows(&rows) == JC_OK) {
+                size_t i;
+                json_t *row;
+                json_array_foreach(rows, i, row) {
+                        json_object_del(row, "cgroup");
+                        json_object_del(row, "unit");
+                        json_object_del(row, "error");
+                }
+                goto print;
+        }
         if (stat(dir, &st) != 0 && errno == ENOENT)
                 fprintf(stderr, "jemctl: %s does not exist: no process has its control socket "
                                 "there\n",
@@ -79,11 +93,11 @@ int cmd_ps(int argc, char **argv)
         rc = jc_list_sockets(dir, &socks, &n);
         if (rc != JC_OK)
                 return rc;
-        json_t *rows = json_array();
-        size_t removed = 0, stale = 0;
-        int status = JC_OK;
+        rows = json_array();
         for (size_t i = 0; i < n; i++) {
                 json_t *row = NULL;
+                if (jc_selecting() && !jc_select_match_local(socks[i].pid))
+                        continue;
                 enum jc_conn_fail why = JC_CF_NONE;
                 int r = probe(socks[i].pid, &row, &why);
                 if (r == JC_OK) {
@@ -111,6 +125,12 @@ int cmd_ps(int argc, char **argv)
                 status = JC_FAIL;
         }
         free(socks);
+print:
+        if (jc_selecting() && json_array_size(rows) == 0 && status == JC_OK) {
+                jc_err("no process matches the selectors");
+                json_decref(rows);
+                return JC_NOCONN;
+        }
         if (jc_opt->json) {
                 jc_print_json(rows, true);
         } else {

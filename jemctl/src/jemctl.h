@@ -35,6 +35,17 @@ typedef struct jc_opts {
         unsigned arena;
         double interval; /* watch --interval */
         long count;      /* watch --count (0: forever) */
+        const char *sel_comm;   /* --comm NAME (select.c) */
+        const char *sel_unit;   /* --unit UNIT */
+        bool sel_all;           /* --all */
+        bool multi;             /* a selector is running the verb once per process */
+        const char *daemon_url; /* --daemon URL, or NULL ($JEMCTLD_URL, the default) */
+        bool no_daemon;         /* --no-daemon: always scan */
+        const char *out_file;    /* prof -o FILE (NULL: stdout) */
+        const char *prof_format; /* prof --format heap|pprof|folded|svg, or NULL */
+        const char *root;        /* prof convert --root DIR */
+        bool have_lg_sample;     /* prof on|reset --lg-sample N */
+        unsigned lg_sample;
 } jc_opts_t;
 
 extern const jc_opts_t *jc_opt;
@@ -114,6 +125,10 @@ jp_writer_t *jc_begin(jc_conn_t *c, enum jp_op op);
 /* Sends the request and reads its answer.  JC_OK with *result (a new reference) set to
  * the response's "result", or an exit status with the reason printed. */
 int jc_call(jc_conn_t *c, json_t **result);
+/* jc_call for answers that pass one file descriptor (SCM_RIGHTS) with their first byte:
+ * *ret_fd is that descriptor (close-on-exec, the caller closes it) or -1 if none came;
+ * any other descriptor that arrives is closed. */
+int jc_call_fd(jc_conn_t *c, json_t **result, int *ret_fd);
 void jc_close(jc_conn_t *c);
 /* One-shot: connect, one request without arguments, close. */
 int jc_simple(pid_t pid, enum jp_op op, json_t **result);
@@ -136,6 +151,40 @@ int cmd_prof(int argc, char **argv);
 pid_t jc_parse_pid(const char *s);
 bool jc_parse_i64(const char *s, int64_t *out);
 bool jc_parse_u64(const char *s, uint64_t *out);
+
+/* Output files (outfile.c): the whole of data to path, atomically (temporary file in the
+ * same directory, fsync, rename), or to stdout.  JC_OK or a status, message printed. */
+int jc_write_file(const char *path, const void *data, size_t len);
+int jc_write_stdout(const void *data, size_t len);
+
+/* ---- selectors (select.c, daemon.c) -------------------------------------------------- */
+
+/* --comm, --unit or --all was given. */
+bool jc_selecting(void);
+/* Checks that the verb takes selectors and its arguments (those of the verb without the
+ * PID), then runs fn once per matching process with the pid put first; ps runs once and
+ * filters itself.  The exit status: JC_OK if every process succeeded, else the highest
+ * status of a failed one; JC_NOCONN if nothing matches, JC_USAGE (message printed). */
+int jc_select_run(const char *verb, int (*fn)(int, char **), int min_args, int max_args,
+                  int npos, char **pos);
+/* The matching pids, sorted (*out malloc'ed), asked of jemctld if it runs and watches the
+ * same runtime directory (*via_daemon), else found by scanning.  JC_OK with *n >= 1,
+ * JC_NOCONN if none matches (said on stderr), or another status. */
+int jc_select_pids(pid_t **out, size_t *n, bool *via_daemon);
+int jc_for_each_selected(int (*fn)(int, char **), int argc, char **argv, bool header);
+/* Whether pid matches the selectors by /proc/PID/comm and /proc/PID/cgroup. */
+bool jc_select_match_local(pid_t pid);
+/* Whether a path component of cgroup is unit ("NAME" also matches "NAME.service"). */
+bool jc_unit_matches(const char *cgroup, const char *unit);
+/* The daemon's rows ({"pid", "comm", "cgroup", "unit", "allocated", "active", "resident",
+ * "rss", "dirty_decay_ms", "muzzy_decay_ms", "socket", "error"}) matching the selectors;
+ * JC_OK, or JC_NOCONN if no daemon answers for this runtime directory (said on stderr
+ * only when --daemon or $JEMCTLD_URL named one). */
+int jc_daemon_rows(json_t **rows);
+/* A blocking GET of url + path under one deadline (daemon.c).  0 with *ret_body
+ * (malloc'ed, NUL-terminated) and *ret_status, or a negative errno. */
+int jc_http_get(const char *url, const char *path, double timeout, char **ret_body,
+                int *ret_status);
 
 /* The stats summary of a process (cmd_stats.c), also used by ps and watch. */
 int jc_stats_summary(jc_conn_t *c, json_t **summary);

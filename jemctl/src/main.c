@@ -38,7 +38,11 @@ static const verb_t verbs[] = {
         {"info", cmd_info, 1, 1, "", "info PID"},
         {"watch", cmd_watch, 1, 1, "--interval --count",
          "watch PID [--interval SEC] [--count N]"},
-        {"prof", cmd_prof, 2, 2, "", "prof PID on|off|dump"},
+        /* Two lines of help for one verb (the lookup takes the last entry of a name). */
+        {"prof", cmd_prof, 1, 2, "-o --format --root --lg-sample",
+         "prof PID on|off|status|reset|dump [-o FILE] [--format F] [--lg-sample N]"},
+        {"prof", cmd_prof, 1, 2, "-o --format --root --lg-sample",
+         "prof convert FILE.heap [-o FILE] [--format pprof|folded|svg] [--root DIR]"},
 };
 
 static void usage(FILE *f)
@@ -55,6 +59,13 @@ static void usage(FILE *f)
                 "  --runtime-dir DIR  where the sockets are (default: $JEMCTL_RUNTIME_DIR,\n"
                 "                     /run/jemctl for root, else $XDG_RUNTIME_DIR/jemctl)\n"
                 "  --timeout SEC      per-connection timeout (default 5)\n"
+                "  --comm NAME, --unit UNIT, --all\n"
+                "                     instead of PID: every process with that command name,\n"
+                "                     in that systemd unit, or all (ps, stats, get, set,\n"
+                "                     info, decay, purge, prof on|off|status|reset)\n"
+                "  --daemon URL       jemctld to ask which processes match (default\n"
+                "                     $JEMCTLD_URL, else http://127.0.0.1:9464); without it\n"
+                "                     jemctl scans the runtime directory;  --no-daemon: scan\n"
                 "  -h, --help         this help;  --version  the version\n"
                 "\nExit status: 0 ok, 1 a request failed (or part of it), 2 usage error,\n"
                 "3 cannot connect or no such process, 4 permission denied.\n"
@@ -139,7 +150,9 @@ static const char *opt_value(const char *arg, int argc, char **argv, int *i)
 static bool takes_value(const char *a)
 {
         static const char *const opts_with_value[] = {"--runtime-dir", "--timeout", "--arena",
-                                                      "--interval", "--count"};
+                                                      "--interval", "--count", "-o",
+                                                      "--format", "--root", "--lg-sample",
+                                                      "--comm", "--unit", "--daemon"};
         for (size_t i = 0; i < sizeof(opts_with_value) / sizeof(opts_with_value[0]); i++)
                 if (strcmp(a, opts_with_value[i]) == 0)
                         return true;
@@ -211,7 +224,9 @@ int main(int argc, char **argv)
                 /* Verb-specific options are refused elsewhere. */
                 if (strcmp(name, "--clean") == 0 || strcmp(name, "--full") == 0 ||
                     strcmp(name, "--arena") == 0 || strcmp(name, "--interval") == 0 ||
-                    strcmp(name, "--count") == 0) {
+                    strcmp(name, "--count") == 0 || strcmp(name, "-o") == 0 ||
+                    strcmp(name, "--format") == 0 || strcmp(name, "--root") == 0 ||
+                    strcmp(name, "--lg-sample") == 0) {
                         const char *o = strstr(verb->options, name);
                         size_t l = strlen(name);
                         if (o == NULL || (o[l] != '\0' && o[l] != ' ')) {
@@ -224,14 +239,19 @@ int main(int argc, char **argv)
                 }
                 const char *v = NULL;
                 bool flag = strcmp(name, "--json") == 0 || strcmp(name, "--clean") == 0 ||
-                            strcmp(name, "--full") == 0;
+                            strcmp(name, "--full") == 0 || strcmp(name, "--all") == 0 ||
+                            strcmp(name, "--no-daemon") == 0;
                 if (flag && has_eq) {
                         free(pos);
                         return usage_error("option %s takes no value", name);
                 }
                 if (!flag && strcmp(name, "--runtime-dir") != 0 &&
                     strcmp(name, "--timeout") != 0 && strcmp(name, "--arena") != 0 &&
-                    strcmp(name, "--interval") != 0 && strcmp(name, "--count") != 0) {
+                    strcmp(name, "--interval") != 0 && strcmp(name, "--count") != 0 &&
+                    strcmp(name, "-o") != 0 && strcmp(name, "--format") != 0 &&
+                    strcmp(name, "--root") != 0 && strcmp(name, "--lg-sample") != 0 &&
+                    strcmp(name, "--comm") != 0 && strcmp(name, "--unit") != 0 &&
+                    strcmp(name, "--daemon") != 0) {
                         free(pos);
                         return usage_error("unknown option '%s'", a);
                 }
@@ -242,6 +262,16 @@ int main(int argc, char **argv)
                 uint64_t u;
                 if (strcmp(name, "--json") == 0) {
                         opts.json = true;
+                } else if (strcmp(name, "--all") == 0) {
+                        opts.sel_all = true;
+                } else if (strcmp(name, "--no-daemon") == 0) {
+                        opts.no_daemon = true;
+                } else if (strcmp(name, "--comm") == 0) {
+                        opts.sel_comm = v;
+                } else if (strcmp(name, "--unit") == 0) {
+                        opts.sel_unit = v;
+                } else if (strcmp(name, "--daemon") == 0) {
+                        opts.daemon_url = v;
                 } else if (strcmp(name, "--clean") == 0) {
                         opts.clean = true;
                 } else if (strcmp(name, "--full") == 0) {
@@ -280,7 +310,47 @@ int main(int argc, char **argv)
                         }
                         opts.have_arena = true;
                         opts.arena = (unsigned)u;
+                } else if (strcmp(name, "-o") == 0) {
+                        if (v[0] == '\0') {
+                                free(pos);
+                                return usage_error("%s", "-o needs a file name");
+                        }
+                        opts.out_file = v;
+                } else if (strcmp(name, "--format") == 0) {
+                        if (strcmp(v, "heap") != 0 && strcmp(v, "pprof") != 0 &&
+                            strcmp(v, "folded") != 0 && strcmp(v, "svg") != 0) {
+                                free(pos);
+                                return usage_error("--format: '%s' is not heap, pprof, "
+                                                   "folded or svg",
+                                                   v);
+                        }
+                        opts.prof_format = v;
+                } else if (strcmp(name, "--root") == 0) {
+                        if (v[0] == '\0') {
+                                free(pos);
+                                return usage_error("%s", "--root needs a directory");
+                        }
+                        opts.root = v;
+                } else if (strcmp(name, "--lg-sample") == 0) {
+                        if (!jc_parse_u64(v, &u) || u > 63) {
+                                free(pos);
+                                return usage_error("--lg-sample: '%s' is not a number from 0 "
+                                                   "to 63",
+                                                   v);
+                        }
+                        opts.have_lg_sample = true;
+                        opts.lg_sample = (unsigned)u;
                 }
+        }
+        if (jc_selecting()) {
+                /* The same verb on every process the selectors match (select.c). */
+                opts.multi = strcmp(verb->name, "ps") != 0;
+                int rc = jc_select_run(verb->name, verb->fn, verb->min_args, verb->max_args,
+                                       npos, pos);
+                free(pos);
+                if (fflush(stdout) != 0 && rc == JC_OK)
+                        rc = JC_FAIL;
+                return rc;
         }
         if (npos < verb->min_args || (verb->max_args >= 0 && npos > verb->max_args)) {
                 char msg[160];

@@ -51,6 +51,7 @@ const char *jc_fmt_bytes(char buf[32], uint64_t b)
 
 void jc_print_json(json_t *doc, bool pretty)
 {
+        pretty = pretty && !jc_opt->multi; /* one document per line per process */
         size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2)
                                                                         : JSON_COMPACT);
         char *s = json_dumps(doc, flags);

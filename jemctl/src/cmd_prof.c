@@ -1,0 +1,326 @@
+/*
+ * prof: heap profiling of a live process (on, off, status, reset, dump) and offline
+ * conversion of a heap_v2 dump (convert).  A dump arrives as a sealed memfd passed with
+ * the answer (docs/protocol.md); it is written raw (--format heap, jeprof reads it) or
+ * converted with profconv to pprof, folded stacks or an SVG flame graph, symbolized from
+ * the files the process maps (seen through /proc/PID/root when that exists).
+ */
+#define _GNU_SOURCE /* F_GET_SEALS */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jemctl.h"
+#include "pc/profconv.h"
+
+#define JC_PROF_MAX ((size_t)1 << 30) /* 1 GiB: far above any real dump; bounds memory */
+
+static void free_ptr(void *p)
+{
+        free(*(void **)p);
+}
+
+static void close_fd(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+
+/* Reads exactly len bytes from offset 0 of fd. */
+static int pread_all(int fd, char *buf, size_t len)
+{
+        size_t done = 0;
+        while (done < len) {
+                ssize_t r = pread(fd, buf + done, len - done, (off_t)done);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return errno;
+                if (r == 0)
+                        return EIO; /* shorter than announced */
+                done += (size_t)r;
+        }
+        return 0;
+}
+
+/* Converts a heap_v2 text to fmt (pprof, folded, svg) and writes it out. */
+static int convert_and_write(const char *what, const char *text, size_t len, const char *fmt,
+                             const char *root, const char *title)
+{
+        pc_profile_t p;
+        pc_error_t err = {0};
+        int rc = pc_heap_parse(text, len, &p, &err);
+        if (rc != 0) {
+                jc_err("%s: not a valid heap profile: %s", what, err.msg);
+                return JC_FAIL;
+        }
+        pc_resolve_opts_t o = {.root = root};
+        pc_resolved_t r;
+        rc = pc_resolve(&p, &o, &r, &err);
+        pc_profile_free(&p);
+        if (rc != 0) {
+                jc_err("%s: %s", what, err.msg);
+                return JC_FAIL;
+        }
+        pc_buf_t out = {0};
+        if (strcmp(fmt, "pprof") == 0)
+                rc = pc_write_pprof(&r, &out, &err);
+        else if (strcmp(fmt, "folded") == 0)
+                rc = pc_write_folded(&r, &out, &err);
+        else
+                rc = pc_write_svg(&r, title, &out, &err);
+        pc_resolved_free(&r);
+        if (rc != 0) {
+                jc_err("%s: %s", what, err.msg);
+                return JC_FAIL;
+        }
+        rc = jc_opt->out_file != NULL ? jc_write_file(jc_opt->out_file, out.data, out.len)
+                                      : jc_write_stdout(out.data, out.len);
+        pc_buf_free(&out);
+        return rc;
+}
+
+/* pprof is binary: never onto a terminal. */
+static bool binary_to_tty(const char *fmt)
+{
+        if (jc_opt->out_file == NULL && strcmp(fmt, "pprof") == 0 && isatty(STDOUT_FILENO)) {
+                jc_err("refusing to write a binary pprof profile to a terminal (use -o FILE or "
+                       "a pipe)");
+                return true;
+        }
+        return false;
+}
+
+static int usage(const char *msg)
+{
+        jc_err("prof: %s", msg);
+        fputs("Try 'jemctl --help'.\n", stderr);
+        return JC_USAGE;
+}
+
+/* ---- prof convert FILE ---------------------------------------------------------------- */
+
+static int prof_convert(const char *file)
+{
+        const char *fmt = jc_opt->prof_format != NULL ? jc_opt->prof_format : "pprof";
+        if (strcmp(fmt, "heap") == 0)
+                return usage("convert: --format heap is the input format; use pprof, folded "
+                             "or svg");
+        if (jc_opt->have_lg_sample)
+                return usage("--lg-sample applies to 'on' and 'reset' only");
+        if (binary_to_tty(fmt))
+                return JC_USAGE;
+        __attribute__((cleanup(close_fd))) int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                jc_err("%s: %s", file, strerror(errno));
+                return JC_FAIL;
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                jc_err("%s: not a regular file", file);
+                return JC_FAIL;
+        }
+        if ((uint64_t)st.st_size > JC_PROF_MAX) {
+                jc_err("%s: larger than 1 GiB, not a heap profile", file);
+                return JC_FAIL;
+        }
+        __attribute__((cleanup(free_ptr))) char *text = malloc((size_t)st.st_size + 1);
+        if (text == NULL) {
+                jc_err("out of memory");
+                return JC_FAIL;
+        }
+        int e = pread_all(fd, text, (size_t)st.st_size);
+        if (e != 0) {
+                jc_err("%s: cannot read: %s", file, strerror(e));
+                return JC_FAIL;
+        }
+        return convert_and_write(file, text, (size_t)st.st_size, fmt, jc_opt->root, NULL);
+}
+
+/* ---- prof PID dump -------------------------------------------------------------------- */
+
+/* The descriptor must be what the contract says: a regular file (a memfd) of exactly the
+ * announced size, sealed against any change while we read it. */
+static bool check_dump_fd(pid_t pid, int fd, uint64_t bytes)
+{
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                jc_err("pid %d: the passed profile is not a regular file", (int)pid);
+                return false;
+        }
+        if ((uint64_t)st.st_size != bytes) {
+                jc_err("pid %d: the passed profile has %lld bytes, the answer says %llu", (int)pid,
+                       (long long)st.st_size, (unsigned long long)bytes);
+                return false;
+        }
+        int seals = fcntl(fd, F_GET_SEALS);
+        int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+        if (seals < 0 || (seals & need) != need) {
+                jc_err("pid %d: the passed profile is not sealed against writes", (int)pid);
+                return false;
+        }
+        return true;
+}
+
+static int prof_dump(pid_t pid, jc_conn_t *c)
+{
+        const char *fmt = jc_opt->prof_format != NULL ? jc_opt->prof_format : "heap";
+        if (binary_to_tty(fmt))
+                return JC_USAGE;
+        jp_writer_t *w = jc_begin(c, JP_OP_PROF);
+        jp_w_key(w, "action");
+        jp_w_str(w, "dump");
+        json_t *r = NULL;
+        __attribute__((cleanup(close_fd))) int fd = -1;
+        int rc = jc_call_fd(c, &r, &fd);
+        if (rc != JC_OK)
+                return rc;
+        uint64_t bytes = 0;
+        const char *f = jc_get_str(r, "format");
+        bool ok = f != NULL && strcmp(f, "heap_v2") == 0 && jc_get_u64(r, "bytes", &bytes) &&
+                  json_is_true(json_object_get(r, "fd"));
+        json_decref(r);
+        if (!ok) {
+                jc_err("pid %d: malformed answer to prof dump (expected format \"heap_v2\", "
+                       "bytes and fd: true)",
+                       (int)pid);
+                return JC_FAIL;
+        }
+        if (fd < 0) {
+                jc_err("pid %d: the answer to prof dump came without the profile's file "
+                       "descriptor",
+                       (int)pid);
+                return JC_FAIL;
+        }
+        if (bytes > JC_PROF_MAX) {
+                jc_err("pid %d: the profile is larger than 1 GiB (%llu bytes)", (int)pid,
+                       (unsigned long long)bytes);
+                return JC_FAIL;
+        }
+        if (!check_dump_fd(pid, fd, bytes))
+                return JC_FAIL;
+        __attribute__((cleanup(free_ptr))) char *text = malloc((size_t)bytes + 1);
+        if (text == NULL) {
+                jc_err("out of memory");
+                return JC_FAIL;
+        }
+        int e = pread_all(fd, text, (size_t)bytes);
+        if (e != 0) {
+                jc_err("pid %d: cannot read the passed profile: %s", (int)pid, strerror(e));
+                return JC_FAIL;
+        }
+        if (strcmp(fmt, "heap") == 0) {
+                rc = jc_opt->out_file != NULL ? jc_write_file(jc_opt->out_file, text, bytes)
+                                              : jc_write_stdout(text, bytes);
+        } else {
+                char root[64], what[64], title[96];
+                struct stat st;
+                snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+                snprintf(what, sizeof(what), "pid %d", (int)pid);
+                snprintf(title, sizeof(title), "Heap profile of pid %d: in-use bytes", (int)pid);
+                const char *rp = jc_opt->root;
+                if (rp == NULL && stat(root, &st) == 0 && access(root, R_OK | X_OK) == 0)
+                        rp = root;
+                rc = convert_and_write(what, text, bytes, fmt, rp, title);
+        }
+        if (rc == JC_OK && jc_opt->out_file != NULL) {
+                if (jc_opt->json)
+                        printf("{\"pid\": %d, \"format\": \"%s\", \"bytes\": %llu}\n", (int)pid,
+                               fmt, (unsigned long long)bytes);
+                else
+                        printf("pid %d: heap profile (%llu bytes of heap_v2) written to %s "
+                               "as %s\n",
+                               (int)pid, (unsigned long long)bytes, jc_opt->out_file, fmt);
+        }
+        return rc;
+}
+
+/* ---- prof PID on|off|status|reset ----------------------------------------------------- */
+
+static int prof_control(pid_t pid, jc_conn_t *c, const char *action)
+{
+        jp_writer_t *w = jc_begin(c, JP_OP_PROF);
+        jp_w_key(w, "action");
+        jp_w_str(w, action);
+        if (jc_opt->have_lg_sample) {
+                jp_w_key(w, "lg_sample");
+                jp_w_u64(w, jc_opt->lg_sample);
+        }
+        json_t *r = NULL;
+        int rc = jc_call(c, &r);
+        if (rc != JC_OK)
+                return rc;
+        uint64_t lg = 0, samples = 0, sbytes = 0;
+        json_t *active = json_object_get(r, "active"), *was = json_object_get(r, "was_active");
+        if (!json_is_boolean(active) || !json_is_boolean(was) || !jc_get_u64(r, "lg_sample", &lg) ||
+            !jc_get_u64(r, "samples", &samples) || !jc_get_u64(r, "sampled_bytes", &sbytes) ||
+            lg > 63) {
+                json_decref(r);
+                jc_err("pid %d: malformed answer to prof %s (expected active, was_active, "
+                       "lg_sample, samples, sampled_bytes)",
+                       (int)pid, action);
+                return JC_FAIL;
+        }
+        if (jc_opt->json) {
+                json_object_set_new(r, "pid", json_integer(pid));
+                jc_print_json(r, true);
+        } else if (jc_opt->multi) { /* one line per process of a selector */
+                char b1[32];
+                printf("pid %d: heap profiling %s%s, lg_sample %llu, %llu samples, %s\n", (int)pid,
+                       json_is_true(active) ? "on" : "off",
+                       strcmp(action, "status") == 0 ? ""
+                       : json_is_true(was)           ? " (was on)"
+                                                     : " (was off)",
+                       (unsigned long long)lg, (unsigned long long)samples,
+                       jc_fmt_bytes(b1, sbytes));
+        } else {
+                char b1[32], b2[32];
+                printf("pid %d: heap profiling %s", (int)pid, json_is_true(active) ? "on" : "off");
+                if (strcmp(action, "status") != 0)
+                        printf(" (was %s)", json_is_true(was) ? "on" : "off");
+                printf("\n  sampling  one sample per %s on average (lg_sample %llu)\n",
+                       jc_fmt_bytes(b1, (uint64_t)1 << lg), (unsigned long long)lg);
+                printf("  samples   %llu live, %s\n", (unsigned long long)samples,
+                       jc_fmt_bytes(b2, sbytes));
+        }
+        json_decref(r);
+        return JC_OK;
+}
+
+int cmd_prof(int argc, char **argv)
+{
+        if (strcmp(argv[0], "convert") == 0) {
+                if (argc != 2)
+                        return usage("convert needs one file: jemctl prof convert FILE.heap");
+                return prof_convert(argv[1]);
+        }
+        pid_t pid = jc_parse_pid(argv[0]);
+        if (pid < 0)
+                return JC_USAGE;
+        if (argc != 2)
+                return usage("missing action: on, off, status, reset or dump");
+        const char *action = argv[1];
+        bool dump = strcmp(action, "dump") == 0;
+        if (!dump && strcmp(action, "on") != 0 && strcmp(action, "off") != 0 &&
+            strcmp(action, "status") != 0 && strcmp(action, "reset") != 0) {
+                jc_err("prof: '%s' is not on, off, status, reset or dump", action);
+                fputs("Try 'jemctl --help'.\n", stderr);
+                return JC_USAGE;
+        }
+        if (!dump &&
+            (jc_opt->out_file != NULL || jc_opt->prof_format != NULL || jc_opt->root != NULL))
+                return usage("-o, --format and --root apply to dump and convert only");
+        if (jc_opt->have_lg_sample && strcmp(action, "on") != 0 && strcmp(action, "reset") != 0)
+                return usage("--lg-sample applies to 'on' and 'reset' only");
+        jc_conn_t c;
+        int rc = jc_connect(pid, &c, false, NULL);
+        if (rc != JC_OK)
+                return rc;
+        rc = dump ? prof_dump(pid, &c) : prof_control(pid, &c, action);
+        jc_close(&c);
+        return rc;
+}

@@ -1,0 +1,298 @@
+/*
+ * symbolize: from a parsed profile to resolved samples.  Each address is matched to its
+ * executable mapping, the mapped file (under an optional root, for a process in another
+ * mount namespace) is read once, and the address becomes a function name through the
+ * file's symbol table.  Then, per record, the allocator's frames are trimmed and the
+ * counts unbiased exactly as jeprof does.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "demangle.h"
+#include "elf_file.h"
+#include "pc/profconv.h"
+
+/* One mapped file, read on first use. */
+typedef struct file_entry {
+        const char *path; /* the map's path (owned by the resolved maps) */
+        enum { F_UNREAD, F_OK, F_MISSING } state;
+        pc_elf_t elf;
+        pc_elf_t debug; /* its separate debug file, when it has no .symtab itself */
+        bool has_debug;
+} file_entry_t;
+
+struct pc_symtab_cache {
+        file_entry_t *files;
+        size_t nfiles;
+        char **paths; /* copies of the map paths, owned */
+        size_t npaths;
+        uint32_t *by_start;   /* indexes of the resolved maps, sorted by start address */
+        int32_t *file_of_map; /* per resolved map: its entry in files, -1 until first use */
+        pc_demangler_t demangler;
+};
+
+void pc_unbias(uint64_t period, uint64_t objs, uint64_t bytes, double *ret_objs, double *ret_bytes)
+{
+        double o = (double)objs, b = (double)bytes;
+        if (objs != 0 && period != 0) {
+                double ratio = (b / o) / (double)period;
+                double scale = 1.0 / (1.0 - exp(-ratio));
+                o *= scale;
+                b *= scale;
+        }
+        *ret_objs = o;
+        *ret_bytes = b;
+}
+
+static int64_t round_i64(double v)
+{
+        if (!(v < 9.2e18))
+                return INT64_MAX;
+        return (int64_t)llround(v);
+}
+
+static file_entry_t *file_of(pc_resolved_t *r, int32_t map, const pc_resolve_opts_t *o)
+{
+        struct pc_symtab_cache *fc = r->files;
+        if (fc->file_of_map[map] >= 0)
+                return &fc->files[fc->file_of_map[map]];
+        const char *path = r->maps[map].path;
+        file_entry_t *f = NULL;
+        for (size_t i = 0; i < fc->nfiles && f == NULL; i++)
+                if (strcmp(fc->files[i].path, path) == 0)
+                        f = &fc->files[i];
+        if (f == NULL) {
+                f = &fc->files[fc->nfiles++]; /* nfiles <= nmaps, allocated up front */
+                memset(f, 0, sizeof(*f));
+                f->path = path;
+        }
+        fc->file_of_map[map] = (int32_t)(f - fc->files);
+        if (f->state != F_UNREAD)
+                return f;
+        f->state = F_MISSING;
+        if (o->no_symbols || path[0] != '/')
+                return f;
+        char full[2 * PC_MAX_PATH + 2];
+        snprintf(full, sizeof(full), "%s%s", o->root != NULL ? o->root : "", path);
+        /* Only regular files: never open a device or FIFO a dump names. */
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && pc_elf_open(full, &f->elf) == 0)
+                f->state = F_OK;
+        /* Distributions strip the symbol table into a separate file found by build-id
+         * (libc6-dbg and the like); it has the same addresses. */
+        if (f->state == F_OK && !f->elf.has_symtab && strlen(f->elf.build_id) > 2) {
+                snprintf(full, sizeof(full), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
+                         o->root != NULL ? o->root : "", f->elf.build_id, f->elf.build_id + 2);
+                if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+                    pc_elf_open(full, &f->debug) == 0) {
+                        if (f->debug.nsyms > 0)
+                                f->has_debug = true;
+                        else
+                                pc_elf_close(&f->debug);
+                }
+        }
+        return f;
+}
+
+/* The executable, file-backed mappings, in the dump's order (the program first). */
+static int collect_maps(const pc_profile_t *p, pc_resolved_t *r)
+{
+        r->maps = calloc(p->nmaps ? p->nmaps : 1, sizeof(*r->maps));
+        r->files = calloc(1, sizeof(*r->files));
+        if (r->maps == NULL || r->files == NULL)
+                return -ENOMEM;
+        r->files->files = calloc(p->nmaps ? p->nmaps : 1, sizeof(file_entry_t));
+        r->files->paths = calloc(p->nmaps ? p->nmaps : 1, sizeof(char *));
+        if (r->files->files == NULL || r->files->paths == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->nmaps; i++) {
+                const pc_map_t *m = &p->maps[i];
+                if (m->perms[2] != 'x' || m->path[0] == '\0' || m->path[0] == '[')
+                        continue;
+                char *path = strdup(m->path);
+                if (path == NULL)
+                        return -ENOMEM;
+                r->files->paths[r->files->npaths++] = path;
+                r->maps[r->nmaps++] = (pc_rmap_t){
+                        .start = m->start, .limit = m->end, .offset = m->offset, .path = path};
+        }
+        return 0;
+}
+
+static const pc_rmap_t *sort_maps_base;
+
+static int cmp_start(const void *a, const void *b)
+{
+        uint64_t x = sort_maps_base[*(const uint32_t *)a].start;
+        uint64_t y = sort_maps_base[*(const uint32_t *)b].start;
+        return x < y ? -1 : x > y;
+}
+
+static int index_maps(pc_resolved_t *r)
+{
+        uint32_t *v = malloc((r->nmaps ? r->nmaps : 1) * sizeof(*v));
+        if (v == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->nmaps; i++)
+                v[i] = (uint32_t)i;
+        sort_maps_base = r->maps;
+        qsort(v, r->nmaps, sizeof(*v), cmp_start);
+        r->files->by_start = v;
+        r->files->file_of_map = malloc((r->nmaps ? r->nmaps : 1) * sizeof(int32_t));
+        if (r->files->file_of_map == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->nmaps; i++)
+                r->files->file_of_map[i] = -1;
+        return 0;
+}
+
+/* The mapping containing addr: the last one starting at or below it (maps do not
+ * overlap in /proc/PID/maps; if a hostile dump makes them, one of them is taken). */
+static int32_t find_map(const pc_resolved_t *r, uint64_t addr)
+{
+        const uint32_t *v = r->files->by_start;
+        size_t lo = 0, hi = r->nmaps;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (r->maps[v[mid]].start <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo > 0 && addr < r->maps[v[lo - 1]].limit)
+                return (int32_t)v[lo - 1];
+        return -1;
+}
+
+static const char *lookup(pc_resolved_t *r, int32_t map, uint64_t addr, const pc_resolve_opts_t *o)
+{
+        if (map < 0)
+                return NULL;
+        file_entry_t *f = file_of(r, map, o);
+        pc_rmap_t *m = &r->maps[map];
+        if (f->state != F_OK)
+                return NULL;
+        if (m->build_id[0] == '\0')
+                snprintf(m->build_id, sizeof(m->build_id), "%s", f->elf.build_id);
+        if (f->elf.nsyms > 0 || f->has_debug)
+                m->symbolized = true;
+        uint64_t vaddr;
+        if (!pc_elf_vaddr(&f->elf, addr - m->start + m->offset, &vaddr))
+                return NULL;
+        const char *name = f->has_debug ? pc_elf_lookup(&f->debug, vaddr) : NULL;
+        return name != NULL ? name : pc_elf_lookup(&f->elf, vaddr);
+}
+
+static int resolve_record(const pc_profile_t *p, const pc_record_t *rec, pc_resolved_t *r,
+                          const pc_resolve_opts_t *o, size_t *cap_frames)
+{
+        if (r->nframes + rec->npcs > *cap_frames) {
+                size_t nc = *cap_frames ? *cap_frames : 1024;
+                while (nc < r->nframes + rec->npcs)
+                        nc *= 2;
+                pc_frame_t *d = realloc(r->frames, nc * sizeof(*d));
+                if (d == NULL)
+                        return -ENOMEM;
+                r->frames = d;
+                *cap_frames = nc;
+        }
+        pc_frame_t *fr = r->frames + r->nframes;
+        size_t keep_from = 0;
+        for (size_t i = 0; i < rec->npcs; i++) {
+                /* Every frame but the innermost holds a return address: the call is
+                 * the instruction before it. */
+                uint64_t a = rec->pcs[i] - (i > 0 && rec->pcs[i] > 0 ? 1 : 0);
+                int32_t map = find_map(r, a);
+                const char *sys = lookup(r, map, a, o);
+                const char *func = o->no_demangle ? sys : pc_demangle(&r->files->demangler, sys);
+                fr[i] = (pc_frame_t){a, map, func, sys};
+                if (!o->no_trim && (pc_is_alloc_function(sys) || pc_is_alloc_function(func) ||
+                                    (map >= 0 && pc_is_alloc_library(r->maps[map].path))))
+                        keep_from = i + 1;
+        }
+        size_t n = rec->npcs - keep_from;
+        memmove(fr, fr + keep_from, n * sizeof(*fr));
+        pc_sample_t *s = &r->samples[r->nsamples++];
+        s->first = r->nframes;
+        s->n = n;
+        r->nframes += n;
+        double objs, bytes;
+        pc_unbias(p->period, rec->c.cur_objs, rec->c.cur_bytes, &objs, &bytes);
+        s->inuse_objs = round_i64(objs);
+        s->inuse_bytes = round_i64(bytes);
+        pc_unbias(p->period, rec->c.cum_objs, rec->c.cum_bytes, &objs, &bytes);
+        s->alloc_objs = round_i64(objs);
+        s->alloc_bytes = round_i64(bytes);
+        return 0;
+}
+
+int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t *ret,
+               pc_error_t *err)
+{
+        static const pc_resolve_opts_t defaults;
+        pc_resolved_t r;
+        memset(&r, 0, sizeof(r));
+        if (o == NULL)
+                o = &defaults;
+        r.period = p->period;
+        int rc = collect_maps(p, &r);
+        if (rc == 0)
+                rc = index_maps(&r);
+        if (rc == 0 &&
+            (r.samples = calloc(p->nrecords ? p->nrecords : 1, sizeof(*r.samples))) == NULL)
+                rc = -ENOMEM;
+        size_t cap_frames = 0;
+        for (size_t i = 0; rc == 0 && i < p->nrecords; i++)
+                rc = resolve_record(p, &p->records[i], &r, o, &cap_frames);
+        if (rc != 0) {
+                pc_set_error(err, 0, "out of memory resolving the profile");
+                pc_resolved_free(&r);
+                return rc;
+        }
+        *ret = r;
+        return 0;
+}
+
+void pc_resolved_free(pc_resolved_t *r)
+{
+        if (r->files != NULL) {
+                for (size_t i = 0; i < r->files->nfiles; i++) {
+                        if (r->files->files[i].state == F_OK)
+                                pc_elf_close(&r->files->files[i].elf);
+                        if (r->files->files[i].has_debug)
+                                pc_elf_close(&r->files->files[i].debug);
+                }
+                free(r->files->by_start);
+                free(r->files->file_of_map);
+                pc_demangler_free(&r->files->demangler);
+                for (size_t i = 0; i < r->files->npaths; i++)
+                        free(r->files->paths[i]);
+                free(r->files->files);
+                free(r->files->paths);
+                free(r->files);
+        }
+        free(r->samples);
+        free(r->frames);
+        free(r->maps);
+        memset(r, 0, sizeof(*r));
+}
+
+const char *pc_frame_name(const pc_resolved_t *r, const pc_frame_t *f, char *buf, size_t cap)
+{
+        if (f->func != NULL)
+                return f->func;
+        if (f->map >= 0) {
+                const pc_rmap_t *m = &r->maps[f->map];
+                const char *base = strrchr(m->path, '/');
+                snprintf(buf, cap, "%s+0x%llx", base != NULL ? base + 1 : m->path,
+                         (unsigned long long)(f->addr - m->start + m->offset));
+        } else {
+                snprintf(buf, cap, "0x%llx", (unsigned long long)f->addr);
+        }
+        return buf;
+}

@@ -1,0 +1,692 @@
+/*
+ * Unit tests of profconv (profconv/, docs/profiling.md): the heap_v2 parser on the real
+ * example of the format reference and on every malformed shape (with the line number it
+ * must report), truncations and random mutations of a valid dump (no crash under ASan,
+ * never success without the final newline), jeprof's unbiasing, allocator-frame trimming,
+ * symbolization against this very executable, and the writers: the pprof protobuf decoded
+ * field by field, its gzip wrapper inflated, folded stacks merged, the SVG escaped.
+ * Every text handed to the parser sits in a buffer of exactly its length.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "check.h"
+#include "pc/profconv.h"
+
+#define CHECK_STR(got, want)                                                                       \
+        do {                                                                                       \
+                const char *g_ = (got), *w_ = (want);                                              \
+                if (g_ == NULL || strcmp(g_, w_) != 0) {                                           \
+                        check_failures_in_test++;                                                  \
+                        fprintf(stderr, "  %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,      \
+                                __LINE__, #got, g_ ? g_ : "(null)", w_);                           \
+                }                                                                                  \
+        } while (0)
+
+/* The reference's example (docs: heap-profile-format.md, section 5), maps shortened. */
+static const char example[] =
+        "heap_v2/1\n"
+        "  t*: 25: 2185728 [0: 0]\n"
+        "  t0: 15: 2184608 [0: 0]\n"
+        "  t1: 10: 1120 [0: 0] worker-1\n"
+        "@ 0x7f7cfcaa2630 0x7f7cfcaa2d21 0x7f7cfca95f24 0x7f7cfca22045 0x555c7afef20a "
+        "0x555c7afef24a 0x7f7cfc84524a 0x7f7cfc845305 0x555c7afef0b1\n"
+        "  t*: 1: 1048576 [0: 0]\n"
+        "  t0: 1: 1048576 [0: 0]\n"
+        "@ 0x7f7cfcaa2630 0x7f7cfcaa2d21 0x7f7cfca95f24 0x7f7cfca22045 0x555c7afef18e "
+        "0x555c7afef1e2 0x7f7cfc8a71f5 0x7f7cfc9278ec\n"
+        "  t*: 10: 1120 [0: 0]\n"
+        "  t1: 10: 1120 [0: 0]\n"
+        "@\n"
+        "  t*: 1: 320 [2: 640]\n"
+        "\n"
+        "MAPPED_LIBRARIES:\n"
+        "555c7afee000-555c7afef000 r--p 00000000 fe:00 10956361                   "
+        "/path/to/profdemo\n"
+        "555c7afef000-555c7aff0000 r-xp 00001000 fe:00 10956361                   "
+        "/path/to/profdemo\n"
+        "7f7cfc844000-7f7cfc99a000 r-xp 00026000 fe:00 332835                     "
+        "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+        "7f7cfca09000-7f7cfcaaf000 r-xp 00009000 fe:00 14884871                   "
+        "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n"
+        "7f7cfcb00000-7f7cfcb01000 rw-p 00000000 00:00 0 \n"
+        "7ffd945c8000-7ffd945e9000 rw-p 00000000 00:00 0                          [stack]\n";
+
+static char *exact;
+
+static int parse(const char *s, size_t len, pc_profile_t *p, pc_error_t *err)
+{
+        free(exact);
+        exact = malloc(len ? len : 1);
+        memcpy(exact, s, len);
+        return pc_heap_parse(exact, len, p, err);
+}
+
+static int parse_str(const char *s, pc_profile_t *p, pc_error_t *err)
+{
+        return parse(s, strlen(s), p, err);
+}
+
+static void parse_example(void)
+{
+        pc_profile_t p;
+        pc_error_t err = {0};
+        CHECK(parse_str(example, &p, &err) == 0);
+        if (err.msg[0])
+                fprintf(stderr, "  %s\n", err.msg);
+        CHECK_EQ_U(p.period, 1);
+        CHECK_EQ_U(p.total.cur_objs, 25);
+        CHECK_EQ_U(p.total.cur_bytes, 2185728);
+        CHECK_EQ_U(p.nthreads, 2);
+        CHECK_EQ_U(p.threads[1].uid, 1);
+        CHECK_EQ_U(p.threads[1].c.cur_bytes, 1120);
+        CHECK_STR(p.threads[1].name, "worker-1");
+        CHECK_STR(p.threads[0].name, "");
+        CHECK_EQ_U(p.nrecords, 3);
+        CHECK_EQ_U(p.records[0].npcs, 9);
+        CHECK_EQ_U(p.records[0].pcs[0], 0x7f7cfcaa2630ull);
+        CHECK_EQ_U(p.records[0].pcs[8], 0x555c7afef0b1ull);
+        CHECK_EQ_U(p.records[1].c.cur_objs, 10);
+        CHECK_EQ_U(p.records[2].npcs, 0); /* a bare "@" */
+        CHECK_EQ_U(p.records[2].c.cum_objs, 2);
+        CHECK_EQ_U(p.records[2].c.cum_bytes, 640);
+        CHECK(p.has_maps);
+        CHECK_EQ_U(p.nmaps, 6);
+        CHECK_EQ_U(p.maps[1].start, 0x555c7afef000ull);
+        CHECK_EQ_U(p.maps[1].end, 0x555c7aff0000ull);
+        CHECK_EQ_U(p.maps[1].offset, 0x1000);
+        CHECK_EQ_U(p.maps[1].inode, 10956361);
+        CHECK_STR(p.maps[1].perms, "r-xp");
+        CHECK_STR(p.maps[1].path, "/path/to/profdemo");
+        CHECK_STR(p.maps[4].path, "");
+        CHECK_STR(p.maps[5].path, "[stack]");
+        pc_profile_free(&p);
+}
+
+static void parse_without_maps(void)
+{
+        pc_profile_t p;
+        pc_error_t err = {0};
+        CHECK(parse_str("heap_v2/524288\n  t*: 0: 0 [0: 0]\n", &p, &err) == 0);
+        CHECK(!p.has_maps);
+        CHECK_EQ_U(p.nrecords, 0);
+        CHECK_EQ_U(p.period, 524288);
+        pc_profile_free(&p);
+        /* records, the empty line, and nothing more */
+        CHECK(parse_str("heap_v2/2\n  t*: 1: 8 [0: 0]\n@ 0x10\n  t*: 1: 8 [0: 0]\n\n", &p, &err) ==
+              0);
+        CHECK(!p.has_maps);
+        CHECK_EQ_U(p.nrecords, 1);
+        pc_profile_free(&p);
+}
+
+static const struct bad {
+        const char *text;
+        unsigned line;
+        const char *why;
+} bad_inputs[] = {
+        {"", 1, "empty"},
+        {"heap_v1/5\n", 1, "not a heap_v2"},
+        {"heap_v2/\n", 1, "not a decimal"},
+        {"heap_v2/12x\n", 1, "not a decimal"},
+        {"heap_v2/0\n  t*: 0: 0 [0: 0]\n", 1, "must be > 0"},
+        {"heap_v2/1\n", 1, "truncated"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]", 2, "no newline"},
+        {"heap_v2/1\n  t0: 1: 2 [0: 0]\n", 2, "process total"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0] name\n", 2, "process total"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n  t*: 1: 2 [0: 0]\n", 3, "thread line"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n  t1: 1: 2 [0: 0]x\n", 3, "junk"},
+        {"heap_v2/1\n  t*: 1:2 [0: 0]\n", 2, "process total"},
+        {"heap_v2/1\n  t*: 18446744073709551616: 2 [0: 0]\n", 2, "process total"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\n", 3, "without its t*"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\n  t0: 1: 2 [0: 0]\n", 4, "stack's total"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1 0xg\n  t*: 1: 2 [0: 0]\n", 3, "0xHEX"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1 1234\n  t*: 1: 2 [0: 0]\n", 3, "0xHEX"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@0x1\n  t*: 1: 2 [0: 0]\n", 3, "separated"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x11112222333344445\n  t*: 1: 2 [0: 0]\n", 3, "0xHEX"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\n  t*: 1: 2 [0: 0]\n  t0: 1: 2 [0: 0] n\n", 5,
+         "thread line"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\n  t*: 1: 2 [0: 0]\nxyz\n", 5, "@ stack"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\n\n", 4, "second empty"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\nMAPPED\n", 4, "MAPPED_LIBRARIES"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\nMAPPED_LIBRARIES:\n1000-2000 r-xp\n", 5, "START-END"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\nMAPPED_LIBRARIES:\n2000-1000 r-xp 0 00:00 0 /x\n", 5,
+         "START-END"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\nMAPPED_LIBRARIES:\n1000-2000 r-xp 0 00:00 0x /x\n", 5,
+         "START-END"},
+        {"heap_v2/1\n  t*: 1: 2 [0: 0]\n\nMAPPED_LIBRARIES:\n\n", 5, "START-END"},
+};
+
+static void parse_errors(void)
+{
+        for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
+                const struct bad *b = &bad_inputs[i];
+                pc_profile_t p = {.period = 777};
+                pc_error_t err = {0};
+                int rc = parse_str(b->text, &p, &err);
+                if (rc != -EINVAL || err.line != b->line || strstr(err.msg, b->why) == NULL) {
+                        check_failures_in_test++;
+                        fprintf(stderr,
+                                "  bad input %zu: rc %d, line %u (want %u), \"%s\" "
+                                "(want \"%s\")\n",
+                                i, rc, err.line, b->line, err.msg, b->why);
+                }
+                CHECK_EQ_U(p.period, 777); /* untouched on failure */
+        }
+        /* A NUL byte is refused, with its line. */
+        static const char nul[] = "heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\0\n  t*: 1: 2 [0: 0]\n";
+        pc_profile_t p;
+        pc_error_t err = {0};
+        CHECK(parse(nul, sizeof(nul) - 1, &p, &err) == -EINVAL);
+        CHECK_EQ_U(err.line, 3);
+        CHECK(strstr(err.msg, "NUL") != NULL);
+}
+
+/* PC_MAX_FRAMES - 1, PC_MAX_FRAMES and PC_MAX_FRAMES + 1 frames. */
+static void frame_limit(void)
+{
+        for (int n = PC_MAX_FRAMES - 1; n <= PC_MAX_FRAMES + 1; n++) {
+                size_t cap = 64 + (size_t)n * 8 + 64;
+                char *s = malloc(cap);
+                if (s == NULL) {
+                        CHECK(!"out of memory");
+                        return;
+                }
+                size_t len = (size_t)sprintf(s, "heap_v2/1\n  t*: 1: 2 [0: 0]\n@");
+                for (int i = 0; i < n; i++)
+                        len += (size_t)sprintf(s + len, " 0x%x", i + 1);
+                len += (size_t)sprintf(s + len, "\n  t*: 1: 2 [0: 0]\n");
+                pc_profile_t p;
+                pc_error_t err = {0};
+                int rc = parse(s, len, &p, &err);
+                if (n <= PC_MAX_FRAMES) {
+                        CHECK(rc == 0);
+                        if (rc == 0) {
+                                CHECK_EQ_U(p.records[0].npcs, n);
+                                pc_profile_free(&p);
+                        }
+                } else {
+                        CHECK(rc == -EINVAL && strstr(err.msg, "frames") != NULL);
+                }
+                free(s);
+        }
+}
+
+/* Every prefix of a valid dump: parses or is refused, never crashes; a prefix that does
+ * not end at a newline is always refused. */
+static void truncations(void)
+{
+        size_t len = strlen(example);
+        for (size_t n = 0; n <= len; n++) {
+                pc_profile_t p;
+                pc_error_t err = {0};
+                int rc = parse(example, n, &p, &err);
+                CHECK(rc == 0 || rc == -EINVAL);
+                if (n > 0 && example[n - 1] != '\n')
+                        CHECK(rc == -EINVAL);
+                if (rc == 0)
+                        pc_profile_free(&p);
+                else
+                        CHECK(err.line >= 1 && strstr(err.msg, "line") != NULL);
+        }
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next_rand(void)
+{
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        return rng;
+}
+
+/* Random byte changes, insertions of separators and digits: no crash, no leak (ASan). */
+static void mutations(void)
+{
+        static const char alphabet[] = "@ \n:[]x0123456789abcdeft*-/\0\xff";
+        size_t len = strlen(example);
+        char *buf = malloc(len + 8);
+        unsigned ok = 0;
+        if (buf == NULL)
+                abort();
+        for (int iter = 0; iter < 20000; iter++) {
+                memcpy(buf, example, len);
+                size_t n = len;
+                int edits = 1 + (int)(next_rand() % 4);
+                for (int e = 0; e < edits; e++)
+                        buf[next_rand() % n] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
+                if (next_rand() % 4 == 0)
+                        n = next_rand() % (n + 1);
+                pc_profile_t p;
+                pc_error_t err = {0};
+                int rc = parse(buf, n, &p, &err);
+                CHECK(rc == 0 || rc == -EINVAL);
+                if (rc == 0) {
+                        ok++;
+                        pc_resolve_opts_t o = {.no_symbols = true};
+                        pc_resolved_t r;
+                        if (pc_resolve(&p, &o, &r, &err) == 0) {
+                                pc_buf_t b = {0};
+                                CHECK(pc_write_folded(&r, &b, &err) == 0);
+                                pc_buf_free(&b);
+                                pc_resolved_free(&r);
+                        }
+                        pc_profile_free(&p);
+                }
+        }
+        CHECK(ok > 0); /* some mutations (digits in counts) stay valid */
+        free(buf);
+}
+
+static void unbias(void)
+{
+        double o, b;
+        /* The reference's example: 2 samples written as 2: 225 with R = 1024. */
+        pc_unbias(1024, 2, 225, &o, &b);
+        double scale = 1.0 / (1.0 - exp(-(225.0 / 2) / 1024));
+        CHECK(fabs(o - 2 * scale) < 1e-9 && fabs(b - 225 * scale) < 1e-9);
+        CHECK(fabs(o - 19.2) < 0.1);    /* jeprof reports ~19 objects */
+        pc_unbias(1, 10, 1120, &o, &b); /* R = 1: no scaling in practice */
+        CHECK(o == 10 && b == 1120);
+        pc_unbias(524288, 0, 0, &o, &b);
+        CHECK(o == 0 && b == 0);
+}
+
+static void alloc_frames(void)
+{
+        static const char *const yes[] = {"malloc",
+                                          "calloc",
+                                          "realloc",
+                                          "free",
+                                          "posix_memalign",
+                                          "aligned_alloc",
+                                          "mallocx",
+                                          "sdallocx",
+                                          "_Znwm",
+                                          "_Znam",
+                                          "_ZnwmRKSt9nothrow_t",
+                                          "_ZnamSt11align_val_t",
+                                          "__libc_malloc",
+                                          "malloc@@GLIBC_2.2.5",
+                                          "calloc@GLIBC_2.2.5"};
+        static const char *const no[] = {"mallocate", "site_big",         "main", "_Znwx",
+                                         "free_list", "mallocx_hook@@V1", ""};
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+                CHECK(pc_is_alloc_function(yes[i]));
+        for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+                CHECK(!pc_is_alloc_function(no[i]));
+        CHECK(!pc_is_alloc_function(NULL));
+        CHECK(pc_is_alloc_library("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
+        CHECK(pc_is_alloc_library("/opt/x/liballoc.so.2"));
+        CHECK(pc_is_alloc_library("liballoc.so"));
+        CHECK(!pc_is_alloc_library("/usr/lib/libc.so.6"));
+        CHECK(!pc_is_alloc_library("/opt/liballoc.so.d/libfoo.so"));
+}
+
+/* ---- symbolization against this executable ------------------------------------------- */
+
+/* Bodies of several instructions, different from each other (no identical-code folding),
+ * so that an address one byte in is still inside. */
+volatile int unit_sink;
+
+__attribute__((noinline)) void unit_site_outer(void)
+{
+        unit_sink += 3;
+        unit_sink *= 5;
+}
+
+__attribute__((noinline)) void unit_site_inner(void)
+{
+        unit_sink += 7;
+        unit_sink ^= 11;
+}
+
+static char *read_self_maps(void)
+{
+        FILE *f = fopen("/proc/self/maps", "r");
+        if (f == NULL)
+                return NULL;
+        size_t cap = 1 << 16, len = 0;
+        char *s = malloc(cap);
+        size_t r;
+        while (s != NULL && (r = fread(s + len, 1, cap - len - 1, f)) > 0) {
+                len += r;
+                if (len + 1 == cap)
+                        s = realloc(s, cap *= 2);
+        }
+        if (s == NULL)
+                abort();
+        fclose(f);
+        s[len] = '\0';
+        return s;
+}
+
+/* A dump of one record: [pcs...] with the given counts, and this process's maps. */
+static char *make_dump(const uint64_t *pcs, size_t n, unsigned long long objs,
+                       unsigned long long bytes, uint64_t period)
+{
+        char *maps = read_self_maps();
+        if (maps == NULL)
+                abort();
+        size_t cap = strlen(maps) + 1024 + n * 24;
+        char *s = malloc(cap);
+        if (s == NULL)
+                abort();
+        size_t len = (size_t)snprintf(s, cap, "heap_v2/%llu\n  t*: %llu: %llu [0: 0]\n@",
+                                      (unsigned long long)period, objs, bytes);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(s + len, cap - len, " 0x%llx", (unsigned long long)pcs[i]);
+        snprintf(s + len, cap - len, "\n  t*: %llu: %llu [%llu: %llu]\n\nMAPPED_LIBRARIES:\n%s",
+                 objs, bytes, objs, bytes, maps);
+        free(maps);
+        return s;
+}
+
+static int resolve_text(const char *text, pc_resolve_opts_t *o, pc_profile_t *p, pc_resolved_t *r)
+{
+        pc_error_t err = {0};
+        int rc = parse_str(text, p, &err);
+        if (rc != 0) {
+                fprintf(stderr, "  %s\n", err.msg);
+                return rc;
+        }
+        return pc_resolve(p, o, r, &err);
+}
+
+static void symbolize_self(void)
+{
+        /* innermost: malloc in libc (trimmed), then return addresses into the two functions
+         * (+1: the byte after a call; looked up at pc-1 = the function's first byte). */
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        void *libc_malloc = libc != NULL ? dlsym(libc, "malloc") : NULL; /* not ASan's */
+        CHECK(libc_malloc != NULL);
+        uint64_t pcs[] = {(uint64_t)(uintptr_t)libc_malloc,
+                          (uint64_t)(uintptr_t)&unit_site_inner + 1,
+                          (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
+        char *text = make_dump(pcs, 4, 3, 300, 1);
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {0};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        CHECK_EQ_U(r.nsamples, 1);
+        const pc_sample_t *s = &r.samples[0];
+        CHECK_EQ_U(s->n, 3); /* malloc trimmed */
+        if (s->n == 3) {
+                const pc_frame_t *f = &r.frames[s->first];
+                CHECK_STR(f[0].func, "unit_site_inner");
+                CHECK_EQ_U(f[0].addr, (uint64_t)(uintptr_t)&unit_site_inner);
+                CHECK_STR(f[1].func, "unit_site_outer");
+                CHECK(f[0].map >= 0 && r.maps[f[0].map].symbolized);
+                CHECK(f[0].map >= 0 && strlen(r.maps[f[0].map].build_id) >= 16);
+                CHECK(f[2].func == NULL && f[2].map == -1);
+                char tmp[64];
+                CHECK_STR(pc_frame_name(&r, &f[2], tmp, sizeof(tmp)), "0xf");
+        }
+        CHECK_EQ_U(s->inuse_bytes, 300);
+        CHECK_EQ_U(s->alloc_objs, 3);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+
+        /* no_trim keeps malloc; a missing root keeps raw addresses (file+offset names). */
+        o.no_trim = true;
+        o.root = "/nonexistent-root";
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        CHECK_EQ_U(r.samples[0].n, 4);
+        CHECK(r.frames[1].func == NULL && r.frames[1].map >= 0);
+        char tmp[128];
+        CHECK(strstr(pc_frame_name(&r, &r.frames[1], tmp, sizeof(tmp)), "+0x") != NULL);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+        free(text);
+        if (libc != NULL)
+                dlclose(libc);
+}
+
+/* Frames inside a library named liballoc.so* are trimmed even without symbols. */
+static void trim_by_library(void)
+{
+        static const char text[] =
+                "heap_v2/524288\n  t*: 1: 1000 [0: 0]\n"
+                "@ 0x1010 0x1020 0x5010 0x1030 0x5020 0x9000\n  t*: 1: 1000 [0: 0]\n\n"
+                "MAPPED_LIBRARIES:\n"
+                "1000-2000 r-xp 00000000 00:00 1 /nonexistent/liballoc.so.2\n"
+                "5000-6000 r-xp 00000000 00:00 2 /nonexistent/app\n";
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {0};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        CHECK_EQ_U(r.samples[0].n, 2); /* up to the outermost allocator frame (0x1030) */
+        CHECK_EQ_U(r.frames[r.samples[0].first].addr, 0x501f);
+        CHECK(r.frames[r.samples[0].first + 1].map == -1);
+        /* unbiased as jeprof: 1000 bytes in 1 object at R = 512 KiB */
+        double scale = 1.0 / (1.0 - exp(-1000.0 / 524288));
+        CHECK(r.samples[0].inuse_bytes == llround(1000 * scale));
+        CHECK(r.samples[0].inuse_objs == llround(scale));
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+}
+
+/* ---- writers ---------------------------------------------------------------------------- */
+
+typedef struct pbr {
+        const uint8_t *p, *end;
+} pbr_t;
+
+static bool pb_varint(pbr_t *r, uint64_t *v)
+{
+        *v = 0;
+        for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+                uint8_t b = *r->p++;
+                *v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80))
+                        return true;
+        }
+        return false;
+}
+
+/* The next field: number, wire type, varint value or the bytes of a length-delimited one. */
+static bool pb_field(pbr_t *r, unsigned *field, uint64_t *v, pbr_t *sub)
+{
+        uint64_t key;
+        if (r->p >= r->end || !pb_varint(r, &key))
+                return false;
+        *field = (unsigned)(key >> 3);
+        if ((key & 7) == 0)
+                return pb_varint(r, v);
+        if ((key & 7) != 2 || !pb_varint(r, v) || *v > (uint64_t)(r->end - r->p))
+                return false;
+        sub->p = r->p;
+        sub->end = r->p + *v;
+        r->p += *v;
+        return true;
+}
+
+static void pprof_fields(void)
+{
+        uint64_t pcs[] = {(uint64_t)(uintptr_t)&unit_site_inner + 1,
+                          (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
+        char *text = make_dump(pcs, 3, 4, 4096, 1);
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {0};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        pc_buf_t raw = {0}, gz = {0};
+        pc_error_t err;
+        CHECK(pc_write_pprof_raw(&r, &raw, &err) == 0);
+        CHECK(pc_write_pprof(&r, &gz, &err) == 0);
+
+        char *strings[256];
+        size_t nstr = 0, nsample_types = 0, nlocs = 0, nfuncs = 0, nmaps = 0;
+        uint64_t st_idx[4][2], period = 0, dflt = 99, func_name[8] = {0}, values[4] = {0};
+        uint64_t locs[8], nl = 0, period_type[2] = {0};
+        pbr_t rd = {(const uint8_t *)raw.data, (const uint8_t *)raw.data + raw.len}, sub, s2;
+        unsigned f;
+        uint64_t v;
+        bool mapping_has_functions = false;
+        uint64_t loc_map[8] = {0}, map_ids[64] = {0};
+        while (pb_field(&rd, &f, &v, &sub)) {
+                if (f == 6 && nstr < 256) {
+                        strings[nstr] = strndup((const char *)sub.p, (size_t)v);
+                        nstr++;
+                } else if (f == 1 && nsample_types < 4) {
+                        while (pb_field(&sub, &f, &v, &s2))
+                                st_idx[nsample_types][f - 1] = v;
+                        nsample_types++;
+                } else if (f == 11) {
+                        while (pb_field(&sub, &f, &v, &s2))
+                                period_type[f - 1] = v;
+                } else if (f == 12) {
+                        period = v;
+                } else if (f == 14) {
+                        dflt = v;
+                } else if (f == 2) {
+                        while (pb_field(&sub, &f, &v, &s2)) {
+                                uint64_t x;
+                                for (size_t k = 0; s2.p < s2.end && pb_varint(&s2, &x); k++)
+                                        if (f == 1 && nl < 8)
+                                                locs[nl++] = x;
+                                        else if (f == 2 && k < 4)
+                                                values[k] = x;
+                        }
+                } else if (f == 4) {
+                        uint64_t mid = 0;
+                        while (pb_field(&sub, &f, &v, &s2))
+                                if (f == 2)
+                                        mid = v;
+                        if (nlocs < 8)
+                                loc_map[nlocs] = mid;
+                        nlocs++;
+                } else if (f == 5 && nfuncs < 8) {
+                        uint64_t id = 0, name = 0;
+                        while (pb_field(&sub, &f, &v, &s2))
+                                if (f == 1)
+                                        id = v;
+                                else if (f == 2)
+                                        name = v;
+                        if (id < 8)
+                                func_name[id] = name;
+                        nfuncs++;
+                } else if (f == 3) {
+                        while (pb_field(&sub, &f, &v, &s2))
+                                if (f == 7 && v == 1)
+                                        mapping_has_functions = true;
+                                else if (f == 1 && nmaps < 64)
+                                        map_ids[nmaps] = v;
+                        nmaps++;
+                }
+        }
+        CHECK(rd.p == rd.end); /* the whole message decoded */
+        CHECK(nstr > 10 && strings[0][0] == '\0');
+        CHECK_EQ_U(nsample_types, 4);
+        static const char *const want[4][2] = {{"alloc_objects", "count"},
+                                               {"alloc_space", "bytes"},
+                                               {"inuse_objects", "count"},
+                                               {"inuse_space", "bytes"}};
+        for (int i = 0; i < 4 && nsample_types == 4; i++) {
+                CHECK(st_idx[i][0] < nstr && st_idx[i][1] < nstr);
+                CHECK_STR(strings[st_idx[i][0]], want[i][0]);
+                CHECK_STR(strings[st_idx[i][1]], want[i][1]);
+        }
+        CHECK(dflt < nstr && strcmp(strings[dflt], "inuse_space") == 0);
+        CHECK(period_type[0] < nstr && strcmp(strings[period_type[0]], "space") == 0);
+        CHECK(period_type[1] < nstr && strcmp(strings[period_type[1]], "bytes") == 0);
+        CHECK_EQ_U(period, 1);
+        CHECK_EQ_U(nl, 3);
+        CHECK(nl == 3 && locs[0] == 1 && locs[1] == 2 && locs[2] == 3); /* leaf first */
+        CHECK_EQ_U(nlocs, 3);
+        /* every location names a mapping that exists (0x10 is in none: the empty one) */
+        for (size_t i = 0; i < nlocs && i < 8; i++) {
+                bool found = false;
+                for (size_t k = 0; k < nmaps && k < 64; k++)
+                        found |= loc_map[i] != 0 && map_ids[k] == loc_map[i];
+                CHECK(found);
+        }
+        CHECK_EQ_U(nfuncs, 2);
+        CHECK(nmaps >= 2 && mapping_has_functions);
+        CHECK_EQ_U(values[0], 4);
+        CHECK_EQ_U(values[1], 4096);
+        CHECK_EQ_U(values[2], 4);
+        CHECK_EQ_U(values[3], 4096);
+        CHECK(func_name[1] < nstr && strcmp(strings[func_name[1]], "unit_site_inner") == 0);
+        CHECK(func_name[2] < nstr && strcmp(strings[func_name[2]], "unit_site_outer") == 0);
+        for (size_t i = 0; i < nstr; i++)
+                free(strings[i]);
+
+        /* gzip wrapper: magic bytes, and it inflates to the raw message. */
+        CHECK(gz.len > 18 && (uint8_t)gz.data[0] == 0x1f && (uint8_t)gz.data[1] == 0x8b);
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        CHECK(inflateInit2(&z, 31) == Z_OK);
+        char *back = malloc(raw.len + 16);
+        z.next_in = (Bytef *)gz.data;
+        z.avail_in = (uInt)gz.len;
+        z.next_out = (Bytef *)back;
+        z.avail_out = (uInt)raw.len + 16;
+        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+        CHECK_EQ_U(z.total_out, raw.len);
+        CHECK(memcmp(back, raw.data, raw.len) == 0);
+        inflateEnd(&z);
+        free(back);
+        pc_buf_free(&raw);
+        pc_buf_free(&gz);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+        free(text);
+}
+
+static void folded_and_svg(void)
+{
+        /* Two records with the same stack (merged), one other; no files to read. */
+        static const char text[] = "heap_v2/1\n  t*: 6: 600 [0: 0]\n"
+                                   "@ 0x1001 0x2001\n  t*: 1: 100 [0: 0]\n"
+                                   "@ 0x1001 0x2001\n  t*: 2: 200 [0: 0]\n"
+                                   "@ 0x1005 0x3001\n  t*: 3: 300 [0: 0]\n"
+                                   "@ 0x1009\n  t*: 0: 0 [1: 8]\n";
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {.no_symbols = true};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        pc_buf_t b = {0};
+        pc_error_t err;
+        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        char *t = strndup(b.data, b.len);
+        CHECK_STR(t, "0x2000;0x1001 300\n0x3000;0x1005 300\n");
+        free(t);
+        pc_buf_free(&b);
+        CHECK(pc_write_svg(&r, "a <title> & \"quotes\"", &b, &err) == 0);
+        t = strndup(b.data, b.len);
+        free(b.data);
+        b.data = t;
+        CHECK(strstr(b.data, "a &lt;title&gt; &amp; &quot;quotes&quot;") != NULL);
+        CHECK(strstr(b.data, "<title>0x1001 (300 bytes, 50.00%)</title>") != NULL);
+        CHECK(strstr(b.data, "<title>all (600 bytes, 100.00%)</title>") != NULL);
+        CHECK(strstr(b.data, "<script") == NULL && strstr(b.data, "href") == NULL);
+        CHECK(strncmp(b.data, "<?xml", 5) == 0 && strstr(b.data, "</svg>\n") != NULL);
+        pc_buf_free(&b);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+}
+
+int main(void)
+{
+        RUN("profconv", parse_example);
+        RUN("profconv", parse_without_maps);
+        RUN("profconv", parse_errors);
+        RUN("profconv", frame_limit);
+        RUN("profconv", truncations);
+        RUN("profconv", mutations);
+        RUN("profconv", unbias);
+        RUN("profconv", alloc_frames);
+        RUN("profconv", symbolize_self);
+        RUN("profconv", trim_by_library);
+        RUN("profconv", pprof_fields);
+        RUN("profconv", folded_and_svg);
+        free(exact);
+        return check_failed_tests ? 1 : 0;
+}
