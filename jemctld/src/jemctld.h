@@ -25,6 +25,7 @@ typedef struct jd_opts {
         double interval; /* seconds */
         double timeout;  /* seconds, per request */
         unsigned max_inflight;
+        char bus[16]; /* "system", "session" or "none" (bus.c) */
 } jd_opts_t;
 
 struct jd_job;
@@ -39,6 +40,11 @@ typedef struct jd_proc {
         char error[256];  /* why the last poll failed; "" if it succeeded */
         bool untrusted;   /* the socket is served by another pid: hidden */
         bool seen;        /* found by the current scan */
+        bool announced;   /* jd_on_proc_added was called (trusted, info known) */
+        double added_at;  /* monotonic time it was found */
+        struct event *exit_ev; /* its pidfd becomes readable when it exits (watch.c) */
+        char *labels; /* "{pid=...}" of /metrics, built once from info (http.c); freed
+                       * and reset to NULL wherever info changes */
         struct jd_job *job; /* in flight, or NULL */
         struct jd_proc *next;
 } jd_proc_t;
@@ -70,6 +76,44 @@ void jd_poll_tick(void);      /* scan the runtime directory and start a poll cyc
 void jd_poll_shutdown(void);  /* aborts connections, frees the table */
 size_t jd_nprocs_visible(void);
 bool jd_proc_visible(const jd_proc_t *p);
+
+/* Table of processes (poll.c).  jd_proc_add: the process of a <pid>.sock just found,
+ * created if unknown; NULL if the pid is not alive (a stale file) or out of memory.
+ * jd_proc_forget: its socket file went away: drop it (no-op if unknown).  jd_poll_now:
+ * poll p at once, outside the cycle, if a connection slot is free and p is not being
+ * polled; false if not started (p may have been removed). */
+jd_proc_t *jd_proc_find(pid_t pid);
+jd_proc_t *jd_proc_add(pid_t pid);
+void jd_proc_forget(pid_t pid);
+bool jd_poll_now(jd_proc_t *p);
+/* Seconds a process found but still refusing connections is given to start listening
+ * (liballoc binds, then listens) before it counts as a stale file. */
+#define JD_ARRIVAL_GRACE 2.0
+
+/* watch.c: inotify on the runtime directory, so arrivals and departures are seen at once
+ * (the tick's scan stays as the safety net).  jd_watch_start: 0, or -1 if inotify is not
+ * available (the scan alone then finds processes; logged).  jd_watch_check: called every
+ * tick, re-adds the watch if the directory was removed and made again.  jd_watch_retry:
+ * poll pid again shortly (it was found but did not listen yet). */
+int jd_watch_start(void);
+void jd_watch_check(void);
+/* jd_watch_exit: from now on p is removed the moment the process exits (pidfd), even when
+ * it dies by a signal and leaves its socket file behind; a no-op where pidfd_open is
+ * missing or out of descriptors (the scan then notices).  jd_watch_exit_free: drops that
+ * watch (poll.c, when p is freed). */
+void jd_watch_exit(jd_proc_t *p);
+void jd_watch_exit_free(jd_proc_t *p);
+void jd_watch_retry(pid_t pid);
+void jd_watch_stop(void);
+
+/* Hooks on the table (weak no-ops in watch.c; a module that wants them defines them, e.g.
+ * the D-Bus signals).  jd_on_proc_added: once per process, after its first successful
+ * poll (trusted by SO_PEERCRED, p->info and p->stats set).  jd_on_proc_removed: just
+ * before a process given to jd_on_proc_added is freed (its socket or the process went
+ * away, or the daemon stops); p is valid during the call only.  Neither may add or remove
+ * processes. */
+void jd_on_proc_added(jd_state_t *st, jd_proc_t *p);
+void jd_on_proc_removed(jd_state_t *st, jd_proc_t *p);
 
 /* http.c */
 int jd_http_start(void);

@@ -12,7 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "jemctld.h"
+#include "bus.h"
+#include "call.h"
+#include "sd.h"
+#include "history.h"
+#include "policy.h"
+#include "store.h"
 
 jd_state_t jd;
 
@@ -56,6 +63,11 @@ static void usage(FILE *f)
                 "  --interval SEC      poll interval (default 10)\n"
                 "  --timeout SEC       per-request timeout (default 2)\n"
                 "  --max-inflight N    concurrent connections to processes (default 32)\n"
+                "  --bus BUS           D-Bus API on the system or session bus, or none\n"
+                "                      (default none; the systemd units say system/session)\n"
+                JD_POLICY_USAGE
+                "  --config FILE       settings file, keys named as these options (default\n"
+                "                      " JD_CONFIG_DEFAULT " if it exists)\n"
                 "  --help, --version\n");
 }
 
@@ -168,40 +180,68 @@ int main(int argc, char **argv)
                 {"interval", required_argument, NULL, 'i'},
                 {"timeout", required_argument, NULL, 't'},
                 {"max-inflight", required_argument, NULL, 'm'},
+                {"config", required_argument, NULL, 'c'},
+                {"bus", required_argument, NULL, 'B'},
+                JD_POLICY_LONGOPTS, /* the profile store and the capture policies */
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
         };
         const char *http_arg = "127.0.0.1:9464";
+        const char *http_where = ""; /* "FILE:LINE: " when --http came from the file */
         jd.opt.interval = 10;
         jd.opt.timeout = 2;
         jd.opt.max_inflight = 32;
-        int c;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        snprintf(jd.opt.bus, sizeof(jd.opt.bus), "none");
+        /* The configuration file's settings come first, so the flags override them. */
+        int cfg_rc = jd_config_argv(argc, argv, longopts, &argc, &argv);
+        if (cfg_rc != 0)
+                return cfg_rc;
+        int c, li = 0;
+        while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+                const char *where = jd_config_origin(optind - 1);
                 switch (c) {
                 case 'r':
                         if (snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s",
                                      optarg) >= (int)sizeof(jd.opt.runtime_dir) ||
                             optarg[0] == '\0') {
-                                fprintf(stderr, "jemctld: bad --runtime-dir\n");
+                                fprintf(stderr, "jemctld: %sbad --runtime-dir\n", where);
                                 return 2;
                         }
                         break;
                 case 'H':
                         http_arg = optarg;
+                        http_where = where;
+                        break;
+                case 'c': /* read by jd_config_argv */
+                        break;
+                case JD_OPT_CAPTURE: /* policy.c */
+                        if (jd_policy_option(longopts[li].name, optarg, where) != 0)
+                                return 2;
+                        break;
+                case 'B':
+                        if (strcmp(optarg, "system") != 0 && strcmp(optarg, "session") != 0 &&
+                            strcmp(optarg, "none") != 0) {
+                                fprintf(stderr, "jemctld: %sbad --bus: %s (system, session "
+                                                "or none)\n", where, optarg);
+                                return 2;
+                        }
+                        snprintf(jd.opt.bus, sizeof(jd.opt.bus), "%s", optarg);
                         break;
                 case 'A':
                         jd.opt.http_any = true;
                         break;
                 case 'i':
                         if (!parse_seconds(optarg, &jd.opt.interval)) {
-                                fprintf(stderr, "jemctld: bad --interval: %s\n", optarg);
+                                fprintf(stderr, "jemctld: %sbad --interval: %s\n", where,
+                                        optarg);
                                 return 2;
                         }
                         break;
                 case 't':
                         if (!parse_seconds(optarg, &jd.opt.timeout)) {
-                                fprintf(stderr, "jemctld: bad --timeout: %s\n", optarg);
+                                fprintf(stderr, "jemctld: %sbad --timeout: %s\n", where,
+                                        optarg);
                                 return 2;
                         }
                         break;
@@ -210,7 +250,8 @@ int main(int argc, char **argv)
                         errno = 0;
                         unsigned long n = strtoul(optarg, &end, 10);
                         if (errno != 0 || *end != '\0' || n == 0 || n > 4096) {
-                                fprintf(stderr, "jemctld: bad --max-inflight: %s\n", optarg);
+                                fprintf(stderr, "jemctld: %sbad --max-inflight: %s\n", where,
+                                        optarg);
                                 return 2;
                         }
                         jd.opt.max_inflight = (unsigned)n;
@@ -232,14 +273,15 @@ int main(int argc, char **argv)
                 return 2;
         }
         if (parse_http(http_arg) != 0) {
-                fprintf(stderr, "jemctld: bad --http address (ADDR:PORT): %s\n", http_arg);
+                fprintf(stderr, "jemctld: %sbad --http address (ADDR:PORT): %s\n", http_where,
+                        http_arg);
                 return 2;
         }
         if (!jd.opt.http_any && !is_loopback(jd.opt.http_host)) {
-                fprintf(stderr, "jemctld: %s is not a loopback address; the metrics tell about "
-                                "every process of the host: add --http-any to serve them "
+                fprintf(stderr, "jemctld: %s%s is not a loopback address; the metrics tell "
+                                "about every process of the host: add --http-any to serve them "
                                 "there\n",
-                        jd.opt.http_host);
+                        http_where, jd.opt.http_host);
                 return 2;
         }
         if (default_runtime_dir() != 0)
@@ -273,13 +315,28 @@ int main(int argc, char **argv)
                strchr(jd.opt.http_host, ':') ? "[" : "", jd.opt.http_host,
                strchr(jd.opt.http_host, ':') ? "]" : "", jd.opt.http_port, jd.opt.runtime_dir,
                jd.opt.interval);
+        if (jd_config_path()[0] != '\0')
+                jd_log("settings from %s", jd_config_path());
+        if (strcmp(jd.opt.bus, "none") != 0 && jd_bus_start(jd.opt.bus) != 0)
+                return 1;
+        jd_store_start(); /* rescans the profile store */
+        jd_watch_start();
         jd_poll_tick();
+        jd_sd_ready();
         event_base_dispatch(jd.base);
+        jd_sd_stopping();
+        jd_call_shutdown(); /* answers the callers still waiting, over the bus too */
+        jd_bus_stop();      /* first: no ProcessRemoved for every process at a stop */
+        jd_watch_stop();
         jd_poll_shutdown();
+        jd_history_free();
+        jd_policy_free();
+        jd_store_stop();
+        jd_config_free();
         jd_http_stop();
         event_free(tick_ev);
         event_free(sigterm);
         event_free(sigint);
         event_base_free(jd.base);
-        return 0;
+        return jd_bus_lost() ? 1 : 0;
 }

@@ -24,6 +24,8 @@
 #include <jp/proto.h>
 
 #include "jemctld.h"
+#include "history.h"
+#include "policy.h"
 
 typedef struct jd_job {
         jd_proc_t *proc;
@@ -40,6 +42,11 @@ static jd_proc_t *find(pid_t pid)
                 if (p->pid == pid)
                         return p;
         return NULL;
+}
+
+jd_proc_t *jd_proc_find(pid_t pid)
+{
+        return find(pid);
 }
 
 bool jd_proc_visible(const jd_proc_t *p)
@@ -103,6 +110,7 @@ static void proc_free(jd_proc_t *p)
 {
         json_decref(p->info);
         json_decref(p->stats);
+        free(p->labels);
         free(p);
 }
 
@@ -130,6 +138,9 @@ static void job_done(jd_job_t *j)
 
 static void proc_remove(jd_proc_t *p)
 {
+        if (p->announced)
+                jd_on_proc_removed(&jd, p);
+        jd_watch_exit_free(p);
         for (jd_proc_t **pp = &jd.procs; *pp != NULL; pp = &(*pp)->next) {
                 if (*pp == p) {
                         *pp = p->next;
@@ -260,6 +271,8 @@ static void on_read(struct bufferevent *bev, void *arg)
                         }
                         json_decref(p->info);
                         p->info = res;
+                        free(p->labels);
+                        p->labels = NULL;
                         j->want_info = false;
                 } else {
                         json_decref(p->stats);
@@ -274,6 +287,13 @@ static void on_read(struct bufferevent *bev, void *arg)
         p->error[0] = '\0';
         p->last_poll = p->last_ok = jd_wall();
         jd.polls++;
+        if (!p->announced) {
+                p->announced = true;
+                jd_watch_exit(p);
+                jd_on_proc_added(&jd, p);
+        }
+        jd_history_record(p); /* history.c: the dashboard's time series */
+        jd_policy_check(p);   /* policy.c: capture a heap profile by policy */
         job_done(j);
 }
 
@@ -320,7 +340,11 @@ static bool start_job(jd_proc_t *p)
         if (rc != 0) {
                 int e = errno;
                 close(fd);
-                if (e == ECONNREFUSED || e == ENOENT || e == ENOTSOCK) {
+                if (e == ECONNREFUSED && p->info == NULL &&
+                    jd_mono() - p->added_at < JD_ARRIVAL_GRACE) {
+                        /* Just found: bound but not listening yet. */
+                        jd_watch_retry(p->pid);
+                } else if (e == ECONNREFUSED || e == ENOENT || e == ENOTSOCK) {
                         /* Nobody serves it (a stale file, or gone): the process
                          * disappears. */
                         if (p->info != NULL)
@@ -345,6 +369,8 @@ static bool start_job(jd_proc_t *p)
                 json_decref(p->info);
                 json_decref(p->stats);
                 p->info = p->stats = NULL;
+                free(p->labels);
+                p->labels = NULL;
                 return false;
         }
         p->untrusted = false;
@@ -425,8 +451,47 @@ static void enqueue(pid_t pid)
 
 /* ---- the tick ----------------------------------------------------------------------- */
 
+jd_proc_t *jd_proc_add(pid_t pid)
+{
+        jd_proc_t *p = find(pid);
+        if (p != NULL)
+                return p;
+        if (!pid_alive(pid))
+                return NULL;
+        p = calloc(1, sizeof(*p));
+        if (p == NULL)
+                return NULL;
+        p->pid = pid;
+        p->added_at = jd_mono();
+        p->next = jd.procs;
+        jd.procs = p;
+        return p;
+}
+
+void jd_proc_forget(pid_t pid)
+{
+        jd_proc_t *p = find(pid);
+        if (p == NULL)
+                return;
+        if (p->info != NULL)
+                jd_log("pid %d: gone", (int)p->pid);
+        proc_remove(p);
+}
+
+bool jd_poll_now(jd_proc_t *p)
+{
+        if (p->job != NULL || jd.inflight >= jd.opt.max_inflight)
+                return false;
+        if (!start_job(p))
+                return false;
+        if (p->job != NULL)
+                p->job->gen = 0; /* not part of the cycle */
+        return true;
+}
+
 void jd_poll_tick(void)
 {
+        jd_watch_check();
         for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
                 p->seen = false;
         DIR *d = opendir(jd.opt.runtime_dir);
@@ -442,17 +507,9 @@ void jd_poll_tick(void)
                         pid_t pid = sock_name_pid(e->d_name);
                         if (pid <= 0)
                                 continue;
-                        jd_proc_t *p = find(pid);
-                        if (p == NULL) {
-                                if (!pid_alive(pid))
-                                        continue; /* a stale file: ignored */
-                                p = calloc(1, sizeof(*p));
-                                if (p == NULL)
-                                        continue;
-                                p->pid = pid;
-                                p->next = jd.procs;
-                                jd.procs = p;
-                        }
+                        jd_proc_t *p = jd_proc_add(pid);
+                        if (p == NULL)
+                                continue; /* a stale file: ignored */
                         p->seen = true;
                 }
                 closedir(d);
@@ -460,7 +517,9 @@ void jd_poll_tick(void)
         /* Files gone, or processes gone: forget them. */
         for (jd_proc_t *p = jd.procs, *next; p != NULL; p = next) {
                 next = p->next;
-                if (!p->seen || !pid_alive(p->pid)) {
+                /* A process watched by its pidfd (watch.c) is removed the moment it
+                 * exits: no need to read its /proc/PID/stat every tick. */
+                if (!p->seen || (p->exit_ev == NULL && !pid_alive(p->pid))) {
                         if (p->info != NULL)
                                 jd_log("pid %d: gone", (int)p->pid);
                         proc_remove(p);

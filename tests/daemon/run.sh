@@ -10,7 +10,7 @@ B=$(cd "${1:?usage: tests/daemon/run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
 D=$B/jemctld/jemctld
-WL=$B/tools/live_workload
+WL=${LIVE_WORKLOAD:-$B/tools/live_workload} # a plain one for an instrumented jemctld (bus.sh)
 tool="python3 $here/dtool.py"
 fails=0
 pass() { echo "PASS: $1"; }

@@ -1,0 +1,463 @@
+/*
+ * call: one request/response exchange with a target process, driven by the event loop
+ * (call.h).  The socket is plain (no bufferevent) because the answer may carry a file
+ * descriptor (SCM_RIGHTS), which only recvmsg sees.  Every call has its own deadline and
+ * its own connection, so a hung target costs one descriptor until then and nothing else.
+ */
+#define _GNU_SOURCE /* struct ucred, MSG_CMSG_CLOEXEC, F_GET_SEALS */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "call.h"
+#include "jemctld.h"
+
+struct jd_call {
+        pid_t pid;
+        uid_t as_uid;
+        int sock;
+        struct event *io;       /* write, then read */
+        struct event *deadline; /* also fires at once for an early failure */
+        jd_call_cb_t cb;
+        void *arg;
+        char *out; /* the request frame */
+        size_t out_len, out_off;
+        uint8_t hdr[JP_HDR_SIZE];
+        size_t hdr_got;
+        char *in; /* the response payload */
+        uint32_t in_len;
+        size_t in_got;
+        int fd; /* passed descriptor */
+        jd_call_result_t res;
+        char msg[256];
+        char code[64];
+        jd_call_t *prev, *next;
+};
+
+static jd_call_t *calls; /* in flight, for shutdown */
+
+const char *jd_call_status_name(jd_call_status_t s)
+{
+        static const char *const names[] = {
+                [JD_CALL_OK] = "ok",
+                [JD_CALL_FAILED] = "failed",
+                [JD_CALL_GONE] = "gone",
+                [JD_CALL_REFUSED] = "refused",
+                [JD_CALL_UNTRUSTED] = "untrusted",
+                [JD_CALL_DENIED] = "permission_denied",
+                [JD_CALL_TIMEOUT] = "timeout",
+                [JD_CALL_BAD_ANSWER] = "bad_answer",
+                [JD_CALL_INTERNAL] = "internal",
+        };
+        return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "internal";
+}
+
+static void unlink_call(jd_call_t *c)
+{
+        if (c->prev != NULL)
+                c->prev->next = c->next;
+        else if (calls == c)
+                calls = c->next;
+        if (c->next != NULL)
+                c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+}
+
+static void call_free(jd_call_t *c)
+{
+        unlink_call(c);
+        if (c->io != NULL)
+                event_free(c->io);
+        if (c->deadline != NULL)
+                event_free(c->deadline);
+        if (c->sock >= 0)
+                close(c->sock);
+        if (c->fd >= 0)
+                close(c->fd);
+        json_decref(c->res.result);
+        free(c->out);
+        free(c->in);
+        free(c);
+}
+
+/* The end: calls back once and frees. */
+static void finish(jd_call_t *c)
+{
+        if (c->io != NULL)
+                event_del(c->io);
+        event_del(c->deadline);
+        if (c->sock >= 0) {
+                close(c->sock);
+                c->sock = -1;
+        }
+        unlink_call(c);
+        c->res.fd = c->fd;
+        c->fd = -1;
+        if (c->res.status != JD_CALL_OK) {
+                c->res.code = c->code;
+                c->res.message = c->msg;
+        }
+        c->cb(&c->res, c->arg);
+        if (c->res.fd >= 0)
+                close(c->res.fd);
+        call_free(c);
+}
+
+static void fail(jd_call_t *c, jd_call_status_t st, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void fail(jd_call_t *c, jd_call_status_t st, const char *code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+        va_end(ap);
+        snprintf(c->code, sizeof(c->code), "%s", code != NULL ? code : jd_call_status_name(st));
+        c->res.status = st;
+        finish(c);
+}
+
+/* Fires for the deadline, or at once (timeout 0) for a failure found inside jd_call. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        jd_call_t *c = arg;
+        if (c->res.status != JD_CALL_OK) {
+                finish(c); /* an early failure, code and message already set */
+                return;
+        }
+        fail(c, JD_CALL_TIMEOUT, "timeout", "pid %d: no answer within the deadline", (int)c->pid);
+}
+
+/* Checks the payload and fills c->res.  */
+static void take_answer(jd_call_t *c)
+{
+        json_error_t err;
+        json_t *doc = json_loadb(c->in, c->in_len, JSON_REJECT_DUPLICATES, &err);
+        if (doc == NULL && strstr(err.text, "too big") != NULL)
+                doc = json_loadb(c->in, c->in_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+                                 &err);
+        if (doc == NULL) {
+                fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: malformed answer: %s", (int)c->pid,
+                     err.text);
+                return;
+        }
+        json_t *ok = json_object_get(doc, "ok");
+        json_t *id = json_object_get(doc, "id");
+        json_t *res = json_object_get(doc, "result");
+        if (!json_is_boolean(ok) || (id != NULL && !json_is_integer(id)) ||
+            (json_is_integer(id) && json_integer_value(id) != 1 && json_integer_value(id) != 0)) {
+                json_decref(doc);
+                fail(c, JD_CALL_BAD_ANSWER, NULL,
+                     "pid %d: malformed answer: no \"ok\" or a "
+                     "wrong id",
+                     (int)c->pid);
+                return;
+        }
+        if (json_is_false(ok)) {
+                json_t *e = json_object_get(doc, "error");
+                const char *code = json_string_value(json_object_get(e, "code"));
+                const char *msg = json_string_value(json_object_get(e, "message"));
+                snprintf(c->code, sizeof(c->code), "%s", code != NULL ? code : "internal");
+                snprintf(c->msg, sizeof(c->msg), "%s", msg != NULL ? msg : "the target failed");
+                json_decref(doc);
+                c->res.status = JD_CALL_FAILED;
+                finish(c);
+                return;
+        }
+        if (!json_is_object(res)) {
+                json_decref(doc);
+                fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: malformed answer: no result object",
+                     (int)c->pid);
+                return;
+        }
+        /* A result that announces a descriptor must come with one. */
+        if (json_is_true(json_object_get(res, "fd")) && c->fd < 0) {
+                json_decref(doc);
+                fail(c, JD_CALL_BAD_ANSWER, NULL,
+                     "pid %d: malformed answer: the descriptor it announces did not come",
+                     (int)c->pid);
+                return;
+        }
+        c->res.result = json_incref(res);
+        json_decref(doc);
+        finish(c);
+}
+
+/* Takes the descriptors of one message: at most one per call. */
+static bool take_fds(jd_call_t *c, struct msghdr *mh)
+{
+        bool ok = (mh->msg_flags & MSG_CTRUNC) == 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int fds[4];
+                memcpy(fds, CMSG_DATA(cm), (n < 4 ? n : 4) * sizeof(int));
+                for (size_t i = 0; i < n && i < 4; i++) {
+                        if (c->fd < 0 && ok)
+                                c->fd = fds[i];
+                        else {
+                                close(fds[i]);
+                                ok = false;
+                        }
+                }
+        }
+        return ok;
+}
+
+static void on_readable(jd_call_t *c)
+{
+        for (;;) {
+                char *dst;
+                size_t want;
+                if (c->hdr_got < JP_HDR_SIZE) {
+                        dst = (char *)c->hdr + c->hdr_got;
+                        want = JP_HDR_SIZE - c->hdr_got;
+                } else {
+                        dst = c->in + c->in_got;
+                        want = c->in_len - c->in_got;
+                }
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(4 * sizeof(int))];
+                } ctl;
+                struct iovec iov = {dst, want};
+                struct msghdr mh = {.msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = ctl.buf,
+                                    .msg_controllen = sizeof(ctl.buf)};
+                ssize_t n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n < 0) {
+                        fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: reading the answer: %s",
+                             (int)c->pid, strerror(errno));
+                        return;
+                }
+                if (n > 0 && !take_fds(c, &mh)) {
+                        fail(c, JD_CALL_BAD_ANSWER, NULL,
+                             "pid %d: malformed answer: more than one descriptor", (int)c->pid);
+                        return;
+                }
+                if (n == 0) {
+                        fail(c, JD_CALL_BAD_ANSWER, NULL,
+                             "pid %d: the process closed the connection %s", (int)c->pid,
+                             c->hdr_got == 0 ? "without answering" : "inside its answer");
+                        return;
+                }
+                if (c->hdr_got < JP_HDR_SIZE) {
+                        c->hdr_got += (size_t)n;
+                        if (c->hdr_got < JP_HDR_SIZE)
+                                continue;
+                        c->in_len = jp_frame_get(c->hdr);
+                        if (jp_frame_check(c->in_len, JP_RESP_MAX) != JP_OK) {
+                                fail(c, JD_CALL_BAD_ANSWER, NULL,
+                                     "pid %d: malformed answer: bad frame length %u", (int)c->pid,
+                                     c->in_len);
+                                return;
+                        }
+                        c->in = malloc(c->in_len);
+                        if (c->in == NULL) {
+                                fail(c, JD_CALL_INTERNAL, NULL, "out of memory");
+                                return;
+                        }
+                        continue;
+                }
+                c->in_got += (size_t)n;
+                if (c->in_got == c->in_len) {
+                        take_answer(c);
+                        return;
+                }
+        }
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+        jd_call_t *c = arg;
+        if (c->out_off < c->out_len) {
+                (void)what;
+                ssize_t n = send(fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n < 0) {
+                        fail(c,
+                             errno == EPIPE || errno == ECONNRESET ? JD_CALL_GONE
+                                                                   : JD_CALL_BAD_ANSWER,
+                             NULL, "pid %d: sending the request: %s", (int)c->pid, strerror(errno));
+                        return;
+                }
+                c->out_off += (size_t)n;
+                if (c->out_off < c->out_len)
+                        return;
+                event_del(c->io);
+                event_assign(c->io, jd.base, c->sock, EV_READ | EV_PERSIST, on_io, c);
+                event_add(c->io, NULL);
+                return;
+        }
+        on_readable(c);
+}
+
+/* Connects and checks the listener; on failure sets the early status for on_deadline. */
+static int connect_target(jd_call_t *c)
+{
+        char path[JD_PATH_MAX + 64];
+        int n = snprintf(path, sizeof(path), "%s/%d.sock", jd.opt.runtime_dir, (int)c->pid);
+        if (n < 0 || (size_t)n >= JD_PATH_MAX) {
+                c->res.status = JD_CALL_INTERNAL;
+                snprintf(c->msg, sizeof(c->msg), "socket path too long");
+                return -1;
+        }
+        c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c->sock < 0) {
+                c->res.status = JD_CALL_INTERNAL;
+                snprintf(c->msg, sizeof(c->msg), "socket: %s", strerror(errno));
+                return -1;
+        }
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, path, (size_t)n + 1);
+        int rc;
+        do
+                rc = connect(c->sock, (struct sockaddr *)&sa, sizeof(sa));
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) {
+                int e = errno;
+                bool gone = e == ENOENT || e == ENOTSOCK ||
+                            (e == ECONNREFUSED && kill(c->pid, 0) != 0 && errno == ESRCH);
+                c->res.status = gone ? JD_CALL_GONE : JD_CALL_REFUSED;
+                snprintf(c->msg, sizeof(c->msg), "pid %d: cannot connect to %s: %s%s", (int)c->pid,
+                         path, strerror(e), e == EAGAIN ? " (the process is busy)" : "");
+                return -1;
+        }
+        struct ucred cred;
+        socklen_t clen = sizeof(cred);
+        if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != c->pid) {
+                c->res.status = JD_CALL_UNTRUSTED;
+                snprintf(c->msg, sizeof(c->msg),
+                         "pid %d: %s is served by another process: "
+                         "not trusted",
+                         (int)c->pid, path);
+                return -1;
+        }
+        c->res.target_uid = cred.uid;
+        if (c->as_uid != JD_CALL_ANY_UID && c->as_uid != 0 && c->as_uid != cred.uid) {
+                c->res.status = JD_CALL_DENIED;
+                snprintf(c->msg, sizeof(c->msg),
+                         "uid %u may not change pid %d (it runs as uid %u): only root and "
+                         "its own user may",
+                         (unsigned)c->as_uid, (int)c->pid, (unsigned)cred.uid);
+                return -1;
+        }
+        return 0;
+}
+
+/* The request frame: {"v":1,"id":1,"op":op, args' members...}. */
+static int build_request(jd_call_t *c, enum jp_op op, const json_t *args)
+{
+        char *buf = malloc(JP_HDR_SIZE + JP_REQ_MAX);
+        if (buf == NULL)
+                return -ENOMEM;
+        jp_writer_t w;
+        jp_w_init(&w, buf + JP_HDR_SIZE, JP_REQ_MAX);
+        jp_request_begin(&w, 1, op);
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)args, key, v)
+        {
+                char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                if (s == NULL) {
+                        free(buf);
+                        return -ENOMEM;
+                }
+                jp_w_key(&w, key);
+                jp_w_raw(&w, s, strlen(s));
+                free(s);
+        }
+        jp_request_end(&w);
+        if (w.overflow) {
+                free(buf);
+                return -E2BIG;
+        }
+        jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
+        c->out = buf;
+        c->out_len = JP_HDR_SIZE + w.len;
+        return 0;
+}
+
+jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, double timeout,
+                   jd_call_cb_t cb, void *arg)
+{
+        jd_call_t *c = calloc(1, sizeof(*c));
+        if (c == NULL)
+                return NULL;
+        c->pid = pid;
+        c->as_uid = as_uid;
+        c->sock = c->fd = -1;
+        c->cb = cb;
+        c->arg = arg;
+        c->res.fd = -1;
+        c->res.target_uid = (uid_t)-1;
+        c->deadline = evtimer_new(jd.base, on_deadline, c);
+        if (c->deadline == NULL || build_request(c, op, args) != 0) {
+                call_free(c);
+                return NULL;
+        }
+        c->next = calls;
+        if (calls != NULL)
+                calls->prev = c;
+        calls = c;
+        struct timeval tv = {0, 0};
+        if (connect_target(c) != 0) {
+                snprintf(c->code, sizeof(c->code), "%s", jd_call_status_name(c->res.status));
+                evtimer_add(c->deadline, &tv); /* called back from the loop, not from here */
+                return c;
+        }
+        c->io = event_new(jd.base, c->sock, EV_WRITE | EV_PERSIST, on_io, c);
+        if (c->io == NULL) {
+                call_free(c);
+                return NULL;
+        }
+        tv.tv_sec = (time_t)timeout;
+        tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
+        event_add(c->io, NULL);
+        evtimer_add(c->deadline, &tv);
+        return c;
+}
+
+void jd_call_shutdown(void)
+{
+        while (calls != NULL) {
+                jd_call_t *c = calls;
+                if (c->res.status == JD_CALL_OK)
+                        fail(c, JD_CALL_INTERNAL, "internal", "the daemon is shutting down");
+                else
+                        finish(c);
+        }
+}
+
+int jd_call_check_blob(int fd, uint64_t bytes)
+{
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        int seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK)) != (F_SEAL_WRITE | F_SEAL_SHRINK))
+                return -EINVAL;
+        if ((uint64_t)st.st_size != bytes)
+                return -EMSGSIZE;
+        return 0;
+}

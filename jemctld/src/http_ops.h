@@ -1,0 +1,27 @@
+/*
+ * http_ops: the HTTP write endpoints (POST /api/v1/processes/{pid}/{decay,purge,set,
+ * profile}); http.c hands every request to jd_http_ops_handle first.
+ */
+#ifndef JEMCTLD_HTTP_OPS_H
+#define JEMCTLD_HTTP_OPS_H
+
+#include <stdbool.h>
+
+struct evhttp_request;
+
+/* The largest request body: the largest request the daemon forwards is a set of one
+ * name, far below; evhttp itself refuses bodies over this (413). */
+#define JD_HTTP_BODY_MAX 65536u
+/* The longest mallctl name accepted (the longest real one is under 64). */
+#define JD_HTTP_NAME_MAX 127
+
+/* Handles req if path is a write endpoint (answering it now or once the target has
+ * answered) and returns true; false if the path is not one of them.  Allocates. */
+bool jd_http_ops_handle(struct evhttp_request *req, const char *path);
+
+/* Whether req may come from a browser page of this very server (no Origin, or an Origin
+ * equal to the Host, an address literal or localhost): the CSRF check of the writes, also
+ * used by DELETE /api/v1/profiles/{id} (store_http.c). */
+bool jd_http_same_origin(struct evhttp_request *req);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * policy: the capture policies (policy.h) and the parsing of the store's and the
+ * policies' options.  Owns a little state per process: when it was first seen, when a
+ * policy last captured it, whether sampling was switched on.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "history.h"
+#include "policy.h"
+#include "store.h"
+
+jd_policy_opts_t jd_policy_opt = {.cooldown = JD_POLICY_COOLDOWN};
+
+typedef struct pstate {
+        pid_t pid;
+        long long start;
+        double first_seen;   /* wall clock */
+        double last_capture; /* wall clock of the last capture started by a policy */
+        bool sampling_sent;
+        struct pstate *next;
+} pstate_t;
+
+static pstate_t *states;
+static uint64_t pruned_gen;
+
+/* ---- parsing ------------------------------------------------------------------------ */
+
+int jd_parse_size(const char *s, uint64_t *ret)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || !(v >= 0) || s[0] == '-')
+                return -EINVAL;
+        double mult = 1;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                mult = 1024.0;
+                end++;
+                break;
+        case 'M':
+                mult = 1024.0 * 1024;
+                end++;
+                break;
+        case 'G':
+                mult = 1024.0 * 1024 * 1024;
+                end++;
+                break;
+        case 'T':
+                mult = 1024.0 * 1024 * 1024 * 1024;
+                end++;
+                break;
+        default:
+                break;
+        }
+        if (mult > 1 && *end == 'i')
+                end++;
+        if (*end == 'B')
+                end++;
+        v *= mult;
+        if (*end != '\0' || v >= 18446744073709551616.0)
+                return -EINVAL;
+        *ret = (uint64_t)v;
+        return 0;
+}
+
+int jd_parse_duration(const char *s, double *ret)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || !(v > 0) || !isfinite(v))
+                return -EINVAL;
+        double mult = 1;
+        if (*end == 's')
+                end++;
+        else if (*end == 'm')
+                mult = 60, end++;
+        else if (*end == 'h')
+                mult = 3600, end++;
+        else if (*end == 'd')
+                mult = 86400, end++;
+        if (*end != '\0' || v * mult > 366 * 86400.0)
+                return -EINVAL;
+        *ret = v * mult;
+        return 0;
+}
+
+/* "50%/10m". */
+static int parse_growth(const char *s, double *pct, double *window)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || !(v > 0) || !isfinite(v) || end[0] != '%' || end[1] != '/')
+                return -EINVAL;
+        if (jd_parse_duration(end + 2, window) != 0)
+                return -EINVAL;
+        *pct = v;
+        return 0;
+}
+
+static int bad(const char *where, const char *name, const char *arg, const char *why)
+{
+        fprintf(stderr, "jemctld: %sbad --%s: %s (%s)\n", where, name, arg != NULL ? arg : "", why);
+        return 2;
+}
+
+int jd_policy_option(const char *name, const char *arg, const char *where)
+{
+        uint64_t n;
+        double d;
+        jd_store_opts_t *so = &jd_store_opt;
+        jd_policy_opts_t *po = &jd_policy_opt;
+        if (strcmp(name, "profile-dir") == 0) {
+                if (arg[0] != '/' || strlen(arg) >= sizeof(so->dir) - 100)
+                        return bad(where, name, arg, "an absolute directory name");
+                snprintf(so->dir, sizeof(so->dir), "%s", arg);
+                size_t l = strlen(so->dir);
+                while (l > 1 && so->dir[l - 1] == '/')
+                        so->dir[--l] = '\0';
+        } else if (strcmp(name, "profile-max-count") == 0) {
+                if (jd_parse_size(arg, &n) != 0 || n == 0 || n > 100000 ||
+                    strspn(arg, "0123456789") != strlen(arg))
+                        return bad(where, name, arg, "a count from 1 to 100000");
+                so->max_per_proc = (unsigned)n;
+        } else if (strcmp(name, "profile-max-bytes") == 0 ||
+                   strcmp(name, "profile-max-total") == 0) {
+                if (jd_parse_size(arg, &n) != 0 || n == 0)
+                        return bad(where, name, arg, "a size such as 256M or 1G");
+                if (name[12] == 'b')
+                        so->max_bytes_proc = n;
+                else
+                        so->max_bytes_total = n;
+        } else if (strcmp(name, "capture-timeout") == 0) {
+                if (jd_parse_duration(arg, &d) != 0 || d > 3600)
+                        return bad(where, name, arg, "a duration such as 30 or 2m, at most 1h");
+                so->capture_timeout = d;
+        } else if (strcmp(name, "capture-resident-above") == 0) {
+                if (jd_parse_size(arg, &n) != 0)
+                        return bad(where, name, arg, "a size such as 2G, or 0 for off");
+                po->resident_above = n;
+        } else if (strcmp(name, "capture-growth") == 0) {
+                if (strcmp(arg, "0") == 0 || strcmp(arg, "off") == 0)
+                        po->growth_pct = 0;
+                else if (parse_growth(arg, &po->growth_pct, &po->growth_window) != 0)
+                        return bad(where, name, arg, "PERCENT%/DURATION such as 50%/10m, or off");
+        } else if (strcmp(name, "capture-every") == 0 || strcmp(name, "capture-cooldown") == 0) {
+                bool every = name[8] == 'e';
+                if (strcmp(arg, "0") == 0 || strcmp(arg, "off") == 0)
+                        d = 0;
+                else if (jd_parse_duration(arg, &d) != 0)
+                        return bad(where, name, arg, "a duration such as 90s, 10m, 1h or 1d");
+                if (every)
+                        po->every = d;
+                else
+                        po->cooldown = d;
+        } else if (strcmp(name, "capture-comm") == 0) {
+                if (arg[0] == '\0' || strlen(arg) >= sizeof(po->comm))
+                        return bad(where, name, arg, "a process name");
+                snprintf(po->comm, sizeof(po->comm), "%s", arg);
+        } else if (strcmp(name, "capture-unit") == 0) {
+                if (arg[0] == '\0' || strlen(arg) >= sizeof(po->unit))
+                        return bad(where, name, arg, "a unit name such as redis.service");
+                snprintf(po->unit, sizeof(po->unit), "%s", arg);
+        } else if (strcmp(name, "capture-enable-sampling") == 0) {
+                po->enable_sampling = true;
+        } else {
+                return bad(where, name, arg, "unknown option");
+        }
+        return 0;
+}
+
+/* ---- per-process state -------------------------------------------------------------- */
+
+static void prune(void)
+{
+        if (pruned_gen == jd.cycle_gen)
+                return;
+        pruned_gen = jd.cycle_gen;
+        for (pstate_t **pp = &states; *pp != NULL;) {
+                pstate_t *s = *pp;
+                if (jd_proc_find(s->pid) == NULL) {
+                        *pp = s->next;
+                        free(s);
+                } else {
+                        pp = &s->next;
+                }
+        }
+}
+
+static pstate_t *state_of(const jd_proc_t *p)
+{
+        long long start = jd_store_proc_start(p->pid);
+        for (pstate_t *s = states; s != NULL; s = s->next) {
+                if (s->pid != p->pid)
+                        continue;
+                if (s->start == start)
+                        return s;
+                /* The pid was reused: a new process. */
+                s->start = start;
+                s->first_seen = jd_wall();
+                s->last_capture = jd_store_last_capture(p->pid, start);
+                s->sampling_sent = false;
+                return s;
+        }
+        pstate_t *s = calloc(1, sizeof(*s));
+        if (s == NULL)
+                return NULL;
+        s->pid = p->pid;
+        s->start = start;
+        s->first_seen = jd_wall();
+        /* After a restart, the store remembers the last capture: the cooldown holds. */
+        s->last_capture = jd_store_last_capture(p->pid, start);
+        s->next = states;
+        states = s;
+        return s;
+}
+
+void jd_policy_free(void)
+{
+        while (states != NULL) {
+                pstate_t *s = states;
+                states = s->next;
+                free(s);
+        }
+}
+
+/* ---- evaluation --------------------------------------------------------------------- */
+
+static bool matches(const jd_proc_t *p)
+{
+        const jd_policy_opts_t *po = &jd_policy_opt;
+        if (po->comm[0] != '\0') {
+                const char *comm = jd_proc_comm(p);
+                if (comm == NULL || strcmp(comm, po->comm) != 0)
+                        return false;
+        }
+        if (po->unit[0] != '\0') {
+                char buf[256];
+                const char *unit = jd_proc_unit(p, buf, sizeof(buf));
+                if (unit == NULL || strcmp(unit, po->unit) != 0)
+                        return false;
+        }
+        return true;
+}
+
+static void on_sampling(jd_call_result_t *r, void *arg)
+{
+        pid_t pid = (pid_t)(intptr_t)arg;
+        if (r->status == JD_CALL_OK)
+                jd_log("pid %d: heap profile sampling switched on (capture-enable-sampling)",
+                       (int)pid);
+        else
+                jd_log("pid %d: cannot switch heap profile sampling on: %s", (int)pid,
+                       r->message != NULL ? r->message : "failed");
+}
+
+static void on_captured(jd_store_result_t r, const jd_profile_t *pf, const char *msg, void *arg)
+{
+        (void)r, (void)pf, (void)msg, (void)arg; /* store.c logs and counts */
+}
+
+/* Which policy fires for p now, or NULL. */
+static const char *reason_for(const jd_proc_t *p, const pstate_t *s, double now)
+{
+        const jd_policy_opts_t *po = &jd_policy_opt;
+        json_t *jr = json_object_get(p->stats, "resident");
+        uint64_t resident = json_is_integer(jr) ? (uint64_t)json_integer_value(jr) : 0;
+        if (po->resident_above > 0 && resident > po->resident_above)
+                return "resident";
+        if (po->growth_pct > 0) {
+                const jd_sample_t *old = jd_history_sample_before(p->pid, now - po->growth_window);
+                if (old != NULL && old->resident > 0 &&
+                    (double)resident >= (double)old->resident * (1.0 + po->growth_pct / 100.0))
+                        return "growth";
+        }
+        if (po->every > 0) {
+                double since = s->last_capture > 0 ? s->last_capture : s->first_seen;
+                if (now - since >= po->every)
+                        return "periodic";
+        }
+        return NULL;
+}
+
+void jd_policy_check(jd_proc_t *p)
+{
+        const jd_policy_opts_t *po = &jd_policy_opt;
+        bool any = po->resident_above > 0 || po->growth_pct > 0 || po->every > 0;
+        if (!any && !po->enable_sampling)
+                return;
+        prune();
+        if (!jd_proc_visible(p) || p->info == NULL || !matches(p))
+                return;
+        pstate_t *s = state_of(p);
+        if (s == NULL)
+                return;
+        if (po->enable_sampling && !s->sampling_sent) {
+                s->sampling_sent = true;
+                json_t *args = json_pack("{s:s}", "action", "on");
+                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout, on_sampling,
+                        (void *)(intptr_t)p->pid);
+                json_decref(args);
+        }
+        double now = jd_wall();
+        if (!any || jd_store_busy(p->pid) ||
+            (s->last_capture > 0 && now - s->last_capture < po->cooldown))
+                return;
+        const char *reason = reason_for(p, s, now);
+        if (reason == NULL)
+                return;
+        s->last_capture = now;
+        jd_log("pid %d: capture policy \"%s\" fires", (int)p->pid, reason);
+        jd_store_capture(p->pid, JD_CALL_ANY_UID, reason, on_captured, NULL);
+}

@@ -1,0 +1,17 @@
+/*
+ * prom: Prometheus families of /metrics beyond http.c's per-process byte gauges.
+ */
+#ifndef JEMCTLD_PROM_H
+#define JEMCTLD_PROM_H
+
+#include <event2/buffer.h>
+
+#include "jemctld.h"
+
+/* Appends the families to b (text format 0.0.4).  Reads /proc/self; allocates. */
+void jd_prom_more(struct evbuffer *b);
+
+/* The label set {pid, comm, cgroup[, unit]} of p, escaped (http.c). */
+void jd_prom_labels(struct evbuffer *b, const jd_proc_t *p);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * select: GET /api/v1/select[?comm=NAME][&unit=UNIT], the daemon's side of jemctl's
+ * selectors.  Names the trusted processes whose comm and systemd unit (a component of
+ * the cgroup path) match, with the few figures `jemctl ps` shows, and the runtime
+ * directory watched, so jemctl can tell whether it is the one it would scan.  The rules
+ * are those of jemctl's own scan (jemctl/src/select.c): both must give the same answer.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "jemctld.h"
+#include "select.h"
+
+#define COMM_MAX 15 /* TASK_COMM_LEN - 1 */
+
+static bool comm_matches(const char *comm, const char *want)
+{
+        return comm != NULL && strncmp(comm, want, COMM_MAX) == 0 &&
+               (strlen(comm) < COMM_MAX || strlen(want) >= COMM_MAX);
+}
+
+static bool unit_matches(const char *cgroup, const char *unit)
+{
+        if (cgroup == NULL)
+                return false;
+        size_t ul = strlen(unit);
+        bool bare = strchr(unit, '.') == NULL; /* "redis" means "redis.service" */
+        for (const char *c = cgroup; *c != '\0';) {
+                c += strspn(c, "/");
+                size_t l = strcspn(c, "/");
+                if (l == ul && memcmp(c, unit, l) == 0)
+                        return true;
+                if (bare && l == ul + 8 && memcmp(c, unit, ul) == 0 &&
+                    memcmp(c + ul, ".service", 8) == 0)
+                        return true;
+                c += l;
+        }
+        return false;
+}
+
+static bool read_small(const char *path, char *buf, size_t cap)
+{
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        size_t n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        return true;
+}
+
+static const char *cg_field(const char *buf, const char *tag)
+{
+        size_t tl = strlen(tag);
+        if (tag[0] == ':') {
+                const char *p = strstr(buf, tag);
+                return p != NULL ? p + tl : NULL;
+        }
+        if (strncmp(buf, tag, tl) == 0)
+                return buf + tl;
+        for (const char *p = strchr(buf, '\n'); p != NULL; p = strchr(p + 1, '\n'))
+                if (strncmp(p + 1, tag, tl) == 0)
+                        return p + 1 + tl;
+        return NULL;
+}
+
+/* comm and cgroup of a process: from its `info` when known, else from /proc (a process
+ * found but not polled yet, or one whose v2 path is the root on a hybrid host). */
+static void identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap)
+{
+        const char *ic = json_string_value(json_object_get(p->info, "comm"));
+        const char *ig = json_string_value(json_object_get(p->info, "cgroup"));
+        char path[64], buf[8192];
+        comm[0] = cg[0] = '\0';
+        if (ic != NULL) {
+                snprintf(comm, ccap, "%s", ic);
+        } else {
+                snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+                if (read_small(path, comm, ccap))
+                        comm[strcspn(comm, "\n")] = '\0';
+        }
+        if (ig != NULL && strcmp(ig, "/") != 0) {
+                snprintf(cg, gcap, "%s", ig);
+                return;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)p->pid);
+        if (!read_small(path, buf, sizeof(buf))) {
+                if (ig != NULL)
+                        snprintf(cg, gcap, "%s", ig);
+                return;
+        }
+        const char *v2 = cg_field(buf, "0::"), *v1 = cg_field(buf, ":name=systemd:");
+        const char *g = v2 != NULL && !(v1 != NULL && v2[0] == '/' && v2[1] == '\n') ? v2 : v1;
+        if (g != NULL)
+                snprintf(cg, gcap, "%.*s", (int)strcspn(g, "\n"), g);
+}
+
+/* The unit: the last component of the cgroup path ending with .service/.scope. */
+static json_t *unit_of(const char *cg)
+{
+        const char *best = NULL;
+        size_t bl = 0;
+        for (const char *c = cg; *c != '\0';) {
+                c += strspn(c, "/");
+                size_t l = strcspn(c, "/");
+                if ((l > 8 && memcmp(c + l - 8, ".service", 8) == 0) ||
+                    (l > 6 && memcmp(c + l - 6, ".scope", 6) == 0)) {
+                        best = c;
+                        bl = l;
+                }
+                c += l;
+        }
+        return best != NULL ? json_stringn(best, bl) : json_null();
+}
+
+char *jd_select_json(const char *comm, const char *unit)
+{
+        static const char *const keys[] = {"allocated", "active",         "resident",
+                                           "rss",       "dirty_decay_ms", "muzzy_decay_ms"};
+        json_t *arr = json_array();
+        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+                if (!jd_proc_visible(p))
+                        continue;
+                char c[64], cg[4096];
+                identity(p, c, sizeof(c), cg, sizeof(cg));
+                if ((comm != NULL && !comm_matches(c, comm)) ||
+                    (unit != NULL && !unit_matches(cg, unit)))
+                        continue;
+                json_t *o = json_object();
+                json_object_set_new(o, "pid", json_integer(p->pid));
+                json_object_set_new(o, "comm", c[0] ? json_string(c) : json_null());
+                json_object_set_new(o, "cgroup", cg[0] ? json_string(cg) : json_null());
+                json_object_set_new(o, "unit", unit_of(cg));
+                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                        json_t *v = json_object_get(p->stats, keys[i]);
+                        json_object_set(o, keys[i], json_is_integer(v) ? v : json_null());
+                }
+                char sock[4200];
+                snprintf(sock, sizeof(sock), "%s/%d.sock", jd.opt.runtime_dir, (int)p->pid);
+                json_object_set_new(o, "socket", json_string(sock));
+                json_object_set_new(o, "error",
+                                    p->error[0] != '\0' ? json_string(p->error) : json_null());
+                json_array_append_new(arr, o);
+        }
+        json_t *doc = json_pack("{s:s,s:o}", "runtime_dir", jd.opt.runtime_dir, "processes", arr);
+        char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        json_decref(doc);
+        return s;
+}
+
+bool jd_select_handle(struct evhttp_request *req, const char *path)
+{
+        if (strcmp(path, "/api/v1/select") != 0)
+                return false;
+        struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+                evhttp_add_header(out, "Allow", "GET, HEAD");
+                evhttp_send_error(req, 405, "Method Not Allowed");
+                return true;
+        }
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
+                evhttp_send_error(req, HTTP_BADREQUEST, "malformed query");
+                return true;
+        }
+        const char *comm = evhttp_find_header(&q, "comm");
+        const char *unit = evhttp_find_header(&q, "unit");
+        bool bad = false;
+        for (struct evkeyval *kv = q.tqh_first; kv != NULL; kv = kv->next.tqe_next)
+                if (strcmp(kv->key, "comm") != 0 && strcmp(kv->key, "unit") != 0)
+                        bad = true;
+        if (bad || (comm != NULL && comm[0] == '\0') || (unit != NULL && unit[0] == '\0')) {
+                evhttp_clear_headers(&q);
+                evhttp_send_error(req, HTTP_BADREQUEST, "the query takes comm and unit only");
+                return true;
+        }
+        char *s = jd_select_json(comm, unit);
+        evhttp_clear_headers(&q);
+        struct evbuffer *b = evbuffer_new();
+        if (s == NULL || b == NULL) {
+                free(s);
+                if (b != NULL)
+                        evbuffer_free(b);
+                evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                return true;
+        }
+        evbuffer_add(b, s, strlen(s));
+        evbuffer_add(b, "\n", 1);
+        free(s);
+        evhttp_add_header(out, "Content-Type", "application/json");
+        evhttp_add_header(out, "Cache-Control", "no-store");
+        if (cmd == EVHTTP_REQ_HEAD) {
+                char len[32];
+                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+                evhttp_add_header(out, "Content-Length", len);
+                evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+        } else {
+                evhttp_send_reply(req, HTTP_OK, "OK", b);
+        }
+        evbuffer_free(b);
+        return true;
+}

@@ -1,0 +1,275 @@
+/*
+ * watch: inotify on the runtime directory.  A <pid>.sock created or moved in is a process
+ * arriving: it is added and polled at once (its `info` and first stats within
+ * milliseconds, not at the next tick); one deleted or moved out is a process leaving.
+ * The tick's full scan stays as the safety net (docs/architecture.md): an overflowed event
+ * queue triggers a full rescan, and a directory removed and made again gets its watch back
+ * (checked every tick, and every second while it is missing).  Trust is decided by the
+ * poll (SO_PEERCRED), exactly as for a process found by the scan.  A process once polled
+ * is also watched by a pidfd, so one killed by a signal (whose socket file stays behind)
+ * disappears at once too.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "jemctld.h"
+
+#define WATCH_MASK                                                                                 \
+        (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |     \
+         IN_ONLYDIR)
+/* Arrivals are polled after this short settle, so a burst of N processes costs one
+ * timer and N polls, and liballoc's bind-then-listen is usually over. */
+#define SETTLE_US 20000
+/* A process bound but not yet listening is tried again after this. */
+#define RETRY_US 200000
+/* While the directory is missing (or the watch could not be set), tried this often. */
+#define REWATCH_S 1
+
+static int ifd = -1;
+static int wd = -1;
+static struct event *ino_ev, *settle_ev, *rewatch_ev;
+static pid_t *pending;
+static size_t npending, cap_pending;
+
+void __attribute__((weak)) jd_on_proc_added(jd_state_t *st, jd_proc_t *p)
+{
+        (void)st;
+        (void)p;
+}
+
+void __attribute__((weak)) jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
+{
+        (void)st;
+        (void)p;
+}
+
+static pid_t name_pid(const char *name)
+{
+        size_t d = strspn(name, "0123456789");
+        if (d == 0 || d > 9 || strcmp(name + d, ".sock") != 0 || name[0] == '0')
+                return -1;
+        return (pid_t)atol(name);
+}
+
+static void arm(struct event *ev, long us)
+{
+        struct timeval tv = {us / 1000000, us % 1000000};
+        if (!evtimer_pending(ev, NULL))
+                evtimer_add(ev, &tv);
+}
+
+static void add_pending(pid_t pid, long us)
+{
+        for (size_t i = 0; i < npending; i++)
+                if (pending[i] == pid)
+                        goto armed;
+        if (npending == cap_pending) {
+                size_t c = cap_pending ? cap_pending * 2 : 64;
+                pid_t *v = realloc(pending, c * sizeof(*v));
+                if (v == NULL)
+                        return; /* the next scan finds it */
+                pending = v;
+                cap_pending = c;
+        }
+        pending[npending++] = pid;
+armed:
+        arm(settle_ev, us);
+}
+
+void jd_watch_retry(pid_t pid)
+{
+        if (settle_ev != NULL)
+                add_pending(pid, RETRY_US);
+}
+
+static void on_settle(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        (void)arg;
+        /* Take the list: polls below may queue retries into a fresh one. */
+        pid_t *list = pending;
+        size_t n = npending;
+        pending = NULL;
+        npending = cap_pending = 0;
+        for (size_t i = 0; i < n; i++) {
+                jd_proc_t *p = jd_proc_add(list[i]);
+                if (p == NULL || p->job != NULL)
+                        continue; /* a stale file, or being polled */
+                if (jd.inflight >= jd.opt.max_inflight)
+                        add_pending(list[i], RETRY_US); /* every slot busy: soon */
+                else
+                        jd_poll_now(p);
+        }
+        free(list);
+}
+
+static int add_watch(void)
+{
+        wd = inotify_add_watch(ifd, jd.opt.runtime_dir, WATCH_MASK);
+        return wd < 0 ? -errno : 0;
+}
+
+static void lost_watch(const char *why)
+{
+        jd_log("inotify: %s %s; watching it again when it exists (the scan every %g s "
+               "goes on)",
+               jd.opt.runtime_dir, why, jd.opt.interval);
+        if (wd >= 0)
+                inotify_rm_watch(ifd, wd);
+        wd = -1;
+        arm(rewatch_ev, REWATCH_S * 1000000L);
+}
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+        (void)what;
+        (void)arg;
+        char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool rescan = false;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                for (char *q = buf; q < buf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *)q;
+                        q += sizeof(*e) + e->len;
+                        if (e->mask & IN_Q_OVERFLOW) {
+                                rescan = true;
+                                continue;
+                        }
+                        if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                                if (e->wd == wd) {
+                                        lost_watch("was removed or moved");
+                                        rescan = true;
+                                }
+                                continue;
+                        }
+                        if (e->wd != wd || e->len == 0)
+                                continue;
+                        pid_t pid = name_pid(e->name);
+                        if (pid <= 0)
+                                continue;
+                        if (e->mask & (IN_CREATE | IN_MOVED_TO))
+                                add_pending(pid, SETTLE_US);
+                        else if (e->mask & (IN_DELETE | IN_MOVED_FROM))
+                                jd_proc_forget(pid);
+                }
+        }
+        if (rescan) {
+                jd_log("inotify: events lost or the directory changed: full rescan");
+                jd_poll_tick();
+        }
+}
+
+static void on_rewatch(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        (void)arg;
+        jd_watch_check();
+        if (wd >= 0)
+                jd_poll_tick(); /* what arrived while it was not watched */
+}
+
+void jd_watch_check(void)
+{
+        if (ifd < 0 || wd >= 0)
+                return;
+        if (add_watch() == 0) {
+                jd_log("inotify: watching %s again", jd.opt.runtime_dir);
+                event_del(rewatch_ev);
+                return;
+        }
+        arm(rewatch_ev, REWATCH_S * 1000000L);
+}
+
+int jd_watch_start(void)
+{
+        /* One pidfd per process: take the hard limit of descriptors (libevent uses
+         * epoll, never select, so a high number is fine). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (ifd < 0) {
+                jd_log("inotify unavailable (%s): new processes show up at the next scan",
+                       strerror(errno));
+                return -1;
+        }
+        ino_ev = event_new(jd.base, ifd, EV_READ | EV_PERSIST, on_inotify, NULL);
+        settle_ev = evtimer_new(jd.base, on_settle, NULL);
+        rewatch_ev = evtimer_new(jd.base, on_rewatch, NULL);
+        if (ino_ev == NULL || settle_ev == NULL || rewatch_ev == NULL) {
+                jd_watch_stop();
+                return -1;
+        }
+        event_add(ino_ev, NULL);
+        int rc = add_watch();
+        if (rc != 0) {
+                jd_log("inotify: cannot watch %s (%s); trying again every %d s", jd.opt.runtime_dir,
+                       strerror(-rc), REWATCH_S);
+                arm(rewatch_ev, REWATCH_S * 1000000L);
+        }
+        return 0;
+}
+
+/* ---- process exits (pidfd) ------------------------------------------------------------ */
+
+static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        jd_proc_forget((pid_t)(intptr_t)arg);
+}
+
+void jd_watch_exit(jd_proc_t *p)
+{
+        if (p->exit_ev != NULL)
+                return;
+        int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+        if (fd < 0)
+                return; /* ENOSYS, EMFILE, or already gone: the scan notices */
+        p->exit_ev = event_new(jd.base, fd, EV_READ, on_exit_ev, (void *)(intptr_t)p->pid);
+        if (p->exit_ev == NULL || event_add(p->exit_ev, NULL) != 0) {
+                if (p->exit_ev != NULL)
+                        event_free(p->exit_ev);
+                p->exit_ev = NULL;
+                close(fd);
+        }
+}
+
+void jd_watch_exit_free(jd_proc_t *p)
+{
+        if (p->exit_ev == NULL)
+                return;
+        int fd = (int)event_get_fd(p->exit_ev);
+        event_free(p->exit_ev);
+        close(fd);
+        p->exit_ev = NULL;
+}
+
+void jd_watch_stop(void)
+{
+        if (ino_ev != NULL)
+                event_free(ino_ev);
+        if (settle_ev != NULL)
+                event_free(settle_ev);
+        if (rewatch_ev != NULL)
+                event_free(rewatch_ev);
+        ino_ev = settle_ev = rewatch_ev = NULL;
+        if (ifd >= 0)
+                close(ifd);
+        ifd = wd = -1;
+        free(pending);
+        pending = NULL;
+        npending = cap_pending = 0;
+}

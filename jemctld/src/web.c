@@ -1,0 +1,196 @@
+/*
+ * web: serves the embedded dashboard and its read-only JSON views.  The page is static
+ * (HTML, CSS and one script, no external asset) under a strict Content-Security-Policy:
+ * scripts and styles only from this origin, no inline code, requests only to this
+ * origin.  Every figure comes from /api/v1/... at run time, so nothing a process
+ * controls (comm, cmdline) is ever written into markup by the daemon.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "history.h"
+#include "web.h"
+
+static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                          "form-action 'none'; frame-ancestors 'none'";
+
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+                  struct evbuffer *body, bool page)
+{
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Content-Type", ctype);
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        if (page) {
+                evhttp_add_header(h, "Content-Security-Policy", csp);
+                evhttp_add_header(h, "X-Frame-Options", "DENY");
+                evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+        }
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+                char len[32];
+                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+                evhttp_add_header(h, "Content-Length", len);
+                evhttp_send_reply(req, code, reason, NULL);
+        } else {
+                evhttp_send_reply(req, code, reason, body);
+        }
+}
+
+/* A JSON document (stolen), or the error form {"ok": false, "error": {...}} if doc is
+ * NULL. */
+static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *doc,
+                      const char *ecode, const char *emsg)
+{
+        if (doc == NULL)
+                doc = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", ecode, "message",
+                                emsg);
+        char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII |
+                                                        JSON_REAL_PRECISION(13))
+                              : NULL;
+        json_decref(doc);
+        struct evbuffer *b = evbuffer_new();
+        if (s == NULL || b == NULL) {
+                free(s);
+                if (b != NULL)
+                        evbuffer_free(b);
+                evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                return;
+        }
+        evbuffer_add(b, s, strlen(s));
+        evbuffer_add(b, "\n", 1);
+        free(s);
+        reply(req, code, reason, "application/json", b, false);
+        evbuffer_free(b);
+}
+
+static void bad_request(struct evhttp_request *req, const char *msg)
+{
+        send_json(req, HTTP_BADREQUEST, "Bad Request", NULL, "bad_request", msg);
+}
+
+static void not_found(struct evhttp_request *req, const char *msg)
+{
+        send_json(req, HTTP_NOTFOUND, "Not Found", NULL, "not_found", msg);
+}
+
+/* A pid: decimal digits only, 1 .. 2^22 (PID_MAX_LIMIT). */
+static bool parse_pid(const char *s, pid_t *out)
+{
+        if (s == NULL || s[0] == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+                return false;
+        long v = strtol(s, NULL, 10);
+        if (v <= 0 || v > 4194304)
+                return false;
+        *out = (pid_t)v;
+        return true;
+}
+
+/* GET /api/v1/history?pid=N | ?comm=NAME | ?unit=UNIT (exactly one). */
+static void history(struct evhttp_request *req, struct evkeyvalq *q)
+{
+        const char *spid = evhttp_find_header(q, "pid");
+        const char *comm = evhttp_find_header(q, "comm");
+        const char *unit = evhttp_find_header(q, "unit");
+        int n = (spid != NULL) + (comm != NULL) + (unit != NULL);
+        if (n != 1) {
+                bad_request(req, "give exactly one of pid=N, comm=NAME, unit=UNIT");
+                return;
+        }
+        if (spid != NULL) {
+                pid_t pid;
+                if (!parse_pid(spid, &pid)) {
+                        bad_request(req, "pid must be a positive decimal integer");
+                        return;
+                }
+                json_t *d = jd_history_pid_json(pid);
+                if (d == NULL)
+                        not_found(req, "no history for this pid (not a known process, or "
+                                       "not polled yet)");
+                else
+                        send_json(req, HTTP_OK, "OK", d, NULL, NULL);
+                return;
+        }
+        const char *key = comm != NULL ? comm : unit;
+        if (key[0] == '\0') {
+                bad_request(req, "empty name");
+                return;
+        }
+        json_t *d = jd_history_group_json(comm != NULL ? "comm" : "unit", key);
+        if (d == NULL)
+                not_found(req, "no process with a history in this group");
+        else
+                send_json(req, HTTP_OK, "OK", d, NULL, NULL);
+}
+
+/* GET /api/v1/groups?by=comm|unit */
+static void groups(struct evhttp_request *req, struct evkeyvalq *q)
+{
+        const char *by = evhttp_find_header(q, "by");
+        if (by == NULL || (strcmp(by, "comm") != 0 && strcmp(by, "unit") != 0)) {
+                bad_request(req, "by must be comm or unit");
+                return;
+        }
+        send_json(req, HTTP_OK, "OK", jd_groups_json(by), "internal", "out of memory");
+}
+
+static const jd_asset_t *asset(const char *path)
+{
+        if (strcmp(path, "/index.html") == 0)
+                path = "/";
+        for (size_t i = 0; i < jd_web_nassets; i++)
+                if (strcmp(jd_web_assets[i].path, path) == 0)
+                        return &jd_web_assets[i];
+        return NULL;
+}
+
+bool jd_web_handle(struct evhttp_request *req, const char *path)
+{
+        bool is_hist = strcmp(path, "/api/v1/history") == 0;
+        bool is_groups = strcmp(path, "/api/v1/groups") == 0;
+        const jd_asset_t *a = is_hist || is_groups ? NULL : asset(path);
+        if (!is_hist && !is_groups && a == NULL)
+                return false;
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+                send_json(req, 405, "Method Not Allowed", NULL, "method_not_allowed",
+                          "only GET and HEAD");
+                return true;
+        }
+        if (a != NULL) {
+                struct evbuffer *b = evbuffer_new();
+                if (b == NULL) {
+                        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                        return true;
+                }
+                /* The data is static: no copy. */
+                evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
+                reply(req, HTTP_OK, "OK", a->ctype, b, true);
+                evbuffer_free(b);
+                return true;
+        }
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+        const char *qs = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+        if (qs != NULL && evhttp_parse_query_str(qs, &q) != 0) {
+                evhttp_clear_headers(&q);
+                bad_request(req, "malformed query string");
+                return true;
+        }
+        if (is_hist)
+                history(req, &q);
+        else
+                groups(req, &q);
+        evhttp_clear_headers(&q);
+        return true;
+}

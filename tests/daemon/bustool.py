@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Helpers of tests/daemon/bus.sh (standard library only).
+
+  bustool.py post URL [BODY [CONTENT-TYPE [ORIGIN]]]
+                          POSTs BODY (default empty) and prints one JSON line:
+                          {"status", "json" (the body parsed, or null), "len", "sha256",
+                           "disposition", "ctype"}
+  bustool.py fakeprof DIR PROFILE-FILE [bad]
+                          serves DIR/<own pid>.sock like liballoc (hello, info, stats) and
+                          answers prof/dump with a sealed memfd holding PROFILE-FILE
+                          (passed with SCM_RIGHTS); with "bad" the memfd is not sealed.
+                          Broken answers: purge gets bad JSON, decay-all a frame over
+                          the limit, set half a frame and a closed connection
+  bustool.py notify SOCKET OUT
+                          binds a datagram socket like systemd's NOTIFY_SOCKET and appends
+                          every message to OUT (newlines as "|"), until killed
+  bustool.py same-interface XML-FILE
+                          exit 0 if the introspection XML on stdin declares exactly the
+                          methods, arguments and signals of the interface in XML-FILE
+  bustool.py signals FILE KIND PID
+                          exit 0 if busctl monitor's JSON output in FILE holds signal KIND
+                          (ProcessAdded/ProcessRemoved) for PID
+"""
+import array
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import struct
+import sys
+import urllib.error
+import urllib.request
+
+
+def post(url, body=b"", ctype="application/json", origin=None):
+    req = urllib.request.Request(url, data=body, method="POST")
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    if origin:
+        req.add_header("Origin", origin)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, data, h = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, data, h = e.code, e.read(), e.headers
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    return {"status": status, "json": doc, "len": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "disposition": h.get("Content-Disposition"), "ctype": h.get("Content-Type")}
+
+
+def recv_exact(c, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = c.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def answer(c, doc, fd=None):
+    data = json.dumps(doc).encode()
+    frame = struct.pack(">I", len(data)) + data
+    if fd is None:
+        c.sendall(frame)
+    else:  # the descriptor rides on the first byte of the frame
+        c.sendmsg([frame[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+        c.sendall(frame[1:])
+
+
+def fakeprof(d, profile, bad):
+    pid = os.getpid()
+    path = os.path.join(d, "%d.sock" % pid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(16)
+    blob = open(profile, "rb").read()
+    print("ready %d" % pid, flush=True)
+    try:
+        while True:
+            c, _ = s.accept()
+            with c:
+                while True:
+                    hdr = recv_exact(c, 4)
+                    if hdr is None:
+                        break
+                    req = json.loads(recv_exact(c, struct.unpack(">I", hdr)[0]))
+                    rid, op = req.get("id", 0), req.get("op")
+                    ok = {"v": 1, "id": rid, "ok": True}
+                    if op == "info":
+                        ok["result"] = {"pid": pid, "ppid": os.getppid(), "uid": os.getuid(),
+                                        "gid": os.getgid(), "comm": "fakeprof", "exe": "",
+                                        "cgroup": "/fake.service", "allocator": "liballoc"}
+                        answer(c, ok)
+                    elif op == "stats":
+                        ok["result"] = {"epoch": 1, "allocated": 4096, "active": 8192,
+                                        "resident": 8192, "mapped": 8192, "metadata": 1,
+                                        "retained": 0, "rss": 1 << 20, "narenas": 1,
+                                        "dirty_decay_ms": 10000, "muzzy_decay_ms": 0}
+                        answer(c, ok)
+                    elif op == "prof" and req.get("action") == "dump":
+                        fd = os.memfd_create("profile", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+                        os.write(fd, blob)
+                        if not bad:
+                            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE |
+                                        fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW |
+                                        fcntl.F_SEAL_SEAL)
+                        ok["result"] = {"format": "heap_v2", "bytes": len(blob), "fd": True}
+                        answer(c, ok, fd)
+                        os.close(fd)
+                    elif op == "purge":  # not JSON
+                        c.sendall(struct.pack(">I", 5) + b"hello")
+                    elif op == "decay-all":  # a frame over the 16 MiB limit
+                        c.sendall(struct.pack(">I", (16 << 20) + 1))
+                    elif op == "set":  # dies inside its answer
+                        c.sendall(struct.pack(">I", 100) + b'{"v":1')
+                        break
+                    else:
+                        answer(c, {"v": 1, "id": rid, "ok": False,
+                                   "error": {"code": "not_supported", "message": "fake"}})
+    finally:
+        os.unlink(path)
+
+
+def signals(path, kind, pid):
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return 1
+    for line in lines:
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("type") == "signal" and m.get("member") == kind:
+            data = m.get("payload", {}).get("data", [])
+            if data and str(data[0]) == str(pid):
+                return 0
+    return 1
+
+
+def notify(path, out):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    print("ready", flush=True)
+    while True:
+        data = s.recv(4096)
+        with open(out, "a") as f:
+            f.write(data.decode(errors="replace").replace("\n", "|") + "\n")
+
+
+def members(xml_text, name):
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(xml_text)
+    out = {}
+    for iface in root.iter("interface"):
+        if iface.get("name") != name:
+            continue
+        for m in iface:
+            if m.tag in ("method", "signal", "property"):
+                args = tuple((a.get("direction", "out"), a.get("type")) for a in m.iter("arg"))
+                out[(m.tag, m.get("name"))] = args if m.tag != "property" else m.get("type")
+    return out
+
+
+def same_interface(path):
+    want = members(open(path).read(), "io.github.liballoc.JemCtl1.Manager")
+    live = members(sys.stdin.read(), "io.github.liballoc.JemCtl1.Manager")
+    if not want or want != live:
+        print("declared:", sorted(want.items()))
+        print("live:    ", sorted(live.items()))
+        return 1
+    return 0
+
+
+def main():
+    cmd, a = sys.argv[1], sys.argv[2:]
+    if cmd == "post":
+        body = a[1].encode() if len(a) > 1 else b""
+        ctype = a[2] if len(a) > 2 else "application/json"
+        print(json.dumps(post(a[0], body, ctype, a[3] if len(a) > 3 else None)))
+    elif cmd == "fakeprof":
+        fakeprof(a[0], a[1], len(a) > 2 and a[2] == "bad")
+    elif cmd == "notify":
+        notify(a[0], a[1])
+    elif cmd == "same-interface":
+        return same_interface(a[0])
+    elif cmd == "signals":
+        return signals(a[0], a[1], a[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main() or 0)
