@@ -48,6 +48,29 @@ else
         run_kind control tests/control/run.sh build
         # jemctld, the fleet daemon, against live processes (about 15 s).
         run_kind daemon tests/daemon/run.sh build
+        # Its configuration file and inotify discovery (about 10 s), and jemctl's
+        # selectors --comm/--unit/--all with the daemon and without (about 10 s).
+        run_kind daemon-config tests/daemon/config.sh build
+        run_kind daemon-select tests/daemon/select.sh build
+        # Its D-Bus API on a private bus, the HTTP write endpoints, another uid refused,
+        # and the systemd units, sd_notify and socket activation (about 10 s).
+        run_kind daemon-bus tests/daemon/bus.sh build
+        # Its profile store and capture policies: captures over HTTP and D-Bus, downloads
+        # read by jeprof and converted, limits, a full disk, a dying target, another uid,
+        # a restart (about 15 s).
+        run_kind daemon-store tests/daemon/store.sh build
+        # Heap profiles: a workload's heap_v2 dumps, written by jemalloc and by liballoc,
+        # read by jeprof, `jemctl prof convert` and go tool pprof; with liballoc also
+        # through the control socket (about 5 s each).
+        run_kind prof tests/prof/run.sh build "$JEMALLOC"
+        run_kind prof-liballoc tests/prof/run.sh build "$LIBALLOC"
+        # liballoc's own profiling: switched on live, exact counts, threads, fork, files,
+        # gdump/interval/final dumps and the leak report.
+        run_kind prof-core tests/prof/core.sh build
+        # Its dashboard in headless Chromium, and a real Prometheus server scraping it
+        # (about 15 s and 10 s).
+        run_kind daemon-web tests/daemon/web.sh build
+        run_kind daemon-prom tests/daemon/prom.sh build
 fi
 
 if [ $quick = 0 ]; then

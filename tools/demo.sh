@@ -6,7 +6,8 @@
 #     default);
 #  2. `jemctl ps` finds it, `jemctl stats` shows the fragmentation (resident vs allocated);
 #  3. `jemctl decay PID 0` changes the decay time of the live process, and its RSS falls;
-#  4. `jemctl get` reads the new setting back; the process keeps running, then stops.
+#  4. `jemctl get` reads the new setting back; the process keeps running;
+#  5. `jemctl prof` switches heap profiling on in it and shows what is live, by stack.
 # Then python3 runs under LD_PRELOAD with the allocator's statistics printed at exit, as
 # jemalloc would print them.
 set -eu
@@ -59,6 +60,15 @@ echo "RSS of pid $pid now: $(rss_mib "$pid")"
 
 say "jemctl get $pid arenas.dirty_decay_ms arena.0.dirty_decay_ms stats.resident"
 "$jemctl" get "$pid" arenas.dirty_decay_ms arena.0.dirty_decay_ms stats.resident
+say "jemctl prof $pid on --lg-sample 12    (heap profiling, switched on live)"
+"$jemctl" prof "$pid" on --lg-sample 12
+sleep 3
+say "jemctl prof $pid dump --format folded    (what is live, by allocation stack)"
+"$jemctl" prof "$pid" dump --format folded | sort -t' ' -k2 -nr | head -3 | cut -c1-150
+"$jemctl" prof "$pid" dump --format svg -o "$JEMCTL_RUNTIME_DIR/flame.svg"
+echo "flame graph: $(wc -c <"$JEMCTL_RUNTIME_DIR/flame.svg") bytes of SVG"
+"$jemctl" prof "$pid" off
+
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=

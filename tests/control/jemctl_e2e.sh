@@ -225,11 +225,14 @@ else
 fi
 
 jc prof "$P" dump
-if [ $RC -eq 1 ] && echo "$ERR" | grep -q "not_supported"; then
-        pass prof-not-supported
+if [ $RC -eq 0 ] && echo "$OUT" | head -1 | grep -q "^heap_v2/" &&
+        echo "$OUT" | grep -q "^MAPPED_LIBRARIES:"; then
+        pass prof-dump-stdout
 else
-        fail prof-not-supported "rc=$RC: $OUT $ERR"
+        fail prof-dump-stdout "rc=$RC: $(echo "$OUT" | head -3) $ERR"
 fi
+jc prof "$P" frob
+if [ $RC -eq 2 ]; then pass prof-bad-action; else fail prof-bad-action "rc=$RC: $ERR"; fi
 
 # ---- errors ---------------------------------------------------------------------------------
 jc get 999999 x

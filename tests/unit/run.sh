@@ -3,7 +3,7 @@
 set -u
 build=${1:-build}
 status=0
-for t in sizeclass decay decay_live pagemap heap conf proto; do
+for t in sizeclass decay decay_live pagemap heap conf proto profconv history authz policy; do
         exe="$build/tests/unit/test_$t"
         if [ ! -x "$exe" ]; then
                 echo "FAIL: unit/$t: $exe was not built"
@@ -35,7 +35,7 @@ man_check() {
         fi
         return 0
 }
-for page in liballoc.3 jemctl.1; do
+for page in liballoc.3 jemctl.1 jemctld.8; do
         man_page="$(dirname "$0")/../../docs/man/$page"
         if [ ! -f "$man_page" ]; then
                 echo "FAIL: unit/man-$page: docs/man/$page is missing"

@@ -2,7 +2,9 @@
  * live_workload: the program the live demo tunes from outside.  It knows nothing about
  * jemctl: it allocates MiB megabytes in small and medium blocks (a cache filling up),
  * frees the oldest 90 % of them (the cache evicting), prints "ready <pid>" and then keeps serving:
- * a trickle of small allocations every 100 ms, until it is killed or SECONDS pass.
+ * every 100 ms a small request (64 B, freed) and a session (session_open: 16 KiB kept in a
+ * ring of the last 64, 1 MiB live), until it is killed or SECONDS pass.  The live demo
+ * captures a heap profile of it, which names session_open.
  *
  * usage: live_workload [MiB] [SECONDS]     (defaults 400 and 120)
  */
@@ -12,6 +14,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static void *sessions[64];
+
+/* Where the demo's heap profile points: the program's only steady allocation. */
+__attribute__((noinline)) void *session_open(unsigned i)
+{
+        char *s = malloc(16384);
+        if (s != NULL)
+                memset(s, (int)i, 16384);
+        return s;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,6 +54,9 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000 * 1000};
         for (long t = 0; t < seconds * 10; t++) {
                 void *q = malloc(64);
+                unsigned i = (unsigned)t % 64;
+                free(sessions[i]);
+                sessions[i] = session_open(i);
                 nanosleep(&ts, NULL);
                 free(q);
         }
