@@ -176,8 +176,8 @@ void la_prof_bt_warm(void)
         if (atomic_exchange(&warmed, true))
                 return;
         find_own_text();
-        uintptr_t f[LA_PROF_BT_MAX];
-        la_prof_capture(f);
+        /* Loading the unwinder (dlopen) waits for the first backtrace: this may run inside
+         * liballoc's start-up (prof:true), where the loader may be busy with us. */
 }
 
 la_prof_bt_hook_t la_prof_bt_hook_get(void)

@@ -50,8 +50,8 @@ extern size_t la_prof_ctx_nbuckets, la_prof_nctx;
 extern la_prof_tdata_t *la_prof_threads;
 
 /* prof_bt.c: the calling thread's backtrace into out (LA_PROF_BT_MAX frames at most),
- * innermost first, starting at malloc's address; the first call to warm also finds
- * liballoc's own code and loads the unwinder. */
+ * innermost first, starting at malloc's address (the first one loads the unwinder);
+ * warm finds liballoc's own code, once, before the first. */
 unsigned la_prof_capture(uintptr_t *out);
 void la_prof_bt_warm(void);
 
