@@ -445,15 +445,22 @@ static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
         return rc;
 }
 
-static int m_stats(sd_bus_message *m, void *ud, sd_bus_error *e)
+/* A method whose only argument is the pid: one call without arguments. */
+static int pid_only(sd_bus_message *m, enum method method, enum jp_op op, bool as_caller,
+                    sd_bus_error *e)
 {
-        (void)ud;
         uint32_t pid;
         int rc = sd_bus_message_read(m, "u", &pid);
         if (rc < 0)
                 return rc;
+        return start(m, method, pid, op, NULL, as_caller, NULL, e);
+}
+
+static int m_stats(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+        (void)ud;
         /* The same summary /metrics publishes: no caller check. */
-        return start(m, M_STATS, pid, JP_OP_STATS, NULL, false, NULL, e);
+        return pid_only(m, M_STATS, JP_OP_STATS, false, e);
 }
 
 static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -489,6 +496,47 @@ static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
         return start(m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", "names", names), true, NULL, e);
 }
 
+/* A basic value as read by sd_bus_message_read_basic. */
+typedef union basic {
+        int b;
+        uint8_t y;
+        int16_t n;
+        uint16_t q;
+        int32_t i;
+        uint32_t u;
+        int64_t x;
+        uint64_t t;
+        const char *s;
+} basic_t;
+
+/* v, of the D-Bus type `type`, as a JSON value; NULL for another type or a t over
+ * INT64_MAX. */
+static json_t *basic_json(char type, const basic_t *v)
+{
+        switch (type) {
+        case 'b':
+                return json_boolean(v->b);
+        case 'y':
+                return json_integer(v->y);
+        case 'n':
+                return json_integer(v->n);
+        case 'q':
+                return json_integer(v->q);
+        case 'i':
+                return json_integer(v->i);
+        case 'u':
+                return json_integer(v->u);
+        case 'x':
+                return json_integer(v->x);
+        case 't':
+                return v->t <= INT64_MAX ? json_integer((json_int_t)v->t) : NULL;
+        case 's':
+                return json_string(v->s);
+        default:
+                return NULL;
+        }
+}
+
 /* A variant of a basic type as a JSON value, or NULL. */
 static json_t *read_variant(sd_bus_message *m, int *rc)
 {
@@ -500,51 +548,10 @@ static json_t *read_variant(sd_bus_message *m, int *rc)
         if ((*rc = sd_bus_message_enter_container(m, 'v', contents)) < 0)
                 return NULL;
         json_t *j = NULL;
-        union {
-                int b;
-                uint8_t y;
-                int16_t n;
-                uint16_t q;
-                int32_t i;
-                uint32_t u;
-                int64_t x;
-                uint64_t t;
-                const char *s;
-        } v;
+        basic_t v;
         *rc = sd_bus_message_read_basic(m, contents[0], &v);
-        if (*rc > 0) {
-                switch (contents[0]) {
-                case 'b':
-                        j = json_boolean(v.b);
-                        break;
-                case 'y':
-                        j = json_integer(v.y);
-                        break;
-                case 'n':
-                        j = json_integer(v.n);
-                        break;
-                case 'q':
-                        j = json_integer(v.q);
-                        break;
-                case 'i':
-                        j = json_integer(v.i);
-                        break;
-                case 'u':
-                        j = json_integer(v.u);
-                        break;
-                case 'x':
-                        j = json_integer(v.x);
-                        break;
-                case 't':
-                        j = v.t <= INT64_MAX ? json_integer((json_int_t)v.t) : NULL;
-                        break;
-                case 's':
-                        j = json_string(v.s);
-                        break;
-                default:
-                        break;
-                }
-        }
+        if (*rc > 0)
+                j = basic_json(contents[0], &v);
         if (*rc >= 0)
                 *rc = sd_bus_message_exit_container(m);
         return j;
@@ -589,11 +596,7 @@ static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
 static int m_purge(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
         (void)ud;
-        uint32_t pid;
-        int rc = sd_bus_message_read(m, "u", &pid);
-        if (rc < 0)
-                return rc;
-        return start(m, M_PURGE, pid, JP_OP_PURGE, NULL, true, NULL, e);
+        return pid_only(m, M_PURGE, JP_OP_PURGE, true, e);
 }
 
 static int m_profile(sd_bus_message *m, void *ud, sd_bus_error *e)

@@ -17,6 +17,7 @@
 #include "prom.h"
 #include "web.h"
 #include "http_ops.h"
+#include "http_reply.h"
 #include "sd.h"
 #include "select.h"
 #include "store_http.h"
@@ -206,17 +207,8 @@ static char *processes_json(void)
 static void reply_text(struct evhttp_request *req, int code, const char *reason,
                        const char *ctype, struct evbuffer *body)
 {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", ctype);
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-                char len[32];
-                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
-                evhttp_add_header(h, "Content-Length", len);
-                evhttp_send_reply(req, code, reason, NULL);
-        } else {
-                evhttp_send_reply(req, code, reason, body);
-        }
+        jd_reply_headers(req, ctype);
+        jd_reply_send(req, code, reason, body);
 }
 
 static void handle(struct evhttp_request *req, void *arg)

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "authz.h"
 #include "call.h"
 #include "http_ops.h"
+#include "http_reply.h"
 #include "jemctld.h"
 #include "store.h"
 #include "store_http.h"
@@ -39,41 +39,10 @@ typedef struct pending {
         bool store; /* profile: {"store": true}, into the profile store (store.c) */
 } pending_t;
 
-static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *doc)
-{
-        char *s = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
-        json_decref(doc);
-        struct evbuffer *b = evbuffer_new();
-        if (s == NULL || b == NULL) {
-                free(s);
-                if (b != NULL)
-                        evbuffer_free(b);
-                evhttp_send_error(req, HTTP_INTERNAL, NULL);
-                return;
-        }
-        evbuffer_add(b, s, strlen(s));
-        evbuffer_add(b, "\n", 1);
-        free(s);
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        evhttp_send_reply(req, code, reason, b);
-        evbuffer_free(b);
-}
-
-static void reply_error(struct evhttp_request *req, int http, const char *reason, const char *code,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void reply_error(struct evhttp_request *req, int http, const char *reason, const char *code,
-                        const char *fmt, ...)
-{
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        reply_json(req, http, reason,
-                   json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code, "message", msg));
-}
+/* Answers are compact (http_reply.c). */
+#define OPS_JSON (JSON_COMPACT | JSON_ENSURE_ASCII)
+#define reply_json(req, code, reason, doc) jd_reply_json(req, code, reason, doc, OPS_JSON)
+#define reply_error(req, ...) jd_reply_error(req, OPS_JSON, __VA_ARGS__)
 
 /* The HTTP status of a failed call. */
 static int http_status(const jd_call_result_t *r, const char **reason)
@@ -395,31 +364,6 @@ bool jd_http_same_origin(struct evhttp_request *req)
         return same_origin(req);
 }
 
-static json_t *read_body(struct evhttp_request *req, char *why, size_t cap)
-{
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t n = evbuffer_get_length(in);
-        if (n > JD_HTTP_BODY_MAX) {
-                snprintf(why, cap, "the body is larger than %u bytes", JD_HTTP_BODY_MAX);
-                return NULL;
-        }
-        if (n == 0)
-                return json_object(); /* purge takes no arguments */
-        const char *s = (const char *)evbuffer_pullup(in, -1);
-        json_error_t err;
-        json_t *body = json_loadb(s, n, JSON_REJECT_DUPLICATES, &err);
-        if (body == NULL) {
-                snprintf(why, cap, "malformed JSON body: %s (at byte %d)", err.text, err.position);
-                return NULL;
-        }
-        if (!json_is_object(body)) {
-                json_decref(body);
-                snprintf(why, cap, "the body must be a JSON object");
-                return NULL;
-        }
-        return body;
-}
-
 bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
 {
         pid_t pid;
@@ -444,7 +388,7 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         char why[256];
-        json_t *body = read_body(req, why, sizeof(why));
+        json_t *body = jd_reply_read_body(req, JD_HTTP_BODY_MAX, why, sizeof(why));
         if (body == NULL) {
                 reply_error(req, 400, "Bad Request", "bad_request", "%s", why);
                 return true;

@@ -15,6 +15,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "http_reply.h"
 #include "jemctld.h"
 #include "select.h"
 
@@ -184,29 +185,14 @@ bool jd_select_handle(struct evhttp_request *req, const char *path)
                 evhttp_send_error(req, HTTP_BADREQUEST, "the query takes comm and unit only");
                 return true;
         }
-        char *s = jd_select_json(comm, unit);
+        struct evbuffer *b = jd_reply_text_buffer(jd_select_json(comm, unit));
         evhttp_clear_headers(&q);
-        struct evbuffer *b = evbuffer_new();
-        if (s == NULL || b == NULL) {
-                free(s);
-                if (b != NULL)
-                        evbuffer_free(b);
+        if (b == NULL) {
                 evhttp_send_error(req, HTTP_INTERNAL, NULL);
                 return true;
         }
-        evbuffer_add(b, s, strlen(s));
-        evbuffer_add(b, "\n", 1);
-        free(s);
-        evhttp_add_header(out, "Content-Type", "application/json");
-        evhttp_add_header(out, "Cache-Control", "no-store");
-        if (cmd == EVHTTP_REQ_HEAD) {
-                char len[32];
-                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
-                evhttp_add_header(out, "Content-Length", len);
-                evhttp_send_reply(req, HTTP_OK, "OK", NULL);
-        } else {
-                evhttp_send_reply(req, HTTP_OK, "OK", b);
-        }
+        jd_reply_headers(req, "application/json");
+        jd_reply_send(req, HTTP_OK, "OK", b);
         evbuffer_free(b);
         return true;
 }

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,45 +23,15 @@
 
 #include "authz.h"
 #include "http_ops.h"
+#include "http_reply.h"
 #include "jemctld.h"
 #include "store.h"
 #include "store_http.h"
 
-static void reply_doc(struct evhttp_request *req, int code, const char *reason, json_t *doc)
-{
-        char *s = doc != NULL ? json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII) : NULL;
-        json_decref(doc);
-        struct evbuffer *b = evbuffer_new();
-        if (s == NULL || b == NULL) {
-                free(s);
-                if (b != NULL)
-                        evbuffer_free(b);
-                evhttp_send_error(req, HTTP_INTERNAL, NULL);
-                return;
-        }
-        evbuffer_add(b, s, strlen(s));
-        evbuffer_add(b, "\n", 1);
-        free(s);
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        evhttp_send_reply(req, code, reason, b);
-        evbuffer_free(b);
-}
-
-static void reply_err(struct evhttp_request *req, int http, const char *reason, const char *code,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void reply_err(struct evhttp_request *req, int http, const char *reason, const char *code,
-                      const char *fmt, ...)
-{
-        char msg[600];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        reply_doc(req, http, reason,
-                  json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code, "message", msg));
-}
+/* Answers are indented (http_reply.c). */
+#define STORE_JSON (JSON_INDENT(1) | JSON_ENSURE_ASCII)
+#define reply_doc(req, code, reason, doc) jd_reply_json(req, code, reason, doc, STORE_JSON)
+#define reply_err(req, ...) jd_reply_error(req, STORE_JSON, __VA_ARGS__)
 
 void jd_store_http_reply(struct evhttp_request *req, jd_store_result_t r, const jd_profile_t *pf,
                          const char *msg)

@@ -17,6 +17,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "history.h"
+#include "http_reply.h"
 #include "web.h"
 
 static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -26,23 +27,15 @@ static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'sel
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
                   struct evbuffer *body, bool page)
 {
+        jd_reply_headers(req, ctype);
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        evhttp_add_header(h, "Content-Type", ctype);
-        evhttp_add_header(h, "Cache-Control", "no-store");
         evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
         if (page) {
                 evhttp_add_header(h, "Content-Security-Policy", csp);
                 evhttp_add_header(h, "X-Frame-Options", "DENY");
                 evhttp_add_header(h, "Referrer-Policy", "no-referrer");
         }
-        if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-                char len[32];
-                snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
-                evhttp_add_header(h, "Content-Length", len);
-                evhttp_send_reply(req, code, reason, NULL);
-        } else {
-                evhttp_send_reply(req, code, reason, body);
-        }
+        jd_reply_send(req, code, reason, body);
 }
 
 /* A JSON document (stolen), or the error form {"ok": false, "error": {...}} if doc is
@@ -51,23 +44,13 @@ static void send_json(struct evhttp_request *req, int code, const char *reason, 
                       const char *ecode, const char *emsg)
 {
         if (doc == NULL)
-                doc = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", ecode, "message",
-                                emsg);
-        char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII |
-                                                        JSON_REAL_PRECISION(13))
-                              : NULL;
-        json_decref(doc);
-        struct evbuffer *b = evbuffer_new();
-        if (s == NULL || b == NULL) {
-                free(s);
-                if (b != NULL)
-                        evbuffer_free(b);
+                doc = jd_reply_error_doc(ecode, emsg);
+        struct evbuffer *b = jd_reply_json_buffer(doc, JSON_COMPACT | JSON_ENSURE_ASCII |
+                                                               JSON_REAL_PRECISION(13));
+        if (b == NULL) {
                 evhttp_send_error(req, HTTP_INTERNAL, NULL);
                 return;
         }
-        evbuffer_add(b, s, strlen(s));
-        evbuffer_add(b, "\n", 1);
-        free(s);
         reply(req, code, reason, "application/json", b, false);
         evbuffer_free(b);
 }

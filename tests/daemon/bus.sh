@@ -13,9 +13,9 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/bus.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 src=$(cd "$here/../.." && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
 # An instrumented build's jemctld may be checked with a plain workload (ASan's runtime
 # and LD_PRELOAD=liballoc do not mix): LIVE_WORKLOAD=other/build/tools/live_workload.
 WL=${LIVE_WORKLOAD:-$B/tools/live_workload}
@@ -24,101 +24,22 @@ JC=$B/jemctl/jemctl
 PY=$(command -v /usr/bin/python3 || command -v python3)
 tool="$PY $here/bustool.py"
 dtool="$PY $here/dtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$WL" "$LIB" "$JC"; do
-        if [ ! -e "$f" ]; then
-                echo "FAIL: bus-setup: $f is missing (build first)"
-                exit 1
-        fi
-done
-for t in dbus-daemon busctl dbus-send setpriv systemd-analyze systemd-socket-activate; do
-        if ! command -v "$t" >/dev/null; then
-                echo "FAIL: bus-setup: $t is not installed (tools/deps.sh test installs it)"
-                exit 1
-        fi
-done
+need_files bus "$D" "$WL" "$LIB" "$JC"
+need_tools bus dbus-daemon busctl dbus-send setpriv systemd-analyze systemd-socket-activate
 if [ "$(id -u)" != 0 ]; then
         skip bus-all "needs root (a caller of another uid, and root's view of every socket)"
         exit 0
 fi
-mkdir -p "$B/tests-tmp/bus"
-work=$(mktemp -d "$B/tests-tmp/bus/run.XXXXXX")
-chmod 755 "$work" # uid 65534 reaches the bus socket and the runtime directory
-rt=$work/rt
-mkdir "$rt"
-chmod 1777 "$rt" # as /run/jemctl (systemd/jemctld.tmpfiles)
-pids=()
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        {
-                for p in "${pids[@]}"; do
-                        kill -KILL "$p"
-                done
-                wait
-        } 2>/dev/null
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: bus-timeout: the runner ran past 100 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 100 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
-
-as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+# uid 65534 reaches the bus socket and the runtime directory (as /run/jemctl).
+make_work bus run shared
+start_watchdog bus 100
 
 # ---- the bus ----------------------------------------------------------------------------
-sed -e "s|@SOCKET@|$work/bus|" -e "s|@POLICY@|$src/systemd/io.github.liballoc.JemCtl1.conf|" \
-        "$here/bus-system.conf.in" >"$work/bus.conf"
-dbus-daemon --config-file="$work/bus.conf" --nofork --print-address >"$work/bus.addr" \
-        2>"$work/dbus.log" &
-pids+=($!)
-for _ in $(seq 50); do
-        [ -S "$work/bus" ] && break
-        sleep 0.1
-done
-A=unix:path=$work/bus
-O=io.github.liballoc.JemCtl1
-P=/io/github/liballoc/JemCtl1
-I=$O.Manager
-bcall() { busctl --address="$A" --timeout=10 --json=short call $O $P $I "$@"; }
-ucall() { as_nobody busctl --address="$A" --timeout=10 --json=short call $O $P $I "$@"; }
-# The D-Bus error name of a call (dbus-send prints "Error NAME: message"), or "ok".
-errname() {
-        local out
-        if out=$(dbus-send --bus="$A" --print-reply --reply-timeout=10000 --dest=$O $P \
-                "$I.$1" "${@:2}" 2>&1); then
-                echo ok
-        else
-                echo "$out" | sed -n 's/^Error \([^:]*\):.*/\1/p' | head -1
-        fi
-}
-uerrname() {
-        local out
-        if out=$(as_nobody dbus-send --bus="$A" --print-reply --reply-timeout=10000 \
-                --dest=$O $P "$I.$1" "${@:2}" 2>&1); then
-                echo ok
-        else
-                echo "$out" | sed -n 's/^Error \([^:]*\):.*/\1/p' | head -1
-        fi
-}
-# Evaluates a Python expression over d, the JSON document on stdin.
-# "STATEMENT;<newline> ... EXPRESSION" (each statement ends its line with ';').
-check() {
-        $PY -c 'import json,sys
-d = json.load(sys.stdin)
-import re
-*pre, last = re.split(r";[ \t]*\n", sys.argv[1])
-for st in pre:
-    exec(" ".join(st.split()))
-sys.exit(0 if eval("(" + last + ")") else 1)' "$1"
+bus_timeout=10
+start_bus
+ucall() {
+        as_nobody busctl --address="$A" --timeout=$bus_timeout --json=short call $O $P $I "$@"
 }
 jget() { JEMCTL_RUNTIME_DIR=$rt "$JC" get "$1" "$2" 2>&1 | sed 's/.* = //'; }
 post() { $tool post "$@"; }
@@ -129,21 +50,9 @@ busctl --address="$A" monitor --json=short \
 pids+=($!)
 
 # ---- the targets ------------------------------------------------------------------------
-start_workload() { # name [as nobody]
-        if [ "${2:-}" = nobody ]; then
-                # setpriv and env exec: $! is the workload's pid.
-                setpriv --reuid 65534 --regid 65534 --clear-groups env \
-                        JEMCTL_RUNTIME_DIR="$rt" LD_PRELOAD="$LIB" "$WL" 16 90 \
-                        >"$work/$1.out" 2>&1 &
-        else
-                JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 16 90 >"$work/$1.out" 2>&1 &
-        fi
-        pids+=($!)
-        eval "$1=$!"
-}
-start_workload w1
-start_workload w2
-start_workload w3 nobody
+preload w1 "$WL" 16 90
+preload w2 "$WL" 16 90
+preload w3 nobody "$WL" 16 90
 head -c 150000 /dev/urandom >"$work/profile.bin"
 $tool fakeprof "$rt" "$work/profile.bin" >"$work/fake.out" 2>&1 &
 fake=$!
@@ -151,13 +60,9 @@ pids+=($fake)
 $tool fakeprof "$rt" "$work/profile.bin" bad >"$work/fakebad.out" 2>&1 &
 fakebad=$!
 pids+=($fakebad)
-for _ in $(seq 100); do
-        [ -S "$rt/$w1.sock" ] && [ -S "$rt/$w2.sock" ] && [ -S "$rt/$w3.sock" ] &&
-                [ -S "$rt/$fake.sock" ] && [ -S "$rt/$fakebad.sock" ] && break
-        sleep 0.1
-done
+wait_sockets "$w1" "$w2" "$w3" "$fake" "$fakebad"
 
-port=$($dtool port)
+port=$(free_port)
 url=http://127.0.0.1:$port/api/v1/processes
 DBUS_SYSTEM_BUS_ADDRESS=$A "$D" --runtime-dir "$rt" --http "127.0.0.1:$port" --interval 1 \
         --timeout 2 --bus system 2>"$work/jemctld.log" &
@@ -362,7 +267,7 @@ fi
 kill "$hung" 2>/dev/null
 
 # 11. Signals on arrival and departure.
-start_workload w4
+preload w4 "$WL" 16 90
 ok=0
 for _ in $(seq 50); do
         $tool signals "$work/signals.json" ProcessAdded "$w4" && ok=1 && break
@@ -459,12 +364,7 @@ else
 fi
 
 # 16. still alive; a clean exit.
-kill -TERM "$dpid"
-for _ in $(seq 50); do
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-done
-wait "$dpid"
+stop_process "$dpid"
 rc=$?
 [ "$rc" = 0 ] && pass bus-sigterm || fail bus-sigterm "exit status $rc"
 
@@ -479,7 +379,7 @@ for _ in $(seq 50); do
         sleep 0.1
 done
 SA=unix:path=$work/sbus
-port4=$($dtool port)
+port4=$(free_port)
 DBUS_SESSION_BUS_ADDRESS=$SA "$D" --runtime-dir "$rt" --http "127.0.0.1:$port4" --interval 1 \
         --bus session 2>"$work/session-jemctld.log" &
 spid=$!
@@ -490,7 +390,7 @@ for _ in $(seq 50); do
                 check "$w1 in [p[0] for p in d['data'][0]]" 2>/dev/null && ok=1 && break
         sleep 0.1
 done
-port5=$($dtool port)
+port5=$(free_port)
 DBUS_SESSION_BUS_ADDRESS=$SA timeout 10 "$D" --runtime-dir "$rt" --http "127.0.0.1:$port5" \
         --bus session 2>"$work/second.log"
 rc2=$?
@@ -553,7 +453,7 @@ for _ in $(seq 30); do
         [ -S "$work/notify" ] && break
         sleep 0.1
 done
-port2=$($dtool port)
+port2=$(free_port)
 NOTIFY_SOCKET=$work/notify WATCHDOG_USEC=400000 sh -c 'WATCHDOG_PID=$$ exec "$@"' sh \
         "$D" --runtime-dir "$rt" --http "127.0.0.1:$port2" --interval 5 \
         2>"$work/notify-jemctld.log" &
@@ -573,7 +473,7 @@ else
 fi
 
 # 19. socket activation: systemd-socket-activate listens, jemctld takes the socket.
-port3=$($dtool port)
+port3=$(free_port)
 systemd-socket-activate -l "127.0.0.1:$port3" "$D" --runtime-dir "$rt" \
         --http 127.0.0.1:1 --interval 1 >"$work/activate.log" 2>&1 &
 apid=$!

@@ -21,110 +21,64 @@
                           exit 0 if busctl monitor's JSON output in FILE holds signal KIND
                           (ProcessAdded/ProcessRemoved) for PID
 """
-import array
-import fcntl
 import hashlib
 import json
 import os
 import socket
 import struct
 import sys
-import urllib.error
-import urllib.request
+
+from dcommon import http, json_or_none, memfd, send_frame, serve
 
 
 def post(url, body=b"", ctype="application/json", origin=None):
-    req = urllib.request.Request(url, data=body, method="POST")
+    headers = {}
     if ctype:
-        req.add_header("Content-Type", ctype)
+        headers["Content-Type"] = ctype
     if origin:
-        req.add_header("Origin", origin)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            status, data, h = r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        status, data, h = e.code, e.read(), e.headers
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        doc = None
-    return {"status": status, "json": doc, "len": len(data),
+        headers["Origin"] = origin
+    status, data, h = http("POST", url, body, headers)
+    return {"status": status, "json": json_or_none(data), "len": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
             "disposition": h.get("Content-Disposition"), "ctype": h.get("Content-Type")}
 
 
-def recv_exact(c, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = c.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def answer(c, doc, fd=None):
-    data = json.dumps(doc).encode()
-    frame = struct.pack(">I", len(data)) + data
-    if fd is None:
-        c.sendall(frame)
-    else:  # the descriptor rides on the first byte of the frame
-        c.sendmsg([frame[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
-        c.sendall(frame[1:])
-
-
 def fakeprof(d, profile, bad):
     pid = os.getpid()
-    path = os.path.join(d, "%d.sock" % pid)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(16)
     blob = open(profile, "rb").read()
-    print("ready %d" % pid, flush=True)
-    try:
-        while True:
-            c, _ = s.accept()
-            with c:
-                while True:
-                    hdr = recv_exact(c, 4)
-                    if hdr is None:
-                        break
-                    req = json.loads(recv_exact(c, struct.unpack(">I", hdr)[0]))
-                    rid, op = req.get("id", 0), req.get("op")
-                    ok = {"v": 1, "id": rid, "ok": True}
-                    if op == "info":
-                        ok["result"] = {"pid": pid, "ppid": os.getppid(), "uid": os.getuid(),
-                                        "gid": os.getgid(), "comm": "fakeprof", "exe": "",
-                                        "cgroup": "/fake.service", "allocator": "liballoc"}
-                        answer(c, ok)
-                    elif op == "stats":
-                        ok["result"] = {"epoch": 1, "allocated": 4096, "active": 8192,
-                                        "resident": 8192, "mapped": 8192, "metadata": 1,
-                                        "retained": 0, "rss": 1 << 20, "narenas": 1,
-                                        "dirty_decay_ms": 10000, "muzzy_decay_ms": 0}
-                        answer(c, ok)
-                    elif op == "prof" and req.get("action") == "dump":
-                        fd = os.memfd_create("profile", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-                        os.write(fd, blob)
-                        if not bad:
-                            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE |
-                                        fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW |
-                                        fcntl.F_SEAL_SEAL)
-                        ok["result"] = {"format": "heap_v2", "bytes": len(blob), "fd": True}
-                        answer(c, ok, fd)
-                        os.close(fd)
-                    elif op == "purge":  # not JSON
-                        c.sendall(struct.pack(">I", 5) + b"hello")
-                    elif op == "decay-all":  # a frame over the 16 MiB limit
-                        c.sendall(struct.pack(">I", (16 << 20) + 1))
-                    elif op == "set":  # dies inside its answer
-                        c.sendall(struct.pack(">I", 100) + b'{"v":1')
-                        break
-                    else:
-                        answer(c, {"v": 1, "id": rid, "ok": False,
-                                   "error": {"code": "not_supported", "message": "fake"}})
-    finally:
-        os.unlink(path)
+
+    def answer(c, req):
+        rid, op = req.get("id", 0), req.get("op")
+        ok = {"v": 1, "id": rid, "ok": True}
+        if op == "info":
+            ok["result"] = {"pid": pid, "ppid": os.getppid(), "uid": os.getuid(),
+                            "gid": os.getgid(), "comm": "fakeprof", "exe": "",
+                            "cgroup": "/fake.service", "allocator": "liballoc"}
+            send_frame(c, ok)
+        elif op == "stats":
+            ok["result"] = {"epoch": 1, "allocated": 4096, "active": 8192,
+                            "resident": 8192, "mapped": 8192, "metadata": 1,
+                            "retained": 0, "rss": 1 << 20, "narenas": 1,
+                            "dirty_decay_ms": 10000, "muzzy_decay_ms": 0}
+            send_frame(c, ok)
+        elif op == "prof" and req.get("action") == "dump":
+            fd = memfd(blob, seal=not bad)
+            ok["result"] = {"format": "heap_v2", "bytes": len(blob), "fd": True}
+            send_frame(c, ok, fd)
+            os.close(fd)
+        elif op == "purge":  # not JSON
+            c.sendall(struct.pack(">I", 5) + b"hello")
+        elif op == "decay-all":  # a frame over the 16 MiB limit
+            c.sendall(struct.pack(">I", (16 << 20) + 1))
+        elif op == "set":  # dies inside its answer
+            c.sendall(struct.pack(">I", 100) + b'{"v":1')
+            return False
+        else:
+            send_frame(c, {"v": 1, "id": rid, "ok": False,
+                           "error": {"code": "not_supported", "message": "fake"}})
+        return True
+
+    serve(d, answer)
 
 
 def signals(path, kind, pid):

@@ -8,40 +8,15 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/config.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 src=$(cd "$here/../.." && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
 WL=$B/tools/live_workload
 tool="python3 $here/dtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
 
-for f in "$D" "$WL" "$LIB"; do
-        [ -e "$f" ] || { echo "FAIL: config-setup: $f is missing (build first)"; exit 1; }
-done
-mkdir -p "$B/tests-tmp/daemon"
-work=$(mktemp -d "$B/tests-tmp/daemon/config.XXXXXX")
-rt=$work/rt
-mkdir -m 0700 "$rt"
-pids=()
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        for p in "${pids[@]}"; do
-                kill -KILL "$p" 2>/dev/null
-        done
-        { wait; } 2>/dev/null
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: config-timeout: the runner ran past 40 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 40 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
+need_files config "$D" "$WL" "$LIB"
+make_work daemon config
+start_watchdog config 40
 
 # 1. bad files: exit status 2 and a message naming FILE:LINE.
 bad() { # name expected-message-regex file-content
@@ -74,8 +49,8 @@ else
 fi
 
 # 2. the file's settings take effect; a flag overrides the file.
-port=$($tool port)
-port2=$($tool port)
+port=$(free_port)
+port2=$(free_port)
 cat >"$work/good.conf" <<EOF2
 # every kind of line
 runtime-dir = $rt
@@ -100,9 +75,7 @@ fi
 
 # 3. inotify: with a 600 s scan interval, a new process shows up (polled) within 2 s,
 # and disappears within 2 s of its end.
-JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 16 30 >/dev/null 2>&1 &
-w1=$!
-pids+=($w1)
+preload w1 "$WL" 16 30
 if $tool wait "$url/metrics" 3 "'$w1' in pids"; then
         pass daemon-inotify-arrival
 else
@@ -121,9 +94,7 @@ rm -rf "$rt"
 sleep 0.3
 mkdir -m 0700 "$rt"
 sleep 1.5 # the watch is re-added within a second
-JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 16 30 >/dev/null 2>&1 &
-w2=$!
-pids+=($w2)
+preload w2 "$WL" 16 30
 if $tool wait "$url/metrics" 3 "'$w2' in pids"; then
         pass daemon-inotify-dir-recreated
 else
@@ -134,10 +105,8 @@ kill -TERM "$d1" "$w2"
 { wait "$d1" "$w2"; } 2>/dev/null
 
 # 5. a restarted daemon finds the running processes again (the scan at start).
-JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 16 30 >/dev/null 2>&1 &
-w3=$!
-pids+=($w3)
-for _ in $(seq 50); do [ -S "$rt/$w3.sock" ] && break; sleep 0.1; done
+preload w3 "$WL" 16 30
+wait_sockets "$w3"
 "$D" --config "$work/good.conf" --http "127.0.0.1:$port" 2>"$work/d2.log" &
 d2=$!
 pids+=($d2)

@@ -10,47 +10,18 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/prom.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 docs=$(cd "$here/../../docs" && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
 WL=$B/tools/live_workload
 tool="python3 $here/dtool.py"
 web="python3 $here/webtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$WL" "$LIB"; do
-        if [ ! -e "$f" ]; then
-                echo "FAIL: prom-setup: $f is missing (build first)"
-                exit 1
-        fi
-done
-mkdir -p "$B/tests-tmp/daemon"
-work=$(mktemp -d "$B/tests-tmp/daemon/prom.XXXXXX")
-rt=$work/rt
-mkdir -m 0700 "$rt"
-pids=()
+need_files prom "$D" "$WL" "$LIB"
+make_work daemon prom
 dpid=""
 ppid_=""
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        for p in "${pids[@]}" $dpid $ppid_; do
-                kill -KILL "$p" 2>/dev/null
-        done
-        { wait; } 2>/dev/null
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: prom-timeout: the runner ran past 120 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 120 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
+start_watchdog prom 120
 
 # 1. the files of docs/, with promtool.
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
@@ -81,17 +52,10 @@ else
 fi
 
 # 2. workloads, jemctld, Prometheus.
-for w in 1 2; do
-        JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 64 60 >"$work/w$w.out" 2>&1 &
-        pids+=($!)
-done
-w1=${pids[0]}
-w2=${pids[1]}
-for _ in $(seq 100); do
-        [ -S "$rt/$w1.sock" ] && [ -S "$rt/$w2.sock" ] && break
-        sleep 0.1
-done
-jport=$($tool port)
+preload w1 "$WL" 64 60
+preload w2 "$WL" 64 60
+wait_sockets "$w1" "$w2"
+jport=$(free_port)
 "$D" --runtime-dir "$rt" --http "127.0.0.1:$jport" --interval 0.5 --timeout 2 \
         2>"$work/jemctld.log" &
 dpid=$!
@@ -111,7 +75,7 @@ else
         fail prom-grafana-json "$(echo "$out" | head -3 | tr '\n' ' ')"
 fi
 
-pport=$($tool port)
+pport=$(free_port)
 cp "$docs/prometheus/liballoc-rules.yml" "$work/"
 cat >"$work/prometheus.yml" <<EOF
 global:

@@ -8,60 +8,21 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 WL=${LIVE_WORKLOAD:-$B/tools/live_workload} # a plain one for an instrumented jemctld (bus.sh)
 tool="python3 $here/dtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$WL" "$LIB"; do
-        if [ ! -e "$f" ]; then
-                echo "FAIL: daemon-setup: $f is missing (build first)"
-                exit 1
-        fi
-done
-mkdir -p "$B/tests-tmp/daemon"
-work=$(mktemp -d "$B/tests-tmp/daemon/run.XXXXXX")
-rt=$work/rt
-mkdir -m 0700 "$rt"
-pids=()
+need_files daemon "$D" "$WL" "$LIB"
+make_work daemon run
 dpid=""
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        for p in "${pids[@]}" $dpid; do
-                kill -KILL "$p" 2>/dev/null
-        done
-        { wait; } 2>/dev/null
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: daemon-timeout: the runner ran past 55 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 55 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
+start_watchdog daemon 55
 
-start_workload() { # file for the pid
-        JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 64 60 >"$work/$1.out" 2>&1 &
-        echo $! >"$work/$1.pid"
-        pids+=($!)
-}
-start_workload w1
-start_workload w2
-w1=$(cat "$work/w1.pid")
-w2=$(cat "$work/w2.pid")
-for _ in $(seq 100); do
-        [ -S "$rt/$w1.sock" ] && [ -S "$rt/$w2.sock" ] && break
-        sleep 0.1
-done
+preload w1 "$WL" 64 60
+preload w2 "$WL" 64 60
+wait_sockets "$w1" "$w2"
 
-port=$($tool port)
+port=$(free_port)
 url=http://127.0.0.1:$port
 "$D" --runtime-dir "$rt" --http "127.0.0.1:$port" --interval 1 --timeout 2 \
         2>"$work/jemctld.log" &
@@ -199,12 +160,7 @@ else
 fi
 
 # 10. SIGTERM exits 0.
-kill -TERM "$dpid"
-for _ in $(seq 50); do
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-done
-wait "$dpid"
+stop_process "$dpid"
 rc=$?
 dpid=""
 [ "$rc" = 0 ] && pass daemon-sigterm || fail daemon-sigterm "exit status $rc"

@@ -10,48 +10,24 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/select.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 J=$B/jemctl/jemctl
 WL=$B/tools/live_workload
 tool="python3 $here/dtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$J" "$WL" "$LIB"; do
-        [ -e "$f" ] || { echo "FAIL: select-setup: $f is missing (build first)"; exit 1; }
-done
-mkdir -p "$B/tests-tmp/daemon"
-work=$(mktemp -d "$B/tests-tmp/daemon/select.XXXXXX")
-rt=$work/rt
-mkdir -m 0700 "$rt"
+need_files select "$D" "$J" "$WL" "$LIB"
+make_work daemon select
 export JEMCTL_RUNTIME_DIR=$rt
 unset JEMCTLD_URL
-pids=()
 cg=""
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        for p in "${pids[@]}"; do
-                kill -KILL "$p" 2>/dev/null
-        done
-        { wait; } 2>/dev/null
+cleanup_more() {
         if [ -n "$cg" ]; then
                 sleep 0.2
                 rmdir "$cg"/alpha.service "$cg"/beta.service "$cg" 2>/dev/null
         fi
-        rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'echo "FAIL: select-timeout: the runner ran past 50 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 50 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
+start_watchdog select 50
 
 # Two units as real cgroups, if this machine lets us make them.
 units=0
@@ -69,22 +45,15 @@ fi
 # start NAME UNIT-or-"" PROGRAM: a workload under LD_PRELOAD, in that cgroup.
 start() {
         local name=$1 unit=$2 prog=$3
-        JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB CG=${unit:+$cg/$unit/cgroup.procs} \
-                sh -c '[ -z "$CG" ] || echo $$ >"$CG"; exec "$0" 16 40' "$prog" \
-                >"$work/$name.out" 2>&1 &
-        pids+=($!)
-        eval "$name=$!"
+        preload "$name" CG=${unit:+$cg/$unit/cgroup.procs} \
+                sh -c '[ -z "$CG" ] || echo $$ >"$CG"; exec "$0" 16 40' "$prog"
 }
 cp "$WL" "$work/other_work"
 start a1 "${cg:+alpha.service}" "$WL"
 start a2 "${cg:+alpha.service}" "$WL"
 start b1 "${cg:+beta.service}" "$WL"
 start o1 "" "$work/other_work"
-for _ in $(seq 100); do
-        [ -S "$rt/$a1.sock" ] && [ -S "$rt/$a2.sock" ] && [ -S "$rt/$b1.sock" ] &&
-                [ -S "$rt/$o1.sock" ] && break
-        sleep 0.1
-done
+wait_sockets "$a1" "$a2" "$b1" "$o1"
 
 # The pids a selector lists with "jemctl --json ps", sorted, one line.
 sel() {
@@ -92,8 +61,8 @@ sel() {
                 python3 -c 'import json,sys; t=sys.stdin.read(); print(" ".join(str(p) for p in sorted(r["pid"] for r in json.loads(t))) if t.strip() else "")'
 }
 sorted() { printf '%s\n' "$@" | sort -n | tr '\n' ' ' | sed 's/ $//'; }
-deadport=$($tool port) # nothing listens there: "no daemon"
-port=$($tool port)
+deadport=$(free_port) # nothing listens there: "no daemon"
+port=$(free_port)
 
 check_selectors() { # mode
         local mode=$1 ok=1 got want
@@ -214,7 +183,7 @@ kill "$hpid"
 
 # 7. jemctl acts on what the daemon names (a stand-in that names only $o1 for --all), and
 # scans instead when the daemon watches another directory.
-fport=$($tool port)
+fport=$(free_port)
 python3 - "$fport" "$rt" "$o1" "$work/fake.log" <<'PY' &
 import http.server, json, sys
 port, rt, pid, log = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -17,102 +17,34 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/store.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 src=$(cd "$here/../.." && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
 # An instrumented jemctld may be checked with a plain workload (as bus.sh).
 WL=${LIVE_WORKLOAD:-$B/tools/live_workload}
 JC=${LIVE_JEMCTL:-$B/jemctl/jemctl}
 PY=$(command -v /usr/bin/python3 || command -v python3)
 st="$PY $here/storetool.py"
 dtool="$PY $here/dtool.py"
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$WL" "$LIB" "$JC"; do
-        if [ ! -e "$f" ]; then
-                echo "FAIL: store-setup: $f is missing (build first)"
-                exit 1
-        fi
-done
-for t in dbus-daemon busctl dbus-send setpriv prlimit jeprof; do
-        if ! command -v "$t" >/dev/null; then
-                echo "FAIL: store-setup: $t is not installed (tools/deps.sh test installs it)"
-                exit 1
-        fi
-done
+need_files store "$D" "$WL" "$LIB" "$JC"
+need_tools store dbus-daemon busctl dbus-send setpriv prlimit jeprof
 if [ "$(id -u)" != 0 ]; then
         skip store-all "needs root (a caller of another uid, a tmpfs to fill)"
         exit 0
 fi
-mkdir -p "$B/tests-tmp/store"
-work=$(mktemp -d "$B/tests-tmp/store/run.XXXXXX")
-chmod 755 "$work"
-rt=$work/rt
-mkdir "$rt"
-chmod 1777 "$rt"
-pids=()
+make_work store run shared
 mounted=""
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        {
-                for p in "${pids[@]}"; do
-                        kill -CONT "$p"
-                        kill -KILL "$p"
-                done
-                wait
-        } 2>/dev/null
-        [ -n "$mounted" ] && umount "$mounted" 2>/dev/null
-        rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: store-timeout: the runner ran past 150 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 150 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
-
-as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
-# Evaluates a Python expression over d, the JSON document on stdin ("STATEMENT;<newline>
-# ... EXPRESSION", as bus.sh).
-check() {
-        $PY -c 'import json,sys,re
-d = json.load(sys.stdin)
-*pre, last = re.split(r";[ \t]*\n", sys.argv[1])
-for s in pre:
-    exec(" ".join(s.split()))
-sys.exit(0 if eval("(" + last + ")") else 1)' "$1"
-}
-
-# ---- the bus ----------------------------------------------------------------------------
-sed -e "s|@SOCKET@|$work/bus|" -e "s|@POLICY@|$src/systemd/io.github.liballoc.JemCtl1.conf|" \
-        "$here/bus-system.conf.in" >"$work/bus.conf"
-dbus-daemon --config-file="$work/bus.conf" --nofork --print-address >"$work/bus.addr" \
-        2>"$work/dbus.log" &
-pids+=($!)
-for _ in $(seq 50); do
-        [ -S "$work/bus" ] && break
-        sleep 0.1
-done
-A=unix:path=$work/bus
-O=io.github.liballoc.JemCtl1
-P=/io/github/liballoc/JemCtl1
-I=$O.Manager
-bcall() { busctl --address="$A" --timeout=20 --json=short call $O $P $I "$@"; }
-uerrname() {
-        local out
-        if out=$(as_nobody dbus-send --bus="$A" --print-reply --reply-timeout=20000 \
-                --dest=$O $P "$I.$1" "${@:2}" 2>&1); then
-                echo ok
-        else
-                echo "$out" | sed -n 's/^Error \([^:]*\):.*/\1/p' | head -1
+cleanup_more() {
+        if [ -n "$mounted" ]; then
+                umount "$mounted" 2>/dev/null
         fi
 }
+start_watchdog store 150
+
+# ---- the bus ----------------------------------------------------------------------------
+bus_timeout=20
+start_bus
 
 # ---- the targets ------------------------------------------------------------------------
 start_workload() { # name MiB [nobody] [noprof]
@@ -120,15 +52,10 @@ start_workload() { # name MiB [nobody] [noprof]
         local conf=prof:true,lg_prof_sample:12,dirty_decay_ms:-1,muzzy_decay_ms:-1
         [ "${4:-}" = noprof ] && conf=dirty_decay_ms:-1
         if [ "${3:-}" = nobody ]; then
-                setpriv --reuid 65534 --regid 65534 --clear-groups env MALLOC_CONF=$conf \
-                        JEMCTL_RUNTIME_DIR="$rt" LD_PRELOAD="$LIB" "$WL" "$2" 140 \
-                        >"$work/$1.out" 2>&1 &
+                preload "$1" nobody MALLOC_CONF=$conf "$WL" "$2" 140
         else
-                MALLOC_CONF=$conf JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" "$2" 140 \
-                        >"$work/$1.out" 2>&1 &
+                preload "$1" MALLOC_CONF=$conf "$WL" "$2" 140
         fi
-        pids+=($!)
-        eval "$1=$!"
 }
 start_workload w1 16
 start_workload w2 16
@@ -144,17 +71,10 @@ pids+=($fshort)
 $st fake "$rt" grow >"$work/fgrow.out" 2>&1 &
 fgrow=$!
 pids+=($fgrow)
-for _ in $(seq 100); do
-        ok=1
-        for p in $w1 $w2 $w3 $wsmall $wns $fdie $fshort $fgrow; do
-                [ -S "$rt/$p.sock" ] || ok=0
-        done
-        [ $ok = 1 ] && break
-        sleep 0.1
-done
+wait_sockets $w1 $w2 $w3 $wsmall $wns $fdie $fshort $fgrow
 
 store=$work/store
-port=$($dtool port)
+port=$(free_port)
 base=http://127.0.0.1:$port
 api=$base/api/v1
 dpid=""
@@ -385,7 +305,7 @@ policy_daemon() { # name options...
         local name=$1
         shift
         local pport
-        pport=$($dtool port)
+        pport=$(free_port)
         "$D" --runtime-dir "$rt" --http "127.0.0.1:$pport" --interval 0.5 --timeout 2 \
                 --profile-dir "$work/$name" "$@" 2>"$work/$name.log" &
         pids+=($!)
@@ -482,7 +402,7 @@ if mount -t tmpfs -o size=64k tmpfs "$work/full" 2>"$work/mount.err"; then
 else
         skip store-full-filesystem "cannot mount a tmpfs: $(cat "$work/mount.err")"
 fi
-fport=$($dtool port)
+fport=$(free_port)
 prlimit --fsize=3000 "$D" --runtime-dir "$rt" --http "127.0.0.1:$fport" --interval 0.5 \
         --profile-dir "$work/fsize" 2>"$work/fsize.log" &
 fpid=$!

@@ -11,50 +11,24 @@
 set -u
 B=$(cd "${1:?usage: tests/daemon/web.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-LIB=${LIBALLOC:-$B/liballoc/liballoc.so}
-D=$B/jemctld/jemctld
+# shellcheck source=tests/daemon/lib.sh
+. "$here/lib.sh" # LIB, D, pass/fail/skip and the set-up below
 WL=$B/tools/live_workload
 tool="python3 $here/dtool.py"
 web="python3 $here/webtool.py"
 CHROME=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-fails=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP: $1: $2"; }
 
-for f in "$D" "$WL" "$LIB"; do
-        if [ ! -e "$f" ]; then
-                echo "FAIL: web-setup: $f is missing (build first)"
-                exit 1
-        fi
-done
-mkdir -p "$B/tests-tmp/daemon" "$B/tests-artifacts"
-work=$(mktemp -d "$B/tests-tmp/daemon/web.XXXXXX")
-rt=$work/rt
-mkdir -m 0700 "$rt"
-pids=()
+need_files web "$D" "$WL" "$LIB"
+mkdir -p "$B/tests-artifacts"
+make_work daemon web
 dpid=""
-cleanup() {
-        [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-        for p in "${pids[@]}" $dpid; do
-                kill -KILL "$p" 2>/dev/null
-        done
+cleanup_kill() {
         # Chromium's own children (renderer, zygote) of this run: by its profile directory.
         for p in $(pgrep -f -- "--user-data-dir=$work/" 2>/dev/null); do
                 kill -KILL "$p" 2>/dev/null
         done
-        { wait; } 2>/dev/null
-        rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'echo "FAIL: web-timeout: the runner ran past 150 s"; exit 1' USR1
-(
-        trap 'kill $s 2>/dev/null; exit 0' TERM
-        sleep 150 &
-        s=$!
-        wait $s && kill -USR1 $$
-) 2>/dev/null &
-watchdog=$!
+start_watchdog web 150
 
 # Two plain workloads and a hostile one: its file name becomes its comm (15 bytes at most),
 # its argv[0] its command line.
@@ -62,30 +36,23 @@ hostile_comm='<b id=pwn>x'
 hostile_argv0='<img id=pwn2 src=x onerror="document.body.dataset.pwned=1">'
 mkdir "$work/bin"
 cp "$WL" "$work/bin/$hostile_comm"
-JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 64 60 >"$work/w1.out" 2>&1 &
-w1=$!
-pids+=($w1)
-JEMCTL_RUNTIME_DIR=$rt LD_PRELOAD=$LIB "$WL" 64 60 >"$work/w3.out" 2>&1 &
-w3=$!
-pids+=($w3)
+preload w1 "$WL" 64 60
+preload w3 "$WL" 64 60
 JEMCTL_RUNTIME_DIR=$rt python3 -c 'import os, sys
 os.execve(sys.argv[1], [sys.argv[2], "64", "60"], dict(os.environ, LD_PRELOAD=sys.argv[3]))' \
         "$work/bin/$hostile_comm" "$hostile_argv0" "$LIB" >"$work/w2.out" 2>&1 &
 w2=$!
 pids+=($w2)
-for _ in $(seq 100); do
-        [ -S "$rt/$w1.sock" ] && [ -S "$rt/$w2.sock" ] && [ -S "$rt/$w3.sock" ] && break
-        sleep 0.1
-done
+wait_sockets "$w1" "$w2" "$w3"
 
-port=$($tool port)
+port=$(free_port)
 url=http://127.0.0.1:$port
 "$D" --runtime-dir "$rt" --http "127.0.0.1:$port" --interval 0.5 --timeout 2 \
         --profile-dir "$work/profiles" 2>"$work/jemctld.log" &
 dpid=$!
 
 # A second daemon polling every 20 ms fills the history past its bound meanwhile.
-port2=$($tool port)
+port2=$(free_port)
 "$D" --runtime-dir "$rt" --http "127.0.0.1:$port2" --interval 0.02 --timeout 2 \
         2>"$work/jemctld2.log" &
 dpid2=$!
