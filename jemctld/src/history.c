@@ -48,23 +48,32 @@ const char *jd_proc_comm(const jd_proc_t *p)
         return json_string_value(json_object_get(p->info, "comm"));
 }
 
+const char *jd_cgroup_unit(const char *cg, size_t *len)
+{
+        const char *best = NULL;
+        size_t bl = 0;
+        for (const char *c = cg != NULL ? cg : ""; *c != '\0';) {
+                c += strspn(c, "/");
+                size_t l = strcspn(c, "/");
+                if ((l > 8 && memcmp(c + l - 8, ".service", 8) == 0) ||
+                    (l > 6 && memcmp(c + l - 6, ".scope", 6) == 0)) {
+                        best = c;
+                        bl = l;
+                }
+                c += l;
+        }
+        *len = bl;
+        return best;
+}
+
 const char *jd_proc_unit(const jd_proc_t *p, char *buf, size_t cap)
 {
-        const char *cg = json_string_value(json_object_get(p->info, "cgroup"));
-        if (cg == NULL)
+        size_t n;
+        const char *u = jd_cgroup_unit(json_string_value(json_object_get(p->info, "cgroup")), &n);
+        if (u == NULL || n >= cap)
                 return NULL;
-        size_t n = strlen(cg);
-        while (n > 0 && cg[n - 1] == '/')
-                n--;
-        size_t s = n;
-        while (s > 0 && cg[s - 1] != '/')
-                s--;
-        static const char suf[] = ".service";
-        size_t sl = sizeof(suf) - 1;
-        if (n - s <= sl || memcmp(cg + n - sl, suf, sl) != 0 || n - s >= cap)
-                return NULL;
-        memcpy(buf, cg + s, n - s);
-        buf[n - s] = '\0';
+        memcpy(buf, u, n);
+        buf[n] = '\0';
         return buf;
 }
 

@@ -73,5 +73,8 @@ json_t *jd_frag_json(const json_t *stats);
  * NULL. */
 const char *jd_proc_comm(const jd_proc_t *p);
 const char *jd_proc_unit(const jd_proc_t *p, char *buf, size_t cap);
+/* The systemd unit in a cgroup path: its deepest component ending with .service or
+ * .scope (*len bytes at the result), or NULL.  One rule for labels, groups and selectors. */
+const char *jd_cgroup_unit(const char *cg, size_t *len);
 
 #endif

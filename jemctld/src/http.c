@@ -42,24 +42,6 @@ static void put_label(struct evbuffer *b, const char *name, const char *v, bool 
         evbuffer_add(b, "\"", 1);
 }
 
-/* The systemd unit of a cgroup path ending with ".service" (its last component). */
-static const char *unit_of(const char *cg, size_t *len)
-{
-        if (cg == NULL)
-                return NULL;
-        size_t n = strlen(cg);
-        while (n > 0 && cg[n - 1] == '/')
-                n--;
-        size_t s = n;
-        while (s > 0 && cg[s - 1] != '/')
-                s--;
-        static const char suf[] = ".service";
-        if (n - s <= sizeof(suf) - 1 || memcmp(cg + n - (sizeof(suf) - 1), suf, sizeof(suf) - 1))
-                return NULL;
-        *len = n - s;
-        return cg + s;
-}
-
 static void build_labels(struct evbuffer *b, const jd_proc_t *p)
 {
         char pid[16];
@@ -71,7 +53,7 @@ static void build_labels(struct evbuffer *b, const jd_proc_t *p)
         put_label(b, "comm", comm, true);
         put_label(b, "cgroup", cg, true);
         size_t ulen = 0;
-        const char *u = unit_of(cg, &ulen);
+        const char *u = jd_cgroup_unit(cg, &ulen);
         if (u != NULL) {
                 char unit[256];
                 snprintf(unit, sizeof(unit), "%.*s", (int)ulen, u);

@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "http_reply.h"
+#include "history.h"
 #include "jemctld.h"
 #include "select.h"
 
@@ -103,22 +104,12 @@ static void identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size
                 snprintf(cg, gcap, "%.*s", (int)strcspn(g, "\n"), g);
 }
 
-/* The unit: the last component of the cgroup path ending with .service/.scope. */
+/* The unit (history.c's rule), or null. */
 static json_t *unit_of(const char *cg)
 {
-        const char *best = NULL;
-        size_t bl = 0;
-        for (const char *c = cg; *c != '\0';) {
-                c += strspn(c, "/");
-                size_t l = strcspn(c, "/");
-                if ((l > 8 && memcmp(c + l - 8, ".service", 8) == 0) ||
-                    (l > 6 && memcmp(c + l - 6, ".scope", 6) == 0)) {
-                        best = c;
-                        bl = l;
-                }
-                c += l;
-        }
-        return best != NULL ? json_stringn(best, bl) : json_null();
+        size_t n;
+        const char *u = jd_cgroup_unit(cg, &n);
+        return u != NULL ? json_stringn(u, n) : json_null();
 }
 
 char *jd_select_json(const char *comm, const char *unit)
