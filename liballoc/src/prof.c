@@ -126,11 +126,24 @@ static uint64_t rng_next(void)
         return z ^ (z >> 31);
 }
 
-/* -ln(u) for u uniform in (0, 1]: an exponential draw of mean 1. */
+/* -ln(u) for u uniform in (0, 1]: an exponential draw of mean 1.  A new thread draws once
+ * per class it uses, so this is cheaper than libm's log: u = x * 2^-53 with x = 2^e * m,
+ * m in [1, 2), and ln m = 2 atanh((m - 1) / (m + 1)) by its series (five terms: the
+ * relative error is below 1e-5, far inside what sampling distances need). */
 static double exp_draw(void)
 {
-        double u = (double)((rng_next() >> 11) + 1) * 0x1.0p-53;
-        return -log(u);
+        uint64_t x = (rng_next() >> 11) + 1; /* 1 .. 2^53 */
+        double d = (double)x;
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof(bits));
+        int e = (int)((bits >> 52) & 0x7ff) - 1023;
+        bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+        double m;
+        memcpy(&m, &bits, sizeof(m));
+        double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+        double ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 / 9))));
+        double ln_u = (double)(e - 53) * 0.69314718055994530942 + ln_m;
+        return ln_u < 0 ? -ln_u : 0.0;
 }
 
 static double rate(void)
@@ -138,12 +151,22 @@ static double rate(void)
         return (double)((uint64_t)1 << atomic_load_explicit(&lg_sample, memory_order_relaxed));
 }
 
+/* R / size of each class, for the draws (set when the rate is). */
+static double cls_scale[LA_NBINS];
+
+static void set_scales(void)
+{
+        double r = rate();
+        for (unsigned c = 0; c < LA_NBINS; c++)
+                cls_scale[c] = r / (double)la_cls_size[c];
+}
+
 /* Blocks of class c that go out before the next sampled one: the sampled one is the
  * n-th, n geometric with each block taken with probability p = 1 - exp(-size/R), drawn
  * as floor(ln(u) / ln(1 - p)) + 1. */
 static uint32_t draw_blocks(unsigned c)
 {
-        double n = floor(exp_draw() * rate() / (double)la_cls_size[c]);
+        double n = floor(exp_draw() * cls_scale[c]);
         return n >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -708,8 +731,10 @@ void la_prof_reset(const size_t *lg)
                 memset(la_prof_ctx_table, 0, la_prof_ctx_nbuckets * sizeof(*la_prof_ctx_table));
         la_prof_nctx = 0;
         nsamples = sampled_bytes = 0;
-        if (lg != NULL)
+        if (lg != NULL) {
                 atomic_store(&lg_sample, *lg);
+                set_scales();
+        }
         la_mutex_unlock(&la_prof_lock);
         la_mutex_unlock(&la_prof_dump_mtx);
         bump_gen(); /* heaps redraw their distances */
@@ -720,6 +745,7 @@ void la_prof_reset(const size_t *lg)
 void la_prof_boot(void)
 {
         atomic_store(&lg_sample, la_opt.lg_prof_sample);
+        set_scales();
         atomic_store(&active_init, la_opt.prof_thread_active_init);
         tls_active = 0; /* this thread may have looked before the option was known */
         pthread_key_create(&tdata_key, tdata_exit);
