@@ -231,8 +231,7 @@ static void sys_thread_name(la_prof_tdata_t *td)
         la_mutex_unlock(&la_prof_lock);
 }
 
-/* The calling thread's record, created on first use (may allocate through
- * pthread_setspecific: the caller is marked busy by then). */
+/* The calling thread's record, created on first use. */
 static la_prof_tdata_t *tdata_get(void)
 {
         la_prof_tdata_t *td = tls_tdata;
@@ -255,7 +254,9 @@ static la_prof_tdata_t *tdata_get(void)
         if (la_opt.prof_sys_thread_name)
                 sys_thread_name(td);
         tls_tdata = td;
+        la_prof_aside_t aside = la_prof_aside_begin(); /* setspecific may allocate */
         pthread_setspecific(tdata_key, td);
+        la_prof_aside_end(aside);
         return td;
 }
 
@@ -272,7 +273,7 @@ static void draw_at(la_heap_t *h, unsigned c)
 /* Cuts h->fl[c] so that the list ends just before the next sampled block.  The list
  * comes from one slab, so when the sample is further away than the slab has blocks there
  * is nothing to cut and nothing to walk: the common case costs a compare. */
-static void cap(la_heap_t *h, unsigned c)
+void la_prof_cap(la_heap_t *h, unsigned c)
 {
         la_block_t *b = h->fl[c];
         if (b == NULL)
@@ -328,7 +329,7 @@ void la_prof_heap_sync(la_heap_t *h)
         /* Distances are drawn when a class is first used (a new thread draws none). */
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 h->prof_at[c] = UNDRAWN;
-                cap(h, c);
+                la_prof_cap(h, c);
         }
 }
 
@@ -339,10 +340,6 @@ void la_prof_heap_unarm(la_heap_t *h)
         h->prof_gen = 0; /* resynchronised at its next slow path if profiling is on */
 }
 
-void la_prof_cap(la_heap_t *h, unsigned c)
-{
-        cap(h, c);
-}
 
 void *la_prof_heap_small(la_heap_t *h, unsigned c)
 {
@@ -355,7 +352,7 @@ void *la_prof_heap_small(la_heap_t *h, unsigned c)
                 if (h->prof_rest[c] != NULL) {
                         h->fl[c] = h->prof_rest[c];
                         h->prof_rest[c] = NULL;
-                        cap(h, c);
+                        la_prof_cap(h, c);
                 }
                 if (p != NULL) {
                         la_account_alloc(h, usize);
@@ -550,15 +547,7 @@ void *la_prof_alloc_sampled(void *arena, bool arena_explicit, size_t usize, size
         la_arena_t *a = arena;
         uintptr_t frames[LA_PROF_BT_MAX];
         unsigned n = la_prof_capture(frames);
-        la_heap_t *saved_heap = la_tls_heap;
-        uint8_t saved_state = la_tls_state;
-        la_tls_heap = &la_empty_heap;
-        la_tls_state = LA_THREAD_BUSY;
-        la_tls_prof_busy = 1;
         la_prof_tdata_t *td = tdata_get();
-        la_tls_prof_busy = 0;
-        la_tls_state = saved_state;
-        la_tls_heap = saved_heap;
         void *p;
         if (usize <= LA_SMALL_MAX) /* counted as the smallest large class, whatever align */
                 p = la_large_alloc_sampled_small(a, usize, align, zero);
@@ -671,13 +660,7 @@ int la_prof_thread_name_set(const char *name)
         for (const char *c = name; *c != '\0'; c++)
                 if (!((*c >= 0x21 && *c <= 0x7e) || *c == ' ' || *c == '\t'))
                         return EFAULT; /* printable only, as jemalloc */
-        la_heap_t *saved_heap = la_tls_heap;
-        uint8_t saved_state = la_tls_state;
-        la_tls_heap = &la_empty_heap;
-        la_tls_state = LA_THREAD_BUSY;
         la_prof_tdata_t *td = tdata_get();
-        la_tls_state = saved_state;
-        la_tls_heap = saved_heap;
         if (td == NULL)
                 return EAGAIN;
         la_mutex_lock(&la_prof_lock);

@@ -141,13 +141,7 @@ unsigned la_prof_capture(uintptr_t *out)
 {
         void *buf[LA_PROF_BT_MAX + 32];
         int n = 0;
-        /* While unwinding, this thread has no heap: anything the unwinder allocates takes
-         * the arena's shared heap and is not sampled, and no list of ours is touched. */
-        la_heap_t *saved_heap = la_tls_heap;
-        uint8_t saved_state = la_tls_state;
-        la_tls_heap = &la_empty_heap;
-        la_tls_state = LA_THREAD_BUSY;
-        la_tls_prof_busy = 1;
+        la_prof_aside_t aside = la_prof_aside_begin(); /* what the unwinder allocates */
         la_prof_bt_hook_t hook = __atomic_load_n(&bt_hook, __ATOMIC_ACQUIRE);
         if (hook != NULL) {
                 unsigned len = 0;
@@ -156,9 +150,7 @@ unsigned la_prof_capture(uintptr_t *out)
         } else {
                 n = unwind(buf, LA_PROF_BT_MAX + 32);
         }
-        la_tls_prof_busy = 0;
-        la_tls_state = saved_state;
-        la_tls_heap = saved_heap;
+        la_prof_aside_end(aside);
         int i = 0;
         while (i < n && (uintptr_t)buf[i] >= text_lo && (uintptr_t)buf[i] < text_hi)
                 i++;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "heap.h"
 #include "prof.h"
 #include "util.h"
 
@@ -48,6 +49,30 @@ extern la_mutex_t la_prof_lock, la_prof_dump_mtx;
 extern la_prof_ctx_t **la_prof_ctx_table;
 extern size_t la_prof_ctx_nbuckets, la_prof_nctx;
 extern la_prof_tdata_t *la_prof_threads;
+
+/* The calling thread set apart from its heap, while it unwinds or creates its record:
+ * whatever it allocates meanwhile takes its arena's shared heap, is not sampled, and
+ * touches no list of its own heap. */
+typedef struct la_prof_aside {
+        la_heap_t *heap;
+        uint8_t state;
+} la_prof_aside_t;
+
+static inline la_prof_aside_t la_prof_aside_begin(void)
+{
+        la_prof_aside_t a = {la_tls_heap, la_tls_state};
+        la_tls_heap = &la_empty_heap;
+        la_tls_state = LA_THREAD_BUSY;
+        la_tls_prof_busy++;
+        return a;
+}
+
+static inline void la_prof_aside_end(la_prof_aside_t a)
+{
+        la_tls_prof_busy--;
+        la_tls_state = a.state;
+        la_tls_heap = a.heap;
+}
 
 /* prof_bt.c: the calling thread's backtrace into out (LA_PROF_BT_MAX frames at most),
  * innermost first, starting at malloc's address (the first one loads the unwinder);
