@@ -174,8 +174,6 @@ int jc_select_pids(pid_t **out, size_t *n, bool *via_daemon);
 int jc_for_each_selected(int (*fn)(int, char **), int argc, char **argv, bool header);
 /* Whether pid matches the selectors by /proc/PID/comm and /proc/PID/cgroup. */
 bool jc_select_match_local(pid_t pid);
-/* Whether a path component of cgroup is unit ("NAME" also matches "NAME.service"). */
-bool jc_unit_matches(const char *cgroup, const char *unit);
 /* The daemon's rows ({"pid", "comm", "cgroup", "unit", "allocated", "active", "resident",
  * "rss", "dirty_decay_ms", "muzzy_decay_ms", "socket", "error"}) matching the selectors;
  * JC_OK, or JC_NOCONN if no daemon answers for this runtime directory (said on stderr

@@ -19,45 +19,17 @@
 #define JC_DAEMON_URL_DEFAULT "http://127.0.0.1:9464"
 /* How long jemctl waits for the daemon before scanning by itself. */
 #define JC_DAEMON_TIMEOUT 2.0
-/* /proc/PID/comm holds at most this many characters (TASK_COMM_LEN - 1). */
-#define JC_COMM_MAX 15
 
 bool jc_selecting(void)
 {
         return jc_opt->sel_comm != NULL || jc_opt->sel_unit != NULL || jc_opt->sel_all;
 }
 
-static bool comm_matches(const char *comm)
-{
-        return comm != NULL && strncmp(comm, jc_opt->sel_comm, JC_COMM_MAX) == 0 &&
-               (strlen(comm) < JC_COMM_MAX || strlen(jc_opt->sel_comm) >= JC_COMM_MAX);
-}
-
-bool jc_unit_matches(const char *cgroup, const char *unit)
-{
-        if (cgroup == NULL)
-                return false;
-        size_t ul = strlen(unit);
-        /* "redis-server" means "redis-server.service", as systemctl reads it. */
-        bool bare = strchr(unit, '.') == NULL;
-        for (const char *c = cgroup; *c != '\0';) {
-                c += strspn(c, "/");
-                size_t l = strcspn(c, "/");
-                if (l == ul && memcmp(c, unit, l) == 0)
-                        return true;
-                if (bare && l == ul + 8 && memcmp(c, unit, ul) == 0 &&
-                    memcmp(c + ul, ".service", 8) == 0)
-                        return true;
-                c += l;
-        }
-        return false;
-}
-
 static bool matches(const char *comm, const char *cgroup)
 {
-        if (jc_opt->sel_comm != NULL && !comm_matches(comm))
+        if (jc_opt->sel_comm != NULL && !jp_comm_matches(comm, jc_opt->sel_comm))
                 return false;
-        if (jc_opt->sel_unit != NULL && !jc_unit_matches(cgroup, jc_opt->sel_unit))
+        if (jc_opt->sel_unit != NULL && !jp_unit_matches(cgroup, jc_opt->sel_unit))
                 return false;
         return true;
 }

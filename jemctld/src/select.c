@@ -18,34 +18,8 @@
 #include "http_reply.h"
 #include "history.h"
 #include "jemctld.h"
+#include "jp/proto.h"
 #include "select.h"
-
-#define COMM_MAX 15 /* TASK_COMM_LEN - 1 */
-
-static bool comm_matches(const char *comm, const char *want)
-{
-        return comm != NULL && strncmp(comm, want, COMM_MAX) == 0 &&
-               (strlen(comm) < COMM_MAX || strlen(want) >= COMM_MAX);
-}
-
-static bool unit_matches(const char *cgroup, const char *unit)
-{
-        if (cgroup == NULL)
-                return false;
-        size_t ul = strlen(unit);
-        bool bare = strchr(unit, '.') == NULL; /* "redis" means "redis.service" */
-        for (const char *c = cgroup; *c != '\0';) {
-                c += strspn(c, "/");
-                size_t l = strcspn(c, "/");
-                if (l == ul && memcmp(c, unit, l) == 0)
-                        return true;
-                if (bare && l == ul + 8 && memcmp(c, unit, ul) == 0 &&
-                    memcmp(c + ul, ".service", 8) == 0)
-                        return true;
-                c += l;
-        }
-        return false;
-}
 
 static bool read_small(const char *path, char *buf, size_t cap)
 {
@@ -122,8 +96,8 @@ char *jd_select_json(const char *comm, const char *unit)
                         continue;
                 char c[64], cg[4096];
                 identity(p, c, sizeof(c), cg, sizeof(cg));
-                if ((comm != NULL && !comm_matches(c, comm)) ||
-                    (unit != NULL && !unit_matches(cg, unit)))
+                if ((comm != NULL && !jp_comm_matches(c, comm)) ||
+                    (unit != NULL && !jp_unit_matches(cg, unit)))
                         continue;
                 json_t *o = json_object();
                 json_object_set_new(o, "pid", json_integer(p->pid));

@@ -123,6 +123,15 @@ void jp_w_commit(jp_writer_t *w, size_t used);
 enum jp_kind { JP_K_BOOL, JP_K_U32, JP_K_U64, JP_K_I64, JP_K_STR, JP_K_VOID, JP_K_OTHER };
 enum jp_kind jp_type_kind(const char *ctype);
 
+/* ---- selectors ----------------------------------------------------------------------- */
+
+/* jemctl --comm / --unit and jemctld's /api/v1/select: a process's comm equals the
+ * selector (both cut to the kernel's 15 bytes); a unit is a component of its cgroup path,
+ * a bare name meaning NAME.service. */
+#define JP_COMM_MAX 15 /* TASK_COMM_LEN - 1 */
+bool jp_comm_matches(const char *comm, const char *want);
+bool jp_unit_matches(const char *cgroup, const char *unit);
+
 /* ---- messages ---------------------------------------------------------------------- */
 
 enum jp_op {
