@@ -511,7 +511,7 @@ static la_arena_t *arena_new(unsigned ind)
         la_heap_t *shared = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
         if (a == NULL || shared == NULL)
                 return NULL;
-        la_mutex_init(&a->lock);
+        la_mutex_init_named(&a->lock, "arena");
         a->ind = ind;
         a->next_region_size = REGION_MIN;
         uint64_t now = la_os_now_ns();
@@ -646,11 +646,11 @@ la_arena_t *la_arena_huge(void)
 
 void la_arenas_prefork(void)
 {
-        la_mutex_lock(&arenas_lock);
+        la_mutex_prefork(&arenas_lock);
         unsigned n = atomic_load(&la_narenas_total);
         for (unsigned i = 0; i < n; i++)
                 if (la_arenas[i] != NULL)
-                        la_mutex_lock(&la_arenas[i]->lock);
+                        la_mutex_prefork(&la_arenas[i]->lock);
 }
 
 void la_arenas_postfork_parent(void)
@@ -658,8 +658,8 @@ void la_arenas_postfork_parent(void)
         unsigned n = atomic_load(&la_narenas_total);
         for (unsigned i = n; i-- > 0;)
                 if (la_arenas[i] != NULL)
-                        la_mutex_unlock(&la_arenas[i]->lock);
-        la_mutex_unlock(&arenas_lock);
+                        la_mutex_postfork_parent(&la_arenas[i]->lock);
+        la_mutex_postfork_parent(&arenas_lock);
 }
 
 void la_arenas_postfork_child(void)
@@ -667,11 +667,11 @@ void la_arenas_postfork_child(void)
         unsigned n = atomic_load(&la_narenas_total);
         for (unsigned i = 0; i < n; i++) {
                 if (la_arenas[i] != NULL) {
-                        la_mutex_init(&la_arenas[i]->lock);
+                        la_mutex_postfork_child(&la_arenas[i]->lock);
                         atomic_store(&la_arenas[i]->nthreads, 0);
                 }
         }
-        la_mutex_init(&arenas_lock);
+        la_mutex_postfork_child(&arenas_lock);
 }
 
 /* ---- arena.<i>.reset / destroy ------------------------------------------------------ */

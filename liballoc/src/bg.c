@@ -21,7 +21,7 @@
 #define INTERVAL_MIN_NS 10000000ull    /* 10 ms */
 #define INTERVAL_MAX_NS 1000000000ull  /* 1 s */
 
-static la_mutex_t bg_lock = LA_MUTEX_INITIALIZER;
+static la_mutex_t bg_lock = LA_MUTEX_INITIALIZER_NAMED("background thread");
 static pthread_cond_t bg_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t threads[BG_MAX_THREADS];
 static unsigned nthreads;     /* running */
@@ -193,18 +193,18 @@ void la_bg_boot(void)
 
 void la_bg_prefork(void)
 {
-        la_mutex_lock(&bg_lock);
+        la_mutex_prefork(&bg_lock);
 }
 
 void la_bg_postfork_parent(void)
 {
-        la_mutex_unlock(&bg_lock);
+        la_mutex_postfork_parent(&bg_lock);
 }
 
 void la_bg_postfork_child(void)
 {
         /* The threads did not survive the fork: the child starts with them off. */
-        la_mutex_init(&bg_lock);
+        la_mutex_postfork_child(&bg_lock);
         pthread_cond_init(&bg_cond, NULL);
         nthreads = 0;
         enabled = false;

@@ -11,7 +11,7 @@
 #include "stats.h"
 #include "thread.h"
 
-static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER;
+static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER_NAMED("mallctl");
 static bool ctl_ready; /* the first call takes the first snapshot (epoch 1), as jemalloc */
 
 static void lock_ctl(void)
@@ -30,17 +30,17 @@ la_mutex_t *la_ctl_mutex(void)
 
 void la_ctl_prefork(void)
 {
-        la_mutex_lock(&ctl_lock);
+        la_mutex_prefork(&ctl_lock);
 }
 
 void la_ctl_postfork_parent(void)
 {
-        la_mutex_unlock(&ctl_lock);
+        la_mutex_postfork_parent(&ctl_lock);
 }
 
 void la_ctl_postfork_child(void)
 {
-        la_mutex_init(&ctl_lock);
+        la_mutex_postfork_child(&ctl_lock);
 }
 
 /* ---- value plumbing ---------------------------------------------------------------- */

@@ -64,7 +64,7 @@ static struct {
         size_t out_total; /* sum of the clients' out_len */
 } srv = {.lfd = -1, .wake = {-1, -1}};
 
-static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER; /* start / stop */
+static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER_NAMED("control server"); /* start / stop */
 bool la_ctl_server_restart_pending;
 
 /* ---- small helpers ----------------------------------------------------------------- */
@@ -611,17 +611,17 @@ void la_ctl_server_restart(void)
 
 void la_ctl_server_prefork(void)
 {
-        la_mutex_lock(&srv_lock);
+        la_mutex_prefork(&srv_lock);
 }
 
 void la_ctl_server_postfork_parent(void)
 {
-        la_mutex_unlock(&srv_lock);
+        la_mutex_postfork_parent(&srv_lock);
 }
 
 void la_ctl_server_postfork_child(void)
 {
-        la_mutex_init(&srv_lock);
+        la_mutex_postfork_child(&srv_lock);
         if (!srv.running)
                 return;
         /* The thread stayed in the parent; so do the socket and the clients.  The child

@@ -18,7 +18,7 @@ static la_span_t *span_free_list;
 
 void la_meta_init(void)
 {
-        la_mutex_init(&meta_lock);
+        la_mutex_init_named(&meta_lock, "metadata");
 }
 
 static void *bump_locked(size_t size, size_t align)
@@ -84,13 +84,15 @@ size_t la_meta_mapped(void)
 
 void la_meta_prefork(void)
 {
-        la_mutex_lock(&meta_lock);
+        la_mutex_prefork(&meta_lock);
 }
 void la_meta_postfork_parent(void)
 {
-        la_mutex_unlock(&meta_lock);
+        la_mutex_postfork_parent(&meta_lock);
 }
 void la_meta_postfork_child(void)
 {
-        la_mutex_init(&meta_lock);
+        /* A bump pointer and a list head: an interrupted update at worst leaks a little
+         * or hands the child a block the dead code had taken, so it is used as it is. */
+        la_mutex_postfork_child(&meta_lock);
 }

@@ -34,8 +34,8 @@ _Atomic bool la_prof_active;
 _Atomic bool la_prof_dump_pending;
 __thread uint8_t la_tls_prof_busy __attribute__((tls_model("initial-exec")));
 
-la_mutex_t la_prof_lock = LA_MUTEX_INITIALIZER;      /* tables, thread records */
-la_mutex_t la_prof_dump_mtx = LA_MUTEX_INITIALIZER;  /* dumps and resets */
+la_mutex_t la_prof_lock = LA_MUTEX_INITIALIZER_NAMED("profiling"); /* tables, thread records */
+la_mutex_t la_prof_dump_mtx = LA_MUTEX_INITIALIZER_NAMED("profile dump"); /* dumps, resets */
 
 static _Atomic size_t lg_sample;   /* current sampling rate */
 static _Atomic bool active_init = true; /* prof.thread_active_init */
@@ -739,20 +739,22 @@ void la_prof_boot(void)
 
 void la_prof_prefork(void)
 {
-        la_mutex_lock(&la_prof_dump_mtx);
-        la_mutex_lock(&la_prof_lock);
+        la_mutex_prefork(&la_prof_dump_mtx);
+        la_mutex_prefork(&la_prof_lock);
 }
 
 void la_prof_postfork_parent(void)
 {
-        la_mutex_unlock(&la_prof_lock);
-        la_mutex_unlock(&la_prof_dump_mtx);
+        la_mutex_postfork_parent(&la_prof_lock);
+        la_mutex_postfork_parent(&la_prof_dump_mtx);
 }
 
 void la_prof_postfork_child(void)
 {
-        la_mutex_init(&la_prof_lock);
-        la_mutex_init(&la_prof_dump_mtx);
+        bool whole = la_mutex_postfork_child(&la_prof_lock);
+        la_mutex_postfork_child(&la_prof_dump_mtx);
+        if (!whole)
+                return; /* its holder may have been editing the thread list: leave it */
         /* The other threads are gone; their records stay with the objects they sampled
          * (the child inherited those) and are shown as exited threads. */
         for (la_prof_tdata_t *td = la_prof_threads; td != NULL; td = td->next)

@@ -11,7 +11,7 @@
 #include "meta.h"
 #include "thread.h"
 
-static la_mutex_t tcache_lock = LA_MUTEX_INITIALIZER;
+static la_mutex_t tcache_lock = LA_MUTEX_INITIALIZER_NAMED("tcache");
 static la_heap_t *caches[LA_TCACHES_MAX];
 static la_heap_t *recycled;
 
@@ -90,15 +90,15 @@ unsigned la_tcache_count_bound(unsigned ind)
 
 void la_tcache_prefork(void)
 {
-        la_mutex_lock(&tcache_lock);
+        la_mutex_prefork(&tcache_lock);
 }
 
 void la_tcache_postfork_parent(void)
 {
-        la_mutex_unlock(&tcache_lock);
+        la_mutex_postfork_parent(&tcache_lock);
 }
 
 void la_tcache_postfork_child(void)
 {
-        la_mutex_init(&tcache_lock);
+        la_mutex_postfork_child(&tcache_lock);
 }

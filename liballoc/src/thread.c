@@ -106,11 +106,12 @@ void la_heap_unregister(la_heap_t *h)
 
 static void prefork(void)
 {
+        la_fork_begin();
         la_ctl_server_prefork();
         la_ctl_prefork();
         la_bg_prefork();
         la_tcache_prefork();
-        la_mutex_lock(&registry_lock);
+        la_mutex_prefork(&registry_lock);
         la_arenas_prefork();
         la_meta_prefork();
         la_prof_prefork();
@@ -121,34 +122,111 @@ static void postfork_parent(void)
         la_prof_postfork_parent();
         la_meta_postfork_parent();
         la_arenas_postfork_parent();
-        la_mutex_unlock(&registry_lock);
+        la_mutex_postfork_parent(&registry_lock);
         la_tcache_postfork_parent();
         la_bg_postfork_parent();
         la_ctl_postfork_parent();
         la_ctl_server_postfork_parent();
 }
 
+/* In the child, before the locks are re-initialised: an automatic arena whose state is
+ * whole (la_mutex_fork_whole), home if it is, or NULL. */
+static la_arena_t *child_whole_arena(la_arena_t *prefer)
+{
+        if (prefer != NULL && la_mutex_fork_whole(&prefer->lock))
+                return prefer;
+        for (unsigned i = 0; i < la_narenas_auto; i++) {
+                la_arena_t *a = la_arenas[i];
+                if (a != NULL && la_mutex_fork_whole(&a->lock))
+                        return a;
+        }
+        return NULL;
+}
+
+/*
+ * The child of a fork whose handler left some locks untaken (fork from a signal handler
+ * that interrupted the allocator; see la_mutex_prefork): the structures those locks guard
+ * may be half-updated, and so may the forking thread's heap if the fork interrupted it
+ * inside a slow path.  The child's thread then starts over with a new heap (its old one
+ * is left like the heaps of the threads that did not survive the fork: frees into its
+ * slabs are queued and never collected) on an arena whose state is whole, so that what
+ * the child allocates never meets that state.  Freeing the parent's blocks still goes to
+ * their own arenas.
+ */
+static void child_start_over(la_arena_t *whole, bool registry_whole)
+{
+        la_heap_t *old = la_tls_heap;
+        if (!registry_whole) {
+                /* Lists that the dead holder may have been editing: forget them (their
+                 * heaps' counters no longer show in the statistics of the child). */
+                registry = NULL;
+                heap_free_list = NULL;
+        }
+        if (whole == NULL) {
+                /* Every automatic arena was busy: make one that was never used, if the
+                 * configuration leaves any; else stay (the best that can be done). */
+                for (unsigned i = 0; i < la_narenas_auto && whole == NULL; i++)
+                        if (la_arenas[i] == NULL)
+                                whole = la_arena_get(i, true);
+        }
+        if (old->kind != LA_HEAP_THREAD) {
+                if (whole != NULL)
+                        tls_arena = whole;
+                if (la_tls_state == LA_THREAD_BUSY && la_fork_interrupted())
+                        la_tls_state = LA_THREAD_NEW; /* heap_create was interrupted */
+                return;
+        }
+        if (!la_fork_interrupted() && (whole == NULL || whole == old->arena)) {
+                atomic_fetch_add(&old->arena->nthreads, 1);
+                return; /* the heap and its arena are whole */
+        }
+        la_arena_t *a = whole != NULL ? whole : old->arena;
+        la_heap_t *h = heap_free_list;
+        if (h != NULL)
+                heap_free_list = h->reg_next;
+        else
+                h = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
+        if (h == NULL) {
+                atomic_fetch_add(&old->arena->nthreads, 1);
+                return;
+        }
+        la_heap_init(h, a, LA_HEAP_THREAD);
+        atomic_fetch_add(&a->nthreads, 1);
+        registry_insert_locked(h);
+        tls_arena = a;
+        la_tls_heap = h;
+        pthread_setspecific(heap_key, h);
+        la_tls_state = LA_THREAD_ACTIVE;
+}
+
 static void postfork_child(void)
 {
+        la_heap_t *self = la_tls_heap;
+        la_arena_t *home = self->kind == LA_HEAP_THREAD ? self->arena : tls_arena;
+        la_arena_t *whole = child_whole_arena(home);
         la_prof_postfork_child();
         la_meta_postfork_child();
         la_arenas_postfork_child();
-        la_mutex_init(&registry_lock);
+        bool registry_whole = la_mutex_postfork_child(&registry_lock);
         la_tcache_postfork_child();
         la_bg_postfork_child();
         la_ctl_postfork_child();
         la_ctl_server_postfork_child();
+        la_fork_child_done();
+        if (la_fork_torn() || la_fork_interrupted()) {
+                child_start_over(whole, registry_whole);
+                return;
+        }
         /* Other threads' heaps are gone with their threads; their slabs stay owned by heaps
          * nobody uses (frees into them are queued and never collected).  Touching their
          * lists here could meet a state torn by the fork, so they are left alone. */
-        la_heap_t *self = la_tls_heap;
         if (self->kind == LA_HEAP_THREAD)
                 atomic_fetch_add(&self->arena->nthreads, 1);
 }
 
 void la_thread_boot(void)
 {
-        la_mutex_init(&registry_lock);
+        la_mutex_init_named(&registry_lock, "thread registry");
         pthread_key_create(&heap_key, thread_exit);
         pthread_atfork(prefork, postfork_parent, postfork_child);
 }

@@ -137,6 +137,7 @@ size_t la_strlcat(char *dst, const char *src, size_t cap)
 }
 
 __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
+__thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
 
 void la_mutex_init(la_mutex_t *mu)
 {
@@ -146,6 +147,14 @@ void la_mutex_init(la_mutex_t *mu)
         pthread_mutex_init(&mu->m, &attr);
         pthread_mutexattr_destroy(&attr);
         atomic_store_explicit(&mu->nwaiting, 0, memory_order_relaxed);
+        __atomic_store_n(&mu->owner, NULL, __ATOMIC_RELAXED);
+        mu->fork_held = false;
+}
+
+void la_mutex_init_named(la_mutex_t *mu, const char *name)
+{
+        mu->name = name;
+        la_mutex_init(mu);
 }
 
 #define SPIN_MAX 64 /* read-only polls of the lock word before blocking */
@@ -157,8 +166,31 @@ static uint64_t now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread wants a lock it holds: the only way that happens is a malloc or
+ * free that interrupted the allocator on this thread (a signal handler) and reached a
+ * path that takes a lock the interrupted code holds.  Waiting would never end. */
+static LA_COLD void mutex_reentered(const la_mutex_t *mu)
+{
+        char msg[200];
+        la_strlcpy(msg, "malloc re-entered (from a signal handler?) while this thread held ",
+                   sizeof(msg));
+        if (mu->name != NULL) {
+                la_strlcat(msg, "the ", sizeof(msg));
+                la_strlcat(msg, mu->name, sizeof(msg));
+                la_strlcat(msg, " lock", sizeof(msg));
+        } else {
+                la_strlcat(msg, "an allocator lock", sizeof(msg));
+        }
+        la_strlcat(msg, " (malloc is not async-signal-safe)", sizeof(msg));
+        la_fatal(msg);
+}
+
 void la_mutex_lock_slow(la_mutex_t *mu)
 {
+        /* Only this thread ever stores its own address in owner: if it reads it, this
+         * thread holds the lock (it is cleared before the release). */
+        if (LA_UNLIKELY(la_mutex_held_by_me(mu)))
+                mutex_reentered(mu);
         /* Poll without writing (a failed trylock would pull the line away from the
          * holder), then try once more before blocking. */
         for (int i = 0; i < SPIN_MAX; i++) {
@@ -182,6 +214,92 @@ void la_mutex_lock_slow(la_mutex_t *mu)
                 mu->prof.max_wait_time = waited;
         if (n > mu->prof.max_num_thds)
                 mu->prof.max_num_thds = n;
+}
+
+/* ---- fork ---------------------------------------------------------------------------- */
+
+/* The forking thread's view of its fork (copied into the child with the thread). */
+static __thread struct {
+        uint64_t deadline; /* bounded: give up on busy locks after this */
+        unsigned taken;    /* locks the prefork handler took */
+        bool bounded;      /* this thread held allocator locks as the fork began */
+        bool torn;         /* child: some lock's state may be half-updated */
+} fork_ctx __attribute__((tls_model("initial-exec")));
+
+void la_fork_begin(void)
+{
+        fork_ctx.bounded = la_locks_held != 0;
+        fork_ctx.deadline = fork_ctx.bounded ? now_ns() + LA_FORK_WAIT_NS : 0;
+        fork_ctx.taken = 0;
+        fork_ctx.torn = false;
+}
+
+bool la_mutex_prefork(la_mutex_t *mu)
+{
+        if (la_mutex_held_by_me(mu)) {
+                /* The code this fork interrupted holds it (fork from a signal handler). */
+                return false;
+        }
+        if (!fork_ctx.bounded) {
+                la_mutex_lock(mu);
+        } else {
+                /* Its holder may be waiting for a lock this thread holds, or be another
+                 * thread's fork handler waiting for one: try for a bounded time only. */
+                la_locks_held++;
+                for (unsigned i = 0; pthread_mutex_trylock(&mu->m) != 0; i++) {
+                        if (now_ns() >= fork_ctx.deadline) {
+                                la_locks_held--;
+                                return false;
+                        }
+                        if (i < SPIN_MAX) {
+#if defined(__x86_64__) || defined(__i386__)
+                                __builtin_ia32_pause();
+#endif
+                        } else {
+                                struct timespec ts = {0, 20000};
+                                nanosleep(&ts, NULL);
+                        }
+                }
+                __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
+        }
+        mu->fork_held = true;
+        fork_ctx.taken++;
+        return true;
+}
+
+void la_mutex_postfork_parent(la_mutex_t *mu)
+{
+        /* owner first: fork_held of a lock another thread holds is not ours to read. */
+        if (la_mutex_held_by_me(mu) && mu->fork_held) {
+                mu->fork_held = false;
+                la_mutex_unlock(mu);
+        }
+}
+
+bool la_mutex_postfork_child(la_mutex_t *mu)
+{
+        bool whole = la_mutex_fork_whole(mu);
+        if (!whole)
+                fork_ctx.torn = true;
+        la_mutex_init(mu);
+        return whole;
+}
+
+bool la_fork_torn(void)
+{
+        return fork_ctx.torn;
+}
+
+bool la_fork_interrupted(void)
+{
+        return fork_ctx.bounded;
+}
+
+void la_fork_child_done(void)
+{
+        /* The locks the prefork handler took were re-initialised, not released. */
+        la_locks_held -= fork_ctx.taken;
+        fork_ctx.taken = 0;
 }
 
 void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset)

@@ -56,7 +56,13 @@ size_t la_strlcat(char *dst, const char *src, size_t cap);
 
 /* Mutexes: adaptive pthread mutexes with jemalloc's contention counters, re-initialised
  * in the fork child.  The counters are written only by the holder (after it got the
- * lock), so they need no atomics; an uncontended lock costs one trylock and two stores. */
+ * lock), so they need no atomics; an uncontended lock costs one trylock and a few plain
+ * stores.  Each mutex records its holder (owner, a per-thread address) and each thread
+ * counts the allocator locks it holds (la_locks_held, counted from just before the
+ * acquisition to just after the release, so it never undercounts): a thread that finds a
+ * lock it holds itself taken (malloc re-entered from a signal handler) dies with a
+ * message instead of waiting for itself, and the fork handlers do not wait for locks that
+ * could never be released (see la_mutex_prefork). */
 typedef struct la_mutex_prof {
         uint64_t num_ops, num_wait, num_spin_acq, num_owner_switch;
         uint64_t total_wait_time, max_wait_time; /* ns */
@@ -67,19 +73,29 @@ typedef struct la_mutex {
         pthread_mutex_t m;
         la_mutex_prof_t prof;
         const void *last_owner;    /* thread that held it last (owner-switch count) */
+        const void *owner;         /* thread that holds it now, NULL (relaxed atomics) */
+        const char *name;          /* for messages: "arena", "metadata", ... */
         _Atomic uint32_t nwaiting; /* threads blocked right now */
+        bool fork_held;            /* taken by the prefork handler of its holder */
 } la_mutex_t;
 
 #define LA_MUTEX_INITIALIZER {.m = PTHREAD_MUTEX_INITIALIZER}
+#define LA_MUTEX_INITIALIZER_NAMED(n) {.m = PTHREAD_MUTEX_INITIALIZER, .name = (n)}
 
+/* (Re)initialises the lock; the name is kept. */
 void la_mutex_init(la_mutex_t *mu);
+void la_mutex_init_named(la_mutex_t *mu, const char *name);
 void la_mutex_lock_slow(la_mutex_t *mu);
-/* A per-thread address that names the calling thread (for the owner-switch count). */
+/* A per-thread address that names the calling thread (owner, owner-switch count). */
 extern __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
+/* Allocator locks the calling thread holds (or is taking or releasing right now). */
+extern __thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
 static inline void la_mutex_lock(la_mutex_t *mu)
 {
+        la_locks_held++;
         if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
                 la_mutex_lock_slow(mu);
+        __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
         mu->prof.num_ops++;
         if (mu->last_owner != &la_thread_tag) {
                 mu->prof.num_owner_switch++;
@@ -88,8 +104,58 @@ static inline void la_mutex_lock(la_mutex_t *mu)
 }
 static inline void la_mutex_unlock(la_mutex_t *mu)
 {
+        __atomic_store_n(&mu->owner, NULL, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&mu->m);
+        la_locks_held--;
 }
+static inline bool la_mutex_held_by_me(const la_mutex_t *mu)
+{
+        return __atomic_load_n(&mu->owner, __ATOMIC_RELAXED) == (const void *)&la_thread_tag;
+}
+
+/*
+ * fork() support.  fork may be called from a signal handler (POSIX makes it async-signal-
+ * safe; crash reporters do it) that interrupted this thread inside the allocator, holding
+ * some of its locks, while other threads hold others.  The prefork handler calls
+ * la_fork_begin() and then la_mutex_prefork() on every lock in lock order:
+ *   - a lock this thread already holds is not taken (the interrupted code holds it);
+ *   - when this thread held no lock as the fork began, a lock another thread holds is
+ *     waited for: that thread cannot be waiting for this one, so it will release it;
+ *   - otherwise (some other thread may be waiting for a lock this one holds, or for
+ *     another fork handler) a busy lock is waited for at most LA_FORK_WAIT_NS for the
+ *     whole fork, and then left.
+ * A lock that was not taken may guard a structure that its holder left half-updated:
+ * la_mutex_postfork_child() says whether it did (la_mutex_fork_whole) and la_fork_torn()
+ * whether any lock did, and the child moves away from such state (thread.c).
+ * la_mutex_postfork_parent() releases the locks the prefork handler took;
+ * la_mutex_postfork_child() re-initialises every lock.
+ */
+#define LA_FORK_WAIT_NS 20000000u
+void la_fork_begin(void);
+/* True if the lock was taken for the fork. */
+bool la_mutex_prefork(la_mutex_t *mu);
+void la_mutex_postfork_parent(la_mutex_t *mu);
+/* In the child, before la_mutex_postfork_child: is the state the lock guards whole?  It
+ * is unless the lock was held by a thread other than a fork handler (a fork handler sets
+ * fork_held right after taking the lock and clears it before releasing it, and changes
+ * nothing in between): the interrupted code of the forking thread, or a thread that did
+ * not survive the fork, may have been half-way through an update. */
+static inline bool la_mutex_fork_whole(const la_mutex_t *mu)
+{
+        return __atomic_load_n(&mu->m.__data.__lock, __ATOMIC_RELAXED) == 0 || mu->fork_held;
+}
+/* Re-initialises the lock; returns la_mutex_fork_whole() as it was. */
+bool la_mutex_postfork_child(la_mutex_t *mu);
+/* In the child, after every la_mutex_postfork_child: some lock's state may be
+ * half-updated. */
+bool la_fork_torn(void);
+/* In the child: the forking thread held allocator locks as the fork began (a signal
+ * handler interrupted it inside an allocator slow path), so its own heap may be
+ * half-updated too. */
+bool la_fork_interrupted(void);
+/* In the child, last: the prefork handler's locks are no longer held. */
+void la_fork_child_done(void);
+
 /* Copies the counters (taking the lock) and, if reset, zeroes them. */
 void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset);
 
