@@ -85,20 +85,24 @@ static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_
             (h == NULL || !h->prof_armed || usize > LA_SMALL_MAX) && la_prof_count(usize)) {
                 p = la_prof_alloc_sampled(a, explicit_arena, usize, align, zero);
                 if (p != NULL) {
-                        la_account_alloc(h != NULL ? h : &la_empty_heap, usize);
+                        la_account_alloc(la_tls_heap, usize);
                         return p;
                 }
         }
         if (usize <= LA_SMALL_MAX) {
                 unsigned c = la_size2cls(usize);
                 p = h != NULL ? heap_small(h, c) : shared_small(a, c);
+                /* Blocks from a shared or explicit heap are the calling thread's bytes
+                 * too (thread.allocated), as in jemalloc. */
+                if (p != NULL && (h == NULL || h->kind != LA_HEAP_THREAD))
+                        la_account_alloc(la_tls_heap, usize);
                 if (p != NULL && zero)
                         memset(p, 0, usize);
                 return p;
         }
         p = la_large_alloc(a, explicit_arena, usize, align, zero);
         if (p != NULL)
-                la_account_alloc(h != NULL ? h : &la_empty_heap, usize);
+                la_account_alloc(la_tls_heap, usize);
         return p;
 }
 
@@ -263,14 +267,18 @@ static bool resize_in_place(void *p, la_span_t *s, size_t new_usize, size_t alig
         if (la_large_resize(s, new_usize, zero)) {
                 if (LA_UNLIKELY(s->prof_tctx != NULL))
                         la_prof_resize(s, old, new_usize);
-                la_heap_t *h = la_tls_heap;
-                if (new_usize > old)
-                        la_account_alloc(h, new_usize - old);
-                else
-                        la_account_dealloc(h, old - new_usize);
                 return true;
         }
         return false;
+}
+
+/* A resize that kept the pointer counts, as in jemalloc, as an allocation of the new size
+ * and a free of the old one (thread.allocated / thread.deallocated). */
+static void account_resize(size_t old, size_t new_usize)
+{
+        la_heap_t *h = la_tls_heap;
+        la_account_alloc(h, new_usize);
+        la_account_dealloc(h, old);
 }
 
 void *la_realloc_flags(void *p, size_t size, la_flags_t f)
@@ -293,19 +301,17 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
         if (new_usize == 0)
                 return NULL;
         size_t old = span_usize(s);
-        if (resize_in_place(p, s, new_usize, f.align, f.zero))
+        if (resize_in_place(p, s, new_usize, f.align, f.zero)) {
+                account_resize(old, new_usize);
                 return p;
+        }
         if (s->kind == LA_SPAN_HUGE && f.align <= LA_PAGE && new_usize > LA_SMALL_MAX &&
             new_usize >= la_opt.oversize_threshold) {
                 void *q = la_huge_remap(s, new_usize);
                 if (q != NULL) {
                         if (LA_UNLIKELY(s->prof_tctx != NULL))
                                 la_prof_resize(s, old, new_usize);
-                        la_heap_t *h = la_tls_heap;
-                        if (new_usize > old)
-                                la_account_alloc(h, new_usize - old);
-                        else
-                                la_account_dealloc(h, old - new_usize);
+                        account_resize(old, new_usize);
                         return q; /* mremap'd pages past the old end read as zero */
                 }
         }
@@ -337,9 +343,14 @@ size_t la_xalloc(void *p, size_t size, size_t extra, la_flags_t f)
                 /* Small objects only "resize" within their class. */
                 return old;
         }
+        size_t got = old;
         if (want_max != 0 && resize_in_place(p, s, want_max, f.align, f.zero))
-                return want_max;
-        if (want_min != want_max && resize_in_place(p, s, want_min, f.align, f.zero))
-                return want_min;
-        return span_usize(s);
+                got = want_max;
+        else if (want_min != want_max && resize_in_place(p, s, want_min, f.align, f.zero))
+                got = want_min;
+        else
+                return span_usize(s);
+        if (got != old)
+                account_resize(old, got); /* jemalloc counts a resize that changed size */
+        return got;
 }

@@ -243,7 +243,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
         return s;
 }
 
-la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
+la_span_t *la_arena_run_reuse_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed)
 {
         size_t extra = align > LA_PAGE ? (align >> 12) - 1 : 0;
@@ -271,7 +271,16 @@ la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
                 *ret_zeroed = state == LA_RUN_CLEAN;
                 return s;
         }
-        la_span_t *s = grow_locked(a, npages, align > LA_PAGE ? align : LA_PAGE);
+        return NULL;
+}
+
+la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
+                                     bool *ret_zeroed)
+{
+        la_span_t *s = la_arena_run_reuse_locked(a, npages, align, ret_zeroed);
+        if (s != NULL)
+                return s;
+        s = grow_locked(a, npages, align > LA_PAGE ? align : LA_PAGE);
         *ret_zeroed = true;
         return s;
 }
@@ -389,6 +398,8 @@ int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms)
         /* As in jemalloc, a new decay time restarts the curve from what is unused now, and
          * the arena then purges according to the new setting. */
         la_decay_init(&a->decay[which], ms, la_os_now_ns(), a->npages[which]);
+        atomic_store_explicit(&a->keep_huge, la_arena_keeps_oversize_locked(a),
+                              memory_order_relaxed);
         if (ms == 0)
                 purge_locked(a, which, 0);
         a->decay_next_ns = 0;
@@ -517,9 +528,14 @@ static la_arena_t *arena_new(unsigned ind)
         uint64_t now = la_os_now_ns();
         a->huge = ind == la_narenas_auto;
         for (int q = 0; q < 2; q++) {
-                ssize_t ms = a->huge ? 0 : atomic_load(&la_default_decay_ms[q]);
+                /* As jemalloc, the huge arena purges at once unless the default says
+                 * never (-1) or at once anyway. */
+                ssize_t ms = atomic_load(&la_default_decay_ms[q]);
+                if (a->huge && ms > 0)
+                        ms = 0;
                 la_decay_init(&a->decay[q], ms, now, 0);
         }
+        atomic_store(&a->keep_huge, la_arena_keeps_oversize_locked(a));
         a->decay_next_ns = 0;
         a->created_ns = now;
         a->dss = la_opt.dss;
@@ -574,6 +590,7 @@ static void arena_reincarnate(la_arena_t *a)
                 la_decay_init(&a->decay[q], atomic_load(&la_default_decay_ms[q]), now,
                               a->npages[q]);
         }
+        atomic_store(&a->keep_huge, la_arena_keeps_oversize_locked(a));
         st->nmalloc_large = st->ndalloc_large = 0;
         memset(st->slabs_total, 0, sizeof(st->slabs_total));
         memset(st->reslabs, 0, sizeof(st->reslabs));
@@ -727,7 +744,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                         a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
                         la_arena_run_free_locked(a, s);
                         break;
-                default: /* huge: unmapped below, without the lock */
+                default: /* huge: freed below, without the lock */
                         la_arena_inuse_unlink_locked(a, s);
                         s->lru_next = huge;
                         huge = s;

@@ -71,6 +71,9 @@ typedef struct la_arena {
         const char *dss;                   /* arena.<i>.dss: recorded, sbrk is never used */
         _Atomic size_t oversize_threshold; /* arena.<i>.oversize_threshold */
         _Atomic size_t retain_grow_limit;  /* arena.<i>.retain_grow_limit */
+        /* la_arena_keeps_oversize_locked(), readable without the lock (a hint: the
+         * lock holder checks again). */
+        _Atomic bool keep_huge;
         /* Manual arenas only (arena.<i>.reset): in-use slabs, large runs and huge
          * mappings, through lru_next/lru_prev. */
         la_span_t *inuse;
@@ -81,6 +84,15 @@ typedef struct la_arena {
         la_span_t *span_cache;
         unsigned span_cache_n;
 } la_arena_t;
+
+/* Whether a freed oversize allocation (a huge mapping) stays with the arena as dirty
+ * pages.  jemalloc purges a freed extent of at least oversize_threshold bytes at once
+ * unless the arena's dirty or muzzy decay time is -1 (never); then it stays dirty like any
+ * other freed extent.  Lock held. */
+static inline bool la_arena_keeps_oversize_locked(const la_arena_t *a)
+{
+        return a->decay[0].ms < 0 || a->decay[1].ms < 0;
+}
 
 extern la_arena_t *la_arenas[LA_MAX_ARENAS];
 extern _Atomic unsigned la_narenas_total; /* arenas.narenas */
@@ -97,6 +109,10 @@ la_arena_t *la_arena_huge(void);
 /* A run of npages aligned to align bytes (>= page), or NULL.  *ret_zeroed tells whether it
  * reads as zero.  Lock held. */
 la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
+                                     bool *ret_zeroed);
+/* As la_arena_run_alloc_locked, but only from the arena's free runs (never reserves new
+ * address space): NULL when none fits. */
+la_span_t *la_arena_run_reuse_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed);
 /* Takes the first npages of free run r (which the caller found by address), splitting off
  * the rest.  Returns r, or NULL if r is not a usable free run. */

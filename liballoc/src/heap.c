@@ -309,14 +309,37 @@ void la_small_free_slow(la_span_t *s, void *p)
                         la_heap_span_empty(h, s);
                 return;
         }
-        if (h->kind == LA_HEAP_THREAD) {
+        if (owner == (uintptr_t)h && h != &la_empty_heap) {
+                /* Our own slab, sent here by a check of free's fast path (a block that
+                 * looked free but was not): the fast path's push. */
+                la_block_t *b = p;
+                b->next = s->local_free;
+                s->local_free = b;
+                h->ndalloc[c]++;
+                if (--s->used == 0)
+                        la_heap_span_empty(h, s);
+                return;
+        }
+        if (h->kind == LA_HEAP_THREAD && (s->arena == h->arena || !s->arena->manual)) {
+                /* Counted in our heap, so in our arena's statistics: exact per arena for
+                 * blocks of our arena; a block of another automatic arena moves one free
+                 * between two automatic arenas' figures (an atomic add on the other
+                 * arena's counter would cost every cross-thread free a contended line). */
                 h->ndalloc[c]++;
                 h->nflushes[c]++;
+        } else if (h->kind == LA_HEAP_THREAD) {
+                /* A block of a manual arena (MALLOCX_ARENA, an explicit cache's): counted
+                 * out in the slab's arena, so its per-arena stats stay exact; the bytes
+                 * still count as this thread's (thread.deallocated). */
+                atomic_fetch_add_explicit(&s->arena->orphan_ndalloc[c], 1,
+                                          memory_order_relaxed);
+                la_account_dealloc(h, s->block_size);
         } else {
                 /* No heap of our own (dying or tcache-less thread): charged to the slab's
                  * arena. */
                 atomic_fetch_add_explicit(&s->arena->orphan_ndalloc[c], 1,
                                           memory_order_relaxed);
+                la_account_dealloc(h, s->block_size);
         }
         la_span_remote_push(s, p);
 }

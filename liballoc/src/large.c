@@ -36,8 +36,19 @@ static void huge_recount(la_arena_t *a, la_span_t *s, size_t new_usize)
         s->cls = (uint8_t)cls;
 }
 
-static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
+static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls, size_t align,
+                       bool zero, bool grow);
+
+static void *huge_alloc(la_arena_t *a, size_t usize, size_t align, bool zero)
 {
+        if (atomic_load_explicit(&a->keep_huge, memory_order_relaxed)) {
+                /* The arena keeps freed huge mappings as dirty runs: reuse a free run
+                 * that fits before mapping more. */
+                void *p = run_alloc(a, usize >> 12, usize, la_size2cls(usize), align, zero,
+                                    false);
+                if (p != NULL)
+                        return p;
+        }
         la_span_t *s = la_span_new();
         if (s == NULL)
                 return NULL;
@@ -74,11 +85,12 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align)
 
 /* A page run of npages holding usize bytes, counted in large class cls. */
 static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls, size_t align,
-                       bool zero)
+                       bool zero, bool grow)
 {
         bool zeroed;
         la_mutex_lock(&a->lock);
-        la_span_t *s = la_arena_run_alloc_locked(a, npages, align, &zeroed);
+        la_span_t *s = grow ? la_arena_run_alloc_locked(a, npages, align, &zeroed)
+                            : la_arena_run_reuse_locked(a, npages, align, &zeroed);
         if (s == NULL) {
                 la_mutex_unlock(&a->lock);
                 return NULL;
@@ -109,15 +121,35 @@ void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t al
 {
         if (is_huge(a, usize)) {
                 la_arena_t *ha = arena_explicit ? a : la_arena_huge();
-                return huge_alloc(ha != NULL ? ha : a, usize, align);
+                return huge_alloc(ha != NULL ? ha : a, usize, align, zero);
         }
-        return run_alloc(a, usize >> 12, usize, la_size2cls(usize), align, zero);
+        return run_alloc(a, usize >> 12, usize, la_size2cls(usize), align, zero, true);
 }
 
 void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, size_t align, bool zero)
 {
         return run_alloc(a, la_align_up(usize, LA_PAGE) >> 12, usize, LA_NBINS,
-                         align > LA_PAGE ? align : 0, zero);
+                         align > LA_PAGE ? align : 0, zero, true);
+}
+
+/* A freed huge mapping of an arena that keeps oversize frees (a decay time of -1, see
+ * la_arena_keeps_oversize_locked): it becomes a dirty free run of the arena, a region of
+ * its own, counted in pdirty, purged on the arena's decay curve (or by arena.<i>.purge /
+ * decay) like any other dirty run and reused by the arena's later allocations.  As the
+ * arena's regions, its address space stays reserved (jemalloc's retain:true); purging
+ * returns the pages.  Otherwise it is unmapped at once, as jemalloc purges it.  Lock
+ * held. */
+static void huge_keep_locked(la_arena_t *a, la_span_t *s)
+{
+        a->stats.mapped += s->map_size;
+        s->npages = s->map_size >> 12;
+        s->region_lo = s->base;
+        s->region_hi = s->base + s->map_size;
+        s->usize = 0;
+        s->map_size = 0;
+        s->aligned = 0;
+        s->prof_tctx = NULL;
+        la_arena_run_free_locked(a, s);
 }
 
 void la_large_free(la_span_t *s)
@@ -126,16 +158,24 @@ void la_large_free(la_span_t *s)
                 la_prof_free(s);
         la_arena_t *a = s->arena;
         if (s->kind == LA_SPAN_HUGE) {
-                la_pm_set_ends(s->base, 1, NULL);
-                if (a->manual) {
-                        la_mutex_lock(&a->lock);
-                        la_arena_inuse_unlink_locked(a, s);
-                        la_mutex_unlock(&a->lock);
-                }
+                /* The lock costs little next to munmap. */
+                la_mutex_lock(&a->lock);
+                la_arena_inuse_unlink_locked(a, s);
                 atomic_fetch_sub(&a->huge_allocated, s->usize);
                 atomic_fetch_sub(&a->huge_mapped, s->map_size);
                 atomic_fetch_add(&a->ndalloc_huge, 1);
                 huge_count(&a->stats.huge_ndalloc[s->cls - LA_NBINS]);
+                if (la_arena_keeps_oversize_locked(a)) {
+                        huge_keep_locked(a, s);
+                        la_mutex_unlock(&a->lock);
+                        return;
+                }
+                /* Purged at once: counted as jemalloc counts its eager purge of an
+                 * oversize extent (one madvise, its pages purged; no decay pass). */
+                a->stats.nmadvise[0]++;
+                a->stats.purged[0] += s->map_size >> 12;
+                la_mutex_unlock(&a->lock);
+                la_pm_set_ends(s->base, 1, NULL);
                 la_os_unmap((void *)s->base, s->map_size);
                 la_span_delete(s);
                 return;

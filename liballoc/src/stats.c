@@ -4,10 +4,11 @@
  * metadata (an upper bound); mapped = active + dirty + muzzy + metadata; retained =
  * reserved address space handed back to the OS (clean runs).
  *
- * Small-class counts come from the heaps: a heap counts what it allocated and freed, so a
- * block freed by a thread of another arena is counted out in that thread's arena.  The
- * per-arena curregs is therefore nmalloc - ndalloc of the threads bound to the arena
- * (never below zero); the merged figures (arena 4096) are exact.
+ * Small-class counts come from the heaps: a heap counts what it allocated and freed in its
+ * own arena; a block freed by a thread of another arena, or by a thread with no heap, is
+ * counted out in its slab's arena (orphan_ndalloc).  So each block is counted in and out
+ * in the same arena and the per-arena curregs is exact, as in jemalloc (the clamp at zero
+ * only guards against the racy reads of other threads' counters).
  */
 #include "stats.h"
 
@@ -299,9 +300,8 @@ uint64_t la_stats_refresh(void)
                 finish_arena(arena_snaps[i]);
                 arena_add(&merged, arena_snaps[i]);
         }
-        /* The merged curregs come from the summed counters: a block freed by a thread of
-         * another arena makes one arena's count too low and another's too high, and the
-         * clamping of each to zero must not leak into the sum. */
+        /* The merged curregs come from the summed counters, so that the clamping of each
+         * arena's to zero (racy reads) cannot leak into the sum. */
         finish_arena(&merged);
         merged.dss = "N/A";
         merged.uptime_ns = 0; /* jemalloc 5.3.0 reports 0 for the merged arena */

@@ -28,6 +28,21 @@ static la_heap_t *registry;      /* live thread heaps */
 static la_heap_t *heap_free_list; /* recycled heap objects */
 /* Where a thread without a heap allocates (thread.arena before its heap exists). */
 static __thread struct la_arena *tls_arena __attribute__((tls_model("initial-exec")));
+/* thread.allocated / deallocated while the thread has no heap (and what it had when it
+ * lost its heap); also where thread.allocatedp / deallocatedp point then. */
+static __thread uint64_t tls_no_counters[2] __attribute__((tls_model("initial-exec")));
+
+void la_account_heapless(bool dealloc, uint64_t n)
+{
+        tls_no_counters[dealloc] += n;
+}
+
+/* The thread's totals move to or from its heap, so they stay monotonic. */
+static void totals_from_heap(const la_heap_t *h)
+{
+        tls_no_counters[0] = la_heap_allocated(h);
+        tls_no_counters[1] = la_heap_deallocated(h);
+}
 
 static void registry_insert_locked(la_heap_t *h)
 {
@@ -84,6 +99,7 @@ static void thread_exit(void *arg)
         la_heap_t *h = arg;
         if (h == NULL || la_tls_heap != h)
                 return;
+        totals_from_heap(h);
         la_tls_heap = &la_empty_heap;
         la_tls_state = LA_THREAD_DEAD;
         heap_release(h);
@@ -268,6 +284,8 @@ static la_heap_t *heap_create(void)
                 return NULL;
         }
         la_heap_init(h, a, LA_HEAP_THREAD);
+        h->allocated_base = tls_no_counters[0];
+        h->deallocated_base = tls_no_counters[1];
         atomic_fetch_add(&a->nthreads, 1);
         la_mutex_lock(&registry_lock);
         registry_insert_locked(h);
@@ -323,6 +341,7 @@ int la_thread_tcache_set(bool enabled)
         if (!enabled) {
                 if (h->kind == LA_HEAP_THREAD) {
                         tls_arena = h->arena;
+                        totals_from_heap(h);
                         la_tls_heap = &la_empty_heap;
                         heap_release(h);
                         pthread_setspecific(heap_key, NULL);
@@ -345,12 +364,14 @@ bool la_thread_tcache_get(void)
 
 uint64_t la_thread_allocated(void)
 {
-        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_allocated(la_tls_heap) : 0;
+        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_allocated(la_tls_heap)
+                                                   : tls_no_counters[0];
 }
 
 uint64_t la_thread_deallocated(void)
 {
-        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_deallocated(la_tls_heap) : 0;
+        return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_deallocated(la_tls_heap)
+                                                   : tls_no_counters[1];
 }
 
 void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
@@ -371,7 +392,6 @@ void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
 /* ---- published counters, peak, idle, activity callback ----------------------------- */
 
 static __thread la_activity_cb_t tls_activity __attribute__((tls_model("initial-exec")));
-static __thread uint64_t tls_no_counters[2] __attribute__((tls_model("initial-exec")));
 
 void la_heap_publish(la_heap_t *h)
 {

@@ -56,16 +56,33 @@ void la_heap_unregister(la_heap_t *h);
 struct la_arena;
 void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
                       void (*arena_fn)(struct la_arena *a, void *arg), void *arg);
-/* Counts large/huge bytes against the calling thread (thread.allocated/deallocated). */
+/* Counts bytes the per-class counters do not (large/huge allocations, in-place resizes,
+ * small blocks of other heaps) against the calling thread (thread.allocated /
+ * deallocated); h is the calling thread's la_tls_heap.  These are slow paths, so when
+ * someone holds thread.allocatedp or thread.deallocatedp (h->publish) the published
+ * copies are refreshed here at once.  A thread without a heap of its own (tcache
+ * disabled, being set up, exiting) counts in thread-local totals instead
+ * (la_account_heapless), carried over when it gets or loses a heap. */
+void la_account_heapless(bool dealloc, uint64_t n);
 static inline void la_account_alloc(la_heap_t *h, uint64_t n)
 {
-        if (h->kind == LA_HEAP_THREAD)
+        if (h->kind == LA_HEAP_THREAD) {
                 h->allocated_large += n;
+                if (LA_UNLIKELY(h->publish))
+                        la_heap_publish(h);
+        } else {
+                la_account_heapless(false, n);
+        }
 }
 static inline void la_account_dealloc(la_heap_t *h, uint64_t n)
 {
-        if (h->kind == LA_HEAP_THREAD)
+        if (h->kind == LA_HEAP_THREAD) {
                 h->deallocated_large += n;
+                if (LA_UNLIKELY(h->publish))
+                        la_heap_publish(h);
+        } else {
+                la_account_heapless(true, n);
+        }
 }
 
 #endif

@@ -36,7 +36,7 @@ TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 NAMES_TSV=$(abspath "${MALLCTL_NAMES:-$SRC_DIR/liballoc/mallctl-names.tsv}")
 
-PROGRAMS="std_alloc size_classes allocx mallctl mallctl_names mallctl_effects stats_print stats_json conf_global conf_env cxx_ops"
+PROGRAMS="std_alloc size_classes allocx mallctl mallctl_names mallctl_effects stats_exact stats_print stats_json conf_global conf_env cxx_ops"
 
 mkdir -p "$TMP" || exit 2
 failures=0
