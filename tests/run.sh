@@ -43,6 +43,9 @@ else
         run_kind unit tests/unit/run.sh build
         run_kind conformance tests/conformance/run.sh build
         run_kind stress tests/stress/run.sh build
+        # Misuse: double frees, invalid pointers, wrong sizes, forged free-list links,
+        # impossible sizes, each in a child process (about 2 s).
+        run_kind misuse tests/misuse/run.sh build
         [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
         # The control socket of a live process (about 20 s, so --quick runs it too).
         run_kind control tests/control/run.sh build

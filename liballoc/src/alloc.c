@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "harden.h"
 #include "heap.h"
 #include "init.h"
 #include "large.h"
@@ -26,7 +27,10 @@ static void *shared_small(la_arena_t *a, unsigned c)
         la_block_t *b = sh->fl[c];
         void *p;
         if (b != NULL) {
-                sh->fl[c] = b->next;
+                if (LA_UNLIKELY(!la_block_ok(b)))
+                        la_fl_corrupt(b);
+                sh->fl[c] = la_block_next(b);
+                b->link = 0;
                 p = b;
         } else {
                 p = la_heap_alloc_refill(sh, c);
@@ -42,7 +46,10 @@ static void *heap_small(la_heap_t *h, unsigned c)
         la_block_t *b = h->fl[c];
         void *p;
         if (b != NULL) {
-                h->fl[c] = b->next;
+                if (LA_UNLIKELY(!la_block_ok(b)))
+                        la_fl_corrupt(b);
+                h->fl[c] = la_block_next(b);
+                b->link = 0;
                 p = b;
         } else {
                 if (LA_UNLIKELY(h->prof_armed))
@@ -115,11 +122,14 @@ void *la_malloc_slow(size_t size)
                 la_prof_heap_sync(th);
         if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
                 unsigned c = th->size2cls[(size + 7) >> 3];
+                if (LA_UNLIKELY(th->fl[c] != NULL))
+                        la_fl_corrupt(th->fl[c]); /* malloc's fast path refused it */
                 la_span_t *cur = th->cur[c];
                 if (cur != NULL && cur->local_free != NULL &&
                     (LA_LIKELY(!th->prof_armed) || !la_prof_heap_due(th, c))) {
                         la_block_t *b = la_span_take_local(cur);
-                        th->fl[c] = b->next;
+                        th->fl[c] = la_block_next(b);
+                        b->link = 0;
                         th->nmalloc[c]++;
                         th->nfills[c]++;
                         if (LA_UNLIKELY(th->prof_armed))
@@ -184,43 +194,115 @@ void *la_alloc_flags(size_t size, la_flags_t f)
         return alloc_usize(usize, f.align, f.zero, a, f.arena >= 0, h);
 }
 
-/* Misuse the slow path can see: it never returns (message, then the abort hook). */
-static LA_COLD void invalid_free(const char *what, const void *p)
+/* What is wrong with p as a block of span s (which the page map gives for p), or NULL
+ * when p is the start of a block that may be live. */
+static inline const char *bad_block(const la_span_t *s, const void *p)
 {
-        char msg[160], num[24];
-        la_strlcpy(msg, "free(): ", sizeof(msg));
-        la_strlcat(msg, what, sizeof(msg));
-        la_strlcat(msg, ": ", sizeof(msg));
-        la_strlcat(msg, la_fmt_hex(num, (uintptr_t)p), sizeof(msg));
-        la_fatal(msg);
+        switch (s->kind) {
+        case LA_SPAN_SMALL: {
+                /* The page map gives s for p only inside the slab's pages (under 2 MiB,
+                 * where the reciprocal is exact), and a block index below the carved
+                 * capacity is below nregs. */
+                uintptr_t off = (uintptr_t)p - s->base;
+                uint64_t q = ((uint64_t)off * la_bin_info[s->cls].div_magic) >> 32;
+                if (LA_UNLIKELY(q * s->block_size != off))
+                        return "invalid pointer (not the start of a block)";
+                if (LA_UNLIKELY(q >= la_span_capacity(s)))
+                        return q < s->nregs ? "invalid pointer (never allocated)"
+                                            : "invalid pointer (not the start of a block)";
+                return NULL;
+        }
+        case LA_SPAN_LARGE:
+        case LA_SPAN_HUGE:
+                return (uintptr_t)p == s->base ? NULL
+                                               : "invalid pointer (inside a large allocation)";
+        default:
+                /* Its pages are free: a double free, or a pointer into freed memory. */
+                return "double free or invalid pointer";
+        }
 }
 
-void la_free_slow(void *p)
+/* Misuse the slow paths can see: never returns (message, then the abort hook). */
+static LA_COLD void invalid_ptr(const char *fn, const char *what, const void *p)
 {
-        la_span_t *s = la_pm_lookup(p);
-        if (s == NULL)
-                return; /* NULL, the bootstrap buffer, or a pointer that is not ours */
+        char msg[160];
+        la_strlcpy(msg, fn, sizeof(msg));
+        la_strlcat(msg, "(): ", sizeof(msg));
+        la_strlcat(msg, what, sizeof(msg));
+        la_fatal_ptr(msg, p);
+}
+
+/* A pointer the page map does not know: not allocated by liballoc (a stack, static or
+ * another allocator's block), or inside memory liballoc no longer uses.  opt.foreign_free
+ * says what happens: abort (default), warn once and ignore it, or ignore it. */
+LA_COLD void la_foreign_ptr(const char *fn, const void *p)
+{
+        if (la_opt.foreign_free[0] == 'i')
+                return;
+        char msg[160];
+        la_strlcpy(msg, fn, sizeof(msg));
+        la_strlcat(msg, "(): invalid pointer (not allocated by liballoc, or freed)", sizeof(msg));
+        if (la_opt.foreign_free[0] == 'a')
+                la_fatal_ptr(msg, p);
+        static _Atomic bool warned;
+        if (!atomic_exchange_explicit(&warned, true, memory_order_relaxed)) {
+                char num[24];
+                la_messagef("liballoc: ", msg, ": ", la_fmt_hex(num, (uintptr_t)p),
+                            " (ignored: foreign_free:warn; further ones are not reported)",
+                            (const char *)NULL);
+        }
+}
+
+void la_free_slow(void *p, la_span_t *s)
+{
+        if (s == NULL) {
+                /* NULL, the bootstrap buffer, or a pointer that is not ours */
+                if (p != NULL && !la_boot_owns(p))
+                        la_foreign_ptr("free", p);
+                return;
+        }
+        const char *bad = bad_block(s, p);
+        if (LA_UNLIKELY(bad != NULL))
+                invalid_ptr("free", bad, p);
         switch (s->kind) {
-        case LA_SPAN_SMALL:
-                if (LA_UNLIKELY(((uintptr_t)p - s->base) % s->block_size != 0))
-                        invalid_free("invalid pointer (not the start of a block)", p);
+        case LA_SPAN_SMALL: {
+                if (LA_UNLIKELY(la_block_maybe_free(p)))
+                        la_small_free_suspect(s, p);
+                if (LA_UNLIKELY(la_opt.hardened)) {
+                        la_harden_free_small(s, p); /* junk and quarantine */
+                        return;
+                }
                 if (LA_UNLIKELY(la_opt.junk_free))
                         memset(p, 0x5a, s->block_size);
                 la_small_free_slow(s, p);
                 return;
-        case LA_SPAN_LARGE:
-        case LA_SPAN_HUGE:
-                if (LA_UNLIKELY((uintptr_t)p != s->base))
-                        invalid_free("invalid pointer (inside a large allocation)", p);
+        }
+        default: /* large or huge (bad_block let nothing else through) */
                 if (LA_UNLIKELY(la_opt.junk_free))
                         memset(p, 0x5a, s->usize);
                 la_account_dealloc(la_tls_heap, s->usize);
                 la_large_free(s);
                 return;
-        default:
-                /* Its pages are free: a double free, or a pointer into freed memory. */
-                invalid_free("double free or invalid pointer", p);
         }
+}
+
+void la_sized_check(const void *p, const la_span_t *s, size_t size, int flags)
+{
+        const char *bad = bad_block(s, p);
+        if (bad != NULL) /* the owner's fast path would not see it (8 bytes into a block) */
+                invalid_ptr("free", bad, p);
+        size_t have = s->kind == LA_SPAN_SMALL ? s->block_size : s->usize;
+        la_flags_t f = la_flags_decode(flags);
+        if (la_s2u(size) == have || (f.align != 0 && la_sa2u(size, f.align) == have))
+                return;
+        char msg[160], num[24];
+        la_strlcpy(msg, "sized free (sdallocx, sized delete): size mismatch (size ",
+                   sizeof(msg));
+        la_strlcat(msg, la_fmt_u64(num, size), sizeof(msg));
+        la_strlcat(msg, " for a block of usable size ", sizeof(msg));
+        la_strlcat(msg, la_fmt_u64(num, have), sizeof(msg));
+        la_strlcat(msg, ")", sizeof(msg));
+        la_fatal_ptr(msg, p);
 }
 
 void la_free_any(void *p)
@@ -293,8 +375,13 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
                         }
                         return q;
                 }
+                if (p != NULL)
+                        la_foreign_ptr("realloc", p);
                 return NULL; /* not ours: we cannot know its size */
         }
+        const char *bad = bad_block(s, p);
+        if (LA_UNLIKELY(bad != NULL))
+                invalid_ptr("realloc", bad, p);
         if (f.align > LA_ALIGN_MAX)
                 return NULL;
         size_t new_usize = f.align != 0 ? la_sa2u(size, f.align) : la_s2u(size);

@@ -40,9 +40,15 @@ static inline la_flags_t la_flags_decode(int flags)
 void *la_malloc_slow(size_t size);
 /* Allocation with flags; NULL on failure (errno untouched). */
 void *la_alloc_flags(size_t size, la_flags_t f);
+/* A pointer that is no live allocation of liballoc, handed to fn ("free", "realloc"...):
+ * aborts, warns once or returns, as opt.foreign_free says. */
+void la_foreign_ptr(const char *fn, const void *p);
 /* free's slow path. */
-void la_free_slow(void *p);
+void la_free_slow(void *p, la_span_t *s); /* s: the page map's span for p, or NULL */
 void la_free_any(void *p);
+/* sdallocx's check: aborts unless p is the start of a block of span s and size (with
+ * flags' alignment) names its class. */
+void la_sized_check(const void *p, const la_span_t *s, size_t size, int flags);
 /* realloc-style resize; NULL on failure with p untouched. */
 void *la_realloc_flags(void *p, size_t size, la_flags_t f);
 /* In-place resize for xallocx; returns the resulting usable size. */

@@ -34,8 +34,11 @@ API_EXPORT void *API(malloc)(size_t size)
         if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
                 unsigned c = h->size2cls[(size + 7) >> 3];
                 la_block_t *b = h->fl[c];
-                if (LA_LIKELY(b != NULL)) {
-                        h->fl[c] = b->next;
+                /* Neither NULL nor a decoded link that was overwritten (la_malloc_slow
+                 * reports that): one compare for both. */
+                if (LA_LIKELY((uintptr_t)b - 1 < LA_FL_PTR_LIMIT - 1)) {
+                        h->fl[c] = la_block_next(b);
+                        b->link = 0; /* live blocks never look free (heap.h) */
                         h->nmalloc[c]++;
                         return b;
                 }
@@ -103,12 +106,18 @@ API_EXPORT void *API(memalign)(size_t align, size_t size)
 {
         if (!la_is_pow2(align))
                 return NULL; /* jemalloc leaves errno alone here */
-        return aligned(align, size);
+        void *p = aligned(align, size);
+        if (p == NULL)
+                errno = ENOMEM;
+        return p;
 }
 
 API_EXPORT void *API(valloc)(size_t size)
 {
-        return aligned(LA_PAGE, size);
+        void *p = aligned(LA_PAGE, size);
+        if (p == NULL)
+                errno = ENOMEM;
+        return p;
 }
 
 API_EXPORT void *API(pvalloc)(size_t size)
@@ -181,11 +190,21 @@ API_EXPORT void API(dallocx)(void *p, int flags)
         API(free)(p);
 }
 
+/* The size must be one the block could have been asked with (one whose class is the
+ * block's): anything else is a size mismatch, reported like a double free.  jemalloc
+ * would free the block into the class the size names. */
 API_EXPORT void API(sdallocx)(void *p, size_t size, int flags)
 {
-        (void)size;
-        (void)flags;
-        API(free)(p);
+        la_span_t *s = la_pm_lookup(p);
+        if (LA_LIKELY(s != NULL)) {
+                if (LA_LIKELY(s->kind == LA_SPAN_SMALL && size <= LA_LOOKUP_MAX)) {
+                        if (LA_UNLIKELY(la_size2cls_tab[(size + 7) >> 3] != s->cls))
+                                la_sized_check(p, s, size, flags);
+                } else {
+                        la_sized_check(p, s, size, flags);
+                }
+        }
+        la_free_inline(p);
 }
 
 API_EXPORT size_t API(nallocx)(size_t size, int flags)

@@ -118,6 +118,11 @@ static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
                 la_span_t *l = la_pm_lookup((void *)(s->base - LA_PAGE));
                 if (mergeable(a, l, s->state) && l->base + la_span_bytes(l) == s->base) {
                         bin_remove(a, l);
+                        /* Its last page becomes an interior page: it must not name a
+                         * descriptor that is about to be reused (its first page becomes
+                         * s's, set below). */
+                        if (l->npages > 1)
+                                la_pm_clear_one(l->base + ((l->npages - 1) << 12));
                         s->base = l->base;
                         s->npages += l->npages;
                         la_arena_span_delete_locked(a, l);
@@ -128,6 +133,8 @@ static void run_insert_coalesce(la_arena_t *a, la_span_t *s)
                 la_span_t *r = la_pm_lookup((void *)end);
                 if (mergeable(a, r, s->state) && r->base == end) {
                         bin_remove(a, r);
+                        if (r->npages > 1)
+                                la_pm_clear_one(r->base); /* likewise its first page */
                         s->npages += r->npages;
                         la_arena_span_delete_locked(a, r);
                 }
@@ -471,7 +478,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         s->local_free = NULL;
         atomic_store_explicit(&s->thread_free, NULL, memory_order_relaxed);
         s->used = 0;
-        s->capacity = 0;
+        la_span_set_capacity(s, 0);
         s->nregs = bi->nregs;
         s->block_size = bi->size;
         s->zeroed = zeroed;
@@ -489,8 +496,11 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
         a->stats.nslabs--;
         a->stats.slabs_cur[s->cls]--;
         la_arena_inuse_unlink_locked(a, s);
-        /* Interior pages keep pointing at s until reused; only the ends matter for
-         * coalescing, and frees of blocks in a released slab are invalid anyway. */
+        /* Interior pages forget s (coalescing needs only the ends, which the free run sets
+         * again): a late free of one of its blocks then finds no span and is reported,
+         * instead of landing on whatever span this descriptor describes next. */
+        if (s->npages > 2)
+                la_pm_set_range(s->base + LA_PAGE, s->npages - 2, NULL);
         la_arena_run_free_locked(a, s);
 }
 
@@ -500,8 +510,8 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
         /* Remote frees may still arrive; collect what is there now. */
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {
-                la_block_t *n = tf->next;
-                tf->next = s->local_free;
+                la_block_t *n = la_block_next(tf);
+                la_block_set_next(tf, s->local_free);
                 s->local_free = tf;
                 s->used--;
                 tf = n;
@@ -699,7 +709,7 @@ static void shared_heap_discard_locked(la_arena_t *a)
 {
         la_heap_t *sh = a->shared;
         for (unsigned c = 0; c < LA_NBINS; c++) {
-                for (la_block_t *b = sh->fl[c]; b != NULL; b = b->next)
+                for (la_block_t *b = sh->fl[c]; b != NULL; b = la_block_next(b))
                         sh->cur[c]->used--;
                 sh->fl[c] = NULL;
                 sh->cur[c] = NULL;
@@ -718,6 +728,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                 return -EFAULT; /* a thread or cache still owns slabs of it */
         la_span_t *huge = NULL;
         la_mutex_lock(&a->lock);
+        la_harden_forget_locked(a);
         shared_heap_discard_locked(a);
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 a->abandoned[c] = NULL;
@@ -728,7 +739,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                 switch (s->kind) {
                 case LA_SPAN_SMALL: {
                         la_block_t *tf = atomic_exchange(&s->thread_free, NULL);
-                        for (; tf != NULL; tf = tf->next)
+                        for (; tf != NULL; tf = la_block_next(tf))
                                 s->used--;
                         a->reset_ndalloc[s->cls] += s->used;
                         la_arena_slab_release_locked(a, s);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "decay.h"
+#include "harden.h"
 #include "heap.h"
 #include "sizeclass.h"
 #include "span.h"
@@ -83,6 +84,9 @@ typedef struct la_arena {
          * allocator (whose lock every thread would otherwise share). */
         la_span_t *span_cache;
         unsigned span_cache_n;
+        /* hardened:true only (harden.h): the last small blocks freed, oldest at next. */
+        unsigned quarantine_n, quarantine_next;
+        void *quarantine[LA_QUARANTINE_N];
 } la_arena_t;
 
 /* Whether a freed oversize allocation (a huge mapping) stays with the arena as dirty

@@ -51,6 +51,7 @@ la_opt_t la_opt = {
         .zero_realloc = "free",
         .junk = "false",
         .prof_time_resolution = "default",
+        .foreign_free = "abort",
         .prof_prefix = "jeprof",
 };
 
@@ -78,6 +79,7 @@ static const char *const percpu_modes[] = {"percpu", "phycpu", "disabled", NULL}
 static const char *const zr_modes[] = {"alloc", "free", "abort", NULL};
 static const char *const junk_modes[] = {"true", "false", "alloc", "free", NULL};
 static const char *const ptr_modes[] = {"default", "high", NULL};
+static const char *const foreign_modes[] = {"abort", "warn", "ignore", NULL};
 
 #define B(n) {#n, K_BOOL, &la_opt.n, 0, 0, false, NULL}
 #define U(n, lo, hi, c) {#n, K_UNSIGNED, &la_opt.n, lo, hi, c, NULL}
@@ -125,8 +127,11 @@ static const opt_desc_t opts[] = {
         B(prof_stats), B(prof_sys_thread_name), E(prof_time_resolution, ptr_modes),
         IGN(prof_unbias), E(thp, thp_modes), E(zero_realloc, zr_modes),
         IGN(lg_san_uaf_align), IGN(san_guard_small), IGN(san_guard_large),
-        /* liballoc's own: the control thread (ctl:true|false). */
-        {"ctl", K_BOOL, &la_opt.ctl, 0, 0, false, NULL},
+        /* liballoc's own: the control thread (ctl:true|false); what free/realloc do with a
+         * pointer liballoc does not know (foreign_free:abort|warn|ignore); the hardened
+         * mode (hardened:true, harden.h). */
+        {"ctl", K_BOOL, &la_opt.ctl, 0, 0, false, NULL}, E(foreign_free, foreign_modes),
+        B(hardened),
 };
 
 static bool any_error;
@@ -472,5 +477,6 @@ void la_conf_init(unsigned ncpus)
         }
         la_opt.junk_alloc = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "alloc") == 0;
         la_opt.junk_free = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "free") == 0;
-        la_opt.fill = la_opt.zero || la_opt.junk_alloc || la_opt.junk_free;
+        /* The hardened mode works on the slow paths too. */
+        la_opt.fill = la_opt.zero || la_opt.junk_alloc || la_opt.junk_free || la_opt.hardened;
 }

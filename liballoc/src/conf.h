@@ -20,9 +20,9 @@ typedef struct la_opt {
                 tcache, background_thread, hpa, prof, prof_active, prof_thread_active_init,
                 prof_accum, prof_gdump, prof_final, prof_leak, prof_leak_error, prof_stats,
                 prof_sys_thread_name, utrace, xmalloc, experimental_infallible_new,
-                cache_oblivious, ctl, ctl_set;
-        /* Derived from junk/zero: fill on allocation or free; fill = any of them (every
-         * thread then takes the slow paths, where the filling is done). */
+                cache_oblivious, ctl, ctl_set, hardened;
+        /* Derived from junk/zero: fill on allocation or free; fill = any of them or
+         * hardened (every thread then takes the slow paths, where the filling is done). */
         bool junk_alloc, junk_free, fill;
         unsigned narenas, tcache_nslots_small_min, tcache_nslots_small_max,
                 tcache_nslots_large, lg_tcache_flush_small_div, lg_tcache_flush_large_div;
@@ -37,7 +37,7 @@ typedef struct la_opt {
         uint64_t hpa_hugify_delay_ms, hpa_min_purge_interval_ms;
         uint32_t hpa_dirty_mult; /* 16.16 fixed point; UINT32_MAX = off ("-1") */
         const char *metadata_thp, *dss, *percpu_arena, *thp, *zero_realloc, *junk,
-                *prof_time_resolution;
+                *prof_time_resolution, *foreign_free;
         char stats_print_opts[16], stats_interval_opts[16], prof_prefix[LA_CONF_STR_MAX];
 } la_opt_t;
 

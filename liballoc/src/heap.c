@@ -11,18 +11,34 @@
 #include <string.h>
 
 #include "arena.h"
+#include "conf.h"
+#include "harden.h"
+#include "os.h"
 #include "ctl_server.h"
 #include "pagemap.h"
 #include "prof.h"
 #include "thread.h"
 
 la_heap_t la_empty_heap;
+uintptr_t la_fl_key;
 __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))) = &la_empty_heap;
 __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
 #define ADOPT_MAX 4       /* abandoned slabs examined per refill */
 #define CARVE_BYTES 4096  /* fresh blocks carved per step: touch memory only as needed, */
 #define CARVE_MIN 8       /* but enough of them that refills stay rare */
+
+void la_fl_key_init(void)
+{
+        uint64_t k = la_os_random64();
+        /* Bit 63 set: the top 17 bits are never all zero, so a raw pointer (or a small
+         * number) written over a link decodes to a non-canonical address; not all ones
+         * either, so -1 and sign-extended values do not look like links. */
+        k |= (uint64_t)1 << 63;
+        if ((k >> LA_FL_KEY_SHIFT) == (UINT64_MAX >> LA_FL_KEY_SHIFT))
+                k ^= (uint64_t)1 << 50;
+        la_fl_key = (uintptr_t)k;
+}
 
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
 {
@@ -57,8 +73,8 @@ static void collect_remote_counted(la_span_t *s)
 {
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {
-                la_block_t *n = tf->next;
-                tf->next = s->local_free;
+                la_block_t *n = la_block_next(tf);
+                la_block_set_next(tf, s->local_free);
                 s->local_free = tf;
                 s->used--;
                 tf = n;
@@ -74,12 +90,17 @@ la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail)
         if (n > s->nregs - s->capacity)
                 n = s->nregs - s->capacity;
         char *first = (char *)s->base + (size_t)s->capacity * size;
+        if (LA_UNLIKELY(la_opt.hardened)) {
+                la_span_set_capacity(s, s->capacity + n);
+                s->used += n;
+                return la_harden_shuffle(first, n, size, ret_tail);
+        }
         char *p = first;
         for (uint32_t i = 1; i < n; i++, p += size)
-                ((la_block_t *)p)->next = (la_block_t *)(p + size);
-        ((la_block_t *)p)->next = NULL;
+                la_block_set_next((la_block_t *)p, (la_block_t *)(p + size));
+        la_block_set_next((la_block_t *)p, NULL);
         *ret_tail = (la_block_t *)p;
-        s->capacity += n;
+        la_span_set_capacity(s, s->capacity + n);
         s->used += n;
         return (la_block_t *)first;
 }
@@ -95,7 +116,7 @@ la_block_t *la_span_take_local(la_span_t *s)
                  * loop would otherwise cycle through one 4 KiB carve forever). */
                 la_block_t *tail;
                 la_block_t *fresh = la_span_carve(s, &tail);
-                tail->next = list;
+                la_block_set_next(tail, list);
                 list = fresh;
         }
         return list;
@@ -202,7 +223,8 @@ static void drain_notified(la_heap_t *h, bool collect)
 static void *pop(la_heap_t *h, unsigned c)
 {
         la_block_t *b = h->fl[c];
-        h->fl[c] = b->next;
+        h->fl[c] = la_block_next(b);
+        b->link = 0; /* a live block must not look free (la_block_maybe_free) */
         return b;
 }
 
@@ -301,7 +323,7 @@ void la_small_free_slow(la_span_t *s, void *p)
                         la_span_list_push(&h->partial[c], s);
                 }
                 la_block_t *b = p;
-                b->next = s->local_free;
+                la_block_set_next(b, s->local_free);
                 s->local_free = b;
                 h->ndalloc[c]++;
                 if (--s->used == 0 && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) ==
@@ -313,7 +335,7 @@ void la_small_free_slow(la_span_t *s, void *p)
                 /* Our own slab, sent here by a check of free's fast path (a block that
                  * looked free but was not): the fast path's push. */
                 la_block_t *b = p;
-                b->next = s->local_free;
+                la_block_set_next(b, s->local_free);
                 s->local_free = b;
                 h->ndalloc[c]++;
                 if (--s->used == 0)
@@ -342,6 +364,77 @@ void la_small_free_slow(la_span_t *s, void *p)
                 la_account_dealloc(h, s->block_size);
         }
         la_span_remote_push(s, p);
+}
+
+/* ---- double frees ------------------------------------------------------------------ */
+
+void la_fl_corrupt(const void *link_value)
+{
+        la_fatal_ptr("malloc(): corrupted free list (a freed block was overwritten: use after "
+                     "free or overflow); its link decodes to",
+                     link_value);
+}
+
+static LA_COLD void double_free(const void *p)
+{
+        la_fatal_ptr("free(): double free detected", p);
+}
+
+/* The block a link word of slab s decodes to, or 1 when it is no link of s (outside the
+ * slab's carved blocks or not at a block boundary); NULL ends a list. */
+static uintptr_t link_target(const la_span_t *s, uintptr_t link)
+{
+        uintptr_t t = link ^ la_fl_key;
+        if (t == 0)
+                return 0;
+        uintptr_t off = t - s->base;
+        if (off >= (uintptr_t)la_span_capacity(s) * s->block_size || off % s->block_size != 0)
+                return 1;
+        return t;
+}
+
+/* Whether p is on the list that starts at head (blocks of s).  At most capacity steps, and
+ * only through links that stay inside s, so a list another thread is changing under us
+ * (thread_free) can end the walk early but never make it fault or loop. */
+static bool list_has(const la_span_t *s, const la_block_t *head, const void *p)
+{
+        uintptr_t b = (uintptr_t)head;
+        uint32_t cap = la_span_capacity(s);
+        for (uint32_t n = 0; b > 1 && n <= cap; n++) {
+                if (b == (uintptr_t)p)
+                        return true;
+                b = link_target(s, __atomic_load_n(&((const la_block_t *)b)->link,
+                                                   __ATOMIC_RELAXED));
+        }
+        return false;
+}
+
+void la_small_free_suspect(la_span_t *s, void *p)
+{
+        uintptr_t off = (uintptr_t)p - s->base;
+        if (off >= (uintptr_t)s->nregs * s->block_size || off % s->block_size != 0)
+                return; /* not a block of s: la_free_slow reports it */
+        if (off >= (uintptr_t)la_span_capacity(s) * s->block_size)
+                la_fatal_ptr("free(): invalid pointer (never allocated)", p);
+        la_heap_t *h = la_tls_heap;
+        unsigned c = s->cls;
+        uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED) & ~LA_OWNER_FLAGS;
+        if (list_has(s, atomic_load_explicit(&s->thread_free, memory_order_acquire), p))
+                double_free(p);
+        if (owner == (uintptr_t)h && h != &la_empty_heap) {
+                /* Our own slab: every list that can hold its blocks is ours to walk. */
+                if (list_has(s, s->local_free, p))
+                        double_free(p);
+                if (h->cur[c] == s && (list_has(s, h->fl[c], p) ||
+                                       list_has(s, h->prof_rest[c], p)))
+                        double_free(p);
+                return; /* the application's data only looked like a link */
+        }
+        /* Another heap's slab: its lists are not ours to walk.  A live block's first word
+         * is the application's; it decodes to a block of this very slab (or to the end of
+         * a list) with a chance near 2^-47 unless the block is free. */
+        if (link_target(s, ((const la_block_t *)p)->link) != 1)
+                double_free(p);
 }
 
 /* ---- flushing ---------------------------------------------------------------------- */
@@ -401,8 +494,8 @@ void la_heap_flush(la_heap_t *h)
                         /* Blocks still in the heap list go back to their slab. */
                         la_block_t *b = h->fl[c];
                         while (b != NULL) {
-                                la_block_t *n = b->next;
-                                b->next = s->local_free;
+                                la_block_t *n = la_block_next(b);
+                                la_block_set_next(b, s->local_free);
                                 s->local_free = b;
                                 s->used--;
                                 b = n;

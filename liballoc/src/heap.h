@@ -79,6 +79,8 @@ extern la_heap_t la_empty_heap;
 extern __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec")));
 extern __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
+/* Draws la_fl_key (span.h): once, at start-up, before any block is carved. */
+void la_fl_key_init(void);
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
 /* Bytes ever allocated / freed by h (thread.allocated / thread.deallocated); racy but
  * safe for another thread's heap. */
@@ -114,7 +116,7 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
         la_block_t *b = p;
         la_block_t *head = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
         do {
-                b->next = head;
+                la_block_set_next(b, head);
         } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, b,
                                                         memory_order_seq_cst,
                                                         memory_order_relaxed));
@@ -135,23 +137,32 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
                                                         memory_order_relaxed));
 }
 
+/* Free of block p of slab s whose first word looks like a free-list link
+ * (la_block_maybe_free): aborts with "double free" when p is free already (found in one
+ * of s's lists, or, where another thread's lists cannot be walked, its link is one that
+ * only a free block of s can hold); returns when the data only looked like a link. */
+void la_small_free_suspect(la_span_t *s, void *p);
+
 /* free's fast path: a push onto the owning slab's local list when the calling thread owns
- * it; everything else goes to la_free_slow (alloc.c). */
-void la_free_slow(void *p);
+ * it; everything else goes to la_free_slow (alloc.c).  Every block malloc hands out has
+ * its link word cleared, so a block that still looks free is checked for a double free;
+ * a pointer that is not 8-byte aligned is no block and goes to the slow path's checks. */
+void la_free_slow(void *p, la_span_t *s); /* s: la_pm_lookup(p), already looked up */
 static inline __attribute__((always_inline)) void la_free_inline(void *p)
 {
         la_span_t *s = la_pm_lookup(p);
         la_heap_t *h = la_tls_heap;
-        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h)) {
+        if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h &&
+                      ((uintptr_t)p & 7) == 0 && !la_block_maybe_free(p))) {
                 la_block_t *b = p;
-                b->next = s->local_free;
+                la_block_set_next(b, s->local_free);
                 s->local_free = b;
                 h->ndalloc[s->cls]++;
                 if (LA_UNLIKELY(--s->used == 0))
                         la_heap_span_empty(h, s);
                 return;
         }
-        la_free_slow(p);
+        la_free_slow(p, s);
 }
 
 #endif

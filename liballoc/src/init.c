@@ -66,6 +66,7 @@ bool la_init_slow(void)
         int expected = 0;
         if (atomic_compare_exchange_strong(&la_init_state, &expected, 1)) {
                 tls_initializing = true;
+                la_fl_key_init(); /* before any block is carved */
                 la_sizeclass_init();
                 /* The empty heap's class table: harmless before (every class is empty). */
                 memcpy(la_empty_heap.size2cls, la_size2cls_tab, sizeof(la_empty_heap.size2cls));

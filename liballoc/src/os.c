@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,4 +164,27 @@ size_t la_os_rss_bytes(void)
         while (*p >= '0' && *p <= '9')
                 pages = pages * 10 + (size_t)(*p++ - '0');
         return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* splitmix64's finaliser: every input bit reaches every output bit. */
+static uint64_t mix64(uint64_t x)
+{
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+}
+
+uint64_t la_os_random64(void)
+{
+        uint64_t v = 0;
+        long n = syscall(SYS_getrandom, &v, sizeof(v), 1 /* GRND_NONBLOCK */);
+        const unsigned char *at = (const unsigned char *)getauxval(AT_RANDOM);
+        uint64_t a = 0;
+        if (at != NULL)
+                for (int i = 8; i < 16; i++) /* glibc's stack guard takes the first 8 */
+                        a = a << 8 | at[i];
+        uint64_t t = la_os_now_ns() ^ ((uint64_t)(uintptr_t)&v << 17);
+        return n == (long)sizeof(v) ? mix64(v ^ mix64(a)) : mix64(a ^ mix64(t));
 }

@@ -35,5 +35,8 @@ unsigned la_os_ncpus(void);
 uint64_t la_os_now_ns(void);
 /* Resident pages of the process, from /proc/self/statm (0 if unreadable). */
 size_t la_os_rss_bytes(void);
+/* 64 unpredictable bits: getrandom, mixed with the kernel's AT_RANDOM bytes and the
+ * clock (so it never fails and never allocates, even before libc is fully up). */
+uint64_t la_os_random64(void);
 
 #endif

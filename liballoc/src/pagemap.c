@@ -16,15 +16,22 @@ static uintptr_t bias_of(uintptr_t top)
         return top << (LA_PM_LEAF_BITS + 3);
 }
 
+static LA_NOINLINE uintptr_t leaf_create(uintptr_t top);
+
 /* The biased leaf for address a, mapping the leaf on first use; 0 on failure. */
-static uintptr_t leaf_get(uintptr_t a)
+static inline uintptr_t leaf_get(uintptr_t a)
 {
         uintptr_t top = a >> LA_PM_LEAF_SHIFT;
-        if (top >= (1u << LA_PM_TOP_BITS))
+        if (LA_UNLIKELY(top >= (1u << LA_PM_TOP_BITS)))
                 return 0;
         uintptr_t biased = atomic_load_explicit(&la_pm_top[top], memory_order_acquire);
-        if (biased != 0)
+        if (LA_LIKELY(biased != 0))
                 return biased;
+        return leaf_create(top);
+}
+
+static uintptr_t leaf_create(uintptr_t top)
+{
         la_pm_leaf_t *fresh = la_os_map(sizeof(la_pm_leaf_t), LA_PAGE);
         if (fresh == NULL)
                 return 0;
@@ -74,10 +81,28 @@ int la_pm_set_range(uintptr_t base, size_t npages, la_span_t *s)
 
 int la_pm_set_ends(uintptr_t base, size_t npages, la_span_t *s)
 {
-        int rc = set_one(base, s);
-        if (rc == 0 && npages > 1)
-                rc = set_one(base + ((npages - 1) << 12), s);
-        return rc;
+        uintptr_t last = base + ((npages - 1) << 12);
+        if (npages <= 1 || (base >> LA_PM_LEAF_SHIFT) != (last >> LA_PM_LEAF_SHIFT)) {
+                int rc = set_one(base, s);
+                return rc == 0 && npages > 1 ? set_one(last, s) : rc;
+        }
+        uintptr_t biased = leaf_get(base); /* both ends in one leaf: one look-up */
+        if (biased == 0)
+                return -ENOMEM;
+        atomic_store_explicit((_Atomic(la_span_t *) *)(biased + ((base >> 12) << 3)), s,
+                              memory_order_relaxed);
+        atomic_store_explicit((_Atomic(la_span_t *) *)(biased + ((last >> 12) << 3)), s,
+                              memory_order_relaxed);
+        return 0;
+}
+
+void la_pm_clear_one(uintptr_t a)
+{
+        uintptr_t biased = atomic_load_explicit(&la_pm_top[a >> LA_PM_LEAF_SHIFT],
+                                                memory_order_acquire);
+        if (biased != 0)
+                atomic_store_explicit((_Atomic(la_span_t *) *)(biased + ((a >> 12) << 3)),
+                                      NULL, memory_order_relaxed);
 }
 
 size_t la_pm_mapped_bytes(void)

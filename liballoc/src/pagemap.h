@@ -40,6 +40,8 @@ static inline la_span_t *la_pm_lookup(const void *p)
 int la_pm_set_range(uintptr_t base, size_t npages, la_span_t *s);
 /* Maps just the first and last page (large spans and free runs). */
 int la_pm_set_ends(uintptr_t base, size_t npages, la_span_t *s);
+/* Forgets the page at a (a page liballoc manages: its leaf exists). */
+void la_pm_clear_one(uintptr_t a);
 /* Address space of the leaves mapped (they are touched sparsely). */
 size_t la_pm_mapped_bytes(void);
 

@@ -289,10 +289,10 @@ void la_prof_cap(la_heap_t *h, unsigned c)
                 h->fl[c] = NULL;
                 return;
         }
-        for (uint64_t k = 1; k < n && b->next != NULL; k++)
-                b = b->next;
-        h->prof_rest[c] = b->next;
-        b->next = NULL;
+        for (uint64_t k = 1; k < n && la_block_next(b) != NULL; k++)
+                b = la_block_next(b);
+        h->prof_rest[c] = la_block_next(b);
+        la_block_set_next(b, NULL);
 }
 
 /* Puts every held-back list part back behind its list. */
@@ -308,9 +308,9 @@ static void merge_rests(la_heap_t *h)
                         h->fl[c] = r;
                         continue;
                 }
-                while (b->next != NULL)
-                        b = b->next;
-                b->next = r;
+                while (la_block_next(b) != NULL)
+                        b = la_block_next(b);
+                la_block_set_next(b, r);
         }
 }
 
@@ -360,7 +360,8 @@ void *la_prof_heap_small(la_heap_t *h, unsigned c)
                 }
                 la_block_t *b = h->fl[c]; /* could not sample: an ordinary block then */
                 if (b != NULL) {
-                        h->fl[c] = b->next;
+                        h->fl[c] = la_block_next(b);
+                        b->link = 0;
                         h->nmalloc[c]++;
                         return b;
                 }

@@ -59,6 +59,7 @@ void la_sizeclass_init(void)
                 la_bin_info[i].size = (uint32_t)size;
                 la_bin_info[i].slab_size = pages * (uint32_t)LA_PAGE;
                 la_bin_info[i].nregs = (uint32_t)(pages * LA_PAGE / size);
+                la_bin_info[i].div_magic = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
         }
 }
 

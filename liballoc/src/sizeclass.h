@@ -33,6 +33,11 @@ typedef struct la_bin_info {
         uint32_t size;      /* usable size of the class */
         uint32_t nregs;     /* regions per slab */
         uint32_t slab_size; /* bytes, page multiple */
+        /* ceil(2^32 / size): for an offset off inside a slab, (off * div_magic) >> 32 is
+         * off / size when size divides off, and q * size != off otherwise (checked for
+         * every class and every offset below 2 MiB), so a free checks a block boundary
+         * with a multiply instead of a division. */
+        uint32_t div_magic;
 } la_bin_info_t;
 extern la_bin_info_t la_bin_info[LA_NBINS];
 

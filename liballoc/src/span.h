@@ -8,14 +8,54 @@
 #define LA_SPAN_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "util.h"
 
+/* A free block: its first word links it to the next free block of the same slab.  The
+ * link is stored encoded (next ^ la_fl_key), so that a use-after-free write or an
+ * overflow from a neighbour cannot plant an address malloc would hand out: a raw pointer
+ * written there decodes to a non-canonical address, which faults at the next pop instead
+ * of being returned.  The key's top 17 bits are never all zero, so a word whose top 17
+ * bits equal the key's is what a link looks like; free checks that to find double frees
+ * (heap.h).  Read and write links only through the two functions below. */
 typedef struct la_block {
-        struct la_block *next;
+        uintptr_t link;
 } la_block_t;
+
+/* The process's secret, drawn by la_fl_key_init (heap.c) before the first block exists;
+ * a fork child keeps it, as its inherited free lists need. */
+extern uintptr_t la_fl_key __attribute__((visibility("hidden")));
+/* Bits of a link word that are the key's for every free block (bits 47..63). */
+#define LA_FL_KEY_SHIFT 47
+
+static inline la_block_t *la_block_next(const la_block_t *b)
+{
+        return (la_block_t *)(b->link ^ la_fl_key);
+}
+
+static inline void la_block_set_next(la_block_t *b, const la_block_t *next)
+{
+        b->link = (uintptr_t)next ^ la_fl_key;
+}
+
+/* Heads of free lists are user-space addresses below this: a list whose next link decodes
+ * to anything else was overwritten (malloc checks the head it pops, la_fl_corrupt). */
+#define LA_FL_PTR_LIMIT ((uintptr_t)1 << 47)
+/* Reports an overwritten link (heap.c); link_value is what it decodes to. */
+__attribute__((noreturn)) void la_fl_corrupt(const void *link_value);
+static inline bool la_block_ok(const la_block_t *b)
+{
+        return (uintptr_t)b < LA_FL_PTR_LIMIT;
+}
+
+/* True when the first word of p could be a free-list link: p may be free already. */
+static inline bool la_block_maybe_free(const void *p)
+{
+        return ((((const la_block_t *)p)->link ^ la_fl_key) >> LA_FL_KEY_SHIFT) == 0;
+}
 
 enum la_span_kind {
         LA_SPAN_FREE = 0, /* free run in an arena */
@@ -48,7 +88,7 @@ typedef struct la_span {
         uintptr_t owner;          /* owning heap | LA_OWNER_FULL; 0 when abandoned */
         la_block_t *local_free;   /* blocks freed by the owner */
         uint32_t used;            /* blocks with the app or in the owner's heap list */
-        uint32_t capacity;        /* blocks carved so far */
+        uint32_t capacity;        /* blocks carved so far (la_span_capacity from others) */
         uint32_t nregs;           /* blocks the slab can hold */
         uint32_t block_size;      /* usable size of the class (small) */
         uint8_t kind;             /* enum la_span_kind */
@@ -89,6 +129,19 @@ static inline uintptr_t la_span_owner_fast(const la_span_t *s)
 #else
         return s->owner;
 #endif
+}
+
+/* Blocks carved so far, as a thread that does not own s reads it (misuse checks of a
+ * free): only the owner writes it (la_span_set_capacity), and it only grows while the
+ * slab lives, so a stale value is a smaller one. */
+static inline uint32_t la_span_capacity(const la_span_t *s)
+{
+        return __atomic_load_n(&s->capacity, __ATOMIC_RELAXED);
+}
+
+static inline void la_span_set_capacity(la_span_t *s, uint32_t n)
+{
+        __atomic_store_n(&s->capacity, n, __ATOMIC_RELAXED);
 }
 
 /* Intrusive list of spans through next/prev (heap slab lists, arena bins, abandoned). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 LA_EXPORT void (*malloc_message)(void *cbopaque, const char *s);
@@ -62,6 +63,15 @@ void la_fatal(const char *msg)
                 la_safety_check_abort(buf);
         la_abort_hook();
         abort();
+}
+
+void la_fatal_ptr(const char *msg, const void *p)
+{
+        char buf[200], num[24];
+        la_strlcpy(buf, msg, sizeof(buf));
+        la_strlcat(buf, ": ", sizeof(buf));
+        la_strlcat(buf, la_fmt_hex(num, (uintptr_t)p), sizeof(buf));
+        la_fatal(buf);
 }
 
 void la_fatal_assert(const char *file, int line, const char *cond)
@@ -138,6 +148,7 @@ size_t la_strlcat(char *dst, const char *src, size_t cap)
 
 __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
 __thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
+__thread const la_mutex_t *la_lock_acquiring __attribute__((tls_model("initial-exec")));
 
 void la_mutex_init(la_mutex_t *mu)
 {
@@ -185,11 +196,52 @@ static LA_COLD void mutex_reentered(const la_mutex_t *mu)
         la_fatal(msg);
 }
 
-void la_mutex_lock_slow(la_mutex_t *mu)
+/* The calling thread's kernel id (cached: only the lock's slow path asks). */
+static __thread int tls_tid __attribute__((tls_model("initial-exec")));
+
+static int my_tid(void)
+{
+        if (tls_tid == 0)
+                tls_tid = (int)syscall(SYS_gettid);
+        return tls_tid;
+}
+
+/* This thread was interrupted while it was taking mu itself (outer == mu) and mu is busy:
+ * either the interrupted call already holds it but had not recorded itself yet (glibc's
+ * owner word still 0: the few instructions after its compare-and-swap), or another
+ * thread holds it.  Another holder records itself within nanoseconds, or releases the
+ * lock; an owner word still 0 after 50 ms (a preempted holder resumes long before) is
+ * this thread's own interrupted call. */
+static bool taken_by_interrupted_self(const la_mutex_t *mu)
+{
+        uint64_t deadline = 0;
+        for (unsigned i = 0;; i++) {
+                if (__atomic_load_n(&mu->m.__data.__lock, __ATOMIC_RELAXED) == 0 ||
+                    __atomic_load_n(&mu->m.__data.__owner, __ATOMIC_RELAXED) != 0)
+                        return __atomic_load_n(&mu->m.__data.__owner, __ATOMIC_RELAXED) ==
+                               my_tid();
+                if ((i & 1023) == 0) {
+                        uint64_t now = now_ns();
+                        if (deadline == 0)
+                                deadline = now + 50000000;
+                        else if (now > deadline)
+                                return true;
+                }
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+        }
+}
+
+void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer)
 {
         /* Only this thread ever stores its own address in owner: if it reads it, this
-         * thread holds the lock (it is cleared before the release). */
-        if (LA_UNLIKELY(la_mutex_held_by_me(mu)))
+         * thread holds the lock (it is cleared before the release).  Interrupted between
+         * taking the lock and storing owner, it is glibc's owner word that names this
+         * thread (glibc records it right after the lock's compare-and-swap). */
+        if (LA_UNLIKELY(la_mutex_held_by_me(mu)) ||
+            LA_UNLIKELY(__atomic_load_n(&mu->m.__data.__owner, __ATOMIC_RELAXED) == my_tid()) ||
+            (LA_UNLIKELY(outer == mu) && taken_by_interrupted_self(mu)))
                 mutex_reentered(mu);
         /* Poll without writing (a failed trylock would pull the line away from the
          * holder), then try once more before blocking. */

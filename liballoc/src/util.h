@@ -40,6 +40,8 @@ void la_message(const char *s);
 void la_messagef(const char *first, ...) __attribute__((sentinel));
 /* Heap corruption / invariant failure: message to stderr, then the abort hook. */
 __attribute__((noreturn)) void la_fatal(const char *msg);
+/* la_fatal with "msg: 0x<p>" (misuse reports name the pointer). */
+__attribute__((noreturn)) void la_fatal_ptr(const char *msg, const void *p);
 __attribute__((noreturn)) void la_fatal_assert(const char *file, int line, const char *cond);
 /* Replaceable by tests so death paths can be checked without core dumps. */
 extern void (*la_abort_hook)(void);
@@ -85,17 +87,24 @@ typedef struct la_mutex {
 /* (Re)initialises the lock; the name is kept. */
 void la_mutex_init(la_mutex_t *mu);
 void la_mutex_init_named(la_mutex_t *mu, const char *name);
-void la_mutex_lock_slow(la_mutex_t *mu);
+/* outer: what la_lock_acquiring held when this lock call began (re-entry check). */
+void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer);
 /* A per-thread address that names the calling thread (owner, owner-switch count). */
 extern __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
 /* Allocator locks the calling thread holds (or is taking or releasing right now). */
 extern __thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
+/* The lock this thread is taking right now (from just before its trylock to just after
+ * it records itself as owner), so that a call re-entered in between knows. */
+extern __thread const la_mutex_t *la_lock_acquiring __attribute__((tls_model("initial-exec")));
 static inline void la_mutex_lock(la_mutex_t *mu)
 {
         la_locks_held++;
+        const la_mutex_t *outer = la_lock_acquiring;
+        la_lock_acquiring = mu;
         if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
-                la_mutex_lock_slow(mu);
+                la_mutex_lock_slow(mu, outer);
         __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
+        la_lock_acquiring = outer;
         mu->prof.num_ops++;
         if (mu->last_owner != &la_thread_tag) {
                 mu->prof.num_owner_switch++;

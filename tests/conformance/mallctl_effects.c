@@ -13,30 +13,7 @@
 #include <time.h>
 
 #include "check.h"
-
-static size_t rd_size(const char *name)
-{
-        size_t v = 0, sz = sizeof(v);
-        if (mallctl(name, &v, &sz, NULL, 0) != 0)
-                return (size_t)-1;
-        return v;
-}
-
-static uint64_t rd_u64(const char *name)
-{
-        uint64_t v = 0;
-        size_t sz = sizeof(v);
-        if (mallctl(name, &v, &sz, NULL, 0) != 0)
-                return UINT64_MAX;
-        return v;
-}
-
-static void epoch(void)
-{
-        uint64_t e = 1;
-        size_t sz = sizeof(e);
-        mallctl("epoch", &e, &sz, &e, sz);
-}
+#include "mallctl_read.h"
 
 static size_t rss_bytes(void)
 {

@@ -3,10 +3,18 @@
  * SIGABRT with the expected message on stderr; the parent checks both.  (jemalloc 5.3
  * does not check these; this program only runs against liballoc.)
  *   double free of a large block, free of a pointer inside a small block (when the slow
- *   path sees it).  Not detected (the page map does not know those pages): a pointer
- *   inside a large block past its first page, a double free of a huge block.
+ *   path sees it); double frees of small blocks on the owner's fast path (at once, after
+ *   other frees, after the block's list was refilled) and from another thread; a free of
+ *   a stack, static or unmapped address (foreign_free:abort, the default); an unaligned
+ *   pointer; sdallocx with another class's size; realloc of a foreign pointer; a forged
+ *   pointer written into a freed block (malloc reports the corrupted list).
+ *   Not detected (documented in liballoc(3)): an 8-byte-aligned pointer inside a small
+ *   block freed by its owner, a double free of a block handed out again in between.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +51,127 @@ static void case_interior_small_remote(void)
         pthread_join(t, NULL);
 }
 
+static void case_double_free_small(void)
+{
+        char *p = malloc(32);
+        keep = p;
+        free(p);
+        free(p);
+}
+
+static void case_double_free_small_later(void)
+{
+        char *p = malloc(48), *q = malloc(48);
+        keep = q;
+        free(p);
+        free(q);
+        free(p);
+}
+
+static void case_double_free_small_refilled(void)
+{
+        /* The freed block's list is taken back into the heap by a refill. */
+        char *p = malloc(64);
+        free(p);
+        for (int i = 0; i < 2000; i++) {
+                void *x = malloc(64);
+                keep = x;
+                free(x);
+        }
+        free(p);
+}
+
+static void *free_arg(void *arg)
+{
+        free(arg);
+        return NULL;
+}
+
+static void case_double_free_small_remote(void)
+{
+        char *p = malloc(32);
+        keep = p;
+        free(p);
+        pthread_t t;
+        pthread_create(&t, NULL, free_arg, p);
+        pthread_join(t, NULL);
+}
+
+static void case_double_free_remote_then_owner(void)
+{
+        char *p = malloc(32);
+        keep = p;
+        pthread_t t;
+        pthread_create(&t, NULL, free_arg, p);
+        pthread_join(t, NULL);
+        free(p);
+}
+
+static void case_free_stack(void)
+{
+        char buf[64];
+        keep = buf;
+        free((void *)keep);
+}
+
+static char static_buf[64];
+
+static void case_free_static(void)
+{
+        keep = static_buf;
+        free((void *)keep);
+}
+
+static void case_free_far(void)
+{
+        keep = (void *)(uintptr_t)0x100000000000ull;
+        free((void *)keep);
+}
+
+static void case_free_unaligned(void)
+{
+        char *p = malloc(32);
+        keep = p;
+        free(p + 1);
+}
+
+static void case_sdallocx_mismatch(void)
+{
+        /* The preloaded allocator's sdallocx (the program links none). */
+        void (*sdallocx_fn)(void *, size_t, int) =
+                (void (*)(void *, size_t, int))dlsym(RTLD_DEFAULT, "sdallocx");
+        void *p = malloc(24);
+        keep = p;
+        if (sdallocx_fn != NULL)
+                sdallocx_fn(p, 200, 0);
+}
+
+static void case_realloc_foreign(void)
+{
+        char buf[64];
+        keep = buf;
+        void *q = realloc((void *)keep, 100);
+        keep = q;
+}
+
+static void case_forged_link(void)
+{
+        /* Write an address of our choosing into a freed block; malloc must never return
+         * it, and report the overwritten link instead. */
+        void *p = malloc(32);
+        free(p);
+        *(void **)p = static_buf;
+        for (int i = 0; i < 100000; i++) {
+                void *q = malloc(32);
+                if (q == static_buf) {
+                        fprintf(stderr, "malloc returned the forged address\n");
+                        _exit(3);
+                }
+        }
+        fprintf(stderr, "the forged link went unnoticed\n");
+        _exit(4);
+}
+
 struct death_case {
         const char *name;
         void (*fn)(void);
@@ -52,42 +181,138 @@ struct death_case {
 static const struct death_case cases[] = {
         {"double-free-large", case_double_free_large, "free(): double free or invalid pointer"},
         {"interior-small", case_interior_small_remote, "free(): invalid pointer (not the start"},
+        {"double-free-small", case_double_free_small, "free(): double free detected"},
+        {"double-free-small-later", case_double_free_small_later, "free(): double free detected"},
+        {"double-free-small-refilled", case_double_free_small_refilled,
+         "free(): double free detected"},
+        {"double-free-small-remote", case_double_free_small_remote, "free(): double free detected"},
+        {"double-free-remote-then-owner", case_double_free_remote_then_owner,
+         "free(): double free detected"},
+        {"free-stack", case_free_stack, "free(): invalid pointer (not allocated by liballoc"},
+        {"free-static", case_free_static, "free(): invalid pointer (not allocated by liballoc"},
+        {"free-far", case_free_far, "free(): invalid pointer (not allocated by liballoc"},
+        {"free-unaligned", case_free_unaligned, "free(): invalid pointer (not the start"},
+        {"sdallocx-mismatch", case_sdallocx_mismatch, "size mismatch (size 200"},
+        {"realloc-foreign", case_realloc_foreign, "realloc(): invalid pointer"},
+        {"forged-link", case_forged_link, "malloc(): corrupted free list"},
 };
 
-int main(void)
+/* Runs fn in a child process, or, when conf is set, this program again (self arg) with
+ * MALLOC_CONF=conf; the child's stderr lands in out.  Returns its wait status. */
+static int run_child(void (*fn)(void), const char *self, const char *conf, const char *arg,
+                     char *out, size_t cap)
 {
-        stress_begin("death", 30);
-        int failed = 0;
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                int fds[2];
-                if (pipe(fds) != 0)
-                        stress_fail("pipe failed");
-                pid_t pid = fork();
-                if (pid == 0) {
-                        dup2(fds[1], STDERR_FILENO);
-                        close(fds[0]);
-                        signal(SIGABRT, SIG_DFL);
-                        cases[i].fn();
+        int fds[2];
+        if (pipe(fds) != 0)
+                stress_fail("pipe failed");
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(fds[1], STDERR_FILENO);
+                close(fds[0]);
+                signal(SIGABRT, SIG_DFL);
+                if (conf == NULL) {
+                        fn();
                         _exit(0); /* not detected */
                 }
-                close(fds[1]);
-                char out[1024];
-                size_t n = 0;
-                ssize_t r;
-                while (n < sizeof(out) - 1 && (r = read(fds[0], out + n, sizeof(out) - 1 - n)) > 0)
-                        n += (size_t)r;
-                out[n] = '\0';
-                close(fds[0]);
-                int status;
-                waitpid(pid, &status, 0);
-                int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
-                         strstr(out, cases[i].message) != NULL;
-                printf("%s %s: %s\n", ok ? "ok" : "FAILED", cases[i].name,
-                       WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
-                if (!ok) {
-                        fprintf(stderr, "death: %s: stderr was: %s\n", cases[i].name, out);
-                        failed = 1;
+                setenv("MALLOC_CONF", conf, 1);
+                execl(self, self, arg, (char *)NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        size_t n = 0;
+        ssize_t r;
+        while (n < cap - 1 && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+                n += (size_t)r;
+        out[n] = '\0';
+        close(fds[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        return status;
+}
+
+/* foreign_free:warn and :ignore: the same foreign frees are survived, reported once or
+ * not at all. */
+static int check_foreign_mode(const char *self, const char *mode, int want_lines)
+{
+        char conf[64], out[2048];
+        snprintf(conf, sizeof(conf), "foreign_free:%s", mode);
+        int status = run_child(NULL, self, conf, "--foreign-frees", out, sizeof(out));
+        int lines = 0;
+        for (const char *q = out; (q = strstr(q, "invalid pointer")) != NULL; q++)
+                lines++;
+        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && lines == want_lines;
+        printf("%s foreign_free:%s: %s, %d report(s)\n", ok ? "ok" : "FAILED", mode,
+               WIFEXITED(status) ? "exited" : "killed", lines);
+        if (!ok)
+                fprintf(stderr, "death: foreign_free:%s: stderr was: %s\n", mode, out);
+        return ok ? 0 : 1;
+}
+
+/* A child that must die by SIGABRT with message on stderr. */
+static int check_abort(const char *label, int status, const char *out, const char *message)
+{
+        int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+                 strstr(out, message) != NULL;
+        printf("%s %s: %s\n", ok ? "ok" : "FAILED", label,
+               WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
+        if (!ok)
+                fprintf(stderr, "death: %s: stderr was: %s\n", label, out);
+        return ok ? 0 : 1;
+}
+
+/* hardened:true: a double free while the block waits in the quarantine, and a write
+ * into a freed block found when it leaves the quarantine. */
+static int check_hardened(const char *self, const char *which, const char *message)
+{
+        char out[2048], label[96];
+        int status = run_child(NULL, self, "hardened:true", which, out, sizeof(out));
+        snprintf(label, sizeof(label), "hardened %s", which);
+        return check_abort(label, status, out, message);
+}
+
+static int hardened_case(const char *which)
+{
+        char *p = malloc(40);
+        keep = p;
+        if (strcmp(which, "--hardened-double-free") == 0) {
+                free(p);
+                free(p);
+        } else {
+                free(p);
+                p[10] = 1; /* use after free */
+                for (int i = 0; i < 1000; i++) {
+                        void *x = malloc(40);
+                        keep = x;
+                        free(x);
                 }
+        }
+        return 0; /* not detected */
+}
+
+int main(int argc, char **argv)
+{
+        if (argc > 1 && strncmp(argv[1], "--hardened-", 11) == 0)
+                return hardened_case(argv[1]);
+        if (argc > 1 && strcmp(argv[1], "--foreign-frees") == 0) {
+                char buf[64];
+                keep = buf;
+                free((void *)keep);
+                keep = static_buf;
+                free((void *)keep);
+                void *q = realloc((void *)keep, 10); /* NULL: its size is unknown */
+                return q == NULL ? 0 : 1;
+        }
+        stress_begin("death", 30);
+        int failed = 0;
+        failed |= check_foreign_mode(argv[0], "warn", 1);
+        failed |= check_foreign_mode(argv[0], "ignore", 0);
+        failed |= check_hardened(argv[0], "--hardened-double-free",
+                                 "double free detected (block in quarantine)");
+        failed |= check_hardened(argv[0], "--hardened-use-after-free", "use after free detected");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char out[1024];
+                int status = run_child(cases[i].fn, NULL, NULL, NULL, out, sizeof(out));
+                failed |= check_abort(cases[i].name, status, out, cases[i].message);
         }
         if (failed)
                 stress_fail("some misuse was not detected as expected");

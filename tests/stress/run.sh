@@ -38,6 +38,7 @@ TESTS=(
         "thread-churn@dirty_decay_ms:0,muzzy_decay_ms:0 30000 8 256 8000"
         "threads-random@tcache:false 16 4000 3"
         "threads-random@narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0 16 4000 3"
+        "threads-random@hardened:true 16 4000 3"
 )
 
 mkdir -p "$TMP" || exit 2

@@ -69,6 +69,24 @@ static void clipping_and_enums(void)
         la_conf_parse("zero_realloc:free");
 }
 
+/* liballoc's own safety keys: foreign_free and hardened. */
+static void safety_keys(void)
+{
+        CHECK(strcmp(la_opt.foreign_free, "abort") == 0); /* the default */
+        CHECK(!la_opt.hardened);
+        captured[0] = '\0';
+        CHECK(la_conf_parse("foreign_free:warn,hardened:true") == 0);
+        CHECK(strcmp(la_opt.foreign_free, "warn") == 0);
+        CHECK(la_opt.hardened);
+        CHECK(la_conf_parse("foreign_free:crash") != 0);
+        CHECK(strstr(captured, "Invalid conf value: foreign_free:crash") != NULL);
+        CHECK(strcmp(la_opt.foreign_free, "warn") == 0); /* a bad value changes nothing */
+        la_conf_parse("foreign_free:ignore,hardened:false");
+        CHECK(strcmp(la_opt.foreign_free, "ignore") == 0);
+        CHECK(!la_opt.hardened);
+        la_conf_parse("foreign_free:abort");
+}
+
 int main(void)
 {
         malloc_message = capture;
@@ -76,6 +94,7 @@ int main(void)
         RUN("conf", bad_pairs_warn_and_continue);
         RUN("conf", syntax_errors);
         RUN("conf", clipping_and_enums);
+        RUN("conf", safety_keys);
         malloc_message = NULL;
         return check_failed_tests != 0;
 }

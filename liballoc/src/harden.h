@@ -1,0 +1,28 @@
+/*
+ * harden: the opt-in hardened mode (MALLOC_CONF=hardened:true).  Every thread then takes
+ * the slow paths (as with junk or zero filling), where a freed small block is filled with
+ * junk and parked in its arena's quarantine, a ring of the last LA_QUARANTINE_N frees,
+ * before it can be handed out again: a use-after-free write into it is found when it
+ * leaves the ring, and a second free of it while it waits is found at once.  Slabs are
+ * carved in a random order, so neighbours are unpredictable.  The checks of the default
+ * mode (heap.c, alloc.c) still apply to blocks outside the ring.
+ */
+#ifndef LA_HARDEN_H
+#define LA_HARDEN_H
+
+#include "span.h"
+
+#define LA_QUARANTINE_N 256 /* blocks per arena */
+#define LA_JUNK_FREED 0x5a  /* the byte freed blocks are filled with (as opt.junk) */
+
+/* Free of small block p of slab s (checked as a block of s by the caller): junk, the
+ * quarantine, and the normal free of the block that leaves it. */
+void la_harden_free_small(la_span_t *s, void *p);
+/* Puts the n blocks from first (block_size apart) on a list in a random order; returns
+ * its head and sets *ret_tail. */
+la_block_t *la_harden_shuffle(char *first, uint32_t n, uint32_t size, la_block_t **ret_tail);
+/* arena.<i>.reset / destroy: forgets the quarantined blocks of arena a (lock held). */
+struct la_arena;
+void la_harden_forget_locked(struct la_arena *a);
+
+#endif
