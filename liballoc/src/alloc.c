@@ -266,8 +266,14 @@ void la_free_slow(void *p, la_span_t *s)
                 invalid_ptr("free", bad, p);
         switch (s->kind) {
         case LA_SPAN_SMALL: {
-                if (LA_UNLIKELY(la_block_maybe_free(p)))
-                        la_small_free_suspect(s, p);
+                if (LA_UNLIKELY(la_block_maybe_free(p))) {
+                        la_small_free_suspect(s, p); /* returns: it only looked free */
+                        la_heap_t *h = la_tls_heap;
+                        if (la_span_owner_fast(s) == (uintptr_t)h && !la_opt.hardened) {
+                                la_small_free_own(h, s, p); /* the fast path's push */
+                                return;
+                        }
+                }
                 if (LA_UNLIKELY(la_opt.hardened)) {
                         la_harden_free_small(s, p); /* junk and quarantine */
                         return;

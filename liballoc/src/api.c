@@ -34,9 +34,10 @@ API_EXPORT void *API(malloc)(size_t size)
         if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
                 unsigned c = h->size2cls[(size + 7) >> 3];
                 la_block_t *b = h->fl[c];
-                /* Neither NULL nor a decoded link that was overwritten (la_malloc_slow
-                 * reports that): one compare for both. */
-                if (LA_LIKELY((uintptr_t)b - 1 < LA_FL_PTR_LIMIT - 1)) {
+                /* Neither NULL nor a link overwritten with an address or a small
+                 * number (it decodes with bit 63 set, span.h; la_malloc_slow reports
+                 * it): the sign test the empty-list test needed anyway. */
+                if (LA_LIKELY((intptr_t)b > 0)) {
                         h->fl[c] = la_block_next(b);
                         b->link = 0; /* live blocks never look free (heap.h) */
                         h->nmalloc[c]++;

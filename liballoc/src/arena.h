@@ -67,8 +67,10 @@ typedef struct la_arena {
         _Atomic size_t huge_allocated, huge_mapped;
         _Atomic uint64_t nmalloc_huge, ndalloc_huge;
         la_bin_counts_t retired[LA_NBINS];         /* registry lock */
-        _Atomic uint64_t orphan_ndalloc[LA_NBINS]; /* frees by threads with no heap */
-        uint64_t created_ns;
+        /* Frees by threads with no heap: written by other threads all the time (a
+         * consumer that never allocates), so on lines of their own. */
+        _Alignas(LA_CACHELINE) _Atomic uint64_t orphan_ndalloc[LA_NBINS];
+        _Alignas(LA_CACHELINE) uint64_t created_ns;
         const char *dss;                   /* arena.<i>.dss: recorded, sbrk is never used */
         _Atomic size_t oversize_threshold; /* arena.<i>.oversize_threshold */
         _Atomic size_t retain_grow_limit;  /* arena.<i>.retain_grow_limit */

@@ -331,17 +331,6 @@ void la_small_free_slow(la_span_t *s, void *p)
                         la_heap_span_empty(h, s);
                 return;
         }
-        if (owner == (uintptr_t)h && h != &la_empty_heap) {
-                /* Our own slab, sent here by a check of free's fast path (a block that
-                 * looked free but was not): the fast path's push. */
-                la_block_t *b = p;
-                la_block_set_next(b, s->local_free);
-                s->local_free = b;
-                h->ndalloc[c]++;
-                if (--s->used == 0)
-                        la_heap_span_empty(h, s);
-                return;
-        }
         if (h->kind == LA_HEAP_THREAD && (s->arena == h->arena || !s->arena->manual)) {
                 /* Counted in our heap, so in our arena's statistics: exact per arena for
                  * blocks of our arena; a block of another automatic arena moves one free
@@ -364,6 +353,16 @@ void la_small_free_slow(la_span_t *s, void *p)
                 la_account_dealloc(h, s->block_size);
         }
         la_span_remote_push(s, p);
+}
+
+void la_small_free_own(la_heap_t *h, la_span_t *s, void *p)
+{
+        la_block_t *b = p;
+        la_block_set_next(b, s->local_free);
+        s->local_free = b;
+        h->ndalloc[s->cls]++;
+        if (--s->used == 0)
+                la_heap_span_empty(h, s);
 }
 
 /* ---- double frees ------------------------------------------------------------------ */

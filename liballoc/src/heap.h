@@ -91,6 +91,9 @@ uint64_t la_heap_deallocated(const la_heap_t *h);
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
+/* free's fast-path push of block p of slab s, owned by h (the calling thread's heap, slab
+ * not parked as full), for a free the fast path sent to the slow path's checks. */
+void la_small_free_own(la_heap_t *h, la_span_t *s, void *p);
 /* Carves up to 4 KiB of fresh blocks (at least 8) from s into a list; s must have
  * uncarved capacity.  Sets *ret_tail to the last block. */
 la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);

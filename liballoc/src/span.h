@@ -16,11 +16,11 @@
 
 /* A free block: its first word links it to the next free block of the same slab.  The
  * link is stored encoded (next ^ la_fl_key), so that a use-after-free write or an
- * overflow from a neighbour cannot plant an address malloc would hand out: a raw pointer
- * written there decodes to a non-canonical address, which faults at the next pop instead
- * of being returned.  The key's top 17 bits are never all zero, so a word whose top 17
- * bits equal the key's is what a link looks like; free checks that to find double frees
- * (heap.h).  Read and write links only through the two functions below. */
+ * overflow from a neighbour cannot plant an address malloc would hand out: the key's bit
+ * 63 is set, so a raw pointer or small number written there decodes to a negative,
+ * non-canonical address, which malloc refuses and reports (la_fl_corrupt).  A word whose
+ * top 17 bits equal the key's is what a link looks like; free checks that to find double
+ * frees (heap.h).  Read and write links only through the functions below. */
 typedef struct la_block {
         uintptr_t link;
 } la_block_t;
@@ -42,7 +42,9 @@ static inline void la_block_set_next(la_block_t *b, const la_block_t *next)
 }
 
 /* Heads of free lists are user-space addresses below this: a list whose next link decodes
- * to anything else was overwritten (malloc checks the head it pops, la_fl_corrupt). */
+ * to anything else was overwritten (the slow paths check the head they pop; malloc's
+ * fast path checks the sign only: the key's bit 63 is set, so whatever was written with
+ * bit 63 clear, every user-space address and small number, decodes negative). */
 #define LA_FL_PTR_LIMIT ((uintptr_t)1 << 47)
 /* Reports an overwritten link (heap.c); link_value is what it decodes to. */
 __attribute__((noreturn)) void la_fl_corrupt(const void *link_value);

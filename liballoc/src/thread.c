@@ -30,18 +30,13 @@ static la_heap_t *heap_free_list; /* recycled heap objects */
 static __thread struct la_arena *tls_arena __attribute__((tls_model("initial-exec")));
 /* thread.allocated / deallocated while the thread has no heap (and what it had when it
  * lost its heap); also where thread.allocatedp / deallocatedp point then. */
-static __thread uint64_t tls_no_counters[2] __attribute__((tls_model("initial-exec")));
-
-void la_account_heapless(bool dealloc, uint64_t n)
-{
-        tls_no_counters[dealloc] += n;
-}
+__thread uint64_t la_tls_no_counters[2] __attribute__((tls_model("initial-exec")));
 
 /* The thread's totals move to or from its heap, so they stay monotonic. */
 static void totals_from_heap(const la_heap_t *h)
 {
-        tls_no_counters[0] = la_heap_allocated(h);
-        tls_no_counters[1] = la_heap_deallocated(h);
+        la_tls_no_counters[0] = la_heap_allocated(h);
+        la_tls_no_counters[1] = la_heap_deallocated(h);
 }
 
 static void registry_insert_locked(la_heap_t *h)
@@ -284,8 +279,8 @@ static la_heap_t *heap_create(void)
                 return NULL;
         }
         la_heap_init(h, a, LA_HEAP_THREAD);
-        h->allocated_base = tls_no_counters[0];
-        h->deallocated_base = tls_no_counters[1];
+        h->allocated_base = la_tls_no_counters[0];
+        h->deallocated_base = la_tls_no_counters[1];
         atomic_fetch_add(&a->nthreads, 1);
         la_mutex_lock(&registry_lock);
         registry_insert_locked(h);
@@ -365,13 +360,13 @@ bool la_thread_tcache_get(void)
 uint64_t la_thread_allocated(void)
 {
         return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_allocated(la_tls_heap)
-                                                   : tls_no_counters[0];
+                                                   : la_tls_no_counters[0];
 }
 
 uint64_t la_thread_deallocated(void)
 {
         return la_tls_heap->kind == LA_HEAP_THREAD ? la_heap_deallocated(la_tls_heap)
-                                                   : tls_no_counters[1];
+                                                   : la_tls_no_counters[1];
 }
 
 void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
@@ -408,7 +403,7 @@ uint64_t *la_thread_counterp(bool dealloc)
 {
         la_heap_t *h = la_tls_heap;
         if (h->kind != LA_HEAP_THREAD)
-                return &tls_no_counters[dealloc];
+                return &la_tls_no_counters[dealloc];
         h->publish = true;
         la_heap_publish(h);
         return dealloc ? &h->deallocated_pub : &h->allocated_pub;

@@ -63,7 +63,12 @@ void la_heaps_collect(void (*heap_fn)(const la_heap_t *h, void *arg),
  * copies are refreshed here at once.  A thread without a heap of its own (tcache
  * disabled, being set up, exiting) counts in thread-local totals instead
  * (la_account_heapless), carried over when it gets or loses a heap. */
-void la_account_heapless(bool dealloc, uint64_t n);
+extern __thread uint64_t la_tls_no_counters[2] __attribute__((tls_model("initial-exec")));
+static inline void la_account_heapless(bool dealloc, uint64_t n)
+{
+        la_tls_no_counters[dealloc] += n; /* inline: a call would make its callers save
+                                           * registers on their common paths too */
+}
 static inline void la_account_alloc(la_heap_t *h, uint64_t n)
 {
         if (h->kind == LA_HEAP_THREAD) {
