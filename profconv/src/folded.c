@@ -58,7 +58,7 @@ int pc_stack_lines(const pc_resolved_t *r, pc_stack_line_t **ret, size_t *ret_n)
         size_t u = 0;
         for (size_t i = 0; i < n; i++) {
                 if (u > 0 && strcmp(v[u - 1].stack, v[i].stack) == 0) {
-                        v[u - 1].bytes += v[i].bytes;
+                        v[u - 1].bytes = pc_sat_add(v[u - 1].bytes, v[i].bytes);
                         free(v[i].stack);
                 } else {
                         v[u++] = v[i];

@@ -9,8 +9,15 @@
 
 typedef struct pc_stack_line {
         char *stack;    /* frames joined with ';' (';' and newlines inside names replaced) */
-        uint64_t bytes; /* in-use bytes, > 0 */
+        uint64_t bytes; /* in-use bytes, > 0 (summed with saturation) */
 } pc_stack_line_t;
+
+/* a + b, or UINT64_MAX if that does not fit: a hostile dump's counts (each up to
+ * INT64_MAX) are summed into totals that must never wrap. */
+static inline uint64_t pc_sat_add(uint64_t a, uint64_t b)
+{
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 /* The merged stacks of r with in-use bytes, sorted by text.  0 or -ENOMEM. */
 int pc_stack_lines(const pc_resolved_t *r, pc_stack_line_t **ret, size_t *ret_n);

@@ -3,7 +3,9 @@
  * a tree (root "all" at the bottom, callees stacked above their callers, siblings in
  * name order); each box's width is its share of the bytes.  Every box carries a <title>,
  * which viewers show as a tooltip, with the full name, the bytes and the share; the label
- * inside is cut to what fits.  No script, no external font or style sheet.
+ * inside is cut to what fits.  No script, no external font or style sheet.  Byte counts are
+ * summed with saturation: a hostile dump's absurd counts give a total of UINT64_MAX (and
+ * shares of at most 100%), never a wrapped one.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,12 +77,12 @@ static int add_stack(node_t *root, const pc_stack_line_t *l, unsigned *depth)
 {
         node_t *n = root;
         unsigned d = 0;
-        root->bytes += l->bytes;
+        root->bytes = pc_sat_add(root->bytes, l->bytes);
         for (const char *s = l->stack; *s != '\0';) {
                 size_t len = strcspn(s, ";");
                 if ((n = child_named(n, s, len)) == NULL)
                         return -ENOMEM;
-                n->bytes += l->bytes;
+                n->bytes = pc_sat_add(n->bytes, l->bytes);
                 d++;
                 s += len + (s[len] == ';');
         }
@@ -132,18 +134,22 @@ static void box(pc_buf_t *b, const node_t *n, double x, double w, double y, uint
         pc_buf_str(b, "</g>\n");
 }
 
-/* Draws n at depth d (0: the bottom row) from x, then its children above it. */
-static void draw(pc_buf_t *b, const node_t *n, double x, unsigned d, double height, double scale,
-                 uint64_t total)
+/* Draws n at depth d (0: the bottom row) from x, at most maxw wide, then its children
+ * above it.  (Children's saturated counts may sum to more than their parent's: they are
+ * kept within its box.) */
+static void draw(pc_buf_t *b, const node_t *n, double x, double maxw, unsigned d, double height,
+                 double scale, uint64_t total)
 {
         double w = (double)n->bytes * scale;
+        if (w > maxw)
+                w = maxw;
         if (w < SVG_MIN_BOX)
                 return;
         double y = height - SVG_PAD - (d + 1) * SVG_ROW;
         box(b, n, x, w, y, total);
         double cx = x;
-        for (const node_t *c = n->child; c != NULL; c = c->next) {
-                draw(b, c, cx, d + 1, height, scale, total);
+        for (const node_t *c = n->child; c != NULL && cx < x + w; c = c->next) {
+                draw(b, c, cx, x + w - cx, d + 1, height, scale, total);
                 cx += (double)c->bytes * scale;
         }
 }
@@ -183,7 +189,8 @@ int pc_write_svg(const pc_resolved_t *r, const char *title, pc_buf_t *out, pc_er
                 pc_buf_printf(&b, " (%llu bytes)</text>\n", (unsigned long long)root->bytes);
                 double scale = root->bytes ? (SVG_WIDTH - 2 * SVG_PAD) / (double)root->bytes : 0;
                 if (root->bytes > 0)
-                        draw(&b, root, SVG_PAD, 0, height, scale, root->bytes);
+                        draw(&b, root, SVG_PAD, SVG_WIDTH - 2 * SVG_PAD, 0, height, scale,
+                             root->bytes);
                 pc_buf_str(&b, "</svg>\n");
                 rc = pc_buf_status(&b);
         }

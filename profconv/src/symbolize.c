@@ -6,33 +6,47 @@
  * counts unbiased exactly as jeprof does.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "demangle.h"
 #include "elf_file.h"
 #include "pc/profconv.h"
 
-/* One mapped file, read on first use. */
+/* One distinct file (device, inode), read on first use. */
 typedef struct file_entry {
-        const char *path; /* the map's path (owned by the resolved maps) */
-        enum { F_UNREAD, F_OK, F_MISSING } state;
+        dev_t dev;
+        ino_t ino;
+        bool ok; /* read as an ELF file */
         pc_elf_t elf;
         pc_elf_t debug; /* its separate debug file, when it has no .symtab itself */
         bool has_debug;
 } file_entry_t;
 
+#define MAP_UNSEEN (-1)  /* file_of_map: not looked up yet */
+#define MAP_NO_FILE (-2) /* file_of_map: no readable file (missing, not regular, a limit) */
+
+/* Distinct path spellings looked up (stat) per conversion: far above the libraries of any
+ * process, and what bounds the work of a dump naming one file in millions of ways. */
+#define MAX_PATH_LOOKUPS (4 * PC_MAX_ELF_FILES)
+
 struct pc_symtab_cache {
         file_entry_t *files;
-        size_t nfiles;
-        char **paths; /* copies of the map paths, owned */
+        size_t nfiles, cap_files;
+        size_t nopened;     /* files opened, debug files included (<= max_files) */
+        size_t nlookups;    /* paths looked up (<= MAX_PATH_LOOKUPS) */
+        uint64_t read_left; /* bytes all files may still have read (PC_MAX_ELF_TOTAL_READ) */
+        char **paths;       /* copies of the map paths, owned */
         size_t npaths;
         uint32_t *by_start;   /* indexes of the resolved maps, sorted by start address */
-        int32_t *file_of_map; /* per resolved map: its entry in files, -1 until first use */
+        int32_t *file_of_map; /* per resolved map: its entry in files, or MAP_* */
+        uint32_t *first_map;  /* per resolved map: the first map with the same path */
         pc_demangler_t demangler;
 };
 
@@ -56,47 +70,97 @@ static int64_t round_i64(double v)
         return (int64_t)llround(v);
 }
 
+/* Opens full, which stat found to be the regular file *st, and reads its tables into *elf
+ * within the byte limits.  False if it cannot be opened, was replaced meanwhile, or is not
+ * ELF. */
+static bool read_file(struct pc_symtab_cache *fc, const char *full, const struct stat *st,
+                      const pc_resolve_opts_t *o, pc_elf_t *elf)
+{
+        int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return false;
+        struct stat fst;
+        bool ok = false;
+        if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_dev == st->st_dev &&
+            fst.st_ino == st->st_ino && fst.st_size > 0) {
+                uint64_t per_file = o->max_file_read != 0 && o->max_file_read < PC_MAX_ELF_FILE_READ
+                                            ? o->max_file_read
+                                            : PC_MAX_ELF_FILE_READ;
+                uint64_t budget = per_file < fc->read_left ? per_file : fc->read_left;
+                uint64_t before = budget;
+                ok = pc_elf_read(fd, (uint64_t)fst.st_size, &budget, elf) == 0;
+                fc->read_left -= before - budget;
+        }
+        close(fd);
+        return ok;
+}
+
+/* The entry of the file at path (as the dump names it), or MAP_NO_FILE. */
+static int32_t open_path(struct pc_symtab_cache *fc, const char *path, const pc_resolve_opts_t *o)
+{
+        if (o->no_symbols || path[0] != '/' || fc->nlookups >= MAX_PATH_LOOKUPS)
+                return MAP_NO_FILE;
+        fc->nlookups++;
+        const char *root = o->root != NULL ? o->root : "";
+        char full[2 * PC_MAX_PATH + 2];
+        if ((size_t)snprintf(full, sizeof(full), "%s%s", root, path) >= sizeof(full))
+                return MAP_NO_FILE;
+        /* Only regular files: never open a device or FIFO a dump names. */
+        struct stat st;
+        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+                return MAP_NO_FILE;
+        /* The same file under another spelling (a symlink, "//", "/./", a hard link) is the
+         * same entry: read once. */
+        for (size_t i = 0; i < fc->nfiles; i++)
+                if (fc->files[i].dev == st.st_dev && fc->files[i].ino == st.st_ino)
+                        return (int32_t)i;
+        size_t max_files = o->max_files != 0 && o->max_files < PC_MAX_ELF_FILES ? o->max_files
+                                                                                : PC_MAX_ELF_FILES;
+        if (fc->nopened >= max_files)
+                return MAP_NO_FILE;
+        if (fc->nfiles == fc->cap_files) {
+                size_t nc = fc->cap_files ? 2 * fc->cap_files : 16;
+                file_entry_t *d = realloc(fc->files, nc * sizeof(*d));
+                if (d == NULL)
+                        return MAP_NO_FILE;
+                fc->files = d;
+                fc->cap_files = nc;
+        }
+        file_entry_t *f = &fc->files[fc->nfiles];
+        memset(f, 0, sizeof(*f));
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        fc->nopened++;
+        f->ok = read_file(fc, full, &st, o, &f->elf);
+        /* Distributions strip the symbol table into a separate file found by build-id
+         * (libc6-dbg and the like); it has the same addresses. */
+        if (f->ok && !f->elf.has_symtab && strlen(f->elf.build_id) > 2 && fc->nopened < max_files) {
+                snprintf(full, sizeof(full), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root,
+                         f->elf.build_id, f->elf.build_id + 2);
+                if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+                        fc->nopened++;
+                        if (read_file(fc, full, &st, o, &f->debug)) {
+                                if (f->debug.nsyms > 0)
+                                        f->has_debug = true;
+                                else
+                                        pc_elf_close(&f->debug);
+                        }
+                }
+        }
+        return (int32_t)fc->nfiles++;
+}
+
 static file_entry_t *file_of(pc_resolved_t *r, int32_t map, const pc_resolve_opts_t *o)
 {
         struct pc_symtab_cache *fc = r->files;
-        if (fc->file_of_map[map] >= 0)
-                return &fc->files[fc->file_of_map[map]];
-        const char *path = r->maps[map].path;
-        file_entry_t *f = NULL;
-        for (size_t i = 0; i < fc->nfiles && f == NULL; i++)
-                if (strcmp(fc->files[i].path, path) == 0)
-                        f = &fc->files[i];
-        if (f == NULL) {
-                f = &fc->files[fc->nfiles++]; /* nfiles <= nmaps, allocated up front */
-                memset(f, 0, sizeof(*f));
-                f->path = path;
+        if (fc->file_of_map[map] == MAP_UNSEEN) {
+                uint32_t first = fc->first_map[map];
+                if (fc->file_of_map[first] == MAP_UNSEEN)
+                        fc->file_of_map[first] = open_path(fc, r->maps[first].path, o);
+                fc->file_of_map[map] = fc->file_of_map[first];
         }
-        fc->file_of_map[map] = (int32_t)(f - fc->files);
-        if (f->state != F_UNREAD)
-                return f;
-        f->state = F_MISSING;
-        if (o->no_symbols || path[0] != '/')
-                return f;
-        char full[2 * PC_MAX_PATH + 2];
-        snprintf(full, sizeof(full), "%s%s", o->root != NULL ? o->root : "", path);
-        /* Only regular files: never open a device or FIFO a dump names. */
-        struct stat st;
-        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && pc_elf_open(full, &f->elf) == 0)
-                f->state = F_OK;
-        /* Distributions strip the symbol table into a separate file found by build-id
-         * (libc6-dbg and the like); it has the same addresses. */
-        if (f->state == F_OK && !f->elf.has_symtab && strlen(f->elf.build_id) > 2) {
-                snprintf(full, sizeof(full), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
-                         o->root != NULL ? o->root : "", f->elf.build_id, f->elf.build_id + 2);
-                if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
-                    pc_elf_open(full, &f->debug) == 0) {
-                        if (f->debug.nsyms > 0)
-                                f->has_debug = true;
-                        else
-                                pc_elf_close(&f->debug);
-                }
-        }
-        return f;
+        int32_t i = fc->file_of_map[map];
+        return i >= 0 && fc->files[i].ok ? &fc->files[i] : NULL;
 }
 
 /* The executable, file-backed mappings, in the dump's order (the program first). */
@@ -106,9 +170,9 @@ static int collect_maps(const pc_profile_t *p, pc_resolved_t *r)
         r->files = calloc(1, sizeof(*r->files));
         if (r->maps == NULL || r->files == NULL)
                 return -ENOMEM;
-        r->files->files = calloc(p->nmaps ? p->nmaps : 1, sizeof(file_entry_t));
+        r->files->read_left = PC_MAX_ELF_TOTAL_READ;
         r->files->paths = calloc(p->nmaps ? p->nmaps : 1, sizeof(char *));
-        if (r->files->files == NULL || r->files->paths == NULL)
+        if (r->files->paths == NULL)
                 return -ENOMEM;
         for (size_t i = 0; i < p->nmaps; i++) {
                 const pc_map_t *m = &p->maps[i];
@@ -133,6 +197,36 @@ static int cmp_start(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
+static uint64_t hash_str(const char *s)
+{
+        uint64_t h = 14695981039346656037ull;
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return h;
+}
+
+/* first_map: per map, the first map with the same path (through a hash table, so that a
+ * dump of millions of maps costs linear time). */
+static int index_paths(pc_resolved_t *r)
+{
+        size_t cap = 16;
+        while (cap < 2 * r->nmaps)
+                cap *= 2;
+        uint32_t *tab = calloc(cap, sizeof(*tab)); /* 1 + a map index, 0: empty */
+        if (tab == NULL)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->nmaps; i++) {
+                size_t k = (size_t)hash_str(r->maps[i].path) & (cap - 1);
+                while (tab[k] != 0 && strcmp(r->maps[tab[k] - 1].path, r->maps[i].path) != 0)
+                        k = (k + 1) & (cap - 1);
+                if (tab[k] == 0)
+                        tab[k] = (uint32_t)i + 1;
+                r->files->first_map[i] = tab[k] - 1;
+        }
+        free(tab);
+        return 0;
+}
+
 static int index_maps(pc_resolved_t *r)
 {
         uint32_t *v = malloc((r->nmaps ? r->nmaps : 1) * sizeof(*v));
@@ -144,11 +238,12 @@ static int index_maps(pc_resolved_t *r)
         qsort(v, r->nmaps, sizeof(*v), cmp_start);
         r->files->by_start = v;
         r->files->file_of_map = malloc((r->nmaps ? r->nmaps : 1) * sizeof(int32_t));
-        if (r->files->file_of_map == NULL)
+        r->files->first_map = malloc((r->nmaps ? r->nmaps : 1) * sizeof(uint32_t));
+        if (r->files->file_of_map == NULL || r->files->first_map == NULL)
                 return -ENOMEM;
         for (size_t i = 0; i < r->nmaps; i++)
-                r->files->file_of_map[i] = -1;
-        return 0;
+                r->files->file_of_map[i] = MAP_UNSEEN;
+        return index_paths(r);
 }
 
 /* The mapping containing addr: the last one starting at or below it (maps do not
@@ -175,7 +270,7 @@ static const char *lookup(pc_resolved_t *r, int32_t map, uint64_t addr, const pc
                 return NULL;
         file_entry_t *f = file_of(r, map, o);
         pc_rmap_t *m = &r->maps[map];
-        if (f->state != F_OK)
+        if (f == NULL)
                 return NULL;
         if (m->build_id[0] == '\0')
                 snprintf(m->build_id, sizeof(m->build_id), "%s", f->elf.build_id);
@@ -191,7 +286,9 @@ static const char *lookup(pc_resolved_t *r, int32_t map, uint64_t addr, const pc
 static int resolve_record(const pc_profile_t *p, const pc_record_t *rec, pc_resolved_t *r,
                           const pc_resolve_opts_t *o, size_t *cap_frames)
 {
-        if (r->nframes + rec->npcs > *cap_frames) {
+        /* Allocated even for a record without frames: frames is never NULL below (NULL + 0
+         * and memmove(NULL, ...) are undefined). */
+        if (r->frames == NULL || r->nframes + rec->npcs > *cap_frames) {
                 size_t nc = *cap_frames ? *cap_frames : 1024;
                 while (nc < r->nframes + rec->npcs)
                         nc *= 2;
@@ -216,7 +313,8 @@ static int resolve_record(const pc_profile_t *p, const pc_record_t *rec, pc_reso
                         keep_from = i + 1;
         }
         size_t n = rec->npcs - keep_from;
-        memmove(fr, fr + keep_from, n * sizeof(*fr));
+        if (keep_from > 0 && n > 0)
+                memmove(fr, fr + keep_from, n * sizeof(*fr));
         pc_sample_t *s = &r->samples[r->nsamples++];
         s->first = r->nframes;
         s->n = n;
@@ -262,13 +360,14 @@ void pc_resolved_free(pc_resolved_t *r)
 {
         if (r->files != NULL) {
                 for (size_t i = 0; i < r->files->nfiles; i++) {
-                        if (r->files->files[i].state == F_OK)
+                        if (r->files->files[i].ok)
                                 pc_elf_close(&r->files->files[i].elf);
                         if (r->files->files[i].has_debug)
                                 pc_elf_close(&r->files->files[i].debug);
                 }
                 free(r->files->by_start);
                 free(r->files->file_of_map);
+                free(r->files->first_map);
                 pc_demangler_free(&r->files->demangler);
                 for (size_t i = 0; i < r->files->npaths; i++)
                         free(r->files->paths[i]);

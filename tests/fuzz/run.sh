@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# Fuzzes the control protocol's codec (proto/) with libFuzzer:  builds tests/fuzz/fuzz_proto.c
-# and proto/src/*.c with clang (-fsanitize=fuzzer,address,undefined; no Meson needed), first
-# replays the seed corpus tests/fuzz/corpus/, then fuzzes for SECONDS (default 20).
+# Fuzzes with libFuzzer one of the parsers of outside input: the control protocol's codec
+# (FUZZ_TARGET=proto, the default: tests/fuzz/fuzz_proto.c with proto/src/*.c) or profconv's
+# heap_v2 parser, ELF reader and writers (FUZZ_TARGET=profconv: tests/fuzz/fuzz_profconv.c
+# with profconv/src/*.c).  Builds with clang (-fsanitize=fuzzer,address,undefined; no Meson
+# needed), first replays the seed corpus (tests/fuzz/corpus/ for proto), then fuzzes for
+# SECONDS (default 20).
 #
-#     tests/fuzz/run.sh [SECONDS] [WORK_DIR]
+#     [FUZZ_TARGET=proto|profconv] tests/fuzz/run.sh [SECONDS] [WORK_DIR]
 #
 # WORK_DIR (default build/tests-tmp/fuzz) holds the binary, the corpus the run grows (the
 # seeds in the source tree are only read) and any crash-* / leak-* / timeout-* input.
 # tests/run.sh runs it for 10 s; a nightly-style run is `tests/fuzz/run.sh 600`.
 # Environment: CLANG (default clang, else clang-14), FUZZ_JOBS (parallel workers, default 1).
-# Output: PASS: fuzz/proto (after a "# " line with the counts), FAIL: fuzz/proto: reason,
-# or SKIP: fuzz/proto: reason.
+# Output: PASS: fuzz/TARGET (after a "# " line with the counts), FAIL: fuzz/TARGET: reason,
+# or SKIP: fuzz/TARGET: reason.
 set -u
 secs=${1:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+target=${FUZZ_TARGET:-proto}
+case $target in
+proto)
+        srcs=("$here/fuzz_proto.c" "$root"/proto/src/*.c)
+        flags=(-I "$root/proto/include")
+        seeds=("$here/corpus")
+        opts=(-dict="$here/json.dict" -max_len=4096)
+        ;;
+profconv)
+        srcs=("$here/fuzz_profconv.c" "$root"/profconv/src/[a-z]*.c)
+        flags=(-I "$root/profconv/include" -I "$root/profconv/src" -lz -lm -ldl)
+        seeds=()
+        opts=(-max_len=65536)
+        ;;
+*) echo "usage: FUZZ_TARGET=proto|profconv $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;;
+esac
 work=${2:-$root/build/tests-tmp/fuzz}
-name=fuzz/proto
+[ "$target" = proto ] || work=$work-$target
+name=fuzz/$target
 
 case $secs in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;; esac
 
@@ -30,13 +50,12 @@ if [ -z "$cc" ]; then
 fi
 
 mkdir -p "$work/corpus" || { echo "FAIL: $name: cannot create $work"; exit 1; }
-bin=$work/fuzz_proto
+bin=$work/fuzz_$target
 log=$work/build.log
 # -fno-sanitize-recover: any undefined behaviour is a crash the fuzzer reports.
 if ! "$cc" -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -I "$root/proto/include" "$here/fuzz_proto.c" "$root"/proto/src/*.c \
-        -o "$bin" >"$log" 2>&1; then
+        "${srcs[@]}" "${flags[@]}" -o "$bin" >"$log" 2>&1; then
         if grep -q 'libclang_rt.fuzzer' "$log"; then
                 echo "SKIP: $name: $cc has no libFuzzer runtime (install libclang-rt-14-dev)"
                 exit 0
@@ -51,8 +70,8 @@ runlog=$work/fuzz.log
 # Replay the seeds (and whatever an earlier run found) once, then fuzz.  New inputs go to
 # the first corpus directory, the work one.
 start=$SECONDS
-timeout $((secs + 120)) "$bin" "$work/corpus" "$here/corpus" \
-        -dict="$here/json.dict" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+timeout $((secs + 120)) "$bin" "$work/corpus" "${seeds[@]}" \
+        "${opts[@]}" -max_total_time="$secs" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" \
         ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS} >"$runlog" 2>&1
 rc=$?

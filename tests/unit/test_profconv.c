@@ -5,15 +5,25 @@
  * never success without the final newline), jeprof's unbiasing, allocator-frame trimming,
  * symbolization against this very executable, and the writers: the pprof protobuf decoded
  * field by field, its gzip wrapper inflated, folded stacks merged, the SVG escaped.
+ * The ELF reader (security review, issue 17) on hand-made files: truncated after open (no
+ * SIGBUS), tables claiming more than the file has, a misaligned section table, a sparse
+ * 2 GiB file under nine spellings (read once, quickly), the per-file and file-count limits;
+ * absurd counts (totals saturate, never wrap) and a first record without frames.
  * Every text handed to the parser sits in a buffer of exactly its length.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "check.h"
@@ -673,6 +683,365 @@ static void folded_and_svg(void)
         pc_profile_free(&p);
 }
 
+/* ---- the ELF reader on hand-made files ------------------------------------------------- */
+
+/* fstat as profconv calls it (the test executable's definition wins over libc's): counts the
+ * calls on one inode and, when armed, truncates that file right after reporting its full
+ * size, as another user could between open and read.  (Declared by <sys/stat.h>, possibly
+ * redirected to fstat64: this definition then gets that name too.) */
+static ino_t fstat_ino;
+static const char *fstat_truncate_path;
+static off_t fstat_truncate_to;
+static int fstat_hits;
+
+int fstat(int fd, struct stat *st)
+{
+        int rc = (int)syscall(SYS_fstat, fd, st);
+        if (rc == 0 && fstat_ino != 0 && st->st_ino == fstat_ino) {
+                fstat_hits++;
+                if (fstat_truncate_path != NULL &&
+                    truncate(fstat_truncate_path, fstat_truncate_to) != 0)
+                        abort();
+        }
+        return rc;
+}
+
+typedef struct fake_opts {
+        uint64_t shoff;      /* where the section table goes (default 0x2000) */
+        uint64_t symtab_off; /* overrides for the .symtab section header (0: real) */
+        uint64_t symtab_size;
+        uint64_t file_size; /* extended (sparse) to this size if larger */
+} fake_opts_t;
+
+#define FAKE_VADDR 0x400000ull
+#define FAKE_FUNC 0x401000ull
+
+/* A 64-bit ELF file: one PT_LOAD (offset 0 at FAKE_VADDR), a build-id note, and a .symtab
+ * with one function, fake_func at FAKE_FUNC (0x100 bytes).  0 or -1. */
+static int write_fake_elf(const char *path, const fake_opts_t *fo)
+{
+        uint64_t shoff = fo->shoff ? fo->shoff : 0x2000;
+        size_t len = (size_t)shoff + 4 * sizeof(Elf64_Shdr);
+        unsigned char *f = calloc(1, len);
+        if (f == NULL)
+                return -1;
+        Elf64_Ehdr h = {0};
+        memcpy(h.e_ident, ELFMAG, SELFMAG);
+        h.e_ident[EI_CLASS] = ELFCLASS64;
+        h.e_ident[EI_DATA] = ELFDATA2LSB;
+        h.e_ident[EI_VERSION] = EV_CURRENT;
+        h.e_type = ET_DYN;
+        h.e_machine = EM_X86_64;
+        h.e_version = EV_CURRENT;
+        h.e_phoff = sizeof(h);
+        h.e_shoff = shoff;
+        h.e_ehsize = sizeof(h);
+        h.e_phentsize = sizeof(Elf64_Phdr);
+        h.e_phnum = 1;
+        h.e_shentsize = sizeof(Elf64_Shdr);
+        h.e_shnum = 4;
+        memcpy(f, &h, sizeof(h));
+        Elf64_Phdr ph = {.p_type = PT_LOAD,
+                         .p_flags = PF_R | PF_X,
+                         .p_offset = 0,
+                         .p_vaddr = FAKE_VADDR,
+                         .p_filesz = 0x100000,
+                         .p_memsz = 0x100000};
+        memcpy(f + sizeof(h), &ph, sizeof(ph));
+        Elf64_Nhdr nh = {.n_namesz = 4, .n_descsz = 20, .n_type = NT_GNU_BUILD_ID};
+        memcpy(f + 0x100, &nh, sizeof(nh));
+        memcpy(f + 0x100 + sizeof(nh), "GNU", 4);
+        for (int i = 0; i < 20; i++)
+                f[0x100 + sizeof(nh) + 4 + i] = (unsigned char)(0xa0 + i);
+        static const char strtab[] = "\0fake_func";
+        memcpy(f + 0x200, strtab, sizeof(strtab));
+        Elf64_Sym sym = {.st_name = 1,
+                         .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+                         .st_shndx = 1,
+                         .st_value = FAKE_FUNC,
+                         .st_size = 0x100};
+        memcpy(f + 0x300 + sizeof(Elf64_Sym), &sym, sizeof(sym));
+        Elf64_Shdr sh[4] = {
+                {0},
+                {.sh_type = SHT_NOTE, .sh_offset = 0x100, .sh_size = sizeof(nh) + 4 + 20},
+                {.sh_type = SHT_STRTAB, .sh_offset = 0x200, .sh_size = sizeof(strtab)},
+                {.sh_type = SHT_SYMTAB,
+                 .sh_offset = fo->symtab_off ? fo->symtab_off : 0x300,
+                 .sh_size = fo->symtab_size ? fo->symtab_size : 2 * sizeof(Elf64_Sym),
+                 .sh_link = 2,
+                 .sh_entsize = sizeof(Elf64_Sym)},
+        };
+        memcpy(f + shoff, sh, sizeof(sh));
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int rc = fd >= 0 && write(fd, f, len) == (ssize_t)len ? 0 : -1;
+        if (rc == 0 && fo->file_size > len && ftruncate(fd, (off_t)fo->file_size) != 0)
+                rc = -1;
+        if (fd >= 0)
+                close(fd);
+        free(f);
+        return rc;
+}
+
+static char fake_dir[256];
+
+static void fake_dir_make(void)
+{
+        const char *t = getenv("TMPDIR");
+        snprintf(fake_dir, sizeof(fake_dir), "%s/test_profconv.XXXXXX", t && *t ? t : "/tmp");
+        if (mkdtemp(fake_dir) == NULL)
+                abort();
+}
+
+static void fake_dir_remove(const char *const *names)
+{
+        char path[512];
+        for (; *names != NULL; names++) {
+                snprintf(path, sizeof(path), "%s/%s", fake_dir, *names);
+                unlink(path);
+        }
+        rmdir(fake_dir);
+}
+
+/* A dump of one record whose frames are FAKE_FUNC+0x10 in each of n maps (map i at
+ * 0x10000000 * (i+1), offset 0, path paths[i]): innermost first, the first frame as is,
+ * the others as return addresses (+1). */
+static char *fake_dump(const char *const *paths, size_t n, const char *bytes)
+{
+        size_t cap = 4096 + n * 600;
+        char *s = malloc(cap);
+        if (s == NULL)
+                abort();
+        size_t len = (size_t)snprintf(s, cap, "heap_v2/1\n  t*: 1: %s [0: 0]\n@", bytes);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(s + len, cap - len, " 0x%llx",
+                                        0x10000000ull * (i + 1) + (FAKE_FUNC - FAKE_VADDR) + 0x10 +
+                                                (i > 0));
+        len += (size_t)snprintf(s + len, cap - len, "\n  t*: 1: %s [0: 0]\n\nMAPPED_LIBRARIES:\n",
+                                bytes);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(s + len, cap - len, "%llx-%llx r-xp 00000000 00:00 1 %s\n",
+                                        0x10000000ull * (i + 1), 0x10000000ull * (i + 1) + 0x100000,
+                                        paths[i]);
+        return s;
+}
+
+/* Resolves fake_dump(paths) and returns how many of its frames became fake_func (-1 if the
+ * conversion failed); build_id: the first map's (may be NULL). */
+static int fake_symbolized(const char *const *paths, size_t n, pc_resolve_opts_t *o, char *build_id,
+                           size_t cap)
+{
+        char *text = fake_dump(paths, n, "100");
+        pc_profile_t p;
+        pc_resolved_t r;
+        o->no_trim = true;
+        int rc = resolve_text(text, o, &p, &r);
+        free(text);
+        if (rc != 0)
+                return -1;
+        int k = 0;
+        for (size_t i = 0; i < r.nframes; i++)
+                if (r.frames[i].func != NULL && strcmp(r.frames[i].func, "fake_func") == 0)
+                        k++;
+        if (build_id != NULL)
+                snprintf(build_id, cap, "%s", r.nmaps ? r.maps[0].build_id : "");
+        /* Unsymbolized frames are named file+offset. */
+        char tmp[128];
+        if (r.nframes > 0 && r.frames[0].func == NULL)
+                CHECK(strstr(pc_frame_name(&r, &r.frames[0], tmp, sizeof(tmp)), "+0x1010") != NULL);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+        return k;
+}
+
+static void elf_hand_made(void)
+{
+        fake_dir_make();
+        char path[300];
+        snprintf(path, sizeof(path), "%s/fake.so", fake_dir);
+        const char *paths[] = {path};
+        pc_resolve_opts_t o = {0};
+        char id[128];
+
+        /* As written: symbolized, with its build-id. */
+        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, id, sizeof(id)), 1);
+        CHECK_STR(id, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3");
+
+        /* The section table at an odd offset: read through aligned copies (UBSan). */
+        CHECK(write_fake_elf(path, &(fake_opts_t){.shoff = 0x2001}) == 0);
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+
+        /* Tables that claim more than the file has: no symbols, no crash. */
+        CHECK(write_fake_elf(path, &(fake_opts_t){.symtab_off = 0x100000}) == 0);
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        CHECK(write_fake_elf(path, &(fake_opts_t){.symtab_size = 1ull << 40}) == 0);
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        CHECK(write_fake_elf(path, &(fake_opts_t){.shoff = 0x3000 - 8}) == 0);
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+        CHECK(truncate(path, 0x3000 - 9) == 0); /* the section table's last byte gone */
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+
+        /* Per-file byte limit: 256 bytes do not reach the section table; 4 KiB do. */
+        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        o.max_file_read = 256;
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        o.max_file_read = 4096;
+        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+        o.max_file_read = 0;
+
+        /* File-count limit: with max_files 1, the second distinct file is not read. */
+        char path2[300];
+        snprintf(path2, sizeof(path2), "%s/other.so", fake_dir);
+        CHECK(write_fake_elf(path2, &(fake_opts_t){0}) == 0);
+        const char *two[] = {path, path2};
+        CHECK_EQ_U(fake_symbolized(two, 2, &o, NULL, 0), 2);
+        o.max_files = 1;
+        CHECK_EQ_U(fake_symbolized(two, 2, &o, NULL, 0), 1);
+        o.max_files = 0;
+
+        fake_dir_remove((const char *const[]){"fake.so", "other.so", NULL});
+}
+
+/* Truncated by someone else between open and read: with a mapping, reading it would be a
+ * SIGBUS that kills the converter (root's jemctld); here its frames stay unsymbolized. */
+static void elf_truncated_after_open(void)
+{
+        fake_dir_make();
+        char path[300];
+        snprintf(path, sizeof(path), "%s/fake.so", fake_dir);
+        const char *paths[] = {path};
+        pc_resolve_opts_t o = {0};
+        static const off_t to[] = {0, 0x100, 0x2000 + 64};
+        for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+                CHECK(write_fake_elf(path, &(fake_opts_t){.file_size = 3 * 4096}) == 0);
+                struct stat st;
+                CHECK(stat(path, &st) == 0);
+                fstat_ino = st.st_ino;
+                fstat_truncate_path = path;
+                fstat_truncate_to = to[i];
+                fstat_hits = 0;
+                CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+                CHECK_EQ_U(fstat_hits, 1);
+                fstat_truncate_path = NULL;
+                fstat_ino = 0;
+        }
+        fake_dir_remove((const char *const[]){"fake.so", NULL});
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A sparse 2 GiB file whose .symtab claims nearly all of it, named in nine ways: opened and
+ * read once (by device and inode), its oversized table skipped unread, in well under a
+ * second (mapped and scanned nine times, it took 6.6 s). */
+static void elf_sparse_spellings(void)
+{
+        fake_dir_make();
+        char path[300], p[9][400];
+        snprintf(path, sizeof(path), "%s/big.so", fake_dir);
+        if (write_fake_elf(path, &(fake_opts_t){.symtab_size = (2ull << 30) - 0x1000,
+                                                .file_size = 2ull << 30}) != 0) {
+                fprintf(stderr, "  cannot make a sparse 2 GiB file here: part skipped\n");
+                fake_dir_remove((const char *const[]){"big.so", NULL});
+                return;
+        }
+        const char *base = strrchr(fake_dir, '/') + 1;
+        snprintf(p[0], sizeof(p[0]), "%s/big.so", fake_dir);
+        snprintf(p[1], sizeof(p[1]), "%s//big.so", fake_dir);
+        snprintf(p[2], sizeof(p[2]), "%s/./big.so", fake_dir);
+        snprintf(p[3], sizeof(p[3]), "%s/../%s/big.so", fake_dir, base);
+        snprintf(p[4], sizeof(p[4]), "%s/link.so", fake_dir);
+        snprintf(p[5], sizeof(p[5]), "%s/hard.so", fake_dir);
+        snprintf(p[6], sizeof(p[6]), "/%s/big.so", fake_dir);
+        snprintf(p[7], sizeof(p[7]), "%s/./././big.so", fake_dir);
+        snprintf(p[8], sizeof(p[8]), "%s/.//link.so", fake_dir);
+        CHECK(symlink("big.so", p[4]) == 0);
+        CHECK(link(path, p[5]) == 0);
+        const char *paths[9];
+        for (int i = 0; i < 9; i++)
+                paths[i] = p[i];
+        struct stat st;
+        CHECK(stat(path, &st) == 0);
+        fstat_ino = st.st_ino;
+        fstat_hits = 0;
+        pc_resolve_opts_t o = {0};
+        double t0 = now_s();
+        CHECK_EQ_U(fake_symbolized(paths, 9, &o, NULL, 0), 0);
+        double took = now_s() - t0;
+        CHECK_EQ_U(fstat_hits, 1);
+        CHECK(took < 1.0);
+        fstat_ino = 0;
+        fake_dir_remove((const char *const[]){"big.so", "link.so", "hard.so", NULL});
+}
+
+/* A first record without frames: no arithmetic on a NULL frame array (UBSan). */
+static void record_without_frames(void)
+{
+        static const char text[] = "heap_v2/1\n  t*: 2: 16 [0: 0]\n"
+                                   "@\n  t*: 1: 8 [0: 0]\n"
+                                   "@ 0x1001\n  t*: 1: 8 [0: 0]\n";
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {.no_symbols = true};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        CHECK_EQ_U(r.nsamples, 2);
+        CHECK_EQ_U(r.samples[0].n, 0);
+        CHECK_EQ_U(r.samples[1].n, 1);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+        static const char only[] = "heap_v2/1\n  t*: 1: 8 [0: 0]\n@\n  t*: 1: 8 [0: 0]\n";
+        CHECK(resolve_text(only, &o, &p, &r) == 0);
+        pc_buf_t b = {0};
+        pc_error_t err;
+        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        pc_buf_free(&b);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+}
+
+/* Absurd counts (each near INT64_MAX): the totals saturate at UINT64_MAX, never wrap. */
+static void absurd_counts(void)
+{
+        static const char text[] = "heap_v2/1\n  t*: 4: 0 [0: 0]\n"
+                                   "@ 0x1001\n  t*: 1: 9000000000000000000 [0: 0]\n"
+                                   "@ 0x1001\n  t*: 1: 9000000000000000000 [0: 0]\n"
+                                   "@ 0x1001\n  t*: 1: 9000000000000000000 [0: 0]\n"
+                                   "@ 0x2001\n  t*: 1: 9000000000000000000 [0: 0]\n";
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {.no_symbols = true};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        pc_buf_t b = {0};
+        pc_error_t err;
+        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        char *t = strndup(b.data, b.len);
+        CHECK_STR(t, "0x1001 18446744073709551615\n0x2001 9000000000000000000\n");
+        free(t);
+        pc_buf_free(&b);
+        CHECK(pc_write_svg(&r, NULL, &b, &err) == 0);
+        t = strndup(b.data, b.len);
+        CHECK(strstr(t, "(18446744073709551615 bytes)</text>") != NULL);
+        CHECK(strstr(t, "<title>all (18446744073709551615 bytes, 100.00%)</title>") != NULL);
+        /* Wrapped, 3 * 9e18 would be 27e18 - 2^64 and 4 * 9e18 36e18 - 2^64. */
+        CHECK(strstr(t, "8553255926290448384") == NULL &&
+              strstr(t, "17553255926290448384") == NULL);
+        CHECK(strstr(t, "(-") == NULL && strstr(t, "bytes, -") == NULL);
+        /* Every box within the graph: x + width <= 1190. */
+        for (const char *q = t; (q = strstr(q, "<rect x=\"")) != NULL; q++) {
+                double x = 0, w = 0;
+                CHECK(sscanf(q, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) == 2);
+                CHECK(x >= 10 && x + w <= 1190.01);
+        }
+        free(t);
+        pc_buf_free(&b);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+}
+
 int main(void)
 {
         RUN("profconv", parse_example);
@@ -687,6 +1056,11 @@ int main(void)
         RUN("profconv", trim_by_library);
         RUN("profconv", pprof_fields);
         RUN("profconv", folded_and_svg);
+        RUN("profconv", elf_hand_made);
+        RUN("profconv", elf_truncated_after_open);
+        RUN("profconv", elf_sparse_spellings);
+        RUN("profconv", record_without_frames);
+        RUN("profconv", absurd_counts);
         free(exact);
         return check_failed_tests ? 1 : 0;
 }

@@ -22,6 +22,14 @@
 #define PC_MAX_FRAMES 1024        /* jemalloc stops at 128; other producers go deeper */
 #define PC_MAX_INPUT (1ull << 31) /* 2 GiB of text: far beyond any real dump */
 #define PC_MAX_PATH 4096          /* PATH_MAX: longer map paths are refused */
+/* Reading mapped ELF files (pc_resolve): a dump names the files, so a hostile one must not
+ * make a conversion read without end.  Past a limit, frames stay unsymbolized. */
+#define PC_MAX_ELF_FILE_READ (256ull << 20) /* bytes read from one file (its header,
+                                               segment and section tables, notes, symbol
+                                               and string tables); far above libc's 4 MiB */
+#define PC_MAX_ELF_TOTAL_READ (1ull << 30)  /* bytes read from all files of a conversion */
+#define PC_MAX_ELF_FILES 1024               /* distinct files (device, inode) opened per
+                                               conversion, separate debug files included */
 
 /* Why a call failed: a message and, for parse errors, the 1-based line (0 if none). */
 typedef struct pc_error {
@@ -118,10 +126,15 @@ typedef struct pc_resolve_opts {
         bool no_trim;     /* keep the allocator's own frames */
         bool no_symbols;  /* do not read any file */
         bool no_demangle; /* keep C++ names mangled */
+        /* Lower limits than PC_MAX_ELF_FILE_READ and PC_MAX_ELF_FILES (0: those). */
+        uint64_t max_file_read;
+        size_t max_files;
 } pc_resolve_opts_t;
 
-/* Symbolizes, trims and unbiases p.  0, or -ENOMEM.  Files that are missing or are not
- * ELF are not errors: their frames keep the raw address. */
+/* Symbolizes, trims and unbiases p.  0, or -ENOMEM.  Files that are missing, are not ELF,
+ * or are over the limits above are not errors: their frames keep the raw address.  Each
+ * file is read once, by (device, inode), whatever the spellings of its path in the dump; it
+ * is read with pread, never mapped, so a file truncated meanwhile cannot fault. */
 int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t *ret,
                pc_error_t *err);
 void pc_resolved_free(pc_resolved_t *r);
