@@ -316,52 +316,6 @@ static int read_response(jc_conn_t *c, double deadline)
         return read_response_fd(c, deadline, NULL);
 }
 
-/* Replaces C0/C1 control characters (and DEL) in a string by '?', so that text from
- * the process cannot drive the terminal.  Multi-byte UTF-8 is otherwise kept. */
-static void sanitize_str(json_t *j)
-{
-        const char *s = json_string_value(j);
-        size_t n = json_string_length(j);
-        bool bad = false;
-        for (size_t i = 0; i < n && !bad; i++) {
-                unsigned char c = (unsigned char)s[i];
-                bad = c < 0x20 || c == 0x7f ||
-                      (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0);
-        }
-        if (!bad)
-                return;
-        char *d = malloc(n + 1);
-        if (d == NULL)
-                return;
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0) {
-                        d[k++] = '?';
-                        i++;
-                } else {
-                        d[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-                }
-        }
-        d[k] = '\0';
-        json_string_set(j, d);
-        free(d);
-}
-
-static void sanitize(json_t *j)
-{
-        size_t i;
-        const char *k;
-        json_t *v;
-        if (json_is_string(j)) {
-                sanitize_str(j);
-        } else if (json_is_array(j)) {
-                json_array_foreach(j, i, v) sanitize(v);
-        } else if (json_is_object(j)) {
-                json_object_foreach(j, k, v) sanitize(v);
-        }
-}
-
 /* Parses c->raw, checking the envelope.  Integers past 2^63 (jansson's limit) are read
  * as reals rather than refusing the whole answer. */
 static int parse_response(jc_conn_t *c, uint64_t id, json_t **result)
@@ -379,9 +333,9 @@ static int parse_response(jc_conn_t *c, uint64_t id, json_t **result)
         /* Human output goes to a terminal; JSON output escapes control characters
          * itself.  Error texts go to stderr in both cases. */
         if (!jc_opt->json)
-                sanitize(doc);
+                jc_sanitize_json(doc);
         else
-                sanitize(json_object_get(doc, "error"));
+                jc_sanitize_json(json_object_get(doc, "error"));
         int rc = JC_OK;
         json_t *ok = json_object_get(doc, "ok");
         uint64_t rid = 0;

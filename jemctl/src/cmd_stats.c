@@ -222,6 +222,7 @@ static const char *comm_of(pid_t pid, char *buf, size_t cap)
                 buf[0] = '\0';
         fclose(f);
         buf[strcspn(buf, "\n")] = '\0';
+        jc_sanitize_text(buf); /* the process names itself (PR_SET_NAME): any bytes */
         return buf[0] != '\0' ? buf : NULL;
 }
 

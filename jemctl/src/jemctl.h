@@ -52,8 +52,18 @@ extern const jc_opts_t *jc_opt;
 
 /* ---- messages (output.c) ------------------------------------------------------------ */
 
-/* "jemctl: " and the message on stderr. */
+/* "jemctl: " and the message on stderr (sanitized by jc_sanitize_text). */
 void jc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The one sanitizer of text a target (or the daemon relaying it) supplied, before it
+ * reaches a terminal: C0 controls and DEL become '?', and so does each C1 control written
+ * in UTF-8 (0xc2 0x80..0x9f: one '?'); other UTF-8 is kept.  jc_sanitize_text works in
+ * place (the text can only shrink) and returns s; jc_sanitize_json applies it to every
+ * string in a document, keys excepted. */
+char *jc_sanitize_text(char *s);
+/* The same over n bytes (NULs too) in place, keeping '\n' and '\t' if keep_lines (a
+ * multi-line document for a terminal); returns the new length. */
+size_t jc_sanitize_buf(char *s, size_t n, bool keep_lines);
+void jc_sanitize_json(json_t *doc);
 /* Human sizes: "512 B", "12.0 KiB", "300.2 MiB", "1.50 GiB". */
 const char *jc_fmt_bytes(char buf[32], uint64_t bytes);
 /* A JSON document on stdout, indented (or one line), newline-terminated. */

@@ -30,7 +30,17 @@ static int write_all(int fd, const char *p, size_t n)
 int jc_write_stdout(const void *data, size_t len)
 {
         fflush(stdout);
+        /* A profile holds the process's own text (mapped file names, symbols): on a
+         * terminal, sanitized like every other text of a process; into a pipe or a file,
+         * the bytes as they are. */
+        char *copy = NULL;
+        if (isatty(STDOUT_FILENO) && (copy = malloc(len + 1)) != NULL) {
+                memcpy(copy, data, len);
+                len = jc_sanitize_buf(copy, len, true);
+                data = copy;
+        }
         int e = write_all(STDOUT_FILENO, data, len);
+        free(copy);
         if (e != 0) {
                 jc_err("cannot write to standard output: %s", strerror(e));
                 return JC_FAIL;

@@ -10,6 +10,70 @@
 
 #include "jemctl.h"
 
+size_t jc_sanitize_buf(char *s, size_t n, bool keep_lines)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (keep_lines && (c == '\n' || c == '\t')) {
+                        s[k++] = (char)c;
+                } else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+                    (unsigned char)s[i + 1] < 0xa0) {
+                        s[k++] = '?';
+                        i++;
+                } else {
+                        s[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+                }
+        }
+        return k;
+}
+
+char *jc_sanitize_text(char *s)
+{
+        if (s != NULL)
+                s[jc_sanitize_buf(s, strlen(s), false)] = '\0';
+        return s;
+}
+
+/* One string member: replaced only when something changes (a string may hold NULs:
+ * those become '?' too). */
+static void sanitize_string(json_t *j)
+{
+        const char *s = json_string_value(j);
+        size_t n = json_string_length(j);
+        bool bad = false;
+        for (size_t i = 0; i < n && !bad; i++) {
+                unsigned char c = (unsigned char)s[i];
+                bad = c < 0x20 || c == 0x7f ||
+                      (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+                       (unsigned char)s[i + 1] < 0xa0);
+        }
+        if (!bad)
+                return;
+        char *d = malloc(n + 1);
+        if (d == NULL)
+                return;
+        memcpy(d, s, n);
+        size_t k = jc_sanitize_buf(d, n, false);
+        d[k] = '\0';
+        json_string_setn(j, d, k);
+        free(d);
+}
+
+void jc_sanitize_json(json_t *j)
+{
+        size_t i;
+        const char *k;
+        json_t *v;
+        if (json_is_string(j)) {
+                sanitize_string(j);
+        } else if (json_is_array(j)) {
+                json_array_foreach(j, i, v) jc_sanitize_json(v);
+        } else if (json_is_object(j)) {
+                json_object_foreach(j, k, v) jc_sanitize_json(v);
+        }
+}
+
 void jc_err(const char *fmt, ...)
 {
         char buf[2048];
@@ -21,13 +85,7 @@ void jc_err(const char *fmt, ...)
                 return;
         size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
         /* Texts from the process end up here: no terminal control characters. */
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)buf[i];
-                if (c < 0x20 || c == 0x7f)
-                        buf[i] = '?';
-                else if (c == 0xc2 && i + 1 < len && (unsigned char)buf[i + 1] < 0xa0)
-                        buf[i] = buf[i + 1] = '?';
-        }
+        len = jc_sanitize_buf(buf, len, false);
         fflush(stdout);
         fprintf(stderr, "jemctl: %.*s\n", (int)len, buf);
 }

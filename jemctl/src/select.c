@@ -167,11 +167,14 @@ int jc_daemon_rows(json_t **rows)
                 return JC_NOCONN;
         }
         if (!same_dir(rdir, dir)) {
+                char shown[JC_PATH_MAX + 64];
+                snprintf(shown, sizeof(shown), "%s", rdir ? rdir : "?");
+                jc_sanitize_text(shown);
                 if (explicit)
                         fprintf(stderr,
                                 "jemctl: jemctld at %s watches %s, not %s; scanning "
                                 "instead\n",
-                                url, rdir ? rdir : "?", dir);
+                                url, shown, dir);
                 json_decref(doc);
                 return JC_NOCONN;
         }
@@ -190,6 +193,11 @@ int jc_daemon_rows(json_t **rows)
                 json_array_append(*rows, v[i]);
         free(v);
         json_decref(doc);
+        /* The rows carry what each process said of itself (its comm, relayed by the
+         * daemon): for a terminal, sanitized as the answers of a process read directly
+         * are (client.c); JSON output escapes control characters itself. */
+        if (!jc_opt->json)
+                jc_sanitize_json(*rows);
         return JC_OK;
 }
 

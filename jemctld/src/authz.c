@@ -26,7 +26,9 @@ typedef struct tcp_end {
 } tcp_end_t;
 
 /* The representations of sa: an IPv4-mapped IPv6 address also matches as IPv4 (a v4
- * client of a dual-stack listener is listed in /proc/net/tcp). */
+ * client of a dual-stack listener is listed in /proc/net/tcp), and an IPv4 address also
+ * as IPv4-mapped IPv6 (an IPv6 socket that connected to [::ffff:127.0.0.1] is listed in
+ * /proc/net/tcp6 with both ends mapped, though the IPv4 listener sees an IPv4 peer). */
 static int ends_of(const struct sockaddr *sa, tcp_end_t *v4, tcp_end_t *v6)
 {
         memset(v4, 0, sizeof(*v4));
@@ -36,6 +38,12 @@ static int ends_of(const struct sockaddr *sa, tcp_end_t *v4, tcp_end_t *v6)
                 v4->nw = 1;
                 memcpy(&v4->w[0], &s->sin_addr, 4);
                 v4->port = ntohs(s->sin_port);
+                struct in6_addr m = {0};
+                m.s6_addr[10] = m.s6_addr[11] = 0xff;
+                memcpy(&m.s6_addr[12], &s->sin_addr, 4);
+                v6->nw = 4;
+                memcpy(v6->w, &m, 16);
+                v6->port = v4->port;
                 return 0;
         }
         if (sa->sa_family != AF_INET6)

@@ -1,8 +1,9 @@
 /*
  * http: the evhttp server.  `/metrics` in the Prometheus text exposition format (0.0.4)
  * and `/api/v1/processes` (JSON); other paths are 404, methods other than GET and HEAD
- * 405.  Everything is built from the table the poller keeps: a request never waits for a
- * process.
+ * 405.  Every request, whatever its path, first passes the Host check (host.h: DNS
+ * rebinding).  Everything is built from the table the poller keeps: a request never waits
+ * for a process.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "jemctld.h"
 #include "history.h"
+#include "host.h"
 #include "prom.h"
 #include "web.h"
 #include "http_ops.h"
@@ -199,6 +201,8 @@ static void handle(struct evhttp_request *req, void *arg)
         const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
         const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (!jd_host_check(req))
+                return; /* a Host this server does not answer to (DNS rebinding): 421 */
         if (path != NULL && jd_http_ops_handle(req, path))
                 return; /* POST /api/v1/processes/{pid}/{decay,purge,set,profile} */
         if (path != NULL && jd_store_http_handle(req, path))

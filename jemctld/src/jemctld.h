@@ -66,8 +66,13 @@ typedef struct jd_state {
 
 extern jd_state_t jd;
 
-/* log.c-like helpers (main.c) */
+/* log.c-like helpers (main.c).  jd_log: one line on stderr, the message's control
+ * characters escaped by jd_escape (text from outside cannot forge lines or drive a
+ * terminal).  jd_escape: src into dst (at most cap bytes with the NUL, cut between two
+ * characters), "\n", "\r", "\t" for those, "\xHH" for the other C0 bytes and DEL, "\u00HH"
+ * for the C1 controls of UTF-8; returns the length written. */
 void jd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t jd_escape(char *dst, size_t cap, const char *src);
 double jd_mono(void);
 double jd_wall(void);
 

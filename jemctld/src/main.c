@@ -18,6 +18,7 @@
 #include "call.h"
 #include "sd.h"
 #include "history.h"
+#include "host.h"
 #include "policy.h"
 #include "store.h"
 
@@ -37,18 +38,57 @@ double jd_wall(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+size_t jd_escape(char *dst, size_t cap, const char *src)
+{
+        size_t k = 0;
+        if (cap == 0)
+                return 0;
+        for (const unsigned char *c = (const unsigned char *)src; *c != '\0'; c++) {
+                char e[8];
+                const char *add = e;
+                size_t n;
+                if (*c == '\n') {
+                        add = "\\n";
+                } else if (*c == '\r') {
+                        add = "\\r";
+                } else if (*c == '\t') {
+                        add = "\\t";
+                } else if (*c < 0x20 || *c == 0x7f) {
+                        snprintf(e, sizeof(e), "\\x%02x", *c);
+                } else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+                        /* C1 controls as UTF-8 (U+0085 is a line break to some readers) */
+                        snprintf(e, sizeof(e), "\\u%04x", c[1]);
+                        c++;
+                } else {
+                        e[0] = (char)*c;
+                        e[1] = '\0';
+                }
+                n = strlen(add);
+                if (k + n >= cap)
+                        break; /* cut, never in the middle of an escape */
+                memcpy(dst + k, add, n);
+                k += n;
+        }
+        dst[k] = '\0';
+        return k;
+}
+
 void jd_log(const char *fmt, ...)
 {
         char ts[32];
         time_t t = time(NULL);
         struct tm tm;
         strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&t, &tm));
-        fprintf(stderr, "jemctld: %s ", ts);
+        /* The arguments carry text from outside (targets' answers, HTTP headers, paths,
+         * D-Bus callers): one line per call whatever they hold, control characters
+         * escaped. */
+        char msg[2048], out[4 * sizeof(msg)];
         va_list ap;
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        jd_escape(out, sizeof(out), msg);
+        fprintf(stderr, "jemctld: %s %s\n", ts, out);
 }
 
 static void usage(FILE *f)
@@ -60,6 +100,9 @@ static void usage(FILE *f)
                 "                      $XDG_RUNTIME_DIR/jemctl)\n"
                 "  --http ADDR:PORT    HTTP listen address (default 127.0.0.1:9464)\n"
                 "  --http-any          allow a non-loopback --http address\n"
+                "  --allow-host NAME   answer HTTP requests for Host NAME too (repeatable;\n"
+                "                      always: loopback addresses, localhost, the --http\n"
+                "                      address)\n"
                 "  --interval SEC      poll interval (default 10)\n"
                 "  --timeout SEC       per-request timeout (default 2)\n"
                 "  --max-inflight N    concurrent connections to processes (default 32)\n"
@@ -131,17 +174,6 @@ static int parse_http(const char *s)
         return 0;
 }
 
-static bool is_loopback(const char *h)
-{
-        struct in_addr a4;
-        struct in6_addr a6;
-        if (inet_pton(AF_INET, h, &a4) == 1)
-                return (ntohl(a4.s_addr) >> 24) == 127;
-        if (inet_pton(AF_INET6, h, &a6) == 1)
-                return IN6_IS_ADDR_LOOPBACK(&a6);
-        return false;
-}
-
 static bool parse_seconds(const char *s, double *out)
 {
         char *end;
@@ -177,6 +209,7 @@ int main(int argc, char **argv)
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {"http", required_argument, NULL, 'H'},
                 {"http-any", no_argument, NULL, 'A'},
+                {"allow-host", required_argument, NULL, 'a'},
                 {"interval", required_argument, NULL, 'i'},
                 {"timeout", required_argument, NULL, 't'},
                 {"max-inflight", required_argument, NULL, 'm'},
@@ -231,6 +264,13 @@ int main(int argc, char **argv)
                 case 'A':
                         jd.opt.http_any = true;
                         break;
+                case 'a':
+                        if (jd_allow_host_add(optarg) != 0) {
+                                fprintf(stderr, "jemctld: %sbad --allow-host: %s (a host "
+                                                "name or an address)\n", where, optarg);
+                                return 2;
+                        }
+                        break;
                 case 'i':
                         if (!parse_seconds(optarg, &jd.opt.interval)) {
                                 fprintf(stderr, "jemctld: %sbad --interval: %s\n", where,
@@ -277,7 +317,7 @@ int main(int argc, char **argv)
                         http_arg);
                 return 2;
         }
-        if (!jd.opt.http_any && !is_loopback(jd.opt.http_host)) {
+        if (!jd.opt.http_any && !jd_addr_is_loopback(jd.opt.http_host)) {
                 fprintf(stderr, "jemctld: %s%s is not a loopback address; the metrics tell "
                                 "about every process of the host: add --http-any to serve them "
                                 "there\n",
@@ -334,6 +374,7 @@ int main(int argc, char **argv)
         jd_store_stop();
         jd_config_free();
         jd_http_stop();
+        jd_allow_host_free();
         event_free(tick_ev);
         event_free(sigterm);
         event_free(sigint);

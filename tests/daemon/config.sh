@@ -40,6 +40,8 @@ bad no-value "$work/no-value.conf:1: timeout: missing value" 'timeout =   # none
 bad bad-http "$work/bad-http.conf:1: bad --http address" 'http = nowhere\n'
 bad not-loopback "$work/not-loopback.conf:1: 192.0.2.1 is not a loopback" 'http = 192.0.2.1:9\n'
 bad config-key "$work/config-key.conf:1: unknown key \"config\"" 'config = /etc/x\n'
+bad bad-allow-host "$work/bad-allow-host.conf:2: bad --allow-host: evil/name" \
+        'allow-host = ok.example\nallow-host = evil/name\n'
 out=$("$D" --config "$work/missing.conf" 2>&1)
 rc=$?
 if [ $rc = 2 ] && [[ "$out" == *"cannot read the configuration file $work/missing.conf"* ]]; then
@@ -59,6 +61,8 @@ http = 127.0.0.1:$port2   # overridden below
 timeout=2
 http-any = no
 max-inflight = 4
+allow-host = one.example
+allow-host = Two.Example
 EOF2
 "$D" --config "$work/good.conf" --http "127.0.0.1:$port" 2>"$work/d1.log" &
 d1=$!
@@ -71,6 +75,14 @@ if $tool wait "$url/metrics" 5 "value(m, 'jemctld_up') == 1" 2>/dev/null &&
         pass config-file-and-flags
 else
         fail config-file-and-flags "$(tr '\n' ' ' <"$work/d1.log")"
+fi
+# allow-host, repeated in the file: each name is answered, another one is 421.
+hosts=$($tool raw-hosts 127.0.0.1 "$port" /metrics "one.example:$port" two.example \
+        "three.example:$port" | tr '\n' ' ')
+if [ "$hosts" = "one.example:$port 200 - two.example 200 - three.example:$port 421 bad_host " ]; then
+        pass config-allow-host
+else
+        fail config-allow-host "$hosts"
 fi
 
 # 3. inotify: with a 600 s scan interval, a new process shows up (polled) within 2 s,

@@ -1,7 +1,8 @@
 /*
  * Unit tests of jemctld's authz (jemctld/src/authz.c): the uid owning the client end of a
  * TCP connection, read from /proc/net/tcp and tcp6, over real loopback connections: IPv4,
- * IPv6, a v4 client of a dual-stack listener, the direction of the pair (the server's own
+ * IPv6, a v4 client of a dual-stack listener, an IPv6 client of an IPv4 listener through
+ * an IPv4-mapped address ([::ffff:127.0.0.1]), the direction of the pair (the server's own
  * socket is not the client's), a connection that does not exist, a Unix socket.  As root
  * the client socket is made by a child of uid 65534, so the uid found cannot be ours by
  * chance.
@@ -153,6 +154,13 @@ static void test_v4_client_of_dual_stack_listener(void)
         check_conn(AF_INET6, "::", "127.0.0.1");
 }
 
+/* The client's socket is IPv6 (listed in /proc/net/tcp6, both ends mapped) while the
+ * listener sees an IPv4 peer. */
+static void test_v4_mapped_client_of_v4_listener(void)
+{
+        check_conn(AF_INET, "127.0.0.1", "::ffff:127.0.0.1");
+}
+
 static void test_unknown_connection(void)
 {
         struct sockaddr_in l = {.sin_family = AF_INET, .sin_port = htons(1)};
@@ -180,6 +188,8 @@ int main(void)
         check_run("authz", "ipv6", test_ipv6);
         check_run("authz", "v4-client-of-dual-stack-listener",
                   test_v4_client_of_dual_stack_listener);
+        check_run("authz", "v4-mapped-client-of-v4-listener",
+                  test_v4_mapped_client_of_v4_listener);
         check_run("authz", "unknown-connection", test_unknown_connection);
         check_run("authz", "unix-socket", test_unix_socket);
         return check_failed_tests != 0;
