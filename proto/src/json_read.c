@@ -179,10 +179,24 @@ static bool parse_literal(parser_t *p, const char *lit, enum jp_type type, int *
         return true;
 }
 
-static bool same_raw(const parser_t *p, const jp_tok_t *a, const jp_tok_t *b)
+static bool next_cp(const char *s, size_t *pos, size_t end, uint32_t *cp);
+
+/* Whether two string tokens hold the same text once unescaped ("op" and "\u006fp" are one
+ * key: a reader that kept the first and another that kept the last would disagree). */
+static bool same_key(const parser_t *p, const jp_tok_t *a, const jp_tok_t *b)
 {
-        return a->end - a->start == b->end - b->start &&
-               memcmp(p->s + a->start, p->s + b->start, a->end - a->start) == 0;
+        if (a->end - a->start == b->end - b->start &&
+            memcmp(p->s + a->start, p->s + b->start, a->end - a->start) == 0)
+                return true;
+        size_t pa = a->start, pb = b->start;
+        for (;;) {
+                uint32_t ca, cb;
+                bool ha = next_cp(p->s, &pa, a->end, &ca), hb = next_cp(p->s, &pb, b->end, &cb);
+                if (!ha || !hb)
+                        return ha == hb;
+                if (ca != cb)
+                        return false;
+        }
 }
 
 static bool parse_value(parser_t *p, unsigned depth, int *ret);
@@ -211,7 +225,7 @@ static bool parse_container(parser_t *p, unsigned depth, bool object, int *ret)
                                 /* Duplicate keys: compare with the earlier ones. */
                                 for (uint32_t i = (uint32_t)t + 1; i < (uint32_t)k;
                                      i = p->toks[p->toks[i].next].next)
-                                        if (same_raw(p, &p->toks[i], &p->toks[k]))
+                                        if (same_key(p, &p->toks[i], &p->toks[k]))
                                                 return false;
                                 skip_ws(p);
                                 if (p->pos >= p->len || p->s[p->pos] != ':')

@@ -330,8 +330,11 @@ static void parse_duplicate_keys(void)
         CHECK(!rejects("{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3},{\"a\":4}]}"));
         CHECK(!rejects("{\"a\":\"a\",\"b\":\"a\"}"));
         CHECK(!rejects("{\"a\":1,\"ab\":2,\"b\":3,\"\":4}"));
-        /* Compared as written (documented in proto.h): an escaped spelling is another key. */
-        CHECK(!rejects("{\"a\":1,\"\\u0061\":2}"));
+        /* Compared unescaped (proto.h): an escaped spelling is the same key. */
+        CHECK(rejects("{\"a\":1,\"\\u0061\":2}"));
+        CHECK(rejects("{\"op\":\"info\",\"v\":1,\"\\u006fp\":\"set\"}"));
+        CHECK(rejects("{\"\\n\":1,\"\\u000a\":2}"));
+        CHECK(!rejects("{\"a\":1,\"\\u0062\":2,\"ab\":3,\"\\u0061\\u0062c\":4}"));
 }
 
 /* ---- access ------------------------------------------------------------------------ */

@@ -67,8 +67,9 @@ typedef struct jp_tok {
 
 /* Parses one JSON value filling the whole text (whitespace around allowed): strict
  * grammar, at most cap tokens and max_depth nesting, no duplicate keys in an object
- * (compared as written).  Returns the number of tokens, or -1 (*err says why: always
- * JP_ERR_BAD_JSON today, with *err_off the byte offset). */
+ * (compared unescaped: "op" and "\u006fp" are the same key).  Returns the number of
+ * tokens, or -1 (*err says why: always JP_ERR_BAD_JSON today, with *err_off the byte
+ * offset). */
 int jp_parse(const char *s, size_t len, jp_tok_t *toks, unsigned cap, unsigned max_depth,
              size_t *err_off);
 
