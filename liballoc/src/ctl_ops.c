@@ -272,6 +272,37 @@ static bool read_acts(const char *name)
         return strcmp(name, "arenas.create") == 0 || strcmp(name, "tcache.create") == 0;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Writes a peer may not make over the socket, whatever its permissions: each would act on
+ * the control thread instead of the application, race with an application thread, free
+ * memory the application may still hold, or open a path the request chose
+ * (docs/security.md, "The host is never harmed").  The message says why; NULL if allowed.
+ * The in-process mallctl is not affected. */
+static const char *socket_refused(const char *name)
+{
+        if (strncmp(name, "thread.", 7) == 0)
+                return "refused over the socket: thread.* names act on the calling thread, "
+                       "which here is the control thread, not an application thread";
+        if (strcmp(name, "tcache.flush") == 0 || strcmp(name, "tcache.destroy") == 0)
+                return "refused over the socket: an explicit cache belongs to the application "
+                       "threads that use it and cannot be flushed or destroyed safely from "
+                       "another thread";
+        if (strncmp(name, "arena.", 6) == 0 &&
+            (has_suffix(name, ".reset") || has_suffix(name, ".destroy")))
+                return "refused over the socket: resetting or destroying an arena frees every "
+                       "block in it, which the application (or the control thread) may still "
+                       "hold";
+        if (strcmp(name, "prof.dump") == 0 || strcmp(name, "prof.prefix") == 0)
+                return "refused over the socket: no request chooses a path the target writes; "
+                       "use the prof operation with action dump (a memfd)";
+        return NULL;
+}
+
 static void op_get(req_ctx_t *c)
 {
         int a = jp_obj_find(c->s, c->toks, c->req->args, "names"); /* checked */
@@ -372,6 +403,11 @@ static void op_set(req_ctx_t *c)
                 int rc = la_ctl_leaf_info(name, &type, &rw);
                 if (rc != 0) {
                         write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                const char *why = socket_refused(name);
+                if (why != NULL) {
+                        write_error_obj(w, jp_err_code(JP_ERR_PERMISSION), why);
                         continue;
                 }
                 enum jp_kind kind = jp_type_kind(type);

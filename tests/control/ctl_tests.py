@@ -406,6 +406,74 @@ def t_set():
     t.healthy()
 
 
+@test("set-refused-over-socket")
+def t_set_refused():
+    """Writes that cannot be made safe from the control thread are refused per name with
+    permission_denied (docs/security.md, "The host is never harmed"), and the target lives:
+    thread.* (they act on the control thread itself; thread.arena then destroying the
+    control arena was a double free), tcache.flush/destroy (an application thread's explicit
+    cache; flushing it from another thread raced and crashed the owner), arena.<i>.reset /
+    destroy (free blocks the application still holds) and prof.dump / prof.prefix (a path
+    chosen by the request)."""
+    d = make_dir(os.path.join(ARGS.tmp, "run-refused"), 0o700)
+    t = Target("refused", d)
+    scratch = make_dir(os.path.join(ARGS.tmp, "refused-files"), 0o700)
+
+    def get1(name):
+        return expect_ok(t.call(jp.request("get", names=[name])))["values"][name]["value"]
+
+    def refused(values, why):
+        r = expect_ok(t.call(jp.request("set", id=31, values=values)), 31)
+        v = r.get("values", {})
+        for name in values:
+            e = v.get(name, {}).get("error", {})
+            check(e.get("code") == "permission_denied" and isinstance(e.get("message"), str)
+                  and e["message"], "set %s=%s over the socket (%s) -> %s (expected "
+                  "permission_denied)" % (name, short(values[name]), why, short(v.get(name))))
+        t.healthy()
+
+    try:
+        narenas = get1("arenas.narenas")
+        ctl_arena = narenas - 1  # the control thread's own arena: the last one
+        # The control thread rebound to its own arena, then that arena destroyed.
+        refused({"thread.arena": ctl_arena}, "rebinds the control thread")
+        refused({"arena.%d.destroy" % ctl_arena: None}, "the control thread's arena")
+        for name, val in (("thread.arena", 0), ("thread.tcache.enabled", False),
+                          ("thread.tcache.flush", None), ("thread.idle", None),
+                          ("thread.peak.reset", None), ("thread.prof.name", "x"),
+                          ("thread.prof.active", False)):
+            refused({name: val}, "acts on the control thread")
+        # An explicit cache: create is allowed, flush and destroy are not.
+        r = expect_ok(t.call(jp.request("set", values={"tcache.create": None})))
+        tc = r["values"]["tcache.create"]
+        check(is_int(tc.get("value")), "set tcache.create null -> %s" % short(tc))
+        for _ in range(3):
+            refused({"tcache.flush": tc["value"]}, "an application thread's cache")
+        refused({"tcache.destroy": tc["value"]}, "an application thread's cache")
+        # Arenas: a fresh one, arena 0 (the application's), and all.
+        r = expect_ok(t.call(jp.request("set", values={"arenas.create": None})))
+        na = r["values"]["arenas.create"].get("value")
+        check(is_int(na), "set arenas.create null -> %s" % short(r))
+        for i in (na, 0):
+            refused({"arena.%d.reset" % i: None}, "frees the arena's blocks")
+            refused({"arena.%d.destroy" % i: None}, "frees the arena's blocks")
+        # Profiles: a named path (or a prefix) is never written; a dump goes through prof.
+        path = os.path.join(scratch, "dump.heap")
+        refused({"prof.dump": path}, "a path chosen by the request")
+        refused({"prof.prefix": os.path.join(scratch, "pfx")}, "a path chosen by the request")
+        refused({"prof.dump": None}, "a file written by the target")
+        check(os.listdir(scratch) == [], "files written on request: %s" % os.listdir(scratch))
+        # Per-name refusals do not fail the others, and ordinary writes still work.
+        r = expect_ok(t.call(jp.request("set", values={"thread.arena": 0,
+                                                       "arena.0.purge": None})))
+        check("error" not in r["values"]["arena.0.purge"],
+              "arena.0.purge next to a refused name -> %s" % short(r))
+        check(get1("arenas.narenas") == narenas + 1, "arenas.narenas changed unexpectedly")
+        t.healthy()
+    finally:
+        t.kill()
+
+
 @test("basic-list")
 def t_list():
     t = main_target()

@@ -152,9 +152,10 @@ else
         fail set "rc=$RC, got '$OUT' $ERR"
 fi
 
-jc set "$P" arena.4096.purge= thread.tcache.enabled=false
+# (thread.* names are refused over the socket: they would act on the control thread.)
+jc set "$P" arena.4096.purge= prof.thread_active_init=false
 if [ $RC -eq 0 ] && echo "$OUT" | grep -q "^arena.4096.purge: done$" &&
-        echo "$OUT" | grep -q "^thread.tcache.enabled: true -> false$"; then
+        echo "$OUT" | grep -q "^prof.thread_active_init: true -> false$"; then
         pass set-action-and-bool
 else
         fail set-action-and-bool "rc=$RC, got '$OUT' $ERR"

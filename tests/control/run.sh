@@ -10,6 +10,10 @@
 #                      malformed JSON, limits (depth 8, 1,024 tokens, 256 names), wrong
 #                      version, unknown or missing op, mistyped members: the right error,
 #                      and the connection still answers the next frame
+#   set-refused-over-socket
+#                      thread.*, tcache.flush/destroy, arena.<i>.reset/destroy, prof.dump
+#                      and prof.prefix are refused per name (permission_denied); the
+#                      target lives and writes no file
 #   get-repeated-name, set-long-names, get-name-with-nul
 #                      answers are strict JSON (no duplicate keys), one entry per name
 #   random-payloads    2,000 random / mutated payloads: one well-formed answer each
