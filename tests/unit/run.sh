@@ -48,4 +48,52 @@ for page in liballoc.3 jemctl.1 jemctld.8; do
                 status=1
         fi
 done
+# liballoc.pc names everything a static link needs: a program linked with liballoc.a and
+# the flags of `pkg-config --static --libs liballoc` builds and runs on liballoc.
+pc_static_check() {
+        local build=$1 tmp libs out
+        command -v pkg-config >/dev/null 2>&1 || { echo "pkg-config is not installed"; return 1; }
+        [ -f "$build/meson-private/liballoc.pc" ] || { echo "$build/meson-private/liballoc.pc is missing"; return 1; }
+        libs=$(PKG_CONFIG_PATH=$build/meson-private pkg-config --static --libs liballoc) ||
+                { echo "pkg-config failed"; return 1; }
+        tmp=$(mktemp -d)
+        cat >"$tmp/p.c" <<'PROG'
+#include <jemalloc/jemalloc.h>
+#include <stdio.h>
+int main(void)
+{
+        void *p = mallocx(100, 0);
+        size_t sz = sizeof(const char *);
+        const char *v = NULL;
+        int rc = mallctl("version", &v, &sz, NULL, 0);
+        printf("%zu %d %s\n", sallocx(p, 0), rc, v != NULL ? v : "-");
+        dallocx(p, 0);
+        return 0;
+}
+PROG
+        # -lalloc from Libs is the shared library: link the archive instead, keep the rest.
+        if ! out=$(cc -o "$tmp/p" "$tmp/p.c" -I "$(dirname "$0")/../../liballoc/include" \
+                "$build/liballoc/liballoc.a" ${libs//-lalloc/} 2>&1); then
+                rm -rf "$tmp"
+                echo "static link with \"$libs\" failed: $(echo "$out" | tail -3)"
+                return 1
+        fi
+        out=$("$tmp/p" 2>&1)
+        rm -rf "$tmp"
+        [ "${out%% *}" = 112 ] || { echo "unexpected output: $out"; return 1; }
+        return 0
+}
+# (Its archive is instrumented in a sanitizer build: a plain cc link cannot use it.)
+if python3 -c 'import json,sys
+try: o={x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
+except Exception: sys.exit(0)
+sys.exit(0 if o.get("b_sanitize") in ("none", [], None) else 1)' \
+        "$build/meson-info/intro-buildoptions.json"; [ $? -eq 1 ]; then
+        echo "SKIP: unit/pkgconfig-static: a sanitizer build (the release build checks it)"
+elif why=$(pc_static_check "$build"); then
+        echo "PASS: unit/pkgconfig-static"
+else
+        echo "FAIL: unit/pkgconfig-static: $why"
+        status=1
+fi
 exit $status
