@@ -61,6 +61,31 @@ static const char *ms_cell(char buf[32], const json_t *row, const char *k)
         return buf;
 }
 
+/* Nothing found: say where ps looked and why a process may not be there (stderr only;
+ * the table or JSON on stdout stays as it is, and so does the exit status). */
+static void explain_empty(const char *dir, bool missing, size_t stale, bool daemon)
+{
+        if (daemon) {
+                fprintf(stderr, "jemctl: no process found: jemctld lists none (it scans the "
+                                "runtime directory of its own user)\n");
+                return;
+        }
+        if (missing) {
+                fprintf(stderr,
+                        "jemctl: no process found: the runtime directory %s does not exist\n"
+                        "jemctl: create it with: mkdir -m 700 -p '%s'; processes running "
+                        "liballoc that still allocate pick it up within a few seconds\n",
+                        dir, dir);
+        } else {
+                fprintf(stderr, "jemctl: no process found in the runtime directory %s%s\n", dir,
+                        stale > 0 ? " (only stale sockets)" : "");
+        }
+        fprintf(stderr, "jemctl: a process is listed when it runs with liballoc (LD_PRELOAD or "
+                        "linked), is not started with MALLOC_CONF=ctl:false, and uses the same "
+                        "runtime directory: $JEMCTL_RUNTIME_DIR, else /run/jemctl for root, "
+                        "else $XDG_RUNTIME_DIR/jemctl (same user, same environment)\n");
+}
+
 int cmd_ps(int argc, char **argv)
 {
         (void)argc;
@@ -75,6 +100,7 @@ int cmd_ps(int argc, char **argv)
         json_t *rows = NULL;
         size_t removed = 0, stale = 0;
         int status = JC_OK;
+        bool dir_missing = false, used_daemon = false;
         /* jemctld's table when it runs (select.c): no connection to every process. */
         if (!jc_opt->clean && jc_daemon_rows(&rows) == JC_OK) {
                 size_t i;
@@ -84,12 +110,10 @@ int cmd_ps(int argc, char **argv)
                         json_object_del(row, "unit");
                         json_object_del(row, "error");
                 }
+                used_daemon = true;
                 goto print;
         }
-        if (stat(dir, &st) != 0 && errno == ENOENT)
-                fprintf(stderr, "jemctl: %s does not exist: no process has its control socket "
-                                "there\n",
-                        dir);
+        dir_missing = stat(dir, &st) != 0 && errno == ENOENT;
         rc = jc_list_sockets(dir, &socks, &n);
         if (rc != JC_OK)
                 return rc;
@@ -131,6 +155,8 @@ print:
                 json_decref(rows);
                 return JC_NOCONN;
         }
+        if (json_array_size(rows) == 0 && status == JC_OK && !jc_selecting())
+                explain_empty(dir, dir_missing, stale, used_daemon);
         if (jc_opt->json) {
                 jc_print_json(rows, true);
         } else {

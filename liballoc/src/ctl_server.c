@@ -66,6 +66,10 @@ static struct {
 
 static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER_NAMED("control server"); /* start / stop */
 bool la_ctl_server_restart_pending;
+/* The runtime directory did not exist at start: la_ctl_server_dir_tick looks again. */
+bool la_ctl_server_dir_pending;
+#define DIR_RECHECK_NS 1000000000ull
+static uint64_t dir_next_check_ns; /* CLOCK_MONOTONIC_COARSE */
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -535,9 +539,17 @@ static void start_locked(void)
                 return;
         struct stat st;
         if (stat(srv.dir, &st) != 0) {
-                if (!explicit_on || mkdir(srv.dir, 0700) != 0)
-                        return; /* no directory, nobody asked: off */
+                if (!explicit_on || mkdir(srv.dir, 0700) != 0) {
+                        /* No directory, nobody asked: off until it appears (a process
+                         * started before the directory was made looks again, at most
+                         * once a second, from an allocator slow path). */
+                        if (errno == ENOENT)
+                                __atomic_store_n(&la_ctl_server_dir_pending, true,
+                                                 __ATOMIC_RELAXED);
+                        return;
+                }
         }
+        __atomic_store_n(&la_ctl_server_dir_pending, false, __ATOMIC_RELAXED);
         if (!dir_safe(srv.dir)) {
                 la_messagef("liballoc: control socket off: ", srv.dir,
                             " is not a directory owned by this user (or root) and closed to "
@@ -587,6 +599,20 @@ void la_ctl_server_boot(void)
                 atexit(at_exit);
         }
         la_mutex_unlock(&srv_lock);
+}
+
+void la_ctl_server_dir_tick(void)
+{
+        struct timespec ts;
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+                return;
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        uint64_t next = __atomic_load_n(&dir_next_check_ns, __ATOMIC_RELAXED);
+        if (now < next || !__atomic_compare_exchange_n(&dir_next_check_ns, &next,
+                                                       now + DIR_RECHECK_NS, false,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                return; /* checked less than a second ago, or another thread checks now */
+        la_ctl_server_boot();
 }
 
 void la_ctl_server_stop(void)

@@ -7,13 +7,18 @@
 
 #include <stdbool.h>
 
-/* Starts the thread if the runtime directory exists or MALLOC_CONF=ctl:true asks. */
+/* Starts the thread if the runtime directory exists or MALLOC_CONF=ctl:true asks; if the
+ * directory does not exist yet, la_ctl_server_dir_pending is set. */
 void la_ctl_server_boot(void);
 /* Stops it and removes the socket (at exit). */
 void la_ctl_server_stop(void);
 /* A fork child starts its own server at its next refill (see heap.c). */
 extern bool la_ctl_server_restart_pending;
 void la_ctl_server_restart(void);
+/* Set while the runtime directory is missing; la_ctl_server_dir_tick (from a refill,
+ * like the restart) starts the server once it exists, looking at most once a second. */
+extern bool la_ctl_server_dir_pending;
+void la_ctl_server_dir_tick(void);
 void la_ctl_server_prefork(void);
 void la_ctl_server_postfork_parent(void);
 void la_ctl_server_postfork_child(void);

@@ -287,6 +287,12 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                  * holds no lock when it returns. */
                 if (LA_UNLIKELY(la_ctl_server_restart_pending) && h->kind == LA_HEAP_THREAD)
                         la_ctl_server_restart();
+                /* A runtime directory made after the start (README): looked for at most
+                 * once a second, here and never on the fast paths. */
+                else if (LA_UNLIKELY(__atomic_load_n(&la_ctl_server_dir_pending,
+                                                     __ATOMIC_RELAXED)) &&
+                         h->kind == LA_HEAP_THREAD)
+                        la_ctl_server_dir_tick();
         }
         return p;
 }

@@ -1106,6 +1106,28 @@ def t_dir_missing():
         t.kill()
 
 
+@test("dir-created-later")
+def t_dir_later():
+    # The README's order: the program first, then the runtime directory.  The process
+    # looks again (at most once a second, from an allocator slow path) and serves its
+    # socket within a few seconds of the directory appearing.
+    d = os.path.join(ARGS.tmp, "run-later")
+    if os.path.lexists(d):
+        shutil.rmtree(d)
+    t = Target("later", d, expect_socket=False)
+    try:
+        time.sleep(1.2)
+        check(not os.path.exists(d), "the runtime dir was created without ctl:true")
+        make_dir(d, 0o700)
+        t.wait_hello(5)  # Fail: no socket within 5 s of the directory's creation
+        t.healthy()
+        check(t.stderr() == "", "stderr: %r" % short(t.stderr()))
+        expect_normal_exit(t)
+        check(wait_gone(t.sock, 2), "socket left after a normal exit: %s" % t.sock)
+    finally:
+        t.kill()
+
+
 @test("dir-ctl-true-creates")
 def t_ctl_true():
     d = os.path.join(ARGS.tmp, "run-created")

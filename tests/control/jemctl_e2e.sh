@@ -65,6 +65,23 @@ rss_bytes() { # pid
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# ---- ps with no process: it says where it looked (stderr), stdout and status unchanged ----
+jc ps
+if [ $RC -eq 0 ] && [ "$(echo "$OUT" | awk 'NR == 1 {print $1}')" = PID ] &&
+        [ "$(echo "$OUT" | wc -l)" -eq 1 ] && [[ "$ERR" == *"no process found in the runtime directory $RT"* ]] &&
+        [[ "$ERR" == *JEMCTL_RUNTIME_DIR* ]]; then
+        pass ps-empty-explains
+else
+        fail ps-empty-explains "rc=$RC, out '$OUT', err '$ERR'"
+fi
+JEMCTL_RUNTIME_DIR=$TMP/absent jc ps --json
+if [ $RC -eq 0 ] && [ "$OUT" = "[]" ] && [[ "$ERR" == *"$TMP/absent does not exist"* ]] &&
+        [[ "$ERR" == *"mkdir -m 700 -p '$TMP/absent'"* ]] && [ ! -e "$TMP/absent" ]; then
+        pass ps-missing-dir-explains
+else
+        fail ps-missing-dir-explains "rc=$RC, out '$OUT', err '$ERR'"
+fi
+
 # ---- start the workload -----------------------------------------------------------------
 LD_PRELOAD=$LIB "$GF" 300 >"$TMP/wl.out" 2>"$TMP/wl.err" &
 WL_PID=$!
