@@ -148,7 +148,7 @@ size_t la_strlcat(char *dst, const char *src, size_t cap)
 
 __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
 __thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
-__thread const la_mutex_t *la_lock_acquiring __attribute__((tls_model("initial-exec")));
+__thread const la_mutex_t *la_lock_changing __attribute__((tls_model("initial-exec")));
 
 void la_mutex_init(la_mutex_t *mu)
 {
@@ -206,10 +206,11 @@ static int my_tid(void)
         return tls_tid;
 }
 
-/* This thread was interrupted while it was taking mu itself (outer == mu) and mu is busy:
- * either the interrupted call already holds it but had not recorded itself yet (glibc's
- * owner word still 0: the few instructions after its compare-and-swap), or another
- * thread holds it.  Another holder records itself within nanoseconds, or releases the
+/* This thread was interrupted while it was taking or releasing mu itself (outer == mu)
+ * and mu is busy: either the interrupted call holds it but is not recorded as its owner
+ * (glibc's owner word 0: the few instructions after its compare-and-swap, or those of an
+ * unlock between clearing the owner and releasing the lock word), or another thread
+ * holds it.  Another holder records itself within nanoseconds, or releases the
  * lock; an owner word still 0 after 50 ms (a preempted holder resumes long before) is
  * this thread's own interrupted call. */
 static bool taken_by_interrupted_self(const la_mutex_t *mu)

@@ -87,24 +87,26 @@ typedef struct la_mutex {
 /* (Re)initialises the lock; the name is kept. */
 void la_mutex_init(la_mutex_t *mu);
 void la_mutex_init_named(la_mutex_t *mu, const char *name);
-/* outer: what la_lock_acquiring held when this lock call began (re-entry check). */
+/* outer: what la_lock_changing held when this lock call began (re-entry check). */
 void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer);
 /* A per-thread address that names the calling thread (owner, owner-switch count). */
 extern __thread char la_thread_tag __attribute__((tls_model("initial-exec")));
 /* Allocator locks the calling thread holds (or is taking or releasing right now). */
 extern __thread unsigned la_locks_held __attribute__((tls_model("initial-exec")));
-/* The lock this thread is taking right now (from just before its trylock to just after
- * it records itself as owner), so that a call re-entered in between knows. */
-extern __thread const la_mutex_t *la_lock_acquiring __attribute__((tls_model("initial-exec")));
+/* The lock this thread is taking or releasing right now (from just before its trylock to
+ * just after it records itself as owner; from just before it clears the owner to just
+ * after the release), so that a call re-entered in between, when neither owner word names
+ * the thread, knows. */
+extern __thread const la_mutex_t *la_lock_changing __attribute__((tls_model("initial-exec")));
 static inline void la_mutex_lock(la_mutex_t *mu)
 {
         la_locks_held++;
-        const la_mutex_t *outer = la_lock_acquiring;
-        la_lock_acquiring = mu;
+        const la_mutex_t *outer = la_lock_changing;
+        la_lock_changing = mu;
         if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
                 la_mutex_lock_slow(mu, outer);
         __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
-        la_lock_acquiring = outer;
+        la_lock_changing = outer;
         mu->prof.num_ops++;
         if (mu->last_owner != &la_thread_tag) {
                 mu->prof.num_owner_switch++;
@@ -113,8 +115,11 @@ static inline void la_mutex_lock(la_mutex_t *mu)
 }
 static inline void la_mutex_unlock(la_mutex_t *mu)
 {
+        const la_mutex_t *outer = la_lock_changing;
+        la_lock_changing = mu;
         __atomic_store_n(&mu->owner, NULL, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&mu->m);
+        la_lock_changing = outer;
         la_locks_held--;
 }
 static inline bool la_mutex_held_by_me(const la_mutex_t *mu)
