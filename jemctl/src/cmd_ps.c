@@ -86,6 +86,30 @@ static void explain_empty(const char *dir, bool missing, size_t stale, bool daem
                         "else $XDG_RUNTIME_DIR/jemctl (same user, same environment)\n");
 }
 
+/* The human table: one row per process. */
+static void print_table(json_t *rows)
+{
+        jc_table_t t;
+        jc_table_init(&t, 8, "rlrrrrrr");
+        jc_table_add(&t, "PID", "COMMAND", "ALLOCATED", "ACTIVE", "RESIDENT", "RSS",
+                     "DIRTY_MS", "MUZZY_MS");
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+                char pid[24], b[4][32], d[32], m[32];
+                uint64_t p = 0;
+                jc_get_u64(row, "pid", &p);
+                snprintf(pid, sizeof(pid), "%" PRIu64, p);
+                const char *comm = jc_get_str(row, "comm");
+                jc_table_add(&t, pid, comm ? comm : "?", bytes_cell(b[0], row, "allocated"),
+                             bytes_cell(b[1], row, "active"), bytes_cell(b[2], row, "resident"),
+                             bytes_cell(b[3], row, "rss"), ms_cell(d, row, "dirty_decay_ms"),
+                             ms_cell(m, row, "muzzy_decay_ms"));
+        }
+        jc_table_print(&t, "");
+        jc_table_free(&t);
+}
+
 int cmd_ps(int argc, char **argv)
 {
         (void)argc;
@@ -160,28 +184,7 @@ print:
         if (jc_opt->json) {
                 jc_print_json(rows, true);
         } else {
-                jc_table_t t;
-                jc_table_init(&t, 8, "rlrrrrrr");
-                jc_table_add(&t, "PID", "COMMAND", "ALLOCATED", "ACTIVE", "RESIDENT", "RSS",
-                             "DIRTY_MS", "MUZZY_MS");
-                size_t i;
-                json_t *row;
-                json_array_foreach(rows, i, row) {
-                        char pid[24], b[4][32], d[32], m[32];
-                        uint64_t p = 0;
-                        jc_get_u64(row, "pid", &p);
-                        snprintf(pid, sizeof(pid), "%" PRIu64, p);
-                        const char *comm = jc_get_str(row, "comm");
-                        jc_table_add(&t, pid, comm ? comm : "?",
-                                     bytes_cell(b[0], row, "allocated"),
-                                     bytes_cell(b[1], row, "active"),
-                                     bytes_cell(b[2], row, "resident"),
-                                     bytes_cell(b[3], row, "rss"),
-                                     ms_cell(d, row, "dirty_decay_ms"),
-                                     ms_cell(m, row, "muzzy_decay_ms"));
-                }
-                jc_table_print(&t, "");
-                jc_table_free(&t);
+                print_table(rows);
                 if (stale > removed && !jc_opt->clean)
                         fprintf(stderr, "jemctl: %zu stale socket%s skipped ('jemctl ps "
                                         "--clean' removes those whose process is gone)\n",

@@ -200,16 +200,11 @@ static inline const char *bad_block(const la_span_t *s, const void *p)
 {
         switch (s->kind) {
         case LA_SPAN_SMALL: {
-                /* The page map gives s for p only inside the slab's pages (under 2 MiB,
-                 * where the reciprocal is exact), and a block index below the carved
-                 * capacity is below nregs. */
-                uintptr_t off = (uintptr_t)p - s->base;
-                uint64_t q = ((uint64_t)off * la_bin_info[s->cls].div_magic) >> 32;
-                if (LA_UNLIKELY(q * s->block_size != off))
+                uint64_t q = la_span_block_at(s, (uintptr_t)p - s->base);
+                if (LA_UNLIKELY(q == UINT64_MAX))
                         return "invalid pointer (not the start of a block)";
                 if (LA_UNLIKELY(q >= la_span_capacity(s)))
-                        return q < s->nregs ? "invalid pointer (never allocated)"
-                                            : "invalid pointer (not the start of a block)";
+                        return "invalid pointer (never allocated)";
                 return NULL;
         }
         case LA_SPAN_LARGE:
@@ -268,8 +263,9 @@ void la_free_slow(void *p, la_span_t *s)
         case LA_SPAN_SMALL: {
                 if (LA_UNLIKELY(la_block_maybe_free(p))) {
                         la_small_free_suspect(s, p); /* returns: it only looked free */
+                        /* (Never true in the hardened mode: no thread owns a heap.) */
                         la_heap_t *h = la_tls_heap;
-                        if (la_span_owner_fast(s) == (uintptr_t)h && !la_opt.hardened) {
+                        if (la_span_owner_fast(s) == (uintptr_t)h) {
                                 la_small_free_own(h, s, p); /* the fast path's push */
                                 return;
                         }

@@ -37,8 +37,9 @@ void la_harden_free_small(la_span_t *s, void *p)
         size_t size = s->block_size;
         void *out = NULL;
         la_mutex_lock(&a->lock);
-        /* A block that still holds the junk may be waiting in the ring already. */
-        if (junk_intact(p, size < 8 ? size : 8)) {
+        /* A block that still holds the junk may be waiting in the ring already (every
+         * class is at least 8 bytes). */
+        if (junk_intact(p, 8)) {
                 for (unsigned i = 0; i < a->quarantine_n; i++)
                         if (a->quarantine[i] == p) {
                                 la_mutex_unlock(&a->lock);
@@ -86,10 +87,10 @@ static uint32_t rng_below(uint32_t n)
 
 la_block_t *la_harden_shuffle(char *first, uint32_t n, uint32_t size, la_block_t **ret_tail)
 {
-        /* Fisher-Yates over the block indexes, then link them in that order. */
-        uint16_t order[4096 / 8 > 512 ? 4096 / 8 : 512];
-        if (n > LA_ARRAY_LEN(order))
-                n = LA_ARRAY_LEN(order); /* carve never asks for more */
+        /* Fisher-Yates over the block indexes, then link them in that order.  A carve is
+         * at most 4 KiB of blocks, at least 8 of them: 512 blocks of the 8-byte class. */
+        uint16_t order[512];
+        LA_ASSERT(n >= 1 && n <= LA_ARRAY_LEN(order));
         for (uint32_t i = 0; i < n; i++)
                 order[i] = (uint16_t)i;
         for (uint32_t i = n - 1; i > 0; i--) {

@@ -392,10 +392,7 @@ static uintptr_t link_target(const la_span_t *s, uintptr_t link)
         uintptr_t t = link ^ la_fl_key;
         if (t == 0)
                 return 0;
-        uintptr_t off = t - s->base;
-        if (off >= (uintptr_t)la_span_capacity(s) * s->block_size || off % s->block_size != 0)
-                return 1;
-        return t;
+        return la_span_block_at(s, t - s->base) < la_span_capacity(s) ? t : 1;
 }
 
 /* Whether p is on the list that starts at head (blocks of s).  At most capacity steps, and
@@ -416,11 +413,6 @@ static bool list_has(const la_span_t *s, const la_block_t *head, const void *p)
 
 void la_small_free_suspect(la_span_t *s, void *p)
 {
-        uintptr_t off = (uintptr_t)p - s->base;
-        if (off >= (uintptr_t)s->nregs * s->block_size || off % s->block_size != 0)
-                return; /* not a block of s: la_free_slow reports it */
-        if (off >= (uintptr_t)la_span_capacity(s) * s->block_size)
-                la_fatal_ptr("free(): invalid pointer (never allocated)", p);
         la_heap_t *h = la_tls_heap;
         unsigned c = s->cls;
         uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED) & ~LA_OWNER_FLAGS;

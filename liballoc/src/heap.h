@@ -16,6 +16,16 @@
 #include "sizeclass.h"
 #include "span.h"
 
+/* Index of the block that starts off bytes into small slab s (carved or not), or UINT64_MAX
+ * when no block starts there (off past the slab, or between two blocks). */
+static inline uint64_t la_span_block_at(const la_span_t *s, uintptr_t off)
+{
+        if (off >= LA_DIV_MAGIC_LIMIT)
+                return UINT64_MAX;
+        uint64_t q = ((uint64_t)off * la_bin_info[s->cls].div_magic) >> 32;
+        return q * s->block_size == off && q < s->nregs ? q : UINT64_MAX;
+}
+
 enum la_heap_kind {
         LA_HEAP_EMPTY = 0, /* the static empty heap: owns nothing */
         LA_HEAP_THREAD,    /* a thread's private heap */
@@ -140,10 +150,11 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
                                                         memory_order_relaxed));
 }
 
-/* Free of block p of slab s whose first word looks like a free-list link
- * (la_block_maybe_free): aborts with "double free" when p is free already (found in one
- * of s's lists, or, where another thread's lists cannot be walked, its link is one that
- * only a free block of s can hold); returns when the data only looked like a link. */
+/* Free of block p of slab s (a carved block: la_free_slow checked) whose first word looks
+ * like a free-list link (la_block_maybe_free): aborts with "double free" when p is free
+ * already (found in one of s's lists, or, where another thread's lists cannot be walked,
+ * its link is one that only a free block of s can hold); returns when the data only
+ * looked like a link. */
 void la_small_free_suspect(la_span_t *s, void *p);
 
 /* free's fast path: a push onto the owning slab's local list when the calling thread owns

@@ -1,8 +1,8 @@
 /*
- * prof_dump: jemalloc's heap_v2 heap profile (docs/profiling.md,
- * /work/shared/reference/heap-profile-format.md), written without allocating: the live
- * records are copied into a mapping of our own under the table lock, then formatted into
- * a fixed buffer with the lock dropped, so sampling threads wait only for the copy.
+ * prof_dump: jemalloc's heap_v2 heap profile (the format: docs/profiling.md, section 2),
+ * written without allocating: the live records are copied into a mapping of our own under
+ * the table lock, then formatted into a fixed buffer with the lock dropped, so sampling
+ * threads wait only for the copy.
  * Also the automatic dumps (prof.dump without a name, gdump, interval, exit) and the leak
  * report.
  */

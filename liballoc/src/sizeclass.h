@@ -33,12 +33,14 @@ typedef struct la_bin_info {
         uint32_t size;      /* usable size of the class */
         uint32_t nregs;     /* regions per slab */
         uint32_t slab_size; /* bytes, page multiple */
-        /* ceil(2^32 / size): for an offset off inside a slab, (off * div_magic) >> 32 is
-         * off / size when size divides off, and q * size != off otherwise (checked for
-         * every class and every offset below 2 MiB), so a free checks a block boundary
-         * with a multiply instead of a division. */
+        /* ceil(2^32 / size): for an offset off below LA_DIV_MAGIC_LIMIT,
+         * (off * div_magic) >> 32 is off / size when size divides off, and q * size != off
+         * otherwise (checked for every class and every such offset), so a free checks a
+         * block boundary with a multiply instead of a division (la_span_block_at). */
         uint32_t div_magic;
 } la_bin_info_t;
+/* Offsets the reciprocal is exact for: far above the largest slab (32 pages). */
+#define LA_DIV_MAGIC_LIMIT ((uintptr_t)2 << 20)
 extern la_bin_info_t la_bin_info[LA_NBINS];
 
 void la_sizeclass_init(void);

@@ -40,15 +40,21 @@ static void *free_interior(void *arg)
         return NULL;
 }
 
+/* Runs fn(arg) on a thread of its own and waits for it. */
+static void on_thread(void *(*fn)(void *), void *arg)
+{
+        pthread_t t;
+        pthread_create(&t, NULL, fn, arg);
+        pthread_join(t, NULL);
+}
+
 static void case_interior_small_remote(void)
 {
         /* Freed from another thread, the block goes through the slow path, which checks
          * block boundaries (the owner's own fast path does not look). */
         char *p = malloc(48);
         keep = p;
-        pthread_t t;
-        pthread_create(&t, NULL, free_interior, p);
-        pthread_join(t, NULL);
+        on_thread(free_interior, p);
 }
 
 static void case_double_free_small(void)
@@ -92,18 +98,14 @@ static void case_double_free_small_remote(void)
         char *p = malloc(32);
         keep = p;
         free(p);
-        pthread_t t;
-        pthread_create(&t, NULL, free_arg, p);
-        pthread_join(t, NULL);
+        on_thread(free_arg, p);
 }
 
 static void case_double_free_remote_then_owner(void)
 {
         char *p = malloc(32);
         keep = p;
-        pthread_t t;
-        pthread_create(&t, NULL, free_arg, p);
-        pthread_join(t, NULL);
+        on_thread(free_arg, p);
         free(p);
 }
 
