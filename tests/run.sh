@@ -46,6 +46,9 @@ else
         # Misuse: double frees, invalid pointers, wrong sizes, forged free-list links,
         # impossible sizes, each in a child process (about 2 s).
         run_kind misuse tests/misuse/run.sh build
+        # Memory pressure: the watch's three forms, bad input, a real PSI event, and the
+        # OOM scenario in a memory cgroup (about 40 s; cgroup parts SKIP without one).
+        run_kind pressure tests/pressure/run.sh build
         [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
         # The control socket of a live process (about 20 s, so --quick runs it too).
         run_kind control tests/control/run.sh build

@@ -16,6 +16,7 @@
 #include "meta.h"
 #include "os.h"
 #include "pagemap.h"
+#include "pressure.h"
 #include "prof.h"
 #include "stats.h"
 #include "tcache.h"
@@ -247,6 +248,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
         s->state = LA_RUN_CLEAN;
         a->region_cur = start + bytes;
         a->stats.mapped += bytes;
+        la_pressure_grew(bytes);
         return s;
 }
 
@@ -385,6 +387,15 @@ void la_arena_decay(la_arena_t *a, bool all)
         la_mutex_lock(&a->lock);
         decay_locked(a, all);
         la_mutex_unlock(&a->lock);
+}
+
+size_t la_arena_purge_all(la_arena_t *a)
+{
+        la_mutex_lock(&a->lock);
+        size_t n = a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY];
+        decay_locked(a, true);
+        la_mutex_unlock(&a->lock);
+        return n;
 }
 
 void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)

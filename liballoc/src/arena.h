@@ -149,6 +149,8 @@ void la_arena_maybe_decay_locked(la_arena_t *a);
 /* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
  * lock. */
 void la_arena_decay(la_arena_t *a, bool all);
+/* la_arena_decay(a, true), returning how many dirty and muzzy pages went back. */
+size_t la_arena_purge_all(la_arena_t *a);
 /* Sets dirty (which == 0) or muzzy decay time; -EINVAL if out of range. */
 int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms);
 ssize_t la_arena_get_decay_ms(la_arena_t *a, int which);

@@ -52,6 +52,10 @@ la_opt_t la_opt = {
         .junk = "false",
         .prof_time_resolution = "default",
         .foreign_free = "abort",
+        .pressure = "auto",
+        .pressure_threshold_ms = 200,
+        .pressure_window_ms = 2000,
+        .pressure_arm_mb = 16,
         .prof_prefix = "jeprof",
 };
 
@@ -80,6 +84,7 @@ static const char *const zr_modes[] = {"alloc", "free", "abort", NULL};
 static const char *const junk_modes[] = {"true", "false", "alloc", "free", NULL};
 static const char *const ptr_modes[] = {"default", "high", NULL};
 static const char *const foreign_modes[] = {"abort", "warn", "ignore", NULL};
+static const char *const pressure_modes[] = {"auto", "off", NULL};
 
 #define B(n) {#n, K_BOOL, &la_opt.n, 0, 0, false, NULL}
 #define U(n, lo, hi, c) {#n, K_UNSIGNED, &la_opt.n, lo, hi, c, NULL}
@@ -129,9 +134,11 @@ static const opt_desc_t opts[] = {
         IGN(lg_san_uaf_align), IGN(san_guard_small), IGN(san_guard_large),
         /* liballoc's own: the control thread (ctl:true|false); what free/realloc do with a
          * pointer liballoc does not know (foreign_free:abort|warn|ignore); the hardened
-         * mode (hardened:true, harden.h). */
+         * mode (hardened:true, harden.h); the memory-pressure watch (pressure:auto|off and
+         * the trigger it arms itself, pressure.h). */
         {"ctl", K_BOOL, &la_opt.ctl, 0, 0, false, NULL}, E(foreign_free, foreign_modes),
-        B(hardened),
+        B(hardened), E(pressure, pressure_modes), SZ(pressure_threshold_ms, 1, 10000, false),
+        SZ(pressure_window_ms, 500, 10000, false), SZ(pressure_arm_mb, 0, 1048576, false),
 };
 
 static bool any_error;

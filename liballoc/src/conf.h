@@ -31,13 +31,14 @@ typedef struct la_opt {
         int64_t mutex_max_spin, stats_interval;
         size_t tcache_max, tcache_gc_incr_bytes, tcache_gc_delay_bytes, oversize_threshold,
                 lg_extent_max_active_fit, max_background_threads, lg_prof_sample,
+                pressure_threshold_ms, pressure_window_ms, pressure_arm_mb,
                 hpa_slab_max_alloc, hpa_sec_nshards, hpa_sec_max_alloc, hpa_sec_max_bytes,
                 hpa_hugification_threshold, hpa_sec_bytes_after_flush,
                 hpa_sec_batch_fill_extra;
         uint64_t hpa_hugify_delay_ms, hpa_min_purge_interval_ms;
         uint32_t hpa_dirty_mult; /* 16.16 fixed point; UINT32_MAX = off ("-1") */
         const char *metadata_thp, *dss, *percpu_arena, *thp, *zero_realloc, *junk,
-                *prof_time_resolution, *foreign_free;
+                *prof_time_resolution, *foreign_free, *pressure;
         char stats_print_opts[16], stats_interval_opts[16], prof_prefix[LA_CONF_STR_MAX];
 } la_opt_t;
 

@@ -103,6 +103,7 @@ static const ctl_node_t root_nodes[] = {
         CTL_NODE("prof", la_ctl_prof_nodes),
         CTL_NODE("stats", la_ctl_stats_nodes),
         CTL_NODE("experimental", la_ctl_experimental_nodes),
+        CTL_NODE("pressure", la_ctl_pressure_nodes), /* liballoc's own (pressure.h) */
         CTL_END,
 };
 static const ctl_node_t root = CTL_NODE("", root_nodes);

@@ -550,6 +550,26 @@ static void op_stats_summary(req_ctx_t *c)
         la_ctl_byname("background_thread", &bg, &sz, NULL, 0);
         jp_w_key(w, "background_thread");
         jp_w_bool(w, bg);
+        /* The memory-pressure watch (pressure.h): liballoc's own names. */
+        jp_w_key(w, "pressure");
+        jp_w_obj(w);
+        const char *watch = "off";
+        sz = sizeof(watch);
+        la_ctl_byname("pressure.watch", &watch, &sz, NULL, 0);
+        jp_w_key(w, "watch");
+        jp_w_str(w, watch);
+        static const char *const pressure[] = {"events", "purges", "bytes_returned",
+                                               "last_event_ms"};
+        for (unsigned i = 0; i < LA_ARRAY_LEN(pressure); i++) {
+                uint64_t v = 0;
+                sz = sizeof(v);
+                la_strlcpy(name, "stats.pressure.", sizeof(name));
+                la_strlcat(name, pressure[i], sizeof(name));
+                la_ctl_byname(name, &v, &sz, NULL, 0);
+                jp_w_key(w, pressure[i]);
+                jp_w_u64(w, v);
+        }
+        jp_w_obj_end(w);
         jp_w_key(w, "arenas");
         jp_w_arr(w);
         static const char *const leaves[] = {"pactive", "pdirty", "pmuzzy"};

@@ -4,6 +4,8 @@
  * what it may do, at most MAX_CLIENTS at a time, every connection has a deadline, and
  * nothing a client does can block the allocator (the thread takes the same locks as any
  * mallctl caller, for as long as one call).  The thread allocates from an arena of its own.
+ * The same thread polls the memory-pressure watch (pressure.h) and runs its follow-up
+ * purges; it is started for the watch alone when the socket is off.
  */
 #include "ctl_server.h"
 
@@ -27,6 +29,7 @@
 #include "ctl_ops.h"
 #include "jp/proto.h"
 #include "os.h"
+#include "pressure.h"
 #include "prof.h"
 #include "thread.h"
 
@@ -352,28 +355,49 @@ static void sweep_stale(void)
         closedir(d);
 }
 
+/* The thread's own allocations (buffers) go to an arena of its own, made when the first
+ * client comes (a thread that only watches memory pressure allocates nothing). */
+static void own_arena(bool *done)
+{
+        unsigned ind;
+        if (!*done && la_arena_create(&ind) == 0)
+                la_thread_set_arena(ind);
+        *done = true;
+}
+
+/* Set while this thread starts the service (the thread creation allocates, and the
+ * refill that may run then must not come back here), and for the whole life of the
+ * service thread: its own refills must never take srv_lock, which la_ctl_server_stop
+ * holds while it joins that thread. */
+static __thread bool tls_booting __attribute__((tls_model("initial-exec")));
+
 static void *server_main(void *arg)
 {
         (void)arg;
-        sweep_stale();
+        tls_booting = true;
         bool off = false;
         la_prof_thread_active(&off); /* profiles show the application, not this thread */
-        /* The thread's own allocations (buffers) go to an arena of its own. */
-        unsigned ind;
-        if (la_arena_create(&ind) == 0)
-                la_thread_set_arena(ind);
-        uint64_t next_sweep = la_os_now_ns() + SWEEP_EVERY_NS;
-        struct pollfd pfd[MAX_CLIENTS + 2];
+        uint64_t next_sweep = 0;
+        bool have_arena = false;
+        struct pollfd pfd[MAX_CLIENTS + 3];
         for (;;) {
-                if (la_os_now_ns() >= next_sweep) {
+                int lfd = __atomic_load_n(&srv.lfd, __ATOMIC_ACQUIRE);
+                if (lfd >= 0 && la_os_now_ns() >= next_sweep) {
                         sweep_stale();
                         next_sweep = la_os_now_ns() + SWEEP_EVERY_NS;
                 }
                 unsigned n = 0;
                 pfd[n++] = (struct pollfd){srv.wake[0], POLLIN, 0};
-                pfd[n++] = (struct pollfd){srv.lfd, POLLIN, 0};
+                pfd[n++] = (struct pollfd){lfd, POLLIN, 0}; /* ignored by poll when -1 */
+                short pev;
+                int pressure_fd = la_pressure_fd(&pev);
+                pfd[n++] = (struct pollfd){pressure_fd, pev, 0};
+                unsigned first_client = n;
                 int map[MAX_CLIENTS];
                 uint64_t now = la_os_now_ns(), next = now + 1000000000u;
+                uint64_t due = la_pressure_tick();
+                if (due < next)
+                        next = due > now ? due : now;
                 for (unsigned i = 0; i < MAX_CLIENTS; i++) {
                         client_t *cl = &srv.clients[i];
                         if (cl->fd < 0)
@@ -390,19 +414,33 @@ static void *server_main(void *arg)
                         }
                         if (cl->deadline_ns < next)
                                 next = cl->deadline_ns;
-                        map[n - 2] = (int)i;
+                        map[n - first_client] = (int)i;
                         pfd[n++] = (struct pollfd){cl->fd, cl->out != NULL ? POLLOUT : POLLIN, 0};
                 }
                 int timeout = (int)((next - now) / 1000000u) + 1;
                 int r = poll(pfd, n, timeout);
                 if (r < 0 && errno != EINTR)
                         break;
-                if (pfd[0].revents != 0)
-                        break; /* stop requested */
-                if (pfd[1].revents & POLLIN)
+                if (pfd[0].revents != 0) {
+                        char c = 0;
+                        ssize_t got;
+                        bool stop = false;
+                        while ((got = read(srv.wake[0], &c, 1)) == 1) {
+                                stop |= c == 'x';
+                                if (c == 'p')
+                                        la_pressure_arm();
+                        }
+                        if (stop || got == 0)
+                                break; /* stop requested */
+                }
+                if (pfd[1].revents & POLLIN) {
+                        own_arena(&have_arena);
                         accept_clients();
-                for (unsigned k = 2; k < n; k++) {
-                        client_t *cl = &srv.clients[map[k - 2]];
+                }
+                if (pfd[2].revents != 0)
+                        la_pressure_ready(pfd[2].revents);
+                for (unsigned k = first_client; k < n; k++) {
+                        client_t *cl = &srv.clients[map[k - first_client]];
                         if (cl->fd < 0 || pfd[k].revents == 0)
                                 continue;
                         if (pfd[k].revents & POLLOUT)
@@ -518,7 +556,7 @@ static bool bind_socket(void)
         } else {
                 chmod(srv.path, 0600);
         }
-        srv.lfd = fd;
+        __atomic_store_n(&srv.lfd, fd, __ATOMIC_RELEASE); /* the running thread may look */
         return true;
 }
 
@@ -532,11 +570,13 @@ static void close_fds(void)
         srv.lfd = srv.wake[0] = srv.wake[1] = -1;
 }
 
-static void start_locked(void)
+/* Binds the control socket if the runtime directory allows it; false when it stays off
+ * (la_ctl_server_dir_pending says whether to look again later). */
+static bool socket_start_locked(void)
 {
         bool explicit_on;
-        if (srv.running || !pick_dir(srv.dir, sizeof(srv.dir), &explicit_on))
-                return;
+        if (srv.lfd >= 0 || !pick_dir(srv.dir, sizeof(srv.dir), &explicit_on))
+                return false;
         struct stat st;
         if (stat(srv.dir, &st) != 0) {
                 if (!explicit_on || mkdir(srv.dir, 0700) != 0) {
@@ -546,7 +586,7 @@ static void start_locked(void)
                         if (errno == ENOENT)
                                 __atomic_store_n(&la_ctl_server_dir_pending, true,
                                                  __ATOMIC_RELAXED);
-                        return;
+                        return false;
                 }
         }
         __atomic_store_n(&la_ctl_server_dir_pending, false, __ATOMIC_RELAXED);
@@ -555,9 +595,29 @@ static void start_locked(void)
                             " is not a directory owned by this user (or root) and closed to "
                             "others",
                             (const char *)NULL);
-                return;
+                return false;
         }
         read_group_from_env();
+        srv.pid = getpid();
+        return bind_socket();
+}
+
+/* The service thread runs while the control socket or the memory-pressure watch needs
+ * it; a socket that becomes possible later (the runtime directory appeared) joins the
+ * running thread. */
+static void start_locked(void)
+{
+        if (srv.running) {
+                if (srv.lfd < 0 && socket_start_locked()) {
+                        la_ctl_ops_paths(srv.dir, srv.path);
+                        ssize_t w = write(srv.wake[1], "r", 1); /* poll the new socket */
+                        (void)w;
+                }
+                /* The heap grew enough for a memory-pressure watch: the thread arms it. */
+                ssize_t w = write(srv.wake[1], "p", 1);
+                (void)w;
+                return;
+        }
         for (unsigned i = 0; i < MAX_CLIENTS; i++) {
                 memset(&srv.clients[i], 0, sizeof(srv.clients[i]));
                 srv.clients[i].fd = -1;
@@ -566,7 +626,9 @@ static void start_locked(void)
         if (pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) != 0)
                 return;
         srv.pid = getpid();
-        if (!bind_socket()) {
+        bool sock = socket_start_locked();
+        bool watch = la_pressure_arm();
+        if (!sock && !watch) {
                 close_fds();
                 return;
         }
@@ -578,9 +640,11 @@ static void start_locked(void)
         if (rc != 0) {
                 remove_socket();
                 close_fds();
+                la_pressure_disarm();
                 return;
         }
-        la_ctl_ops_paths(srv.dir, srv.path);
+        if (sock)
+                la_ctl_ops_paths(srv.dir, srv.path);
         srv.running = true;
 }
 
@@ -592,6 +656,11 @@ static void at_exit(void)
 void la_ctl_server_boot(void)
 {
         static bool registered;
+        if (tls_booting)
+                return;
+        tls_booting = true;
+        __atomic_store_n(&la_pressure_start_pending, false, __ATOMIC_RELAXED);
+        la_pressure_boot();
         la_mutex_lock(&srv_lock);
         start_locked();
         if (srv.running && !registered) {
@@ -599,6 +668,7 @@ void la_ctl_server_boot(void)
                 atexit(at_exit);
         }
         la_mutex_unlock(&srv_lock);
+        tls_booting = false;
 }
 
 void la_ctl_server_dir_tick(void)
@@ -624,6 +694,7 @@ void la_ctl_server_stop(void)
                 pthread_join(srv.thread, NULL);
                 remove_socket();
                 close_fds();
+                la_pressure_disarm();
                 srv.running = false;
         }
         la_mutex_unlock(&srv_lock);
@@ -648,6 +719,7 @@ void la_ctl_server_postfork_parent(void)
 void la_ctl_server_postfork_child(void)
 {
         la_mutex_postfork_child(&srv_lock);
+        la_pressure_postfork_child();
         if (!srv.running)
                 return;
         /* The thread stayed in the parent; so do the socket and the clients.  The child

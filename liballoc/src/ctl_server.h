@@ -1,14 +1,17 @@
 /*
- * ctl_server: the in-process control thread serving the mallctl namespace over a Unix
- * socket (docs/protocol.md, docs/security.md).
+ * ctl_server: liballoc's one service thread.  It serves the mallctl namespace over a Unix
+ * socket (docs/protocol.md, docs/security.md) and polls the memory-pressure watch
+ * (pressure.h); it runs while either needs it.
  */
 #ifndef LA_CTL_SERVER_H
 #define LA_CTL_SERVER_H
 
 #include <stdbool.h>
 
-/* Starts the thread if the runtime directory exists or MALLOC_CONF=ctl:true asks; if the
- * directory does not exist yet, la_ctl_server_dir_pending is set. */
+/* Starts the thread if the runtime directory exists or MALLOC_CONF=ctl:true asks, or a
+ * memory-pressure watch is armed; if the directory does not exist yet,
+ * la_ctl_server_dir_pending is set.  With the thread running, binds the socket or arms
+ * the watch if they have become possible. */
 void la_ctl_server_boot(void);
 /* Stops it and removes the socket (at exit). */
 void la_ctl_server_stop(void);

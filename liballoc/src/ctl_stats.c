@@ -347,5 +347,6 @@ const ctl_node_t la_ctl_stats_nodes[] = {
         CTL_NODE("mutexes", stats_mutexes_nodes),
         CTL_INDEXED("arenas", sa_i, stats_arena_index_ok),
         CTL_LEAF("zero_reallocs", stats_zero_reallocs_ctl, "size_t", "r-"),
+        CTL_NODE("pressure", la_ctl_stats_pressure_nodes), /* liballoc's own */
         CTL_END,
 };

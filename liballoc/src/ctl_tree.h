@@ -87,7 +87,7 @@ extern const ctl_node_t la_ctl_stats_nodes[];
 extern const ctl_node_t la_ctl_thread_nodes[], la_ctl_tcache_nodes[], la_ctl_arena_i[],
         la_ctl_arenas_nodes[], la_ctl_prof_nodes[], la_ctl_thread_prof_nodes[],
         la_ctl_prof_recent_nodes[],
-        la_ctl_experimental_nodes[];
+        la_ctl_experimental_nodes[], la_ctl_pressure_nodes[], la_ctl_stats_pressure_nodes[];
 int la_ctl_arena_index_ok(size_t i);
 int la_ctl_background_thread(CTL_ARGS);
 int la_ctl_max_background_threads(CTL_ARGS);

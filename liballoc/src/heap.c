@@ -16,6 +16,7 @@
 #include "os.h"
 #include "ctl_server.h"
 #include "pagemap.h"
+#include "pressure.h"
 #include "prof.h"
 #include "thread.h"
 
@@ -283,6 +284,13 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                 h->nfills[c]++;
                 if (LA_UNLIKELY(h->publish))
                         la_heap_publish(h);
+                /* A memory-pressure purge happened since this heap last looked: its
+                 * empty slabs go back too (pressure.h). */
+                unsigned gen = __atomic_load_n(&la_pressure_gen, __ATOMIC_RELAXED);
+                if (LA_UNLIKELY(gen != h->pressure_gen) && h->kind == LA_HEAP_THREAD) {
+                        h->pressure_gen = gen;
+                        la_heap_trim(h);
+                }
                 /* A fork child starts its control thread here: a thread heap's refill
                  * holds no lock when it returns. */
                 if (LA_UNLIKELY(la_ctl_server_restart_pending) && h->kind == LA_HEAP_THREAD)
@@ -293,6 +301,11 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                                                      __ATOMIC_RELAXED)) &&
                          h->kind == LA_HEAP_THREAD)
                         la_ctl_server_dir_tick();
+                /* The heap grew enough for a memory-pressure watch (pressure.h). */
+                if (LA_UNLIKELY(__atomic_load_n(&la_pressure_start_pending,
+                                                __ATOMIC_RELAXED)) &&
+                    h->kind == LA_HEAP_THREAD)
+                        la_ctl_server_boot();
         }
         return p;
 }

@@ -61,6 +61,7 @@ typedef struct la_heap {
         struct la_arena *arena;
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
+        uint32_t pressure_gen;     /* la_pressure_gen when this heap last trimmed */
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
         /* Heap profiling (prof.h), thread heaps only: armed while the thread samples.
          * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is

@@ -1,0 +1,46 @@
+/*
+ * ctl_pressure: liballoc's own names for the memory-pressure watch (pressure.h), next to
+ * jemalloc's: pressure.watch, pressure.event and stats.pressure.*.  The counters are read
+ * live (no epoch needed).
+ */
+#include "ctl_tree.h"
+#include "pressure.h"
+
+CTL_RO(pressure_watch_ctl, const char *, la_pressure_watch())
+
+CTL_FN(pressure_event_ctl)
+{
+        CTL_UNUSED();
+        CTL_NEITHER();
+        la_pressure_event_now();
+        return 0;
+}
+
+const ctl_node_t la_ctl_pressure_nodes[] = {
+        CTL_LEAF("watch", pressure_watch_ctl, "const char *", "r-"),
+        CTL_LEAF("event", pressure_event_ctl, "void", "--"),
+        CTL_END,
+};
+
+#define STAT(field)                                                                        \
+        CTL_FN(stats_pressure_##field##_ctl)                                               \
+        {                                                                                  \
+                CTL_UNUSED();                                                              \
+                CTL_READONLY();                                                            \
+                la_pressure_stats_t st;                                                    \
+                la_pressure_stats(&st);                                                    \
+                uint64_t v = st.field;                                                     \
+                return la_ctl_read_out(oldp, oldlenp, &v, sizeof(v));                      \
+        }
+STAT(events)
+STAT(purges)
+STAT(bytes_returned)
+STAT(last_event_ms)
+
+const ctl_node_t la_ctl_stats_pressure_nodes[] = {
+        CTL_LEAF("events", stats_pressure_events_ctl, "uint64_t", "r-"),
+        CTL_LEAF("purges", stats_pressure_purges_ctl, "uint64_t", "r-"),
+        CTL_LEAF("bytes_returned", stats_pressure_bytes_returned_ctl, "uint64_t", "r-"),
+        CTL_LEAF("last_event_ms", stats_pressure_last_event_ms_ctl, "uint64_t", "r-"),
+        CTL_END,
+};
