@@ -154,6 +154,23 @@ static void print_summary(pid_t pid, const char *comm, const json_t *s, uint64_t
                isdigit((unsigned char)dt[0]) ? " ms" : "", mt,
                isdigit((unsigned char)mt[0]) ? " ms" : "",
                json_is_boolean(bg) ? (json_is_true(bg) ? "on" : "off") : "?");
+        const json_t *pr = json_object_get(s, "pressure");
+        if (json_is_object(pr)) {
+                const char *watch = json_string_value(json_object_get(pr, "watch"));
+                printf("  memory pressure: watch %s; %" PRIu64 " events, %" PRIu64
+                       " purges, %s returned",
+                       watch != NULL ? watch : "?", u(pr, "events"), u(pr, "purges"),
+                       jc_fmt_bytes(b[0], u(pr, "bytes_returned")));
+                uint64_t last = u(pr, "last_event_ms");
+                if (last != 0) {
+                        time_t t = (time_t)(last / 1000);
+                        struct tm tm;
+                        char when[32];
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+                        printf(", last %s", when);
+                }
+                printf("\n");
+        }
         printf("  arenas: %" PRIu64 "\n", u(s, "narenas"));
         print_arenas(s, page);
 }

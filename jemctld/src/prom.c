@@ -21,9 +21,10 @@ static void head(struct evbuffer *b, const char *name, const char *type, const c
         evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One per-process family; value() says whether p has a value and which. */
-static void family(struct evbuffer *b, const char *name, const char *help,
-                   bool (*value)(const jd_proc_t *p, double *v))
+/* One per-process family of the given type; value() says whether p has a value and
+ * which. */
+static void typed_family(struct evbuffer *b, const char *name, const char *type,
+                         const char *help, bool (*value)(const jd_proc_t *p, double *v))
 {
         bool headed = false;
         for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
@@ -31,12 +32,18 @@ static void family(struct evbuffer *b, const char *name, const char *help,
                 if (!jd_proc_visible(p) || p->info == NULL || !value(p, &v))
                         continue;
                 if (!headed)
-                        head(b, name, "gauge", help);
+                        head(b, name, type, help);
                 headed = true;
                 evbuffer_add_printf(b, "%s", name);
                 jd_prom_labels(b, p);
                 evbuffer_add_printf(b, " %.17g\n", v);
         }
+}
+
+static void family(struct evbuffer *b, const char *name, const char *help,
+                   bool (*value)(const jd_proc_t *p, double *v))
+{
+        typed_family(b, name, "gauge", help, value);
 }
 
 static bool up(const jd_proc_t *p, double *v)
@@ -74,6 +81,50 @@ static bool bgthread(const jd_proc_t *p, double *v)
         if (!json_is_boolean(bt))
                 return false;
         *v = json_is_true(bt) ? 1 : 0;
+        return true;
+}
+
+/* The memory-pressure watch's figures (the stats summary's "pressure" object). */
+static bool pressure_num(const jd_proc_t *p, double *v, const char *key)
+{
+        const json_t *n = json_object_get(json_object_get(p->stats, "pressure"), key);
+        if (!json_is_number(n))
+                return false;
+        *v = json_number_value(n);
+        return true;
+}
+
+static bool pressure_events(const jd_proc_t *p, double *v)
+{
+        return pressure_num(p, v, "events");
+}
+
+static bool pressure_purges(const jd_proc_t *p, double *v)
+{
+        return pressure_num(p, v, "purges");
+}
+
+static bool pressure_bytes(const jd_proc_t *p, double *v)
+{
+        return pressure_num(p, v, "bytes_returned");
+}
+
+static bool pressure_last(const jd_proc_t *p, double *v)
+{
+        if (!pressure_num(p, v, "last_event_ms") || *v == 0)
+                return false;
+        *v /= 1000;
+        return true;
+}
+
+static bool pressure_watching(const jd_proc_t *p, double *v)
+{
+        const char *w =
+                json_string_value(json_object_get(json_object_get(p->stats, "pressure"), "watch"));
+        if (w == NULL)
+                return false;
+        *v = strncmp(w, "psi:", 4) == 0 || strncmp(w, "fifo:", 5) == 0 ||
+             strncmp(w, "socket:", 7) == 0;
         return true;
 }
 
@@ -163,6 +214,19 @@ void jd_prom_more(struct evbuffer *b)
         family(b, "liballoc_background_thread_enabled",
                "Whether the allocator's background purging thread is enabled (1) or not (0).",
                bgthread);
+        family(b, "liballoc_pressure_watching",
+               "Whether the process watches for memory pressure (1) or not (0).",
+               pressure_watching);
+        typed_family(b, "liballoc_pressure_events_total", "counter",
+                     "Memory-pressure events the process has seen.", pressure_events);
+        typed_family(b, "liballoc_pressure_purges_total", "counter",
+                     "Purges memory-pressure events made the process do.", pressure_purges);
+        typed_family(b, "liballoc_pressure_returned_bytes_total", "counter",
+                     "Bytes the process gave back because of memory pressure.",
+                     pressure_bytes);
+        family(b, "liballoc_pressure_last_event_timestamp_seconds",
+               "Time of the process's last memory-pressure event since the Unix epoch.",
+               pressure_last);
         family(b, "liballoc_process_start_time_seconds",
                "Start time of the process since the Unix epoch in seconds.", start_time);
         head(b, "jemctld_build_info", "gauge", "The version of jemctld (always 1).");

@@ -2,11 +2,12 @@
 # The `daemon` kind: jemctld against live processes.  Two workloads under LD_PRELOAD serve
 # their control sockets in a fresh runtime directory; jemctld polls them every second and
 # serves /metrics and /api/v1/processes on a free 127.0.0.1 port.  Checks discovery,
-# values, promtool, the JSON API, a process that goes away, a hung process (no stall), a
-# stale socket file, malformed HTTP and a clean SIGTERM; then the security review's
-# checks (issue 17): the Host header (DNS rebinding), a client on [::ffff:127.0.0.1],
-# jemctl printing a hostile comm relayed by the daemon, a target's answer forging log
-# lines.  Bounded: about 25 s, killed at 55 s.   tests/daemon/run.sh BUILD_DIR
+# values, promtool, the JSON API, the memory-pressure counters, a process that goes away,
+# a hung process (no stall), a stale socket file, malformed HTTP and a clean SIGTERM;
+# then the security review's checks (issue 17): the Host header (DNS rebinding), a client
+# on [::ffff:127.0.0.1], jemctl printing a hostile comm relayed by the daemon, a target's
+# answer forging log lines.  Bounded: about 25 s, killed at 55 s.
+#   tests/daemon/run.sh BUILD_DIR
 set -u
 B=$(cd "${1:?usage: tests/daemon/run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +73,20 @@ PY
         pass daemon-api
 else
         fail daemon-api "/api/v1/processes does not list both processes with info and stats"
+fi
+
+# 4b. memory-pressure metrics: a purge ordered through pressure.event in w1 shows in w1's
+# counters and not in w2's.
+if ! "$B/jemctl/jemctl" --runtime-dir "$rt" --no-daemon set "$w1" pressure.event= >/dev/null; then
+        fail daemon-pressure-metrics "jemctl set $w1 pressure.event= failed"
+elif $tool wait "$url/metrics" 5 "value(m, 'liballoc_pressure_events_total', '$w1') == 1 and \
+value(m, 'liballoc_pressure_purges_total', '$w1') == 1 and \
+value(m, 'liballoc_pressure_events_total', '$w2') == 0 and \
+value(m, 'liballoc_pressure_watching', '$w2') is not None and \
+value(m, 'liballoc_pressure_last_event_timestamp_seconds', '$w1') > 1.7e9"; then
+        pass daemon-pressure-metrics
+else
+        fail daemon-pressure-metrics "$($tool get "$url/metrics" | grep -E "pressure.*pid=\"($w1|$w2)\"" | tr '\n' ' ')"
 fi
 
 # 5. HTTP codes.
