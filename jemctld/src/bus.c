@@ -744,6 +744,10 @@ static const sd_bus_vtable vtable[] = {
         SD_BUS_SIGNAL_WITH_NAMES("ProcessAdded", "uss",
                                  SD_BUS_PARAM(pid) SD_BUS_PARAM(comm) SD_BUS_PARAM(unit), 0),
         SD_BUS_SIGNAL_WITH_NAMES("ProcessRemoved", "u", SD_BUS_PARAM(pid), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("PressureAction", "usstb",
+                                 SD_BUS_PARAM(pid) SD_BUS_PARAM(cgroup) SD_BUS_PARAM(reason)
+                                         SD_BUS_PARAM(bytes) SD_BUS_PARAM(dry_run),
+                                 0),
         SD_BUS_VTABLE_END,
 };
 #undef U
@@ -774,6 +778,34 @@ void jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
                 return;
         sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "ProcessRemoved", "u",
                            (uint32_t)p->pid);
+        rearm();
+}
+
+/* s if it is valid UTF-8 (what D-Bus strings must be), else "?". */
+static const char *utf8_or(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p != 0) {
+                unsigned n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+                                                                  : (*p & 0xf8) == 0xf0 ? 3
+                                                                                        : 9;
+                if (n == 9 || (n == 1 && *p < 0xc2))
+                        return "?";
+                p++;
+                for (unsigned i = 0; i < n; i++, p++)
+                        if ((*p & 0xc0) != 0x80)
+                                return "?";
+        }
+        return s;
+}
+
+void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason,
+                            uint64_t bytes, bool dry_run)
+{
+        if (bus == NULL)
+                return;
+        sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "PressureAction", "usstb",
+                           (uint32_t)pid, utf8_or(cgroup), reason, bytes, (int)dry_run);
         rearm();
 }
 

@@ -6,6 +6,7 @@
 #define JEMCTLD_BUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define JD_BUS_NAME "io.github.liballoc.JemCtl1"
 #define JD_BUS_PATH "/io/github/liballoc/JemCtl1"
@@ -19,6 +20,11 @@
 int jd_bus_start(const char *which);
 /* Flushes and closes the connection (no-op if not started). */
 void jd_bus_stop(void);
+/* Emits PressureAction(pid, cgroup, reason, bytes, dry_run): the governor purged a
+ * process (governor.c).  No-op without a bus; strings that are not UTF-8 are sent as
+ * "?". */
+void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason,
+                            uint64_t bytes, bool dry_run);
 /* True once the bus connection was lost (the loop was broken; exit non-zero so that
  * systemd restarts the daemon). */
 bool jd_bus_lost(void);

@@ -46,6 +46,14 @@ typedef struct jd_proc {
         char *labels; /* "{pid=...}" of /metrics, built once from info (http.c); freed
                        * and reset to NULL wherever info changes */
         struct jd_job *job; /* in flight, or NULL */
+        /* The memory governor (governor.c): the process's own memory cgroup directory
+         * (NULL until read, or none), its cgroup version, when it was read and when the
+         * process was last told to purge (monotonic, 0 never); a purge in flight; a
+         * failed purge already logged. */
+        char *memcg;
+        int memcg_version;
+        double memcg_read, gov_last;
+        bool gov_busy, gov_failed;
         struct jd_proc *next;
 } jd_proc_t;
 

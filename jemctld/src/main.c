@@ -19,6 +19,7 @@
 #include "sd.h"
 #include "history.h"
 #include "host.h"
+#include "governor.h"
 #include "policy.h"
 #include "store.h"
 
@@ -109,6 +110,7 @@ static void usage(FILE *f)
                 "  --bus BUS           D-Bus API on the system or session bus, or none\n"
                 "                      (default none; the systemd units say system/session)\n"
                 JD_POLICY_USAGE
+                JD_GOVERNOR_USAGE
                 "  --config FILE       settings file, keys named as these options (default\n"
                 "                      " JD_CONFIG_DEFAULT " if it exists)\n"
                 "  --help, --version\n");
@@ -216,6 +218,7 @@ int main(int argc, char **argv)
                 {"config", required_argument, NULL, 'c'},
                 {"bus", required_argument, NULL, 'B'},
                 JD_POLICY_LONGOPTS, /* the profile store and the capture policies */
+                JD_GOVERNOR_LONGOPTS, /* the memory governor */
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -250,6 +253,10 @@ int main(int argc, char **argv)
                         break;
                 case JD_OPT_CAPTURE: /* policy.c */
                         if (jd_policy_option(longopts[li].name, optarg, where) != 0)
+                                return 2;
+                        break;
+                case JD_OPT_GOVERNOR: /* governor.c */
+                        if (jd_governor_option(longopts[li].name, optarg, where) != 0)
                                 return 2;
                         break;
                 case 'B':
@@ -312,6 +319,8 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
         }
+        if (jd_governor_check_options() != 0)
+                return 2;
         if (parse_http(http_arg) != 0) {
                 fprintf(stderr, "jemctld: %sbad --http address (ADDR:PORT): %s\n", http_where,
                         http_arg);
@@ -361,6 +370,7 @@ int main(int argc, char **argv)
                 return 1;
         jd_store_start(); /* rescans the profile store */
         jd_watch_start();
+        jd_governor_start();
         jd_poll_tick();
         jd_sd_ready();
         event_base_dispatch(jd.base);
@@ -368,6 +378,7 @@ int main(int argc, char **argv)
         jd_call_shutdown(); /* answers the callers still waiting, over the bus too */
         jd_bus_stop();      /* first: no ProcessRemoved for every process at a stop */
         jd_watch_stop();
+        jd_governor_stop();
         jd_poll_shutdown();
         jd_history_free();
         jd_policy_free();

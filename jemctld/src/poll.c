@@ -23,6 +23,7 @@
 
 #include <jp/proto.h>
 
+#include "governor.h"
 #include "jemctld.h"
 #include "history.h"
 #include "policy.h"
@@ -111,6 +112,7 @@ static void proc_free(jd_proc_t *p)
         json_decref(p->info);
         json_decref(p->stats);
         free(p->labels);
+        jd_governor_proc_free(p);
         free(p);
 }
 

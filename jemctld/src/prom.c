@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 
+#include "governor.h"
 #include "history.h"
 #include "prom.h"
 #include "store.h"
@@ -227,6 +228,7 @@ void jd_prom_more(struct evbuffer *b)
         family(b, "liballoc_pressure_last_event_timestamp_seconds",
                "Time of the process's last memory-pressure event since the Unix epoch.",
                pressure_last);
+        jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         family(b, "liballoc_process_start_time_seconds",
                "Start time of the process since the Unix epoch in seconds.", start_time);
         head(b, "jemctld_build_info", "gauge", "The version of jemctld (always 1).");

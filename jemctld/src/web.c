@@ -16,6 +16,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "governor.h"
 #include "history.h"
 #include "http_reply.h"
 #include "web.h"
@@ -139,8 +140,9 @@ bool jd_web_handle(struct evhttp_request *req, const char *path)
 {
         bool is_hist = strcmp(path, "/api/v1/history") == 0;
         bool is_groups = strcmp(path, "/api/v1/groups") == 0;
-        const jd_asset_t *a = is_hist || is_groups ? NULL : asset(path);
-        if (!is_hist && !is_groups && a == NULL)
+        bool is_gov = strcmp(path, "/api/v1/governor") == 0;
+        const jd_asset_t *a = is_hist || is_groups || is_gov ? NULL : asset(path);
+        if (!is_hist && !is_groups && !is_gov && a == NULL)
                 return false;
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
         if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -159,6 +161,10 @@ bool jd_web_handle(struct evhttp_request *req, const char *path)
                 evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
                 reply(req, HTTP_OK, "OK", a->ctype, b, true);
                 evbuffer_free(b);
+                return true;
+        }
+        if (is_gov) { /* the governor's settings, cgroups and last actions (the marks) */
+                send_json(req, HTTP_OK, "OK", jd_governor_json(), "internal", "out of memory");
                 return true;
         }
         struct evkeyvalq q;

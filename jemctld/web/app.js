@@ -135,7 +135,24 @@
     return svg("polyline", { class: cls, points: pts.join(" "), "data-points": pts.length });
   }
 
-  function bytesChart(h) {
+  // The governor's purges of this process (jemctld(8), MEMORY GOVERNOR): one vertical
+  // mark each, dashed for dry-run, with what it returned in the tooltip.
+  function marks(g, t, sc, acts) {
+    for (const a of acts) {
+      if (!(a.time >= t[0])) continue; // older than the history; newer: at the right edge
+      const x = sc.x(Math.min(a.time, t[t.length - 1])).toFixed(1);
+      const m = svg("line", { class: "gov-mark" + (a.dry_run ? " dry" : ""), x1: x, x2: x,
+        y1: T, y2: H - B, "data-reason": a.reason });
+      const tip = svg("title");
+      tip.textContent = "governor" + (a.dry_run ? " (dry-run)" : "") + ": " + a.reason +
+        ", " + (a.dry_run ? "would purge" : "returned " + bytes(a.bytes)) + " at " +
+        new Date(a.time * 1000).toLocaleTimeString();
+      m.append(tip);
+      g.append(m);
+    }
+  }
+
+  function bytesChart(h, acts) {
     const s = h.samples, t = s.t;
     const hi = Math.max(1, ...s.allocated, ...s.resident, ...s.rss);
     const sc = scale(t, 0, hi, H);
@@ -147,6 +164,7 @@
     axes(g, H, 0, hi, bytes, sc.span);
     g.append(line("rss", t, s.rss, sc), line("resident", t, s.resident, sc),
       line("allocated", t, s.allocated, sc));
+    marks(g, t, sc, acts);
     return g;
   }
 
@@ -170,13 +188,16 @@
     const shown = procs.filter((p) => p.stats).slice(0, MAX_CHARTS);
     const docs = await Promise.all(shown.map((p) =>
       getJSON("/api/v1/history?pid=" + encodeURIComponent(p.pid)).catch(() => null)));
+    const gov = await getJSON("/api/v1/governor").catch(() => null);
+    const acts = (gov && Array.isArray(gov.actions)) ? gov.actions : [];
     const cards = [];
     docs.forEach((h, i) => {
       const p = shown[i];
       if (!h || !h.samples || !h.samples.t.length) return;
       const name = (p.info && p.info.comm) || "";
       const card = el("div", { class: "card", "data-pid": p.pid },
-        el("h3", {}, p.pid + " " + name), bytesChart(h), fragChart(h));
+        el("h3", {}, p.pid + " " + name),
+        bytesChart(h, acts.filter((a) => a.pid === p.pid)), fragChart(h));
       if (p.pid === selected) card.classList.add("selected");
       card.addEventListener("click", () => select(p.pid));
       cards.push(card);

@@ -646,12 +646,24 @@ static unsigned purge_arena(req_ctx_t *c)
         return v > UINT32_MAX ? LA_ARENAS_ALL : (unsigned)v;
 }
 
+/* "pressure": true asks for what a memory-pressure event does (pressure.event: every
+ * arena, the thread heaps' surplus, the purges that follow for a while) instead of one
+ * arena's purge; jemctld's governor sends it. */
+static bool purge_pressure(req_ctx_t *c)
+{
+        int t = jp_obj_find(c->s, c->toks, c->req->args, "pressure");
+        return t >= 0 && c->toks[t].type == JP_TRUE;
+}
+
 static void op_purge(req_ctx_t *c)
 {
         char name[64];
         uint64_t before = rss_bytes();
-        int rc = la_ctl_byname(arena_name(name, sizeof(name), "arena.", purge_arena(c), "purge"),
-                               NULL, NULL, NULL, 0);
+        int rc = purge_pressure(c)
+                         ? la_ctl_byname("pressure.event", NULL, NULL, NULL, 0)
+                         : la_ctl_byname(arena_name(name, sizeof(name), "arena.",
+                                                    purge_arena(c), "purge"),
+                                         NULL, NULL, NULL, 0);
         jp_w_obj(c->w);
         if (rc != 0) {
                 jp_w_key(c->w, "error");

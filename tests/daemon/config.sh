@@ -42,6 +42,12 @@ bad not-loopback "$work/not-loopback.conf:1: 192.0.2.1 is not a loopback" 'http 
 bad config-key "$work/config-key.conf:1: unknown key \"config\"" 'config = /etc/x\n'
 bad bad-allow-host "$work/bad-allow-host.conf:2: bad --allow-host: evil/name" \
         'allow-host = ok.example\nallow-host = evil/name\n'
+bad bad-governor "$work/bad-governor.conf:1: bad --governor: maybe \\(on, dry-run or off\\)" \
+        'governor = maybe\n'
+bad bad-governor-pct "$work/bad-governor-pct.conf:2: bad --governor-trigger: 120%" \
+        'governor = dry-run\ngovernor-trigger = 120%\n'
+bad governor-target-above "--governor-target \\(95%\\) must be below --governor-trigger" \
+        'governor-target = 95%\n'
 out=$("$D" --config "$work/missing.conf" 2>&1)
 rc=$?
 if [ $rc = 2 ] && [[ "$out" == *"cannot read the configuration file $work/missing.conf"* ]]; then

@@ -752,11 +752,215 @@ def t_oom_watch():
     check(a_rss < 60 * MIB, "A holds %d KiB after the purge" % a_rss)
 
 
+# ---- jemctld as the governor (no watch in the process) ----------------------------------
+
+class Daemon:
+    """jemctld with its defaults (plus the arguments given), on a private runtime
+    directory and a free 127.0.0.1 port."""
+
+    def __init__(self, *extra):
+        if not os.path.exists(ARGS.jemctld):
+            raise Skip("jemctld was not built")
+        self.rt = tempfile.mkdtemp(dir=ARGS.tmp, prefix="rt-")
+        os.chmod(self.rt, 0o700)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.log_path = os.path.join(self.rt, "..", os.path.basename(self.rt) + ".log")
+        self.log = open(self.log_path, "w")
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        self.p = subprocess.Popen([ARGS.jemctld, "--runtime-dir", self.rt, "--http",
+                                   "127.0.0.1:%d" % self.port] + list(extra),
+                                  stdout=self.log, stderr=self.log, env=e)
+        self.env = {"JEMCTL_RUNTIME_DIR": self.rt}
+
+    def get(self, path):
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
+                                    timeout=5) as r:
+            return r.read().decode()
+
+    def governor(self):
+        import json
+        return json.loads(self.get("/api/v1/governor"))
+
+    def metric(self, name):
+        for line in self.get("/metrics").splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait(self, cond, timeout, what):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if cond():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise Fail("%s within %.0f s; the log: %s" % (what, timeout, self.text()[-600:]))
+
+    def watched(self, path, procs=1):
+        return any(c["cgroup"] == path and c["processes"] >= procs
+                   for c in self.governor()["cgroups"])
+
+    def text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+
+def dashboard_marks(d, pid):
+    """The dashboard as headless Chromium draws it: the governor's marks on pid's chart
+    (a list of their reasons), or None without Chromium."""
+    import re
+    import shutil
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chrome is None:
+        return None
+    prof = tempfile.mkdtemp(dir=ARGS.tmp, prefix="chrome-")
+    dom = subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
+                          "--user-data-dir=" + prof, "--virtual-time-budget=8000",
+                          "--dump-dom", "http://127.0.0.1:%d/" % d.port],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         timeout=60).stdout
+    with open(os.path.join(ARGS.tmp, "dashboard-dom.html"), "w") as f:
+        f.write(dom)
+    chart = re.search(r'<svg class="chart bytes"[^>]*data-pid="%d".*?</svg>' % pid, dom, re.S)
+    if chart is None:
+        return []
+    return re.findall(r'<line class="gov-mark[^"]*"[^>]*data-reason="([a-z]+)"', chart.group(0))
+
+
+def governor_scenario(*extra):
+    """The OOM scenario with jemctld as the only help: A (liballoc, pressure:off, so its
+    own watch plays no part) holds 200 MiB and frees 90 %; B touches 150 MiB."""
+    cg = MemCgroup(LIMIT)
+    d = Daemon(*extra)
+    h = None
+    try:
+        h = Holder(d.env, mib=200, keep=10, conf="pressure:off", preexec=cg.enter)
+        d.wait(lambda: d.watched(cg.path), 10, "jemctld did not watch the cgroup")
+        t0 = time.monotonic()
+        b = subprocess.run([ARGS.toucher, "150", "20"], preexec_fn=cg.enter,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           timeout=60)
+        b_done = b.returncode == 0 and "done" in b.stdout
+        a_alive = h.p.poll() is None
+        a_rss = h.rss() if a_alive else 0
+        time.sleep(0.3)  # the answer of a purge still in flight
+        gov = d.governor()
+        marks = dashboard_marks(d, h.p.pid) if a_alive else None
+        return dict(kills=cg.oom_kills(), b_done=b_done, a_alive=a_alive, a_rss=a_rss,
+                    gov=gov, log=d.text(), b_s=time.monotonic() - t0,
+                    ready=int(h.ready[0]), marks=marks)
+    finally:
+        if h is not None:
+            if h.p.poll() is None:
+                h.close()
+            else:
+                h.err.close()
+                os.unlink(h.err_path)
+        d.close()
+        cg.remove()
+
+
+@test("governor-avoids-oom")
+def t_governor():
+    r = governor_scenario()
+    acts = [a for a in r["gov"]["actions"] if not a["dry_run"]]
+    print("  jemctld as the governor: %d OOM kill(s), B %s, A %s (held %d MiB), %d purge(s): "
+          "%s" % (r["kills"], "finished" if r["b_done"] else "killed",
+                  "alive at %d MiB" % (r["a_rss"] // 1024) if r["a_alive"] else "killed",
+                  r["ready"] // 1024, len(acts),
+                  ", ".join("%s %.1f MiB in %.0f ms" % (a["reason"], a["bytes"] / 2.0**20,
+                                                        a["ms"]) for a in acts)))
+    check(acts, "the governor never purged; log: %s" % r["log"][-600:])
+    check(r["kills"] == 0 and r["b_done"] and r["a_alive"], "someone was OOM-killed")
+    check(r["a_rss"] < 60 * MIB, "A holds %d KiB after the purge" % r["a_rss"])
+    check(acts[0]["reason"] == "limit" and acts[0]["result"] == "ok" and
+          acts[0]["bytes"] > 100 << 20, "the first action: %r" % acts[0])
+    check("returned" in r["log"] and r["gov"]["actions_total"]["limit"] >= 1,
+          "not logged or not counted")
+    if r["marks"] is None:
+        print("  (the dashboard's marks not checked: chromium not installed)")
+    else:
+        check("limit" in r["marks"], "the dashboard shows no governor mark on A's chart "
+              "(marks: %r)" % r["marks"])
+
+
+@test("governor-dry-run-only-says")
+def t_governor_dry():
+    r = governor_scenario("--governor=dry-run")
+    acts = r["gov"]["actions"]
+    print("  dry-run: %d OOM kill(s), %d action(s) logged" % (r["kills"], len(acts)))
+    check(acts and all(a["dry_run"] and a["bytes"] == 0 for a in acts),
+          "dry-run actions: %r" % acts)
+    check("would purge" in r["log"], "no 'would purge' line")
+    check(r["kills"] > 0, "nobody was OOM-killed, so dry-run must have done something")
+
+
+@test("governor-bad-input")
+def t_governor_bad():
+    """A process that does not answer (stopped): one line, the daemon goes on; the cgroup
+    removed under the watch: one line, no longer watched."""
+    cg = MemCgroup(LIMIT)
+    d = Daemon("--timeout", "1")
+    h = None
+    try:
+        h = Holder(d.env, mib=200, keep=10, conf="pressure:off", preexec=cg.enter)
+        d.wait(lambda: d.watched(cg.path), 10, "jemctld did not watch the cgroup")
+        os.kill(h.p.pid, signal.SIGSTOP)
+        # B needs only 24 MiB to pass the 90 % trigger (A holds about 87 %).
+        b = subprocess.Popen([ARGS.toucher, "24", "1"], preexec_fn=cg.enter,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        d.wait(lambda: d.governor()["errors_total"] >= 1, 8,
+               "no failed purge counted for a stopped process")
+        b.wait(30)
+        check(d.text().count("did not purge") == 1,
+              "the failure was not logged exactly once: %s" % d.text()[-400:])
+        os.kill(h.p.pid, signal.SIGCONT)
+        check(d.get("/metrics").count("jemctld_pressure_action_errors_total 1") == 1,
+              "/metrics does not answer or does not count the failure")
+        h.close()
+        h = None
+        cg.remove()
+        d.wait(lambda: "the cgroup is gone" in d.text() and not d.governor()["cgroups"], 5,
+               "the removed cgroup was not dropped")
+        check(d.text().count("the cgroup is gone") == 1, "said more than once")
+        check(d.p.poll() is None, "jemctld stopped")
+    finally:
+        if h is not None:
+            try:
+                os.kill(h.p.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            h.close()
+        d.close()
+        cg.remove()
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--holder", required=True)
     ap.add_argument("--toucher", required=True)
+    ap.add_argument("--jemctld", default="")
     ap.add_argument("--lib", required=True)
     ap.add_argument("--jemalloc", default="/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
     ap.add_argument("--tmp", required=True)

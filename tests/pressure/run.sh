@@ -31,6 +31,14 @@
 #   oom-avoided-by-the-watch       the same with liballoc's watch fed by a usage threshold
 #                                  (cgroup.event_control, standing in for the service
 #                                  manager): nobody is killed, A falls to its live set
+#   governor-avoids-oom            the same with no watch in A (pressure:off) and jemctld
+#                                  with its defaults as the governor: nobody is killed, A
+#                                  falls to its live set, the purge is logged, counted and
+#                                  marked on the dashboard's chart of A (headless Chromium)
+#   governor-dry-run-only-says     --governor=dry-run: "would purge" logged, the kill happens
+#   governor-bad-input             a stopped process (no answer): one line, one error
+#                                  counted, the daemon goes on; the cgroup removed: one line,
+#                                  no longer watched
 #
 # About 40 s.  Scratch files under BUILD_DIR/tests-tmp/pressure/.
 #   usage: tests/pressure/run.sh BUILD_DIR [test ...]
@@ -44,4 +52,5 @@ mkdir -p "$TMP"
 exec timeout -k 5 240 python3 "$(dirname "$0")/pressure_tests.py" \
         --holder "$BUILD_DIR/tests/pressure/pressure-holder" \
         --toucher "$BUILD_DIR/tests/pressure/pressure-toucher" \
+        --jemctld "$BUILD_DIR/jemctld/jemctld" \
         --lib "$(realpath "$LIBALLOC")" --jemalloc "$JEMALLOC" --tmp "$TMP" "$@"
