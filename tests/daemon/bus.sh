@@ -5,7 +5,8 @@
 # of root, one of uid 65534) and two fake targets that pass a profile as a descriptor.
 # busctl and dbus-send call every method; python3 (urllib) the HTTP write endpoints; a
 # caller of uid 65534 (setpriv) is refused writes on root's processes and allowed on its
-# own; malformed calls; the ProcessAdded/ProcessRemoved signals (busctl monitor);
+# own; malformed calls; the ProcessAdded/ProcessRemoved signals (busctl monitor) and
+# PressureAction (the governor in dry-run with a host floor no host meets);
 # systemd-analyze verify on the units; sd_notify (READY, WATCHDOG, STOPPING) and socket
 # activation (systemd-socket-activate); the session bus.  Bounded: about 10 s, killed
 # at 100 s.
@@ -380,8 +381,14 @@ for _ in $(seq 50); do
 done
 SA=unix:path=$work/sbus
 port4=$(free_port)
+busctl --address="$SA" monitor --json=short \
+        --match="type='signal',interface='$I'" >"$work/session-signals.json" 2>&1 &
+pids+=($!)
+# Its governor in dry-run with a host floor no host meets (100 % available): a round on
+# the host every second, each one a PressureAction signal that only says.
 DBUS_SESSION_BUS_ADDRESS=$SA "$D" --runtime-dir "$rt" --http "127.0.0.1:$port4" --interval 1 \
-        --bus session 2>"$work/session-jemctld.log" &
+        --bus session --governor=dry-run --governor-host-available 100% \
+        2>"$work/session-jemctld.log" &
 spid=$!
 pids+=($spid)
 ok=0
@@ -398,6 +405,19 @@ if [ $ok = 1 ] && [ $rc2 = 1 ] && grep -q "cannot own $O" "$work/second.log"; th
         pass bus-session-bus
 else
         fail bus-session-bus "listed: $ok; a second daemon: exit $rc2, $(tail -1 "$work/second.log")"
+fi
+ok=0
+for _ in $(seq 50); do
+        $tool pressure-signal "$work/session-signals.json" "$w1" && ok=1 && break
+        sleep 0.1
+done
+if [ $ok = 1 ] && ${PY:-python3} "$here/dtool.py" get "http://127.0.0.1:$port4/api/v1/governor" |
+        check "any(a['pid'] == $w1 and a['reason'] == 'host' and a['dry_run'] and
+                a['result'] == 'dry-run' for a in d['actions']) and d['mode'] == 'dry-run'" &&
+        grep -q "governor: dry-run: host: would purge pid $w1 " "$work/session-jemctld.log"; then
+        pass bus-pressure-action-signal
+else
+        fail bus-pressure-action-signal "signal for $w1: $ok; $(grep governor "$work/session-jemctld.log" | head -3 | tr '\n' ' ')"
 fi
 # Losing the bus ends the daemon with status 1 (systemd's Restart=on-failure restarts it).
 kill -TERM "$sbus"

@@ -20,6 +20,9 @@
   bustool.py signals FILE KIND PID
                           exit 0 if busctl monitor's JSON output in FILE holds signal KIND
                           (ProcessAdded/ProcessRemoved) for PID
+  bustool.py pressure-signal FILE PID
+                          exit 0 if FILE holds PressureAction for PID with reason "host",
+                          0 bytes and dry_run true
 """
 import hashlib
 import json
@@ -79,6 +82,23 @@ def fakeprof(d, profile, bad):
         return True
 
     serve(d, answer)
+
+
+def pressure_signal(path, pid):
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return 1
+    for line in lines:
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("type") == "signal" and m.get("member") == "PressureAction":
+            data = m.get("payload", {}).get("data", [])
+            if data[:1] == [int(pid)] and data[2:] == ["host", 0, True]:
+                return 0
+    return 1
 
 
 def signals(path, kind, pid):
@@ -146,6 +166,8 @@ def main():
         return same_interface(a[0])
     elif cmd == "signals":
         return signals(a[0], a[1], a[2])
+    elif cmd == "pressure-signal":
+        return pressure_signal(a[0], a[1])
     return 0
 
 
