@@ -267,6 +267,22 @@ static void write_value(jp_writer_t *w, const setarg_t *a)
         }
 }
 
+/* arenas.{dirty,muzzy}_decay_ms are, as in jemalloc, only the default of the arenas made
+ * from now on: said on stderr, with what changes the existing ones. */
+static void default_only_note(pid_t pid, const char *name)
+{
+        const char *which = strcmp(name, "arenas.dirty_decay_ms") == 0   ? "dirty"
+                            : strcmp(name, "arenas.muzzy_decay_ms") == 0 ? "muzzy"
+                                                                         : NULL;
+        if (which == NULL)
+                return;
+        fprintf(stderr,
+                "note: %s is the default of arenas created from now on; the existing arenas "
+                "keep their %s decay time.  To change them all: jemctl decay %d %s\n",
+                name, which, (int)pid,
+                which[0] == 'd' ? "DIRTY_MS [MUZZY_MS]" : "DIRTY_MS MUZZY_MS");
+}
+
 static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool *any_err)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_SET);
@@ -324,6 +340,7 @@ static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool 
                                nt != NULL ? nt : "?");
                         free(ot);
                         free(nt);
+                        default_only_note(c->pid, a->name);
                 }
         }
         json_decref(r);

@@ -158,7 +158,8 @@ fi
 
 # ---- set ------------------------------------------------------------------------------------
 jc set "$P" arenas.muzzy_decay_ms=5
-if [ $RC -eq 0 ] && [ "$OUT" = "arenas.muzzy_decay_ms: 0 -> 5" ]; then
+if [ $RC -eq 0 ] && [ "$OUT" = "arenas.muzzy_decay_ms: 0 -> 5" ] &&
+        [[ "$ERR" == *"note: arenas.muzzy_decay_ms is the default of arenas created from now on"*"jemctl decay $P DIRTY_MS MUZZY_MS"* ]]; then
         jc get "$P" arenas.muzzy_decay_ms
         if [ $RC -eq 0 ] && [ "$OUT" = "arenas.muzzy_decay_ms = 5" ]; then
                 pass set
