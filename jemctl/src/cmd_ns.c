@@ -38,12 +38,25 @@ static void normalise(const char *name, char *out, size_t cap)
         out[n] = '\0';
 }
 
-static void print_entry_error(const char *name, const json_t *entry)
+/* One line for a name the process answered with an error; value: what set wrote (NULL
+ * for get and actions).  An unknown name gets the closest known one; a value the name
+ * refuses (EFAULT, as in jemalloc) is said in those words. */
+static void print_entry_error(pid_t pid, const char *name, const json_t *entry,
+                              const char *value)
 {
         json_t *e = json_object_get(entry, "error");
         const char *code = jc_get_str(e, "code"), *msg = jc_get_str(e, "message");
-        jc_err("%s: %s%s%s", name, code != NULL ? code : "error", msg != NULL ? ": " : "",
-               msg != NULL ? msg : "");
+        char hint[300] = "";
+        if (code != NULL && strcmp(code, "ENOENT") == 0) {
+                char best[256];
+                if (jc_suggest_name(pid, name, best, sizeof(best))[0] != '\0')
+                        snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+        } else if (code != NULL && strcmp(code, "EFAULT") == 0 && value != NULL) {
+                msg = "the process refused this value (out of range for the name)";
+                snprintf(hint, sizeof(hint), ": %s", value);
+        }
+        jc_err("%s: %s%s%s%s", name, code != NULL ? code : "error", msg != NULL ? ": " : "",
+               msg != NULL ? msg : "", hint);
 }
 
 /* ---- get ---------------------------------------------------------------------------- */
@@ -126,7 +139,7 @@ int cmd_get(int argc, char **argv)
                         status = JC_FAIL;
                 } else if (json_object_get(e, "error") != NULL ||
                            json_object_get(e, "value") == NULL) {
-                        print_entry_error(argv[i], e);
+                        print_entry_error(pid, argv[i], e, NULL);
                         status = JC_FAIL;
                 } else if (!jc_opt->json) {
                         char *v = jc_value_text(json_object_get(e, "value"));
@@ -317,7 +330,8 @@ static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool 
                 }
                 json_t *entry = json_deep_copy(e);
                 if (json_object_get(e, "error") != NULL) {
-                        print_entry_error(a->name, e);
+                        print_entry_error(c->pid, a->name, e,
+                                          a->kind == JP_K_VOID ? NULL : a->value);
                         *any_err = true;
                         json_object_set_new(out, a->name, entry);
                         continue;

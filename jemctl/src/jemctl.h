@@ -140,6 +140,13 @@ int jc_call(jc_conn_t *c, json_t **result);
  * any other descriptor that arrives is closed. */
 int jc_call_fd(jc_conn_t *c, json_t **result, int *ret_fd);
 void jc_close(jc_conn_t *c);
+/* suggest.c: "did you mean".  jc_edit_distance: edits (insert, delete, replace, swap two
+ * neighbours) from a to b.  jc_closest: the candidate within a typo's distance of word
+ * (1 to 3 edits by its length), or NULL.  jc_suggest_name: for a mallctl name pid does not
+ * know, the closest name it does (its `list`, indices kept), in out ("" if none). */
+unsigned jc_edit_distance(const char *a, const char *b);
+const char *jc_closest(const char *word, const char *const *cands, size_t n);
+const char *jc_suggest_name(pid_t pid, const char *name, char *out, size_t cap);
 /* One-shot: connect, one request without arguments, close. */
 int jc_simple(pid_t pid, enum jp_op op, json_t **result);
 

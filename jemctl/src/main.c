@@ -189,8 +189,19 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 if (strcmp(verbs[i].name, vname) == 0)
                         verb = &verbs[i];
-        if (verb == NULL)
+        if (verb == NULL) {
+                const char *names[sizeof(verbs) / sizeof(verbs[0])];
+                for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                        names[i] = verbs[i].name;
+                const char *best = jc_closest(vname, names, sizeof(verbs) / sizeof(verbs[0]));
+                if (best != NULL) {
+                        fprintf(stderr, "jemctl: unknown verb '%s' (did you mean '%s'?)\n",
+                                vname, best);
+                        fputs("Try 'jemctl --help'.\n", stderr);
+                        return JC_USAGE;
+                }
                 return usage_error("unknown verb '%s'", vname);
+        }
         /* The arguments without the verb, options and all, in order. */
         for (int i = vi; i > 1; i--)
                 argv[i] = argv[i - 1];

@@ -275,6 +275,31 @@ else
         fail enoent "rc=$RC: $OUT $ERR"
 fi
 
+# A typo gets the closest name the process knows, its index kept; a name nothing is
+# close to gets no guess.
+jc get "$P" arena.0.muzy_decay_ms
+g1=$ERR
+jc get "$P" no.such.name
+if [ $RC -eq 1 ] && [[ "$g1" == *"arena.0.muzy_decay_ms: ENOENT"*"(did you mean 'arena.0.muzzy_decay_ms'?)"* ]] &&
+        [[ "$ERR" != *"did you mean"* ]]; then
+        pass did-you-mean-name
+else
+        fail did-you-mean-name "rc=$RC: $g1 / $ERR"
+fi
+jc statz "$P"
+if [ $RC -eq 2 ] && [[ "$ERR" == *"unknown verb 'statz' (did you mean 'stats'?)"* ]]; then
+        pass did-you-mean-verb
+else
+        fail did-you-mean-verb "rc=$RC: $ERR"
+fi
+# A value the name refuses (jemalloc's EFAULT) is said as such, not "the action failed".
+jc set "$P" arena.0.dirty_decay_ms=-5
+if [ $RC -eq 1 ] && [[ "$ERR" == *"arena.0.dirty_decay_ms: EFAULT: the process refused this value (out of range for the name): -5"* ]]; then
+        pass refused-value
+else
+        fail refused-value "rc=$RC: $ERR"
+fi
+
 jc set "$P" stats.allocated=1
 if [ $RC -eq 1 ] && echo "$ERR" | grep -q "stats.allocated: EPERM"; then
         pass eperm
