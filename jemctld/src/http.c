@@ -16,6 +16,7 @@
 #include "jemctld.h"
 #include "history.h"
 #include "host.h"
+#include "http_reply.h"
 #include "prom.h"
 #include "web.h"
 #include "http_ops.h"
@@ -219,12 +220,13 @@ static void handle(struct evhttp_request *req, void *arg)
         bool is_metrics = path != NULL && strcmp(path, "/metrics") == 0;
         bool is_procs = path != NULL && (strcmp(path, "/api/v1/processes") == 0);
         if (!is_metrics && !is_procs) {
-                evbuffer_add_printf(b, "not found\n");
-                reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain; charset=utf-8", b);
+                /* The JSON error form of every endpoint (docs/dashboards.md). */
+                jd_reply_error(req, JSON_COMPACT, HTTP_NOTFOUND, "Not Found", "not_found",
+                               "no such path; see jemctld(8), HTTP INTERFACE");
         } else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-                evbuffer_add_printf(b, "method not allowed\n");
-                reply_text(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", b);
+                jd_reply_error(req, JSON_COMPACT, 405, "Method Not Allowed",
+                               "method_not_allowed", "only GET and HEAD");
         } else if (is_metrics) {
                 metrics(b);
                 reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", b);

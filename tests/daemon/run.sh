@@ -93,10 +93,14 @@ fi
 c404=$($tool status "$url/nope")
 c405=$($tool status "$url/metrics" POST)
 chead=$($tool status "$url/metrics" HEAD)
-if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = 200 ]; then
+b404=$($tool get "$url/nope")
+if [ "$c404" = 404 ] && [ "$c405" = 405 ] && [ "$chead" = 200 ] &&
+        echo "$b404" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if d["ok"] is False and d["error"]["code"] == "not_found" else 1)'; then
         pass daemon-http-codes
 else
-        fail daemon-http-codes "unknown path $c404, POST $c405, HEAD $chead"
+        fail daemon-http-codes "unknown path $c404 ($b404), POST $c405, HEAD $chead"
 fi
 
 # 6. a hung process: the other's polls go on, the errors counter grows.
