@@ -420,6 +420,16 @@ int cmd_set(int argc, char **argv)
 
 /* ---- ls ----------------------------------------------------------------------------- */
 
+static int list_names(jc_conn_t *c, const char *prefix, json_t **r)
+{
+        jp_writer_t *w = jc_begin(c, JP_OP_LIST);
+        if (prefix != NULL) {
+                jp_w_key(w, "prefix");
+                jp_w_str(w, prefix);
+        }
+        return jc_call(c, r);
+}
+
 int cmd_ls(int argc, char **argv)
 {
         pid_t pid = jc_parse_pid(argv[0]);
@@ -434,13 +444,31 @@ int cmd_ls(int argc, char **argv)
         int rc = jc_connect(pid, &c, false, NULL);
         if (rc != JC_OK)
                 return rc;
-        jp_writer_t *w = jc_begin(&c, JP_OP_LIST);
-        if (prefix != NULL) {
-                jp_w_key(w, "prefix");
-                jp_w_str(w, prefix);
-        }
         json_t *r = NULL;
-        rc = jc_call(&c, &r);
+        rc = list_names(&c, prefix, &r);
+        /* The process matches whole components ("arenas.dirty" is no name's prefix there);
+         * a person means the start of the text: the names under the parent that start so. */
+        if (rc == JC_OK && prefix != NULL && json_array_size(json_object_get(r, "names")) == 0 &&
+            prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '.') {
+                char parent[256];
+                snprintf(parent, sizeof(parent), "%s", prefix);
+                char *dot = strrchr(parent, '.');
+                if (dot != NULL)
+                        *dot = '\0';
+                json_t *all = NULL;
+                if (list_names(&c, dot != NULL ? parent : NULL, &all) == JC_OK) {
+                        json_t *keep = json_array();
+                        size_t i;
+                        json_t *e;
+                        json_array_foreach(json_object_get(all, "names"), i, e) {
+                                const char *n = jc_get_str(e, "name");
+                                if (n != NULL && strncmp(n, prefix, strlen(prefix)) == 0)
+                                        json_array_append(keep, e);
+                        }
+                        json_object_set_new(r, "names", keep);
+                }
+                json_decref(all);
+        }
         jc_close(&c);
         if (rc != JC_OK)
                 return rc;

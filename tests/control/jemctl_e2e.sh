@@ -221,6 +221,18 @@ else
         fail ls "rc=$RC: $(echo "$OUT" | head -5) $ERR"
 fi
 
+# A prefix that ends inside a component: the names that start with the text.
+jc ls "$P" arenas.dirty
+l1="$RC $OUT"
+jc ls "$P" arenas.dirtx
+if [ "$l1" = "0 NAME                   TYPE     RW
+arenas.dirty_decay_ms  ssize_t  rw" ] && [ $RC -eq 1 ] &&
+        [[ "$ERR" == *"no names under 'arenas.dirtx'"* ]]; then
+        pass ls-text-prefix
+else
+        fail ls-text-prefix "'$l1'; rc=$RC $ERR"
+fi
+
 jc info "$P"
 if [ $RC -eq 0 ] && echo "$OUT" | grep -q "^pid: *$P$" && echo "$OUT" | grep -q "grow_free"; then
         pass info
