@@ -360,7 +360,7 @@ int main(int argc, char **argv)
                              (suseconds_t)((jd.opt.interval - (double)(time_t)jd.opt.interval) *
                                            1e6)};
         event_add(tick_ev, &tv);
-        jd_log("serving http://%s%s%s:%u/metrics, watching %s every %g s", 
+        jd_log("dashboard at http://%s%s%s:%u/ (metrics at /metrics), watching %s every %g s",
                strchr(jd.opt.http_host, ':') ? "[" : "", jd.opt.http_host,
                strchr(jd.opt.http_host, ':') ? "]" : "", jd.opt.http_port, jd.opt.runtime_dir,
                jd.opt.interval);
