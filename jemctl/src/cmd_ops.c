@@ -98,10 +98,13 @@ int cmd_info(int argc, char **argv)
                 line("started:", buf);
         }
         line("cgroup:", jc_get_str(r, "cgroup"));
-        snprintf(buf, sizeof(buf), "%s %s",
+        const char *jv = jc_get_str(r, "jemalloc_version");
+        snprintf(buf, sizeof(buf), "%s %s%s%s%s",
                  jc_get_str(r, "allocator") ? jc_get_str(r, "allocator") : "?",
                  jc_get_str(r, "allocator_version") ? jc_get_str(r, "allocator_version")
-                                                    : "?");
+                                                    : "?",
+                 jv != NULL ? " (jemalloc " : "", jv != NULL ? jv : "",
+                 jv != NULL ? " ABI)" : "");
         line("allocator:", buf);
         line("runtime directory:", jc_get_str(r, "runtime_dir"));
         line("socket:", jc_get_str(r, "socket"));

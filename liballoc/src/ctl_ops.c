@@ -175,7 +175,9 @@ static void op_hello(req_ctx_t *c)
         jp_w_arr_end(c->w);
         jp_w_key(c->w, "server");
         jp_w_str(c->w, "liballoc");
-        jp_w_key(c->w, "version");
+        jp_w_key(c->w, "version"); /* liballoc's own; jemalloc's ABI version beside it */
+        jp_w_str(c->w, LA_VERSION);
+        jp_w_key(c->w, "jemalloc_version");
         jp_w_str(c->w, version);
         jp_w_key(c->w, "pid");
         jp_w_u64(c->w, (uint64_t)getpid());
@@ -252,6 +254,8 @@ static void op_info(req_ctx_t *c)
         jp_w_key(w, "allocator");
         jp_w_str(w, "liballoc");
         jp_w_key(w, "allocator_version");
+        jp_w_str(w, LA_VERSION);
+        jp_w_key(w, "jemalloc_version"); /* the `version` mallctl: the ABI it stands in for */
         const char *version = NULL;
         size_t sz = sizeof(version);
         la_ctl_byname("version", &version, &sz, NULL, 0);

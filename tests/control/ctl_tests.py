@@ -338,6 +338,10 @@ def t_hello_info():
           "info start_time %r vs now %d" % (i["start_time"], time.time()))
     check(i["allocator"] == "liballoc" and i["allocator_version"] == h["version"],
           "info allocator %s" % short(i))
+    # liballoc's own version, not the jemalloc version string it answers `version` with.
+    check(i["jemalloc_version"].startswith("5.3.0") and
+          not i["allocator_version"].startswith("5.3.0") and
+          i["jemalloc_version"] == h["jemalloc_version"], "info versions %s" % short(i))
     check(i["runtime_dir"] == t.rundir and i["socket"] == t.sock,
           "info runtime_dir/socket %s" % short(i))
     check(i["cgroup"] is None or isinstance(i["cgroup"], str), "info cgroup %r" % i["cgroup"])
