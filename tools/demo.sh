@@ -12,8 +12,12 @@
 # jemalloc would print them.
 set -eu
 cd "$(dirname "$0")/.."
-tools/deps.sh test
-[ -f build/build.ninja ] || meson setup build >/dev/null
+tools/deps.sh demo # the build set, python3 and libunwind8: not the test toolchain
+if [ ! -f build/build.ninja ]; then
+        echo "demo: meson setup build ..." >&2
+        meson setup build >/dev/null
+fi
+echo "demo: ninja -C build ..." >&2
 ninja -C build >/dev/null
 lib=$PWD/build/liballoc/liballoc.so
 jemctl=$PWD/build/jemctl/jemctl
@@ -34,8 +38,12 @@ trap cleanup EXIT
 rss_mib() {
         awk '/^VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/$1/status"
 }
-say() {
-        printf '\n\033[1m== %s\033[0m\n' "$*"
+say() { # bold on a terminal; plain text into a pipe or a file
+        if [ -t 1 ]; then
+                printf '\n\033[1m== %s\033[0m\n' "$*"
+        else
+                printf '\n== %s\n' "$*"
+        fi
 }
 
 say "a workload under LD_PRELOAD=$lib"

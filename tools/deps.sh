@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages liballoc needs, only those missing.  One list for the
-# build, the tests and the benchmarks:  tools/deps.sh [build|test|bench]
+# build, the demo, the tests and the benchmarks:  tools/deps.sh [build|demo|test|bench]
 set -eu
 what=${1:-test}
 build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev
@@ -20,11 +20,14 @@ test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-se
            prometheus chromium fonts-dejavu-core golang-go
            dbus-daemon dbus-bin systemd libunwind8"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
+# tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.
+demo_pkgs="$build_pkgs python3 libunwind8"
 case "$what" in
 build) pkgs=$build_pkgs ;;
+demo) pkgs=$demo_pkgs ;;
 test) pkgs=$test_pkgs ;;
 bench) pkgs=$bench_pkgs ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|demo|test|bench]" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do
@@ -36,12 +39,17 @@ if [ "$(id -u)" != 0 ]; then
         echo "tools/deps.sh: missing packages:$missing (run as root to install them)" >&2
         exit 1
 fi
-echo "tools/deps.sh: installing$missing" >&2
+n=$(echo $missing | wc -w)
+echo "tools/deps.sh: installing $n packages for the $what set (and what they need):$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+echo "tools/deps.sh: apt-get update ..." >&2
 apt-get update -qq >/dev/null
 # redis-server's postinst tries to start the service; in a chroot or container that
-# fails harmlessly, so keep going and check what got installed afterwards.
-apt-get install -y -qq --no-install-recommends $missing >/dev/null || true
+# fails harmlessly, so keep going and check what got installed afterwards.  One line of
+# progress every 20 packages set up, so a long install is not silent.
+apt-get install -y -q --no-install-recommends $missing 2>&1 |
+        awk '/^Setting up / { if (++k % 20 == 0) { printf "tools/deps.sh: %d packages set up\n", k > "/dev/stderr"; fflush("/dev/stderr") } }
+             END { printf "tools/deps.sh: %d packages set up\n", k > "/dev/stderr" }' || true
 for p in $missing; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
                 echo "tools/deps.sh: could not install $p" >&2
