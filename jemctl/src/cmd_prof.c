@@ -232,9 +232,13 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                         printf("{\"pid\": %d, \"format\": \"%s\", \"bytes\": %llu}\n", (int)pid,
                                fmt, (unsigned long long)bytes);
                 else
-                        printf("pid %d: heap profile (%llu bytes of heap_v2) written to %s "
-                               "as %s\n",
-                               (int)pid, (unsigned long long)bytes, jc_opt->out_file, fmt);
+                        printf(strcmp(fmt, "heap") == 0
+                                       ? "pid %d: heap profile written to %s (heap_v2, "
+                                         "%s%llu bytes)\n"
+                                       : "pid %d: heap profile written to %s (%s, converted "
+                                         "from %llu bytes of heap_v2)\n",
+                               (int)pid, jc_opt->out_file,
+                               strcmp(fmt, "heap") == 0 ? "" : fmt, (unsigned long long)bytes);
         }
         return rc;
 }

@@ -36,7 +36,9 @@
 /* The usage lines of those options (one per line: tests/daemon/config.sh reads them). */
 #define JD_POLICY_USAGE                                                                    \
         "  --profile-dir DIR   the profile store (default $STATE_DIRECTORY/profiles,\n"    \
-        "                      else /var/lib/jemctld/profiles)\n"                          \
+        "                      else /var/lib/jemctld/profiles for root, else\n"            \
+        "                      $XDG_STATE_HOME/jemctld/profiles or\n"                      \
+        "                      ~/.local/state/jemctld/profiles)\n"                         \
         "  --profile-max-count N      profiles kept per process (default 20)\n"           \
         "  --profile-max-bytes SIZE   bytes kept per process (default 256M)\n"            \
         "  --profile-max-total SIZE   bytes kept in all (default 1G); oldest go first\n"  \
