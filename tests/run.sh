@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds the release build and the
-# sanitizer builds, runs every kind of test (tests/CONTRACT.md) and prints one summary
-# line "N passed, N failed, N skipped".  Exit status non-zero if anything failed.
-#   tests/run.sh [--quick]      --quick skips the sanitizer builds, the fuzzer and the
-#                               integration tests
+# sanitizer builds, runs every kind of test (tests/CONTRACT.md) and prints, per kind, its
+# FAIL and SKIP lines in full and one line "== KIND: N passed, N failed, N skipped (T s)";
+# each build says what it builds and how long it took; at the end the failures again and
+# one summary line "N passed, N failed, N skipped".  Every line of every runner (the
+# PASS lines too) is kept in build/tests.log.  Exit status non-zero if anything failed.
+#   tests/run.sh [--quick] [--verbose]
+#       --quick    skips the sanitizer builds, the fuzzer and the integration tests
+#       --verbose  prints the PASS lines too
 set -u
 cd "$(dirname "$0")/.."
 quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+verbose=0
+for a in "$@"; do
+        case "$a" in
+        --quick) quick=1 ;;
+        --verbose) verbose=1 ;;
+        *) echo "usage: tests/run.sh [--quick] [--verbose]" >&2; exit 2 ;;
+        esac
+done
 tools/deps.sh test || exit 1
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+t_start=$SECONDS
 
 build() { # dir [meson options...]
-        local dir=$1
+        local dir=$1 t0=$SECONDS
         shift
+        echo "== build $dir${*:+ ($*)} ..."
         if [ ! -f "$dir/build.ninja" ]; then
                 meson setup "$dir" "$@" >"$dir-setup.log" 2>&1 || {
                         cat "$dir-setup.log"
@@ -26,13 +39,23 @@ build() { # dir [meson options...]
                 tail -50 "$dir-ninja.log"
                 return 1
         }
+        echo "== build $dir: done ($((SECONDS - t0)) s)"
 }
 
 run_kind() { # name command...
-        local name=$1
+        local name=$1 t0=$SECONDS out
         shift
-        echo "== $name"
-        "$@" 2>&1 | tee -a "$log" | grep -E '^(PASS|FAIL|SKIP)' || true
+        out=$(mktemp)
+        echo "== $name ..."
+        if [ $verbose = 1 ]; then
+                "$@" 2>&1 | tee "$out" | grep -E '^(PASS|FAIL|SKIP)'
+        else
+                "$@" 2>&1 | tee "$out" | grep -E '^(FAIL|SKIP)'
+        fi
+        cat "$out" >>"$log"
+        echo "== $name: $(grep -c '^PASS' "$out") passed, $(grep -c '^FAIL' "$out") failed," \
+                "$(grep -c '^SKIP' "$out") skipped ($((SECONDS - t0)) s)"
+        rm -f "$out"
 }
 
 export JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
@@ -105,9 +128,11 @@ fi
 pass=$(grep -c '^PASS' "$log")
 fail=$(grep -c '^FAIL' "$log")
 skip=$(grep -c '^SKIP' "$log")
+mkdir -p build && cp "$log" build/tests.log
 if [ "$fail" -ne 0 ]; then
         echo "Failed tests:"
         grep '^FAIL' "$log"
 fi
+echo "every line: build/tests.log; $((SECONDS - t_start)) s in all"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -24,26 +24,67 @@ typedef struct verb {
         int min_args, max_args; /* positional arguments after the verb; -1: no limit */
         const char *options;    /* verb-specific options, space separated */
         const char *synopsis;
+        const char *help; /* what `jemctl VERB --help` says below the synopsis */
 } verb_t;
 
 static const verb_t verbs[] = {
-        {"ps", cmd_ps, 0, 0, "--clean", "ps [--clean]"},
-        {"stats", cmd_stats, 1, 1, "--full", "stats PID [--full]"},
-        {"get", cmd_get, 2, -1, "", "get PID NAME..."},
-        {"set", cmd_set, 2, -1, "", "set PID NAME=VALUE..."},
-        {"decay", cmd_decay, 2, 3, "", "decay PID DIRTY_MS [MUZZY_MS]"},
-        {"purge", cmd_purge, 1, 1, "--arena", "purge PID [--arena N]"},
-        {"ls", cmd_ls, 1, 2, "", "ls PID [PREFIX]"},
-        {"list", cmd_ls, 1, 2, "", NULL},
-        {"info", cmd_info, 1, 1, "", "info PID"},
+        {"ps", cmd_ps, 0, 0, "--clean", "ps [--clean]",
+         "Lists the processes with a control socket: pid, command, allocated, active,\n"
+         "resident and rss bytes, decay times.  --clean removes the socket files of\n"
+         "processes that are gone."},
+        {"stats", cmd_stats, 1, 1, "--full", "stats PID [--full]",
+         "The process's memory figures, fragmentation, decay, memory-pressure counters\n"
+         "and one line per arena.  --full: malloc_stats_print's whole report."},
+        {"get", cmd_get, 2, -1, "", "get PID NAME...",
+         "Reads mallctl names (jemalloc's, e.g. stats.resident, arena.0.dirty_decay_ms).\n"
+         "stats.* are refreshed first.  'jemctl ls PID' lists the names."},
+        {"set", cmd_set, 2, -1, "", "set PID NAME=VALUE...",
+         "Writes mallctl names, each converted to the name's type first; an action takes\n"
+         "NAME= (e.g. arena.4096.purge=).  arenas.dirty_decay_ms is only the default of\n"
+         "new arenas: 'jemctl decay' changes every arena."},
+        {"decay", cmd_decay, 2, 3, "", "decay PID DIRTY_MS [MUZZY_MS]",
+         "Sets the decay times of every arena and of new ones, on the live process;\n"
+         "0 hands freed memory back at once, -1 never.  Prints RSS before and after."},
+        {"purge", cmd_purge, 1, 1, "--arena", "purge PID [--arena N]",
+         "Hands every arena's unused pages back now (or arena N's); RSS before and after."},
+        {"ls", cmd_ls, 1, 2, "", "ls PID [PREFIX]",
+         "Lists the mallctl names with their C type and access (rw, r-, -w, --), all or\n"
+         "those under PREFIX (or starting with it)."},
+        {"list", cmd_ls, 1, 2, "", NULL, NULL},
+        {"info", cmd_info, 1, 1, "", "info PID",
+         "The process: pid, parent, user, command line, start time, cgroup, allocator\n"
+         "version, runtime directory and socket."},
         {"watch", cmd_watch, 1, 1, "--interval --count",
-         "watch PID [--interval SEC] [--count N]"},
+         "watch PID [--interval SEC] [--count N]",
+         "One line of figures every interval (default 2 s), until interrupted or N lines."},
         /* Two lines of help for one verb (the lookup takes the last entry of a name). */
         {"prof", cmd_prof, 1, 2, "-o --format --root --lg-sample",
-         "prof PID on|off|status|reset|dump [-o FILE] [--format F] [--lg-sample N]"},
+         "prof PID on|off|status|reset|dump [-o FILE] [--format F] [--lg-sample N]", NULL},
         {"prof", cmd_prof, 1, 2, "-o --format --root --lg-sample",
-         "prof convert FILE.heap [-o FILE] [--format pprof|folded|svg] [--root DIR]"},
+         "prof convert FILE.heap [-o FILE] [--format pprof|folded|svg] [--root DIR]",
+         "Heap profiling of the live process: on (with --lg-sample N: one sample per\n"
+         "2^N bytes on average; default 19, 512 KiB), off, status, reset, and dump: the\n"
+         "live heap as heap_v2 (jeprof), pprof (go tool pprof), folded stacks or an SVG\n"
+         "flame graph (--format; -o FILE, else standard output).  convert turns a\n"
+         "heap_v2 file into those formats (--root: where the binaries are)."},
 };
+
+/* `jemctl VERB --help`: the verb's synopses and what it does. */
+static void verb_usage(const char *name)
+{
+        const char *help = NULL;
+        printf("Usage:\n");
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(verbs[i].name, name) == 0 && verbs[i].synopsis != NULL) {
+                        printf("  jemctl %s\n", verbs[i].synopsis);
+                        if (verbs[i].help != NULL)
+                                help = verbs[i].help;
+                }
+        if (help != NULL)
+                printf("\n%s\n", help);
+        printf("\nPID may be --comm NAME, --unit UNIT or --all where jemctl --help says so;\n"
+               "the options common to every verb: jemctl --help.  See jemctl(1).\n");
+}
 
 static void usage(FILE *f)
 {
@@ -67,6 +108,7 @@ static void usage(FILE *f)
                 "                     $JEMCTLD_URL, else http://127.0.0.1:9464); without it\n"
                 "                     jemctl scans the runtime directory;  --no-daemon: scan\n"
                 "  -h, --help         this help;  --version  the version\n"
+                "  jemctl VERB --help, jemctl help VERB: what a verb does\n"
                 "\nExit status: 0 ok, 1 a request failed (or part of it), 2 usage error,\n"
                 "3 cannot connect or no such process, 4 permission denied.\n"
                 "See jemctl(1).\n");
@@ -170,6 +212,15 @@ int main(int argc, char **argv)
                 vi += takes_value(argv[vi]) ? 2 : 1;
         if (vi < argc && (strcmp(argv[vi], "-h") == 0 || strcmp(argv[vi], "--help") == 0 ||
                           strcmp(argv[vi], "help") == 0)) {
+                /* "jemctl help VERB": that verb's help. */
+                for (size_t i = 0; vi + 1 < argc && strcmp(argv[vi], "help") == 0 &&
+                                   i < sizeof(verbs) / sizeof(verbs[0]);
+                     i++)
+                        if (strcmp(verbs[i].name, argv[vi + 1]) == 0) {
+                                verb_usage(strcmp(argv[vi + 1], "list") == 0 ? "ls"
+                                                                             : argv[vi + 1]);
+                                return JC_OK;
+                        }
                 usage(stdout);
                 return JC_OK;
         }
@@ -224,7 +275,7 @@ int main(int argc, char **argv)
                         continue;
                 }
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        usage(stdout);
+                        verb_usage(strcmp(verb->name, "list") == 0 ? "ls" : verb->name);
                         free(pos);
                         return JC_OK;
                 }

@@ -331,6 +331,18 @@ else
         fail bad-value "rc=$RC: $OUT $ERR"
 fi
 
+# Per-verb help: the verb's synopses and what it does, not the global page.
+jc prof --help
+h1="$RC $OUT"
+jc help decay
+if [[ "$h1" == "0 Usage:"*"jemctl prof convert FILE.heap"*"--lg-sample N: one sample per"* ]] &&
+        [[ "$h1" != *"Verbs:"* ]] && [ $RC -eq 0 ] &&
+        [[ "$OUT" == *"jemctl decay PID DIRTY_MS [MUZZY_MS]"*"every arena"* ]]; then
+        pass verb-help
+else
+        fail verb-help "prof --help: $h1; help decay: $RC $OUT"
+fi
+
 jc frobnicate
 if [ $RC -eq 2 ]; then
         pass usage-error
