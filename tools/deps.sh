@@ -14,11 +14,12 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # converted profiles in tests/prof (jeprof comes with libjemalloc-dev).
 # libsystemd-dev: jemctld's sd-bus and sd_notify.  dbus-daemon, dbus-bin (dbus-send),
 # systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
-# libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.
+# libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.  zsh: its
+# completion of jemctl is tested in an interactive zsh (tests/control/jemctl_e2e.sh).
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
            prometheus chromium fonts-dejavu-core golang-go
-           dbus-daemon dbus-bin systemd libunwind8"
+           dbus-daemon dbus-bin systemd libunwind8 zsh"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 # tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.
 demo_pkgs="$build_pkgs python3 libunwind8"

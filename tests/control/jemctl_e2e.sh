@@ -11,6 +11,7 @@ LIB=${LIBALLOC:-$BUILD/liballoc/liballoc.so}
 JEMCTL=$BUILD/jemctl/jemctl
 failed=0
 pass() { echo "PASS: control/jemctl/$1"; }
+skip() { echo "SKIP: control/jemctl/$1: $2"; }
 fail() {
         echo "FAIL: control/jemctl/$1: $2"
         failed=1
@@ -329,6 +330,52 @@ if [ $RC -eq 2 ] && echo "$ERR" | grep -q "ssize_t"; then
         fi
 else
         fail bad-value "rc=$RC: $OUT $ERR"
+fi
+
+# Shell completion (jemctl/completion/jemctl.bash): verbs, the live pid from the runtime
+# directory, prof's actions, and mallctl names asked from the process (writable ones as
+# NAME= for set).
+comp() { # words... (the last one is being completed)
+        (
+                PATH=$(dirname "$JEMCTL"):$PATH
+                # shellcheck disable=SC1091
+                . "$(dirname "$0")/../../jemctl/completion/jemctl.bash"
+                COMP_WORDS=(jemctl "$@")
+                COMP_CWORD=$#
+                _jemctl_bash
+                printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
+        )
+}
+c1=$(comp p)
+c2=$(comp stats "")
+c3=$(comp prof "$P" "")
+c4=$(comp get "$P" arenas.dirty_d)
+c5=$(comp set "$P" arena.0.dirty_d)
+c6=$(comp set "$P" stats.alloc)
+if [ "$c1" = "prof ps purge " ] && [[ " $c2 " == *" $P "* ]] &&
+        [ "$c3" = "dump off on reset status " ] && [ "$c4" = "arenas.dirty_decay_ms " ] &&
+        [ "$c5" = "arena.0.dirty_decay_ms= " ] && [ "$c6" = " " ]; then
+        pass bash-completion
+else
+        fail bash-completion "pr: '$c1'; stats: '$c2'; prof: '$c3'; get: '$c4'; set: '$c5'; set stats: '$c6'"
+fi
+
+# zsh, with the completion files where `meson install` puts them: a verb and the live
+# pid completed in an interactive zsh (zsh/zpty).
+if ! command -v zsh >/dev/null; then
+        skip zsh-completion "zsh not installed (tools/deps.sh test)"
+elif ! DESTDIR=$TMP/inst meson install -C "$BUILD" --no-rebuild >"$TMP/install.log" 2>&1; then
+        fail zsh-completion "meson install failed: $(tail -2 "$TMP/install.log" | tr '\n' ' ')"
+else
+        vc=$(find "$TMP/inst" -path '*/zsh/vendor-completions' -type d | head -1)
+        bc=$(find "$TMP/inst" -path '*/bash-completion/completions/jemctl' | head -1)
+        z1=$(timeout 30 zsh -f "$(dirname "$0")/zsh_complete.zsh" "$vc" "$(dirname "$JEMCTL")" "jemctl pu")
+        z2=$(timeout 30 zsh -f "$(dirname "$0")/zsh_complete.zsh" "$vc" "$(dirname "$JEMCTL")" "jemctl stats ")
+        if [ -n "$bc" ] && [ "$z1" = "jemctl purge" ] && [ "$z2" = "jemctl stats $P" ]; then
+                pass zsh-completion
+        else
+                fail zsh-completion "installed: '$vc' '$bc'; 'jemctl pu' -> '$z1'; 'jemctl stats ' -> '$z2'"
+        fi
 fi
 
 # Per-verb help: the verb's synopses and what it does, not the global page.
