@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,17 +85,22 @@ static const char *ms_text(char buf[32], const json_t *o, const char *k)
         return buf;
 }
 
-/* Adds the derived figures to a summary: "page", "fragmentation". */
+static json_t *ratio_json(double r)
+{
+        return isnan(r) ? json_null() : json_real(r);
+}
+
+/* Adds the derived figures to a summary: "page", "fragmentation" (jp_frag: the same
+ * names and definitions as jemctld's JSON and dashboard). */
 static void add_derived(json_t *s, uint64_t page)
 {
-        uint64_t alloc = u(s, "allocated"), active = u(s, "active"), res = u(s, "resident");
+        jp_frag_t fr;
+        jp_frag(u(s, "allocated"), u(s, "active"), u(s, "resident"), u(s, "rss"), &fr);
         json_t *f = json_object();
-        json_object_set_new(f, "resident_over_allocated",
-                            alloc ? json_real((double)res / (double)alloc) : json_null());
-        json_object_set_new(f, "active_minus_allocated",
-                            json_integer(active > alloc ? (json_int_t)(active - alloc) : 0));
-        json_object_set_new(f, "resident_minus_active",
-                            json_integer(res > active ? (json_int_t)(res - active) : 0));
+        json_object_set_new(f, "frag_ratio", ratio_json(fr.frag_ratio));
+        json_object_set_new(f, "resident_ratio", ratio_json(fr.resident_ratio));
+        json_object_set_new(f, "rss_ratio", ratio_json(fr.rss_ratio));
+        json_object_set_new(f, "unused_bytes", json_integer((json_int_t)fr.unused_bytes));
         json_object_set_new(s, "page", json_integer((json_int_t)page));
         json_object_set_new(s, "fragmentation", f);
 }
@@ -136,17 +142,17 @@ static void print_summary(pid_t pid, const char *comm, const json_t *s, uint64_t
         printf("  mapped    %12s   retained %12s   metadata %12s\n",
                jc_fmt_bytes(b[4], u(s, "mapped")), jc_fmt_bytes(b[5], u(s, "retained")),
                jc_fmt_bytes(b[6], u(s, "metadata")));
-        uint64_t alloc = u(s, "allocated"), active = u(s, "active"), res = u(s, "resident");
-        printf("  fragmentation: resident/allocated ");
-        if (alloc != 0)
-                printf("%.2f", (double)res / (double)alloc);
-        else
-                printf("-");
-        printf(", active-allocated %s", jc_fmt_bytes(b[7], active > alloc ? active - alloc : 0));
-        if (active != 0)
-                printf(" (%.1f%% of active)",
-                       100.0 * (double)(active > alloc ? active - alloc : 0) / (double)active);
-        printf("\n");
+        jp_frag_t fr;
+        jp_frag(u(s, "allocated"), u(s, "active"), u(s, "resident"), u(s, "rss"), &fr);
+        char r1[16] = "-", r2[16] = "-";
+        if (!isnan(fr.frag_ratio))
+                snprintf(r1, sizeof(r1), "%.2f", fr.frag_ratio);
+        if (!isnan(fr.resident_ratio))
+                snprintf(r2, sizeof(r2), "%.2f", fr.resident_ratio);
+        printf("  fragmentation %s (active/allocated)   resident/active %s   unused %s "
+               "(resident - allocated)\n",
+               r1, r2,
+               jc_fmt_bytes(b[7], fr.unused_bytes > 0 ? (uint64_t)fr.unused_bytes : 0));
         char d[32], m[32];
         json_t *bg = json_object_get(s, "background_thread");
         const char *dt = ms_text(d, s, "dirty_decay_ms"), *mt = ms_text(m, s, "muzzy_decay_ms");

@@ -3,9 +3,12 @@
  * aggregates per comm / unit computed from them on request, and the fragmentation figures
  * of a stats summary.  Owns nothing of the poller's table: it reads it.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jp/proto.h>
 
 #include "history.h"
 
@@ -405,13 +408,18 @@ json_t *jd_frag_json(const json_t *stats)
 {
         if (!json_is_object(stats))
                 return json_null();
-        double al = (double)u64(stats, "allocated"), ac = (double)u64(stats, "active");
-        double rs = (double)u64(stats, "resident"), rss = (double)u64(stats, "rss");
+        jp_frag_t f; /* the definitions jemctl shares (proto.h) */
+        jp_frag(u64(stats, "allocated"), u64(stats, "active"), u64(stats, "resident"),
+                u64(stats, "rss"), &f);
         json_t *o = json_object();
-        json_object_set_new(o, "frag_ratio", al > 0 ? json_real(ac / al) : json_null());
-        json_object_set_new(o, "resident_ratio", ac > 0 ? json_real(rs / ac) : json_null());
-        json_object_set_new(o, "rss_ratio", rs > 0 ? json_real(rss / rs) : json_null());
-        json_object_set_new(o, "unused_bytes", json_integer((json_int_t)(rs - al)));
+        json_object_set_new(o, "frag_ratio",
+                            isnan(f.frag_ratio) ? json_null() : json_real(f.frag_ratio));
+        json_object_set_new(o, "resident_ratio", isnan(f.resident_ratio)
+                                                         ? json_null()
+                                                         : json_real(f.resident_ratio));
+        json_object_set_new(o, "rss_ratio",
+                            isnan(f.rss_ratio) ? json_null() : json_real(f.rss_ratio));
+        json_object_set_new(o, "unused_bytes", json_integer((json_int_t)f.unused_bytes));
         return o;
 }
 

@@ -187,7 +187,11 @@ if [ $RC -eq 0 ] && echo "$OUT" | python3 -m json.tool >/dev/null 2>&1 &&
 import json, sys
 d = json.load(sys.stdin)
 assert d['pid'] == $P and d['allocated'] > 0 and d['rss'] > 0 and len(d['arenas']) > 0
-assert 'fragmentation' in d
+f = d['fragmentation']  # the names and definitions of jemctld's JSON and dashboard
+assert sorted(f) == ['frag_ratio', 'resident_ratio', 'rss_ratio', 'unused_bytes'], f
+assert abs(f['frag_ratio'] - d['active'] / d['allocated']) < 1e-9
+assert abs(f['resident_ratio'] - d['resident'] / d['active']) < 1e-9
+assert f['unused_bytes'] == d['resident'] - d['allocated']
 " 2>/dev/null; then
         pass stats-json
 else

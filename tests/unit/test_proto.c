@@ -6,6 +6,7 @@
  * the ASan build catches any read past the end.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -775,6 +776,20 @@ static void type_kinds(void)
         CHECK(jp_type_kind(NULL) == JP_K_OTHER);
 }
 
+/* The fragmentation figures: their definitions, and NaN where the divisor is 0. */
+static void fragmentation(void)
+{
+        jp_frag_t f;
+        jp_frag(1000, 1250, 5000, 6000, &f);
+        CHECK(f.frag_ratio == 1.25 && f.resident_ratio == 4.0 && f.rss_ratio == 1.2);
+        CHECK(f.unused_bytes == 4000);
+        jp_frag(0, 0, 0, 100, &f);
+        CHECK(isnan(f.frag_ratio) && isnan(f.resident_ratio) && isnan(f.rss_ratio));
+        CHECK(f.unused_bytes == 0);
+        jp_frag(4096, 4096, 0, 0, &f); /* an inconsistent snapshot: negative, not wrapped */
+        CHECK(f.unused_bytes == -4096 && f.resident_ratio == 0.0);
+}
+
 static void error_codes(void)
 {
         static const char *const codes[] = {"ok", "bad_frame", "too_large", "bad_json",
@@ -826,6 +841,7 @@ int main(void)
         RUN("proto", response_shapes);
         RUN("proto", error_codes);
         RUN("proto", type_kinds);
+        RUN("proto", fragmentation);
         free(exact);
         return check_failed_tests != 0;
 }

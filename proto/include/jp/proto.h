@@ -124,6 +124,24 @@ void jp_w_commit(jp_writer_t *w, size_t used);
 enum jp_kind { JP_K_BOOL, JP_K_U32, JP_K_U64, JP_K_I64, JP_K_STR, JP_K_VOID, JP_K_OTHER };
 enum jp_kind jp_type_kind(const char *ctype);
 
+/* ---- fragmentation ------------------------------------------------------------------- */
+
+/* The figures derived from a stats summary, under the same names wherever they are shown
+ * (jemctl stats, jemctld's JSON, the dashboard, the recording rules):
+ *   frag_ratio     active / allocated: bytes of the pages holding objects per byte asked
+ *                  for (size-class rounding, partly used slabs)
+ *   resident_ratio resident / active: resident bytes per active byte (pages freed and not
+ *                  yet purged, metadata)
+ *   rss_ratio      rss / resident: the whole process's resident set per allocator byte
+ *   unused_bytes   resident - allocated
+ * A ratio whose divisor is 0 is NaN (null in JSON). */
+typedef struct jp_frag {
+        double frag_ratio, resident_ratio, rss_ratio;
+        int64_t unused_bytes;
+} jp_frag_t;
+void jp_frag(uint64_t allocated, uint64_t active, uint64_t resident, uint64_t rss,
+             jp_frag_t *f);
+
 /* ---- selectors ----------------------------------------------------------------------- */
 
 /* jemctl --comm / --unit and jemctld's /api/v1/select: a process's comm equals the
