@@ -18,6 +18,7 @@
 
 #include "bus.h"
 #include "call.h"
+#include "events.h"
 #include "jemctld.h"
 #include "store.h"
 
@@ -358,6 +359,14 @@ static void on_answer(jd_call_result_t *res, void *arg)
                         rc = reply_profile(pd, r, res, &e);
                         break;
                 }
+                /* A change made or a profile taken: the dashboard marks it (events.c). */
+                static const char *const kinds[] = {[M_SET] = "set", [M_DECAY] = "decay",
+                                                    [M_PURGE] = "purge",
+                                                    [M_PROFILE] = "profile"};
+                if (rc >= 0 && !sd_bus_error_is_set(&e) &&
+                    (pd->method == M_SET || pd->method == M_DECAY || pd->method == M_PURGE ||
+                     pd->method == M_PROFILE))
+                        jd_event_answer(pd->pid, kinds[pd->method], "dbus", x, pd->name);
         }
         if (bus != NULL) {
                 if (sd_bus_error_is_set(&e))

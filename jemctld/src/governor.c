@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "call.h"
 #include "cgroup.h"
+#include "events.h"
 #include "governor.h"
 #include "jemctld.h"
 #include "policy.h" /* jd_parse_duration */
@@ -190,6 +191,13 @@ static void record(const pending_t *pd, const char *comm, uint64_t bytes, double
         snprintf(a->result, sizeof(a->result), "%s", result);
         jd_bus_pressure_action((unsigned)pd->pid, pd->cgroup, reason_names[pd->reason], bytes,
                                dry_run);
+        char d[160];
+        if (dry_run)
+                snprintf(d, sizeof(d), "%s: would purge (dry-run)", reason_names[pd->reason]);
+        else
+                snprintf(d, sizeof(d), "%s: %s, %.1f MiB returned", reason_names[pd->reason],
+                         result, (double)bytes / MIB);
+        jd_event(pd->pid, "pressure", "governor", d);
 }
 
 static uint64_t u64_of(const json_t *o, const char *key)

@@ -21,6 +21,7 @@
 
 #include "authz.h"
 #include "call.h"
+#include "events.h"
 #include "http_ops.h"
 #include "http_reply.h"
 #include "jemctld.h"
@@ -152,15 +153,20 @@ static void on_answer(jd_call_result_t *r, void *arg)
                 int code = http_status(r, &reason);
                 reply_error(pd->req, code, reason, r->code, "%s", r->message);
         } else if (pd->kind == OP_PROFILE) {
+                if (!pd->store) /* a capture into the store is recorded by store.c */
+                        jd_event_answer(pd->pid, "profile", "http", r->result, NULL);
                 send_profile(pd, r);
         } else {
                 const char *msg, *e = inner_error(pd, r->result, &msg);
-                if (e != NULL)
+                if (e != NULL) {
                         reply_error(pd->req, 400, "Bad Request", e, "pid %d: %s failed: %s",
                                     (int)pd->pid, op_names[pd->kind], msg != NULL ? msg : e);
-                else
+                } else {
+                        jd_event_answer(pd->pid, op_names[pd->kind], "http", r->result,
+                                        pd->name);
                         reply_json(pd->req, HTTP_OK, "OK",
                                    json_pack("{s:b,s:O}", "ok", 1, "result", r->result));
+                }
         }
         free(pd);
 }

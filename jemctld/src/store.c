@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "events.h"
 #include "history.h"
 #include "jemctld.h"
 #include "store.h"
@@ -459,9 +460,14 @@ static void capture_end(capture_t *c, jd_store_result_t r, const jd_profile_t *p
                         break;
                 }
         captures[r]++;
-        if (r == JD_STORE_OK)
+        if (r == JD_STORE_OK) {
                 jd_log("profile of pid %d (%s, %s) stored: %s, %" PRIu64 " bytes", (int)c->pid,
                        c->meta.comm, c->reason, pf->id, pf->bytes);
+                char d[160];
+                snprintf(d, sizeof(d), "%s: profile %s, %" PRIu64 " bytes", c->reason, pf->id,
+                         pf->bytes);
+                jd_event(c->pid, "capture", "store", d);
+        }
         else
                 jd_log("profile capture of pid %d (%s) failed (%s): %s", (int)c->pid, c->reason,
                        result_names[r], c->msg);

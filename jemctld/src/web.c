@@ -16,6 +16,7 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "events.h"
 #include "governor.h"
 #include "history.h"
 #include "http_reply.h"
@@ -115,6 +116,23 @@ static void history(struct evhttp_request *req, struct evkeyvalq *q)
                 send_json(req, HTTP_OK, "OK", d, NULL, NULL);
 }
 
+/* GET /api/v1/events[?pid=N]: what jemctld did to processes (events.h). */
+static void events(struct evhttp_request *req, struct evkeyvalq *q)
+{
+        const char *spid = evhttp_find_header(q, "pid");
+        pid_t pid = 0;
+        for (struct evkeyval *kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+                if (strcmp(kv->key, "pid") != 0) {
+                        bad_request(req, "the only parameter is pid=N");
+                        return;
+                }
+        if (spid != NULL && !parse_pid(spid, &pid)) {
+                bad_request(req, "pid must be a positive decimal integer");
+                return;
+        }
+        send_json(req, HTTP_OK, "OK", jd_events_json(pid), "internal", "out of memory");
+}
+
 /* GET /api/v1/groups?by=comm|unit */
 static void groups(struct evhttp_request *req, struct evkeyvalq *q)
 {
@@ -141,8 +159,9 @@ bool jd_web_handle(struct evhttp_request *req, const char *path)
         bool is_hist = strcmp(path, "/api/v1/history") == 0;
         bool is_groups = strcmp(path, "/api/v1/groups") == 0;
         bool is_gov = strcmp(path, "/api/v1/governor") == 0;
-        const jd_asset_t *a = is_hist || is_groups || is_gov ? NULL : asset(path);
-        if (!is_hist && !is_groups && !is_gov && a == NULL)
+        bool is_events = strcmp(path, "/api/v1/events") == 0;
+        const jd_asset_t *a = is_hist || is_groups || is_gov || is_events ? NULL : asset(path);
+        if (!is_hist && !is_groups && !is_gov && !is_events && a == NULL)
                 return false;
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
         if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -178,6 +197,8 @@ bool jd_web_handle(struct evhttp_request *req, const char *path)
         }
         if (is_hist)
                 history(req, &q);
+        else if (is_events)
+                events(req, &q);
         else
                 groups(req, &q);
         evhttp_clear_headers(&q);

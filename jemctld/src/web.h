@@ -1,7 +1,7 @@
 /*
  * web: the dashboard (`/` and the files under `/static/`, embedded at build time from jemctld/web/
  * by jemctld/web/embed.py) and the read-only JSON views behind it (`/api/v1/history`,
- * `/api/v1/groups`, `/api/v1/governor`).
+ * `/api/v1/groups`, `/api/v1/governor`, `/api/v1/events`).
  */
 #ifndef JEMCTLD_WEB_H
 #define JEMCTLD_WEB_H

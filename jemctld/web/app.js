@@ -59,7 +59,56 @@
   }
 
   // ---- the process table -------------------------------------------------------------
-  function renderProcs(procs) {
+  // Sorted by the column clicked last (again: reversed), filtered by the text typed.
+  let sortKey = "pid", sortDir = 1, lastProcs = [];
+  const sortValue = {
+    pid: (p) => p.pid,
+    comm: (p) => (p.info && p.info.comm) || "",
+    unit: (p) => unitOf(p.info && p.info.cgroup) || "",
+    allocated: (p) => (p.stats && p.stats.allocated) ?? -1,
+    resident: (p) => (p.stats && p.stats.resident) ?? -1,
+    rss: (p) => (p.stats && p.stats.rss) ?? -1,
+    frag: (p) => (p.fragmentation && p.fragmentation.frag_ratio) ?? -1,
+    unused: (p) => (p.fragmentation && p.fragmentation.unused_bytes) ?? -1,
+  };
+
+  function shown(procs) {
+    const q = $("procs-filter").value.trim().toLowerCase();
+    const keep = procs.filter((p) => {
+      if (!q) return true;
+      const info = p.info || {};
+      const text = [p.pid, info.comm, unitOf(info.cgroup),
+        Array.isArray(info.cmdline) ? info.cmdline.join(" ") : ""].join(" ").toLowerCase();
+      return text.includes(q);
+    });
+    const f = sortValue[sortKey] || sortValue.pid;
+    keep.sort((a, b) => {
+      const x = f(a), y = f(b);
+      return (x < y ? -1 : x > y ? 1 : a.pid - b.pid) * sortDir;
+    });
+    return keep;
+  }
+
+  function wireTable() {
+    for (const th of $("procs").tHead.rows[0].cells) {
+      if (!th.dataset.key) continue;
+      th.classList.add("sortable");
+      th.addEventListener("click", () => {
+        sortDir = sortKey === th.dataset.key ? -sortDir : 1;
+        sortKey = th.dataset.key;
+        renderProcs(lastProcs);
+      });
+    }
+    $("procs-filter").addEventListener("input", () => renderProcs(lastProcs));
+  }
+
+  function renderProcs(all) {
+    lastProcs = all;
+    const procs = shown(all);
+    for (const th of $("procs").tHead.rows[0].cells) {
+      th.classList.toggle("sorted-asc", th.dataset.key === sortKey && sortDir > 0);
+      th.classList.toggle("sorted-desc", th.dataset.key === sortKey && sortDir < 0);
+    }
     const tb = $("procs").tBodies[0];
     const rows = [];
     for (const p of procs) {
@@ -83,14 +132,14 @@
       rows.push(tr);
     }
     tb.replaceChildren(...rows);
-    $("procs-empty").hidden = procs.length > 0;
+    $("procs-empty").hidden = all.length > 0;
     // The pid selector of the actions.
     const sel = $("act-pid");
-    const opts = procs.map((p) => el("option", { value: p.pid },
+    const opts = all.map((p) => el("option", { value: p.pid },
       p.pid + " " + ((p.info && p.info.comm) || "")));
     sel.replaceChildren(...opts);
-    if (selected === null || !procs.some((p) => p.pid === selected))
-      selected = procs.length ? procs[0].pid : null;
+    if (selected === null || !all.some((p) => p.pid === selected))
+      selected = all.length ? all[0].pid : null;
     if (selected !== null) sel.value = String(selected);
   }
 
@@ -114,7 +163,13 @@
     return { x, y, span };
   }
 
-  function axes(g, h, lo, hi, fmt, span) {
+  // Times are UTC everywhere on the page (profiles and the API are too).
+  function utc(t) {
+    return new Date(t * 1000).toISOString().slice(11, 19);
+  }
+
+  // The value axis (max and 0) and a time axis: three ticks labelled with UTC clock times.
+  function axes(g, h, lo, hi, fmt, t, sc) {
     for (const [v, label] of [[hi, fmt(hi)], [lo, fmt(lo)]]) {
       const yy = T + (h - T - B) * (v === hi ? 0 : 1);
       g.append(svg("line", { class: "grid", x1: L, x2: W - R, y1: yy, y2: yy }));
@@ -122,9 +177,16 @@
       tx.textContent = label;
       g.append(tx);
     }
-    const tx = svg("text", { x: W - R, y: h - 3, "text-anchor": "end" });
-    tx.textContent = "last " + Math.round(span) + " s";
-    g.append(tx);
+    const t0 = t[0], t1 = t[t.length - 1];
+    const ticks = t1 > t0 ? [t0, (t0 + t1) / 2, t1] : [t0];
+    ticks.forEach((tt, k) => {
+      const x = sc.x(tt);
+      g.append(svg("line", { class: "tick", x1: x, x2: x, y1: h - B, y2: h - B + 3 }));
+      const tx = svg("text", { class: "time", x: x, y: h - 3,
+        "text-anchor": ticks.length === 1 ? "start" : ["start", "middle", "end"][k] });
+      tx.textContent = utc(tt) + (k === ticks.length - 1 ? " UTC" : "");
+      g.append(tx);
+    });
   }
 
   function line(cls, t, vals, sc) {
@@ -135,36 +197,68 @@
     return svg("polyline", { class: cls, points: pts.join(" "), "data-points": pts.length });
   }
 
-  // The governor's purges of this process (jemctld(8), MEMORY GOVERNOR): one vertical
-  // mark each, dashed for dry-run, with what it returned in the tooltip.
-  function marks(g, t, sc, acts) {
-    for (const a of acts) {
-      if (!(a.time >= t[0])) continue; // older than the history; newer: at the right edge
-      const x = sc.x(Math.min(a.time, t[t.length - 1])).toFixed(1);
-      const m = svg("line", { class: "gov-mark" + (a.dry_run ? " dry" : ""), x1: x, x2: x,
-        y1: T, y2: H - B, "data-reason": a.reason });
+  // What jemctld did to the process (/api/v1/events): one vertical mark each, coloured by
+  // kind (decay, purge, set, profile, capture, pressure), what happened in its tooltip.
+  // Older than the history: not drawn; newer than its last point: at the right edge.
+  function marks(g, t, sc, evs) {
+    for (const e of evs) {
+      if (!(e.time >= t[0])) continue;
+      const x = sc.x(Math.min(e.time, t[t.length - 1])).toFixed(1);
+      const dry = e.kind === "pressure" && /dry-run/.test(e.detail || "");
+      const m = svg("line", { class: "mark " + e.kind + (dry ? " dry" : ""), x1: x, x2: x,
+        y1: T, y2: H - B, "data-kind": e.kind });
       const tip = svg("title");
-      tip.textContent = "governor" + (a.dry_run ? " (dry-run)" : "") + ": " + a.reason +
-        ", " + (a.dry_run ? "would purge" : "returned " + bytes(a.bytes)) + " at " +
-        new Date(a.time * 1000).toLocaleTimeString();
+      tip.textContent = e.kind + " (" + e.via + ") at " + utc(e.time) + " UTC" +
+        (e.detail ? ": " + e.detail : "");
       m.append(tip);
       g.append(m);
     }
   }
 
-  function bytesChart(h, acts) {
+  // Values on hover: a cursor at the nearest sample and its figures in the corner.
+  function hover(g, h, s, sc) {
+    const t = s.t;
+    const cursor = svg("line", { class: "cursor", x1: 0, x2: 0, y1: T, y2: h - B,
+      visibility: "hidden" });
+    const read = svg("text", { class: "readout", x: L + 4, y: T + 9 });
+    const pad = svg("rect", { class: "hover", x: L, y: T, width: W - L - R,
+      height: h - T - B });
+    pad.addEventListener("mousemove", (ev) => {
+      const box = g.getBoundingClientRect();
+      const vx = (ev.clientX - box.left) * W / box.width;
+      let best = 0;
+      for (let i = 1; i < t.length; i++)
+        if (Math.abs(sc.x(t[i]) - vx) < Math.abs(sc.x(t[best]) - vx)) best = i;
+      const x = sc.x(t[best]).toFixed(1);
+      cursor.setAttribute("x1", x);
+      cursor.setAttribute("x2", x);
+      cursor.setAttribute("visibility", "visible");
+      read.textContent = utc(t[best]) + "  alloc " + bytes(s.allocated[best]) + "  res " +
+        bytes(s.resident[best]) + "  rss " + bytes(s.rss[best]) + "  dirty " +
+        bytes(s.dirty[best]) + "  muzzy " + bytes(s.muzzy[best]);
+    });
+    pad.addEventListener("mouseleave", () => {
+      cursor.setAttribute("visibility", "hidden");
+      read.textContent = "";
+    });
+    g.append(pad, cursor, read);
+  }
+
+  function bytesChart(h, evs) {
     const s = h.samples, t = s.t;
     const hi = Math.max(1, ...s.allocated, ...s.resident, ...s.rss);
     const sc = scale(t, 0, hi, H);
     const g = svg("svg", { class: "chart bytes", viewBox: "0 0 " + W + " " + H,
       "data-pid": h.pid, "data-points": t.length, role: "img" });
     const title = svg("title");
-    title.textContent = "allocated, resident and rss of pid " + h.pid;
+    title.textContent = "allocated, resident, rss, dirty and muzzy bytes of pid " + h.pid;
     g.append(title);
-    axes(g, H, 0, hi, bytes, sc.span);
+    axes(g, H, 0, hi, bytes, t, sc);
     g.append(line("rss", t, s.rss, sc), line("resident", t, s.resident, sc),
-      line("allocated", t, s.allocated, sc));
-    marks(g, t, sc, acts);
+      line("allocated", t, s.allocated, sc), line("dirty", t, s.dirty || [], sc),
+      line("muzzy", t, s.muzzy || [], sc));
+    hover(g, H, s, sc);
+    marks(g, t, sc, evs); /* above the hover area: their tooltips stay reachable */
     return g;
   }
 
@@ -179,7 +273,7 @@
     const title = svg("title");
     title.textContent = "fragmentation (active / allocated) of pid " + h.pid;
     g.append(title);
-    axes(g, HF, lo, hi, (v) => v.toFixed(2), sc.span);
+    axes(g, HF, lo, hi, (v) => v.toFixed(2), t, sc);
     g.append(line("frag", t, fr, sc));
     return g;
   }
@@ -188,8 +282,8 @@
     const shown = procs.filter((p) => p.stats).slice(0, MAX_CHARTS);
     const docs = await Promise.all(shown.map((p) =>
       getJSON("/api/v1/history?pid=" + encodeURIComponent(p.pid)).catch(() => null)));
-    const gov = await getJSON("/api/v1/governor").catch(() => null);
-    const acts = (gov && Array.isArray(gov.actions)) ? gov.actions : [];
+    const ev = await getJSON("/api/v1/events").catch(() => null);
+    const evs = (ev && Array.isArray(ev.events)) ? ev.events : [];
     const cards = [];
     docs.forEach((h, i) => {
       const p = shown[i];
@@ -197,7 +291,7 @@
       const name = (p.info && p.info.comm) || "";
       const card = el("div", { class: "card", "data-pid": p.pid },
         el("h3", {}, p.pid + " " + name),
-        bytesChart(h, acts.filter((a) => a.pid === p.pid)), fragChart(h));
+        bytesChart(h, evs.filter((e) => e.pid === p.pid)), fragChart(h));
       if (p.pid === selected) card.classList.add("selected");
       card.addEventListener("click", () => select(p.pid));
       cards.push(card);
@@ -337,7 +431,7 @@
       renderGroups("groups-comm", "comm", bc);
       renderGroups("groups-unit", "unit", bu);
       await renderProfiles();
-      $("status").textContent = "updated " + new Date().toLocaleTimeString();
+      $("status").textContent = "updated " + utc(Date.now() / 1000) + " UTC";
       $("status").classList.remove("bad");
       document.body.dataset.ready = "1";
     } catch (e) {
@@ -349,6 +443,7 @@
   }
 
   wireActions();
+  wireTable();
   refresh();
   setInterval(refresh, REFRESH_MS);
 })();

@@ -214,6 +214,33 @@ PY
         else
                 fail web-actions "the DevTools session failed: $res"
         fi
+
+        # What the actions did is marked on the chart (/api/v1/events); a hover reads the
+        # values; a column click sorts (again: reversed); the filter keeps what matches.
+        if res=$(CDP_PROFILE=$work/chrome-cdp2 timeout -k 5 45 $web cdp "$CHROME" "$url/" "$w1" \
+                marks hover sort=pid sort=pid "filter=$w2") &&
+                out=$(python3 - "$res" "$url" "$w1" "$w2" <<'PY'
+import json, re, sys, urllib.request
+res, url, w1, w2 = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+by = {r["action"]: r["text"] for r in res}
+evs = json.load(urllib.request.urlopen(url + "/api/v1/events?pid=%d" % w1))["events"]
+kinds = {(e["kind"], e["via"]) for e in evs}
+assert {("purge", "http"), ("decay", "http")} <= kinds, evs
+assert all(e["pid"] == w1 for e in evs), evs
+marks = json.loads(by["marks"])
+assert "purge" in marks and "decay" in marks, marks
+assert re.match(r"\d\d:\d\d:\d\d  alloc .+ res .+ rss .+ dirty .+ muzzy .+", by["hover"]), by
+orders = [json.loads(r["text"]) for r in res if r["action"] == "sort=pid"]
+assert orders[0] == sorted(orders[0], reverse=True) and orders[1] == sorted(orders[1]), orders
+assert len(orders[0]) >= 3 and orders[0] == orders[1][::-1], orders
+assert json.loads(by["filter=%d" % w2]) == [w2], by
+print("marks %s; hover %r" % (marks, by["hover"][:40]))
+PY
+                ); then
+                pass web-marks-hover-sort
+        else
+                fail web-marks-hover-sort "$(echo "${out:-}" | tail -2 | tr '\n' ' ') (page: $res)"
+        fi
 fi
 
 # 3. the history is bounded: each process's ring fills to 360 samples (history.h), then

@@ -52,10 +52,15 @@ class Dom(html.parser.HTMLParser):
         self.cells = []  # (row pid, td class, text)
         self.row = None
         self.cell = None
+        self.texts = []  # the text of each SVG <text> with class "time"
+        self.in_time = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.elements.append((tag, a))
+        self.in_time = tag == "text" and "time" in a.get("class", "").split()
+        if self.in_time:
+            self.texts.append("")
         if tag == "tr" and "data-pid" in a:
             self.row = a["data-pid"]
         if tag == "td" and self.row is not None:
@@ -71,6 +76,8 @@ class Dom(html.parser.HTMLParser):
     def handle_data(self, data):
         if self.cell is not None:
             self.cell[2] += data
+        if self.in_time:
+            self.texts[-1] += data
 
 
 def check_dom(path, hostile, pids):
@@ -90,6 +97,21 @@ def check_dom(path, hostile, pids):
     lines = [a for t, a in d.elements if t == "polyline" and "allocated" in a.get("class", "")]
     if not lines or not all(len(a.get("points", "").split()) >= 2 for a in lines):
         errs.append("allocated polylines without points: %r" % lines[:2])
+    # Dirty and muzzy series, a time axis in UTC, the hover area, a sortable table.
+    for series in ("dirty", "muzzy"):
+        n = sum(1 for t, a in d.elements if t == "polyline" and
+                a.get("class", "").split() == [series])
+        if n < len(pids):
+            errs.append("%d %s series for %d charts" % (n, series, len(pids)))
+    if not any(re.fullmatch(r"\d\d:\d\d:\d\d UTC", x) for x in d.texts) or \
+            not all(re.match(r"\d\d:\d\d:\d\d", x) for x in d.texts):
+        errs.append("no UTC time axis: %r" % d.texts[:4])
+    if sum(1 for t, a in d.elements if t == "rect" and a.get("class") == "hover") < len(pids):
+        errs.append("charts without the hover area")
+    heads = [a for t, a in d.elements if t == "th" and "sortable" in a.get("class", "")]
+    if len(heads) < 8 or not any("sorted-asc" in a.get("class", "") and
+                                 a.get("data-key") == "pid" for a in heads):
+        errs.append("the process table is not sortable (by pid first): %r" % heads[:3])
     comms = [text for _, cls, text in d.cells if "comm" in cls.split()]
     if hostile not in comms:
         errs.append("the hostile comm %r is not shown as text (comms: %r)" % (hostile, comms))
@@ -225,7 +247,38 @@ def cdp(chromium, url, pid, actions):
         sel = "document.getElementById('act-pid')"
         ev("%s.value = '%s'; %s.dispatchEvent(new Event('change'))" % (sel, pid, sel))
         results = []
+        rows = ("JSON.stringify(Array.from(document.getElementById('procs').tBodies[0].rows)"
+                ".map((r) => Number(r.dataset.pid)))")
+        chart = "document.querySelector('svg.chart.bytes[data-pid=\"%s\"]')" % pid
         for act in actions:
+            # Reading the page rather than acting through the form: the table's order after
+            # clicking a column (sort=KEY, twice for sort=-KEY) or typing a filter, the
+            # marks on pid's chart after the next refresh, the readout of a hover.
+            if act.startswith("sort="):
+                key = act[5:].lstrip("-")
+                for _ in range(2 if act[5:].startswith("-") else 1):
+                    ev("document.querySelector('#procs th[data-key=\"%s\"]').click()" % key)
+                results.append({"action": act, "text": ev(rows), "bad": False})
+                continue
+            if act.startswith("filter="):
+                ev("const f = document.getElementById('procs-filter'); f.value = %s; "
+                   "f.dispatchEvent(new Event('input'))" % json.dumps(act[7:]))
+                results.append({"action": act, "text": ev(rows), "bad": False})
+                continue
+            if act == "marks":
+                time.sleep(3)  # the next refresh draws what was done since
+                results.append({"action": act, "bad": False, "text": ev(
+                    "JSON.stringify(Array.from(%s.querySelectorAll('line.mark'))"
+                    ".map((m) => m.dataset.kind))" % chart)})
+                continue
+            if act == "hover":
+                results.append({"action": act, "bad": False, "text": ev(
+                    "(() => { const c = %s, r = c.querySelector('rect.hover')"
+                    ".getBoundingClientRect(); c.querySelector('rect.hover').dispatchEvent("
+                    "new MouseEvent('mousemove', {clientX: r.left + r.width - 1, "
+                    "clientY: r.top + r.height / 2, bubbles: true})); "
+                    "return c.querySelector('text.readout').textContent; })()" % chart)})
+                continue
             ev("document.getElementById('act-result').textContent = ''")
             if act.startswith("decay="):
                 ev("document.getElementById('act-ms').value = '%d'" % int(act[6:]))
