@@ -217,11 +217,21 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 rc = jc_opt->out_file != NULL ? jc_write_file(jc_opt->out_file, text, bytes)
                                               : jc_write_stdout(text, bytes);
         } else {
-                char root[64], what[64], title[96];
+                char root[64], what[64], title[128], comm[32] = "";
                 struct stat st;
                 snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
                 snprintf(what, sizeof(what), "pid %d", (int)pid);
-                snprintf(title, sizeof(title), "Heap profile of pid %d: in-use bytes", (int)pid);
+                /* The program's name in the title (the flame graph is read later, away
+                 * from the process); the kernel's comm, cut at a newline. */
+                snprintf(title, sizeof(title), "/proc/%d/comm", (int)pid);
+                FILE *cf = fopen(title, "re");
+                if (cf != NULL) {
+                        if (fgets(comm, sizeof(comm), cf) != NULL)
+                                comm[strcspn(comm, "\n")] = '\0';
+                        fclose(cf);
+                }
+                snprintf(title, sizeof(title), "Heap profile of %s%spid %d", comm,
+                         comm[0] != '\0' ? ", " : "", (int)pid);
                 const char *rp = jc_opt->root;
                 if (rp == NULL && stat(root, &st) == 0 && access(root, R_OK | X_OK) == 0)
                         rp = root;

@@ -170,7 +170,7 @@ int pc_write_svg(const pc_resolved_t *r, const char *title, pc_buf_t *out, pc_er
         pc_stack_lines_free(v, n);
         pc_buf_t b = {0};
         if (rc == 0) {
-                double height = (depth + 1) * SVG_ROW + 2 * SVG_PAD + 30;
+                double height = (depth + 1) * SVG_ROW + 2 * SVG_PAD + 48;
                 pc_buf_printf(&b,
                               "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
                               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
@@ -186,7 +186,15 @@ int pc_write_svg(const pc_resolved_t *r, const char *title, pc_buf_t *out, pc_er
                               "style=\"font-size:16px\">",
                               SVG_WIDTH / 2);
                 pc_buf_xml(&b, title != NULL ? title : "Heap profile: in-use bytes");
-                pc_buf_printf(&b, " (%llu bytes)</text>\n", (unsigned long long)root->bytes);
+                pc_buf_str(&b, "</text>\n");
+                /* What the widths mean: in-use bytes, estimated from samples taken every
+                 * `period` bytes of allocation on average. */
+                pc_buf_printf(&b,
+                              "<text x=\"%.0f\" y=\"42\" text-anchor=\"middle\">"
+                              "in-use bytes: %llu in all; one sample per %llu bytes allocated "
+                              "on average (heap_v2/%llu), unbiased as jeprof does</text>\n",
+                              SVG_WIDTH / 2, (unsigned long long)root->bytes,
+                              (unsigned long long)r->period, (unsigned long long)r->period);
                 double scale = root->bytes ? (SVG_WIDTH - 2 * SVG_PAD) / (double)root->bytes : 0;
                 if (root->bytes > 0)
                         draw(&b, root, SVG_PAD, SVG_WIDTH - 2 * SVG_PAD, 0, height, scale,
