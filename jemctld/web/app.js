@@ -403,7 +403,9 @@
     const rows = doc.profiles.slice().reverse().map((p) => {
       const del = el("button", { type: "button" }, "Delete");
       del.addEventListener("click", () => deleteProfile(p.id));
-      const links = el("td", {}, profileLink(p.id, "svg", "flame graph"), " ",
+      const viewer = el("a", { href: "/static/flame.html?id=" + encodeURIComponent(p.id),
+        class: "flame-link" }, "flame graph");
+      const links = el("td", {}, viewer, " ", profileLink(p.id, "svg", "SVG"), " ",
         profileLink(p.id, "heap", "heap"), " ", profileLink(p.id, "pprof", "pprof"), " ",
         profileLink(p.id, "folded", "folded"));
       const tr = el("tr", { "data-id": p.id }, el("td", {}, p.time_utc), el("td", {}, p.reason),

@@ -241,6 +241,49 @@ PY
         else
                 fail web-marks-hover-sort "$(echo "${out:-}" | tail -2 | tr '\n' ' ') (page: $res)"
         fi
+
+        # The flame graph viewer on the profile the actions stored: drawn, titled with the
+        # program and the sampling, search highlights, a click zooms, inverted flips,
+        # reset comes back.
+        # Sampling on in w1 first (the workloads run without it), then a capture.
+        "$B/jemctl/jemctl" --runtime-dir "$rt" prof "$w1" on --lg-sample 10 >/dev/null 2>&1
+        sleep 2
+        pid_id=$(python3 -c 'import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/api/v1/processes/" + sys.argv[2] + "/profile",
+                             data=b"{\"store\": true}", method="POST",
+                             headers={"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(req, timeout=30))["result"]["id"])' "$url" "$w1" 2>/dev/null)
+        if [ -z "$pid_id" ]; then
+                skip web-flame-viewer "no stored profile of pid $w1 (the store is off here)"
+        elif res=$(CDP_PROFILE=$work/chrome-cdp3 timeout -k 5 45 $web cdp "$CHROME" \
+                "$url/static/flame.html?id=$pid_id" "$w1" \
+                "eval=[document.querySelectorAll('g.box').length, document.getElementById('fg-title').textContent, document.getElementById('fg-sub').textContent]" \
+                "eval=(() => { const s = document.getElementById('fg-search'); s.value = 'main'; s.dispatchEvent(new Event('input')); return [document.querySelectorAll('g.box.match').length, document.getElementById('fg-match').textContent]; })()" \
+                "eval=(() => { document.querySelector('g.box[data-name=\"main\"]').dispatchEvent(new MouseEvent('click')); return document.querySelector('svg.flame').dataset.zoom; })()" \
+                "eval=(() => { const c = document.getElementById('fg-invert'); c.checked = true; c.dispatchEvent(new Event('change')); const r = document.querySelector('g.box[data-name=\"all\"] rect'); return [document.querySelector('svg.flame').dataset.inverted, r.getAttribute('y')]; })()" \
+                "eval=(() => { document.getElementById('fg-reset').click(); return document.querySelector('svg.flame').dataset.zoom; })()") &&
+                out=$(python3 - "$res" "$w1" <<'PY'
+import json, re, sys
+res, w1 = json.loads(sys.argv[1]), sys.argv[2]
+v = [json.loads(r["text"]) for r in res]
+n, title, sub = v[0]
+assert n > 3 and "Heap profile of live_workload, pid " + w1 in title, v[0]
+assert re.search(r"one sample per .+ allocated on average \(heap_v2/\d+\)", sub), v[0]
+assert v[1][0] >= 1 and v[1][1].startswith("matched "), v[1]
+assert v[2] == "main", v[2]
+assert v[3] == ["1", "10"], v[3]  # inverted: the root on top (at PAD)
+assert v[4] == "all", v[4]
+print("%d boxes; %s" % (n, v[1][1]))
+PY
+                ); then
+                pass web-flame-viewer
+                # Its screenshot, kept with the dashboard's in the test output.
+                chrome flameshot --virtual-time-budget=8000 --window-size=1400,900 \
+                        --hide-scrollbars --screenshot="$B/tests-artifacts/flame-viewer.png" \
+                        "$url/static/flame.html?id=$pid_id" >/dev/null
+        else
+                fail web-flame-viewer "$(echo "${out:-}" | tail -2 | tr '\n' ' ') (page: $res)"
+        fi
 fi
 
 # 3. the history is bounded: each process's ring fills to 360 samples (history.h), then

@@ -271,6 +271,10 @@ def cdp(chromium, url, pid, actions):
                     "JSON.stringify(Array.from(%s.querySelectorAll('line.mark'))"
                     ".map((m) => m.dataset.kind))" % chart)})
                 continue
+            if act.startswith("eval="):  # any expression: its value as JSON
+                results.append({"action": act, "bad": False,
+                                "text": ev("JSON.stringify(%s)" % act[5:])})
+                continue
             if act == "hover":
                 results.append({"action": act, "bad": False, "text": ev(
                     "(() => { const c = %s, r = c.querySelector('rect.hover')"
