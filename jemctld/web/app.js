@@ -426,7 +426,11 @@
       procs.sort((a, b) => a.pid - b.pid);
       renderProcs(procs);
       const bad = procs.filter((p) => p.error).length;
-      $("summary").textContent = procs.length + " processes" + (bad ? ", " + bad + " failing" : "");
+      // The host's totals over every process polled.
+      const sum = (k) => procs.reduce((a, p) => a + ((p.stats && p.stats[k]) || 0), 0);
+      $("summary").textContent = procs.length + " processes" + (bad ? ", " + bad + " failing" : "") +
+        "; in all: allocated " + bytes(sum("allocated")) + ", resident " + bytes(sum("resident")) +
+        ", rss " + bytes(sum("rss"));
       await renderCharts(procs);
       const [bc, bu] = await Promise.all([getJSON("/api/v1/groups?by=comm"),
         getJSON("/api/v1/groups?by=unit")]);

@@ -218,7 +218,8 @@ PY
         # What the actions did is marked on the chart (/api/v1/events); a hover reads the
         # values; a column click sorts (again: reversed); the filter keeps what matches.
         if res=$(CDP_PROFILE=$work/chrome-cdp2 timeout -k 5 45 $web cdp "$CHROME" "$url/" "$w1" \
-                marks hover sort=pid sort=pid "filter=$w2") &&
+                marks hover sort=pid sort=pid "filter=$w2" \
+                "eval=document.getElementById('summary').textContent") &&
                 out=$(python3 - "$res" "$url" "$w1" "$w2" <<'PY'
 import json, re, sys, urllib.request
 res, url, w1, w2 = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -234,6 +235,8 @@ orders = [json.loads(r["text"]) for r in res if r["action"] == "sort=pid"]
 assert orders[0] == sorted(orders[0], reverse=True) and orders[1] == sorted(orders[1]), orders
 assert len(orders[0]) >= 3 and orders[0] == orders[1][::-1], orders
 assert json.loads(by["filter=%d" % w2]) == [w2], by
+summary = json.loads(res[-1]["text"])  # the host's totals in the header
+assert re.match(r"\d+ processes.*; in all: allocated .+, resident .+, rss .+", summary), summary
 print("marks %s; hover %r" % (marks, by["hover"][:40]))
 PY
                 ); then
