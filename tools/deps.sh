@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages liballoc needs, only those missing.  One list for the
 # build, the demo, the tests and the benchmarks:  tools/deps.sh [build|demo|test|bench]
+# tools/deps.sh --list SET prints the set's packages and installs nothing.
 set -eu
+list=0
+if [ "${1:-}" = --list ]; then
+        list=1
+        shift
+fi
 what=${1:-test}
 build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev
             zlib1g-dev libsystemd-dev"
@@ -28,8 +34,12 @@ build) pkgs=$build_pkgs ;;
 demo) pkgs=$demo_pkgs ;;
 test) pkgs=$test_pkgs ;;
 bench) pkgs=$bench_pkgs ;;
-*) echo "usage: $0 [build|demo|test|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] [build|demo|test|bench]" >&2; exit 2 ;;
 esac
+if [ $list = 1 ]; then
+        echo $pkgs
+        exit 0
+fi
 missing=""
 for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -96,4 +96,19 @@ else
         echo "FAIL: unit/pkgconfig-static: $why"
         status=1
 fi
+# The demo installs the build set and what it runs, not the test toolchain (a newcomer
+# waits for the demo): its set has none of the test-only packages, and demo.sh asks for it.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+demo_set=" $("$top/tools/deps.sh" --list demo) "
+heavy=""
+for p in chromium golang-go clang prometheus redis-server libjemalloc-dev zsh; do
+        case "$demo_set" in *" $p "*) heavy="$heavy $p" ;; esac
+done
+if [ -z "$heavy" ] && grep -q '^tools/deps.sh demo' "$top/tools/demo.sh" &&
+        [ "$("$top/tools/deps.sh" --list build | wc -w)" -lt "$(echo $demo_set | wc -w)" ]; then
+        echo "PASS: unit/demo-installs-only-what-it-needs"
+else
+        echo "FAIL: unit/demo-installs-only-what-it-needs: demo set:$demo_set; test-only in it:$heavy"
+        status=1
+fi
 exit $status
