@@ -5,8 +5,12 @@
 # queries), then loads the page in headless Chromium: the DOM lists every pid with charts
 # that have data points, the hostile strings show as text and inject nothing, a screenshot
 # is kept in BUILD/tests-artifacts/, and clicks on Purge and Set decay (over the DevTools
-# pipe) show the endpoints' answers and change the process.  A second daemon polling every
-# 20 ms shows the history stays at its bound.  Bounded: about 25 s, killed at 150 s.
+# pipe) show the endpoints' answers and change the process; the charts have dirty and
+# muzzy series, a UTC time axis and a hover readout, the actions are marked on them
+# (/api/v1/events), the table sorts and filters, the header sums the host; the flame
+# graph viewer draws a captured profile, searches, zooms and inverts (its screenshot is
+# kept too).  A second daemon polling every 20 ms shows the history stays at its bound.
+# Bounded: about 35 s, killed at 150 s.
 #   tests/daemon/web.sh BUILD_DIR
 set -u
 B=$(cd "${1:?usage: tests/daemon/web.sh BUILD_DIR}" && pwd)
