@@ -84,6 +84,10 @@ else
         # Its D-Bus API on a private bus, the HTTP write endpoints, another uid refused,
         # and the systemd units, sd_notify and socket activation (about 10 s).
         run_kind daemon-bus tests/daemon/bus.sh build
+        # The units under a booted systemd (systemd-nspawn -b of a Debian 12 root made by
+        # debootstrap once): jemctld.service with all its hardening, its exposure level
+        # (about 20 s; the first run also debootstraps; SKIP in a chroot).
+        run_kind systemd tests/systemd/run.sh build
         # Its profile store and capture policies: captures over HTTP and D-Bus, downloads
         # read by jeprof and converted, limits, a full disk, a dying target, another uid,
         # a restart (about 15 s).
