@@ -498,13 +498,14 @@ static uint64_t realtime_ms(void)
         return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Purges every arena fully; ordered: an event's purge (counted, heaps told to trim). */
+/* Purges every arena fully; ordered: an event's purge (counted, heaps told to trim).
+ * The purge is counted when it is over, after its bytes: whoever sees stats.pressure.purges
+ * grow sees the bytes it returned too. */
 static void purge(uint64_t now, bool ordered)
 {
         if (ordered) {
                 __atomic_store_n(&last_purge_ns, now, __ATOMIC_RELAXED);
                 __atomic_add_fetch(&la_pressure_gen, 1, __ATOMIC_RELAXED);
-                __atomic_add_fetch(&n_purges, 1, __ATOMIC_RELAXED);
         }
         __atomic_store_n(&last_pass_ns, now, __ATOMIC_RELAXED);
         la_thread_trim();
@@ -515,7 +516,9 @@ static void purge(uint64_t now, bool ordered)
                 if (a != NULL)
                         pages += la_arena_purge_all(a);
         }
-        __atomic_add_fetch(&bytes_returned, (uint64_t)pages * LA_PAGE, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&bytes_returned, (uint64_t)pages * LA_PAGE, __ATOMIC_RELEASE);
+        if (ordered)
+                __atomic_add_fetch(&n_purges, 1, __ATOMIC_RELEASE);
 }
 
 static void on_event(bool now_anyway)

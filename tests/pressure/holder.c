@@ -4,7 +4,8 @@
  * scattered survivor set), then reports on stdout and obeys commands on stdin:
  *   ready <rss_kib>                     once the working set is in place
  *   event <events> <purges> <bytes_returned> <rss_kib> <ms since ready>
- *                                       whenever stats.pressure.events changes
+ *                                       whenever stats.pressure.events changes, once
+ *                                       the purge it ordered is over (1 s at most)
  *   watch <pressure.watch>              answer to "w"
  *   rss <rss_kib>                       answer to "r"
  *   ok <rc>                             answer to "e" (mallctl pressure.event) and to
@@ -102,8 +103,9 @@ int main(int argc, char **argv)
         if (blocks == NULL || !fill(blocks, cap, &n, mib, keep))
                 return 1;
         double t0 = now_ms();
+        /* Counted before "ready": an event that comes right after it must be news. */
+        uint64_t seen = u64("stats.pressure.events"), purges = u64("stats.pressure.purges");
         printf("ready %ld\n", rss_kib());
-        uint64_t seen = u64("stats.pressure.events");
         char line[64];
         for (;;) {
                 struct pollfd p = {0, POLLIN, 0};
@@ -111,8 +113,11 @@ int main(int argc, char **argv)
                 uint64_t ev = u64("stats.pressure.events");
                 if (ev != seen) {
                         seen = ev;
-                        /* give the purge (started with the event) time to finish */
-                        usleep(20000);
+                        /* The purge the event starts (or the one it was merged into, within
+                         * 250 ms) is counted when it is over: wait for it, 1 s at most. */
+                        for (int i = 0; i < 500 && u64("stats.pressure.purges") == purges; i++)
+                                usleep(2000);
+                        purges = u64("stats.pressure.purges");
                         printf("event %llu %llu %llu %ld %.1f\n", (unsigned long long)ev,
                                (unsigned long long)u64("stats.pressure.purges"),
                                (unsigned long long)u64("stats.pressure.bytes_returned"),
