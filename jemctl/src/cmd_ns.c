@@ -10,34 +10,6 @@
 
 #include "jemctl.h"
 
-/* "stats.arenas.3.bins.7.nregs" -> "stats.arenas.<i>.bins.<j>.nregs", as the server
- * lists names. */
-static void normalise(const char *name, char *out, size_t cap)
-{
-        size_t n = 0;
-        unsigned idx = 0;
-        const char *s = name;
-        out[0] = '\0';
-        while (*s != '\0' && n + 5 < cap) {
-                size_t len = strcspn(s, ".");
-                bool digits = len > 0 && strspn(s, "0123456789") >= len;
-                if (digits) {
-                        memcpy(out + n, idx++ == 0 ? "<i>" : "<j>", 3);
-                        n += 3;
-                } else {
-                        size_t k = len < cap - n - 2 ? len : cap - n - 2;
-                        memcpy(out + n, s, k);
-                        n += k;
-                }
-                s += len;
-                if (*s == '.') {
-                        out[n++] = '.';
-                        s++;
-                }
-        }
-        out[n] = '\0';
-}
-
 /* One line for a name the process answered with an error; value: what set wrote (NULL
  * for get and actions).  An unknown name gets the closest known one; a value the name
  * refuses (EFAULT, as in jemalloc) is said in those words. */
@@ -172,7 +144,7 @@ typedef struct setarg {
 static int learn_type(jc_conn_t *c, setarg_t *a)
 {
         char norm[256];
-        normalise(a->name, norm, sizeof(norm));
+        jc_name_pattern(a->name, norm, sizeof(norm), NULL);
         jp_writer_t *w = jc_begin(c, JP_OP_LIST);
         jp_w_key(w, "prefix");
         jp_w_str(w, a->name);

@@ -51,17 +51,17 @@ const char *jc_closest(const char *word, const char *const *cands, size_t n)
         return best;
 }
 
-/* name with its numeric components replaced by <i>, <j> (as `list` names them); the
- * numbers in order into nums. */
-static void to_pattern(const char *name, char *out, size_t cap, char nums[2][24])
+void jc_name_pattern(const char *name, char *out, size_t cap, char nums[2][24])
 {
         size_t n = 0;
         unsigned idx = 0;
-        nums[0][0] = nums[1][0] = '\0';
+        if (nums != NULL)
+                nums[0][0] = nums[1][0] = '\0';
         for (const char *s = name; *s != '\0' && n + 5 < cap;) {
                 size_t len = strcspn(s, ".");
-                if (len > 0 && strspn(s, "0123456789") >= len && idx < 2) {
-                        snprintf(nums[idx], 24, "%.*s", (int)(len < 23 ? len : 23), s);
+                if (len > 0 && strspn(s, "0123456789") >= len) {
+                        if (nums != NULL && idx < 2)
+                                snprintf(nums[idx], 24, "%.*s", (int)(len < 23 ? len : 23), s);
                         memcpy(out + n, idx++ == 0 ? "<i>" : "<j>", 3);
                         n += 3;
                 } else {
@@ -115,7 +115,7 @@ const char *jc_suggest_name(pid_t pid, const char *name, char *out, size_t cap)
                         cands[i] = s != NULL ? s : "";
                 }
                 char pat[256], nums[2][24];
-                to_pattern(name, pat, sizeof(pat), nums);
+                jc_name_pattern(name, pat, sizeof(pat), nums);
                 const char *best = jc_closest(pat, cands, n);
                 if (best != NULL)
                         from_pattern(best, nums, out, cap);

@@ -84,37 +84,32 @@ def fakeprof(d, profile, bad):
     serve(d, answer)
 
 
-def pressure_signal(path, pid):
+def signal_payloads(path, member):
+    """The data of every signal MEMBER in busctl monitor's JSON output in FILE."""
     try:
         lines = open(path).read().splitlines()
     except OSError:
-        return 1
+        return
     for line in lines:
         try:
             m = json.loads(line)
         except ValueError:
             continue
-        if m.get("type") == "signal" and m.get("member") == "PressureAction":
-            data = m.get("payload", {}).get("data", [])
-            if data[:1] == [int(pid)] and data[2:] == ["host", 0, True]:
-                return 0
+        if m.get("type") == "signal" and m.get("member") == member:
+            yield m.get("payload", {}).get("data", [])
+
+
+def pressure_signal(path, pid):
+    for data in signal_payloads(path, "PressureAction"):
+        if data[:1] == [int(pid)] and data[2:] == ["host", 0, True]:
+            return 0
     return 1
 
 
 def signals(path, kind, pid):
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        return 1
-    for line in lines:
-        try:
-            m = json.loads(line)
-        except ValueError:
-            continue
-        if m.get("type") == "signal" and m.get("member") == kind:
-            data = m.get("payload", {}).get("data", [])
-            if data and str(data[0]) == str(pid):
-                return 0
+    for data in signal_payloads(path, kind):
+        if data and str(data[0]) == str(pid):
+            return 0
     return 1
 
 
