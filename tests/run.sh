@@ -121,6 +121,8 @@ if [ $quick = 0 ]; then
         # The same for profconv's heap_v2 parser, ELF reader and writers (what jemctld,
         # as root, reads on a process's behalf).
         FUZZ_TARGET=profconv run_kind fuzz-profconv tests/fuzz/run.sh 10 build/tests-tmp/fuzz
+        # And jemctld's configuration file, which root's daemon reads at start.
+        FUZZ_TARGET=config run_kind fuzz-config tests/fuzz/run.sh 10 build/tests-tmp/fuzz
         # The threaded stress test linked with the allocator, under ThreadSanitizer.
         if build build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false; then
                 run_kind stress-tsan tests/stress/run-tsan.sh build-tsan

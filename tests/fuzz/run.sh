@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fuzzes with libFuzzer one of the parsers of outside input: the control protocol's codec
-# (FUZZ_TARGET=proto, the default: tests/fuzz/fuzz_proto.c with proto/src/*.c) or profconv's
+# (FUZZ_TARGET=proto, the default: tests/fuzz/fuzz_proto.c with proto/src/*.c), profconv's
 # heap_v2 parser, ELF reader and writers (FUZZ_TARGET=profconv: tests/fuzz/fuzz_profconv.c
-# with profconv/src/*.c).  Builds with clang (-fsanitize=fuzzer,address,undefined; no Meson
+# with profconv/src/*.c), or jemctld's configuration file (FUZZ_TARGET=config:
+# tests/fuzz/fuzz_config.c with jemctld/src/config.c, seeds in tests/fuzz/corpus-config/).  Builds with clang (-fsanitize=fuzzer,address,undefined; no Meson
 # needed), first replays the seed corpus (tests/fuzz/corpus/ for proto), then fuzzes for
 # SECONDS (default 20).
 #
-#     [FUZZ_TARGET=proto|profconv] tests/fuzz/run.sh [SECONDS] [WORK_DIR]
+#     [FUZZ_TARGET=proto|profconv|config] tests/fuzz/run.sh [SECONDS] [WORK_DIR]
 #
 # WORK_DIR (default build/tests-tmp/fuzz) holds the binary, the corpus the run grows (the
 # seeds in the source tree are only read) and any crash-* / leak-* / timeout-* input.
@@ -26,13 +27,19 @@ proto)
         seeds=("$here/corpus")
         opts=(-dict="$here/json.dict" -max_len=4096)
         ;;
+config)
+        srcs=("$here/fuzz_config.c" "$root/jemctld/src/config.c")
+        flags=(-I "$root/jemctld/src")
+        seeds=("$here/corpus-config")
+        opts=(-max_len=8192)
+        ;;
 profconv)
         srcs=("$here/fuzz_profconv.c" "$root"/profconv/src/[a-z]*.c)
         flags=(-I "$root/profconv/include" -I "$root/profconv/src" -lz -lm -ldl)
         seeds=()
         opts=(-max_len=65536)
         ;;
-*) echo "usage: FUZZ_TARGET=proto|profconv $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;;
+*) echo "usage: FUZZ_TARGET=proto|profconv|config $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;;
 esac
 work=${2:-$root/build/tests-tmp/fuzz}
 [ "$target" = proto ] || work=$work-$target
