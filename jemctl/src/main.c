@@ -69,12 +69,26 @@ static const verb_t verbs[] = {
          "heap_v2 file into those formats (--root: where the binaries are)."},
 };
 
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+/* The verb of that name (the last entry of a name: its options), or NULL. */
+static const verb_t *find_verb(const char *name)
+{
+        const verb_t *v = NULL;
+        for (size_t i = 0; i < NVERBS; i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        v = &verbs[i];
+        return v;
+}
+
 /* `jemctl VERB --help`: the verb's synopses and what it does. */
 static void verb_usage(const char *name)
 {
         const char *help = NULL;
+        if (strcmp(name, "list") == 0) /* ls's other name */
+                name = "ls";
         printf("Usage:\n");
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        for (size_t i = 0; i < NVERBS; i++)
                 if (strcmp(verbs[i].name, name) == 0 && verbs[i].synopsis != NULL) {
                         printf("  jemctl %s\n", verbs[i].synopsis);
                         if (verbs[i].help != NULL)
@@ -91,7 +105,7 @@ static void usage(FILE *f)
         fprintf(f, "Usage: jemctl [OPTIONS] VERB [ARGUMENTS] [OPTIONS]\n"
                    "Reads and tunes the allocator of processes running liballoc through\n"
                    "their control sockets (<runtime dir>/<pid>.sock).\n\nVerbs:\n");
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        for (size_t i = 0; i < NVERBS; i++)
                 if (verbs[i].synopsis != NULL)
                         fprintf(f, "  jemctl %s\n", verbs[i].synopsis);
         fprintf(f,
@@ -119,6 +133,20 @@ static int usage_error(const char *fmt, const char *arg)
         fputs("jemctl: ", stderr);
         fprintf(stderr, fmt, arg);
         fputs("\nTry 'jemctl --help'.\n", stderr);
+        return JC_USAGE;
+}
+
+/* A verb nobody knows: the closest one if it looks like a typo; exit status 2. */
+static int unknown_verb(const char *name)
+{
+        const char *names[NVERBS];
+        for (size_t i = 0; i < NVERBS; i++)
+                names[i] = verbs[i].name;
+        const char *best = jc_closest(name, names, NVERBS);
+        if (best == NULL)
+                return usage_error("unknown verb '%s'", name);
+        fprintf(stderr, "jemctl: unknown verb '%s' (did you mean '%s'?)\n", name, best);
+        fputs("Try 'jemctl --help'.\n", stderr);
         return JC_USAGE;
 }
 
@@ -213,15 +241,11 @@ int main(int argc, char **argv)
         if (vi < argc && (strcmp(argv[vi], "-h") == 0 || strcmp(argv[vi], "--help") == 0 ||
                           strcmp(argv[vi], "help") == 0)) {
                 /* "jemctl help VERB": that verb's help. */
-                for (size_t i = 0; vi + 1 < argc && strcmp(argv[vi], "help") == 0 &&
-                                   i < sizeof(verbs) / sizeof(verbs[0]);
-                     i++)
-                        if (strcmp(verbs[i].name, argv[vi + 1]) == 0) {
-                                verb_usage(strcmp(argv[vi + 1], "list") == 0 ? "ls"
-                                                                             : argv[vi + 1]);
-                                return JC_OK;
-                        }
-                usage(stdout);
+                if (strcmp(argv[vi], "help") == 0 && vi + 1 < argc &&
+                    find_verb(argv[vi + 1]) != NULL)
+                        verb_usage(argv[vi + 1]);
+                else
+                        usage(stdout);
                 return JC_OK;
         }
         if (vi < argc && strcmp(argv[vi], "--version") == 0) {
@@ -235,24 +259,9 @@ int main(int argc, char **argv)
                 }
                 return usage_error("%s", "no verb given");
         }
-        const char *vname = argv[vi];
-        const verb_t *verb = NULL;
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                if (strcmp(verbs[i].name, vname) == 0)
-                        verb = &verbs[i];
-        if (verb == NULL) {
-                const char *names[sizeof(verbs) / sizeof(verbs[0])];
-                for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                        names[i] = verbs[i].name;
-                const char *best = jc_closest(vname, names, sizeof(verbs) / sizeof(verbs[0]));
-                if (best != NULL) {
-                        fprintf(stderr, "jemctl: unknown verb '%s' (did you mean '%s'?)\n",
-                                vname, best);
-                        fputs("Try 'jemctl --help'.\n", stderr);
-                        return JC_USAGE;
-                }
-                return usage_error("unknown verb '%s'", vname);
-        }
+        const verb_t *verb = find_verb(argv[vi]);
+        if (verb == NULL)
+                return unknown_verb(argv[vi]);
         /* The arguments without the verb, options and all, in order. */
         for (int i = vi; i > 1; i--)
                 argv[i] = argv[i - 1];
@@ -275,7 +284,7 @@ int main(int argc, char **argv)
                         continue;
                 }
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        verb_usage(strcmp(verb->name, "list") == 0 ? "ls" : verb->name);
+                        verb_usage(verb->name);
                         free(pos);
                         return JC_OK;
                 }

@@ -427,24 +427,29 @@ static void arm(gov_cg_t *cg)
 }
 
 /* The cgroup's limit now: false if it is gone or has none (then cg is dropped). */
-static bool read_limit(gov_cg_t *cg)
+/* The limit that counts: memory.high when it is set below memory.max, else the hard
+ * limit.  0, -ERANGE if there is none, or jd_cg_limits's error (-ENOENT: gone). */
+static int limit_of(int version, const char *dir, uint64_t *limit, enum reason *kind)
 {
         uint64_t max, high;
-        int rc = jd_cg_limits(cg->version, cg->dir, &max, &high);
-        if (rc != 0) {
+        int rc = jd_cg_limits(version, dir, &max, &high);
+        if (rc != 0)
+                return rc;
+        bool by_high = high != JD_CG_NONE && high < max;
+        *kind = by_high ? R_HIGH : R_LIMIT;
+        *limit = by_high ? high : max;
+        return *limit == JD_CG_NONE || *limit == 0 ? -ERANGE : 0;
+}
+
+static bool read_limit(gov_cg_t *cg)
+{
+        int rc = limit_of(cg->version, cg->dir, &cg->limit, &cg->kind);
+        if (rc != 0)
                 jd_log("governor: %s: %s: no longer watched", cg->dir,
-                       rc == -ENOENT ? "the cgroup is gone" : strerror(-rc));
-                return false;
-        }
-        cg->kind = high != JD_CG_NONE ? R_HIGH : R_LIMIT;
-        cg->limit = high != JD_CG_NONE && high < max ? high : max;
-        if (high != JD_CG_NONE && high >= max)
-                cg->kind = R_LIMIT;
-        if (cg->limit == JD_CG_NONE || cg->limit == 0) {
-                jd_log("governor: %s: no memory limit any more: no longer watched", cg->dir);
-                return false;
-        }
-        return true;
+                       rc == -ENOENT   ? "the cgroup is gone"
+                       : rc == -ERANGE ? "no memory limit any more"
+                                       : strerror(-rc));
+        return rc == 0;
 }
 
 static void check_cg(gov_cg_t *cg, double now)
@@ -504,20 +509,18 @@ static void consider(int version, const char *dir)
 {
         if (find_cg(version, dir) != NULL)
                 return;
-        uint64_t max, high;
-        if (jd_cg_limits(version, dir, &max, &high) != 0 || (max == JD_CG_NONE &&
-                                                             high == JD_CG_NONE))
-                return;
+        uint64_t limit;
+        enum reason kind;
+        if (limit_of(version, dir, &limit, &kind) != 0)
+                return; /* no limit here (or no such cgroup): nothing to watch */
         gov_cg_t *cg = calloc(1, sizeof(*cg));
         if (cg == NULL)
                 return;
         cg->version = version;
         snprintf(cg->dir, sizeof(cg->dir), "%s", dir);
         cg->efd = cg->wd = -1;
-        if (!read_limit(cg)) {
-                free(cg);
-                return;
-        }
+        cg->limit = limit;
+        cg->kind = kind;
         if (version == 2)
                 jd_cg_events(dir, &cg->ev_high, &cg->ev_max); /* the starting point */
         arm(cg);

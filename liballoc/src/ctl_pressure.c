@@ -22,20 +22,17 @@ const ctl_node_t la_ctl_pressure_nodes[] = {
         CTL_END,
 };
 
-#define STAT(field)                                                                        \
-        CTL_FN(stats_pressure_##field##_ctl)                                               \
-        {                                                                                  \
-                CTL_UNUSED();                                                              \
-                CTL_READONLY();                                                            \
-                la_pressure_stats_t st;                                                    \
-                la_pressure_stats(&st);                                                    \
-                uint64_t v = st.field;                                                     \
-                return la_ctl_read_out(oldp, oldlenp, &v, sizeof(v));                      \
-        }
-STAT(events)
-STAT(purges)
-STAT(bytes_returned)
-STAT(last_event_ms)
+static la_pressure_stats_t snapshot(void)
+{
+        la_pressure_stats_t st;
+        la_pressure_stats(&st);
+        return st;
+}
+
+CTL_RO(stats_pressure_events_ctl, uint64_t, snapshot().events)
+CTL_RO(stats_pressure_purges_ctl, uint64_t, snapshot().purges)
+CTL_RO(stats_pressure_bytes_returned_ctl, uint64_t, snapshot().bytes_returned)
+CTL_RO(stats_pressure_last_event_ms_ctl, uint64_t, snapshot().last_event_ms)
 
 const ctl_node_t la_ctl_stats_pressure_nodes[] = {
         CTL_LEAF("events", stats_pressure_events_ctl, "uint64_t", "r-"),

@@ -659,7 +659,6 @@ void la_ctl_server_boot(void)
         if (tls_booting)
                 return;
         tls_booting = true;
-        __atomic_store_n(&la_pressure_start_pending, false, __ATOMIC_RELAXED);
         la_pressure_boot();
         la_mutex_lock(&srv_lock);
         start_locked();
@@ -702,7 +701,9 @@ void la_ctl_server_stop(void)
 
 void la_ctl_server_restart(void)
 {
-        la_ctl_server_restart_pending = false;
+        if (tls_booting) /* the service thread's own refill: left for another thread */
+                return;
+        __atomic_store_n(&la_ctl_server_restart_pending, false, __ATOMIC_RELAXED);
         la_ctl_server_boot();
 }
 

@@ -15,7 +15,8 @@
 void la_ctl_server_boot(void);
 /* Stops it and removes the socket (at exit). */
 void la_ctl_server_stop(void);
-/* A fork child starts its own server at its next refill (see heap.c). */
+/* The next thread-heap refill (re)starts the service (see heap.c): in a fork child, or
+ * once the heap grew enough for a memory-pressure watch (pressure.c). */
 extern bool la_ctl_server_restart_pending;
 void la_ctl_server_restart(void);
 /* Set while the runtime directory is missing; la_ctl_server_dir_tick (from a refill,

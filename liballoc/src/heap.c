@@ -291,9 +291,12 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                         h->pressure_gen = gen;
                         la_heap_trim(h);
                 }
-                /* A fork child starts its control thread here: a thread heap's refill
+                /* A fork child starts its control thread here, and a heap that grew
+                 * enough for a memory-pressure watch (pressure.h): a thread heap's refill
                  * holds no lock when it returns. */
-                if (LA_UNLIKELY(la_ctl_server_restart_pending) && h->kind == LA_HEAP_THREAD)
+                if (LA_UNLIKELY(__atomic_load_n(&la_ctl_server_restart_pending,
+                                                __ATOMIC_RELAXED)) &&
+                    h->kind == LA_HEAP_THREAD)
                         la_ctl_server_restart();
                 /* A runtime directory made after the start (README): looked for at most
                  * once a second, here and never on the fast paths. */
@@ -301,11 +304,6 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                                                      __ATOMIC_RELAXED)) &&
                          h->kind == LA_HEAP_THREAD)
                         la_ctl_server_dir_tick();
-                /* The heap grew enough for a memory-pressure watch (pressure.h). */
-                if (LA_UNLIKELY(__atomic_load_n(&la_pressure_start_pending,
-                                                __ATOMIC_RELAXED)) &&
-                    h->kind == LA_HEAP_THREAD)
-                        la_ctl_server_boot();
         }
         return p;
 }

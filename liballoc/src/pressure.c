@@ -34,6 +34,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "ctl_server.h"
 #include "os.h"
 #include "thread.h"
 #include "util.h"
@@ -387,7 +388,6 @@ static bool open_watch(bool report)
 
 /* ---- when to arm ------------------------------------------------------------------ */
 
-bool la_pressure_start_pending;
 static bool service_booted; /* la_ctl_server_boot ran: the service thread may be started */
 static bool grown;          /* the heap passed opt.pressure_arm_mb */
 static size_t carved;
@@ -404,7 +404,7 @@ void la_pressure_grew(size_t bytes)
         if (__atomic_exchange_n(&grown, true, __ATOMIC_SEQ_CST))
                 return;
         if (__atomic_load_n(&service_booted, __ATOMIC_SEQ_CST) && la_opt.pressure[0] != 'o')
-                __atomic_store_n(&la_pressure_start_pending, true, __ATOMIC_RELEASE);
+                __atomic_store_n(&la_ctl_server_restart_pending, true, __ATOMIC_RELEASE);
 }
 
 void la_pressure_boot(void)

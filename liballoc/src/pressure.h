@@ -22,11 +22,10 @@ extern unsigned la_pressure_gen;
 /* The watch is armed once the heap has grown past opt.pressure_arm_mb (a short-lived or
  * small process never pays for a watch: a PSI trigger costs about 15 ms to make and
  * destroy).  grow_locked (arena.c) reports fresh runs; when the threshold is passed after
- * la_pressure_boot, la_pressure_start_pending asks the next thread-heap refill (no lock
- * held) to start the service (la_ctl_server_boot). */
+ * la_pressure_boot, la_ctl_server_restart_pending asks the next thread-heap refill (no
+ * lock held) to start the service, as for a fork child. */
 void la_pressure_grew(size_t bytes);
 void la_pressure_boot(void);
-extern bool la_pressure_start_pending;
 /* Arms the watch the options and the environment ask for, if the heap is large enough;
  * true if there is one (then la_pressure_fd gives its descriptor).  Called before the
  * service thread starts, or by that thread.  A misconfigured watch is reported once. */
