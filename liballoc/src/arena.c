@@ -48,6 +48,9 @@ static void bin_insert(la_arena_t *a, la_span_t *s)
         a->nonempty[s->state] |= (uint64_t)1 << b;
         a->npages[s->state] += s->npages;
         if (s->state != LA_RUN_CLEAN) {
+                atomic_store_explicit(&a->unpurged_hint,
+                                      a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY],
+                                      memory_order_relaxed);
                 int q = s->state; /* 0 dirty, 1 muzzy */
                 s->lru_next = NULL;
                 s->lru_prev = a->lru_tail[q];
@@ -67,6 +70,9 @@ static void bin_remove(la_arena_t *a, la_span_t *s)
                 a->nonempty[s->state] &= ~((uint64_t)1 << b);
         a->npages[s->state] -= s->npages;
         if (s->state != LA_RUN_CLEAN) {
+                atomic_store_explicit(&a->unpurged_hint,
+                                      a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY],
+                                      memory_order_relaxed);
                 int q = s->state;
                 if (s->lru_prev != NULL)
                         s->lru_prev->lru_next = s->lru_next;
@@ -82,7 +88,9 @@ static void bin_remove(la_arena_t *a, la_span_t *s)
 
 static bool mergeable(la_arena_t *a, const la_span_t *n, uint8_t state)
 {
-        return n != NULL && n->kind == LA_SPAN_FREE && n->arena == a && n->state == state;
+        /* The arena first: a neighbour of another arena is that arena's to change. */
+        return n != NULL && la_span_arena_seen(n) == a && n->kind == LA_SPAN_FREE &&
+               n->state == state;
 }
 
 #define SPAN_CACHE_MAX 256
@@ -154,7 +162,7 @@ static void split_tail(la_arena_t *a, la_span_t *s, size_t npages)
                 return; /* keep the whole run: wasteful but correct */
         t->kind = LA_SPAN_FREE;
         t->state = s->state == LA_RUN_PURGING ? LA_RUN_DIRTY : s->state;
-        t->arena = a;
+        la_span_set_arena(t, a);
         t->arena_ind = a->ind;
         t->base = s->base + (npages << 12);
         t->npages = s->npages - npages;
@@ -204,7 +212,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
                         if (t != NULL) {
                                 t->kind = LA_SPAN_FREE;
                                 t->state = LA_RUN_CLEAN;
-                                t->arena = a;
+                                la_span_set_arena(t, a);
                                 t->arena_ind = a->ind;
                                 t->base = a->region_cur;
                                 t->npages = (a->region_end - a->region_cur) >> 12;
@@ -229,7 +237,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
                 if (g != NULL) {
                         g->kind = LA_SPAN_FREE;
                         g->state = LA_RUN_CLEAN;
-                        g->arena = a;
+                        la_span_set_arena(g, a);
                         g->arena_ind = a->ind;
                         g->base = a->region_cur;
                         g->npages = (start - a->region_cur) >> 12;
@@ -239,7 +247,7 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
                         run_insert_coalesce(a, g);
                 }
         }
-        s->arena = a;
+        la_span_set_arena(s, a);
         s->arena_ind = a->ind;
         s->base = start;
         s->npages = npages;
@@ -252,35 +260,99 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
         return s;
 }
 
+/* Takes a free run of `state` holding npages aligned to align out of a's bins (the lead
+ * cut off for the alignment and the tail beyond npages stay free in a), or NULL. */
+static la_span_t *take_fit_locked(la_arena_t *a, unsigned state, size_t npages, size_t align)
+{
+        size_t extra = align > LA_PAGE ? (align >> 12) - 1 : 0;
+        la_span_t *s = find_fit(a, state, npages + extra);
+        if (s == NULL)
+                return NULL;
+        bin_remove(a, s);
+        uintptr_t start = la_align_up(s->base, align > LA_PAGE ? align : LA_PAGE);
+        if (start != s->base) {
+                /* Give the lead back as its own free run. */
+                la_span_t *lead = la_arena_span_new_locked(a);
+                if (lead == NULL) {
+                        bin_insert(a, s);
+                        return NULL;
+                }
+                *lead = *s;
+                lead->npages = (start - s->base) >> 12;
+                s->base = start;
+                s->npages -= lead->npages;
+                la_pm_set_ends(lead->base, lead->npages, lead);
+                bin_insert(a, lead);
+        }
+        split_tail(a, s, npages);
+        return s;
+}
+
+/* Whether arena a may take freed pages from the other automatic arenas and give them its
+ * own: automatic arenas only (a manual arena's pages stay its own for arena.<i>.reset and
+ * destroy; the huge arena holds only purged mappings). */
+static bool shares_pages(const la_arena_t *a)
+{
+        return !a->manual && !a->huge && !a->destroyed;
+}
+
+/*
+ * Pages another automatic arena freed and has not purged yet (dirty, then muzzy), moved to
+ * a.  Each thread allocates from one arena, so with threads spread over many arenas the
+ * pages one arena freed would otherwise sit unused until its decay purged them while its
+ * neighbours touched new pages: under thread churn RSS grew with the number of arenas.
+ * Never waits: an arena whose lock is busy, or whose hint says it has too few such pages,
+ * is skipped.  The run becomes a's (its free neighbours stay the other arena's).
+ */
+static la_span_t *steal_unpurged_locked(la_arena_t *a, size_t npages, size_t align)
+{
+        if (!shares_pages(a))
+                return NULL;
+        size_t want = npages + (align > LA_PAGE ? (align >> 12) - 1 : 0);
+        unsigned n = la_narenas_auto;
+        /* Twice round: a lock that was busy the first time is often free the second. */
+        for (unsigned k = 1; k < 2 * n; k++) {
+                if (k == n)
+                        continue;
+                la_arena_t *b = __atomic_load_n(&la_arenas[(a->ind + k) % n],
+                                                __ATOMIC_ACQUIRE);
+                if (b == NULL || b == a || !shares_pages(b) ||
+                    atomic_load_explicit(&b->unpurged_hint, memory_order_relaxed) < want ||
+                    !la_mutex_trylock(&b->lock))
+                        continue;
+                la_span_t *s = take_fit_locked(b, LA_RUN_DIRTY, npages, align);
+                if (s == NULL)
+                        s = take_fit_locked(b, LA_RUN_MUZZY, npages, align);
+                if (s != NULL) {
+                        /* Under both locks: b's coalescing must not take it back. */
+                        la_span_set_arena(s, a);
+                        s->arena_ind = a->ind;
+                        b->stats.mapped -= la_span_bytes(s);
+                        a->stats.mapped += la_span_bytes(s);
+                }
+                la_mutex_unlock(&b->lock);
+                if (s != NULL)
+                        return s;
+        }
+        return NULL;
+}
+
 la_span_t *la_arena_run_reuse_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed)
 {
-        size_t extra = align > LA_PAGE ? (align >> 12) - 1 : 0;
-        for (unsigned state = 0; state < LA_RUN_NSTATES; state++) {
-                la_span_t *s = find_fit(a, state, npages + extra);
-                if (s == NULL)
-                        continue;
-                bin_remove(a, s);
-                uintptr_t start = la_align_up(s->base, align > LA_PAGE ? align : LA_PAGE);
-                if (start != s->base) {
-                        /* Give the lead back as its own free run. */
-                        la_span_t *lead = la_arena_span_new_locked(a);
-                        if (lead == NULL) {
-                                bin_insert(a, s);
-                                return NULL;
-                        }
-                        *lead = *s;
-                        lead->npages = (start - s->base) >> 12;
-                        s->base = start;
-                        s->npages -= lead->npages;
-                        la_pm_set_ends(lead->base, lead->npages, lead);
-                        bin_insert(a, lead);
-                }
-                split_tail(a, s, npages);
-                *ret_zeroed = state == LA_RUN_CLEAN;
-                return s;
+        /* Pages that are resident already first: ours, then another arena's; clean pages
+         * (purged or never touched) cost new RSS. */
+        *ret_zeroed = false;
+        la_span_t *s = take_fit_locked(a, LA_RUN_DIRTY, npages, align);
+        if (s == NULL)
+                s = take_fit_locked(a, LA_RUN_MUZZY, npages, align);
+        if (s == NULL)
+                s = steal_unpurged_locked(a, npages, align);
+        if (s == NULL) {
+                s = take_fit_locked(a, LA_RUN_CLEAN, npages, align);
+                *ret_zeroed = true;
         }
-        return NULL;
+        return s;
 }
 
 la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
@@ -346,9 +418,20 @@ static void purge_locked(la_arena_t *a, int from, size_t limit)
         }
 }
 
+static void sweep_abandoned_locked(la_arena_t *a);
+
+#define SWEEP_INTERVAL_NS 1000000000ull
+
 static void decay_locked(la_arena_t *a, bool all)
 {
         uint64_t now = la_os_now_ns();
+        /* Abandoned slabs that other threads' frees emptied go back first, so that their
+         * pages decay with the rest: at every purge of everything, else once a second (the
+         * walk visits every abandoned slab). */
+        if (all || now >= a->sweep_next_ns) {
+                a->sweep_next_ns = now + SWEEP_INTERVAL_NS;
+                sweep_abandoned_locked(a);
+        }
         for (int q = 0; q < 2; q++) {
                 if (all) {
                         purge_locked(a, q, 0);
@@ -398,13 +481,19 @@ size_t la_arena_purge_all(la_arena_t *a)
         return n;
 }
 
-void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
+/* la_arena_run_free_locked without the decay step (which may drop the lock to purge). */
+static void run_free_nodecay(la_arena_t *a, la_span_t *s)
 {
         s->kind = LA_SPAN_FREE;
         s->state = LA_RUN_DIRTY;
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->freed_ns = 0;
         run_insert_coalesce(a, s);
+}
+
+void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
+{
+        run_free_nodecay(a, s);
         la_arena_maybe_decay_locked(a);
 }
 
@@ -501,7 +590,8 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         return s;
 }
 
-void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
+/* la_arena_slab_release_locked without the decay step. */
+static void slab_release_nodecay(la_arena_t *a, la_span_t *s)
 {
         a->stats.pactive -= s->npages;
         a->stats.nslabs--;
@@ -512,13 +602,19 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
          * instead of landing on whatever span this descriptor describes next. */
         if (s->npages > 2)
                 la_pm_set_range(s->base + LA_PAGE, s->npages - 2, NULL);
-        la_arena_run_free_locked(a, s);
+        run_free_nodecay(a, s);
 }
 
-void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
+void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
 {
-        __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
-        /* Remote frees may still arrive; collect what is there now. */
+        slab_release_nodecay(a, s);
+        la_arena_maybe_decay_locked(a);
+}
+
+/* Moves the blocks other threads freed into abandoned (or being abandoned) slab s onto its
+ * local list; true when s is empty now. */
+static bool abandoned_collect(la_span_t *s)
+{
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {
                 la_block_t *n = la_block_next(tf);
@@ -527,12 +623,37 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
                 s->used--;
                 tf = n;
         }
-        if (s->used == 0) {
+        return s->used == 0;
+}
+
+void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
+{
+        __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
+        /* Remote frees may still arrive; collect what is there now. */
+        if (abandoned_collect(s)) {
                 la_arena_slab_release_locked(a, s);
                 return;
         }
         la_span_list_push(&a->abandoned[s->cls], s);
         a->stats.abandoned_n[s->cls]++;
+}
+
+/* Gives back the abandoned slabs whose last blocks other threads have freed since: no
+ * heap owns them, so nothing else would until a heap of their class adopts them. */
+static void sweep_abandoned_locked(la_arena_t *a)
+{
+        for (unsigned c = 0; c < LA_NBINS; c++) {
+                la_span_t *s = a->abandoned[c];
+                while (s != NULL) {
+                        la_span_t *next = s->next;
+                        if (abandoned_collect(s)) {
+                                la_span_list_unlink(&a->abandoned[c], s);
+                                a->stats.abandoned_n[c]--;
+                                slab_release_nodecay(a, s); /* keeps the lock */
+                        }
+                        s = next;
+                }
+        }
 }
 
 /* ---- arena objects ----------------------------------------------------------------- */

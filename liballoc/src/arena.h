@@ -56,12 +56,16 @@ typedef struct la_arena {
         uint64_t nonempty[LA_RUN_NSTATES];
         la_span_t *lru_head[2], *lru_tail[2]; /* dirty, muzzy: oldest first */
         size_t npages[LA_RUN_NSTATES];        /* free pages by state */
+        /* npages[DIRTY] + npages[MUZZY], readable without the lock: other arenas look at
+         * it before they try to take such pages (la_arena_run_reuse_locked). */
+        _Atomic size_t unpurged_hint;
         uintptr_t region_lo, region_cur, region_end;
         size_t next_region_size;
         la_span_t *abandoned[LA_NBINS];
         la_heap_t *shared;
         la_decay_t decay[2];
         uint64_t decay_next_ns;
+        uint64_t sweep_next_ns; /* next walk of the abandoned slabs (decay_locked) */
         la_arena_stats_t stats;
         /* huge allocations do not take the lock: */
         _Atomic size_t huge_allocated, huge_mapped;
@@ -116,8 +120,10 @@ la_arena_t *la_arena_huge(void);
  * reads as zero.  Lock held. */
 la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed);
-/* As la_arena_run_alloc_locked, but only from the arena's free runs (never reserves new
- * address space): NULL when none fits. */
+/* As la_arena_run_alloc_locked, but only from free runs (never reserves new address
+ * space): the arena's own unpurged ones, then (automatic arenas) another automatic arena's
+ * unpurged ones, which become this arena's, then the arena's clean ones; NULL when none
+ * fits.  Never waits for another arena's lock. */
 la_span_t *la_arena_run_reuse_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed);
 /* Takes the first npages of free run r (which the caller found by address), splitting off

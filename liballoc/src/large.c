@@ -58,7 +58,7 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align, bool zero)
                 return NULL;
         }
         s->kind = LA_SPAN_HUGE;
-        s->arena = a;
+        la_span_set_arena(s, a);
         s->arena_ind = a->ind;
         s->base = (uintptr_t)p;
         s->npages = usize >> 12;
@@ -226,7 +226,7 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
                         la_mutex_unlock(&a->lock);
                         return false;
                 }
-                t->arena = a;
+                la_span_set_arena(t, a);
                 t->arena_ind = a->ind;
                 t->base = s->base + (new_pages << 12);
                 t->npages = old_pages - new_pages;
@@ -240,7 +240,8 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
                 uintptr_t end = s->base + (old_pages << 12);
                 la_span_t *r = end < s->region_hi ? la_pm_lookup((void *)end) : NULL;
                 size_t need = new_pages - old_pages;
-                if (r == NULL || r->kind != LA_SPAN_FREE || r->arena != a || r->base != end ||
+                if (r == NULL || la_span_arena_seen(r) != a || r->kind != LA_SPAN_FREE ||
+                    r->base != end ||
                     r->state >= LA_RUN_NSTATES || r->npages < need) {
                         la_mutex_unlock(&a->lock);
                         return false;

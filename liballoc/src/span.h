@@ -172,4 +172,18 @@ static inline size_t la_span_bytes(const la_span_t *s)
         return s->npages << 12;
 }
 
+/* A run's arena as a neighbour sees it.  Runs of one region can belong to different
+ * arenas (an arena takes another's unpurged runs), so coalescing reads the arena of a
+ * neighbouring run it may not own before anything else; writes go through
+ * la_span_set_arena.  A run's arena changes only under the locks of both arenas. */
+static inline struct la_arena *la_span_arena_seen(const la_span_t *s)
+{
+        return __atomic_load_n(&s->arena, __ATOMIC_RELAXED);
+}
+
+static inline void la_span_set_arena(la_span_t *s, struct la_arena *a)
+{
+        __atomic_store_n(&s->arena, a, __ATOMIC_RELAXED);
+}
+
 #endif

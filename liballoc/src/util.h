@@ -113,6 +113,27 @@ static inline void la_mutex_lock(la_mutex_t *mu)
                 mu->last_owner = &la_thread_tag;
         }
 }
+/* Takes the lock if it is free right now; never waits (so it may be called with any other
+ * allocator lock held). */
+static inline bool la_mutex_trylock(la_mutex_t *mu)
+{
+        la_locks_held++;
+        const la_mutex_t *outer = la_lock_changing;
+        la_lock_changing = mu;
+        if (pthread_mutex_trylock(&mu->m) != 0) {
+                la_lock_changing = outer;
+                la_locks_held--;
+                return false;
+        }
+        __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
+        la_lock_changing = outer;
+        mu->prof.num_ops++;
+        if (mu->last_owner != &la_thread_tag) {
+                mu->prof.num_owner_switch++;
+                mu->last_owner = &la_thread_tag;
+        }
+        return true;
+}
 static inline void la_mutex_unlock(la_mutex_t *mu)
 {
         const la_mutex_t *outer = la_lock_changing;
