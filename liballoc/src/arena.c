@@ -296,9 +296,15 @@ static bool shares_pages(const la_arena_t *a)
         return !a->manual && !a->huge && !a->destroyed;
 }
 
+/* Smallest run worth taking from another arena (64 KiB): a piece an arena takes cannot
+ * coalesce with its neighbours any more (they stay the other arena's), so taking runs
+ * fragments the regions; slab-sized runs are cheap to make anew.  docs/architecture.md
+ * has the figures. */
+#define STEAL_MIN_PAGES 16
+
 /*
  * Pages another automatic arena freed and has not purged yet (dirty, then muzzy), moved to
- * a.  Each thread allocates from one arena, so with threads spread over many arenas the
+ * a, for runs of STEAL_MIN_PAGES and more.  Each thread allocates from one arena, so with threads spread over many arenas the
  * pages one arena freed would otherwise sit unused until its decay purged them while its
  * neighbours touched new pages: under thread churn RSS grew with the number of arenas.
  * Never waits: an arena whose lock is busy, or whose hint says it has too few such pages,
@@ -306,7 +312,7 @@ static bool shares_pages(const la_arena_t *a)
  */
 static la_span_t *steal_unpurged_locked(la_arena_t *a, size_t npages, size_t align)
 {
-        if (!shares_pages(a))
+        if (npages < STEAL_MIN_PAGES || !shares_pages(a))
                 return NULL;
         size_t want = npages + (align > LA_PAGE ? (align >> 12) - 1 : 0);
         unsigned n = la_narenas_auto;
