@@ -263,7 +263,7 @@ void la_free_slow(void *p, la_span_t *s)
         case LA_SPAN_SMALL: {
                 if (LA_UNLIKELY(la_block_maybe_free(p))) {
                         la_small_free_suspect(s, p); /* returns: it only looked free */
-                        /* (Never true in the hardened mode: no thread owns a heap.) */
+                        /* (Never true in the hardened mode: LA_OWNER_HARD, harden.h.) */
                         la_heap_t *h = la_tls_heap;
                         if (la_span_owner_fast(s) == (uintptr_t)h) {
                                 la_small_free_own(h, s, p); /* the fast path's push */

@@ -560,7 +560,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         la_span_list_unlink(&a->abandoned[c], s);
         a->stats.abandoned_n[c]--;
         a->stats.reslabs[c]++;
-        __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
         return s;
 }
 
@@ -580,7 +580,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         }
         s->kind = LA_SPAN_SMALL;
         s->cls = (uint8_t)c;
-        __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
         s->local_free = NULL;
         atomic_store_explicit(&s->thread_free, NULL, memory_order_relaxed);
         s->used = 0;

@@ -484,6 +484,7 @@ void la_conf_init(unsigned ncpus)
         }
         la_opt.junk_alloc = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "alloc") == 0;
         la_opt.junk_free = strcmp(la_opt.junk, "true") == 0 || strcmp(la_opt.junk, "free") == 0;
-        /* The hardened mode works on the slow paths too. */
-        la_opt.fill = la_opt.zero || la_opt.junk_alloc || la_opt.junk_free || la_opt.hardened;
+        /* Filling is done on the slow paths: threads get no heap then.  (The hardened
+         * mode keeps the heaps: its frees take the slow path by the owner tag, harden.h.) */
+        la_opt.fill = la_opt.zero || la_opt.junk_alloc || la_opt.junk_free;
 }

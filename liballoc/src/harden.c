@@ -1,7 +1,8 @@
 /*
  * harden: junk, quarantine and random carving for MALLOC_CONF=hardened:true (harden.h).
- * The quarantine is a ring in each arena, under the arena lock: the caller of free is on
- * the slow path anyway in this mode.
+ * The quarantine is a ring in each thread heap, touched by its thread only; threads
+ * without a heap (tcache:false, thread.tcache.enabled false, exiting) use a ring in the
+ * arena, under the arena lock.
  */
 #include "harden.h"
 
@@ -10,10 +11,12 @@
 #include "arena.h"
 #include "conf.h"
 #include "heap.h"
+#include "meta.h"
+#include "pagemap.h"
 #include "os.h"
 
-/* Bytes of a block compared against the junk when it leaves the ring (the rest of a
- * large block is only filled): bounds the cost of a free. */
+/* Bytes of a block compared against the junk when it leaves the ring: bounds the cost of
+ * a free. */
 #define VERIFY_MAX 4096
 
 static LA_COLD void report(const char *what, const void *p)
@@ -21,33 +24,97 @@ static LA_COLD void report(const char *what, const void *p)
         la_fatal_ptr(what, p);
 }
 
-static bool junk_intact(const unsigned char *p, size_t n)
+static const unsigned char junk_ref[VERIFY_MAX] = {[0 ... VERIFY_MAX - 1] = LA_JUNK_FREED};
+
+/*
+ * A quarantined block's last word holds a tag made from its address and the process's
+ * secret; the rest is junk.  A free that finds the tag is a second free of a block that
+ * waits in some quarantine (this thread's, another thread's or an arena's), found at once
+ * whichever thread frees it; a block that leaves the ring without its junk and its tag
+ * was written to.  The tag goes (junk again) before the block is freed for real, so a
+ * live block carries it only by a 2^-64 coincidence.
+ */
+static uintptr_t *tag_word(void *p, size_t size)
 {
-        if (n > VERIFY_MAX)
-                n = VERIFY_MAX;
-        for (size_t i = 0; i < n; i++)
-                if (p[i] != LA_JUNK_FREED)
-                        return false;
-        return true;
+        return (uintptr_t *)((char *)p + size - sizeof(uintptr_t));
+}
+
+static uintptr_t tag_of(const void *p)
+{
+        return ((uintptr_t)p * 0x9e3779b97f4a7c15ull) ^ la_fl_key;
+}
+
+/* Junk and tag p (a small block of size bytes): it enters a quarantine. */
+static void quarantine_enter(void *p, size_t size)
+{
+        uintptr_t *tw = tag_word(p, size);
+        if (*tw == tag_of(p))
+                report("free(): double free detected (block in quarantine)", p);
+        memset(p, LA_JUNK_FREED, size - sizeof(uintptr_t));
+        *tw = tag_of(p);
+}
+
+/* The block that left a ring: checked, its tag cleared, then freed for real. */
+static void release(la_heap_t *h, void *out)
+{
+        la_span_t *os = la_pm_lookup(out);
+        size_t size = os->block_size, body = size - sizeof(uintptr_t);
+        uintptr_t *tw = tag_word(out, size);
+        if (*tw != tag_of(out) ||
+            memcmp(out, junk_ref, body < VERIFY_MAX ? body : VERIFY_MAX) != 0)
+                report("free(): use after free detected (a freed block was written to)", out);
+        memset(tw, LA_JUNK_FREED, sizeof(*tw));
+        if (h != NULL && la_span_owner_fast(os) == la_heap_id(h))
+                la_small_free_own(h, os, out); /* the push free's fast path would do */
+        else
+                la_small_free_slow(os, out);
+}
+
+/* The thread heap's own ring: no lock. */
+static void heap_quarantine(la_heap_t *h, la_span_t *s, void *p)
+{
+        void **ring = h->quarantine;
+        quarantine_enter(p, s->block_size);
+        if (h->quarantine_n < LA_QUARANTINE_N) {
+                ring[h->quarantine_n++] = p;
+                return;
+        }
+        unsigned i = h->quarantine_next;
+        void *out = ring[i];
+        ring[i] = p;
+        h->quarantine_next = (i + 1) % LA_QUARANTINE_N;
+        release(h, out);
+}
+
+void la_harden_heap_drain(la_heap_t *h)
+{
+        unsigned n = h->quarantine_n;
+        h->quarantine_n = h->quarantine_next = 0;
+        for (unsigned i = 0; i < n; i++)
+                release(h, h->quarantine[i]);
 }
 
 void la_harden_free_small(la_span_t *s, void *p)
 {
+        la_heap_t *h = la_tls_heap;
+        if (h->kind == LA_HEAP_THREAD) {
+                if (h->quarantine == NULL)
+                        h->quarantine = la_meta_alloc(LA_QUARANTINE_N * sizeof(void *),
+                                                      LA_CACHELINE);
+                if (h->quarantine != NULL) {
+                        heap_quarantine(h, s, p);
+                        return;
+                }
+        }
         la_arena_t *a = s->arena;
-        size_t size = s->block_size;
         void *out = NULL;
         la_mutex_lock(&a->lock);
-        /* A block that still holds the junk may be waiting in the ring already (every
-         * class is at least 8 bytes). */
-        if (junk_intact(p, 8)) {
-                for (unsigned i = 0; i < a->quarantine_n; i++)
-                        if (a->quarantine[i] == p) {
-                                la_mutex_unlock(&a->lock);
-                                report("free(): double free detected (block in quarantine)",
-                                       p);
-                        }
+        uintptr_t *tw = tag_word(p, s->block_size);
+        if (*tw == tag_of(p)) {
+                la_mutex_unlock(&a->lock);
+                report("free(): double free detected (block in quarantine)", p);
         }
-        memset(p, LA_JUNK_FREED, size);
+        quarantine_enter(p, s->block_size);
         if (a->quarantine_n < LA_QUARANTINE_N) {
                 a->quarantine[a->quarantine_n++] = p;
         } else {
@@ -57,12 +124,8 @@ void la_harden_free_small(la_span_t *s, void *p)
                 a->quarantine_next = (i + 1) % LA_QUARANTINE_N;
         }
         la_mutex_unlock(&a->lock);
-        if (out == NULL)
-                return;
-        la_span_t *os = la_pm_lookup(out);
-        if (!junk_intact(out, os->block_size))
-                report("free(): use after free detected (a freed block was written to)", out);
-        la_small_free_slow(os, out);
+        if (out != NULL)
+                release(NULL, out);
 }
 
 void la_harden_forget_locked(la_arena_t *a)

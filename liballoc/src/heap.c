@@ -20,7 +20,7 @@
 #include "prof.h"
 #include "thread.h"
 
-la_heap_t la_empty_heap;
+la_heap_t la_empty_heap = {.id = (uintptr_t)&la_empty_heap};
 uintptr_t la_fl_key;
 __thread la_heap_t *la_tls_heap __attribute__((tls_model("initial-exec"))) = &la_empty_heap;
 __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
@@ -43,10 +43,13 @@ void la_fl_key_init(void)
 
 void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
 {
+        void **ring = h->quarantine; /* a recycled heap keeps its (empty) ring */
         memset(h, 0, sizeof(*h));
         memcpy(h->size2cls, la_size2cls_tab, sizeof(h->size2cls));
         h->arena = a;
         h->kind = kind;
+        h->id = (uintptr_t)h | (kind == LA_HEAP_THREAD && la_opt.hardened ? LA_OWNER_HARD : 0);
+        h->quarantine = ring;
 }
 
 uint64_t la_heap_allocated(const la_heap_t *h)
@@ -173,10 +176,10 @@ static void queue_unlink(la_heap_t *h, unsigned c, la_span_t *s)
  * all. */
 static bool mark_full(la_heap_t *h, la_span_t *s, unsigned c)
 {
-        __atomic_exchange_n(&s->owner, (uintptr_t)h | LA_OWNER_FULL, __ATOMIC_SEQ_CST);
+        __atomic_exchange_n(&s->owner, la_heap_id(h) | LA_OWNER_FULL, __ATOMIC_SEQ_CST);
         if (atomic_load_explicit(&s->thread_free, memory_order_seq_cst) != NULL) {
-                uintptr_t expected = (uintptr_t)h | LA_OWNER_FULL;
-                if (__atomic_compare_exchange_n(&s->owner, &expected, (uintptr_t)h, false,
+                uintptr_t expected = la_heap_id(h) | LA_OWNER_FULL;
+                if (__atomic_compare_exchange_n(&s->owner, &expected, la_heap_id(h), false,
                                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
                         return false;
                 /* A remote free queued it already: park it; the notified stack brings it
@@ -210,7 +213,7 @@ static void drain_notified(la_heap_t *h, bool collect)
                 la_span_t *next = s->notify_next;
                 unsigned c = s->cls;
                 queue_unlink(h, c, s);
-                __atomic_store_n(&s->owner, (uintptr_t)h, __ATOMIC_RELAXED);
+                __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
                 if (collect)
                         collect_remote_counted(s);
                 if (collect && s->used == 0)
@@ -326,14 +329,14 @@ void la_small_free_slow(la_span_t *s, void *p)
 {
         la_heap_t *h = la_tls_heap;
         unsigned c = s->cls;
-        uintptr_t full = (uintptr_t)h | LA_OWNER_FULL;
+        uintptr_t full = la_heap_id(h) | LA_OWNER_FULL;
         uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
         if ((owner & ~LA_OWNER_NOTIFIED) == full) {
                 /* Our own slab, parked as full: it has a free block again.  Take it back
                  * from the full queue unless a remote free already queued it on our
                  * notified stack (then the next drain moves it). */
                 if (owner == full && __atomic_compare_exchange_n(&s->owner, &owner,
-                                                                 (uintptr_t)h, false,
+                                                                 la_heap_id(h), false,
                                                                  __ATOMIC_ACQ_REL,
                                                                  __ATOMIC_RELAXED)) {
                         queue_unlink(h, c, s);
@@ -344,7 +347,7 @@ void la_small_free_slow(la_span_t *s, void *p)
                 s->local_free = b;
                 h->ndalloc[c]++;
                 if (--s->used == 0 && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) ==
-                                              (uintptr_t)h)
+                                              la_heap_id(h))
                         la_heap_span_empty(h, s);
                 return;
         }
@@ -429,7 +432,7 @@ void la_small_free_suspect(la_span_t *s, void *p)
         uintptr_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED) & ~LA_OWNER_FLAGS;
         if (list_has(s, atomic_load_explicit(&s->thread_free, memory_order_acquire), p))
                 double_free(p);
-        if (owner == (uintptr_t)h && h != &la_empty_heap) {
+        if (owner == la_heap_id(h) && h != &la_empty_heap) {
                 /* Our own slab: every list that can hold its blocks is ours to walk. */
                 if (list_has(s, s->local_free, p))
                         double_free(p);
@@ -454,8 +457,8 @@ static void unpark_full(la_heap_t *h)
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s;
                 while ((s = h->full[c]) != NULL) {
-                        uintptr_t expected = (uintptr_t)h | LA_OWNER_FULL;
-                        if (__atomic_compare_exchange_n(&s->owner, &expected, (uintptr_t)h,
+                        uintptr_t expected = la_heap_id(h) | LA_OWNER_FULL;
+                        if (__atomic_compare_exchange_n(&s->owner, &expected, la_heap_id(h),
                                                         false, __ATOMIC_ACQ_REL,
                                                         __ATOMIC_RELAXED)) {
                                 queue_unlink(h, c, s);
@@ -491,6 +494,8 @@ void la_heap_trim(la_heap_t *h)
 void la_heap_flush(la_heap_t *h)
 {
         la_prof_heap_unarm(h);
+        if (h->quarantine_n != 0)
+                la_harden_heap_drain(h); /* before the slabs are let go */
         unpark_full(h);
         /* Every slab of h belongs to h's arena (thread.arena flushes before it moves a
          * heap): one lock for all of them. */

@@ -59,6 +59,7 @@ typedef struct la_heap {
         la_span_t *full[LA_NBINS];      /* owned slabs with none when last seen: a queue, */
         la_span_t *full_tail[LA_NBINS]; /* oldest first (the likeliest to have frees) */
         struct la_arena *arena;
+        uintptr_t id;              /* what its slabs' owner field holds (la_heap_id) */
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
         uint32_t pressure_gen;     /* la_pressure_gen when this heap last trimmed */
@@ -67,6 +68,10 @@ typedef struct la_heap {
          * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is
          * sampled (LA_PROF_UNDRAWN: not drawn yet); fl[c] is cut there, and the part of the
          * list behind that point waits in prof_rest[c]. */
+        /* hardened:true (harden.h): the last small blocks this thread freed, oldest at
+         * quarantine_next; the ring is made at the first such free. */
+        void **quarantine;
+        uint32_t quarantine_n, quarantine_next;
         uint32_t prof_gen;
         bool prof_armed;
         uint64_t prof_at[LA_NBINS];
@@ -76,6 +81,13 @@ typedef struct la_heap {
          * its line: remote threads write it. */
         _Alignas(LA_CACHELINE) _Atomic(la_span_t *) notified;
 } la_heap_t;
+
+/* The value h's slabs hold in their owner field (flags aside): h's address, with
+ * LA_OWNER_HARD for a thread heap in the hardened mode. */
+static inline uintptr_t la_heap_id(const la_heap_t *h)
+{
+        return h->id;
+}
 
 /* Thread states (la_tls_state). */
 enum la_thread_state {
@@ -142,7 +154,7 @@ static inline void la_span_remote_push(la_span_t *s, void *p)
                 return; /* someone else queued it, or the owner took it back */
         /* Heaps are recycled, never unmapped; the owner waits for this push before it
          * lets its heap go (la_heap_flush), so the heap is still this slab's owner. */
-        la_heap_t *oh = (la_heap_t *)(owner & ~LA_OWNER_FLAGS);
+        la_heap_t *oh = (la_heap_t *)(owner & ~LA_OWNER_BITS);
         la_span_t *top = atomic_load_explicit(&oh->notified, memory_order_relaxed);
         do {
                 s->notify_next = top;

@@ -81,13 +81,19 @@ enum la_run_state {
  * notified stack (set once, by compare-and-swap, so a slab is queued at most once). */
 #define LA_OWNER_NOTIFIED ((uintptr_t)2)
 #define LA_OWNER_FLAGS (LA_OWNER_FULL | LA_OWNER_NOTIFIED)
+/* Third bit, constant for a heap's life: the heap is a thread heap in the hardened mode
+ * (la_heap_id), so that free's fast path, which compares the owner with the thread's heap
+ * pointer, never matches and every free of its blocks takes the slow path's junk and
+ * quarantine while malloc keeps its fast path. */
+#define LA_OWNER_HARD ((uintptr_t)4)
+#define LA_OWNER_BITS (LA_OWNER_FLAGS | LA_OWNER_HARD) /* heaps are 64-byte aligned */
 
 struct la_heap;
 struct la_arena;
 
 typedef struct la_span {
         /* Line 0: the owner thread. */
-        uintptr_t owner;          /* owning heap | LA_OWNER_FULL; 0 when abandoned */
+        uintptr_t owner;          /* la_heap_id(owning heap) | flags; 0 when abandoned */
         la_block_t *local_free;   /* blocks freed by the owner */
         uint32_t used;            /* blocks with the app or in the owner's heap list */
         uint32_t capacity;        /* blocks carved so far (la_span_capacity from others) */

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,6 +273,17 @@ static int check_hardened(const char *self, const char *which, const char *messa
         return check_abort(label, status, out, message);
 }
 
+static void *hardened_free_and_churn(void *p)
+{
+        free(p);
+        for (int i = 0; i < 1000; i++) {
+                void *x = malloc(40);
+                keep = x;
+                free(x);
+        }
+        return NULL;
+}
+
 static int hardened_case(const char *which)
 {
         char *p = malloc(40);
@@ -279,6 +291,20 @@ static int hardened_case(const char *which)
         if (strcmp(which, "--hardened-double-free") == 0) {
                 free(p);
                 free(p);
+        } else if (strcmp(which, "--hardened-cross-thread-double-free") == 0) {
+                /* Each thread has its own quarantine: the second free, by another thread,
+                 * is found when the block leaves one of them. */
+                free(p);
+                on_thread(hardened_free_and_churn, p);
+                hardened_free_and_churn(malloc(40));
+        } else if (strcmp(which, "--hardened-keeps-tcache") == 0) {
+                bool on = false;
+                size_t len = sizeof(on);
+                int (*ctl)(const char *, void *, size_t *, void *, size_t);
+                *(void **)&ctl = dlsym(RTLD_DEFAULT, "mallctl");
+                if (ctl == NULL || ctl("thread.tcache.enabled", &on, &len, NULL, 0) != 0)
+                        return 2;
+                return on ? 0 : 1;
         } else {
                 free(p);
                 p[10] = 1; /* use after free */
@@ -311,6 +337,19 @@ int main(int argc, char **argv)
         failed |= check_hardened(argv[0], "--hardened-double-free",
                                  "double free detected (block in quarantine)");
         failed |= check_hardened(argv[0], "--hardened-use-after-free", "use after free detected");
+        failed |= check_hardened(argv[0], "--hardened-cross-thread-double-free",
+                                 "double free detected (block in quarantine)");
+        {
+                /* The hardened mode keeps the thread caches (malloc's fast path). */
+                char out[256];
+                int status = run_child(NULL, argv[0], "hardened:true", "--hardened-keeps-tcache",
+                                       out, sizeof(out));
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        fprintf(stderr, "death: hardened: thread.tcache.enabled is not true "
+                                        "(status %#x)\n", status);
+                        failed = 1;
+                }
+        }
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char out[1024];
                 int status = run_child(cases[i].fn, NULL, NULL, NULL, out, sizeof(out));
