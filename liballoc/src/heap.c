@@ -75,6 +75,10 @@ uint64_t la_heap_deallocated(const la_heap_t *h)
 /* Collects the blocks other threads freed into s->local_free, counting them out of used. */
 static void collect_remote_counted(la_span_t *s)
 {
+        /* A plain load first: the exchange would take the line exclusive even when no
+         * other thread freed anything (the common case). */
+        if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) == NULL)
+                return;
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {
                 la_block_t *n = la_block_next(tf);
@@ -133,10 +137,11 @@ static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
                 h->fl[c] = la_span_take_local(s);
                 return true;
         }
-        la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
-        if (tf != NULL) {
-                h->fl[c] = tf; /* they were counted as used all along */
-                return true;
+        if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) != NULL) {
+                /* Non-empty, so only this exchange can take it. */
+                h->fl[c] = atomic_exchange_explicit(&s->thread_free, NULL,
+                                                    memory_order_acquire);
+                return true; /* they were counted as used all along */
         }
         if (s->capacity < s->nregs) {
                 la_block_t *tail;
