@@ -886,6 +886,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                 case LA_SPAN_LARGE:
                         if (s->prof_tctx != NULL)
                                 la_prof_free(s);
+                        la_large_unguard(s);
                         la_arena_inuse_unlink_locked(a, s);
                         a->stats.pactive -= s->npages;
                         a->stats.large_allocated -= s->usize;

@@ -83,18 +83,48 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align, bool zero)
         return p;
 }
 
+/* The hardened mode's guard page behind a large run (its last page, counted in npages):
+ * made inaccessible once the run is set up, accessible again before the run is freed.
+ * When the kernel refuses (out of memory maps), the page stays an unguarded spare. */
+static void guard_on(la_span_t *s)
+{
+        void *g = (void *)(s->base + ((s->npages - 1) << 12));
+        __atomic_store_n(&s->guarded, la_os_guard(g, LA_PAGE, true), __ATOMIC_RELAXED);
+}
+
+void la_large_unguard(la_span_t *s)
+{
+        if (__atomic_load_n(&s->guarded, __ATOMIC_RELAXED)) {
+                la_os_guard((void *)(s->base + ((s->npages - 1) << 12)), LA_PAGE, false);
+                __atomic_store_n(&s->guarded, 0, __ATOMIC_RELAXED);
+        }
+}
+
+static __thread unsigned guard_tick __attribute__((tls_model("initial-exec")));
+
+/* Whether the next large run of this thread gets a guard page: in the hardened mode, the
+ * first of every LA_GUARD_EVERY (an mprotect pair per run costs too much on every one:
+ * 50x on mixed-sizes). */
+static bool guard_next(void)
+{
+        if (LA_LIKELY(!la_opt.hardened))
+                return false;
+        return guard_tick++ % LA_GUARD_EVERY == 0;
+}
+
 /* A page run of npages holding usize bytes, counted in large class cls. */
 static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls, size_t align,
                        bool zero, bool grow)
 {
-        bool zeroed;
+        bool zeroed, guard = guard_next();
         la_mutex_lock(&a->lock);
-        la_span_t *s = grow ? la_arena_run_alloc_locked(a, npages, align, &zeroed)
-                            : la_arena_run_reuse_locked(a, npages, align, &zeroed);
+        la_span_t *s = grow ? la_arena_run_alloc_locked(a, npages + guard, align, &zeroed)
+                            : la_arena_run_reuse_locked(a, npages + guard, align, &zeroed);
         if (s == NULL) {
                 la_mutex_unlock(&a->lock);
                 return NULL;
         }
+        s->guarded = 0;
         s->kind = LA_SPAN_LARGE;
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         s->usize = usize;
@@ -112,6 +142,8 @@ static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls,
         la_arena_inuse_link_locked(a, s);
         la_arena_maybe_decay_locked(a);
         la_mutex_unlock(&a->lock);
+        if (guard)
+                guard_on(s);
         if (zero && !zeroed)
                 memset((void *)s->base, 0, usize);
         return (void *)s->base;
@@ -180,6 +212,7 @@ void la_large_free(la_span_t *s)
                 la_span_delete(s);
                 return;
         }
+        la_large_unguard(s);
         la_mutex_lock(&a->lock);
         a->stats.pactive -= s->npages;
         a->stats.large_allocated -= s->usize;
@@ -215,8 +248,8 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
 {
         if (s->kind == LA_SPAN_HUGE)
                 return is_huge(s->arena, new_usize) && huge_resize(s, new_usize);
-        if (is_huge(s->arena, new_usize))
-                return false;
+        if (is_huge(s->arena, new_usize) || la_opt.hardened)
+                return false; /* (hardened: the guard page stays where it is) */
         la_arena_t *a = s->arena;
         size_t old_pages = s->npages, new_pages = new_usize >> 12;
         la_mutex_lock(&a->lock);

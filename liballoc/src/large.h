@@ -23,6 +23,12 @@ void *la_large_alloc_sampled_small(la_arena_t *a, size_t usize, size_t align, bo
 /* Resizes in place to new_usize (a large class); true on success.  Bytes past the old
  * size are zeroed when zero is set. */
 bool la_large_resize(la_span_t *s, size_t new_usize, bool zero);
+#ifndef LA_GUARD_EVERY
+#define LA_GUARD_EVERY 64 /* hardened mode: one large run in this many gets a guard page */
+#endif
+/* Makes a large run's guard page (hardened mode) accessible again: before the run is
+ * freed. */
+void la_large_unguard(la_span_t *s);
 /* Moves a huge allocation with mremap; NULL if it cannot. */
 void *la_huge_remap(la_span_t *s, size_t new_usize);
 

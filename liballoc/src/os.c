@@ -121,6 +121,11 @@ void la_os_trim(void *addr, size_t old_size, size_t new_size)
                 la_os_unmap((char *)addr + new_size, old_size - new_size);
 }
 
+bool la_os_guard(void *addr, size_t size, bool on)
+{
+        return mprotect(addr, size, on ? PROT_NONE : PROT_READ | PROT_WRITE) == 0;
+}
+
 unsigned la_os_ncpus(void)
 {
         cpu_set_t set;

@@ -27,6 +27,9 @@ void *la_os_remap(void *addr, size_t old_size, size_t new_size);
 bool la_os_extend(void *addr, size_t old_size, size_t new_size);
 /* Shrinks a standalone mapping in place. */
 void la_os_trim(void *addr, size_t old_size, size_t new_size);
+/* Makes pages inaccessible (a guard: any access faults) or accessible again; false when
+ * the kernel refused (out of memory maps). */
+bool la_os_guard(void *addr, size_t size, bool on);
 /* Bytes currently mapped through la_os_map/remap/extend, and a hook told the new total
  * each time it grows (heap profiling's gdump; it must not allocate or lock). */
 size_t la_os_mapped_bytes(void);

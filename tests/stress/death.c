@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -297,6 +298,12 @@ static int hardened_case(const char *which)
                 free(p);
                 on_thread(hardened_free_and_churn, p);
                 hardened_free_and_churn(malloc(40));
+        } else if (strcmp(which, "--hardened-guard-page") == 0) {
+                /* The process's first large run gets a guard page right after its usable
+                 * size: the write must fault. */
+                char *q = malloc(100000);
+                keep = q;
+                q[malloc_usable_size(q)] = 1;
         } else if (strcmp(which, "--hardened-keeps-tcache") == 0) {
                 bool on = false;
                 size_t len = sizeof(on);
@@ -339,6 +346,18 @@ int main(int argc, char **argv)
         failed |= check_hardened(argv[0], "--hardened-use-after-free", "use after free detected");
         failed |= check_hardened(argv[0], "--hardened-cross-thread-double-free",
                                  "double free detected (block in quarantine)");
+        {
+                char out[256];
+                int status = run_child(NULL, argv[0], "hardened:true", "--hardened-guard-page",
+                                       out, sizeof(out));
+                if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV) {
+                        fprintf(stderr, "death: hardened: a write past a large block did not "
+                                        "fault on its guard page (status %#x)\n", status);
+                        failed = 1;
+                } else {
+                        printf("ok hardened --hardened-guard-page: SIGSEGV\n");
+                }
+        }
         {
                 /* The hardened mode keeps the thread caches (malloc's fast path). */
                 char out[256];
