@@ -98,13 +98,9 @@ extern __thread unsigned la_locks_held __attribute__((tls_model("initial-exec"))
  * after the release), so that a call re-entered in between, when neither owner word names
  * the thread, knows. */
 extern __thread const la_mutex_t *la_lock_changing __attribute__((tls_model("initial-exec")));
-static inline void la_mutex_lock(la_mutex_t *mu)
+/* The bookkeeping of a lock just taken (la_mutex_lock, la_mutex_trylock). */
+static inline void la_mutex_took(la_mutex_t *mu, const la_mutex_t *outer)
 {
-        la_locks_held++;
-        const la_mutex_t *outer = la_lock_changing;
-        la_lock_changing = mu;
-        if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
-                la_mutex_lock_slow(mu, outer);
         __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
         la_lock_changing = outer;
         mu->prof.num_ops++;
@@ -112,6 +108,15 @@ static inline void la_mutex_lock(la_mutex_t *mu)
                 mu->prof.num_owner_switch++;
                 mu->last_owner = &la_thread_tag;
         }
+}
+static inline void la_mutex_lock(la_mutex_t *mu)
+{
+        la_locks_held++;
+        const la_mutex_t *outer = la_lock_changing;
+        la_lock_changing = mu;
+        if (LA_UNLIKELY(pthread_mutex_trylock(&mu->m) != 0))
+                la_mutex_lock_slow(mu, outer);
+        la_mutex_took(mu, outer);
 }
 /* Takes the lock if it is free right now; never waits (so it may be called with any other
  * allocator lock held). */
@@ -125,13 +130,7 @@ static inline bool la_mutex_trylock(la_mutex_t *mu)
                 la_locks_held--;
                 return false;
         }
-        __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
-        la_lock_changing = outer;
-        mu->prof.num_ops++;
-        if (mu->last_owner != &la_thread_tag) {
-                mu->prof.num_owner_switch++;
-                mu->last_owner = &la_thread_tag;
-        }
+        la_mutex_took(mu, outer);
         return true;
 }
 static inline void la_mutex_unlock(la_mutex_t *mu)
