@@ -27,7 +27,6 @@
  * usage: misc-robust [key_threads=600] [dead_cycles=200] [align_iters=1500] [calloc_iters=200]
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -257,19 +256,6 @@ static void *key_thread(void *arg)
 
 static size_t keys_rss_base, keys_rss_last, keys_rss_purged_base, keys_rss_purged;
 
-/* Purges every arena through mallctl("arena.<MALLCTL_ARENAS_ALL>.purge") when the
- * allocator has mallctl (liballoc, jemalloc); false otherwise. */
-static int purge_all_arenas(void)
-{
-        int (*ctl)(const char *, void *, size_t *, void *, size_t);
-
-        *(void **)&ctl = dlsym(RTLD_DEFAULT, "mallctl");
-        if (ctl == NULL)
-                return 0;
-        if (ctl("arena.4096.purge", NULL, NULL, NULL, 0) != 0)
-                stress_fail("mallctl(\"arena.4096.purge\") failed");
-        return 1;
-}
 
 static void test_keys(long nthreads)
 {
@@ -301,14 +287,14 @@ static void test_keys(long nthreads)
                                 rss_last / 1048576.0);
                 if (++waves == 2) {
                         rss_base = rss_last;
-                        keys_rss_purged_base = purge_all_arenas() ? stress_rss() : 0;
+                        keys_rss_purged_base = stress_purge_all_arenas() ? stress_rss() : 0;
                 }
         }
         queue_free_all(&gifts, my_ctx(), "main-thread free of a block made in a destructor");
         flush_ctx(my_ctx());
         keys_rss_base = rss_base;
         keys_rss_last = rss_last;
-        keys_rss_purged = purge_all_arenas() ? stress_rss() : 0;
+        keys_rss_purged = stress_purge_all_arenas() ? stress_rss() : 0;
         if (atomic_load(&key_dtor_calls) != (unsigned long long)nthreads * NKEYS * (KEY_REARMS + 1))
                 stress_fail("keys: %llu key destructor calls, expected %llu",
                             (unsigned long long)atomic_load(&key_dtor_calls),

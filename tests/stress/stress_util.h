@@ -10,6 +10,7 @@
 #ifndef STRESS_UTIL_H
 #define STRESS_UTIL_H
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -268,6 +269,23 @@ static inline size_t stress_rss(void)
                 stress_fail("cannot parse /proc/self/statm: %s", buf);
         return (size_t)rss_pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+
+#ifdef RTLD_DEFAULT
+/* Purges every arena through mallctl("arena.<MALLCTL_ARENAS_ALL>.purge") when the
+ * allocator has mallctl (liballoc, jemalloc), so that RSS shows what the allocator still
+ * uses rather than the freed pages its decay keeps on purpose; 0 when it has none. */
+static inline int stress_purge_all_arenas(void)
+{
+        int (*ctl)(const char *, void *, size_t *, void *, size_t);
+
+        *(void **)&ctl = dlsym(RTLD_DEFAULT, "mallctl");
+        if (ctl == NULL)
+                return 0;
+        if (ctl("arena.4096.purge", NULL, NULL, NULL, 0) != 0)
+                stress_fail("mallctl(\"arena.4096.purge\") failed");
+        return 1;
+}
+#endif
 
 /* Messages prepared by stress_watchdog(), so that the handler makes a single write(). */
 static char stress_wd_msg[2][160];
