@@ -579,6 +579,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
                 return NULL;
         }
         s->kind = LA_SPAN_SMALL;
+        s->retired = 0;
         s->cls = (uint8_t)c;
         __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
         s->local_free = NULL;

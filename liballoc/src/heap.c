@@ -229,6 +229,16 @@ static void drain_notified(la_heap_t *h, bool collect)
         }
 }
 
+/* A slab of h's partial lists leaves them to be used (or given back): no longer a kept
+ * empty one. */
+static void unretire(la_heap_t *h, la_span_t *s)
+{
+        if (s->retired) {
+                s->retired = 0;
+                h->retired_pages -= s->npages;
+        }
+}
+
 static void *pop(la_heap_t *h, unsigned c)
 {
         la_block_t *b = h->fl[c];
@@ -260,6 +270,7 @@ static void *refill(la_heap_t *h, unsigned c)
                 drain_notified(h, false);
         while ((s = h->partial[c]) != NULL) {
                 la_span_list_unlink(&h->partial[c], s);
+                unretire(h, s);
                 if (install(h, s, c))
                         return pop(h, c);
         }
@@ -323,6 +334,15 @@ void la_heap_span_empty(la_heap_t *h, la_span_t *s)
         unsigned c = s->cls;
         if (s == h->cur[c])
                 return; /* keep the current slab: the next malloc wants it */
+        if (h->kind == LA_HEAP_THREAD && h->retired_pages + s->npages <= LA_RETIRE_PAGES) {
+                /* Kept in the partial list, empty: a thread that frees a batch and
+                 * allocates it again (mid-size classes hold 2-4 blocks a slab) would
+                 * otherwise give back and take a slab, under the arena lock, every few
+                 * blocks.  Trims, flushes and thread exit give it back. */
+                s->retired = 1;
+                h->retired_pages += s->npages;
+                return;
+        }
         la_span_list_unlink(&h->partial[c], s);
         la_arena_t *a = s->arena;
         la_mutex_lock(&a->lock);
@@ -489,6 +509,7 @@ void la_heap_trim(la_heap_t *h)
                         collect_remote_counted(s);
                         if (s->used == 0) {
                                 la_span_list_unlink(&h->partial[c], s);
+                                unretire(h, s);
                                 release_slab(h, s);
                         }
                         s = next;
@@ -524,6 +545,7 @@ void la_heap_flush(la_heap_t *h)
                 }
                 while ((s = h->partial[c]) != NULL) {
                         la_span_list_unlink(&h->partial[c], s);
+                        unretire(h, s);
                         la_arena_slab_abandon_locked(a, s);
                 }
         }

@@ -63,6 +63,7 @@ typedef struct la_heap {
         uint32_t kind;             /* enum la_heap_kind */
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
         uint32_t pressure_gen;     /* la_pressure_gen when this heap last trimmed */
+        uint32_t retired_pages;    /* pages of the empty slabs kept in partial lists */
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
         /* Heap profiling (prof.h), thread heaps only: armed while the thread samples.
          * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is
@@ -123,7 +124,12 @@ la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);
 /* Takes s's local free list (non-empty), with more fresh blocks in front while s has
  * uncarved capacity. */
 la_block_t *la_span_take_local(la_span_t *s);
-/* Local free that emptied slab s. */
+/* Empty slabs a thread heap keeps in its partial lists (their pages at most) instead of
+ * giving them back to the arena at once. */
+#ifndef LA_RETIRE_PAGES
+#define LA_RETIRE_PAGES 64
+#endif
+/* Local free that emptied slab s: kept (LA_RETIRE_PAGES) or given back. */
 void la_heap_span_empty(la_heap_t *h, la_span_t *s);
 /* Gives back the slabs of h that other threads' frees emptied (owner only): those they
  * queued on h->notified and those in the partial lists. */

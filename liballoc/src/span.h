@@ -105,6 +105,7 @@ typedef struct la_span {
         uint8_t zeroed;           /* run known to read as zero (clean) */
         uint8_t aligned;          /* huge: mapped with an alignment mremap would not keep */
         uint8_t guarded;          /* large, hardened mode: its last page is a guard page */
+        uint8_t retired;          /* small: empty, kept by its heap (la_heap_span_empty) */
         uint32_t arena_ind;
         struct la_arena *arena;
         /* Line 1: other threads push their frees here. */

@@ -2,7 +2,7 @@
  * Unit tests of the free lists and slab life cycle, through the renamed entry points
  * (la_malloc, la_free, ...) of the internal build: blocks are distinct and aligned, freed
  * blocks are reused before the arena grows, a slab emptied by frees goes back
- * to its arena, blocks freed by another thread come back to the owner, thread exit
+ * to its arena (unless the heap keeps it for the next batch, within LA_RETIRE_PAGES), blocks freed by another thread come back to the owner, thread exit
  * abandons slabs that a new thread then adopts, and stats follow.
  */
 #include <pthread.h>
@@ -98,6 +98,8 @@ static void freed_blocks_are_reused_before_new_memory(void)
 static void empty_slabs_return_to_arena(void)
 {
         la_heap_t *h = la_tls_heap;
+        la_heap_trim(h); /* no kept empty slab from the tests before */
+        CHECK_EQ_U(h->retired_pages, 0);
         size_t before = active_pages();
         for (int i = 0; i < N; i++)
                 blocks[i] = la_malloc(1024);
@@ -105,9 +107,42 @@ static void empty_slabs_return_to_arena(void)
         CHECK(grown >= before + (N * 1024) / 4096);
         for (int i = 0; i < N; i++)
                 la_free(blocks[i]);
-        /* Only the current slab of the class may stay. */
+        /* Only the current slab of the class and the kept empty ones may stay. */
+        CHECK(h->retired_pages <= LA_RETIRE_PAGES);
+        CHECK(active_pages() <= before + la_bin_info[20].slab_size / 4096 + LA_RETIRE_PAGES);
+        la_heap_trim(h);
+        CHECK_EQ_U(h->retired_pages, 0);
         CHECK(active_pages() <= before + la_bin_info[20].slab_size / 4096);
         CHECK(h->cur[20] == NULL || h->cur[20]->used == 0 || h->fl[20] != NULL);
+}
+
+/* A batch of 4 KiB blocks (4 a slab) freed and made again: the emptied slabs stay with
+ * the heap (within LA_RETIRE_PAGES) and are used again, none is made anew. */
+static void emptied_slabs_are_kept_for_the_next_batch(void)
+{
+        enum { BATCH = 48 };
+        la_heap_t *h = la_tls_heap;
+        unsigned c = la_size2cls(4096);
+        la_heap_trim(h);
+        for (int i = 0; i < BATCH; i++)
+                blocks[i] = la_malloc(4096);
+        for (int i = 0; i < BATCH; i++)
+                la_free(blocks[i]);
+        CHECK(h->retired_pages > 0 && h->retired_pages <= LA_RETIRE_PAGES);
+        la_arena_t *a = h->arena;
+        la_mutex_lock(&a->lock);
+        uint64_t made = a->stats.slabs_total[c];
+        la_mutex_unlock(&a->lock);
+        for (int i = 0; i < BATCH; i++)
+                blocks[i] = la_malloc(4096);
+        la_mutex_lock(&a->lock);
+        CHECK_EQ_U(a->stats.slabs_total[c], made);
+        la_mutex_unlock(&a->lock);
+        CHECK_EQ_U(h->retired_pages, 0); /* all in use again */
+        for (int i = 0; i < BATCH; i++)
+                la_free(blocks[i]);
+        la_heap_trim(h);
+        CHECK_EQ_U(h->retired_pages, 0);
 }
 
 static void *remote_free_thread(void *arg)
@@ -212,6 +247,7 @@ int main(void)
         RUN("heap", blocks_distinct_and_aligned);
         RUN("heap", freed_blocks_are_reused_before_new_memory);
         RUN("heap", empty_slabs_return_to_arena);
+        RUN("heap", emptied_slabs_are_kept_for_the_next_batch);
         RUN("heap", remote_frees_come_back);
         RUN("heap", thread_exit_abandons_and_adopts);
         RUN("heap", stats_follow_allocations);
