@@ -394,6 +394,10 @@ def parse_args(argv):
         p.add_argument("--base", default=None, metavar="LIBALLOC",
                        help="also run this liballoc build as allocator 'base' and report "
                             "liballoc/base (overhead of a change)")
+        p.add_argument("--peer", action="append", default=[], metavar="NAME=LIBRARY",
+                       help="also run the malloc in LIBRARY (preloaded) as allocator NAME, "
+                            "e.g. mimalloc-2.4=/path/to/libmimalloc.so.2 for a peer built "
+                            "outside the repository (repeatable)")
         p.add_argument("--liballoc", default=None,
                        help="liballoc library (default: $LIBALLOC or "
                        "BUILD/liballoc/liballoc.so)")
@@ -445,6 +449,15 @@ def main(argv):
         if args.base:
                 wanted.insert(1, "base")
                 BASELINES.insert(0, "base")
+        for spec in args.peer:
+                name, sep, lib = spec.partition("=")
+                name = name.strip()
+                if not sep or not name or not lib or name in paths:
+                        print("run.py: --peer wants NAME=LIBRARY with a new NAME, got %r" %
+                              spec, file=sys.stderr)
+                        return 2
+                paths[name] = lib
+                wanted.append(name)
         allocs = []
         for a in wanted:
                 lib = paths[a]
