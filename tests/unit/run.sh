@@ -83,18 +83,46 @@ PROG
         [ "${out%% *}" = 112 ] || { echo "unexpected output: $out"; return 1; }
         return 0
 }
-# (Its archive is instrumented in a sanitizer build: a plain cc link cannot use it.)
-if python3 -c 'import json,sys
+# sanitized BUILD: true when the build directory is a sanitizer build.
+sanitized() {
+        python3 -c 'import json,sys
 try: o={x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
 except Exception: sys.exit(0)
 sys.exit(0 if o.get("b_sanitize") in ("none", [], None) else 1)' \
-        "$build/meson-info/intro-buildoptions.json"; [ $? -eq 1 ]; then
+                "$1/meson-info/intro-buildoptions.json"
+        [ $? -eq 1 ]
+}
+# (Its archive is instrumented in a sanitizer build: a plain cc link cannot use it.)
+if sanitized "$build"; then
         echo "SKIP: unit/pkgconfig-static: a sanitizer build (the release build checks it)"
 elif why=$(pc_static_check "$build"); then
         echo "PASS: unit/pkgconfig-static"
 else
         echo "FAIL: unit/pkgconfig-static: $why"
         status=1
+fi
+# The benchmark runner races a peer library given by path (--peer NAME=LIBRARY) as one
+# more allocator row, and refuses a malformed --peer.  (Release build: the bench programs
+# of a sanitizer build cannot take a preloaded malloc.)
+peer_lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+top_dir=$(cd "$(dirname "$0")/../.." && pwd)
+if sanitized "$build"; then
+        echo "SKIP: unit/bench-runner-peer: a sanitizer build (the release build checks it)"
+elif [ ! -e "$peer_lib" ]; then
+        echo "SKIP: unit/bench-runner-peer: $peer_lib is not installed"
+else
+        out=$(python3 "$top_dir/tests/bench/run.py" --build "$build" --only small-churn \
+                --runs 1 --warmup 0 --scale 2 --alloc liballoc \
+                --peer "peer-je=$peer_lib" 2>&1)
+        rc=$?
+        python3 "$top_dir/tests/bench/run.py" --build "$build" --peer bad >/dev/null 2>&1
+        bad_rc=$?
+        if [ $rc -eq 0 ] && grep -Eq '^ +peer-je +[0-9.]+' <<<"$out" && [ $bad_rc -eq 2 ]; then
+                echo "PASS: unit/bench-runner-peer"
+        else
+                echo "FAIL: unit/bench-runner-peer: exit $rc (malformed --peer: $bad_rc): $(tail -n 3 <<<"$out")"
+                status=1
+        fi
 fi
 # The demo installs the build set and what it runs, not the test toolchain (a newcomer
 # waits for the demo): its set has none of the test-only packages, and demo.sh asks for it.
