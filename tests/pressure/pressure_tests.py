@@ -692,6 +692,16 @@ class ThresholdWatcher(threading.Thread):
 LIMIT = 256 << 20
 
 
+def squeeze(cg, h):
+    """B touches 150 MiB in cgroup cg next to holder h: whether B finished, whether h is
+    alive and h's RSS."""
+    b = subprocess.run([ARGS.toucher, "150", "20"], preexec_fn=cg.enter,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                       timeout=60)
+    a_alive = h.p.poll() is None
+    return b.returncode == 0 and "done" in b.stdout, a_alive, h.rss() if a_alive else 0
+
+
 def oom_scenario(lib, conf=None, watcher=False):
     """A holds 200 MiB and frees 90 %; B then touches 150 MiB in the same 256 MiB cgroup.
     Returns (oom kills, B finished, A's RSS at the end in KiB, A alive)."""
@@ -705,22 +715,13 @@ def oom_scenario(lib, conf=None, watcher=False):
         if watcher:
             tw = ThresholdWatcher(cg, cg.usage() + (8 << 20), fifo)
             tw.start()
-        b = subprocess.run([ARGS.toucher, "150", "20"], preexec_fn=cg.enter,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           timeout=60)
-        b_done = b.returncode == 0 and "done" in b.stdout
-        a_alive = h.p.poll() is None
-        a_rss = h.rss() if a_alive else 0
+        b_done, a_alive, a_rss = squeeze(cg, h)
         return cg.oom_kills(), b_done, a_rss, a_alive, (tw.fired if tw else [])
     finally:
         if tw is not None:
             tw.close()
         if h is not None:
-            if h.p.poll() is None:
-                h.close()
-            else:
-                h.err.close()
-                os.unlink(h.err_path)
+            h.close()  # also when the OOM killer ended it
         cg.remove()
 
 
@@ -859,12 +860,7 @@ def governor_scenario(*extra):
         h = Holder(d.env, mib=200, keep=10, conf="pressure:off", preexec=cg.enter)
         d.wait(lambda: d.watched(cg.path), 10, "jemctld did not watch the cgroup")
         t0 = time.monotonic()
-        b = subprocess.run([ARGS.toucher, "150", "20"], preexec_fn=cg.enter,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           timeout=60)
-        b_done = b.returncode == 0 and "done" in b.stdout
-        a_alive = h.p.poll() is None
-        a_rss = h.rss() if a_alive else 0
+        b_done, a_alive, a_rss = squeeze(cg, h)
         time.sleep(0.3)  # the answer of a purge still in flight
         gov = d.governor()
         marks = dashboard_marks(d, h.p.pid) if a_alive else None
@@ -873,11 +869,7 @@ def governor_scenario(*extra):
                     ready=int(h.ready[0]), marks=marks)
     finally:
         if h is not None:
-            if h.p.poll() is None:
-                h.close()
-            else:
-                h.err.close()
-                os.unlink(h.err_path)
+            h.close()  # also when the OOM killer ended it
         d.close()
         cg.remove()
 
