@@ -41,6 +41,14 @@ static unsigned bucket_of(size_t npages)
 
 /* ---- free-run bookkeeping ---------------------------------------------------------- */
 
+/* Refreshes the lock-free copy of a's unpurged page count (steal_unpurged_locked). */
+static void publish_unpurged(la_arena_t *a)
+{
+        atomic_store_explicit(&a->unpurged_hint,
+                              a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY],
+                              memory_order_relaxed);
+}
+
 static void bin_insert(la_arena_t *a, la_span_t *s)
 {
         unsigned b = bucket_of(s->npages);
@@ -48,9 +56,7 @@ static void bin_insert(la_arena_t *a, la_span_t *s)
         a->nonempty[s->state] |= (uint64_t)1 << b;
         a->npages[s->state] += s->npages;
         if (s->state != LA_RUN_CLEAN) {
-                atomic_store_explicit(&a->unpurged_hint,
-                                      a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY],
-                                      memory_order_relaxed);
+                publish_unpurged(a);
                 int q = s->state; /* 0 dirty, 1 muzzy */
                 s->lru_next = NULL;
                 s->lru_prev = a->lru_tail[q];
@@ -70,9 +76,7 @@ static void bin_remove(la_arena_t *a, la_span_t *s)
                 a->nonempty[s->state] &= ~((uint64_t)1 << b);
         a->npages[s->state] -= s->npages;
         if (s->state != LA_RUN_CLEAN) {
-                atomic_store_explicit(&a->unpurged_hint,
-                                      a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY],
-                                      memory_order_relaxed);
+                publish_unpurged(a);
                 int q = s->state;
                 if (s->lru_prev != NULL)
                         s->lru_prev->lru_next = s->lru_next;

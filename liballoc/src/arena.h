@@ -91,7 +91,7 @@ typedef struct la_arena {
         la_span_t *span_cache;
         unsigned span_cache_n;
         /* hardened:true only (harden.h): the last small blocks freed, oldest at next. */
-        unsigned quarantine_n, quarantine_next;
+        uint32_t quarantine_n, quarantine_next;
         void *quarantine[LA_QUARANTINE_N];
 } la_arena_t;
 

@@ -70,20 +70,18 @@ static void release(la_heap_t *h, void *out)
                 la_small_free_slow(os, out);
 }
 
-/* The thread heap's own ring: no lock. */
-static void heap_quarantine(la_heap_t *h, la_span_t *s, void *p)
+/* Puts p in a ring of LA_QUARANTINE_N slots holding *n blocks, the oldest at *next;
+ * returns the block p pushed out, or NULL while the ring was not full. */
+static void *ring_put(void **ring, uint32_t *n, uint32_t *next, void *p)
 {
-        void **ring = h->quarantine;
-        quarantine_enter(p, s->block_size);
-        if (h->quarantine_n < LA_QUARANTINE_N) {
-                ring[h->quarantine_n++] = p;
-                return;
+        if (*n < LA_QUARANTINE_N) {
+                ring[(*n)++] = p;
+                return NULL;
         }
-        unsigned i = h->quarantine_next;
-        void *out = ring[i];
-        ring[i] = p;
-        h->quarantine_next = (i + 1) % LA_QUARANTINE_N;
-        release(h, out);
+        void *out = ring[*next];
+        ring[*next] = p;
+        *next = (*next + 1) % LA_QUARANTINE_N;
+        return out;
 }
 
 void la_harden_heap_drain(la_heap_t *h)
@@ -96,33 +94,21 @@ void la_harden_heap_drain(la_heap_t *h)
 
 void la_harden_free_small(la_span_t *s, void *p)
 {
+        /* The block is the caller's until it is in a ring: junk and tag need no lock. */
+        quarantine_enter(p, s->block_size);
         la_heap_t *h = la_tls_heap;
-        if (h->kind == LA_HEAP_THREAD) {
-                if (h->quarantine == NULL)
-                        h->quarantine = la_meta_alloc(LA_QUARANTINE_N * sizeof(void *),
-                                                      LA_CACHELINE);
-                if (h->quarantine != NULL) {
-                        heap_quarantine(h, s, p);
-                        return;
-                }
+        if (h->kind == LA_HEAP_THREAD && h->quarantine == NULL)
+                h->quarantine = la_meta_alloc(LA_QUARANTINE_N * sizeof(void *), LA_CACHELINE);
+        if (h->kind == LA_HEAP_THREAD && h->quarantine != NULL) {
+                /* The thread's own ring: no lock. */
+                void *out = ring_put(h->quarantine, &h->quarantine_n, &h->quarantine_next, p);
+                if (out != NULL)
+                        release(h, out);
+                return;
         }
         la_arena_t *a = s->arena;
-        void *out = NULL;
         la_mutex_lock(&a->lock);
-        uintptr_t *tw = tag_word(p, s->block_size);
-        if (*tw == tag_of(p)) {
-                la_mutex_unlock(&a->lock);
-                report("free(): double free detected (block in quarantine)", p);
-        }
-        quarantine_enter(p, s->block_size);
-        if (a->quarantine_n < LA_QUARANTINE_N) {
-                a->quarantine[a->quarantine_n++] = p;
-        } else {
-                unsigned i = a->quarantine_next;
-                out = a->quarantine[i];
-                a->quarantine[i] = p;
-                a->quarantine_next = (i + 1) % LA_QUARANTINE_N;
-        }
+        void *out = ring_put(a->quarantine, &a->quarantine_n, &a->quarantine_next, p);
         la_mutex_unlock(&a->lock);
         if (out != NULL)
                 release(NULL, out);
