@@ -54,6 +54,15 @@ def test(name):
     return wrap
 
 
+def reap(p, timeout=10):
+    """Waits for process p to end, killing it after timeout seconds."""
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 class Holder:
     """pressure-holder under the allocator, driven through its stdin and stdout."""
 
@@ -123,11 +132,7 @@ class Holder:
             self.p.stdin.close()
         except OSError:
             pass
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+        reap(self.p)
         self.err.close()
         os.unlink(self.err_path)
         return self.p.returncode
@@ -816,11 +821,7 @@ class Daemon:
     def close(self):
         if self.p.poll() is None:
             self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+            reap(self.p)
         self.log.close()
         return self.p.returncode
 
