@@ -5,6 +5,9 @@
  * inuse_objects/count, inuse_space/bytes (default inuse_space), period space/bytes = R.
  * Locations are the looked-up addresses (pc-1 for return addresses), each with one Line
  * naming its function when the symbol is known; mappings are the executable files.
+ * Several processes' profiles can be written as one (pc_write_pprof_parts): their
+ * mappings and locations stay apart, functions of the same name are one, and each sample
+ * carries a numeric label pid.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@ enum {
         PROFILE_LOCATION = 4,
         PROFILE_FUNCTION = 5,
         PROFILE_STRING_TABLE = 6,
+        PROFILE_TIME_NANOS = 9,
         PROFILE_PERIOD_TYPE = 11,
         PROFILE_PERIOD = 12,
         PROFILE_DEFAULT_SAMPLE_TYPE = 14,
@@ -30,6 +34,9 @@ enum {
         VALUE_TYPE_UNIT = 2,
         SAMPLE_LOCATION_ID = 1,
         SAMPLE_VALUE = 2,
+        SAMPLE_LABEL = 3,
+        LABEL_KEY = 1,
+        LABEL_NUM = 3,
         MAPPING_ID = 1,
         MAPPING_START = 2,
         MAPPING_LIMIT = 3,
@@ -123,7 +130,9 @@ typedef struct builder {
         pc_buf_t strings; /* string_table entries, encoded as they are added */
         table_t str_ids, func_ids, loc_ids;
         uint64_t nstrings, nfuncs, nlocs;
-        uint64_t nmaps;      /* real mappings; id nmaps + 1 is the empty one */
+        uint64_t nmaps;      /* real mappings of all parts; id nmaps + 1 is the empty one */
+        uint64_t map_base;   /* the first mapping id of the part being written, less 1 */
+        int64_t part;        /* its index: addresses in no file are per part */
         bool need_empty_map; /* some location is in no mapped file */
         bool failed;
 } builder_t;
@@ -179,7 +188,10 @@ static uint64_t function_id(builder_t *b, const char *name, const char *sys_name
 static uint64_t location_id(builder_t *b, const pc_frame_t *f)
 {
         bool is_new;
-        uint64_t id = intern(&b->loc_ids, NULL, f->addr, f->map, b->nlocs + 1, &is_new);
+        /* Keyed by the mapping id over all parts: the same address in two processes is
+         * two locations. */
+        int64_t key = f->map >= 0 ? (int64_t)(b->map_base + (uint64_t)f->map) : -1 - b->part;
+        uint64_t id = intern(&b->loc_ids, NULL, f->addr, key, b->nlocs + 1, &is_new);
         if (id == 0) {
                 b->failed = true;
                 return 0;
@@ -192,7 +204,7 @@ static uint64_t location_id(builder_t *b, const pc_frame_t *f)
                 /* Every location names a mapping (some consumers, Pyroscope among them,
                  * refuse one without); addresses in no file get the empty mapping
                  * written after the real ones, as Go does when it has no maps. */
-                uint64_t map_id = f->map >= 0 ? (uint64_t)f->map + 1 : b->nmaps + 1;
+                uint64_t map_id = f->map >= 0 ? b->map_base + (uint64_t)f->map + 1 : b->nmaps + 1;
                 b->need_empty_map |= f->map < 0;
                 pc_pb_int(&m, LOCATION_MAPPING_ID, map_id);
                 pc_pb_int(&m, LOCATION_ADDRESS, f->addr);
@@ -210,7 +222,7 @@ static uint64_t location_id(builder_t *b, const pc_frame_t *f)
         return id;
 }
 
-static void sample(builder_t *b, const pc_resolved_t *r, const pc_sample_t *s)
+static void sample(builder_t *b, const pc_resolved_t *r, const pc_sample_t *s, int64_t pid)
 {
         uint64_t locs[PC_MAX_FRAMES];
         size_t n = s->n < PC_MAX_FRAMES ? s->n : PC_MAX_FRAMES;
@@ -221,6 +233,14 @@ static void sample(builder_t *b, const pc_resolved_t *r, const pc_sample_t *s)
         pc_buf_t m = {0};
         pc_pb_packed(&m, SAMPLE_LOCATION_ID, locs, n);
         pc_pb_packed(&m, SAMPLE_VALUE, values, 4);
+        if (pid > 0) {
+                pc_buf_t l = {0};
+                pc_pb_int(&l, LABEL_KEY, str_index(b, "pid"));
+                pc_pb_int(&l, LABEL_NUM, (uint64_t)pid);
+                pc_pb_bytes(&m, SAMPLE_LABEL, l.data, l.len);
+                m.failed |= l.failed;
+                pc_buf_free(&l);
+        }
         pc_pb_bytes(&b->out, PROFILE_SAMPLE, m.data, m.len);
         b->failed |= m.failed;
         pc_buf_free(&m);
@@ -242,26 +262,38 @@ static void mapping(builder_t *b, const pc_rmap_t *m, uint64_t id)
         pc_buf_free(&e);
 }
 
-int pc_write_pprof_raw(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
+static int write_raw(const pc_pprof_part_t *parts, size_t n, int64_t time_nanos,
+                     pc_buf_t *out, pc_error_t *err)
 {
         builder_t b;
         memset(&b, 0, sizeof(b));
-        b.nmaps = r->nmaps;
+        for (size_t p = 0; p < n; p++)
+                b.nmaps += parts[p].r->nmaps;
         str_index(&b, ""); /* index 0 */
         value_type(&b, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
         value_type(&b, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
         value_type(&b, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
         value_type(&b, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
-        for (size_t i = 0; i < r->nsamples; i++)
-                sample(&b, r, &r->samples[i]);
-        for (size_t i = 0; i < r->nmaps; i++)
-                mapping(&b, &r->maps[i], i + 1);
+        uint64_t period = 0;
+        for (size_t p = 0; p < n; p++) {
+                const pc_resolved_t *r = parts[p].r;
+                b.part = (int64_t)p;
+                for (size_t i = 0; i < r->nsamples; i++)
+                        sample(&b, r, &r->samples[i], parts[p].pid);
+                for (size_t i = 0; i < r->nmaps; i++)
+                        mapping(&b, &r->maps[i], b.map_base + i + 1);
+                b.map_base += r->nmaps;
+                if (period == 0)
+                        period = r->period;
+        }
         if (b.need_empty_map) {
                 static const pc_rmap_t empty = {.path = ""};
-                mapping(&b, &empty, r->nmaps + 1);
+                mapping(&b, &empty, b.nmaps + 1);
         }
+        if (time_nanos > 0)
+                pc_pb_int(&b.out, PROFILE_TIME_NANOS, (uint64_t)time_nanos);
         value_type(&b, PROFILE_PERIOD_TYPE, "space", "bytes");
-        pc_pb_int(&b.out, PROFILE_PERIOD, r->period);
+        pc_pb_int(&b.out, PROFILE_PERIOD, period);
         pc_pb_int(&b.out, PROFILE_DEFAULT_SAMPLE_TYPE, str_index(&b, "inuse_space"));
         pc_buf_add(&b.out, b.strings.data, b.strings.len);
         int rc = b.failed || b.out.failed || b.strings.failed ? -ENOMEM : 0;
@@ -278,12 +310,15 @@ int pc_write_pprof_raw(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
         return 0;
 }
 
-int pc_write_pprof(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
+int pc_write_pprof_raw(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
 {
-        pc_buf_t raw;
-        int rc = pc_write_pprof_raw(r, &raw, err);
-        if (rc != 0)
-                return rc;
+        pc_pprof_part_t one = {r, 0};
+        return write_raw(&one, 1, 0, out, err);
+}
+
+/* raw (freed) as gzip into *out. */
+static int gzip(pc_buf_t raw, pc_buf_t *out, pc_error_t *err)
+{
         z_stream z;
         memset(&z, 0, sizeof(z));
         /* windowBits 15 + 16: a gzip wrapper, as pprof expects. */
@@ -318,4 +353,19 @@ int pc_write_pprof(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
         }
         *out = gz;
         return 0;
+}
+
+int pc_write_pprof(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err)
+{
+        pc_buf_t raw;
+        int rc = pc_write_pprof_raw(r, &raw, err);
+        return rc != 0 ? rc : gzip(raw, out, err);
+}
+
+int pc_write_pprof_parts(const pc_pprof_part_t *parts, size_t n, int64_t time_nanos,
+                         pc_buf_t *out, pc_error_t *err)
+{
+        pc_buf_t raw;
+        int rc = write_raw(parts, n, time_nanos, &raw, err);
+        return rc != 0 ? rc : gzip(raw, out, err);
 }

@@ -283,8 +283,65 @@ static const char *lookup(pc_resolved_t *r, int32_t map, uint64_t addr, const pc
         return name != NULL ? name : pc_elf_lookup(&f->elf, vaddr);
 }
 
+/* What one looked-up address resolves to.  A profile repeats the same few hundred
+ * addresses over its stacks (10,000 stacks of 30 frames hold a few hundred functions), so
+ * each is looked up once (the lookups were two thirds of a large profile's conversion). */
+typedef struct addr_info {
+        uint64_t addr;
+        int32_t map;
+        bool used, is_alloc;
+        const char *func, *sys;
+} addr_info_t;
+
+typedef struct addr_cache {
+        addr_info_t *slots;
+        size_t cap, n;
+} addr_cache_t;
+
+/* The slot of addr (used or the empty one where it goes); NULL out of memory. */
+static addr_info_t *cache_slot(addr_cache_t *c, uint64_t addr)
+{
+        if (c->n * 2 >= c->cap) {
+                size_t nc = c->cap ? c->cap * 2 : 1024;
+                addr_info_t *ns = calloc(nc, sizeof(*ns));
+                if (ns == NULL)
+                        return NULL;
+                for (size_t i = 0; i < c->cap; i++) {
+                        if (!c->slots[i].used)
+                                continue;
+                        size_t j = (c->slots[i].addr * 0x9e3779b97f4a7c15ull >> 20) & (nc - 1);
+                        while (ns[j].used)
+                                j = (j + 1) & (nc - 1);
+                        ns[j] = c->slots[i];
+                }
+                free(c->slots);
+                c->slots = ns;
+                c->cap = nc;
+        }
+        size_t j = (addr * 0x9e3779b97f4a7c15ull >> 20) & (c->cap - 1);
+        while (c->slots[j].used && c->slots[j].addr != addr)
+                j = (j + 1) & (c->cap - 1);
+        return &c->slots[j];
+}
+
+static const addr_info_t *resolve_addr(pc_resolved_t *r, addr_cache_t *c, uint64_t a,
+                                       const pc_resolve_opts_t *o)
+{
+        addr_info_t *e = cache_slot(c, a);
+        if (e == NULL || e->used)
+                return e;
+        int32_t map = find_map(r, a);
+        const char *sys = lookup(r, map, a, o);
+        const char *func = o->no_demangle ? sys : pc_demangle(&r->files->demangler, sys);
+        bool is_alloc = pc_is_alloc_function(sys) || pc_is_alloc_function(func) ||
+                        (map >= 0 && pc_is_alloc_library(r->maps[map].path));
+        *e = (addr_info_t){a, map, true, is_alloc, func, sys};
+        c->n++;
+        return e;
+}
+
 static int resolve_record(const pc_profile_t *p, const pc_record_t *rec, pc_resolved_t *r,
-                          const pc_resolve_opts_t *o, size_t *cap_frames)
+                          const pc_resolve_opts_t *o, size_t *cap_frames, addr_cache_t *cache)
 {
         /* Allocated even for a record without frames: frames is never NULL below (NULL + 0
          * and memmove(NULL, ...) are undefined). */
@@ -304,12 +361,11 @@ static int resolve_record(const pc_profile_t *p, const pc_record_t *rec, pc_reso
                 /* Every frame but the innermost holds a return address: the call is
                  * the instruction before it. */
                 uint64_t a = rec->pcs[i] - (i > 0 && rec->pcs[i] > 0 ? 1 : 0);
-                int32_t map = find_map(r, a);
-                const char *sys = lookup(r, map, a, o);
-                const char *func = o->no_demangle ? sys : pc_demangle(&r->files->demangler, sys);
-                fr[i] = (pc_frame_t){a, map, func, sys};
-                if (!o->no_trim && (pc_is_alloc_function(sys) || pc_is_alloc_function(func) ||
-                                    (map >= 0 && pc_is_alloc_library(r->maps[map].path))))
+                const addr_info_t *e = resolve_addr(r, cache, a, o);
+                if (e == NULL)
+                        return -ENOMEM;
+                fr[i] = (pc_frame_t){a, e->map, e->func, e->sys};
+                if (!o->no_trim && e->is_alloc)
                         keep_from = i + 1;
         }
         size_t n = rec->npcs - keep_from;
@@ -345,8 +401,10 @@ int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t 
             (r.samples = calloc(p->nrecords ? p->nrecords : 1, sizeof(*r.samples))) == NULL)
                 rc = -ENOMEM;
         size_t cap_frames = 0;
+        addr_cache_t cache = {0};
         for (size_t i = 0; rc == 0 && i < p->nrecords; i++)
-                rc = resolve_record(p, &p->records[i], &r, o, &cap_frames);
+                rc = resolve_record(p, &p->records[i], &r, o, &cap_frames, &cache);
+        free(cache.slots);
         if (rc != 0) {
                 pc_set_error(err, 0, "out of memory resolving the profile");
                 pc_resolved_free(&r);

@@ -650,6 +650,101 @@ static void pprof_fields(void)
         free(text);
 }
 
+/* Inflates a gzip buffer (at most cap bytes out) into a new pc_buf_t. */
+static pc_buf_t gunzip(const pc_buf_t *gz, size_t cap)
+{
+        pc_buf_t out = {malloc(cap), 0, cap, false};
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        CHECK(inflateInit2(&z, 31) == Z_OK);
+        z.next_in = (Bytef *)gz->data;
+        z.avail_in = (uInt)gz->len;
+        z.next_out = (Bytef *)out.data;
+        z.avail_out = (uInt)cap;
+        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+        out.len = z.total_out;
+        inflateEnd(&z);
+        return out;
+}
+
+/* Two processes' profiles as one: mappings and locations apart (addresses in no file
+ * share the empty mapping), functions shared by name, each sample labelled with its pid,
+ * the time written. */
+static void pprof_parts(void)
+{
+        uint64_t pcs[] = {(uint64_t)(uintptr_t)&unit_site_inner + 1,
+                          (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
+        char *text = make_dump(pcs, 3, 4, 4096, 1);
+        pc_profile_t p1, p2;
+        pc_resolved_t r1, r2;
+        pc_resolve_opts_t o = {0};
+        CHECK(resolve_text(text, &o, &p1, &r1) == 0);
+        CHECK(resolve_text(text, &o, &p2, &r2) == 0);
+        pc_pprof_part_t parts[2] = {{&r1, 11}, {&r2, 22}};
+        pc_buf_t gz = {0};
+        pc_error_t err;
+        CHECK(pc_write_pprof_parts(parts, 2, 1234567890123, &gz, &err) == 0);
+        pc_buf_t raw = gunzip(&gz, 1 << 20);
+        char *strings[256];
+        size_t nstr = 0, nsamples = 0, nlocs = 0, nfuncs = 0, nmaps = 0;
+        uint64_t time_nanos = 0, label_key[4] = {0}, label_num[4] = {0}, loc_map[16] = {0};
+        pbr_t rd = {(const uint8_t *)raw.data, (const uint8_t *)raw.data + raw.len}, sub, s2, s3;
+        unsigned f;
+        uint64_t v;
+        while (pb_field(&rd, &f, &v, &sub)) {
+                if (f == 6 && nstr < 256) {
+                        strings[nstr++] = strndup((const char *)sub.p, (size_t)v);
+                } else if (f == 9) {
+                        time_nanos = v;
+                } else if (f == 2) {
+                        while (pb_field(&sub, &f, &v, &s2)) {
+                                unsigned lf;
+                                while (f == 3 && nsamples < 4 && pb_field(&s2, &lf, &v, &s3))
+                                        if (lf == 1)
+                                                label_key[nsamples] = v;
+                                        else if (lf == 3)
+                                                label_num[nsamples] = v;
+                        }
+                        nsamples++;
+                } else if (f == 4) {
+                        while (pb_field(&sub, &f, &v, &s2))
+                                if (f == 2 && nlocs < 16)
+                                        loc_map[nlocs] = v;
+                        nlocs++;
+                } else if (f == 5) {
+                        nfuncs++;
+                } else if (f == 3) {
+                        nmaps++;
+                }
+        }
+        CHECK(rd.p == rd.end);
+        CHECK_EQ_U(time_nanos, 1234567890123ull);
+        CHECK_EQ_U(nsamples, 2);
+        CHECK(label_key[0] < nstr && strcmp(strings[label_key[0]], "pid") == 0);
+        CHECK(label_key[1] == label_key[0]);
+        CHECK_EQ_U(label_num[0], 11);
+        CHECK_EQ_U(label_num[1], 22);
+        /* The same addresses in two processes are six locations; the two real mappings of
+         * each part are apart; the two functions are shared. */
+        CHECK_EQ_U(nlocs, 6);
+        CHECK_EQ_U(nfuncs, 2);
+        CHECK_EQ_U(nmaps, 2 * r1.nmaps + 1);
+        for (size_t i = 0; i < 2; i++)
+                CHECK(loc_map[i] != loc_map[i + 3]);
+        /* 0x10, in no file: both parts' locations name the one empty mapping, the last. */
+        CHECK_EQ_U(loc_map[2], 2 * r1.nmaps + 1);
+        CHECK_EQ_U(loc_map[5], 2 * r1.nmaps + 1);
+        for (size_t i = 0; i < nstr; i++)
+                free(strings[i]);
+        pc_buf_free(&raw);
+        pc_buf_free(&gz);
+        pc_resolved_free(&r1);
+        pc_resolved_free(&r2);
+        pc_profile_free(&p1);
+        pc_profile_free(&p2);
+        free(text);
+}
+
 static void folded_and_svg(void)
 {
         /* Two records with the same stack (merged), one other; no files to read. */
@@ -1058,6 +1153,7 @@ int main(void)
         RUN("profconv", symbolize_self);
         RUN("profconv", trim_by_library);
         RUN("profconv", pprof_fields);
+        RUN("profconv", pprof_parts);
         RUN("profconv", folded_and_svg);
         RUN("profconv", elf_hand_made);
         RUN("profconv", elf_truncated_after_open);

@@ -161,6 +161,16 @@ void pc_buf_free(pc_buf_t *b);
 /* pprof profile.proto, gzip-compressed (what `go tool pprof` reads).  0, -ENOMEM or -EIO
  * (zlib failed). */
 int pc_write_pprof(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err);
+/* Several profiles as one pprof profile (gzip), e.g. the processes of one service: each
+ * part's mappings and locations are its own, functions are shared by name, each sample is
+ * labelled pid (a number) when the part's pid is > 0.  The period is the first part's;
+ * time_nanos (> 0) is written as the profile's time.  0, -ENOMEM or -EIO. */
+typedef struct pc_pprof_part {
+        const pc_resolved_t *r;
+        int64_t pid; /* 0: no label */
+} pc_pprof_part_t;
+int pc_write_pprof_parts(const pc_pprof_part_t *parts, size_t n, int64_t time_nanos,
+                         pc_buf_t *out, pc_error_t *err);
 /* The uncompressed profile.proto message (tests decode it). */
 int pc_write_pprof_raw(const pc_resolved_t *r, pc_buf_t *out, pc_error_t *err);
 /* Folded stacks: "outer;...;inner BYTES\n", in-use bytes, identical stacks merged, sorted
