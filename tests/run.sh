@@ -104,6 +104,9 @@ else
         # (about 15 s and 10 s).
         run_kind daemon-web tests/daemon/web.sh build
         run_kind daemon-prom tests/daemon/prom.sh build
+        # The profile endpoint for scrapers: go tool pprof, a real Prometheus discovering
+        # every process through /api/v1/targets, merges, another uid (about 20 s).
+        run_kind daemon-pprof tests/daemon/pprof.sh build
 fi
 
 if [ $quick = 0 ]; then

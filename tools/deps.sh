@@ -17,7 +17,9 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # /metrics in tests/daemon (and the server, tests/daemon/prom.sh).  libevent-dev: jemctld.
 # chromium, fonts-dejavu-core: the dashboard loaded headless in tests/daemon/web.sh.
 # zlib1g-dev: profconv (gzip of pprof profiles).  golang-go: `go tool pprof` reads the
-# converted profiles in tests/prof (jeprof comes with libjemalloc-dev).
+# converted profiles in tests/prof and jemctld's /debug/pprof/heap in tests/daemon/pprof.sh
+# (jeprof comes with libjemalloc-dev); curl is its other HTTP client there, python3-yaml
+# reads the Parca example.
 # libsystemd-dev: jemctld's sd-bus and sd_notify.  dbus-daemon, dbus-bin (dbus-send),
 # systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
 # libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.  zsh: its
@@ -25,7 +27,7 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # debootstrap, systemd-container: the units under a booted systemd (tests/systemd).
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
-           prometheus chromium fonts-dejavu-core golang-go
+           prometheus chromium fonts-dejavu-core golang-go curl python3-yaml
            dbus-daemon dbus-bin systemd libunwind8 zsh debootstrap systemd-container"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 # tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -20,10 +21,11 @@
 #include "prom.h"
 #include "web.h"
 #include "http_ops.h"
-#include "http_reply.h"
+#include "pprof_http.h"
 #include "sd.h"
 #include "select.h"
 #include "store_http.h"
+#include "targets.h"
 
 static struct evhttp *http;
 
@@ -165,6 +167,74 @@ static void metrics(struct evbuffer *b)
         jd_prom_more(b);
 }
 
+/* The series of one process only (/metrics?pid=N): its sample lines, each family's HELP
+ * and TYPE before its first one; the daemon's own families are left out.  NULL if out of
+ * memory. */
+static struct evbuffer *only_pid(struct evbuffer *all, long pid)
+{
+        struct evbuffer *out = evbuffer_new();
+        char want[32];
+        int wl = snprintf(want, sizeof(want), "{pid=\"%ld\"", pid);
+        size_t n = evbuffer_get_length(all);
+        const char *t = (const char *)evbuffer_pullup(all, -1);
+        const char *head = NULL; /* the HELP and TYPE lines of the family, not yet written */
+        size_t head_len = 0;
+        for (const char *l = t; out != NULL && l < t + n;) {
+                const char *e = memchr(l, '\n', (size_t)(t + n - l));
+                e = e != NULL ? e + 1 : t + n;
+                if (l[0] == '#') {
+                        if (head == NULL || strncmp(l, "# HELP ", 7) == 0)
+                                head = l, head_len = 0;
+                        head_len = (size_t)(e - head);
+                } else {
+                        const char *brace = memchr(l, '{', (size_t)(e - l));
+                        if (brace != NULL && e - brace > wl &&
+                            memcmp(brace, want, (size_t)wl) == 0 &&
+                            (brace[wl] == ',' || brace[wl] == '}')) {
+                                if (head != NULL)
+                                        evbuffer_add(out, head, head_len);
+                                head = NULL;
+                                evbuffer_add(out, l, (size_t)(e - l));
+                        }
+                }
+                l = e;
+        }
+        return out;
+}
+
+/* ?pid=N of /metrics: 0 and *pid, or answered with 400 or 404. */
+static int metrics_query(struct evhttp_request *req, long *pid)
+{
+        *pid = 0;
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        if (query == NULL || query[0] == '\0')
+                return 0;
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        const char *ps = NULL;
+        bool bad = evhttp_parse_query_str(query, &q) != 0;
+        for (struct evkeyval *kv = q.tqh_first; !bad && kv != NULL; kv = kv->next.tqe_next)
+                bad = strcmp(kv->key, "pid") != 0;
+        if (!bad && (ps = evhttp_find_header(&q, "pid")) != NULL) {
+                char *end;
+                *pid = strtol(ps, &end, 10);
+                bad = end == ps || *end != '\0' || *pid <= 0 || *pid > 0x7fffffff;
+        }
+        evhttp_clear_headers(&q);
+        if (bad) {
+                jd_reply_error(req, JSON_COMPACT, 400, "Bad Request", "bad_request",
+                               "/metrics takes pid=N only");
+                return -1;
+        }
+        jd_proc_t *p = jd_proc_find((pid_t)*pid);
+        if (*pid > 0 && (p == NULL || !jd_proc_visible(p))) {
+                jd_reply_error(req, JSON_COMPACT, HTTP_NOTFOUND, "Not Found", "no_such_process",
+                               "pid %ld is not a process this daemon knows", *pid);
+                return -1;
+        }
+        return 0;
+}
+
 static char *processes_json(void)
 {
         json_t *arr = json_array();
@@ -212,6 +282,10 @@ static void handle(struct evhttp_request *req, void *arg)
                 return; /* the dashboard, /api/v1/history, /api/v1/groups (web.c) */
         if (path != NULL && jd_select_handle(req, path))
                 return; /* /api/v1/select, jemctl's selectors (select.c) */
+        if (path != NULL && jd_pprof_http_handle(req, path))
+                return; /* /debug/pprof/heap, for scrapers (pprof_http.c) */
+        if (path != NULL && jd_targets_handle(req, path))
+                return; /* /api/v1/targets, Prometheus HTTP discovery (targets.c) */
         struct evbuffer *b = evbuffer_new();
         if (b == NULL) {
                 evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -228,8 +302,15 @@ static void handle(struct evhttp_request *req, void *arg)
                 jd_reply_error(req, JSON_COMPACT, 405, "Method Not Allowed",
                                "method_not_allowed", "only GET and HEAD");
         } else if (is_metrics) {
-                metrics(b);
-                reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
+                long pid;
+                if (metrics_query(req, &pid) == 0) {
+                        metrics(b);
+                        struct evbuffer *one = pid > 0 ? only_pid(b, pid) : NULL;
+                        reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
+                                   one != NULL ? one : b);
+                        if (one != NULL)
+                                evbuffer_free(one);
+                }
         } else {
                 char *s = processes_json();
                 if (s == NULL) {

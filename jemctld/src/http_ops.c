@@ -45,8 +45,7 @@ typedef struct pending {
 #define reply_json(req, code, reason, doc) jd_reply_json(req, code, reason, doc, OPS_JSON)
 #define reply_error(req, ...) jd_reply_error(req, OPS_JSON, __VA_ARGS__)
 
-/* The HTTP status of a failed call. */
-static int http_status(const jd_call_result_t *r, const char **reason)
+int jd_http_call_status(const jd_call_result_t *r, const char **reason)
 {
         const char *c = r->code;
         switch (r->status) {
@@ -150,7 +149,7 @@ static void on_answer(jd_call_result_t *r, void *arg)
         pending_t *pd = arg;
         const char *reason;
         if (r->status != JD_CALL_OK) {
-                int code = http_status(r, &reason);
+                int code = jd_http_call_status(r, &reason);
                 reply_error(pd->req, code, reason, r->code, "%s", r->message);
         } else if (pd->kind == OP_PROFILE) {
                 if (!pd->store) /* a capture into the store is recorded by store.c */

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "call.h"
+
 struct evhttp_request;
 
 /* The largest request body: the largest request the daemon forwards is a set of one
@@ -23,5 +25,9 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path);
  * equal to the Host, an address literal or localhost): the CSRF check of the writes, also
  * used by DELETE /api/v1/profiles/{id} (store_http.c). */
 bool jd_http_same_origin(struct evhttp_request *req);
+
+/* The HTTP status (and its reason phrase) of a failed call: 403 denied, 404 gone, 504
+ * timeout, the target's own refusals as 400, 501 or 503, anything else 502. */
+int jd_http_call_status(const jd_call_result_t *r, const char **reason);
 
 #endif

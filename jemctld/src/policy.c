@@ -171,6 +171,19 @@ int jd_policy_option(const char *name, const char *arg, const char *where)
                 snprintf(po->unit, sizeof(po->unit), "%s", arg);
         } else if (strcmp(name, "capture-enable-sampling") == 0) {
                 po->enable_sampling = true;
+        } else if (strcmp(name, "prof-auto") == 0) {
+                char *end;
+                long lg = JD_PROF_AUTO_LG;
+                if (arg == NULL || strcmp(arg, "on") == 0 || strcmp(arg, "true") == 0)
+                        lg = JD_PROF_AUTO_LG;
+                else if (strcmp(arg, "off") == 0 || strcmp(arg, "false") == 0)
+                        lg = 0;
+                else if ((lg = strtol(arg, &end, 10)) < 12 || lg > 30 || end == arg ||
+                         *end != '\0')
+                        return bad(where, name, arg,
+                                   "lg_sample from 12 to 30 (2^LG bytes between samples), on "
+                                   "or off");
+                po->prof_auto_lg = (unsigned)lg;
         } else {
                 return bad(where, name, arg, "unknown option");
         }
@@ -254,12 +267,34 @@ static bool matches(const jd_proc_t *p)
 static void on_sampling(jd_call_result_t *r, void *arg)
 {
         pid_t pid = (pid_t)(intptr_t)arg;
-        if (r->status == JD_CALL_OK)
-                jd_log("pid %d: heap profile sampling switched on (capture-enable-sampling)",
-                       (int)pid);
-        else
+        if (r->status != JD_CALL_OK)
                 jd_log("pid %d: cannot switch heap profile sampling on: %s", (int)pid,
                        r->message != NULL ? r->message : "failed");
+        else if (jd_policy_opt.prof_auto_lg > 0)
+                jd_log("pid %d: heap profile sampling switched on (prof-auto, one sample per "
+                       "2^%u bytes)",
+                       (int)pid, jd_policy_opt.prof_auto_lg);
+        else
+                jd_log("pid %d: heap profile sampling switched on (capture-enable-sampling)",
+                       (int)pid);
+}
+
+/* --prof-auto: the answer of "status"; switches sampling on at the chosen rate unless the
+ * process samples already (at whatever rate its owner chose). */
+static void on_prof_status(jd_call_result_t *r, void *arg)
+{
+        pid_t pid = (pid_t)(intptr_t)arg;
+        if (r->status != JD_CALL_OK) {
+                jd_log("pid %d: cannot read the heap profile state: %s", (int)pid,
+                       r->message != NULL ? r->message : "failed");
+                return;
+        }
+        if (json_is_true(json_object_get(r->result, "active")))
+                return;
+        json_t *args = json_pack("{s:s,s:i}", "action", "on", "lg_sample",
+                                 (int)jd_policy_opt.prof_auto_lg);
+        jd_call(pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout, on_sampling, arg);
+        json_decref(args);
 }
 
 static void on_captured(jd_store_result_t r, const jd_profile_t *pf, const char *msg, void *arg)
@@ -293,7 +328,7 @@ void jd_policy_check(jd_proc_t *p)
 {
         const jd_policy_opts_t *po = &jd_policy_opt;
         bool any = po->resident_above > 0 || po->growth_pct > 0 || po->every > 0;
-        if (!any && !po->enable_sampling)
+        if (!any && !po->enable_sampling && po->prof_auto_lg == 0)
                 return;
         prune();
         if (!jd_proc_visible(p) || p->info == NULL || !matches(p))
@@ -301,11 +336,12 @@ void jd_policy_check(jd_proc_t *p)
         pstate_t *s = state_of(p);
         if (s == NULL)
                 return;
-        if (po->enable_sampling && !s->sampling_sent) {
+        if ((po->enable_sampling || po->prof_auto_lg > 0) && !s->sampling_sent) {
                 s->sampling_sent = true;
-                json_t *args = json_pack("{s:s}", "action", "on");
-                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout, on_sampling,
-                        (void *)(intptr_t)p->pid);
+                bool ask = po->prof_auto_lg > 0;
+                json_t *args = json_pack("{s:s}", "action", ask ? "status" : "on");
+                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout,
+                        ask ? on_prof_status : on_sampling, (void *)(intptr_t)p->pid);
                 json_decref(args);
         }
         double now = jd_wall();

@@ -5,7 +5,8 @@
  * above a threshold, growth of resident over a window (from the history ring), or a
  * period elapsed; optionally only for one comm or one systemd unit; never twice within the
  * cooldown.  With capture-enable-sampling, sampling is switched on (`prof` on) in each
- * matching process when it is first polled, so that a later capture has content.
+ * matching process when it is first polled, so that a later capture has content; with
+ * prof-auto, in each matching process not sampling yet, at the rate it names.
  */
 #ifndef JEMCTLD_POLICY_H
 #define JEMCTLD_POLICY_H
@@ -31,7 +32,8 @@
         {"capture-cooldown", required_argument, NULL, JD_OPT_CAPTURE},                     \
         {"capture-comm", required_argument, NULL, JD_OPT_CAPTURE},                         \
         {"capture-unit", required_argument, NULL, JD_OPT_CAPTURE},                         \
-        {"capture-enable-sampling", no_argument, NULL, JD_OPT_CAPTURE}
+        {"capture-enable-sampling", no_argument, NULL, JD_OPT_CAPTURE},                    \
+        {"prof-auto", optional_argument, NULL, JD_OPT_CAPTURE}
 
 /* The usage lines of those options (one per line: tests/daemon/config.sh reads them). */
 #define JD_POLICY_USAGE                                                                    \
@@ -49,10 +51,15 @@
         "  --capture-cooldown TIME    between policy captures of a process (30m)\n"       \
         "  --capture-comm NAME        policies only for this comm\n"                      \
         "  --capture-unit UNIT        policies only for this systemd unit\n"              \
-        "  --capture-enable-sampling  switch sampling on in matching processes\n"
+        "  --capture-enable-sampling  switch sampling on in matching processes\n"         \
+        "  --prof-auto[=LG]           switch sampling on, one sample per 2^LG bytes\n"    \
+        "                             (default 20), in matching processes not sampling\n"
 
 /* Defaults. */
 #define JD_POLICY_COOLDOWN 1800.0 /* seconds: a profile every half hour at most */
+/* --prof-auto's sampling rate: one sample per MiB on average (docs/performance.md,
+ * "Heap profiling: off and on", measures 19, 20 and 21). */
+#define JD_PROF_AUTO_LG 20
 
 typedef struct jd_policy_opts {
         uint64_t resident_above; /* bytes, 0: off */
@@ -63,6 +70,7 @@ typedef struct jd_policy_opts {
         char comm[64];           /* "" any */
         char unit[256];          /* "" any */
         bool enable_sampling;
+        unsigned prof_auto_lg; /* --prof-auto: lg_sample, 0 off */
 } jd_policy_opts_t;
 
 extern jd_policy_opts_t jd_policy_opt;

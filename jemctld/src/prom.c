@@ -14,6 +14,7 @@
 
 #include "governor.h"
 #include "history.h"
+#include "pprof_http.h"
 #include "prom.h"
 #include "store.h"
 
@@ -231,6 +232,7 @@ void jd_prom_more(struct evbuffer *b)
         jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         family(b, "liballoc_process_start_time_seconds",
                "Start time of the process since the Unix epoch in seconds.", start_time);
+        jd_pprof_metrics(b);
         head(b, "jemctld_build_info", "gauge", "The version of jemctld (always 1).");
         evbuffer_add_printf(b, "jemctld_build_info{version=\"%s\"} 1\n", JEMCTLD_VERSION);
         head(b, "jemctld_history_bytes", "gauge",

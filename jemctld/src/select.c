@@ -49,7 +49,7 @@ static const char *cg_field(const char *buf, const char *tag)
 
 /* comm and cgroup of a process: from its `info` when known, else from /proc (a process
  * found but not polled yet, or one whose v2 path is the root on a hybrid host). */
-static void identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap)
+void jd_select_identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap)
 {
         const char *ic = json_string_value(json_object_get(p->info, "comm"));
         const char *ig = json_string_value(json_object_get(p->info, "cgroup"));
@@ -78,6 +78,14 @@ static void identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size
                 snprintf(cg, gcap, "%.*s", (int)strcspn(g, "\n"), g);
 }
 
+bool jd_select_matches(const jd_proc_t *p, const char *comm, const char *unit)
+{
+        char c[64], cg[4096];
+        jd_select_identity(p, c, sizeof(c), cg, sizeof(cg));
+        return (comm == NULL || jp_comm_matches(c, comm)) &&
+               (unit == NULL || jp_unit_matches(cg, unit));
+}
+
 /* The unit (history.c's rule), or null. */
 static json_t *unit_of(const char *cg)
 {
@@ -95,7 +103,7 @@ char *jd_select_json(const char *comm, const char *unit)
                 if (!jd_proc_visible(p))
                         continue;
                 char c[64], cg[4096];
-                identity(p, c, sizeof(c), cg, sizeof(cg));
+                jd_select_identity(p, c, sizeof(c), cg, sizeof(cg));
                 if ((comm != NULL && !jp_comm_matches(c, comm)) ||
                     (unit != NULL && !jp_unit_matches(cg, unit)))
                         continue;

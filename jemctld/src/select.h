@@ -6,6 +6,9 @@
 #define JEMCTLD_SELECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "jemctld.h"
 
 struct evhttp_request;
 
@@ -19,5 +22,11 @@ bool jd_select_handle(struct evhttp_request *req, const char *path);
  * "socket", "error"}, ...]} for the visible processes matching comm and unit (NULL: any).
  * NULL if out of memory; free() the result. */
 char *jd_select_json(const char *comm, const char *unit);
+
+/* comm and cgroup of p: from its `info` when known, else from /proc ("" if unknown). */
+void jd_select_identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap);
+
+/* Whether p matches comm and unit as jemctl's --comm and --unit do (NULL: any). */
+bool jd_select_matches(const jd_proc_t *p, const char *comm, const char *unit);
 
 #endif

@@ -11,7 +11,8 @@
                           prof/dump badly: MODE "die" sends half of its answer and exits,
                           "short" passes a sealed memfd shorter than the bytes it announces;
                           MODE "grow" answers a good dump, and its resident grows by a
-                          quarter at each stats poll (the growth policy)
+                          quarter at each stats poll (the growth policy); "garbage" passes
+                          a sealed memfd that is not a heap profile
   storetool.py svg FILE   exit 0 if FILE parses as XML with an <svg> root holding boxes
   storetool.py folded FILE
                           exit 0 if every line of FILE is "frame;...;frame COUNT"
@@ -59,6 +60,10 @@ def fake(d, mode):
                             "retained": 0, "rss": 1 << 20, "narenas": 1,
                             "dirty_decay_ms": 10000, "muzzy_decay_ms": 0}
             send_frame(c, ok)
+        elif op == "prof" and rq.get("action") != "dump":
+            ok["result"] = {"active": True, "was_active": True, "lg_sample": 19,
+                            "samples": 0, "sampled_bytes": 0}
+            send_frame(c, ok)
         elif op == "prof" and mode == "die":
             ok["result"] = {"format": "heap_v2", "bytes": 100, "fd": True}
             data = json.dumps(ok).encode()
@@ -66,6 +71,8 @@ def fake(d, mode):
             os._exit(3)  # dies inside its answer
         elif op == "prof":
             blob = b"heap_v2/4096\n  t*: 0: 0 [0: 0]\n  t0: 0: 0 [0: 0]\n"
+            if mode == "garbage":
+                blob = b"this is not a heap profile\n"
             fd = memfd(blob)
             short = 1000 if mode == "short" else 0
             ok["result"] = {"format": "heap_v2", "bytes": len(blob) + short, "fd": True}

@@ -1,0 +1,389 @@
+/*
+ * pprof_http: what continuous profilers and `go tool pprof` scrape.  GET
+ * /debug/pprof/heap?pid=N answers the live heap profile of one process the way Go's
+ * net/http/pprof does: gzip profile.proto with the sample types alloc_objects,
+ * alloc_space, inuse_objects and inuse_space (inuse_space the default), symbolized here
+ * from the process's own files (/proc/PID/root), so the scraper never needs the binaries.
+ * ?comm=NAME and ?unit=UNIT (jemctl's selectors) merge every process they match into one
+ * profile whose samples carry a pid label.  Each request takes a fresh dump (nothing is
+ * stored); the caller must be root or the user the processes run as, as for downloads from
+ * the profile store.  A process that does not sample gives an empty profile: `jemctl prof
+ * PID on`, or jemctld --prof-auto.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <pc/profconv.h>
+
+#include "authz.h"
+#include "call.h"
+#include "http_ops.h"
+#include "http_reply.h"
+#include "jemctld.h"
+#include "pprof_http.h"
+#include "select.h"
+
+#define reply_err(req, ...) jd_reply_error(req, JSON_COMPACT | JSON_ENSURE_ASCII, __VA_ARGS__)
+
+typedef struct scrape scrape_t;
+
+/* One process of a scrape. */
+typedef struct part {
+        scrape_t *s;
+        pid_t pid;
+        bool ok;
+        pc_resolved_t res;  /* ok: the symbolized profile */
+        int http;           /* !ok: the HTTP status its failure maps to */
+        const char *reason; /* and its reason phrase */
+        char code[32], msg[240];
+} part_t;
+
+struct scrape {
+        struct evhttp_request *req;
+        bool merge;       /* a selector: label each sample with its pid */
+        size_t n, listed; /* parts, and processes the selector matched */
+        size_t pending;   /* calls not answered yet */
+        part_t parts[];
+};
+
+static unsigned inflight;
+/* Counters for /metrics: scrapes answered 200, and refused or failed. */
+static uint64_t served, failed;
+
+static void part_fail(part_t *pt, int http, const char *reason, const char *code,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void part_fail(part_t *pt, int http, const char *reason, const char *code,
+                      const char *fmt, ...)
+{
+        pt->http = http;
+        pt->reason = reason;
+        snprintf(pt->code, sizeof(pt->code), "%s", code);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pt->msg, sizeof(pt->msg), fmt, ap);
+        va_end(ap);
+}
+
+/* The whole dump (bytes long, checked sealed) into memory.  NULL with errno. */
+static char *read_all(int fd, uint64_t bytes)
+{
+        char *buf = malloc(bytes + 1);
+        uint64_t got = 0;
+        while (buf != NULL && got < bytes) {
+                ssize_t n = pread(fd, buf + got, bytes - got, (off_t)got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        free(buf);
+                        errno = n < 0 ? errno : EIO;
+                        return NULL;
+                }
+                got += (uint64_t)n;
+        }
+        return buf;
+}
+
+/* Parses and symbolizes the dump of pt's process. */
+static void convert(part_t *pt, const char *buf, size_t len)
+{
+        pc_profile_t prof;
+        pc_error_t err = {0};
+        if (pc_heap_parse(buf, len, &prof, &err) != 0) {
+                part_fail(pt, 502, "Bad Gateway", "bad_profile",
+                          "pid %d: the dump is not a heap_v2 profile: line %u: %s", (int)pt->pid,
+                          err.line, err.msg);
+                return;
+        }
+        /* The process's own view of its files (another mount namespace, a container):
+         * while it lives, /proc/PID/root is its root directory. */
+        char root[64];
+        snprintf(root, sizeof(root), "/proc/%d/root", (int)pt->pid);
+        pc_resolve_opts_t o = {0};
+        o.root = access(root, X_OK) == 0 ? root : NULL;
+        int rc = pc_resolve(&prof, &o, &pt->res, &err);
+        pc_profile_free(&prof);
+        if (rc != 0) {
+                part_fail(pt, 500, "Internal Server Error", "internal", "pid %d: %s",
+                          (int)pt->pid, err.msg);
+                return;
+        }
+        pt->ok = true;
+}
+
+static void finish(scrape_t *s)
+{
+        pc_pprof_part_t *ps = calloc(s->n + 1, sizeof(*ps));
+        size_t k = 0;
+        const part_t *first_failed = NULL;
+        for (size_t i = 0; i < s->n; i++) {
+                if (s->parts[i].ok && ps != NULL)
+                        ps[k++] = (pc_pprof_part_t){&s->parts[i].res,
+                                                    s->merge ? s->parts[i].pid : 0};
+                else if (!s->parts[i].ok && first_failed == NULL)
+                        first_failed = &s->parts[i];
+        }
+        pc_buf_t out = {0};
+        pc_error_t err = {0};
+        int rc = -ENOMEM;
+        if (ps != NULL && k > 0)
+                rc = pc_write_pprof_parts(ps, k, (int64_t)(jd_wall() * 1e9), &out, &err);
+        free(ps);
+        struct evbuffer *b = rc == 0 ? evbuffer_new() : NULL;
+        if (b != NULL && evbuffer_add(b, out.data, out.len) != 0) {
+                evbuffer_free(b);
+                b = NULL;
+        }
+        pc_buf_free(&out);
+        if (k == 0 && first_failed != NULL) {
+                failed++;
+                reply_err(s->req, first_failed->http, first_failed->reason, first_failed->code,
+                          "%s", first_failed->msg);
+        } else if (b == NULL) {
+                failed++;
+                reply_err(s->req, 500, "Internal Server Error", "internal",
+                          "writing the profile: %s", err.msg[0] ? err.msg : "out of memory");
+        } else {
+                served++;
+                struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
+                jd_reply_headers(s->req, "application/octet-stream");
+                evhttp_add_header(h, "Content-Disposition", "attachment; filename=\"heap\"");
+                evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+                if (s->merge) {
+                        /* Which processes are in it: a scraper's log can tell a partial
+                         * merge from a whole one. */
+                        char v[64];
+                        snprintf(v, sizeof(v), "%zu of %zu", k, s->listed);
+                        evhttp_add_header(h, "X-Profile-Processes", v);
+                }
+                jd_reply_send(s->req, HTTP_OK, "OK", b);
+        }
+        if (b != NULL)
+                evbuffer_free(b);
+        for (size_t i = 0; i < s->n; i++)
+                if (s->parts[i].ok)
+                        pc_resolved_free(&s->parts[i].res);
+        free(s);
+        inflight--;
+}
+
+static void on_dump(jd_call_result_t *r, void *arg)
+{
+        part_t *pt = arg;
+        scrape_t *s = pt->s;
+        json_t *jb = json_object_get(r->result, "bytes");
+        if (r->status != JD_CALL_OK) {
+                const char *reason;
+                int http = jd_http_call_status(r, &reason);
+                part_fail(pt, http, reason, r->code, "pid %d: %s", (int)pt->pid, r->message);
+        } else if (r->fd < 0 || !json_is_integer(jb) || json_integer_value(jb) < 0) {
+                part_fail(pt, 502, "Bad Gateway", "bad_answer",
+                          "pid %d: the profile answer carries no descriptor or no size",
+                          (int)pt->pid);
+        } else {
+                uint64_t bytes = (uint64_t)json_integer_value(jb);
+                int rc = jd_call_check_blob(r->fd, bytes);
+                char *buf = NULL;
+                if (rc != 0)
+                        part_fail(pt, 502, "Bad Gateway", "bad_answer",
+                                  "pid %d: the dump is not a sealed file of %" PRIu64
+                                  " bytes (%s)",
+                                  (int)pt->pid, bytes, strerror(-rc));
+                else if (bytes > JD_PPROF_MAX_DUMP)
+                        part_fail(pt, 502, "Bad Gateway", "too_large",
+                                  "pid %d: a dump of %" PRIu64 " bytes is over the %llu MiB "
+                                  "this endpoint reads",
+                                  (int)pt->pid, bytes, (unsigned long long)(JD_PPROF_MAX_DUMP >> 20));
+                else if ((buf = read_all(r->fd, bytes)) == NULL)
+                        part_fail(pt, 500, "Internal Server Error", "io_error",
+                                  "pid %d: reading the dump: %s", (int)pt->pid, strerror(errno));
+                else
+                        convert(pt, buf, bytes);
+                free(buf);
+        }
+        if (--s->pending == 0)
+                finish(s);
+}
+
+/* The query: pid, or comm and/or unit; seconds and debug only as Go's defaults.  0, or
+ * answered with 400. */
+static int parse_query(struct evhttp_request *req, long *pid, char *comm, size_t ccap,
+                       char *unit, size_t ucap)
+{
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
+                reply_err(req, 400, "Bad Request", "bad_request", "malformed query");
+                return -1;
+        }
+        const char *ps = evhttp_find_header(&q, "pid");
+        const char *cs = evhttp_find_header(&q, "comm");
+        const char *us = evhttp_find_header(&q, "unit");
+        const char *sec = evhttp_find_header(&q, "seconds");
+        const char *dbg = evhttp_find_header(&q, "debug");
+        const char *why = NULL;
+        *pid = 0;
+        comm[0] = unit[0] = '\0';
+        if (ps != NULL) {
+                char *end;
+                errno = 0;
+                *pid = strtol(ps, &end, 10);
+                if (end == ps || *end != '\0' || errno != 0 || *pid <= 0 || *pid > 0x7fffffff)
+                        why = "pid must be a process id";
+                else if (cs != NULL || us != NULL)
+                        why = "give pid, or comm and unit, not both";
+        } else if (cs == NULL && us == NULL) {
+                why = "name the processes: ?pid=N, ?comm=NAME or ?unit=UNIT";
+        }
+        if (why == NULL && ((cs != NULL && (cs[0] == '\0' || strlen(cs) >= ccap)) ||
+                            (us != NULL && (us[0] == '\0' || strlen(us) >= ucap))))
+                why = "comm and unit must be non-empty names";
+        if (why == NULL && sec != NULL && strcmp(sec, "0") != 0)
+                why = "delta profiles (seconds=N) are not served: the heap profile is what "
+                      "is live now";
+        if (why == NULL && dbg != NULL && strcmp(dbg, "0") != 0)
+                why = "only the binary profile (debug=0) is served; the text form is the "
+                      "store's ?format=heap";
+        if (why == NULL) {
+                snprintf(comm, ccap, "%s", cs != NULL ? cs : "");
+                snprintf(unit, ucap, "%s", us != NULL ? us : "");
+        }
+        evhttp_clear_headers(&q);
+        if (why != NULL) {
+                reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
+                return -1;
+        }
+        return 0;
+}
+
+/* Whether uid may read p's profile without asking it: root, or p's own user when known. */
+static bool may_read(const jd_proc_t *p, uid_t uid)
+{
+        json_t *ju = json_object_get(p->info, "uid");
+        return uid == 0 || !json_is_integer(ju) || (uid_t)json_integer_value(ju) == uid;
+}
+
+static void heap(struct evhttp_request *req)
+{
+        long pid;
+        char comm[64], unit[256];
+        if (parse_query(req, &pid, comm, sizeof(comm), unit, sizeof(unit)) != 0)
+                return;
+        uid_t uid;
+        int rc = jd_authz_http_uid(req, &uid);
+        if (rc != 0) {
+                reply_err(req, 403, "Forbidden", "permission_denied",
+                          "cannot tell which user is asking (%s): refused", strerror(-rc));
+                return;
+        }
+        if (inflight >= JD_PPROF_MAX_SCRAPES) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+                reply_err(req, 503, "Service Unavailable", "busy",
+                          "%d profile scrapes are in progress: try again", JD_PPROF_MAX_SCRAPES);
+                return;
+        }
+        /* The processes: visible ones only (a socket served by another pid is not one). */
+        jd_proc_t *pick[JD_PPROF_MAX_PARTS];
+        size_t n = 0, listed = 0, denied = 0;
+        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+                if (!jd_proc_visible(p))
+                        continue;
+                if (pid > 0 ? p->pid != (pid_t)pid
+                            : !jd_select_matches(p, comm[0] ? comm : NULL, unit[0] ? unit : NULL))
+                        continue;
+                listed++;
+                if (!may_read(p, uid))
+                        denied++;
+                else if (n < JD_PPROF_MAX_PARTS)
+                        pick[n++] = p;
+        }
+        if (listed == 0 && pid > 0) {
+                reply_err(req, 404, "Not Found", "no_such_process",
+                          "pid %ld is not a process this daemon knows", pid);
+                return;
+        }
+        if (listed == 0) {
+                reply_err(req, 404, "Not Found", "no_such_process",
+                          "no process matches the selector");
+                return;
+        }
+        if (n == 0) {
+                reply_err(req, 403, "Forbidden", "permission_denied",
+                          "uid %u may read only its own processes' profiles (and root all)",
+                          (unsigned)uid);
+                return;
+        }
+        scrape_t *s = calloc(1, sizeof(*s) + n * sizeof(part_t));
+        if (s == NULL) {
+                reply_err(req, 500, "Internal Server Error", "internal", "out of memory");
+                return;
+        }
+        inflight++;
+        s->req = req;
+        s->merge = pid == 0;
+        s->n = n;
+        s->listed = listed;
+        s->pending = n;
+        double timeout = jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT ? JD_CALL_PROFILE_TIMEOUT
+                                                                  : jd.opt.timeout;
+        json_t *args = json_pack("{s:s}", "action", "dump");
+        size_t started = 0;
+        for (size_t i = 0; i < n; i++) {
+                part_t *pt = &s->parts[i];
+                pt->s = s;
+                pt->pid = pick[i]->pid;
+                if (args != NULL &&
+                    jd_call(pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
+                        started++;
+                        continue;
+                }
+                part_fail(pt, 500, "Internal Server Error", "internal",
+                          "pid %d: cannot start the call (out of memory)", (int)pt->pid);
+        }
+        json_decref(args);
+        /* Calls answer later, from the loop: none has run yet. */
+        s->pending = started;
+        if (started == 0)
+                finish(s);
+}
+
+bool jd_pprof_http_handle(struct evhttp_request *req, const char *path)
+{
+        static const char pre[] = "/debug/pprof/";
+        if (strncmp(path, pre, sizeof(pre) - 1) != 0 && strcmp(path, "/debug/pprof") != 0)
+                return false;
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+                reply_err(req, 405, "Method Not Allowed", "method_not_allowed",
+                          "only GET and HEAD");
+                return true;
+        }
+        if (strcmp(path, "/debug/pprof/heap") == 0)
+                heap(req);
+        else
+                reply_err(req, 404, "Not Found", "not_found",
+                          "the profile served here is /debug/pprof/heap (?pid=N, ?comm=NAME, "
+                          "?unit=UNIT)");
+        return true;
+}
+
+void jd_pprof_metrics(struct evbuffer *b)
+{
+        evbuffer_add_printf(b,
+                            "# HELP jemctld_pprof_scrapes_total Requests of /debug/pprof/heap, "
+                            "by result.\n"
+                            "# TYPE jemctld_pprof_scrapes_total counter\n"
+                            "jemctld_pprof_scrapes_total{result=\"ok\"} %" PRIu64 "\n"
+                            "jemctld_pprof_scrapes_total{result=\"error\"} %" PRIu64 "\n",
+                            served, failed);
+}
