@@ -119,11 +119,14 @@ static const struct {
         {"liballoc_arenas", "narenas", "Number of arenas."},
 };
 
-static void metrics(struct evbuffer *b)
+/* Every process's series and the daemon's own, or (/metrics?pid=N) one process's only:
+ * a scrape per process costs that process's series, not the whole table. */
+static void metrics(struct evbuffer *b, const jd_proc_t *one)
 {
         for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
                 bool head = false;
-                for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+                for (const jd_proc_t *p = one != NULL ? one : jd.procs; p != NULL;
+                     p = one != NULL ? NULL : p->next) {
                         if (!jd_proc_visible(p) || p->stats == NULL || p->info == NULL)
                                 continue;
                         json_t *v = json_object_get(p->stats, gauges[g].key);
@@ -146,6 +149,10 @@ static void metrics(struct evbuffer *b)
                         }
                 }
         }
+        if (one != NULL) {
+                jd_prom_more(b, one);
+                return;
+        }
         evbuffer_add_printf(b,
                             "# HELP jemctld_processes Processes with a trusted control socket.\n"
                             "# TYPE jemctld_processes gauge\n"
@@ -164,42 +171,7 @@ static void metrics(struct evbuffer *b)
                             "jemctld_up 1\n",
                             jd_nprocs_visible(), (unsigned long long)jd.poll_errors,
                             (unsigned long long)jd.polls, jd.poll_duration);
-        jd_prom_more(b);
-}
-
-/* The series of one process only (/metrics?pid=N): its sample lines, each family's HELP
- * and TYPE before its first one; the daemon's own families are left out.  NULL if out of
- * memory. */
-static struct evbuffer *only_pid(struct evbuffer *all, long pid)
-{
-        struct evbuffer *out = evbuffer_new();
-        char want[32];
-        int wl = snprintf(want, sizeof(want), "{pid=\"%ld\"", pid);
-        size_t n = evbuffer_get_length(all);
-        const char *t = (const char *)evbuffer_pullup(all, -1);
-        const char *head = NULL; /* the HELP and TYPE lines of the family, not yet written */
-        size_t head_len = 0;
-        for (const char *l = t; out != NULL && l < t + n;) {
-                const char *e = memchr(l, '\n', (size_t)(t + n - l));
-                e = e != NULL ? e + 1 : t + n;
-                if (l[0] == '#') {
-                        if (head == NULL || strncmp(l, "# HELP ", 7) == 0)
-                                head = l, head_len = 0;
-                        head_len = (size_t)(e - head);
-                } else {
-                        const char *brace = memchr(l, '{', (size_t)(e - l));
-                        if (brace != NULL && e - brace > wl &&
-                            memcmp(brace, want, (size_t)wl) == 0 &&
-                            (brace[wl] == ',' || brace[wl] == '}')) {
-                                if (head != NULL)
-                                        evbuffer_add(out, head, head_len);
-                                head = NULL;
-                                evbuffer_add(out, l, (size_t)(e - l));
-                        }
-                }
-                l = e;
-        }
-        return out;
+        jd_prom_more(b, NULL);
 }
 
 /* ?pid=N of /metrics: 0 and *pid, or answered with 400 or 404. */
@@ -304,12 +276,9 @@ static void handle(struct evhttp_request *req, void *arg)
         } else if (is_metrics) {
                 long pid;
                 if (metrics_query(req, &pid) == 0) {
-                        metrics(b);
-                        struct evbuffer *one = pid > 0 ? only_pid(b, pid) : NULL;
+                        metrics(b, pid > 0 ? jd_proc_find((pid_t)pid) : NULL);
                         reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
-                                   one != NULL ? one : b);
-                        if (one != NULL)
-                                evbuffer_free(one);
+                                   b);
                 }
         } else {
                 char *s = processes_json();

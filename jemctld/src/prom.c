@@ -23,13 +23,17 @@ static void head(struct evbuffer *b, const char *name, const char *type, const c
         evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The one process of /metrics?pid=N, or NULL for all (jd_prom_more). */
+static const jd_proc_t *only;
+
 /* One per-process family of the given type; value() says whether p has a value and
  * which. */
 static void typed_family(struct evbuffer *b, const char *name, const char *type,
                          const char *help, bool (*value)(const jd_proc_t *p, double *v))
 {
         bool headed = false;
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (const jd_proc_t *p = only != NULL ? only : jd.procs; p != NULL;
+             p = only != NULL ? NULL : p->next) {
                 double v;
                 if (!jd_proc_visible(p) || p->info == NULL || !value(p, &v))
                         continue;
@@ -205,8 +209,9 @@ static void self(struct evbuffer *b)
         evbuffer_add_printf(b, "process_max_fds %.0f\n", maxfds);
 }
 
-void jd_prom_more(struct evbuffer *b)
+void jd_prom_more(struct evbuffer *b, const jd_proc_t *one)
 {
+        only = one;
         family(b, "liballoc_up", "Whether the last poll of the process succeeded (1) or not (0).",
                up);
         family(b, "liballoc_dirty_bytes",
@@ -229,9 +234,12 @@ void jd_prom_more(struct evbuffer *b)
         family(b, "liballoc_pressure_last_event_timestamp_seconds",
                "Time of the process's last memory-pressure event since the Unix epoch.",
                pressure_last);
-        jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         family(b, "liballoc_process_start_time_seconds",
                "Start time of the process since the Unix epoch in seconds.", start_time);
+        only = NULL;
+        if (one != NULL)
+                return; /* one process's series: none of the daemon's own */
+        jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         jd_pprof_metrics(b);
         head(b, "jemctld_build_info", "gauge", "The version of jemctld (always 1).");
         evbuffer_add_printf(b, "jemctld_build_info{version=\"%s\"} 1\n", JEMCTLD_VERSION);

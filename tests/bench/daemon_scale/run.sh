@@ -2,7 +2,9 @@
 # jemctld at scale: fake_fleet serves N control sockets (canned hello/info/stats), jemctld
 # polls them every 10 s; measures the daemon's CPU over a quiet window (utime+stime from
 # /proc/PID/stat, as % of one core), its peak RSS (VmHWM), and the latency of 20 scrapes
-# of /metrics (median, max); checks every process is listed without error.  Not part of
+# of /metrics (median, max), of /api/v1/targets and of one process's /metrics?pid=N, and
+# one round of every process's /metrics?pid=N (a Prometheus job with one target per
+# process, docs/prometheus/targets.yml); checks every process is listed without error.  Not part of
 # the test command (it takes N/1000 * (WINDOW + 30) s); docs/performance.md has figures.
 #   tests/bench/daemon_scale/run.sh BUILD_DIR [N=1000] [WINDOW_S=60] [INTERVAL_S=10]
 set -u
@@ -78,6 +80,44 @@ print("median %.1f ms, max %.1f ms over %d scrapes" % (statistics.median(v), max
 PY
 )
 scrape_cpu=$(python3 -c "print(round(1000.0 * ($c3 - $c2) / $ticks / 20, 1))")
+# Discovery and per-process scrapes (docs/prometheus/targets.yml): 20 of /api/v1/targets
+# and of one /metrics?pid=N, then all N /metrics?pid=N on one keep-alive connection.
+lat_of() { # URL: median and max of 20 GETs, one every 0.2 s
+        : >"$work/lat2"
+        for _ in $(seq 20); do
+                curl -s -o "$work/out2" -w '%{time_total}\n' "$1" >>"$work/lat2"
+                sleep 0.2
+        done
+        python3 - "$work/lat2" <<'PY'
+import statistics, sys
+v = [float(x) * 1000 for x in open(sys.argv[1]) if x.strip()]
+print("median %.1f ms, max %.1f ms" % (statistics.median(v), max(v)))
+PY
+}
+tlat=$(lat_of "$url/api/v1/targets")
+ntargets=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/out2")
+one=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["labels"]["pid"])' "$work/out2")
+plat=$(lat_of "$url/metrics?pid=$one")
+pbytes=$(wc -c <"$work/out2")
+c4=$(cpu)
+round=$(python3 - "$port" "$work/out2" <<'PY'
+import http.client, json, sys, time
+port = int(sys.argv[1])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/api/v1/targets")
+pids = [g["labels"]["pid"] for g in json.loads(c.getresponse().read())]
+t = time.time()
+bad = 0
+for p in pids:
+    c.request("GET", "/metrics?pid=" + p)
+    r = c.getresponse()
+    body = r.read()
+    bad += r.status != 200 or ('pid="%s"' % p).encode() not in body
+print("%d scrapes in %.2f s, %d bad" % (len(pids), time.time() - t, bad))
+PY
+)
+c5=$(cpu)
+round_cpu=$(python3 -c "print(round(1000.0 * ($c5 - $c4) / $ticks, 1))")
 hwm=$(awk '/^VmHWM/ {print $2, $3}' "/proc/$dpid/status")
 rss=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$dpid/status")
 listed=$(grep -c '^liballoc_allocated_bytes{' "$work/metrics.txt")
@@ -89,6 +129,9 @@ echo "daemon CPU: $cpu_pct % of one core (utime+stime over the window, no scrape
 echo "daemon RSS: peak $hwm (VmHWM), now $rss"
 echo "/metrics: $lat; $bytes bytes, $listed processes listed; CPU per scrape about $scrape_cpu ms"
 echo "api: $errs (processes, of which without stats or with an error)"
+echo "/api/v1/targets: $tlat; $ntargets targets"
+echo "/metrics?pid=N: $plat; $pbytes bytes"
+echo "every /metrics?pid=N once: $round; daemon CPU $round_cpu ms"
 echo "poll cycle: $dur s for $N processes"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work shares it)"
 ok=1
