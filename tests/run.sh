@@ -100,6 +100,9 @@ else
         # liballoc's own profiling: switched on live, exact counts, threads, fork, files,
         # gdump/interval/final dumps and the leak report.
         run_kind prof-core tests/prof/core.sh build
+        # Its USDT probes for eBPF profilers: the notes, nops when unattached, and counted
+        # by bpftrace where uprobes can be attached (about 5 s).
+        run_kind usdt tests/prof/usdt.sh build
         # Its dashboard in headless Chromium, and a real Prometheus server scraping it
         # (about 15 s and 10 s).
         run_kind daemon-web tests/daemon/web.sh build

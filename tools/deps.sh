@@ -10,7 +10,7 @@ if [ "${1:-}" = --list ]; then
 fi
 what=${1:-test}
 build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libevent-dev
-            zlib1g-dev libsystemd-dev"
+            zlib1g-dev libsystemd-dev systemtap-sdt-dev"
 # clang: tests/fuzz (libFuzzer); on Debian 12 its runtime (libclang_rt.fuzzer) is in
 # libclang-rt-14-dev, only recommended by clang, so it is named here.  util-linux: setpriv
 # for tests/control's other-user clients.  prometheus: promtool, which checks jemctld's
@@ -20,7 +20,9 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # converted profiles in tests/prof and jemctld's /debug/pprof/heap in tests/daemon/pprof.sh
 # (jeprof comes with libjemalloc-dev); curl is its other HTTP client there, python3-yaml
 # reads the Parca example.
-# libsystemd-dev: jemctld's sd-bus and sd_notify.  dbus-daemon, dbus-bin (dbus-send),
+# libsystemd-dev: jemctld's sd-bus and sd_notify.  systemtap-sdt-dev: <sys/sdt.h>, the
+# USDT probes of liballoc (without it they are left out); bpftrace counts them in
+# tests/prof/usdt.sh.  dbus-daemon, dbus-bin (dbus-send),
 # systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
 # libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.  zsh: its
 # completion of jemctl is tested in an interactive zsh (tests/control/jemctl_e2e.sh).
@@ -28,7 +30,8 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
            prometheus chromium fonts-dejavu-core golang-go curl python3-yaml
-           dbus-daemon dbus-bin systemd libunwind8 zsh debootstrap systemd-container"
+           dbus-daemon dbus-bin systemd libunwind8 zsh debootstrap systemd-container
+           bpftrace"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 # tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.
 demo_pkgs="$build_pkgs python3 libunwind8"

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "large.h"
+#include "probes.h"
 #include "meta.h"
 #include "os.h"
 #include "pagemap.h"
@@ -414,6 +415,7 @@ static void purge_locked(la_arena_t *a, int from, size_t limit)
                 else
                         la_os_purge_forced((void *)s->base, la_span_bytes(s));
         }
+        LA_PROBE3(purge, a->ind, (uint64_t)npurged << 12, lazy ? 1 : 0);
         la_mutex_lock(&a->lock);
         a->stats.npurge[from]++;
         a->stats.nmadvise[from] += nruns;

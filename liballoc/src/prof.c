@@ -10,6 +10,7 @@
  * prof's own, never from malloc.
  */
 #include "prof.h"
+#include "probes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -538,6 +539,9 @@ static void record(void *p, size_t usize, const uintptr_t *frames, unsigned n,
                 s->prof_epoch = epoch;
         }
         la_mutex_unlock(&la_prof_lock);
+        uint64_t wbytes = (uint64_t)(w * (double)usize);
+        LA_PROBE3(prof_alloc, p, usize, wbytes);
+        LA_OTEL_ALLOC(p, usize, wbytes);
         if (la_opt.lg_prof_interval >= 0)
                 la_prof_interval_add(w * (double)usize);
 }
@@ -563,6 +567,8 @@ void la_prof_free(la_span_t *s)
 {
         la_prof_tctx_t *t = s->prof_tctx;
         size_t usize = s->usize;
+        LA_PROBE2(prof_free, (void *)s->base, usize);
+        LA_OTEL_FREE((void *)s->base);
         s->prof_tctx = NULL;
         la_mutex_lock(&la_prof_lock);
         if (s->prof_epoch == epoch) {
