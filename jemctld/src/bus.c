@@ -422,10 +422,15 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
 
 /* ---- the methods -------------------------------------------------------------------- */
 
-static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
+/* ListProcesses calls that came before the first poll cycle finished (the call that
+ * activated the daemon, typically): answered when it has, so that they do not get the
+ * empty table of a daemon that has just started. */
+#define LIST_DEFERRED_MAX 16
+static sd_bus_message *list_deferred[LIST_DEFERRED_MAX];
+static size_t nlist_deferred;
+
+static int list_reply(sd_bus_message *m)
 {
-        (void)ud;
-        (void)e;
         sd_bus_message *r = NULL;
         int rc = sd_bus_message_new_method_return(m, &r);
         if (rc >= 0)
@@ -452,6 +457,36 @@ static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
                 rc = sd_bus_send(NULL, r, NULL);
         sd_bus_message_unref(r);
         return rc;
+}
+
+static void list_flush(void)
+{
+        for (size_t i = 0; i < nlist_deferred; i++) {
+                if (list_reply(list_deferred[i]) < 0)
+                        sd_bus_reply_method_errorf(list_deferred[i], SD_BUS_ERROR_NO_MEMORY,
+                                                   "cannot build the answer");
+                sd_bus_message_unref(list_deferred[i]);
+        }
+        nlist_deferred = 0;
+}
+
+void jd_on_first_cycle(jd_state_t *st)
+{
+        (void)st;
+        list_flush();
+        if (bus != NULL)
+                rearm(); /* the answers were queued outside the bus's own callback */
+}
+
+static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+        (void)ud;
+        (void)e;
+        if (!jd.cycled && nlist_deferred < LIST_DEFERRED_MAX) {
+                list_deferred[nlist_deferred++] = sd_bus_message_ref(m);
+                return 1; /* answered by jd_on_first_cycle */
+        }
+        return list_reply(m);
 }
 
 /* A method whose only argument is the pid: one call without arguments. */
@@ -838,8 +873,9 @@ int jd_bus_start(const char *which)
                 jd_log("D-Bus: cannot own %s on the %s bus: %s%s", JD_BUS_NAME, which,
                        strerror(-rc),
                        rc == -EEXIST   ? " (another jemctld has it)"
-                       : rc == -EACCES ? " (the bus policy does not allow it: is "
-                                         "share/dbus-1/system.d/" JD_BUS_NAME ".conf installed?)"
+                       : rc == -EACCES ? " (the bus policy does not allow it: is " JD_BUS_NAME
+                                         ".conf in /usr/share/dbus-1/system.d or "
+                                         "/etc/dbus-1/system.d, where the bus reads it?)"
                                        : "");
                 jd_bus_stop();
                 return rc;
@@ -855,8 +891,14 @@ int jd_bus_start(const char *which)
         return 0;
 }
 
+bool jd_bus_up(void)
+{
+        return bus != NULL && bus_io != NULL;
+}
+
 void jd_bus_stop(void)
 {
+        list_flush();
         if (bus_io != NULL)
                 event_free(bus_io);
         if (bus_timer != NULL)

@@ -28,5 +28,7 @@ void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason
 /* True once the bus connection was lost (the loop was broken; exit non-zero so that
  * systemd restarts the daemon). */
 bool jd_bus_lost(void);
+/* True while the daemon owns its name on a bus (jemctld_dbus_up of /metrics). */
+bool jd_bus_up(void);
 
 #endif

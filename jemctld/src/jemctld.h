@@ -67,6 +67,7 @@ typedef struct jd_state {
         double cycle_start;     /* monotonic */
         uint64_t cycle_gen;
         unsigned cycle_pending; /* jobs of the current cycle not finished */
+        bool cycled;            /* a whole cycle has finished since the start */
         pid_t *queue;           /* pids waiting for a connection slot */
         size_t queue_len, queue_cap, queue_head;
         unsigned inflight;
@@ -127,6 +128,9 @@ void jd_watch_stop(void);
  * processes. */
 void jd_on_proc_added(jd_state_t *st, jd_proc_t *p);
 void jd_on_proc_removed(jd_state_t *st, jd_proc_t *p);
+/* jd_on_first_cycle: once, when the first poll cycle since the start has finished (every
+ * process found at the start polled, or given up on): what the table says is whole. */
+void jd_on_first_cycle(jd_state_t *st);
 
 /* http.c */
 int jd_http_start(void);

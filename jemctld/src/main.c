@@ -366,8 +366,21 @@ int main(int argc, char **argv)
                jd.opt.interval);
         if (jd_config_path()[0] != '\0')
                 jd_log("settings from %s", jd_config_path());
-        if (strcmp(jd.opt.bus, "none") != 0 && jd_bus_start(jd.opt.bus) != 0)
-                return 1;
+        if (strcmp(jd.opt.bus, "none") != 0) {
+                int brc = jd_bus_start(jd.opt.bus);
+                /* No bus to connect to (a host without dbus-user-session for the user
+                 * instance), or a policy that does not let it own the name (not
+                 * installed where the bus reads it): without the D-Bus API, but serving
+                 * everything else.  Exiting would make systemd restart it every 2 s
+                 * while HTTP clients wait on the socket it holds.  Another jemctld
+                 * owning the name is an exit: that one serves. */
+                if (brc == -EEXIST)
+                        return 1;
+                if (brc != 0)
+                        jd_log("D-Bus: the API is off until jemctld is restarted with a bus "
+                               "and its policy in place; HTTP, the metrics and the policies "
+                               "go on");
+        }
         jd_store_start(); /* rescans the profile store */
         jd_watch_start();
         jd_governor_start();

@@ -120,10 +120,20 @@ static void start_more(void);
 
 /* One job of the current cycle is over (or was not started): the cycle ends with the
  * last one. */
+static void cycle_end(void)
+{
+        if (jd.cycled)
+                return;
+        jd.cycled = true;
+        jd_on_first_cycle(&jd);
+}
+
 static void cycle_dec(void)
 {
-        if (jd.cycle_pending > 0 && --jd.cycle_pending == 0)
+        if (jd.cycle_pending > 0 && --jd.cycle_pending == 0) {
                 jd.poll_duration = jd_mono() - jd.cycle_start;
+                cycle_end();
+        }
 }
 
 /* The end of one job (success or not): frees it, accounts for the cycle, starts the
@@ -536,8 +546,10 @@ void jd_poll_tick(void)
                         enqueue(p->pid);
         /* The cycle ends when the last of the queued jobs does. */
         jd.cycle_pending = (unsigned)jd.queue_len;
-        if (jd.cycle_pending == 0)
+        if (jd.cycle_pending == 0) {
                 jd.poll_duration = 0;
+                cycle_end();
+        }
         start_more();
 }
 

@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 
+#include "bus.h"
 #include "governor.h"
 #include "history.h"
 #include "pprof_http.h"
@@ -241,6 +242,12 @@ void jd_prom_more(struct evbuffer *b, const jd_proc_t *one)
                 return; /* one process's series: none of the daemon's own */
         jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         jd_pprof_metrics(b);
+        if (strcmp(jd.opt.bus, "none") != 0) {
+                head(b, "jemctld_dbus_up", "gauge",
+                     "Whether jemctld owns its name on the D-Bus bus (1) or serves without "
+                     "its D-Bus API (0).");
+                evbuffer_add_printf(b, "jemctld_dbus_up %d\n", jd_bus_up() ? 1 : 0);
+        }
         head(b, "jemctld_build_info", "gauge", "The version of jemctld (always 1).");
         evbuffer_add_printf(b, "jemctld_build_info{version=\"%s\"} 1\n", JEMCTLD_VERSION);
         head(b, "jemctld_history_bytes", "gauge",

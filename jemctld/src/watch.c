@@ -49,6 +49,11 @@ void __attribute__((weak)) jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
         (void)p;
 }
 
+void __attribute__((weak)) jd_on_first_cycle(jd_state_t *st)
+{
+        (void)st;
+}
+
 static pid_t name_pid(const char *name)
 {
         size_t d = strspn(name, "0123456789");

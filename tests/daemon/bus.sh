@@ -508,6 +508,88 @@ fi
 kill -TERM "$apid" 2>/dev/null
 wait "$apid" 2>/dev/null
 
+# 20. A bus whose policy does not let jemctld own its name (installed where the bus does
+# not read it): no D-Bus API, but HTTP and the metrics go on, and /metrics says so.
+sed -e "s|@SOCKET@|$work/nopolicy-bus|" -e "/@POLICY@/d" "$here/bus-system.conf.in" \
+        >"$work/nopolicy-bus.conf"
+dbus-daemon --config-file="$work/nopolicy-bus.conf" --nofork >/dev/null 2>"$work/nopolicy-dbus.log" &
+pids+=($!)
+for _ in $(seq 50); do
+        [ -S "$work/nopolicy-bus" ] && break
+        sleep 0.1
+done
+port6=$(free_port)
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/nopolicy-bus "$D" --runtime-dir "$rt" \
+        --http "127.0.0.1:$port6" --interval 1 --bus system 2>"$work/nopolicy-jemctld.log" &
+npid=$!
+pids+=($npid)
+if $dtool wait "http://127.0.0.1:$port6/metrics" 10 "'$w1' in pids" &&
+        curl_metrics=$($dtool get "http://127.0.0.1:$port6/metrics") &&
+        printf '%s\n' "$curl_metrics" | grep -q '^jemctld_dbus_up 0$' &&
+        grep -q 'the bus policy does not allow it' "$work/nopolicy-jemctld.log" &&
+        grep -q 'the API is off' "$work/nopolicy-jemctld.log" && kill -0 "$npid" 2>/dev/null; then
+        pass bus-no-policy-serves-http
+else
+        fail bus-no-policy-serves-http "$(tail -3 "$work/nopolicy-jemctld.log" | tr '\n' ' ')"
+fi
+kill -TERM "$npid" 2>/dev/null
+# No bus at all (a user without dbus-user-session): the same.
+port8=$(free_port)
+DBUS_SESSION_BUS_ADDRESS=unix:path=$work/no-such-bus "$D" --runtime-dir "$rt" \
+        --http "127.0.0.1:$port8" --interval 1 --bus session 2>"$work/nobus-jemctld.log" &
+nbpid=$!
+pids+=($nbpid)
+if $dtool wait "http://127.0.0.1:$port8/metrics" 10 "'$w1' in pids" &&
+        $dtool get "http://127.0.0.1:$port8/metrics" | grep -q '^jemctld_dbus_up 0$' &&
+        grep -q 'cannot connect to the session bus' "$work/nobus-jemctld.log" &&
+        kill -0 "$nbpid" 2>/dev/null; then
+        pass bus-no-bus-serves-http
+else
+        fail bus-no-bus-serves-http "$(tail -3 "$work/nobus-jemctld.log" | tr '\n' ' ')"
+fi
+kill -TERM "$nbpid" 2>/dev/null
+
+# 21. Bus activation: the first ListProcesses starts the daemon, and its answer waits for
+# the first poll instead of being the empty table of a daemon just started.
+mkdir -p "$work/act-services"
+abus=unix:path=$work/act-bus
+port7=$(free_port)
+cat >"$work/act-services/$O.service" <<SVC
+[D-BUS Service]
+Name=$O
+Exec=/usr/bin/env DBUS_SESSION_BUS_ADDRESS=$abus $D --runtime-dir $rt --http 127.0.0.1:$port7 --interval 5 --bus session
+SVC
+cat >"$work/act-bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>$abus</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$work/act-services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+dbus-daemon --config-file="$work/act-bus.conf" --nofork >/dev/null 2>"$work/act-dbus.log" &
+pids+=($!)
+for _ in $(seq 50); do
+        [ -S "$work/act-bus" ] && break
+        sleep 0.1
+done
+if out=$(busctl --address="$abus" --timeout=20 --json=short call $O $P $I ListProcesses 2>&1) &&
+        printf '%s\n' "$out" | check "pids = [p[0] for p in d['data'][0]];
+        $w1 in pids and $w2 in pids" &&
+        $dtool get "http://127.0.0.1:$port7/metrics" | grep -q '^jemctld_dbus_up 1$'; then
+        pass bus-activation-first-list
+else
+        fail bus-activation-first-list "$(printf '%s\n' "$out" | head -c 300)"
+fi
+pkill -TERM -f -- "--http 127.0.0.1:$port7" 2>/dev/null
+
 if [ $fails -ne 0 ]; then
         echo "--- jemctld log"
         cat "$work/jemctld.log"

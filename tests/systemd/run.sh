@@ -17,6 +17,17 @@
 #                                same scenario on the host)
 #   systemd-exposure             `systemd-analyze security jemctld.service`, printed; at most
 #                                the figure docs/security.md states
+#   systemd-bus-activation       with jemctld stopped, a ListProcesses call starts it through
+#                                bus activation (SystemdService=) and its answer lists the
+#                                workload (it waits for the first poll)
+#   systemd-preload-hardened-unit  the preload drop-in on Debian's stock
+#                                redis-server.service (NoExecPaths=/): without its ExecPaths=
+#                                line redis maps no liballoc, with it redis maps it, answers
+#                                PING and is listed by jemctld
+#   systemd-user-instance        a lingering user's manager runs the user unit: its
+#                                RuntimeDirectory $XDG_RUNTIME_DIR/jemctl (0700), the user's
+#                                workload listed on 127.0.0.1:9465, jemctld_dbus_up 1 with
+#                                the user's bus (0 and still serving without one)
 # SKIP (with the reason) where there is no debootstrap, systemd-nspawn, root, a cgroup-v1
 # memory controller or a Debian mirror (a chroot, a container).  About 60 s the first
 # time (debootstrap), 20 s after.   tests/systemd/run.sh BUILD_DIR
@@ -33,7 +44,8 @@ fail() {
 }
 skip_all() {
         for t in systemd-jemctld-active systemd-governor-threshold systemd-governor-avoids-oom \
-                systemd-exposure; do
+                systemd-exposure systemd-bus-activation systemd-preload-hardened-unit \
+                systemd-user-instance; do
                 echo "SKIP: $t: $1"
         done
         exit 0
@@ -54,20 +66,30 @@ if [ ! -x "$root/lib/systemd/systemd" ]; then
         mirror=${mirror:-http://deb.debian.org/debian}
         rm -rf "$root" "$root.tmp"
         if ! timeout 600 debootstrap --variant=minbase \
-                --include=systemd,systemd-sysv,dbus,libjansson4,libevent-2.1-7,libsystemd0 \
+                --include=systemd,systemd-sysv,dbus,libjansson4,libevent-2.1-7,libsystemd0,redis-server,libpam-systemd \
                 bookworm "$root.tmp" "$mirror" >"$work/debootstrap.log" 2>&1; then
                 rm -rf "$root.tmp"
                 skip_all "debootstrap from $mirror failed ($(tail -1 "$work/debootstrap.log"))"
         fi
         mv "$root.tmp" "$root"
 fi
+# A root made before these were in the list: add them (redis-server's stock unit is what
+# the preload drop-in is checked on; pam_systemd lets a user's manager start).
+if [ ! -x "$root/usr/bin/redis-server" ] ||
+        [ ! -e "$root/lib/x86_64-linux-gnu/security/pam_systemd.so" ]; then
+        cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null
+        timeout 300 chroot "$root" apt-get install -y -qq redis-server libpam-systemd \
+                >"$work/packages.log" 2>&1
+fi
 
 # ---- the units, as meson install would place them, pointing at this build ---------------
 sed "s|@BINDIR@|$B/jemctld|" "$src/systemd/jemctld.service.in" >"$root/etc/systemd/system/jemctld.service"
 cp "$src/systemd/jemctld.socket" "$root/etc/systemd/system/"
 cp "$src/systemd/jemctld.tmpfiles" "$root/etc/tmpfiles.d/jemctl.conf"
-mkdir -p "$root/etc/dbus-1/system.d"
+mkdir -p "$root/etc/dbus-1/system.d" "$root/usr/share/dbus-1/system-services"
 cp "$src/systemd/io.github.liballoc.JemCtl1.conf" "$root/etc/dbus-1/system.d/"
+sed "s|@BINDIR@|$B/jemctld|" "$src/systemd/io.github.liballoc.JemCtl1.service.in" \
+        >"$root/usr/share/dbus-1/system-services/io.github.liballoc.JemCtl1.service"
 
 # ---- boot ----------------------------------------------------------------------------------
 nsp=""
@@ -189,5 +211,95 @@ if [ -n "$exp" ] && [ -n "$limit" ] && python3 -c "import sys; sys.exit(0 if $ex
 else
         fail systemd-exposure "exposure '$exp', docs/security.md says at most '$limit'"
 fi
+# ---- 5. bus activation: the first ListProcesses starts jemctld and lists the workload ----
+inside systemctl stop jemctld.service jemctld.socket >/dev/null 2>&1
+out=$(inside busctl --timeout=30 --json=short call io.github.liballoc.JemCtl1 \
+        /io/github/liballoc/JemCtl1 io.github.liballoc.JemCtl1.Manager ListProcesses 2>&1)
+if printf '%s\n' "$out" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(p[3] == "wl.service" for p in d["data"][0]) else 1)' 2>/dev/null &&
+        [ "$(inside systemctl is-active jemctld.service)" = active ]; then
+        pass systemd-bus-activation
+else
+        fail systemd-bus-activation "$(printf '%s\n' "$out" | head -c 300) $(inside journalctl -u jemctld -n 3 --no-pager | tr '\n' ' ')"
+fi
+
+# ---- 6. the preload drop-in on Debian's own hardened redis-server.service -------------
+# Its NoExecPaths=/ with ExecPaths= for its binary and /usr/lib only: without the
+# drop-in's ExecPaths= line ld.so skips the library and redis runs without it.
+if ! inside test -x /usr/bin/redis-server; then
+        echo "SKIP: systemd-preload-hardened-unit: redis-server could not be installed in the container"
+else
+        dropin=/etc/systemd/system/redis-server.service.d
+        inside mkdir -p "$dropin"
+        sed "s|@LIBDIR@|$B/liballoc|" "$src/systemd/liballoc-preload.conf.example" |
+                grep -v '^ExecPaths=' | inside sh -c "cat > $dropin/liballoc.conf"
+        inside systemctl daemon-reload
+        inside systemctl restart redis-server.service
+        rpid=$(inside systemctl show -p MainPID --value redis-server.service)
+        without=$(inside grep liballoc "/proc/$rpid/maps" 2>/dev/null | grep -c ' r-xp ')
+        sed "s|@LIBDIR@|$B/liballoc|" "$src/systemd/liballoc-preload.conf.example" |
+                inside sh -c "cat > $dropin/liballoc.conf"
+        inside systemctl daemon-reload
+        inside systemctl restart redis-server.service
+        rpid=$(inside systemctl show -p MainPID --value redis-server.service)
+        with=$(inside grep liballoc "/proc/$rpid/maps" 2>/dev/null | grep -c ' r-xp ')
+        listed=""
+        for _ in $(seq 40); do
+                listed=$(python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read().decode())' 2>/dev/null |
+                        grep -c "^liballoc_resident_bytes{pid=\"$rpid\",comm=\"redis-server\"")
+                [ "$listed" = 1 ] && break
+                sleep 0.25
+        done
+        pong=$(inside redis-cli ping 2>&1)
+        if [ "${without:-0}" = 0 ] && [ "${with:-0}" -gt 0 ] && [ "$listed" = 1 ] && [ "$pong" = PONG ]; then
+                pass systemd-preload-hardened-unit
+        else
+                fail systemd-preload-hardened-unit "liballoc maps without ExecPaths: ${without:-?}, with: ${with:-?}; listed $listed; ping $pong; $(inside journalctl -u redis-server -n 3 --no-pager | tr '\n' ' ')"
+        fi
+        inside rm -rf "$dropin"
+        inside systemctl daemon-reload
+        inside systemctl stop redis-server.service >/dev/null 2>&1
+fi
+
+# ---- 7. the user instance: its runtime directory and its session bus --------------------
+# A lingering user's manager runs jemctld.service from the user unit directory; jemctld
+# owns its name on the user's bus where the container has one (dbus-user-session), and
+# serves without its D-Bus API where it has none.
+inside id tester >/dev/null 2>&1 || inside useradd -m tester
+tuid=$(inside id -u tester)
+inside loginctl enable-linger tester
+for _ in $(seq 60); do
+        [ "$(inside systemctl is-active "user@$tuid.service")" = active ] && break
+        sleep 0.25
+done
+inside mkdir -p /etc/systemd/user
+sed "s|@BINDIR@|$B/jemctld|" "$src/systemd/jemctld-user.service.in" |
+        inside sh -c "cat > /etc/systemd/user/jemctld.service"
+ucall() { inside runuser -u tester -- env XDG_RUNTIME_DIR="/run/user/$tuid" "$@"; }
+ucall systemctl --user daemon-reload
+ucall systemctl --user start jemctld.service
+ucall systemd-run --user --unit=uwl -E LD_PRELOAD="$B/liballoc/liballoc.so" \
+        "$B/tools/live_workload" 16 120 >/dev/null 2>&1
+umetrics=""
+for _ in $(seq 40); do
+        umetrics=$(python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9465/metrics", timeout=5).read().decode())' 2>/dev/null)
+        printf '%s\n' "$umetrics" | grep -q '^jemctld_processes 1$' && break
+        sleep 0.25
+done
+mode=$(inside stat -c '%a %U' "/run/user/$tuid/jemctl" 2>/dev/null)
+want_bus=0
+inside test -S "/run/user/$tuid/bus" && want_bus=1
+if [ "$mode" = "700 tester" ] && printf '%s\n' "$umetrics" | grep -q '^jemctld_processes 1$' &&
+        printf '%s\n' "$umetrics" | grep -q "^jemctld_dbus_up $want_bus\$" &&
+        [ "$(ucall systemctl --user is-active jemctld.service)" = active ]; then
+        pass systemd-user-instance
+else
+        fail systemd-user-instance "user@$tuid: $(inside systemctl is-active "user@$tuid.service") ($(inside journalctl -u "user@$tuid.service" -n 6 --no-pager 2>&1 | tr "\n" " ")), logind $(inside systemctl is-active systemd-logind), users: $(inside loginctl list-users --no-legend 2>&1 | tr '\n' ' '); runtime dir '$mode'; $(printf '%s\n' "$umetrics" | grep -E '^jemctld_(processes|dbus_up)' | tr '\n' ' '); $(ucall journalctl --user -u jemctld -n 3 --no-pager 2>&1 | tr '\n' ' ')"
+fi
+ucall systemctl --user stop uwl.service jemctld.service >/dev/null 2>&1
+inside loginctl disable-linger tester
 inside systemctl stop wl.service jemctld.service >/dev/null 2>&1
 [ $fails -eq 0 ]
