@@ -75,6 +75,8 @@ else
         [ $quick = 1 ] || run_kind integration tests/integration/run.sh build
         # The control socket of a live process (about 20 s, so --quick runs it too).
         run_kind control tests/control/run.sh build
+        # jemctl -H through two real sshd servers on 127.0.0.1 (about 15 s).
+        run_kind remote tests/control/remote.sh build
         # jemctld, the fleet daemon, against live processes (about 15 s).
         run_kind daemon tests/daemon/run.sh build
         # Its configuration file and inotify discovery (about 10 s), and jemctl's

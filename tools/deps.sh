@@ -22,7 +22,8 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # reads the Parca example.
 # libsystemd-dev: jemctld's sd-bus and sd_notify.  systemtap-sdt-dev: <sys/sdt.h>, the
 # USDT probes of liballoc (without it they are left out); bpftrace counts them in
-# tests/prof/usdt.sh.  dbus-daemon, dbus-bin (dbus-send),
+# tests/prof/usdt.sh.  openssh-server, openssh-client: jemctl -H through real sshd servers
+# on 127.0.0.1 (tests/control/remote.sh).  dbus-daemon, dbus-bin (dbus-send),
 # systemd (busctl, systemd-analyze, systemd-socket-activate): tests/daemon/bus.sh.
 # libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.  zsh: its
 # completion of jemctl is tested in an interactive zsh (tests/control/jemctl_e2e.sh).
@@ -31,7 +32,7 @@ test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-se
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
            prometheus chromium fonts-dejavu-core golang-go curl python3-yaml
            dbus-daemon dbus-bin systemd libunwind8 zsh debootstrap systemd-container
-           bpftrace"
+           bpftrace openssh-server openssh-client"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 # tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.
 demo_pkgs="$build_pkgs python3 libunwind8"

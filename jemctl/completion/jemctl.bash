@@ -47,11 +47,11 @@ _jemctl_bash() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
         local verbs="ps stats get set decay purge ls info watch prof help"
         local globals="--json --runtime-dir --timeout --comm --unit --all --daemon
-                       --no-daemon --help --version"
+                       --no-daemon --host -H --help --version"
         local i verb="" vi=0
         for ((i = 1; i < COMP_CWORD; i++)); do
                 case ${COMP_WORDS[i]} in
-                --runtime-dir | --timeout | --daemon | --comm | --unit | --arena | \
+                --runtime-dir | --timeout | --daemon | --comm | --unit | --arena | -H | --host | \
                         --interval | --count | -o | --format | --root | --lg-sample) ((i++)) ;;
                 -*) ;;
                 *)
@@ -90,7 +90,7 @@ _jemctl_bash() {
         local pos=() pid=""
         for ((i = vi + 1; i < COMP_CWORD; i++)); do
                 case ${COMP_WORDS[i]} in
-                --runtime-dir | --timeout | --daemon | --comm | --unit | --arena | \
+                --runtime-dir | --timeout | --daemon | --comm | --unit | --arena | -H | --host | \
                         --interval | --count | -o | --format | --root | --lg-sample) ((i++)) ;;
                 -*) ;;
                 *) pos+=("${COMP_WORDS[i]}") ;;

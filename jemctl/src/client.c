@@ -107,6 +107,21 @@ int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why)
         c->fd = -1;
         c->pid = pid;
         c->next_id = 1;
+        if (jc_remote_active()) {
+                int st = jc_remote_connect(pid, quiet, why);
+                if (st != JC_OK)
+                        return st;
+                c->remote = true;
+                if (jc_remote_runtime_dir(dir, sizeof(dir)) == JC_OK)
+                        jc_socket_path(dir, pid, c->path, sizeof(c->path));
+                c->req = malloc(JP_HDR_SIZE + JP_REQ_MAX);
+                if (c->req == NULL) {
+                        jc_remote_disconnect();
+                        jc_err("out of memory");
+                        return JC_FAIL;
+                }
+                return JC_OK;
+        }
         int rc = jc_runtime_dir(dir, sizeof(dir));
         if (rc != JC_OK)
                 return rc;
@@ -403,6 +418,11 @@ static int call(jc_conn_t *c, json_t **result, int *ret_fd)
                 jc_err("the request does not fit in 64 KiB (fewer or shorter names?)");
                 return JC_USAGE;
         }
+        if (c->remote) {
+                int rc = jc_remote_request(c->req + JP_HDR_SIZE, c->w.len, &c->raw, &c->raw_len,
+                                           ret_fd);
+                return rc != JC_OK ? rc : parse_response(c, id, result);
+        }
         jp_frame_put((uint8_t *)c->req, (uint32_t)c->w.len);
         double deadline = now_s() + jc_opt->timeout;
         int e = io_all(c->fd, c->req, JP_HDR_SIZE + c->w.len, true, deadline);
@@ -428,8 +448,32 @@ static int call(jc_conn_t *c, json_t **result, int *ret_fd)
         return parse_response(c, id, result);
 }
 
+int jc_relay(jc_conn_t *c, const char *payload, size_t len, int *ret_fd)
+{
+        *ret_fd = -1;
+        if (len == 0 || len > JP_REQ_MAX) {
+                jc_err("bridge: a request of %zu bytes (at most 64 KiB)", len);
+                return JC_USAGE;
+        }
+        memcpy(c->req + JP_HDR_SIZE, payload, len);
+        jp_frame_put((uint8_t *)c->req, (uint32_t)len);
+        double deadline = now_s() + jc_opt->timeout;
+        int e = io_all(c->fd, c->req, JP_HDR_SIZE + len, true, deadline);
+        if (e != 0)
+                return io_error(c, e, true);
+        int rc = read_response_fd(c, deadline, ret_fd);
+        if (rc != JC_OK && *ret_fd >= 0) {
+                close(*ret_fd);
+                *ret_fd = -1;
+        }
+        return rc;
+}
+
 void jc_close(jc_conn_t *c)
 {
+        if (c->remote)
+                jc_remote_disconnect();
+        c->remote = false;
         if (c->fd >= 0)
                 close(c->fd);
         free(c->req);

@@ -171,6 +171,13 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
         const char *fmt = jc_opt->prof_format != NULL ? jc_opt->prof_format : "heap";
         if (binary_to_tty(fmt))
                 return JC_USAGE;
+        if (jc_remote_active() && strcmp(fmt, "heap") != 0 && jc_opt->root == NULL) {
+                /* The symbols are in that host's files, not in the same paths here. */
+                jc_err("with -H, prof dump converts only with --root DIR (where that host's "
+                       "binaries are found here); else --format heap, or that host's "
+                       "jemctld /debug/pprof/heap");
+                return JC_USAGE;
+        }
         jp_writer_t *w = jc_begin(c, JP_OP_PROF);
         jp_w_key(w, "action");
         jp_w_str(w, "dump");
@@ -224,7 +231,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 /* The program's name in the title (the flame graph is read later, away
                  * from the process); the kernel's comm, cut at a newline. */
                 snprintf(title, sizeof(title), "/proc/%d/comm", (int)pid);
-                FILE *cf = fopen(title, "re");
+                FILE *cf = jc_remote_active() ? NULL : fopen(title, "re");
                 if (cf != NULL) {
                         if (fgets(comm, sizeof(comm), cf) != NULL)
                                 comm[strcspn(comm, "\n")] = '\0';
@@ -233,7 +240,8 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 snprintf(title, sizeof(title), "Heap profile of %s%spid %d", comm,
                          comm[0] != '\0' ? ", " : "", (int)pid);
                 const char *rp = jc_opt->root;
-                if (rp == NULL && stat(root, &st) == 0 && access(root, R_OK | X_OK) == 0)
+                if (rp == NULL && !jc_remote_active() && stat(root, &st) == 0 &&
+                    access(root, R_OK | X_OK) == 0)
                         rp = root;
                 rc = convert_and_write(what, text, bytes, fmt, rp, title);
         }

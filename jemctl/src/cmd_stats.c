@@ -237,6 +237,8 @@ static int stats_full(jc_conn_t *c)
 static const char *comm_of(pid_t pid, char *buf, size_t cap)
 {
         char p[64];
+        if (jc_remote_active())
+                return NULL; /* /proc here is not that host's */
         snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
         FILE *f = fopen(p, "r");
         if (f == NULL)

@@ -19,6 +19,8 @@ int jc_runtime_dir(char *buf, size_t cap)
 {
         const char *env;
         int n;
+        if (jc_remote_active())
+                return jc_remote_runtime_dir(buf, cap);
         if (jc_opt->runtime_dir != NULL && jc_opt->runtime_dir[0] != '\0') {
                 n = snprintf(buf, cap, "%s", jc_opt->runtime_dir);
         } else if ((env = getenv("JEMCTL_RUNTIME_DIR")) != NULL && env[0] != '\0') {
@@ -54,6 +56,8 @@ bool jc_pid_alive(pid_t pid)
         struct stat st;
         if (pid <= 0)
                 return false;
+        if (jc_remote_active())
+                return true; /* another host's: the bridge tells a gone one at connect */
         if (stat("/proc/self", &st) == 0) {
                 /* A zombie (killed, not yet reaped) serves nothing: gone. */
                 snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
@@ -89,6 +93,8 @@ int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
 {
         *out = NULL;
         *n = 0;
+        if (jc_remote_active())
+                return jc_remote_list(out, n);
         DIR *d = opendir(dir);
         if (d == NULL) {
                 if (errno == ENOENT)
@@ -151,6 +157,8 @@ static bool refuses(const char *path)
 bool jc_remove_stale(const jc_sock_t *s)
 {
         struct stat a, b;
+        if (jc_remote_active())
+                return false;
         if (lstat(s->path, &a) != 0 || !S_ISSOCK(a.st_mode) || a.st_uid != geteuid())
                 return false;
         if (jc_pid_alive(s->pid) || !refuses(s->path))

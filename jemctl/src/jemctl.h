@@ -46,9 +46,13 @@ typedef struct jc_opts {
         const char *root;        /* prof convert --root DIR */
         bool have_lg_sample;     /* prof on|reset --lg-sample N */
         unsigned lg_sample;
+        const char *hosts; /* -H/--host [USER@]HOST[:PORT][,...], or NULL (remote.c) */
 } jc_opts_t;
 
 extern const jc_opts_t *jc_opt;
+/* The options themselves, for the bridge (bridge.c), which takes selectors from its
+ * requests. */
+jc_opts_t *jc_opts_mut(void);
 
 /* ---- messages (output.c) ------------------------------------------------------------ */
 
@@ -86,6 +90,8 @@ typedef struct jc_table {
 void jc_table_init(jc_table_t *t, unsigned ncols, const char *align);
 void jc_table_add(jc_table_t *t, ...); /* ncols const char * cells (copied) */
 void jc_table_print(jc_table_t *t, const char *indent);
+/* A row of ncols cells: first, then ncols - 1 from rest (copied). */
+void jc_table_add_row(jc_table_t *t, const char *first, char *const *rest);
 void jc_table_free(jc_table_t *t);
 
 /* ---- discovery (discover.c) --------------------------------------------------------- */
@@ -113,6 +119,7 @@ bool jc_remove_stale(const jc_sock_t *s);
 
 typedef struct jc_conn {
         int fd;
+        bool remote; /* through the bridge of jemctl -H (remote.c), fd unused */
         pid_t pid;
         char path[JC_PATH_MAX];
         uint64_t next_id;
@@ -140,6 +147,10 @@ int jc_call(jc_conn_t *c, json_t **result);
  * any other descriptor that arrives is closed. */
 int jc_call_fd(jc_conn_t *c, json_t **result, int *ret_fd);
 void jc_close(jc_conn_t *c);
+/* The bridge's relay: sends a request payload as it came (len bytes, at most JP_REQ_MAX)
+ * and reads the response into c->raw (and a passed descriptor into *ret_fd, or -1),
+ * without parsing it.  JC_OK or a status, the reason printed. */
+int jc_relay(jc_conn_t *c, const char *payload, size_t len, int *ret_fd);
 /* suggest.c: "did you mean".  jc_edit_distance: edits (insert, delete, replace, swap two
  * neighbours) from a to b.  jc_closest: the candidate within a typo's distance of word
  * (1 to 3 edits by its length), or NULL.  jc_suggest_name: for a mallctl name pid does not
@@ -203,6 +214,41 @@ int jc_daemon_rows(json_t **rows);
  * (malloc'ed, NUL-terminated) and *ret_status, or a negative errno. */
 int jc_http_get(const char *url, const char *path, double timeout, char **ret_body,
                 int *ret_status);
+
+/* ---- remote hosts (remote.c, bridge.c) ------------------------------------------------
+ * jemctl -H runs the verbs here against another host's processes through `ssh HOST
+ * jemctl bridge`; while a host is open, discovery, selectors and connections go there. */
+#define JC_REMOTE_FD_MAX (256ll << 20) /* the largest descriptor content relayed (a dump) */
+bool jc_remote_active(void);
+const char *jc_remote_host(void);
+/* Starts the bridge on spec ([USER@]HOST[:PORT]) and greets it.  JC_OK or a status. */
+int jc_remote_open(const char *spec);
+void jc_remote_close(void);
+int jc_remote_runtime_dir(char *buf, size_t cap);
+int jc_remote_list(jc_sock_t **out, size_t *n);
+int jc_remote_select(pid_t **out, size_t *n);
+/* Whether the remote selectors match pid (ps with -H). */
+bool jc_remote_selected(pid_t pid);
+int jc_remote_connect(pid_t pid, bool quiet, enum jc_conn_fail *why);
+void jc_remote_disconnect(void);
+int jc_remote_request(const char *req, size_t len, char **raw, size_t *raw_len, int *ret_fd);
+/* Frames of the channel: 4-byte big-endian length, then (type != 0) a type byte, then
+ * the body.  jc_frame_read: at most max bytes, before deadline (monotonic seconds; < 0
+ * none); 0 with *buf (malloc'ed, NUL-terminated) or an errno value (EPIPE: the end). */
+int jc_frame_write(int fd, char type, const void *body, size_t len);
+int jc_frame_read(int fd, char **buf, size_t *len, size_t max, double deadline);
+int cmd_bridge(int argc, char **argv);
+/* The bridge's name for its host in messages (its argument: the -H spec). */
+void jc_bridge_label_set(const char *label);
+/* Output of several hosts (output.c): tables get a HOST column and are printed once,
+ * JSON documents are gathered under their host; jc_hosts_flush prints what was kept. */
+void jc_hosts_begin(const char *host);
+void jc_hosts_end(int status);
+void jc_hosts_flush(void);
+const char *jc_hosts_current(void);
+/* Taken for the gathered output (true), or to be printed as usual (false). */
+bool jc_hosts_take_json(json_t *doc);
+bool jc_hosts_take_table(const jc_table_t *t, const char *indent);
 
 /* The stats summary of a process (cmd_stats.c), also used by ps and watch. */
 int jc_stats_summary(jc_conn_t *c, json_t **summary);

@@ -18,6 +18,11 @@
 static jc_opts_t opts = {.timeout = 5.0, .interval = 2.0};
 const jc_opts_t *jc_opt = &opts;
 
+jc_opts_t *jc_opts_mut(void)
+{
+        return &opts;
+}
+
 typedef struct verb {
         const char *name;
         int (*fn)(int argc, char **argv);
@@ -67,6 +72,8 @@ static const verb_t verbs[] = {
          "live heap as heap_v2 (jeprof), pprof (go tool pprof), folded stacks or an SVG\n"
          "flame graph (--format; -o FILE, else standard output).  convert turns a\n"
          "heap_v2 file into those formats (--root: where the binaries are)."},
+        /* The far end of -H (bridge.c): started by ssh, not by people. */
+        {"bridge", cmd_bridge, 0, 1, "", NULL, NULL},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -114,6 +121,9 @@ static void usage(FILE *f)
                 "  --runtime-dir DIR  where the sockets are (default: $JEMCTL_RUNTIME_DIR,\n"
                 "                     /run/jemctl for root, else $XDG_RUNTIME_DIR/jemctl)\n"
                 "  --timeout SEC      per-connection timeout (default 5)\n"
+                "  -H, --host [USER@]HOST[:PORT][,...]\n"
+                "                     run the verb on other hosts' processes, over ssh to\n"
+                "                     jemctl there (several hosts: one table, a HOST column)\n"
                 "  --comm NAME, --unit UNIT, --all\n"
                 "                     instead of PID: every process with that command name,\n"
                 "                     in that systemd unit, or all (ps, stats, get, set,\n"
@@ -222,11 +232,70 @@ static bool takes_value(const char *a)
         static const char *const opts_with_value[] = {"--runtime-dir", "--timeout", "--arena",
                                                       "--interval", "--count", "-o",
                                                       "--format", "--root", "--lg-sample",
-                                                      "--comm", "--unit", "--daemon"};
+                                                      "--comm", "--unit", "--daemon", "-H",
+                                                      "--host"};
         for (size_t i = 0; i < sizeof(opts_with_value) / sizeof(opts_with_value[0]); i++)
                 if (strcmp(a, opts_with_value[i]) == 0)
                         return true;
         return false;
+}
+
+/* The verb once (or once per selected process). */
+static int run_verb(const verb_t *verb, int npos, char **pos)
+{
+        if (jc_selecting()) {
+                /* The same verb on every process the selectors match (select.c). */
+                opts.multi = strcmp(verb->name, "ps") != 0;
+                return jc_select_run(verb->name, verb->fn, verb->min_args, verb->max_args, npos,
+                                     pos);
+        }
+        if (npos < verb->min_args || (verb->max_args >= 0 && npos > verb->max_args)) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "%s arguments; usage: jemctl %s",
+                         npos < verb->min_args ? "missing" : "too many",
+                         verb->synopsis != NULL ? verb->synopsis : verb->name);
+                return usage_error("%s", msg);
+        }
+        return verb->fn(npos, pos);
+}
+
+/* -H: the verb on each host through its bridge (remote.c); with several, their output
+ * as one (hosts.c).  The exit status is the highest of the hosts'. */
+static int run_on_hosts(const verb_t *verb, int npos, char **pos)
+{
+        char *list = strdup(opts.hosts);
+        char *hosts[64];
+        size_t n = 0;
+        for (char *h = list != NULL ? strtok(list, ",") : NULL; h != NULL; h = strtok(NULL, ","))
+                if (n < 64)
+                        hosts[n++] = h;
+        if (n == 0) {
+                free(list);
+                return usage_error("%s", "-H needs [USER@]HOST[:PORT]");
+        }
+        int worst = JC_OK;
+        for (size_t i = 0; i < n; i++) {
+                if (n > 1)
+                        jc_hosts_begin(hosts[i]);
+                int rc = jc_remote_open(hosts[i]);
+                if (rc == JC_OK) {
+                        /* The positional arguments are consumed by some verbs: a copy. */
+                        char *copy[npos + 1];
+                        memcpy(copy, pos, sizeof(copy[0]) * (size_t)(npos + 1));
+                        rc = run_verb(verb, npos, copy);
+                }
+                jc_remote_close();
+                if (n > 1)
+                        jc_hosts_end(rc);
+                if (rc > worst)
+                        worst = rc;
+                if (rc == JC_USAGE)
+                        break; /* the same on every host */
+        }
+        if (n > 1)
+                jc_hosts_flush();
+        free(list);
+        return worst;
 }
 
 int main(int argc, char **argv)
@@ -322,7 +391,8 @@ int main(int argc, char **argv)
                     strcmp(name, "-o") != 0 && strcmp(name, "--format") != 0 &&
                     strcmp(name, "--root") != 0 && strcmp(name, "--lg-sample") != 0 &&
                     strcmp(name, "--comm") != 0 && strcmp(name, "--unit") != 0 &&
-                    strcmp(name, "--daemon") != 0) {
+                    strcmp(name, "--daemon") != 0 && strcmp(name, "-H") != 0 &&
+                    strcmp(name, "--host") != 0) {
                         free(pos);
                         return usage_error("unknown option '%s'", a);
                 }
@@ -343,6 +413,12 @@ int main(int argc, char **argv)
                         opts.sel_unit = v;
                 } else if (strcmp(name, "--daemon") == 0) {
                         opts.daemon_url = v;
+                } else if (strcmp(name, "-H") == 0 || strcmp(name, "--host") == 0) {
+                        if (v[0] == '\0') {
+                                free(pos);
+                                return usage_error("%s", "-H needs [USER@]HOST[:PORT]");
+                        }
+                        opts.hosts = v;
                 } else if (strcmp(name, "--clean") == 0) {
                         opts.clean = true;
                 } else if (strcmp(name, "--full") == 0) {
@@ -413,25 +489,15 @@ int main(int argc, char **argv)
                         opts.lg_sample = (unsigned)u;
                 }
         }
-        if (jc_selecting()) {
-                /* The same verb on every process the selectors match (select.c). */
-                opts.multi = strcmp(verb->name, "ps") != 0;
-                int rc = jc_select_run(verb->name, verb->fn, verb->min_args, verb->max_args,
-                                       npos, pos);
-                free(pos);
-                if (fflush(stdout) != 0 && rc == JC_OK)
-                        rc = JC_FAIL;
-                return rc;
-        }
-        if (npos < verb->min_args || (verb->max_args >= 0 && npos > verb->max_args)) {
-                char msg[160];
-                snprintf(msg, sizeof(msg), "%s arguments; usage: jemctl %s",
-                         npos < verb->min_args ? "missing" : "too many",
-                         verb->synopsis != NULL ? verb->synopsis : verb->name);
-                free(pos);
-                return usage_error("%s", msg);
-        }
-        int rc = verb->fn(npos, pos);
+        int rc;
+        if (opts.hosts != NULL && strcmp(verb->name, "bridge") == 0)
+                rc = usage_error("%s", "the bridge runs on the far side of -H, not with it");
+        else if (opts.hosts != NULL && opts.clean)
+                rc = usage_error("%s", "--clean does not apply with -H: run it on that host");
+        else if (opts.hosts != NULL)
+                rc = run_on_hosts(verb, npos, pos);
+        else
+                rc = run_verb(verb, npos, pos);
         free(pos);
         if (fflush(stdout) != 0 && rc == JC_OK)
                 rc = JC_FAIL; /* output lost (a full disk, a closed pipe) */

@@ -87,7 +87,11 @@ void jc_err(const char *fmt, ...)
         /* Texts from the process end up here: no terminal control characters. */
         len = jc_sanitize_buf(buf, len, false);
         fflush(stdout);
-        fprintf(stderr, "jemctl: %.*s\n", (int)len, buf);
+        const char *host = jc_hosts_current() != NULL ? jc_hosts_current() : jc_remote_host();
+        if (host != NULL)
+                fprintf(stderr, "jemctl: %s: %.*s\n", host, (int)len, buf);
+        else
+                fprintf(stderr, "jemctl: %.*s\n", (int)len, buf);
 }
 
 const char *jc_fmt_bytes(char buf[32], uint64_t b)
@@ -109,6 +113,8 @@ const char *jc_fmt_bytes(char buf[32], uint64_t b)
 
 void jc_print_json(json_t *doc, bool pretty)
 {
+        if (jc_hosts_take_json(doc))
+                return; /* printed with the other hosts' (hosts.c) */
         pretty = pretty && !jc_opt->multi; /* one document per line per process */
         size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2)
                                                                         : JSON_COMPACT);
@@ -201,8 +207,33 @@ void jc_table_add(jc_table_t *t, ...)
         t->nrows++;
 }
 
+void jc_table_add_row(jc_table_t *t, const char *first, char *const *rest)
+{
+        if (t->nrows == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 16;
+                char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+                if (c == NULL) {
+                        jc_err("out of memory");
+                        exit(JC_FAIL);
+                }
+                t->cells = c;
+                t->cap = cap;
+        }
+        for (unsigned i = 0; i < t->ncols; i++) {
+                char *d = strdup(i == 0 ? first : rest[i - 1]);
+                if (d == NULL) {
+                        jc_err("out of memory");
+                        exit(JC_FAIL);
+                }
+                t->cells[t->nrows * t->ncols + i] = d;
+        }
+        t->nrows++;
+}
+
 void jc_table_print(jc_table_t *t, const char *indent)
 {
+        if (jc_hosts_take_table(t, indent))
+                return; /* one table with the other hosts' rows (hosts.c) */
         size_t width[16] = {0};
         unsigned nc = t->ncols < 16 ? t->ncols : 16;
         for (size_t r = 0; r < t->nrows; r++)

@@ -76,6 +76,8 @@ static char *proc_cgroup(pid_t pid, char *out, size_t cap)
 
 bool jc_select_match_local(pid_t pid)
 {
+        if (jc_remote_active())
+                return jc_remote_selected(pid);
         if (jc_opt->sel_all)
                 return true;
         char path[64], comm[64], cg[4096];
@@ -122,6 +124,8 @@ static int row_by_pid(const void *a, const void *b)
 
 int jc_daemon_rows(json_t **rows)
 {
+        if (jc_remote_active())
+                return JC_NOCONN; /* this host's jemctld knows nothing of that one */
         if (jc_opt->no_daemon)
                 return JC_NOCONN;
         const char *url = jc_opt->daemon_url;
@@ -228,6 +232,10 @@ int jc_select_pids(pid_t **out, size_t *n, bool *via_daemon)
         json_t *rows = NULL;
         pid_t *v = NULL;
         size_t k = 0;
+        if (jc_remote_active()) {
+                *via_daemon = false;
+                return jc_remote_select(out, n);
+        }
         *via_daemon = jc_daemon_rows(&rows) == JC_OK;
         if (*via_daemon) {
                 v = calloc(json_array_size(rows) + 1, sizeof(*v));
