@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's test command: installs what is missing, builds the release build and the
 # sanitizer builds, runs every kind of test (tests/CONTRACT.md) and prints, per kind, its
 # FAIL and SKIP lines in full and one line "== KIND: N passed, N failed, N skipped (T s)";

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's demo command: installs what is missing, builds, then shows the live
 # control plane on a program that knows nothing about it:
 #  1. a workload runs under LD_PRELOAD: it fills a 400 MiB cache, evicts the oldest 90 %

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Installs the Debian 12 packages liballoc needs, only those missing.  One list for the
 # build, the demo, the tests and the benchmarks:  tools/deps.sh [build|demo|test|bench]
 # tools/deps.sh --list SET prints the set's packages and installs nothing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bash completion of jemctl (jemctl(1)): verbs, options, the pids that have a control
 # socket in the runtime directory, and the mallctl names of the process being addressed
 # (asked from it with `jemctl ls`).  Installed by `meson install` into

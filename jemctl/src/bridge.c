@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bridge: `jemctl bridge`, the far end of jemctl -H (remote.c).  Started by ssh, it reads
  * requests on its standard input and answers on its standard output (the frames remote.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * client: one connection to a process's control socket.  Requests are built with the
  * proto codec, framed, sent and answered under a deadline (--timeout, 5 s by default);

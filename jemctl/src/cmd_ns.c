@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * get, set and ls: the mallctl namespace of a process.  set first asks the process for
  * the type of each name (op list) and converts VALUE to it on this side, so a value that

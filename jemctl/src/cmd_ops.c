@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * info, decay and purge: one operation each on one process (prof: cmd_prof.c).
  */

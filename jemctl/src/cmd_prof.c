@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof: heap profiling of a live process (on, off, status, reset, dump) and offline
  * conversion of a heap_v2 dump (convert).  A dump arrives as a sealed memfd passed with

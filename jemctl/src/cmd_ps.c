@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ps: every process with a reachable control socket in the runtime directory, with its
  * key figures.  Stale sockets (pid gone, or connection refused) are skipped; --clean

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats and watch: the summary of a process's allocator (key figures, fragmentation, one
  * row per arena), the full malloc_stats_print document, and a refreshing view of it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * daemon: asks jemctld (docs/man/jemctld.8) which processes the selectors match.  A
  * minimal blocking HTTP/1.1 GET over TCP to the daemon's loopback address: the daemon

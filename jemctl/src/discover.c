@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * discover: where the sockets are (the runtime directory, chosen exactly as the server
  * chooses it), which processes have one, and which socket files are stale.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hosts: the output of one verb run on several hosts (jemctl -H a,b,c) as one.  While a
  * host's run lasts (jc_hosts_begin .. jc_hosts_end), its top-level table (ps) goes into one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jemctl: the command-line client of the control socket (docs/protocol.md).  Shared
  * declarations of its modules: options, discovery of sockets, the connection, output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jemctl: verb dispatch and options.  jemctl VERB [ARGS] [OPTIONS]: options may appear
  * anywhere (before the verb too), "--" ends them, and an argument that looks like a
@@ -298,6 +299,145 @@ static int run_on_hosts(const verb_t *verb, int npos, char **pos)
         return worst;
 }
 
+/* Sets option name (its value v, NULL for a flag).  JC_OK, or JC_USAGE with the message
+ * printed. */
+static int set_option(const char *name, const char *v)
+{
+        uint64_t u;
+        if (strcmp(name, "--json") == 0) {
+                opts.json = true;
+        } else if (strcmp(name, "--all") == 0) {
+                opts.sel_all = true;
+        } else if (strcmp(name, "--no-daemon") == 0) {
+                opts.no_daemon = true;
+        } else if (strcmp(name, "--comm") == 0) {
+                opts.sel_comm = v;
+        } else if (strcmp(name, "--unit") == 0) {
+                opts.sel_unit = v;
+        } else if (strcmp(name, "--daemon") == 0) {
+                opts.daemon_url = v;
+        } else if (strcmp(name, "-H") == 0 || strcmp(name, "--host") == 0) {
+                if (v[0] == '\0')
+                        return usage_error("%s", "-H needs [USER@]HOST[:PORT]");
+                opts.hosts = v;
+        } else if (strcmp(name, "--clean") == 0) {
+                opts.clean = true;
+        } else if (strcmp(name, "--full") == 0) {
+                opts.full = true;
+        } else if (strcmp(name, "--runtime-dir") == 0) {
+                if (v[0] == '\0')
+                        return usage_error("%s", "--runtime-dir needs a directory");
+                opts.runtime_dir = v;
+        } else if (strcmp(name, "--timeout") == 0) {
+                if (!parse_seconds(v, &opts.timeout))
+                        return usage_error("--timeout: '%s' is not a number of "
+                                           "seconds (> 0)",
+                                           v);
+        } else if (strcmp(name, "--interval") == 0) {
+                if (!parse_seconds(v, &opts.interval))
+                        return usage_error("--interval: '%s' is not a number of "
+                                           "seconds (> 0)",
+                                           v);
+        } else if (strcmp(name, "--count") == 0) {
+                if (!jc_parse_u64(v, &u) || u == 0 || u > 1000000000)
+                        return usage_error("--count: '%s' is not a positive count",
+                                           v);
+                opts.count = (long)u;
+        } else if (strcmp(name, "--arena") == 0) {
+                if (!jc_parse_u64(v, &u) || u > UINT32_MAX)
+                        return usage_error("--arena: '%s' is not an arena index", v);
+                opts.have_arena = true;
+                opts.arena = (unsigned)u;
+        } else if (strcmp(name, "-o") == 0) {
+                if (v[0] == '\0')
+                        return usage_error("%s", "-o needs a file name");
+                opts.out_file = v;
+        } else if (strcmp(name, "--format") == 0) {
+                if (strcmp(v, "heap") != 0 && strcmp(v, "pprof") != 0 &&
+                    strcmp(v, "folded") != 0 && strcmp(v, "svg") != 0)
+                        return usage_error("--format: '%s' is not heap, pprof, "
+                                           "folded or svg",
+                                           v);
+                opts.prof_format = v;
+        } else if (strcmp(name, "--root") == 0) {
+                if (v[0] == '\0')
+                        return usage_error("%s", "--root needs a directory");
+                opts.root = v;
+        } else if (strcmp(name, "--lg-sample") == 0) {
+                if (!jc_parse_u64(v, &u) || u > 63)
+                        return usage_error("--lg-sample: '%s' is not a number from 0 "
+                                           "to 63",
+                                           v);
+                opts.have_lg_sample = true;
+                opts.lg_sample = (unsigned)u;
+        }
+        return JC_OK;
+}
+
+/* Splits the arguments after the verb into positional ones (pos, *npos) and options (set
+ * in opts).  -1: go on; JC_OK: help was printed; else the usage error (printed). */
+static int parse_args(const verb_t *verb, int argc, char **argv, char **pos, int *ret_npos)
+{
+        int npos = 0;
+        bool only_args = false;
+        for (int i = 1; i < argc; i++) {
+                char *a = argv[i];
+                if (only_args || a[0] != '-' || a[1] == '\0' || looks_negative_number(a)) {
+                        pos[npos++] = a;
+                        continue;
+                }
+                if (strcmp(a, "--") == 0) {
+                        only_args = true;
+                        continue;
+                }
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                        verb_usage(verb->name);
+                        return JC_OK;
+                }
+                char name[32];
+                size_t nl = strcspn(a, "=");
+                snprintf(name, sizeof(name), "%.*s", (int)(nl < 31 ? nl : 31), a);
+                bool has_eq = a[nl] == '=';
+                /* Verb-specific options are refused elsewhere. */
+                if (strcmp(name, "--clean") == 0 || strcmp(name, "--full") == 0 ||
+                    strcmp(name, "--arena") == 0 || strcmp(name, "--interval") == 0 ||
+                    strcmp(name, "--count") == 0 || strcmp(name, "-o") == 0 ||
+                    strcmp(name, "--format") == 0 || strcmp(name, "--root") == 0 ||
+                    strcmp(name, "--lg-sample") == 0) {
+                        const char *o = strstr(verb->options, name);
+                        size_t l = strlen(name);
+                        if (o == NULL || (o[l] != '\0' && o[l] != ' ')) {
+                                char msg[96];
+                                snprintf(msg, sizeof(msg), "option %s does not apply to '%s'",
+                                         name, verb->name);
+                                return usage_error("%s", msg);
+                        }
+                }
+                const char *v = NULL;
+                bool flag = strcmp(name, "--json") == 0 || strcmp(name, "--clean") == 0 ||
+                            strcmp(name, "--full") == 0 || strcmp(name, "--all") == 0 ||
+                            strcmp(name, "--no-daemon") == 0;
+                if (flag && has_eq)
+                        return usage_error("option %s takes no value", name);
+                if (!flag && strcmp(name, "--runtime-dir") != 0 &&
+                    strcmp(name, "--timeout") != 0 && strcmp(name, "--arena") != 0 &&
+                    strcmp(name, "--interval") != 0 && strcmp(name, "--count") != 0 &&
+                    strcmp(name, "-o") != 0 && strcmp(name, "--format") != 0 &&
+                    strcmp(name, "--root") != 0 && strcmp(name, "--lg-sample") != 0 &&
+                    strcmp(name, "--comm") != 0 && strcmp(name, "--unit") != 0 &&
+                    strcmp(name, "--daemon") != 0 && strcmp(name, "-H") != 0 &&
+                    strcmp(name, "--host") != 0)
+                        return usage_error("unknown option '%s'", a);
+                if (!flag && (v = opt_value(a, argc, argv, &i)) == NULL)
+                        return usage_error("option %s needs a value", name);
+                int rc = set_option(name, v);
+                if (rc != JC_OK)
+                        return rc;
+        }
+        *ret_npos = npos;
+        return -1;
+}
+
 int main(int argc, char **argv)
 {
         /* The verb: the first argument that is not an option (or an option's value);
@@ -341,153 +481,10 @@ int main(int argc, char **argv)
         if (pos == NULL)
                 return JC_FAIL;
         int npos = 0;
-        bool only_args = false;
-        for (int i = 1; i < argc; i++) {
-                char *a = argv[i];
-                if (only_args || a[0] != '-' || a[1] == '\0' || looks_negative_number(a)) {
-                        pos[npos++] = a;
-                        continue;
-                }
-                if (strcmp(a, "--") == 0) {
-                        only_args = true;
-                        continue;
-                }
-                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        verb_usage(verb->name);
-                        free(pos);
-                        return JC_OK;
-                }
-                char name[32];
-                size_t nl = strcspn(a, "=");
-                snprintf(name, sizeof(name), "%.*s", (int)(nl < 31 ? nl : 31), a);
-                bool has_eq = a[nl] == '=';
-                /* Verb-specific options are refused elsewhere. */
-                if (strcmp(name, "--clean") == 0 || strcmp(name, "--full") == 0 ||
-                    strcmp(name, "--arena") == 0 || strcmp(name, "--interval") == 0 ||
-                    strcmp(name, "--count") == 0 || strcmp(name, "-o") == 0 ||
-                    strcmp(name, "--format") == 0 || strcmp(name, "--root") == 0 ||
-                    strcmp(name, "--lg-sample") == 0) {
-                        const char *o = strstr(verb->options, name);
-                        size_t l = strlen(name);
-                        if (o == NULL || (o[l] != '\0' && o[l] != ' ')) {
-                                free(pos);
-                                char msg[96];
-                                snprintf(msg, sizeof(msg), "option %s does not apply to '%s'",
-                                         name, verb->name);
-                                return usage_error("%s", msg);
-                        }
-                }
-                const char *v = NULL;
-                bool flag = strcmp(name, "--json") == 0 || strcmp(name, "--clean") == 0 ||
-                            strcmp(name, "--full") == 0 || strcmp(name, "--all") == 0 ||
-                            strcmp(name, "--no-daemon") == 0;
-                if (flag && has_eq) {
-                        free(pos);
-                        return usage_error("option %s takes no value", name);
-                }
-                if (!flag && strcmp(name, "--runtime-dir") != 0 &&
-                    strcmp(name, "--timeout") != 0 && strcmp(name, "--arena") != 0 &&
-                    strcmp(name, "--interval") != 0 && strcmp(name, "--count") != 0 &&
-                    strcmp(name, "-o") != 0 && strcmp(name, "--format") != 0 &&
-                    strcmp(name, "--root") != 0 && strcmp(name, "--lg-sample") != 0 &&
-                    strcmp(name, "--comm") != 0 && strcmp(name, "--unit") != 0 &&
-                    strcmp(name, "--daemon") != 0 && strcmp(name, "-H") != 0 &&
-                    strcmp(name, "--host") != 0) {
-                        free(pos);
-                        return usage_error("unknown option '%s'", a);
-                }
-                if (!flag && (v = opt_value(a, argc, argv, &i)) == NULL) {
-                        free(pos);
-                        return usage_error("option %s needs a value", name);
-                }
-                uint64_t u;
-                if (strcmp(name, "--json") == 0) {
-                        opts.json = true;
-                } else if (strcmp(name, "--all") == 0) {
-                        opts.sel_all = true;
-                } else if (strcmp(name, "--no-daemon") == 0) {
-                        opts.no_daemon = true;
-                } else if (strcmp(name, "--comm") == 0) {
-                        opts.sel_comm = v;
-                } else if (strcmp(name, "--unit") == 0) {
-                        opts.sel_unit = v;
-                } else if (strcmp(name, "--daemon") == 0) {
-                        opts.daemon_url = v;
-                } else if (strcmp(name, "-H") == 0 || strcmp(name, "--host") == 0) {
-                        if (v[0] == '\0') {
-                                free(pos);
-                                return usage_error("%s", "-H needs [USER@]HOST[:PORT]");
-                        }
-                        opts.hosts = v;
-                } else if (strcmp(name, "--clean") == 0) {
-                        opts.clean = true;
-                } else if (strcmp(name, "--full") == 0) {
-                        opts.full = true;
-                } else if (strcmp(name, "--runtime-dir") == 0) {
-                        if (v[0] == '\0') {
-                                free(pos);
-                                return usage_error("%s", "--runtime-dir needs a directory");
-                        }
-                        opts.runtime_dir = v;
-                } else if (strcmp(name, "--timeout") == 0) {
-                        if (!parse_seconds(v, &opts.timeout)) {
-                                free(pos);
-                                return usage_error("--timeout: '%s' is not a number of "
-                                                   "seconds (> 0)",
-                                                   v);
-                        }
-                } else if (strcmp(name, "--interval") == 0) {
-                        if (!parse_seconds(v, &opts.interval)) {
-                                free(pos);
-                                return usage_error("--interval: '%s' is not a number of "
-                                                   "seconds (> 0)",
-                                                   v);
-                        }
-                } else if (strcmp(name, "--count") == 0) {
-                        if (!jc_parse_u64(v, &u) || u == 0 || u > 1000000000) {
-                                free(pos);
-                                return usage_error("--count: '%s' is not a positive count",
-                                                   v);
-                        }
-                        opts.count = (long)u;
-                } else if (strcmp(name, "--arena") == 0) {
-                        if (!jc_parse_u64(v, &u) || u > UINT32_MAX) {
-                                free(pos);
-                                return usage_error("--arena: '%s' is not an arena index", v);
-                        }
-                        opts.have_arena = true;
-                        opts.arena = (unsigned)u;
-                } else if (strcmp(name, "-o") == 0) {
-                        if (v[0] == '\0') {
-                                free(pos);
-                                return usage_error("%s", "-o needs a file name");
-                        }
-                        opts.out_file = v;
-                } else if (strcmp(name, "--format") == 0) {
-                        if (strcmp(v, "heap") != 0 && strcmp(v, "pprof") != 0 &&
-                            strcmp(v, "folded") != 0 && strcmp(v, "svg") != 0) {
-                                free(pos);
-                                return usage_error("--format: '%s' is not heap, pprof, "
-                                                   "folded or svg",
-                                                   v);
-                        }
-                        opts.prof_format = v;
-                } else if (strcmp(name, "--root") == 0) {
-                        if (v[0] == '\0') {
-                                free(pos);
-                                return usage_error("%s", "--root needs a directory");
-                        }
-                        opts.root = v;
-                } else if (strcmp(name, "--lg-sample") == 0) {
-                        if (!jc_parse_u64(v, &u) || u > 63) {
-                                free(pos);
-                                return usage_error("--lg-sample: '%s' is not a number from 0 "
-                                                   "to 63",
-                                                   v);
-                        }
-                        opts.have_lg_sample = true;
-                        opts.lg_sample = (unsigned)u;
-                }
+        int prc = parse_args(verb, argc, argv, pos, &npos);
+        if (prc >= 0) {
+                free(pos);
+                return prc;
         }
         int rc;
         if (opts.hosts != NULL && strcmp(verb->name, "bridge") == 0)

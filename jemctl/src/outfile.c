@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * outfile: writing a command's output file so that readers never see a partial one: a
  * new temporary file next to the target (O_EXCL|O_NOFOLLOW, mode 0644 before umask), the

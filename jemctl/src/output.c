@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * output: messages, human sizes, aligned tables and JSON on stdout; checked readers of
  * the members of a response (a malformed answer reads as "missing", never a crash).

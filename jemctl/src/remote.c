@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * remote: jemctl -H [USER@]HOST[:PORT], the way systemctl -H reaches another host.  jemctl
  * runs `ssh -xT HOST jemctl bridge` and speaks to that bridge (bridge.c) over the ssh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * select: the selectors --comm NAME, --unit UNIT and --all, which turn a command on one
  * process into the same command on every matching process.  Which processes match is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * suggest: "did you mean ...?" for a mistyped verb or mallctl name (jemctl.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * authz: the uid of an HTTP client on this host.  The kernel lists every TCP socket in
  * /proc/net/tcp (tcp6 for IPv6) with the uid that created it; the client's socket is the

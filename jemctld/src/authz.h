@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * authz: who is asking.  The daemon acts on a process for a caller only when the caller
  * could act on the process's socket itself (docs/security.md): root or the process's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bus: the D-Bus API (docs/dbus.md), io.github.liballoc.JemCtl1 on the system or the
  * session bus through sd-bus, driven by the libevent loop.  Methods that talk to a target

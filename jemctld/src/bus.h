@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bus: jemctld's D-Bus API (docs/dbus.md, the interface's XML in
  * share/dbus-1/interfaces).  Version 1 of io.github.liballoc.JemCtl1.Manager.

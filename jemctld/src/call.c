@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * call: one request/response exchange with a target process, driven by the event loop
  * (call.h).  The socket is plain (no bufferevent) because the answer may carry a file

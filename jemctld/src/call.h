@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * call: one request to one target process, on the event loop.  Connects to
  * `<runtime>/<pid>.sock` without blocking, checks who listens (SO_PEERCRED), sends one

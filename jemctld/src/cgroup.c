@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cgroup: the kernel's memory files for the governor (cgroup.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cgroup: what the kernel says about memory, for the governor (governor.c): which memory
  * cgroup a process is in (cgroup v1's memory controller where it is mounted, else cgroup

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config: reads jemctld.conf ("key = value" lines, # comments) and turns each setting into
  * the "--key=value" argument of the long option of the same name (config.h says why).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config: the configuration file of jemctld (documented in jemctld(8)).  Every
  * long command-line option that takes a setting is also a key of the file, with the same

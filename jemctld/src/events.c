@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * events: the ring of what jemctld did to processes (events.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * events: what jemctld did to processes, for the dashboard's marks and GET /api/v1/events:
  * decay, purge and set through HTTP or D-Bus, heap profile dumps and captures, and the

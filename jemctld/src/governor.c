@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * governor: purges on behalf of the host (governor.h).  Everything runs on the event loop:
  * a 1 s timer, the v1 threshold eventfds and one inotify descriptor for the v2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * governor: jemctld gives memory back to the host before the kernel has to kill for it
  * (jemctld(8), "MEMORY GOVERNOR").  It watches every memory cgroup with a limit that holds

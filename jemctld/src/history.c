@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * history: one ring of samples per process (history.h has the memory bound), the
  * aggregates per comm / unit computed from them on request, and the fragmentation figures

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * history: the bounded in-memory time series the dashboard draws.  One ring of samples per
  * process, filled where a stats poll succeeds; aggregates per executable (`comm`) and per

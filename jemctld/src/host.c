@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * host: the Host header check against DNS rebinding (host.h).
  */

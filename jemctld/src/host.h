@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * host: which names the HTTP server answers to.  A web page of any site can make a browser
  * send requests to 127.0.0.1 by pointing a name of its own at that address (DNS

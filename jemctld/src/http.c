@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http: the evhttp server.  `/metrics` in the Prometheus text exposition format (0.0.4)
  * and `/api/v1/processes` (JSON); other paths are 404, methods other than GET and HEAD

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http_ops: the write endpoints of the HTTP API, POST /api/v1/processes/{pid}/{decay,
  * purge,set,profile}.  Each one checks the body, finds who is asking (authz.c: the uid

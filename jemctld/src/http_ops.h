@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http_ops: the HTTP write endpoints (POST /api/v1/processes/{pid}/{decay,purge,set,
  * profile}); http.c hands every request to jd_http_ops_handle first.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http_reply: the common ways the HTTP handlers answer (http_reply.h), so that every
  * endpoint sends the same headers and the same error form.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http_reply: the pieces every HTTP handler of the daemon answers with: the common
  * headers, a HEAD-aware send, a JSON document as a body, the error form

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jemctld: the per-host fleet daemon.  Discovers the processes running liballoc (their
  * control sockets in the runtime directory), polls each one's `info` and `stats` over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jemctld main: flags, the event loop, the poll timer and the signals.
  */
@@ -205,7 +206,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(jd.base);
 }
 
-int main(int argc, char **argv)
+/* The command line and the configuration file into jd.opt and the modules' options.
+ * -1: go on; 0: --help or --version was printed; 2: a bad option (said on stderr). */
+static int parse_options(int argc, char **argv)
 {
         static const struct option longopts[] = {
                 {"runtime-dir", required_argument, NULL, 'r'},
@@ -335,6 +338,13 @@ int main(int argc, char **argv)
         }
         if (default_runtime_dir() != 0)
                 return 2;
+        return -1;
+}
+
+/* From the options to the end: the loop, the listeners, the bus, the watches.  The exit
+ * status. */
+static int run(void)
+{
         signal(SIGPIPE, SIG_IGN);
         jd.base = event_base_new();
         if (jd.base == NULL) {
@@ -404,4 +414,10 @@ int main(int argc, char **argv)
         event_free(sigint);
         event_base_free(jd.base);
         return jd_bus_lost() ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+        int rc = parse_options(argc, argv);
+        return rc >= 0 ? rc : run();
 }

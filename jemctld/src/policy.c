@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy: the capture policies (policy.h) and the parsing of the store's and the
  * policies' options.  Owns a little state per process: when it was first seen, when a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy: when jemctld captures a heap profile by itself (jemctld(8), "CAPTURE
  * POLICIES"), and the options of the profile store and the policies.  After each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * poll: discovery of the control sockets and the polling of each process.  Every tick
  * scans the runtime directory; each process gets one non-blocking connection (at most

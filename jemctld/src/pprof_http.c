@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pprof_http: what continuous profilers and `go tool pprof` scrape.  GET
  * /debug/pprof/heap?pid=N answers the live heap profile of one process the way Go's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pprof_http: GET /debug/pprof/heap, a live process's heap profile as Go's
  * net/http/pprof serves one (pprof_http.c), for `go tool pprof` and continuous profilers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prom: the Prometheus families beyond the per-process byte gauges of http.c: whether each
  * process's last poll succeeded, its dirty and muzzy page bytes, its settings and start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prom: Prometheus families of /metrics beyond http.c's per-process byte gauges.
  */

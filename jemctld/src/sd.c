@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sd: the systemd integration (sd.h).  The watchdog ping comes from a libevent timer, so
  * it proves the event loop itself still turns.

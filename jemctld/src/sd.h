@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sd: what systemd asks of a service: readiness and stop notifications, the watchdog
  * and socket activation (sd_notify(3), sd_listen_fds(3)).  Every function is a no-op

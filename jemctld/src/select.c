@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * select: GET /api/v1/select[?comm=NAME][&unit=UNIT], the daemon's side of jemctl's
  * selectors.  Names the trusted processes whose comm and systemd unit (a component of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * select: GET /api/v1/select, which processes jemctl's selectors (--comm, --unit, --all)
  * match (select.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store: the profile store (store.h has the layout and the promises).  Owns the table of
  * stored profiles, the captures in flight, the files under the store directory and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store: jemctld's profile store (jemctld(8), "PROFILE STORE").  Heap profiles captured
  * from targets (on demand over HTTP and D-Bus, or by the capture policies of policy.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_http: the HTTP side of the profile store.  GET /api/v1/profiles[?pid=N] lists the
  * stored profiles; GET /api/v1/profiles/{id}[?format=heap|pprof|folded|svg] downloads one,

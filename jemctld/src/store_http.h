@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_http: the profile store over HTTP (/api/v1/profiles...), see store_http.c.
  */

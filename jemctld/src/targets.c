@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * targets: GET /api/v1/targets[?comm=NAME][&unit=UNIT] lists the visible processes in the
  * format of Prometheus's HTTP service discovery (http_sd_configs), one target group per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * targets: GET /api/v1/targets, the processes as Prometheus HTTP service discovery reads
  * them (targets.c), so a scrape configuration pointing at jemctld finds every process.

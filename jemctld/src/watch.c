@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * watch: inotify on the runtime directory.  A <pid>.sock created or moved in is a process
  * arriving: it is added and polled at once (its `info` and first stats within

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * web: serves the embedded dashboard and its read-only JSON views.  The page is static
  * (HTML, CSS and one script, no external asset) under a strict Content-Security-Policy:

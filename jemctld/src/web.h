@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * web: the dashboard (`/` and the files under `/static/`, embedded at build time from jemctld/web/
  * by jemctld/web/embed.py) and the read-only JSON views behind it (`/api/v1/history`,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Turns the dashboard's files into a C table (jd_web_assets, see jemctld/src/web.h).
 
    embed.py OUTPUT.c FILE...   index.html is served as "/", the others as "/static/NAME".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * alloc: generic paths.  Small requests go to the calling thread's heap, or, when the
  * caller asked for a specific arena or no tcache (or the thread has no heap), to the

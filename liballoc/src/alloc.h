@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * alloc: the generic allocation paths behind every exported entry point: the slow path of
  * malloc and free, flags of the *allocx family, alignment, realloc, usable sizes.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api: the exported entry points, jemalloc 5.3's ABI.  malloc and free carry the inline
  * fast paths (a pop from the thread's hoisted free list; a push onto the owning slab's

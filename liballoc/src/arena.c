@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * arena: page runs.  Free runs sit in size buckets per state (dirty, muzzy, clean) and, for
  * dirty and muzzy, in an age list the decay engine purges from the oldest end.  Freed runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * arena: jemalloc's unit of policy.  An arena supplies page runs (slabs and large
  * allocations) from address-space regions it reserves, keeps freed runs for reuse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bg: thread k of n serves the arenas i with i % n == k.  Each pass runs the decay of its
  * arenas (la_arena_decay takes the arena lock and purges with it dropped), then sleeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bg: background purging threads (jemalloc's background_thread).  While enabled, up to
  * max_background_threads threads wake on each arena's decay deadline and purge what its

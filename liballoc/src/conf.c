@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf: the MALLOC_CONF grammar (key:value[,key:value...]) and the option table.  Values
  * are scanned in place; string options are copied into fixed buffers inside la_opt.

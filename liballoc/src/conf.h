@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf: run-time options (jemalloc's opt.*), parsed once at start-up from the compiled-in
  * string, the malloc_conf symbol, the /etc/malloc.conf link name and MALLOC_CONF, in that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl: the root of the mallctl tree, name and MIB lookup, and the lock every call holds.
  * The subtrees live in ctl_opt.c (opt.*, config.*), ctl_stats.c (stats.*) and

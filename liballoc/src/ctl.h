@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl: the mallctl namespace (jemalloc 5.3.0's tree) with name -> MIB translation.
  * Errors are jemalloc's (ENOENT, EINVAL, EPERM, EFAULT, EAGAIN), returned as positive

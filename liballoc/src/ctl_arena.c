@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_arena: the names that act: thread.*, tcache.*, arena.<i>.*, arenas.*,
  * background_thread (prof.* and thread.prof.* are in ctl_prof.c) and

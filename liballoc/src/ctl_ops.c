@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_ops: what each request of the control protocol does (docs/protocol.md): hello,
  * info, get, set, list, stats, purge, decay-all, prof; argument checks and permissions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_ops: the requests of the control protocol, executed against the mallctl namespace.
  */

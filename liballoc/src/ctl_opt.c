@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_opt: opt.* (the options after MALLOC_CONF processing, read-only) and config.* (what
  * this build has).  utrace, xmalloc and lg_san_uaf_align are absent as in Debian's build;

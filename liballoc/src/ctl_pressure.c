@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_pressure: liballoc's own names for the memory-pressure watch (pressure.h), next to
  * jemalloc's: pressure.watch, pressure.event and stats.pressure.*.  The counters are read

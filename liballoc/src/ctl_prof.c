@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_prof: prof.* and thread.prof.* (heap profiling, prof.h).  jemalloc's semantics,
  * with one extension: prof.active, prof.dump and the rest work in a process started

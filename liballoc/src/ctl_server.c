@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_server: the control thread.  It serves the mallctl namespace on a Unix socket
  * (docs/protocol.md) with the rules of docs/security.md: the peer's credentials decide

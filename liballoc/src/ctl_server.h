@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_server: liballoc's one service thread.  It serves the mallctl namespace over a Unix
  * socket (docs/protocol.md, docs/security.md) and polls the memory-pressure watch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_stats: stats.* and stats.arenas.<i>.*, read from the epoch snapshot (stats.h).
  * MIB layout: stats(0).arenas(1).<i>(2).<leaf or group>(3).<j or leaf>(4)...; a named

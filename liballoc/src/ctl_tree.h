@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_tree: how the mallctl tree is written down.  A node is a leaf (a handler), a named
  * node (its children end with CTL_END) or an indexed node (one child, reached by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cxx: the C++ allocation operators jemalloc exports (operator new/delete in every form:
  * plain, nothrow, sized, aligned), written in C under their mangled names so that

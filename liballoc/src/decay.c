@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * decay: the backlog arithmetic.  The table holds smootherstep(i / 200) for i = 1..200 in
  * 24-bit fixed point (generated once with h(x) = 6x^5 - 15x^4 + 10x^3, as jemalloc does).

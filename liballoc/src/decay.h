@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * decay: jemalloc's time-based purging curve.  Pages that become unused are recorded in a
  * backlog of 200 epochs spanning decay_ms; the number of unused pages allowed to stay is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harden: junk, quarantine and random carving for MALLOC_CONF=hardened:true (harden.h).
  * The quarantine is a ring in each thread heap, touched by its thread only; threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harden: the opt-in hardened mode (MALLOC_CONF=hardened:true).  Threads keep their heaps
  * and malloc its fast path, but every free takes the slow path (a hardened thread heap's

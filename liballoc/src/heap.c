@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap: the slow paths behind malloc and free for small classes.  A refill hands the heap
  * every free block of one slab at once (the slab's local free list, else the blocks other

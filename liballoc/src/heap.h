@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap: a thread's private allocator state (jemalloc's tcache and mimalloc's heap in one).
  * For every small class it holds the free list of one slab it owns (the list is "hoisted"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hooks: the extent hook table that arena.<i>.extent_hooks reads back.  liballoc does not
  * route its own mappings through hooks (custom hooks are refused, docs/mallctl.md), but

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hooks: jemalloc's default extent hook table, as arena.<i>.extent_hooks returns it.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * init: the once-only start-up.  Phase one (size classes, options, arenas) calls nothing
  * that allocates.  Phase two registers the pthread key and the fork handlers, which may

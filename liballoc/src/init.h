@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * init: process start-up, done lazily by the first allocation or mallctl call, or by our
  * constructor, whichever comes first; safe when malloc is called before any constructor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * large: page runs and standalone mappings.  Large runs register their first and last
  * page in the page map (free() and sallocx() are given the start; the last page lets a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * large: allocations above the small classes.  Large ones (16 KiB up to the oversize
  * threshold, 8 MiB by default) are page runs from an arena and can grow or shrink in place

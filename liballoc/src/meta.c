@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * meta: bump allocator for metadata.  Chunks of 2 MiB are mapped on demand; only the pages
  * actually handed out become resident.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * meta: liballoc's own metadata allocator (jemalloc calls it "base").  Bump allocation from
  * dedicated mappings, never returned to the OS; spans and heaps are recycled through free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * os: kernel memory calls.  Mappings are private, anonymous and MAP_NORESERVE so that
  * reserved-but-untouched address space costs nothing; purges use madvise.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * os: the only module that talks to the kernel about memory (mmap, munmap, madvise,
  * mremap), plus the few facts liballoc reads from the system (CPU count, clock).

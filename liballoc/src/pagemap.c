@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pagemap: leaf creation.  Leaves are installed with a compare-and-swap so two threads
  * registering pages in the same gigabyte race safely; the loser unmaps its copy.

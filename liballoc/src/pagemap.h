@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pagemap: address -> span for every 4 KiB page liballoc manages.  Two levels: a static
  * top array indexed by address bits 30..47 (2 MiB of BSS, touched sparsely) and leaves of

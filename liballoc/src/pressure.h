@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pressure: memory-pressure events make the process hand its free memory back at once.
  * The watch speaks systemd's memory-pressure protocol (MEMORY_PRESSURE_WATCH and

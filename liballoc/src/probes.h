@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * probes: USDT probes (systemtap's static markers, <sys/sdt.h>) for eBPF profilers and
  * tracers (docs/profiling.md, "Probes").  Each probe is one nop instruction in the code

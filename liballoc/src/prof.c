@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof: sampling, backtraces and the table of live samples (prof.h explains the scheme).
  *

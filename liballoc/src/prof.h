@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof: heap profiling.  Allocations are sampled at a mean of one every R = 2^lg_sample
  * bytes (an allocation of s bytes is taken with probability 1 - exp(-s/R), as jemalloc

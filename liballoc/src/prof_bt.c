@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_bt: the backtraces of heap profiling.  libunwind is loaded with dlopen(RTLD_LOCAL)
  * the first time one is taken; liballoc's own frames are left out and every backtrace

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_data: the records of prof.c as prof_dump.c reads them.  Internal to the two.
  */

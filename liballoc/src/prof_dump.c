@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_dump: jemalloc's heap_v2 heap profile (the format: docs/profiling.md, section 2),
  * written without allocating: the live records are copied into a mapping of our own under

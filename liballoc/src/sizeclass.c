@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sizeclass: builds the class tables at start-up and chooses slab sizes.  A slab is the
  * smallest page multiple of at least LA_MIN_SLAB bytes (so refills stay rare) that wastes

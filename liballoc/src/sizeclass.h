@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sizeclass: jemalloc 5.3's size classes on x86-64 (quantum 16, 4 KiB pages), so that
  * nallocx/sallocx/malloc_usable_size agree with jemalloc byte for byte: 36 small classes

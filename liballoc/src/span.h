@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * span: the descriptor of a run of pages.  A span is a small-object slab owned by one heap,
  * a large or huge allocation, or a free run held by its arena (dirty, muzzy or clean).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats: the epoch snapshot.  Definitions follow jemalloc: allocated = live usable bytes;
  * active = pages of slabs and large/huge allocations; resident = active + dirty pages +

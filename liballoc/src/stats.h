@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats: the figures behind stats.* and malloc_stats_print.  Hot counters live in heaps
  * (one increment per malloc and per free, written only by the owning thread) and in arenas

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats_emit: the printer's emitter (jemalloc's emitter, reduced to what stats_print.c
  * uses): the same calls produce the human text or one compact JSON document.  Output is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats_emit: text and JSON output for malloc_stats_print (stats_print.c).
  */

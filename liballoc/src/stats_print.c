@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats_print: malloc_stats_print and opt.stats_print -- jemalloc 5.3.0's printer
  * (src/stats.c and its emitter) in both of its forms: the human tables ("text") and, with
@@ -982,92 +983,91 @@ static void fxp_print(uint32_t a, char *buf, size_t cap)
         la_strlcat(buf, la_fmt_u64(num, digits), cap);
 }
 
-static void general_print(em_t *em, ctx_t *c)
+/* Build-time settings (config.*) and run-time options (opt.*, with the mutable
+ * counterpart as a note in text). */
+static const char *const config_names[] = {
+        "cache_oblivious",
+        "debug",
+        "fill",
+        "lazy_lock",
+        "malloc_conf",
+        "opt_safety_checks",
+        "prof",
+        "prof_libgcc",
+        "prof_libunwind",
+        "stats",
+        "utrace",
+        "xmalloc",
+};
+static const struct {
+        const char *name;
+        enum otype t;
+        const char *mutable_name; /* current value, shown as a note in text */
+} opts[] = {
+        {"abort", O_BOOL, NULL},
+        {"abort_conf", O_BOOL, NULL},
+        {"cache_oblivious", O_BOOL, NULL},
+        {"confirm_conf", O_BOOL, NULL},
+        {"retain", O_BOOL, NULL},
+        {"dss", O_STR, NULL},
+        {"narenas", O_UNSIGNED, NULL},
+        {"percpu_arena", O_STR, NULL},
+        {"oversize_threshold", O_SIZE, NULL},
+        {"hpa", O_BOOL, NULL},
+        {"hpa_slab_max_alloc", O_SIZE, NULL},
+        {"hpa_hugification_threshold", O_SIZE, NULL},
+        {"hpa_hugify_delay_ms", O_UINT64, NULL},
+        {"hpa_min_purge_interval_ms", O_UINT64, NULL},
+        {"hpa_dirty_mult", O_FXP, NULL},
+        {"hpa_sec_nshards", O_SIZE, NULL},
+        {"hpa_sec_max_alloc", O_SIZE, NULL},
+        {"hpa_sec_max_bytes", O_SIZE, NULL},
+        {"hpa_sec_bytes_after_flush", O_SIZE, NULL},
+        {"hpa_sec_batch_fill_extra", O_SIZE, NULL},
+        {"metadata_thp", O_STR, NULL},
+        {"mutex_max_spin", O_INT64, NULL},
+        {"background_thread", O_BOOL, "background_thread"},
+        {"dirty_decay_ms", O_SSIZE, "arenas.dirty_decay_ms"},
+        {"muzzy_decay_ms", O_SSIZE, "arenas.muzzy_decay_ms"},
+        {"lg_extent_max_active_fit", O_SIZE, NULL},
+        {"junk", O_STR, NULL},
+        {"zero", O_BOOL, NULL},
+        {"utrace", O_BOOL, NULL},
+        {"xmalloc", O_BOOL, NULL},
+        {"experimental_infallible_new", O_BOOL, NULL},
+        {"tcache", O_BOOL, NULL},
+        {"tcache_max", O_SIZE, NULL},
+        {"tcache_nslots_small_min", O_UNSIGNED, NULL},
+        {"tcache_nslots_small_max", O_UNSIGNED, NULL},
+        {"tcache_nslots_large", O_UNSIGNED, NULL},
+        {"lg_tcache_nslots_mul", O_SSIZE, NULL},
+        {"tcache_gc_incr_bytes", O_SIZE, NULL},
+        {"tcache_gc_delay_bytes", O_SIZE, NULL},
+        {"lg_tcache_flush_small_div", O_UNSIGNED, NULL},
+        {"lg_tcache_flush_large_div", O_UNSIGNED, NULL},
+        {"thp", O_STR, NULL},
+        {"prof", O_BOOL, NULL},
+        {"prof_prefix", O_STR, NULL},
+        {"prof_active", O_BOOL, "prof.active"},
+        {"prof_thread_active_init", O_BOOL, "prof.thread_active_init"},
+        {"lg_prof_sample", O_SSIZE, "prof.lg_sample"},
+        {"prof_accum", O_BOOL, NULL},
+        {"lg_prof_interval", O_SSIZE, NULL},
+        {"prof_gdump", O_BOOL, NULL},
+        {"prof_final", O_BOOL, NULL},
+        {"prof_leak", O_BOOL, NULL},
+        {"prof_leak_error", O_BOOL, NULL},
+        /* 5.3.0 writes the next two twice (duplicate JSON keys); once here. */
+        {"stats_print", O_BOOL, NULL},
+        {"stats_print_opts", O_STR, NULL},
+        {"stats_interval", O_INT64, NULL},
+        {"stats_interval_opts", O_STR, NULL},
+        {"zero_realloc", O_STR, NULL},
+};
+
+static void config_print(em_t *em)
 {
-        static const char *const config_names[] = {
-                "cache_oblivious",
-                "debug",
-                "fill",
-                "lazy_lock",
-                "malloc_conf",
-                "opt_safety_checks",
-                "prof",
-                "prof_libgcc",
-                "prof_libunwind",
-                "stats",
-                "utrace",
-                "xmalloc",
-        };
-        static const struct {
-                const char *name;
-                enum otype t;
-                const char *mutable_name; /* current value, shown as a note in text */
-        } opts[] = {
-                {"abort", O_BOOL, NULL},
-                {"abort_conf", O_BOOL, NULL},
-                {"cache_oblivious", O_BOOL, NULL},
-                {"confirm_conf", O_BOOL, NULL},
-                {"retain", O_BOOL, NULL},
-                {"dss", O_STR, NULL},
-                {"narenas", O_UNSIGNED, NULL},
-                {"percpu_arena", O_STR, NULL},
-                {"oversize_threshold", O_SIZE, NULL},
-                {"hpa", O_BOOL, NULL},
-                {"hpa_slab_max_alloc", O_SIZE, NULL},
-                {"hpa_hugification_threshold", O_SIZE, NULL},
-                {"hpa_hugify_delay_ms", O_UINT64, NULL},
-                {"hpa_min_purge_interval_ms", O_UINT64, NULL},
-                {"hpa_dirty_mult", O_FXP, NULL},
-                {"hpa_sec_nshards", O_SIZE, NULL},
-                {"hpa_sec_max_alloc", O_SIZE, NULL},
-                {"hpa_sec_max_bytes", O_SIZE, NULL},
-                {"hpa_sec_bytes_after_flush", O_SIZE, NULL},
-                {"hpa_sec_batch_fill_extra", O_SIZE, NULL},
-                {"metadata_thp", O_STR, NULL},
-                {"mutex_max_spin", O_INT64, NULL},
-                {"background_thread", O_BOOL, "background_thread"},
-                {"dirty_decay_ms", O_SSIZE, "arenas.dirty_decay_ms"},
-                {"muzzy_decay_ms", O_SSIZE, "arenas.muzzy_decay_ms"},
-                {"lg_extent_max_active_fit", O_SIZE, NULL},
-                {"junk", O_STR, NULL},
-                {"zero", O_BOOL, NULL},
-                {"utrace", O_BOOL, NULL},
-                {"xmalloc", O_BOOL, NULL},
-                {"experimental_infallible_new", O_BOOL, NULL},
-                {"tcache", O_BOOL, NULL},
-                {"tcache_max", O_SIZE, NULL},
-                {"tcache_nslots_small_min", O_UNSIGNED, NULL},
-                {"tcache_nslots_small_max", O_UNSIGNED, NULL},
-                {"tcache_nslots_large", O_UNSIGNED, NULL},
-                {"lg_tcache_nslots_mul", O_SSIZE, NULL},
-                {"tcache_gc_incr_bytes", O_SIZE, NULL},
-                {"tcache_gc_delay_bytes", O_SIZE, NULL},
-                {"lg_tcache_flush_small_div", O_UNSIGNED, NULL},
-                {"lg_tcache_flush_large_div", O_UNSIGNED, NULL},
-                {"thp", O_STR, NULL},
-                {"prof", O_BOOL, NULL},
-                {"prof_prefix", O_STR, NULL},
-                {"prof_active", O_BOOL, "prof.active"},
-                {"prof_thread_active_init", O_BOOL, "prof.thread_active_init"},
-                {"lg_prof_sample", O_SSIZE, "prof.lg_sample"},
-                {"prof_accum", O_BOOL, NULL},
-                {"lg_prof_interval", O_SSIZE, NULL},
-                {"prof_gdump", O_BOOL, NULL},
-                {"prof_final", O_BOOL, NULL},
-                {"prof_leak", O_BOOL, NULL},
-                {"prof_leak_error", O_BOOL, NULL},
-                /* 5.3.0 writes the next two twice (duplicate JSON keys); once here. */
-                {"stats_print", O_BOOL, NULL},
-                {"stats_print_opts", O_STR, NULL},
-                {"stats_interval", O_INT64, NULL},
-                {"stats_interval_opts", O_STR, NULL},
-                {"zero_realloc", O_STR, NULL},
-        };
         char name[96];
-        val_t v, note;
-
-        typed_kv(em, "version", O_STR, "version", "Version");
-
         em_dict_begin(em, "config", "Build-time option settings");
         for (size_t k = 0; k < LA_ARRAY_LEN(config_names); k++) {
                 join(name, sizeof(name), "config.", config_names[k], "");
@@ -1075,7 +1075,12 @@ static void general_print(em_t *em, ctx_t *c)
                          config_names[k], name);
         }
         em_dict_end(em);
+}
 
+static void opts_print(em_t *em)
+{
+        char name[96];
+        val_t v, note;
         em_dict_begin(em, "opt", "Run-time option settings");
         for (size_t k = 0; k < LA_ARRAY_LEN(opts); k++) {
                 join(name, sizeof(name), "opt.", opts[k].name, "");
@@ -1100,7 +1105,13 @@ static void general_print(em_t *em, ctx_t *c)
                 }
         }
         em_dict_end(em);
+}
 
+/* prof.*, where profiling is built in. */
+static void prof_print(em_t *em)
+{
+        char name[96];
+        val_t v;
         bool config_prof;
         rd("config.prof", &config_prof, sizeof(config_prof));
         if (config_prof) {
@@ -1120,7 +1131,11 @@ static void general_print(em_t *em, ctx_t *c)
                 }
                 em_dict_end(em);
         }
+}
 
+/* arenas.*: the counts and sizes of the classes (JSON: an "arenas" object). */
+static void arenas_general_print(em_t *em, ctx_t *c)
+{
         /* JSON puts these in an "arenas" object; the text at the top level. */
         em_json_object_kv_begin(em, "arenas");
         typed_kv(em, "arenas.narenas", O_UNSIGNED, "narenas", "Arenas");
@@ -1159,6 +1174,16 @@ static void general_print(em_t *em, ctx_t *c)
                 em_json_array_end(em);
         }
         em_json_object_end(em); /* arenas */
+}
+
+static void general_print(em_t *em, ctx_t *c)
+{
+        typed_kv(em, "version", O_STR, "version", "Version");
+
+        config_print(em);
+        opts_print(em);
+        prof_print(em);
+        arenas_general_print(em, c);
 }
 
 /* ---- totals and the arena loop ----------------------------------------------------- */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcache: the id table.  Ids are handed out lowest first and reused after destroy; the
  * heap objects are recycled, never unmapped (a remote free may still be queuing a slab on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcache: explicit thread caches (tcache.create / flush / destroy, MALLOCX_TCACHE(n)).
  * Each one is a heap of its own, bound to the creating thread's arena, used by whichever

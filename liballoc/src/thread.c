@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * thread: heaps come from a free list (recycled at thread exit) or the metadata allocator.
  * A thread whose heap is gone (its key destructor ran, but C++ destructors or other keys

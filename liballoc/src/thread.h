@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * thread: per-thread life cycle: creating a thread's heap on its first allocation, giving
  * it back at thread exit (pthread key destructor), tcache on/off and arena rebinding, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * util: diagnostics and formatting without allocation.  Every message liballoc prints goes
  * through la_message so the application's malloc_message hook sees it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * util: small helpers every liballoc module may use: branch hints, malloc-free number
  * formatting into caller buffers, diagnostics through malloc_message, fatal errors, and

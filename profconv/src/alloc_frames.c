@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * alloc_frames: which frames belong to the allocator, for trimming stacks as jeprof does
  * (its RemoveUninterestingFrames): the public entry points by name, plus anything inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * buf: the growable output buffer of the writers, and the error helper.
  */

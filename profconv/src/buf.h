@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * buf: appending to a pc_buf_t (internal to profconv).  Appends never fail loudly: they
  * set b->failed and the writer checks it once at the end.

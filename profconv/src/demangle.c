@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * demangle: C++ names through the C++ runtime's __cxa_demangle, found at run time so that
  * profconv (and jemctl) do not link libstdc++.

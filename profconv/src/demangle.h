@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * demangle: C++ symbol names made readable for folded stacks and flame graphs (internal to
  * profconv).  The C++ runtime's __cxa_demangle is used when it can be found (already

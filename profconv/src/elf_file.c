@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * elf_file: reading symbols, segments and the build-id of an ELF file with pread, every
  * part bounds-checked against the file's size at open and a byte budget (elf_file.h).

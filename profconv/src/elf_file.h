@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * elf_file: the tables of one ELF file read for symbol lookup (internal to profconv).  Only
  * what symbolization needs: the function symbols (.symtab, else .dynsym), the PT_LOAD

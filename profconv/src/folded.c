@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * folded: the "folded stacks" text that flame graph tools read (one line per distinct
  * stack, root first, frames separated by ';', then a space and the in-use bytes).

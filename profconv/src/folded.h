@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * folded: stacks as text lines "outer;...;inner", merged and sorted (internal to
  * profconv); the folded writer prints them and the flame graph is built from them.

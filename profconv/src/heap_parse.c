@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap_parse: the heap_v2 text format (docs/profiling.md, jemalloc's prof_dump) into a
  * pc_profile_t.  Strict, because the input may come from a process we do not trust: every

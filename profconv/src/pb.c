@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pb: protocol-buffers wire format encoders (https://protobuf.dev/programming-guides/encoding).
  */

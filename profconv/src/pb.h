@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pb: the few protocol-buffers wire encodings profile.proto needs (internal to profconv):
  * varints, int64/uint64/bool fields, strings, packed repeated integers and nested

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pprof: the resolved profile as pprof's profile.proto (github.com/google/pprof,
  * proto/profile.proto), shaped like a Go heap profile so that `go tool pprof` shows it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * svg: a flame graph of in-use bytes as one static SVG document.  The merged stacks become
  * a tree (root "all" at the bottom, callees stacked above their callers, siblings in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbolize: from a parsed profile to resolved samples.  Each address is matched to its
  * executable mapping, the mapped file (under an optional root, for a process in another

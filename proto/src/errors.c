@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * errors: the protocol's stable error codes and mallctl's errno values, with readable
  * default messages.

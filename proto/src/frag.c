@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * frag: the fragmentation figures of a stats summary, one definition for jemctl and
  * jemctld (proto.h, docs/protocol.md "Fragmentation").

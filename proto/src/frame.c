@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * frame: the 4-byte big-endian length in front of every payload.
  */

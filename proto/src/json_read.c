@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * json_read: a strict JSON tokenizer into a caller's token array (no allocation).  The
  * recursion is bounded by max_depth (at most 64), the work by the text length and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * json_write: compact JSON into a caller's buffer, commas and colons placed by the
  * writer.  Overflow cuts the text and is reported once, at the end, by the flag.

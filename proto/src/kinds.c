@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kinds: which JSON value carries a mallctl name of a given C type (shared by the server
  * and the clients, so both sides agree on every type).

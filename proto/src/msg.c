@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msg: requests and responses of protocol version 1 on top of the JSON reader and
  * writer: the envelope ({"v", "id", "op"} / {"v", "id", "ok", "result" | "error"}).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * select: which processes a selector names (jemctl --comm / --unit, jemctld's
  * /api/v1/select).  One rule for both, so the daemon's answer and jemctl's own scan agree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/bench.h: helpers shared by the benchmark workloads in tests/bench/ —
  * command-line options, a small PRNG, size distributions, stamping/checking object

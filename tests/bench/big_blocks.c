@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/big_blocks.c: the "big-blocks" workload — blocks of 1..64 MiB (log-uniform)
  * allocated, written one byte per page, kept in a ring of 4 live blocks and freed oldest

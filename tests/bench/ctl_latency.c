@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_latency: round-trip latency of the control socket (docs/protocol.md).
  * usage: bench-ctl-latency SOCKET [N]  -- N round trips each of `get stats.allocated`,

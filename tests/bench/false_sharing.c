@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/false_sharing.c: the "false-sharing" workload, cache-scratch style.  The
  * main thread allocates one small object per worker back to back (so they likely share

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/grow_free.c: the "grow-free" workload (grow, then free most) — allocate
  * about SIZE MiB of small and medium objects (16 B..32 KiB, log-uniform), write all of

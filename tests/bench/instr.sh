@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/instr.sh: instructions per malloc+free pair, counted by callgrind, for each
 # allocator (LD_PRELOAD) and each pattern of pair.c ("pair" and "batch", 16 B .. 64 KiB).
 #

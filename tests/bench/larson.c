@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/larson.c: the "larson" workload — a server-style benchmark after Larson &
  * Krishnan.  There are as many slot arrays as threads; in every round each thread takes

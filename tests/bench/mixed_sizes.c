@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/mixed_sizes.c: the "mixed-sizes" workload — each thread keeps a pool of
  * live objects and replaces random ones with new objects of 8 B .. 1 MiB.  Sizes are

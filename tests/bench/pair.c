@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/pair.c: the loop that instr.sh runs under callgrind to count instructions
  * per malloc+free pair.  "pair" repeats p = malloc(n); free(p) (one live object, LIFO);

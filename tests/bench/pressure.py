@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Figures of the memory-pressure work (docs/performance.md, "Memory pressure").  Not a
 test: prints figures.  Needs root for the cgroup parts.
 

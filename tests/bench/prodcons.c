@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/prodcons.c: the "prodcons" workload — cross-thread frees.  Threads come in
  * producer/consumer pairs joined by a bounded single-producer/single-consumer queue: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/realloc_growth.c: the "realloc-growth" workload — buffers grown by realloc
  * from 1 byte, four at a time in turn (so neighbours get in the way of growing in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/run.py: the benchmark runner.  Runs every workload of tests/bench/ under
 # each allocator (LD_PRELOAD; glibc = no preload), interleaved (every round runs each
 # allocator once, in an order rotated per round), measures wall time and peak RSS of each

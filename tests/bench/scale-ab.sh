@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # scale-ab.sh: A/B of two liballoc builds on one machine (the other host of a scaling
 # run).  From the directory that holds the bundle (tests/bench/scale-bundle.sh):
 #

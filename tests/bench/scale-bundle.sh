@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/scale-bundle.sh: pack the thread-scaling benchmark into one directory that
 # can be carried to another x86-64 Linux machine: the built bench-* programs,
 # liballoc.so, the peer allocators (jemalloc, mimalloc, tcmalloc) with the shared

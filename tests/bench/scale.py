@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/scale.py: the thread-scaling benchmark.  Runs a few multi-threaded
 # workloads of tests/bench/ under each allocator (LD_PRELOAD; glibc = no preload) at
 # several thread counts, with a fixed amount of work PER THREAD (so that the wall time

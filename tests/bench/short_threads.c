@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/short_threads.c: the "short-threads" workload — many short-lived threads,
  * at most T alive at a time.  Each thread makes a few hundred allocations of 16 B..4 KiB,

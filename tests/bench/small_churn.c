@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/small_churn.c: the "small-churn" workload — one thread, 16..256-byte
  * malloc/free, first in LIFO bursts (allocate a stack of objects, free it newest first),

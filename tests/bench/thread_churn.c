@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/bench/thread_churn.c: the "thread-churn" workload — the small-churn pattern run
  * by T threads at once, each on its own objects.  Every thread does LIFO bursts of 1..64

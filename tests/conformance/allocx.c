@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the non-standard *allocx family and the header (api.md §1, §4):
  * header macro values (MALLOCX_ALIGN(4096)=0xc, MALLOCX_TCACHE(0)=0x200,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Shared by the configuration programs (conf_global, conf_env):
  * - check_opts() reads opt.narenas, opt.dirty_decay_ms, opt.muzzy_decay_ms and opt.tcache

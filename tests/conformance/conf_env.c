@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the MALLOC_CONF environment variable (malloc_conf.md §2-3).  The runner
  * starts this program with assorted MALLOC_CONF strings -- valid ones, whose values must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the application-defined malloc_conf symbol (malloc_conf.md §1): this
  * program defines its own strong `const char *malloc_conf`, which the allocator must read at

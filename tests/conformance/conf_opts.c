@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf_opts: MALLOC_CONF options read back through opt.*, and the fill options' effect.
  * run.sh runs it under assorted MALLOC_CONF strings with

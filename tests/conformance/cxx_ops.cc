@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * C++ allocation operators, as the allocator exports them: every form of new/delete
  * works, aligned new honours the alignment, a failing throwing new calls the installed

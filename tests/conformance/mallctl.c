@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of mallctl, mallctlnametomib and mallctlbymib for the first subset of names
  * (api.md §5, mallctl.md): version, epoch, arenas.narenas, arenas.create, thread.arena,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mallctl_effects: writes through mallctl take effect, shown on the stats and on the real
  * RSS (/proc/self/statm): purge, decay times (default for new arenas, per arena, decay

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the whole mallctl namespace against liballoc/mallctl-names.tsv, the list of
  * every leaf of jemalloc 5.3.0's tree (395 names; see the file's header for its columns).

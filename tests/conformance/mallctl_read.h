@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mallctl_read.h: reading statistics through mallctl in conformance tests (the library
  * under test is whichever one the program was linked or preloaded with).  A failed read

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Conformance runner: tests/conformance/run.sh BUILD_DIR
 #
 # Runs every conformance program twice -- once against liballoc ($LIBALLOC, default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the size classes (api.md §2): the usable size that malloc_usable_size,
  * sallocx and nallocx report for every small class boundary (8 ... 14336, 36 classes), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats_exact: the figures jemalloc keeps exact stay exact whatever path an allocation
  * takes.  Blocks of a manual arena allocated and freed with MALLOCX_TCACHE_NONE, through an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of malloc_stats_print's JSON form ("J", stats-json.md) and the text form's
  * headline figures.  The captured output is parsed by a small strict JSON parser

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of malloc_stats_print and malloc_message (api.md §5, stats-json.md §1-2):
  * text output framed by "___ Begin jemalloc statistics ___" / "--- End jemalloc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of the standard allocation family against jemalloc 5.3.0 (api.md §3):
  * malloc, calloc, realloc, free, posix_memalign, aligned_alloc, memalign, valloc and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Hostile and life-cycle tests of the control socket (docs/protocol.md, docs/security.md).
 
     ctl_tests.py --build BUILD_DIR --tmp SCRATCH_DIR --lib LIBALLOC [--only NAME...]

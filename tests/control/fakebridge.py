@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A hostile far side for tests/control/remote.sh: started by ssh in place of
 `jemctl bridge`, it answers jemctl -H's frames (jemctl/src/remote.c) badly.
 

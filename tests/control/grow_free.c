@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * grow_free: the workload of tests/control/jemctl_e2e.sh.  Grows to about MIB MiB (default
  * 300) of 64 KiB blocks, touching every page, frees 9 blocks of every 10, prints READY

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Hammers every live control socket in a directory for SECONDS: full stats, a get and an
 immediate purge (decay-all 0) per connection, as fast as it can.  Prints one line:
 "answered N connections-lost M bad-answers K" and exits 1 if K > 0 (an answer that is not

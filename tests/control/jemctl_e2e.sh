@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # End-to-end tests of jemctl against a live process: a workload (grow_free) runs under
 # LD_PRELOAD=liballoc with its control socket in a fresh runtime directory, and jemctl
 # lists it, reads and changes its settings, makes it hand memory back, and reports errors.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """jpclient: a small client of the jemctl control protocol (docs/protocol.md) for tests.
 
 As a module: framing (4-byte big-endian length + UTF-8 JSON), strict JSON decoding

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The `remote` kind: jemctl -H [USER@]HOST[:PORT] (jemctl(1), REMOTE HOSTS) against two
 # real sshd servers on 127.0.0.1 standing for two hosts: each with a throw-away host key,
 # a user key, and its own runtime directory (sshd's SetEnv), a live workload under

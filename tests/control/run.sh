@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Control-socket tests (docs/protocol.md, docs/security.md): a real process,
 # BUILD_DIR/tests/control/ctl-target, runs with LD_PRELOAD=$LIBALLOC and a fresh
 # JEMCTL_RUNTIME_DIR under BUILD_DIR/tests-tmp/control/, and tests/control/ctl_tests.py

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl-target: the process the control-socket tests talk to (tests/control/run.sh runs it
  * with LD_PRELOAD=liballoc.so).  It allocates a known amount in blocks of many sizes,

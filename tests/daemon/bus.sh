@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The D-Bus, write and systemd side of jemctld (docs/dbus.md).  A private dbus-daemon
 # shaped like the system bus (tests/daemon/bus-system.conf.in) with jemctld's own policy
 # file; jemctld on it (--bus system) watching three live workloads under LD_PRELOAD (two

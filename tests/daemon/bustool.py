@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers of tests/daemon/bus.sh (standard library only).
 
   bustool.py post URL [BODY [CONTENT-TYPE [ORIGIN]]]

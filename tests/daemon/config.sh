@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # jemctld's configuration file (jemctld(8)): the settings of a file take effect, a flag
 # overrides the file, bad files stop the daemon with FILE:LINE and status 2, the example
 # file names every option with its default and the man page documents every key; and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Shared by the helpers of the daemon tests (bustool.py, storetool.py; standard library
 only): the control socket's framing (a 4-byte big-endian length, then JSON; a descriptor
 rides on the first byte), a sealed memfd as liballoc passes a profile, and one HTTP

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers of tests/daemon/run.sh (standard library only).
 
   dtool.py port                         a free TCP port on 127.0.0.1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Shared by the daemon runners (tests/daemon/*.sh), sourced once they set B (the build
 # directory) and here (this directory); the bus helpers also need src (the source tree).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The `daemon-pprof` kind: jemctld as the profile endpoint of every process for scrapers
 # (jemctld(8), /debug/pprof/heap, /api/v1/targets, /metrics?pid=N, --prof-auto).  Live
 # workloads under LD_PRELOAD: prof_sites (three named sites, 48, 12 and 3 MiB), prof_stacks

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # jemctld scraped by a real Prometheus server (Debian package prometheus): two workloads
 # under LD_PRELOAD, jemctld polling them every 0.5 s, Prometheus on a free 127.0.0.1 port
 # with a temporary TSDB scraping jemctld every second and evaluating the recording rules

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The `daemon` kind: jemctld against live processes.  Two workloads under LD_PRELOAD serve
 # their control sockets in a fresh runtime directory; jemctld polls them every second and
 # serves /metrics and /api/v1/processes on a free 127.0.0.1 port.  Checks discovery,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # jemctl's selectors (--comm, --unit, --all) against real workloads, with jemctld running
 # and without: the same pids either way; a change reaches every matching process and only
 # those, one line each; a selector that matches nothing is exit status 3; a process that

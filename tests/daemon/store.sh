@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The `daemon-store` kind: jemctld's profile store and capture policies (jemctld(8),
 # PROFILE STORE, CAPTURE POLICIES).  Live workloads under LD_PRELOAD sampling heap
 # profiles (MALLOC_CONF=prof:true,lg_prof_sample:12), two of root, one of uid 65534, a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers of tests/daemon/store.sh (standard library only).
 
   storetool.py req METHOD URL [BODY [OUT-FILE]]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The dashboard of jemctld, for real: three workloads under LD_PRELOAD, one of them with a
 # hostile name (comm "<b id=pwn>x", argv[0] an <img onerror=...> tag); jemctld polls them
 # every 0.5 s.  Checks the HTTP views (/, /static/, /api/v1/history, /api/v1/groups, bad

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers of tests/daemon/web.sh and prom.sh (standard library only).
 
   webtool.py dom FILE HOSTILE PID...   checks a --dump-dom of the dashboard: a row and a

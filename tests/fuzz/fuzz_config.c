@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_config: libFuzzer target for jemctld's configuration file (jemctld/src/config.c),
  * which root's daemon reads at start: any content given as `--config FILE` must give an

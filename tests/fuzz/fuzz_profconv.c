@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_profconv: a libFuzzer target for profconv's untrusted inputs.  An input starting
  * with "\177ELF" is an ELF file: it is written to an anonymous memory file and read by the

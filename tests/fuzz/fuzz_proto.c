@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_proto: a libFuzzer target for the control protocol's codec (proto/).  Arbitrary
  * bytes go to jp_request_parse (as the control thread does with a request payload) and to

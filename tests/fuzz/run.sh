@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Fuzzes with libFuzzer one of the parsers of outside input: the control protocol's codec
 # (FUZZ_TARGET=proto, the default: tests/fuzz/fuzz_proto.c with proto/src/*.c), profconv's
 # heap_v2 parser, ELF reader and writers (FUZZ_TARGET=profconv: tests/fuzz/fuzz_profconv.c

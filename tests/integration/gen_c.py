@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Write a large, deterministic C file for the gcc integration test.
 
     gen_c.py OUT.c [NFUNCS]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Write NLINES deterministic text lines for the sort integration test.
 
     gen_lines.py OUT NLINES

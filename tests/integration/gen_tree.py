@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Deterministic file trees for the git integration test.
 
     gen_tree.py create DIR [NFILES]   write NFILES (default 5000) files in nested dirs

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # git workload for the integration tests:
 #     git_scenario.sh WORKDIR PYTHON
 # Generates a tree of 5000 files in WORKDIR/repo with gen_tree.py (run without

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Check that LD_PRELOAD=LIB took effect, from the dynamic linker's own log.
 
     LD_PRELOAD=LIB LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT=PREFIX \\

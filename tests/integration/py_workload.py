@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Allocation-heavy, deterministic Python workload for the integration tests.
 
 Prints one line per phase ("name digest") and a final "total digest" line.

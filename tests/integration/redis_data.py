@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Deterministic data set for the redis integration test.
 
     redis_data.py load N PHASE      write RESP commands for phase 1 or 2 on stdout

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The allocator's own figures, as Redis reports them: Debian's redis-server
 # (linked to libjemalloc; with LD_PRELOAD=LIB its jemalloc API calls bind to
 # LIB) reads them with mallctl and malloc_stats_print.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Integration tests: real programs run once without and once with
 # LD_PRELOAD=$LIBALLOC; their outputs and exit codes must match, and every
 # preloaded program is checked to really have the library loaded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // misuse-cxx CASE: the C++ side of tests/misuse (same output protocol as misuse.c):
 // mismatched new/delete forms and sized delete with the wrong size, through the
 // operators the preloaded allocator exports (libstdc++'s, on top of malloc, otherwise).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * misuse CASE: commits one misuse of the allocator (double free, invalid free, wrong
  * size, forged free-list pointer, huge request) and, when the process survives it, shows

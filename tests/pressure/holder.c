@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * holder: process A of the memory-pressure tests (tests/pressure/run.sh).  Allocates
  * MiB megabytes in blocks of 16 B - 32 KiB, frees all but KEEP percent of them (a

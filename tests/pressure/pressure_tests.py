@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Memory-pressure tests (tests/pressure/run.sh runs this; see there for the list).
 
 A holder process (BUILD_DIR/tests/pressure/pressure-holder, allocator from LD_PRELOAD)

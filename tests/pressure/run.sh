@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Memory-pressure tests (liballoc(3), MEMORY_PRESSURE_WATCH): BUILD_DIR/tests/pressure/
 # pressure-holder runs under LD_PRELOAD=$LIBALLOC and tests/pressure/pressure_tests.py
 # drives it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * toucher: process B of the memory-pressure tests.  Touches MiB megabytes, STEP_MS
  * milliseconds per 8 MiB, then prints "done" and exits 0 (or is OOM-killed).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Heap-profile tests (tests/prof/run.sh runs this; standard library only).
 
     check.py BUILD_DIR ALLOCATOR_SO TMP_DIR          run the tests, print PASS/FAIL/SKIP lines

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # liballoc's heap profiling seen from inside a process (prof_core.c: switched on live,
 # exact counts at lg_sample 0, sampled objects, threads dumping while others allocate,
 # fork, file naming and errors, gdump) and at exit (prof_final, prof_leak,

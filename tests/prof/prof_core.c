@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_core: liballoc's heap profiling from inside a process (tests/prof/core.sh runs it).
  * Linked with liballoc; -rdynamic so that dladdr names the allocation sites in the frames

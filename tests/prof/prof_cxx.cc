@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * prof_cxx: the C++ workload of tests/prof/run.sh.  app::Cache::fill keeps 8 MiB live in
  * 1,024 blocks of 8 KiB from operator new[], then the program dumps a heap profile with

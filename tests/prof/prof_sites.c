@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_sites: the workload of tests/prof/run.sh.  Three named allocation sites keep known
  * byte totals live, then the program dumps a heap profile through the allocator's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prof_stacks: a heap with many distinct allocation stacks, for the profile endpoint's
  * latency (docs/performance.md) and its test.  Block i is allocated at the bottom of a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Heap-profile tests: a real process dumps heap_v2 profiles under an allocator, and jeprof,
 # `jemctl prof convert` (profconv) and `go tool pprof` read them; tests/prof/check.py holds
 # the tests and their tolerances.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The `usdt` kind: liballoc's USDT probes for eBPF profilers (docs/profiling.md, "Probes").
 # readelf lists the five notes (provider liballoc: prof_alloc, prof_free, purge; provider
 # otel_memory, OpenTelemetry's contract: alloc, free) with their argument counts; each

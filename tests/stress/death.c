@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * death: misuse liballoc detects.  Each case runs in a child process that must die by
  * SIGABRT with the expected message on stderr; the parent checks both.  (jemalloc 5.3

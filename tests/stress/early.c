@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * early: allocation before the allocator's constructor.  run.sh preloads the allocator and
  * then libearly_ctor.so, whose constructor ld.so therefore runs first: the blocks it

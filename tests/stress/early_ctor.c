@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * early_ctor: a shared library whose constructor allocates, so that when it is preloaded
  * before the allocator, malloc is called before the allocator's own constructor ran (and

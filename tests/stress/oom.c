@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * oom: the allocator under an address-space limit (RLIMIT_AS).  Several threads allocate
  * through every entry point until the limit is hit; each failure must be a clean NULL with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs the threaded stress test linked with liballoc (renamed entry points) in a build
 # made with -Db_sanitize=thread: ThreadSanitizer reports any data race inside the
 # allocator's remote-free, notification and arena paths as a failure.

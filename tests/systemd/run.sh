@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The systemd units under a real, booted systemd: a Debian 12 root (debootstrap, kept under
 # BUILD/tests-tmp/systemd/rootfs for the next run) booted with `systemd-nspawn -b`, this
 # build bound into it read-only, jemctld.service, jemctld.socket, the tmpfiles.d entry and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check: the unit tests' harness.  CHECK records a failure with its location and goes on;
  * each test function is one named test, reported as PASS or FAIL; main returns non-zero

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs the unit tests of one build directory (tests/CONTRACT.md).
 set -u
 build=${1:-build}

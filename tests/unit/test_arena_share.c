@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit test of how arenas share freed pages: an automatic arena that needs pages takes
  * another automatic arena's unpurged ones before it touches new ones (no RSS growth); a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of jemctld's authz (jemctld/src/authz.c): the uid owning the client end of a
  * TCP connection, read from /proc/net/tcp and tcp6, over real loopback connections: IPv4,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the MALLOC_CONF grammar: values land in la_opt, bad pairs are counted and
  * skipped while the rest still applies, clipping options clamp, and the messages have

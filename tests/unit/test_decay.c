@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the decay curve: the smootherstep table, and how many unused pages the
  * curve lets stay as time passes (all of them at first, none after decay_ms), with the

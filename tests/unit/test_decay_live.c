@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit test of the decay engine at work in a live arena: with dirty_decay_ms = 200, freed
  * runs stay resident at first and are purged (RSS falls) once the decay time has passed;

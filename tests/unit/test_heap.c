@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the free lists and slab life cycle, through the renamed entry points
  * (la_malloc, la_free, ...) of the internal build: blocks are distinct and aligned, freed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of jemctld's history (jemctld/src/history.c): the ring's growth, wrap and
  * bound, a reused pid, the cap on processes, forgetting a process that left, the sums per

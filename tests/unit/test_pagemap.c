@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the page map: ranges and ends map to their span, neighbours and unknown
  * addresses stay NULL, clearing works, and addresses in different gigabytes get leaves of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of jemctld's capture policies and option parsing (jemctld/src/policy.c),
  * linked with policy.c alone: the store, the calls, the history and the table are stubs

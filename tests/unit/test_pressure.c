@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the memory-pressure watch's decoder of MEMORY_PRESSURE_WRITE (base64, as
  * systemd writes it: padded, the trigger with its NUL): round trips, whitespace, missing

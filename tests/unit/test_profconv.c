@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of profconv (profconv/, docs/profiling.md): the heap_v2 parser on the real
  * example of the format reference and on every malformed shape (with the line number it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the control protocol's codec (proto/, docs/protocol.md): framing, the
  * strict JSON reader (grammar, limits, UTF-8, duplicate keys), the accessors, the writer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the size-class tables: the 36 small classes and their order are
  * jemalloc 5.3's, every class boundary maps the right way, aligned usable sizes follow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * live_workload: the program the live demo tunes from outside.  It knows nothing about
  * jemctl: it allocates MiB megabytes in small and medium blocks (a cache filling up),

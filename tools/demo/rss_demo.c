@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rss_demo: shows liballoc handing memory back.  It grows to a few hundred MiB of mixed
  * objects, frees most of them, and prints the allocator's figures and the real RSS after

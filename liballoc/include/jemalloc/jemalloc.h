@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * liballoc public header, source-compatible with jemalloc 5.3.0's <jemalloc/jemalloc.h>:
  * the same prototypes, macros and MALLOCX_* values, so code written for jemalloc builds

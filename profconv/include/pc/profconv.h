@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * profconv: reads heap profiles in jemalloc's heap_v2 text format (what liballoc's and
  * jemalloc's prof.dump write, docs/profiling.md) and converts them for the usual readers:

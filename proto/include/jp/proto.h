@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jp: the codec of the jemctl control protocol (docs/protocol.md).  Pure C: no allocation,
  * no I/O, no global state, bounded in time and depth; the allocator's control thread,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fake_fleet: N small processes that each serve the control protocol on
  * DIR/<own pid>.sock with canned but realistic answers to hello, info and stats (the

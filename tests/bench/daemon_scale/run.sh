@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # jemctld at scale: fake_fleet serves N control sockets (canned hello/info/stats), jemctld
 # polls them every 10 s; measures the daemon's CPU over a quiet window (utime+stime from
 # /proc/PID/stat, as % of one core), its peak RSS (VmHWM), and the latency of 20 scrapes
