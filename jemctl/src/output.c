@@ -181,18 +181,24 @@ void jc_table_init(jc_table_t *t, unsigned ncols, const char *align)
         t->right = align;
 }
 
+/* Room for one more row. */
+static void grow(jc_table_t *t)
+{
+        if (t->nrows < t->cap)
+                return;
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+        if (c == NULL) {
+                jc_err("out of memory");
+                exit(JC_FAIL);
+        }
+        t->cells = c;
+        t->cap = cap;
+}
+
 void jc_table_add(jc_table_t *t, ...)
 {
-        if (t->nrows == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 16;
-                char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
-                if (c == NULL) {
-                        jc_err("out of memory");
-                        exit(JC_FAIL);
-                }
-                t->cells = c;
-                t->cap = cap;
-        }
+        grow(t);
         va_list ap;
         va_start(ap, t);
         for (unsigned i = 0; i < t->ncols; i++) {
@@ -210,16 +216,7 @@ void jc_table_add(jc_table_t *t, ...)
 
 void jc_table_add_row(jc_table_t *t, const char *first, char *const *rest)
 {
-        if (t->nrows == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 16;
-                char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
-                if (c == NULL) {
-                        jc_err("out of memory");
-                        exit(JC_FAIL);
-                }
-                t->cells = c;
-                t->cap = cap;
-        }
+        grow(t);
         for (unsigned i = 0; i < t->ncols; i++) {
                 char *d = strdup(i == 0 ? first : rest[i - 1]);
                 if (d == NULL) {

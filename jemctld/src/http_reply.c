@@ -104,3 +104,14 @@ json_t *jd_reply_read_body(struct evhttp_request *req, size_t max, char *why, si
         }
         return body;
 }
+
+bool jd_reply_read_only(struct evhttp_request *req)
+{
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+                return true;
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        jd_reply_error(req, JSON_COMPACT | JSON_ENSURE_ASCII, 405, "Method Not Allowed",
+                       "method_not_allowed", "only GET and HEAD");
+        return false;
+}

@@ -7,6 +7,7 @@
 #ifndef JEMCTLD_HTTP_REPLY_H
 #define JEMCTLD_HTTP_REPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -40,6 +41,10 @@ void jd_reply_json(struct evhttp_request *req, int code, const char *reason, jso
 /* Answers the error document dumped with flags, with the HTTP status http. */
 void jd_reply_error(struct evhttp_request *req, size_t flags, int http, const char *reason,
                     const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Whether req is a GET or a HEAD; otherwise answers 405 (the JSON error form, with
+ * Allow: GET, HEAD) and returns false. */
+bool jd_reply_read_only(struct evhttp_request *req);
 
 /* The request's body as a JSON object: an empty body is {}, a body over max bytes,
  * malformed JSON or anything but an object is NULL with why. */

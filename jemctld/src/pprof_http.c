@@ -362,13 +362,8 @@ bool jd_pprof_http_handle(struct evhttp_request *req, const char *path)
         static const char pre[] = "/debug/pprof/";
         if (strncmp(path, pre, sizeof(pre) - 1) != 0 && strcmp(path, "/debug/pprof") != 0)
                 return false;
-        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-                reply_err(req, 405, "Method Not Allowed", "method_not_allowed",
-                          "only GET and HEAD");
+        if (!jd_reply_read_only(req))
                 return true;
-        }
         if (strcmp(path, "/debug/pprof/heap") == 0)
                 heap(req);
         else

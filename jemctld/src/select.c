@@ -130,6 +130,26 @@ char *jd_select_json(const char *comm, const char *unit)
         return s;
 }
 
+const char *jd_select_query(struct evhttp_request *req, struct evkeyvalq *q, const char **comm,
+                            const char **unit)
+{
+        TAILQ_INIT(q);
+        *comm = *unit = NULL;
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        if (query != NULL && evhttp_parse_query_str(query, q) != 0)
+                return "malformed query";
+        *comm = evhttp_find_header(q, "comm");
+        *unit = evhttp_find_header(q, "unit");
+        bool bad = false;
+        for (struct evkeyval *kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+                bad |= strcmp(kv->key, "comm") != 0 && strcmp(kv->key, "unit") != 0;
+        if (bad || (*comm != NULL && (*comm)[0] == '\0') || (*unit != NULL && (*unit)[0] == '\0')) {
+                evhttp_clear_headers(q);
+                return "the query takes comm and unit only, each a non-empty name";
+        }
+        return NULL;
+}
+
 bool jd_select_handle(struct evhttp_request *req, const char *path)
 {
         if (strcmp(path, "/api/v1/select") != 0)
@@ -142,21 +162,10 @@ bool jd_select_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-                evhttp_send_error(req, HTTP_BADREQUEST, "malformed query");
-                return true;
-        }
-        const char *comm = evhttp_find_header(&q, "comm");
-        const char *unit = evhttp_find_header(&q, "unit");
-        bool bad = false;
-        for (struct evkeyval *kv = q.tqh_first; kv != NULL; kv = kv->next.tqe_next)
-                if (strcmp(kv->key, "comm") != 0 && strcmp(kv->key, "unit") != 0)
-                        bad = true;
-        if (bad || (comm != NULL && comm[0] == '\0') || (unit != NULL && unit[0] == '\0')) {
-                evhttp_clear_headers(&q);
-                evhttp_send_error(req, HTTP_BADREQUEST, "the query takes comm and unit only");
+        const char *comm, *unit;
+        const char *why = jd_select_query(req, &q, &comm, &unit);
+        if (why != NULL) {
+                evhttp_send_error(req, HTTP_BADREQUEST, why);
                 return true;
         }
         struct evbuffer *b = jd_reply_text_buffer(jd_select_json(comm, unit));

@@ -12,6 +12,7 @@
 #include "jemctld.h"
 
 struct evhttp_request;
+struct evkeyvalq;
 
 /* Answers the request if path is /api/v1/select (200 with the JSON document, 405 for a
  * method other than GET or HEAD, 400 for a bad query, 500 out of memory) and returns
@@ -23,6 +24,12 @@ bool jd_select_handle(struct evhttp_request *req, const char *path);
  * "socket", "error"}, ...]} for the visible processes matching comm and unit (NULL: any).
  * NULL if out of memory; free() the result. */
 char *jd_select_json(const char *comm, const char *unit);
+
+/* The query of a selector endpoint: comm and unit only (either may be missing), each a
+ * non-empty name.  NULL with *comm and *unit pointing into q (free it with
+ * evhttp_clear_headers), or the reason (q already freed). */
+const char *jd_select_query(struct evhttp_request *req, struct evkeyvalq *q, const char **comm,
+                            const char **unit);
 
 /* comm and cgroup of p: from its `info` when known, else from /proc ("" if unknown). */
 void jd_select_identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap);

@@ -112,29 +112,13 @@ bool jd_targets_handle(struct evhttp_request *req, const char *path)
 {
         if (strcmp(path, "/api/v1/targets") != 0)
                 return false;
-        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-        if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-                evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-                reply_err(req, 405, "Method Not Allowed", "method_not_allowed",
-                          "only GET and HEAD");
+        if (!jd_reply_read_only(req))
                 return true;
-        }
         struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-                reply_err(req, 400, "Bad Request", "bad_request", "malformed query");
-                return true;
-        }
-        const char *comm = evhttp_find_header(&q, "comm");
-        const char *unit = evhttp_find_header(&q, "unit");
-        bool bad = false;
-        for (struct evkeyval *kv = q.tqh_first; kv != NULL; kv = kv->next.tqe_next)
-                bad |= strcmp(kv->key, "comm") != 0 && strcmp(kv->key, "unit") != 0;
-        if (bad || (comm != NULL && comm[0] == '\0') || (unit != NULL && unit[0] == '\0')) {
-                evhttp_clear_headers(&q);
-                reply_err(req, 400, "Bad Request", "bad_request",
-                          "the query takes comm and unit only, each a non-empty name");
+        const char *comm, *unit;
+        const char *why = jd_select_query(req, &q, &comm, &unit);
+        if (why != NULL) {
+                reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
                 return true;
         }
         char addr[300];
