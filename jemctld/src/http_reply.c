@@ -115,3 +115,14 @@ bool jd_reply_read_only(struct evhttp_request *req)
                        "method_not_allowed", "only GET and HEAD");
         return false;
 }
+
+void jd_reply_ok_json(struct evhttp_request *req, struct evbuffer *b)
+{
+        if (b == NULL) {
+                evhttp_send_error(req, HTTP_INTERNAL, NULL);
+                return;
+        }
+        jd_reply_headers(req, "application/json");
+        jd_reply_send(req, HTTP_OK, "OK", b);
+        evbuffer_free(b);
+}

@@ -42,6 +42,10 @@ void jd_reply_json(struct evhttp_request *req, int code, const char *reason, jso
 void jd_reply_error(struct evhttp_request *req, size_t flags, int http, const char *reason,
                     const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* Answers 200 with b (a JSON document built by jd_reply_*_buffer, freed here) as
+ * application/json, or 500 when b is NULL (out of memory). */
+void jd_reply_ok_json(struct evhttp_request *req, struct evbuffer *b);
+
 /* Whether req is a GET or a HEAD; otherwise answers 405 (the JSON error form, with
  * Allow: GET, HEAD) and returns false. */
 bool jd_reply_read_only(struct evhttp_request *req);

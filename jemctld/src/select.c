@@ -170,12 +170,6 @@ bool jd_select_handle(struct evhttp_request *req, const char *path)
         }
         struct evbuffer *b = jd_reply_text_buffer(jd_select_json(comm, unit));
         evhttp_clear_headers(&q);
-        if (b == NULL) {
-                evhttp_send_error(req, HTTP_INTERNAL, NULL);
-                return true;
-        }
-        jd_reply_headers(req, "application/json");
-        jd_reply_send(req, HTTP_OK, "OK", b);
-        evbuffer_free(b);
+        jd_reply_ok_json(req, b);
         return true;
 }

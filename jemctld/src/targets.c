@@ -129,12 +129,6 @@ bool jd_targets_handle(struct evhttp_request *req, const char *path)
                         json_array_append_new(arr, group(p, addr));
         evhttp_clear_headers(&q);
         struct evbuffer *b = jd_reply_json_buffer(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (b == NULL) {
-                evhttp_send_error(req, HTTP_INTERNAL, NULL);
-                return true;
-        }
-        jd_reply_headers(req, "application/json");
-        jd_reply_send(req, HTTP_OK, "OK", b);
-        evbuffer_free(b);
+        jd_reply_ok_json(req, b);
         return true;
 }
