@@ -7,12 +7,20 @@
  * of its own; messages on stderr name the host.  jc_hosts_flush prints it all once:
  * the table, the lines, or with --json one document
  *   [{"host": "a", "status": 0, "results": [...]}, ...].
+ * jc_hosts_run does that for up to JC_HOSTS_PARALLEL hosts at once, one child process
+ * each, whose gathered output comes back as one JSON document and is merged in the order
+ * of the list.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jemctl.h"
@@ -149,4 +157,183 @@ void jc_hosts_flush(void)
         nlines = cap_lines = 0;
         json_decref(docs);
         docs = NULL;
+}
+
+/* ---- several hosts at once ------------------------------------------------------------ */
+
+/* What this process gathered for its one host, as a JSON document (a child's answer). */
+static char *export_state(void)
+{
+        json_t *rows = json_array();
+        for (size_t r = 0; merged_init && r < merged.nrows; r++) {
+                json_t *row = json_array();
+                for (unsigned i = 0; i < merged.ncols; i++)
+                        json_array_append_new(row, json_string(merged.cells[r * merged.ncols + i]));
+                json_array_append_new(rows, row);
+        }
+        json_t *ls = json_array();
+        for (size_t i = 0; i < nlines; i++)
+                json_array_append_new(ls, json_string(lines[i] + strlen(lines[i]) + 1));
+        json_t *doc = json_pack("{s:s,s:o,s:o,s:O}", "align", merged_init ? merged_align : "",
+                                "rows", rows, "lines", ls, "docs", docs != NULL ? docs : json_null());
+        char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        json_decref(doc);
+        return s;
+}
+
+/* A child's document into this process's gathered output, for host. */
+static void import_state(const char *host, json_t *doc)
+{
+        const char *align = json_string_value(json_object_get(doc, "align"));
+        json_t *rows = json_object_get(doc, "rows");
+        size_t ncols = align != NULL ? strlen(align) : 0;
+        if (!merged_init && ncols > 1 && ncols <= 16) {
+                memcpy(merged_align, align, ncols + 1);
+                jc_table_init(&merged, (unsigned)ncols, merged_align);
+                merged_init = true;
+        }
+        size_t r;
+        json_t *row;
+        json_array_foreach(rows, r, row) {
+                if (!merged_init || json_array_size(row) != merged.ncols)
+                        break;
+                if (r == 0 && merged.nrows > 0)
+                        continue; /* the header, once */
+                char *cells[16];
+                for (unsigned i = 0; i < merged.ncols; i++) {
+                        const char *v = json_string_value(json_array_get(row, i));
+                        cells[i] = (char *)(v != NULL ? v : "");
+                }
+                jc_table_add_row(&merged, cells[0], cells + 1);
+        }
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(doc, "lines"), i, l) {
+                const char *t = json_string_value(l);
+                if (t != NULL)
+                        keep_line(host, t, strlen(t));
+        }
+        if (strlen(host) > host_width)
+                host_width = strlen(host);
+        if (docs == NULL)
+                docs = json_array();
+        json_t *d;
+        json_array_foreach(json_object_get(doc, "docs"), i, d)
+                json_array_append(docs, d);
+}
+
+typedef struct child {
+        pid_t pid;
+        int fd;
+        char *buf;
+        size_t len, cap;
+        bool done;
+} child_t;
+
+int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
+{
+        child_t *ch = calloc(n, sizeof(*ch));
+        if (ch == NULL) {
+                jc_err("out of memory");
+                return JC_FAIL;
+        }
+        size_t started = 0, finished = 0;
+        int worst = JC_OK;
+        fflush(stdout);
+        while (finished < n) {
+                /* Start children up to JC_HOSTS_PARALLEL running. */
+                while (started < n && started - finished < JC_HOSTS_PARALLEL) {
+                        child_t *c = &ch[started];
+                        int p[2];
+                        c->fd = -1;
+                        if (pipe2(p, O_CLOEXEC) == 0 && (c->pid = fork()) == 0) {
+                                close(p[0]);
+                                jc_hosts_begin(hosts[started]);
+                                int rc = run_one(hosts[started]);
+                                jc_hosts_end(rc);
+                                char *s = export_state();
+                                if (s != NULL)
+                                        jc_frame_write(p[1], 0, s, strlen(s));
+                                _exit(0);
+                        }
+                        if (c->pid > 0) {
+                                close(p[1]);
+                                c->fd = p[0];
+                        } else {
+                                jc_err("%s: cannot start: %s", hosts[started], strerror(errno));
+                                c->done = true;
+                                finished++;
+                        }
+                        started++;
+                }
+                /* Read whichever child has something. */
+                struct pollfd pf[JC_HOSTS_PARALLEL];
+                size_t idx[JC_HOSTS_PARALLEL], np = 0;
+                for (size_t i = 0; i < started && np < JC_HOSTS_PARALLEL; i++)
+                        if (!ch[i].done) {
+                                pf[np] = (struct pollfd){ch[i].fd, POLLIN, 0};
+                                idx[np++] = i;
+                        }
+                if (np == 0)
+                        continue;
+                if (poll(pf, np, -1) < 0 && errno != EINTR)
+                        break;
+                for (size_t k = 0; k < np; k++) {
+                        if (pf[k].revents == 0)
+                                continue;
+                        child_t *c = &ch[idx[k]];
+                        if (c->len == c->cap) {
+                                size_t nc = c->cap ? c->cap * 2 : 65536;
+                                char *b = nc <= JC_HOSTS_MAX_OUTPUT ? realloc(c->buf, nc) : NULL;
+                                if (b == NULL) {
+                                        jc_err("%s: more output than jemctl keeps", hosts[idx[k]]);
+                                        kill(c->pid, SIGKILL);
+                                        c->len = 0;
+                                        goto reaped;
+                                }
+                                c->buf = b;
+                                c->cap = nc;
+                        }
+                        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+                        if (r > 0) {
+                                c->len += (size_t)r;
+                                continue;
+                        }
+                        if (r < 0 && errno == EINTR)
+                                continue;
+                reaped:
+                        close(c->fd);
+                        waitpid(c->pid, NULL, 0);
+                        c->done = true;
+                        finished++;
+                }
+        }
+        /* In the order of the list, whatever order they finished in. */
+        for (size_t i = 0; i < n; i++) {
+                child_t *c = &ch[i];
+                json_t *doc = NULL;
+                if (c->len > 4) {
+                        uint32_t fl = (uint32_t)(uint8_t)c->buf[0] << 24 |
+                                      (uint32_t)(uint8_t)c->buf[1] << 16 |
+                                      (uint32_t)(uint8_t)c->buf[2] << 8 | (uint8_t)c->buf[3];
+                        if (fl == c->len - 4)
+                                doc = json_loadb(c->buf + 4, fl, 0, NULL);
+                }
+                json_t *d0 = json_array_get(json_object_get(doc, "docs"), 0);
+                json_int_t st = json_integer_value(json_object_get(d0, "status"));
+                if (doc == NULL) {
+                        jc_err("%s: the run ended without its output", hosts[i]);
+                        st = JC_FAIL;
+                        doc = json_pack("{s:s,s:[],s:[],s:[{s:s,s:i,s:[]}]}", "align", "",
+                                        "rows", "lines", "docs", "host", hosts[i], "status",
+                                        JC_FAIL, "results");
+                }
+                import_state(hosts[i], doc);
+                json_decref(doc);
+                if (st > worst)
+                        worst = (int)st;
+                free(c->buf);
+        }
+        free(ch);
+        return worst;
 }

@@ -260,43 +260,56 @@ static int run_verb(const verb_t *verb, int npos, char **pos)
         return verb->fn(npos, pos);
 }
 
-/* -H: the verb on each host through its bridge (remote.c); with several, their output
- * as one (hosts.c).  The exit status is the highest of the hosts'. */
+/* The verb of the -H run, for run_one. */
+static const verb_t *host_verb;
+static int host_npos;
+static char **host_pos;
+
+/* The verb on one host through its bridge (remote.c). */
+static int run_one(const char *host)
+{
+        int rc = jc_remote_open(host);
+        if (rc == JC_OK) {
+                /* The positional arguments are consumed by some verbs: a copy. */
+                char *copy[host_npos + 1];
+                memcpy(copy, host_pos, sizeof(copy[0]) * (size_t)(host_npos + 1));
+                rc = run_verb(host_verb, host_npos, copy);
+        }
+        jc_remote_close();
+        return rc;
+}
+
+/* -H: the verb on each host; with several, up to 16 at once and their output as one
+ * (hosts.c).  The exit status is the highest of the hosts'. */
 static int run_on_hosts(const verb_t *verb, int npos, char **pos)
 {
         char *list = strdup(opts.hosts);
-        char *hosts[64];
+        char **hosts = calloc(JC_HOSTS_MAX, sizeof(*hosts));
         size_t n = 0;
-        for (char *h = list != NULL ? strtok(list, ",") : NULL; h != NULL; h = strtok(NULL, ","))
-                if (n < 64)
+        bool too_many = false;
+        for (char *h = list != NULL && hosts != NULL ? strtok(list, ",") : NULL; h != NULL;
+             h = strtok(NULL, ","))
+                if (n < JC_HOSTS_MAX)
                         hosts[n++] = h;
-        if (n == 0) {
-                free(list);
-                return usage_error("%s", "-H needs [USER@]HOST[:PORT]");
-        }
-        int worst = JC_OK;
-        for (size_t i = 0; i < n; i++) {
-                if (n > 1)
-                        jc_hosts_begin(hosts[i]);
-                int rc = jc_remote_open(hosts[i]);
-                if (rc == JC_OK) {
-                        /* The positional arguments are consumed by some verbs: a copy. */
-                        char *copy[npos + 1];
-                        memcpy(copy, pos, sizeof(copy[0]) * (size_t)(npos + 1));
-                        rc = run_verb(verb, npos, copy);
-                }
-                jc_remote_close();
-                if (n > 1)
-                        jc_hosts_end(rc);
-                if (rc > worst)
-                        worst = rc;
-                if (rc == JC_USAGE)
-                        break; /* the same on every host */
-        }
-        if (n > 1)
+                else
+                        too_many = true;
+        int rc;
+        host_verb = verb;
+        host_npos = npos;
+        host_pos = pos;
+        if (too_many)
+                rc = usage_error("-H names more than %s hosts", "1024");
+        else if (n == 0)
+                rc = usage_error("%s", "-H needs [USER@]HOST[:PORT]");
+        else if (n == 1)
+                rc = run_one(hosts[0]);
+        else {
+                rc = jc_hosts_run(hosts, n, run_one);
                 jc_hosts_flush();
+        }
+        free(hosts);
         free(list);
-        return worst;
+        return rc;
 }
 
 /* Sets option name (its value v, NULL for a flag).  JC_OK, or JC_USAGE with the message

@@ -188,6 +188,17 @@ sys.exit(0 if hosts == ["'"$H1"'", "'"$H2"'"] and '"$wb"' in pids["'"$H2"'"] and
 else
         fail remote-two-hosts-json "$(jc --json -H "$H1,$H2" ps | head -c 300)"
 fi
+# The order of the list, whatever order the hosts answer in; a host that cannot be
+# reached is named and makes the status, the others' rows still come.
+out=$(jc -H "$H2,127.0.0.1:1,$H1" ps)
+rc=$?
+if [ $rc = 3 ] && printf '%s\n' "$out" | sed -n 2p | grep -q "^$H2 " &&
+        printf '%s\n' "$out" | sed -n 3p | grep -q "^$H1 " &&
+        grep -q "127.0.0.1:1: cannot reach jemctl there" "$work/err"; then
+        pass remote-hosts-order-and-failure
+else
+        fail remote-hosts-order-and-failure "rc $rc: $out $(cat "$work/err")"
+fi
 out=$(jc -H "$H1,$H2" decay --comm live_workload 10000)
 if printf '%s\n' "$out" | grep -q "^$H1  pid $wa: dirty_decay_ms=10000" &&
         printf '%s\n' "$out" | grep -q "^$H2  pid $wb: dirty_decay_ms=10000"; then
