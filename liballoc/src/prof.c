@@ -503,7 +503,7 @@ static void tctx_drop_locked(la_prof_tctx_t *t)
 /* 1 / P(an object of usize bytes is sampled): what one sample stands for. */
 static double weight(size_t usize)
 {
-        double p = -expm1(-(double)usize / rate());
+        double p = -la_expm1_neg(-(double)usize / rate());
         return p > 0 ? 1.0 / p : 1.0;
 }
 

@@ -173,7 +173,7 @@ static void printed(const la_prof_cnt_t *c, double rate, uint64_t *objs, uint64_
                 return;
         }
         double x = c->ubytes / c->uobjs;
-        double y = c->ubytes * -expm1(-x / rate);
+        double y = c->ubytes * -la_expm1_neg(-x / rate);
         double o = floor(y / x + 0.5), b = floor(y + 0.5);
         *objs = o < 1 ? 1 : (uint64_t)o;
         *bytes = b < 1 ? 1 : (uint64_t)b;

@@ -366,3 +366,36 @@ void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset)
         }
         la_mutex_unlock(mu);
 }
+
+/* 2^k for -1022 <= k <= 1023, from its bits. */
+static double pow2(int k)
+{
+        uint64_t bits = (uint64_t)(k + 1023) << 52;
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        return d;
+}
+
+double la_expm1_neg(double x)
+{
+        if (!(x < 0))
+                return 0.0; /* 0, or not a number: no sample weight to speak of */
+        if (x < -40.0)
+                return -1.0; /* e^x < 5e-18: -1 to the last bit */
+        if (x > -0.5) {
+                /* The series x + x^2/2! + ... + x^17/17!, no cancellation. */
+                double t = 1.0;
+                for (int n = 17; n >= 2; n--)
+                        t = 1.0 + x * t / (double)n;
+                return x * t;
+        }
+        /* e^x = 2^k e^r with k the nearest integer to x / ln 2, |r| <= ln 2 / 2, and e^r by
+         * its Taylor series to the 15th power (Horner); |e^x - 1| >= 0.39 here, so the
+         * subtraction loses nothing that matters. */
+        int k = (int)(x * 1.44269504088896340736 - 0.5);
+        double r = x - (double)k * 0.69314718055994530942;
+        double t = 1.0;
+        for (int n = 15; n >= 1; n--)
+                t = 1.0 + r * t / (double)n;
+        return t * pow2(k) - 1.0;
+}
