@@ -15,6 +15,7 @@
 #include "heap.h"
 #include "init.h"
 #include "large.h"
+#include "lcache.h"
 #include "pagemap.h"
 #include "prof.h"
 #include "sizeclass.h"
@@ -106,6 +107,12 @@ static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_
                         la_account_alloc(la_tls_heap, usize);
                 if (p != NULL && zero)
                         memset(p, 0, usize);
+                return p;
+        }
+        /* A run of this class the thread parked (lcache.h): no arena lock. */
+        if (h != NULL && usize <= LA_LCACHE_MAX && align <= LA_PAGE && !explicit_arena &&
+            (p = la_lcache_alloc(h, usize, zero)) != NULL) {
+                la_account_alloc(la_tls_heap, usize);
                 return p;
         }
         p = la_large_alloc(a, explicit_arena, usize, align, zero);
@@ -209,6 +216,9 @@ static inline const char *bad_block(const la_span_t *s, const void *p)
                 return NULL;
         }
         case LA_SPAN_LARGE:
+                if (LA_UNLIKELY(__atomic_load_n(&s->parked, __ATOMIC_RELAXED)))
+                        return "double free or invalid pointer"; /* parked (lcache.h) */
+                /* fall through */
         case LA_SPAN_HUGE:
                 return (uintptr_t)p == s->base ? NULL
                                                : "invalid pointer (inside a large allocation)";
@@ -284,6 +294,8 @@ void la_free_slow(void *p, la_span_t *s)
                 if (LA_UNLIKELY(la_opt.junk_free))
                         memset(p, 0x5a, s->usize);
                 la_account_dealloc(la_tls_heap, s->usize);
+                if (la_lcache_free(la_tls_heap, s))
+                        return; /* parked for this thread's next one (lcache.h) */
                 la_large_free(s);
                 return;
         }

@@ -7,6 +7,7 @@
  * heap's list; blocks other threads freed are only subtracted when collected.
  */
 #include "heap.h"
+#include "lcache.h"
 
 #include <sched.h>
 #include <string.h>
@@ -502,6 +503,7 @@ static void unpark_full(la_heap_t *h)
 
 void la_heap_trim(la_heap_t *h)
 {
+        la_lcache_release(h);
         drain_notified(h, true);
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s = h->partial[c];
@@ -520,6 +522,7 @@ void la_heap_trim(la_heap_t *h)
 
 void la_heap_flush(la_heap_t *h)
 {
+        la_lcache_release(h);
         la_prof_heap_unarm(h);
         if (h->quarantine_n != 0)
                 la_harden_heap_drain(h); /* before the slabs are let go */

@@ -65,6 +65,10 @@ typedef struct la_heap {
         uint32_t refills;          /* slow-path ticks, for periodic maintenance */
         uint32_t pressure_gen;     /* la_pressure_gen when this heap last trimmed */
         uint32_t retired_pages;    /* pages of the empty slabs kept in partial lists */
+        /* Freed large runs of the first 9 large classes parked here (lcache.h). */
+        la_span_t *lcache[LA_LCACHE_NCLS];
+        uint8_t lcache_n[LA_LCACHE_NCLS];
+        uint32_t lcache_pages;
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
         /* Heap profiling (prof.h), thread heaps only: armed while the thread samples.
          * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is

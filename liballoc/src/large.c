@@ -185,6 +185,25 @@ static void huge_keep_locked(la_arena_t *a, la_span_t *s)
         la_arena_run_free_locked(a, s);
 }
 
+/* A large run back to arena a, counted as a free; a run parked in a thread heap
+ * (parked) had its free counted in the lcache counters when it was parked: it moves from
+ * those to the arena's, so that each free is counted once (lcache.h). */
+static void free_run(la_arena_t *a, la_span_t *s, bool parked)
+{
+        la_large_unguard(s);
+        la_mutex_lock(&a->lock);
+        a->stats.pactive -= s->npages;
+        a->stats.large_allocated -= s->usize;
+        a->stats.ndalloc_large++;
+        a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
+        if (parked)
+                __atomic_fetch_sub(&a->stats.lcache_ndalloc[s->cls - LA_NBINS], 1,
+                                   __ATOMIC_RELAXED);
+        la_arena_inuse_unlink_locked(a, s);
+        la_arena_run_free_locked(a, s);
+        la_mutex_unlock(&a->lock);
+}
+
 void la_large_free(la_span_t *s)
 {
         if (LA_UNLIKELY(s->prof_tctx != NULL))
@@ -213,15 +232,12 @@ void la_large_free(la_span_t *s)
                 la_span_delete(s);
                 return;
         }
-        la_large_unguard(s);
-        la_mutex_lock(&a->lock);
-        a->stats.pactive -= s->npages;
-        a->stats.large_allocated -= s->usize;
-        a->stats.ndalloc_large++;
-        a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
-        la_arena_inuse_unlink_locked(a, s);
-        la_arena_run_free_locked(a, s);
-        la_mutex_unlock(&a->lock);
+        free_run(a, s, false);
+}
+
+void la_large_release(la_span_t *s)
+{
+        free_run(s->arena, s, true);
 }
 
 static bool huge_resize(la_span_t *s, size_t new_usize)

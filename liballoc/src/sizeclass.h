@@ -17,6 +17,7 @@
 #define LA_NBINS 36                          /* small classes */
 #define LA_NCLASSES 232                      /* small + large */
 #define LA_NLEXTENTS (LA_NCLASSES - LA_NBINS) /* 196 */
+#define LA_LCACHE_NCLS 9 /* large classes thread heaps cache (lcache.h): 16 .. 64 KiB */
 #define LA_SMALL_MAX ((size_t)14336)
 #define LA_LARGE_MIN ((size_t)16384)
 #define LA_LARGE_MAX ((size_t)0x7000000000000000ull)

@@ -107,6 +107,8 @@ typedef struct la_span {
         uint8_t aligned;          /* huge: mapped with an alignment mremap would not keep */
         uint8_t guarded;          /* large, hardened mode: its last page is a guard page */
         uint8_t retired;          /* small: empty, kept by its heap (la_heap_span_empty) */
+        uint8_t parked;           /* large: freed, parked in its freeing thread's heap
+                                     (lcache.h); relaxed atomic accesses */
         uint32_t arena_ind;
         struct la_arena *arena;
         /* Line 1: other threads push their frees here. */

@@ -113,6 +113,15 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
                 l->ndalloc = st->lext_ndalloc[j] +
                              __atomic_load_n(&st->huge_ndalloc[j], __ATOMIC_RELAXED);
         }
+        /* Runs parked in thread heaps (lcache.h): each parking a free, each taking back
+         * an allocation of its class. */
+        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
+                uint64_t m = __atomic_load_n(&st->lcache_nmalloc[k], __ATOMIC_RELAXED);
+                uint64_t d = __atomic_load_n(&st->lcache_ndalloc[k], __ATOMIC_RELAXED);
+                as->lext[k].nmalloc += m;
+                as->lext[k].ndalloc += d;
+                as->large_allocated += (m - d) * la_cls_size[LA_NBINS + k]; /* mod 2^64 */
+        }
         for (unsigned q = 0; q < LA_RUN_NSTATES; q++) {
                 for (unsigned b = 0; b < LA_RUN_NBUCKETS; b++) {
                         for (la_span_t *r = a->bins[q][b]; r != NULL; r = r->next) {

@@ -50,9 +50,8 @@ BUDGET=${MISUSE_BUDGET:-120} # seconds for the liballoc run (each case stops at 
 #   silent        ran on (whatever the harm)        clean   ran on, no harm seen
 #   correct       NULL with ENOMEM                  wrong   anything else
 #   n/a           the interface is missing
-# The silent double frees below free a block that an allocation in between may have taken
-# again (it is live when freed the second time); the owner's own free of a pointer 8 bytes
-# into a small block is not checked on its fast path (liballoc(3), DIAGNOSTICS).
+# The owner's own free of a pointer 8 bytes into a small block is not checked on its fast
+# path (liballoc(3), DIAGNOSTICS).
 declare -A EXPECT
 EXPECT[control]=clean
 EXPECT[df-16]="caught:double free"                      #
@@ -64,10 +63,10 @@ EXPECT[df-4m]="caught:double free"
 EXPECT[df-between-32]="caught:double free"              #
 EXPECT[df-between-100k]="caught:double free"
 EXPECT[df-interleaved-32]="caught:double free"          #
-EXPECT[df-interleaved-20k]=silent
+EXPECT[df-interleaved-20k]="caught:double free"
 EXPECT[df-thread-owner-32]="caught:double free"         #
 EXPECT[df-thread-other-32]="caught:double free"         #
-EXPECT[df-thread-owner-20k]=silent
+EXPECT[df-thread-owner-20k]="caught:double free"
 EXPECT[df-thread-other-20k]="caught:double free"
 EXPECT[df-refilled-32]="caught:double free"
 EXPECT[df-refilled-4k]="caught:double free"
