@@ -9,7 +9,7 @@
  * free of it, or a realloc of it, is refused as a freed pointer.  At most LA_LCACHE_PER_CLASS runs per class
  * and LA_LCACHE_PAGES pages per heap; all go back to the arena when the heap is flushed
  * (thread exit, thread.tcache.flush, thread.arena) or trimmed (memory pressure,
- * thread.idle).  Not in the hardened mode (guard pages, no reuse before the quarantine),
+ * thread.idle, an epoch or arena.<i>.purge written by that thread).  Not in the hardened mode (guard pages, no reuse before the quarantine),
  * never for sampled objects.  The per-class counts stay exact: parking counts as a free
  * and taking back as an allocation, in the arena's lcache_* counters (atomic adds, no
  * lock), which the stats snapshot adds in.
