@@ -230,6 +230,90 @@ typedef struct child {
         bool done;
 } child_t;
 
+/* Starts host's run in a child whose gathered output comes back on c->fd. */
+static void start_child(child_t *c, const char *host, int (*run_one)(const char *host))
+{
+        int p[2];
+        c->fd = -1;
+        if (pipe2(p, O_CLOEXEC) != 0) {
+                jc_err("%s: cannot start: %s", host, strerror(errno));
+                c->done = true;
+                return;
+        }
+        c->pid = fork();
+        if (c->pid == 0) {
+                close(p[0]);
+                jc_hosts_begin(host);
+                int rc = run_one(host);
+                jc_hosts_end(rc);
+                char *s = export_state();
+                if (s != NULL)
+                        jc_frame_write(p[1], 0, s, strlen(s));
+                _exit(0);
+        }
+        close(p[1]);
+        if (c->pid < 0) {
+                close(p[0]);
+                jc_err("%s: cannot start: %s", host, strerror(errno));
+                c->done = true;
+                return;
+        }
+        c->fd = p[0];
+}
+
+/* Reads what c sent; true once it is done (its end of the pipe closed, or too much). */
+static bool read_child(child_t *c, const char *host)
+{
+        if (c->len == c->cap) {
+                size_t nc = c->cap ? c->cap * 2 : 65536;
+                char *b = nc <= JC_HOSTS_MAX_OUTPUT ? realloc(c->buf, nc) : NULL;
+                if (b == NULL) {
+                        jc_err("%s: more output than jemctl keeps", host);
+                        kill(c->pid, SIGKILL);
+                        c->len = 0;
+                        goto done;
+                }
+                c->buf = b;
+                c->cap = nc;
+        }
+        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (r > 0) {
+                c->len += (size_t)r;
+                return false;
+        }
+        if (r < 0 && errno == EINTR)
+                return false;
+done:
+        close(c->fd);
+        waitpid(c->pid, NULL, 0);
+        c->done = true;
+        return true;
+}
+
+/* c's document into the gathered output for host; its status. */
+static int merge_child(child_t *c, const char *host)
+{
+        json_t *doc = NULL;
+        if (c->len > 4) {
+                uint32_t fl = (uint32_t)(uint8_t)c->buf[0] << 24 | (uint32_t)(uint8_t)c->buf[1] << 16 |
+                              (uint32_t)(uint8_t)c->buf[2] << 8 | (uint8_t)c->buf[3];
+                if (fl == c->len - 4)
+                        doc = json_loadb(c->buf + 4, fl, 0, NULL);
+        }
+        json_t *d0 = json_array_get(json_object_get(doc, "docs"), 0);
+        json_int_t st = json_integer_value(json_object_get(d0, "status"));
+        if (doc == NULL) {
+                jc_err("%s: the run ended without its output", host);
+                st = JC_FAIL;
+                doc = json_pack("{s:s,s:[],s:[],s:[{s:s,s:i,s:[]}]}", "align", "", "rows",
+                                "lines", "docs", "host", host, "status", JC_FAIL, "results");
+        }
+        import_state(host, doc);
+        json_decref(doc);
+        free(c->buf);
+        return st < 0 || st > JC_PERM ? JC_FAIL : (int)st;
+}
+
 int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
 {
         child_t *ch = calloc(n, sizeof(*ch));
@@ -238,35 +322,14 @@ int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
                 return JC_FAIL;
         }
         size_t started = 0, finished = 0;
-        int worst = JC_OK;
         fflush(stdout);
         while (finished < n) {
-                /* Start children up to JC_HOSTS_PARALLEL running. */
+                /* Up to JC_HOSTS_PARALLEL running. */
                 while (started < n && started - finished < JC_HOSTS_PARALLEL) {
-                        child_t *c = &ch[started];
-                        int p[2];
-                        c->fd = -1;
-                        if (pipe2(p, O_CLOEXEC) == 0 && (c->pid = fork()) == 0) {
-                                close(p[0]);
-                                jc_hosts_begin(hosts[started]);
-                                int rc = run_one(hosts[started]);
-                                jc_hosts_end(rc);
-                                char *s = export_state();
-                                if (s != NULL)
-                                        jc_frame_write(p[1], 0, s, strlen(s));
-                                _exit(0);
-                        }
-                        if (c->pid > 0) {
-                                close(p[1]);
-                                c->fd = p[0];
-                        } else {
-                                jc_err("%s: cannot start: %s", hosts[started], strerror(errno));
-                                c->done = true;
-                                finished++;
-                        }
+                        start_child(&ch[started], hosts[started], run_one);
+                        finished += ch[started].done;
                         started++;
                 }
-                /* Read whichever child has something. */
                 struct pollfd pf[JC_HOSTS_PARALLEL];
                 size_t idx[JC_HOSTS_PARALLEL], np = 0;
                 for (size_t i = 0; i < started && np < JC_HOSTS_PARALLEL; i++)
@@ -278,61 +341,16 @@ int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
                         continue;
                 if (poll(pf, np, -1) < 0 && errno != EINTR)
                         break;
-                for (size_t k = 0; k < np; k++) {
-                        if (pf[k].revents == 0)
-                                continue;
-                        child_t *c = &ch[idx[k]];
-                        if (c->len == c->cap) {
-                                size_t nc = c->cap ? c->cap * 2 : 65536;
-                                char *b = nc <= JC_HOSTS_MAX_OUTPUT ? realloc(c->buf, nc) : NULL;
-                                if (b == NULL) {
-                                        jc_err("%s: more output than jemctl keeps", hosts[idx[k]]);
-                                        kill(c->pid, SIGKILL);
-                                        c->len = 0;
-                                        goto reaped;
-                                }
-                                c->buf = b;
-                                c->cap = nc;
-                        }
-                        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
-                        if (r > 0) {
-                                c->len += (size_t)r;
-                                continue;
-                        }
-                        if (r < 0 && errno == EINTR)
-                                continue;
-                reaped:
-                        close(c->fd);
-                        waitpid(c->pid, NULL, 0);
-                        c->done = true;
-                        finished++;
-                }
+                for (size_t k = 0; k < np; k++)
+                        if (pf[k].revents != 0 && read_child(&ch[idx[k]], hosts[idx[k]]))
+                                finished++;
         }
         /* In the order of the list, whatever order they finished in. */
+        int worst = JC_OK;
         for (size_t i = 0; i < n; i++) {
-                child_t *c = &ch[i];
-                json_t *doc = NULL;
-                if (c->len > 4) {
-                        uint32_t fl = (uint32_t)(uint8_t)c->buf[0] << 24 |
-                                      (uint32_t)(uint8_t)c->buf[1] << 16 |
-                                      (uint32_t)(uint8_t)c->buf[2] << 8 | (uint8_t)c->buf[3];
-                        if (fl == c->len - 4)
-                                doc = json_loadb(c->buf + 4, fl, 0, NULL);
-                }
-                json_t *d0 = json_array_get(json_object_get(doc, "docs"), 0);
-                json_int_t st = json_integer_value(json_object_get(d0, "status"));
-                if (doc == NULL) {
-                        jc_err("%s: the run ended without its output", hosts[i]);
-                        st = JC_FAIL;
-                        doc = json_pack("{s:s,s:[],s:[],s:[{s:s,s:i,s:[]}]}", "align", "",
-                                        "rows", "lines", "docs", "host", hosts[i], "status",
-                                        JC_FAIL, "results");
-                }
-                import_state(hosts[i], doc);
-                json_decref(doc);
+                int st = merge_child(&ch[i], hosts[i]);
                 if (st > worst)
-                        worst = (int)st;
-                free(c->buf);
+                        worst = st;
         }
         free(ch);
         return worst;

@@ -208,6 +208,92 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* The command line and the configuration file into jd.opt and the modules' options.
  * -1: go on; 0: --help or --version was printed; 2: a bad option (said on stderr). */
+/* One option c (its long name, the value in optarg, where: "FILE:LINE: " when it came
+ * from the configuration file).  -1: go on; 0: --help or --version printed; 2: bad. */
+static int set_option(int c, const char *name, const char *where, const char **http_arg,
+                      const char **http_where)
+{
+        switch (c) {
+        case 'r':
+                if (snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s",
+                             optarg) >= (int)sizeof(jd.opt.runtime_dir) ||
+                    optarg[0] == '\0') {
+                        fprintf(stderr, "jemctld: %sbad --runtime-dir\n", where);
+                        return 2;
+                }
+                break;
+        case 'H':
+                *http_arg = optarg;
+                *http_where = where;
+                break;
+        case 'c': /* read by jd_config_argv */
+                break;
+        case JD_OPT_CAPTURE: /* policy.c */
+                if (jd_policy_option(name, optarg, where) != 0)
+                        return 2;
+                break;
+        case JD_OPT_GOVERNOR: /* governor.c */
+                if (jd_governor_option(name, optarg, where) != 0)
+                        return 2;
+                break;
+        case 'B':
+                if (strcmp(optarg, "system") != 0 && strcmp(optarg, "session") != 0 &&
+                    strcmp(optarg, "none") != 0) {
+                        fprintf(stderr, "jemctld: %sbad --bus: %s (system, session "
+                                        "or none)\n", where, optarg);
+                        return 2;
+                }
+                snprintf(jd.opt.bus, sizeof(jd.opt.bus), "%s", optarg);
+                break;
+        case 'A':
+                jd.opt.http_any = true;
+                break;
+        case 'a':
+                if (jd_allow_host_add(optarg) != 0) {
+                        fprintf(stderr, "jemctld: %sbad --allow-host: %s (a host "
+                                        "name or an address)\n", where, optarg);
+                        return 2;
+                }
+                break;
+        case 'i':
+                if (!parse_seconds(optarg, &jd.opt.interval)) {
+                        fprintf(stderr, "jemctld: %sbad --interval: %s\n", where,
+                                optarg);
+                        return 2;
+                }
+                break;
+        case 't':
+                if (!parse_seconds(optarg, &jd.opt.timeout)) {
+                        fprintf(stderr, "jemctld: %sbad --timeout: %s\n", where,
+                                optarg);
+                        return 2;
+                }
+                break;
+        case 'm': {
+                char *end;
+                errno = 0;
+                unsigned long n = strtoul(optarg, &end, 10);
+                if (errno != 0 || *end != '\0' || n == 0 || n > 4096) {
+                        fprintf(stderr, "jemctld: %sbad --max-inflight: %s\n", where,
+                                optarg);
+                        return 2;
+                }
+                jd.opt.max_inflight = (unsigned)n;
+                break;
+        }
+        case 'h':
+                usage(stdout);
+                return 0;
+        case 'V':
+                printf("jemctld %s\n", JEMCTLD_VERSION);
+                return 0;
+        default:
+                usage(stderr);
+                return 2;
+        }
+        return -1;
+}
+
 static int parse_options(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -239,84 +325,9 @@ static int parse_options(int argc, char **argv)
         int c, li = 0;
         while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
                 const char *where = jd_config_origin(optind - 1);
-                switch (c) {
-                case 'r':
-                        if (snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s",
-                                     optarg) >= (int)sizeof(jd.opt.runtime_dir) ||
-                            optarg[0] == '\0') {
-                                fprintf(stderr, "jemctld: %sbad --runtime-dir\n", where);
-                                return 2;
-                        }
-                        break;
-                case 'H':
-                        http_arg = optarg;
-                        http_where = where;
-                        break;
-                case 'c': /* read by jd_config_argv */
-                        break;
-                case JD_OPT_CAPTURE: /* policy.c */
-                        if (jd_policy_option(longopts[li].name, optarg, where) != 0)
-                                return 2;
-                        break;
-                case JD_OPT_GOVERNOR: /* governor.c */
-                        if (jd_governor_option(longopts[li].name, optarg, where) != 0)
-                                return 2;
-                        break;
-                case 'B':
-                        if (strcmp(optarg, "system") != 0 && strcmp(optarg, "session") != 0 &&
-                            strcmp(optarg, "none") != 0) {
-                                fprintf(stderr, "jemctld: %sbad --bus: %s (system, session "
-                                                "or none)\n", where, optarg);
-                                return 2;
-                        }
-                        snprintf(jd.opt.bus, sizeof(jd.opt.bus), "%s", optarg);
-                        break;
-                case 'A':
-                        jd.opt.http_any = true;
-                        break;
-                case 'a':
-                        if (jd_allow_host_add(optarg) != 0) {
-                                fprintf(stderr, "jemctld: %sbad --allow-host: %s (a host "
-                                                "name or an address)\n", where, optarg);
-                                return 2;
-                        }
-                        break;
-                case 'i':
-                        if (!parse_seconds(optarg, &jd.opt.interval)) {
-                                fprintf(stderr, "jemctld: %sbad --interval: %s\n", where,
-                                        optarg);
-                                return 2;
-                        }
-                        break;
-                case 't':
-                        if (!parse_seconds(optarg, &jd.opt.timeout)) {
-                                fprintf(stderr, "jemctld: %sbad --timeout: %s\n", where,
-                                        optarg);
-                                return 2;
-                        }
-                        break;
-                case 'm': {
-                        char *end;
-                        errno = 0;
-                        unsigned long n = strtoul(optarg, &end, 10);
-                        if (errno != 0 || *end != '\0' || n == 0 || n > 4096) {
-                                fprintf(stderr, "jemctld: %sbad --max-inflight: %s\n", where,
-                                        optarg);
-                                return 2;
-                        }
-                        jd.opt.max_inflight = (unsigned)n;
-                        break;
-                }
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                case 'V':
-                        printf("jemctld %s\n", JEMCTLD_VERSION);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
+                int rc = set_option(c, longopts[li].name, where, &http_arg, &http_where);
+                if (rc >= 0)
+                        return rc;
         }
         if (optind != argc) {
                 usage(stderr);

@@ -330,17 +330,20 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* Starts polling p; false if no job was started (p may have been removed: its socket is
  * gone or refuses). */
-static bool start_job(jd_proc_t *p)
+/* A connection to p's socket whose listener the kernel says is p: the descriptor, or -1
+ * (p's error set, or p removed: it is gone or untrusted, or retried shortly if it was
+ * just found and does not listen yet). */
+static int connect_target(jd_proc_t *p)
 {
         char path[JD_PATH_MAX + 64];
         if (!socket_path(p->pid, path, sizeof(path))) {
                 proc_remove(p);
-                return false;
+                return -1;
         }
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
                 set_error(p, "socket: %s", strerror(errno));
-                return false;
+                return -1;
         }
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof(sa));
@@ -368,7 +371,7 @@ static bool start_job(jd_proc_t *p)
                 } else {
                         set_error(p, "cannot connect to %s: %s", path, strerror(e));
                 }
-                return false;
+                return -1;
         }
         /* Trust the socket only if the kernel says its listener is the pid of its name. */
         struct ucred cred;
@@ -384,9 +387,31 @@ static bool start_job(jd_proc_t *p)
                 p->info = p->stats = NULL;
                 free(p->labels);
                 p->labels = NULL;
-                return false;
+                return -1;
         }
         p->untrusted = false;
+        return fd;
+}
+
+/* One request of op with id, framed, onto out. */
+static void queue_request(struct evbuffer *out, uint64_t id, enum jp_op op)
+{
+        char req[512];
+        jp_writer_t w;
+        uint8_t hdr[JP_HDR_SIZE];
+        jp_w_init(&w, req, sizeof(req));
+        jp_request_begin(&w, id, op);
+        jp_request_end(&w);
+        jp_frame_put(hdr, (uint32_t)w.len);
+        evbuffer_add(out, hdr, sizeof(hdr));
+        evbuffer_add(out, req, w.len);
+}
+
+static bool start_job(jd_proc_t *p)
+{
+        int fd = connect_target(p);
+        if (fd < 0)
+                return false;
         jd_job_t *j = calloc(1, sizeof(*j));
         if (j == NULL) {
                 close(fd);
@@ -407,26 +432,13 @@ static bool start_job(jd_proc_t *p)
         p->job = j;
         jd.inflight++;
         /* Pipelined: info (id 1) once, then stats (id 2). */
-        char req[512];
-        jp_writer_t w;
-        uint8_t hdr[JP_HDR_SIZE];
         struct evbuffer *out = bufferevent_get_output(j->bev);
         if (p->info == NULL) {
-                jp_w_init(&w, req, sizeof(req));
-                jp_request_begin(&w, 1, JP_OP_INFO);
-                jp_request_end(&w);
-                jp_frame_put(hdr, (uint32_t)w.len);
-                evbuffer_add(out, hdr, sizeof(hdr));
-                evbuffer_add(out, req, w.len);
+                queue_request(out, 1, JP_OP_INFO);
                 j->want_info = true;
                 j->expect++;
         }
-        jp_w_init(&w, req, sizeof(req));
-        jp_request_begin(&w, 2, JP_OP_STATS);
-        jp_request_end(&w);
-        jp_frame_put(hdr, (uint32_t)w.len);
-        evbuffer_add(out, hdr, sizeof(hdr));
-        evbuffer_add(out, req, w.len);
+        queue_request(out, 2, JP_OP_STATS);
         j->expect++;
         bufferevent_setcb(j->bev, on_read, NULL, on_event, j);
         bufferevent_enable(j->bev, EV_READ | EV_WRITE);

@@ -426,25 +426,17 @@ static const col_t bin_cols[NBC] = {
         {13, 8, "nreslabs"},
 };
 
+/* The per-bin counters stats.arenas.<i>.bins.<j>.* that bins_print reads. */
+enum { NSLABS, NMALLOC, NDALLOC, CURREGS, NREQUESTS, NFILLS, NFLUSHES, NRESLABS, CURSLABS,
+       NONFULL, NBL };
+static const char *const bin_leaves[NBL] = {
+        "nslabs", "nmalloc",  "ndalloc",  "curregs",  "nrequests",
+        "nfills", "nflushes", "nreslabs", "curslabs", "nonfull_slabs",
+};
+
 static void bins_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
 {
-        enum {
-                NSLABS,
-                NMALLOC,
-                NDALLOC,
-                CURREGS,
-                NREQUESTS,
-                NFILLS,
-                NFLUSHES,
-                NRESLABS,
-                CURSLABS,
-                NONFULL,
-                NBL
-        };
-        static const char *const leaves[NBL] = {
-                "nslabs", "nmalloc",  "ndalloc",  "curregs",  "nrequests",
-                "nfills", "nflushes", "nreslabs", "curslabs", "nonfull_slabs",
-        };
+        const char *const *leaves = bin_leaves;
         mib_t sb[NBL], info[NBI], mx[NCOUNTERS], ps[2];
         bool prof_on = c->prof_stats && i == LA_ARENAS_ALL;
         bool mutex = c->o.mutex;
@@ -767,18 +759,11 @@ static void hpa_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime)
         gap_end(em, in_gap);
 }
 
-static void arena_print(em_t *em, ctx_t *c, size_t i)
+/* An arena's decay: its settings, pages and purges (the text's "decaying:" table).
+ * Returns its active pages. */
+static size_t arena_decay_print(em_t *em, size_t i)
 {
-        unsigned nthreads;
-        const char *dss;
         ssize_t decay_ms[2];
-        sa_rd(i, "nthreads", &nthreads, sizeof(nthreads));
-        em_kv(em, "nthreads", "assigned threads", vu(nthreads));
-        uint64_t uptime = sa_u64(i, "uptime");
-        em_kv(em, "uptime_ns", "uptime", vu(uptime));
-        sa_rd(i, "dss", &dss, sizeof(dss));
-        em_kv(em, "dss", "dss allocation precedence", vs(dss));
-
         sa_rd(i, "dirty_decay_ms", &decay_ms[0], sizeof(ssize_t));
         sa_rd(i, "muzzy_decay_ms", &decay_ms[1], sizeof(ssize_t));
         size_t pactive = sa_zu(i, "pactive");
@@ -816,7 +801,12 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                         em_putc(em, '\n');
                 }
         }
+        return pactive;
+}
 
+/* An arena's small, large and total allocation counts, and its active bytes. */
+static void arena_counts_print(em_t *em, ctx_t *c, size_t i, uint64_t uptime, size_t pactive)
+{
         /* small / large / total allocation counts */
         static const char *const count_leaves[6] = {"allocated", "nmalloc", "ndalloc",
                                                     "nrequests", "nfills",  "nflushes"};
@@ -860,7 +850,11 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                 em_cell_u(em, 16, (uint64_t)pactive * c->page);
                 em_putc(em, '\n');
         }
+}
 
+/* An arena's memory figures (mapped, retained, ..., resident). */
+static void arena_mem_print(em_t *em, size_t i)
+{
         static const char *const mem_leaves[] = {
                 "mapped",
                 "retained",
@@ -884,6 +878,22 @@ static void arena_print(em_t *em, ctx_t *c, size_t i)
                         em_putc(em, '\n');
                 }
         }
+}
+
+static void arena_print(em_t *em, ctx_t *c, size_t i)
+{
+        unsigned nthreads;
+        const char *dss;
+        sa_rd(i, "nthreads", &nthreads, sizeof(nthreads));
+        em_kv(em, "nthreads", "assigned threads", vu(nthreads));
+        uint64_t uptime = sa_u64(i, "uptime");
+        em_kv(em, "uptime_ns", "uptime", vu(uptime));
+        sa_rd(i, "dss", &dss, sizeof(dss));
+        em_kv(em, "dss", "dss allocation precedence", vs(dss));
+
+        size_t pactive = arena_decay_print(em, i);
+        arena_counts_print(em, c, i, uptime, pactive);
+        arena_mem_print(em, i);
 
         if (c->o.mutex)
                 mutex_table(em, "stats.arenas.4096.mutexes.", i, true, arena_mutex_names,
