@@ -118,16 +118,7 @@ static int do_request(jc_conn_t *c, bool open, const char *body, size_t len)
         char *data = NULL;
         if (fdb > 0) {
                 data = malloc((size_t)fdb);
-                size_t got = 0;
-                while (data != NULL && got < (size_t)fdb) {
-                        ssize_t r = pread(fd, data + got, (size_t)fdb - got, (off_t)got);
-                        if (r < 0 && errno == EINTR)
-                                continue;
-                        if (r <= 0)
-                                break;
-                        got += (size_t)r;
-                }
-                if (data == NULL || got < (size_t)fdb) {
+                if (data == NULL || jc_pread_all(fd, data, (size_t)fdb) != 0) {
                         jc_err("bridge: cannot read the descriptor pid %d passed", (int)c->pid);
                         st = JC_FAIL;
                 }

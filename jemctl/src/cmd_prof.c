@@ -31,23 +31,6 @@ static void close_fd(int *fd)
                 close(*fd);
 }
 
-/* Reads exactly len bytes from offset 0 of fd. */
-static int pread_all(int fd, char *buf, size_t len)
-{
-        size_t done = 0;
-        while (done < len) {
-                ssize_t r = pread(fd, buf + done, len - done, (off_t)done);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return errno;
-                if (r == 0)
-                        return EIO; /* shorter than announced */
-                done += (size_t)r;
-        }
-        return 0;
-}
-
 /* Converts a heap_v2 text to fmt (pprof, folded, svg) and writes it out. */
 static int convert_and_write(const char *what, const char *text, size_t len, const char *fmt,
                              const char *root, const char *title)
@@ -134,7 +117,7 @@ static int prof_convert(const char *file)
                 jc_err("out of memory");
                 return JC_FAIL;
         }
-        int e = pread_all(fd, text, (size_t)st.st_size);
+        int e = jc_pread_all(fd, text, (size_t)st.st_size);
         if (e != 0) {
                 jc_err("%s: cannot read: %s", file, strerror(e));
                 return JC_FAIL;
@@ -216,7 +199,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 jc_err("out of memory");
                 return JC_FAIL;
         }
-        int e = pread_all(fd, text, (size_t)bytes);
+        int e = jc_pread_all(fd, text, (size_t)bytes);
         if (e != 0) {
                 jc_err("pid %d: cannot read the passed profile: %s", (int)pid, strerror(e));
                 return JC_FAIL;

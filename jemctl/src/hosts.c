@@ -231,7 +231,8 @@ typedef struct child {
 } child_t;
 
 /* Starts host's run in a child whose gathered output comes back on c->fd. */
-static void start_child(child_t *c, const char *host, int (*run_one)(const char *host))
+static void start_child(child_t *c, const char *host,
+                        int (*run_one)(const char *host, void *arg), void *arg)
 {
         int p[2];
         c->fd = -1;
@@ -244,7 +245,7 @@ static void start_child(child_t *c, const char *host, int (*run_one)(const char 
         if (c->pid == 0) {
                 close(p[0]);
                 jc_hosts_begin(host);
-                int rc = run_one(host);
+                int rc = run_one(host, arg);
                 jc_hosts_end(rc);
                 char *s = export_state();
                 if (s != NULL)
@@ -314,7 +315,8 @@ static int merge_child(child_t *c, const char *host)
         return st < 0 || st > JC_PERM ? JC_FAIL : (int)st;
 }
 
-int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
+int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host, void *arg),
+                 void *arg)
 {
         child_t *ch = calloc(n, sizeof(*ch));
         if (ch == NULL) {
@@ -326,7 +328,7 @@ int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host))
         while (finished < n) {
                 /* Up to JC_HOSTS_PARALLEL running. */
                 while (started < n && started - finished < JC_HOSTS_PARALLEL) {
-                        start_child(&ch[started], hosts[started], run_one);
+                        start_child(&ch[started], hosts[started], run_one, arg);
                         finished += ch[started].done;
                         started++;
                 }

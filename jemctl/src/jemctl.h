@@ -187,6 +187,9 @@ bool jc_parse_u64(const char *s, uint64_t *out);
 /* Output files (outfile.c): the whole of data to path, atomically (temporary file in the
  * same directory, fsync, rename), or to stdout.  JC_OK or a status, message printed. */
 int jc_write_file(const char *path, const void *data, size_t len);
+/* Exactly len bytes of fd from offset 0 into buf: 0, or an errno value (EIO: the file is
+ * shorter). */
+int jc_pread_all(int fd, char *buf, size_t len);
 int jc_write_stdout(const void *data, size_t len);
 
 /* ---- selectors (select.c, daemon.c) -------------------------------------------------- */
@@ -250,12 +253,13 @@ const char *jc_hosts_current(void);
 /* Taken for the gathered output (true), or to be printed as usual (false). */
 bool jc_hosts_take_json(json_t *doc);
 bool jc_hosts_take_table(const jc_table_t *t, const char *indent);
-/* Runs run_one(host) for each host, up to JC_HOSTS_PARALLEL at once in child processes,
+/* Runs run_one(host, arg) for each host, up to JC_HOSTS_PARALLEL at once in child processes,
  * and gathers their output as above (jc_hosts_flush prints it).  The highest status. */
 #define JC_HOSTS_PARALLEL 16
 #define JC_HOSTS_MAX (1024)                  /* hosts in one -H list */
 #define JC_HOSTS_MAX_OUTPUT (64ull << 20)    /* bytes of output kept per host */
-int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host));
+int jc_hosts_run(char **hosts, size_t n, int (*run_one)(const char *host, void *arg),
+                 void *arg);
 
 /* The stats summary of a process (cmd_stats.c), also used by ps and watch. */
 int jc_stats_summary(jc_conn_t *c, json_t **summary);

@@ -260,20 +260,23 @@ static int run_verb(const verb_t *verb, int npos, char **pos)
         return verb->fn(npos, pos);
 }
 
-/* The verb of the -H run, for run_one. */
-static const verb_t *host_verb;
-static int host_npos;
-static char **host_pos;
+/* The verb of a -H run and its positional arguments. */
+typedef struct host_run {
+        const verb_t *verb;
+        int npos;
+        char **pos;
+} host_run_t;
 
 /* The verb on one host through its bridge (remote.c). */
-static int run_one(const char *host)
+static int run_one(const char *host, void *arg)
 {
+        const host_run_t *r = arg;
         int rc = jc_remote_open(host);
         if (rc == JC_OK) {
                 /* The positional arguments are consumed by some verbs: a copy. */
-                char *copy[host_npos + 1];
-                memcpy(copy, host_pos, sizeof(copy[0]) * (size_t)(host_npos + 1));
-                rc = run_verb(host_verb, host_npos, copy);
+                char *copy[r->npos + 1];
+                memcpy(copy, r->pos, sizeof(copy[0]) * (size_t)(r->npos + 1));
+                rc = run_verb(r->verb, r->npos, copy);
         }
         jc_remote_close();
         return rc;
@@ -294,17 +297,15 @@ static int run_on_hosts(const verb_t *verb, int npos, char **pos)
                 else
                         too_many = true;
         int rc;
-        host_verb = verb;
-        host_npos = npos;
-        host_pos = pos;
+        host_run_t run = {verb, npos, pos};
         if (too_many)
                 rc = usage_error("-H names more than %s hosts", "1024");
         else if (n == 0)
                 rc = usage_error("%s", "-H needs [USER@]HOST[:PORT]");
         else if (n == 1)
-                rc = run_one(hosts[0]);
+                rc = run_one(hosts[0], &run);
         else {
-                rc = jc_hosts_run(hosts, n, run_one);
+                rc = jc_hosts_run(hosts, n, run_one, &run);
                 jc_hosts_flush();
         }
         free(hosts);

@@ -2,7 +2,8 @@
 /*
  * outfile: writing a command's output file so that readers never see a partial one: a
  * new temporary file next to the target (O_EXCL|O_NOFOLLOW, mode 0644 before umask), the
- * data, fsync, then rename over the target and fsync of the directory.
+ * data, fsync, then rename over the target and fsync of the directory.  And the one
+ * reader of a whole descriptor (a passed dump, a profile file): jc_pread_all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,4 +104,20 @@ int jc_write_file(const char *path, const void *data, size_t len)
                 close(dfd);
         }
         return JC_OK;
+}
+
+int jc_pread_all(int fd, char *buf, size_t len)
+{
+        size_t done = 0;
+        while (done < len) {
+                ssize_t r = pread(fd, buf + done, len - done, (off_t)done);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return errno;
+                if (r == 0)
+                        return EIO; /* shorter than announced */
+                done += (size_t)r;
+        }
+        return 0;
 }

@@ -448,6 +448,29 @@ void jd_call_shutdown(void)
         }
 }
 
+char *jd_read_blob(int fd, uint64_t bytes, int *err)
+{
+        char *buf = malloc(bytes + 1);
+        if (buf == NULL) {
+                *err = ENOMEM;
+                return NULL;
+        }
+        uint64_t got = 0;
+        while (got < bytes) {
+                ssize_t n = pread(fd, buf + got, bytes - got, (off_t)got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        *err = n < 0 ? errno : EIO;
+                        free(buf);
+                        return NULL;
+                }
+                got += (uint64_t)n;
+        }
+        buf[bytes] = '\0';
+        return buf;
+}
+
 int jd_call_check_blob(int fd, uint64_t bytes)
 {
         struct stat st;

@@ -66,6 +66,10 @@ void jd_call_shutdown(void);
  * differs). */
 int jd_call_check_blob(int fd, uint64_t bytes);
 
+/* The first bytes bytes of fd (a checked blob, or a stored dump) into a new buffer
+ * (NUL-terminated, free() it), or NULL with *err an errno value (EIO: shorter). */
+char *jd_read_blob(int fd, uint64_t bytes, int *err);
+
 /* A readable name of a status ("timeout", ...). */
 const char *jd_call_status_name(jd_call_status_t s);
 

@@ -175,10 +175,12 @@ static void metrics(struct evbuffer *b, const jd_proc_t *one)
         jd_prom_more(b, NULL);
 }
 
-/* ?pid=N of /metrics: 0 and *pid, or answered with 400 or 404. */
-static int metrics_query(struct evhttp_request *req, long *pid)
+/* ?pid=N of /metrics: 0 and *one (that process, or NULL without pid=), or answered with
+ * 400 or 404. */
+static int metrics_query(struct evhttp_request *req, const jd_proc_t **one)
 {
-        *pid = 0;
+        long pid = 0;
+        *one = NULL;
         const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
         if (query == NULL || query[0] == '\0')
                 return 0;
@@ -190,8 +192,8 @@ static int metrics_query(struct evhttp_request *req, long *pid)
                 bad = strcmp(kv->key, "pid") != 0;
         if (!bad && (ps = evhttp_find_header(&q, "pid")) != NULL) {
                 char *end;
-                *pid = strtol(ps, &end, 10);
-                bad = end == ps || *end != '\0' || *pid <= 0 || *pid > 0x7fffffff;
+                pid = strtol(ps, &end, 10);
+                bad = end == ps || *end != '\0' || pid <= 0 || pid > 0x7fffffff;
         }
         evhttp_clear_headers(&q);
         if (bad) {
@@ -199,12 +201,13 @@ static int metrics_query(struct evhttp_request *req, long *pid)
                                "/metrics takes pid=N only");
                 return -1;
         }
-        jd_proc_t *p = jd_proc_find((pid_t)*pid);
-        if (*pid > 0 && (p == NULL || !jd_proc_visible(p))) {
+        jd_proc_t *p = jd_proc_find((pid_t)pid);
+        if (pid > 0 && (p == NULL || !jd_proc_visible(p))) {
                 jd_reply_error(req, JSON_COMPACT, HTTP_NOTFOUND, "Not Found", "no_such_process",
-                               "pid %ld is not a process this daemon knows", *pid);
+                               "pid %ld is not a process this daemon knows", pid);
                 return -1;
         }
+        *one = pid > 0 ? p : NULL;
         return 0;
 }
 
@@ -275,9 +278,9 @@ static void handle(struct evhttp_request *req, void *arg)
                 jd_reply_error(req, JSON_COMPACT, 405, "Method Not Allowed",
                                "method_not_allowed", "only GET and HEAD");
         } else if (is_metrics) {
-                long pid;
-                if (metrics_query(req, &pid) == 0) {
-                        metrics(b, pid > 0 ? jd_proc_find((pid_t)pid) : NULL);
+                const jd_proc_t *one;
+                if (metrics_query(req, &one) == 0) {
+                        metrics(b, one);
                         reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
                                    b);
                 }

@@ -255,17 +255,10 @@ static int set_option(int c, const char *name, const char *where, const char **h
                         return 2;
                 }
                 break;
-        case 'i':
-                if (!parse_seconds(optarg, &jd.opt.interval)) {
-                        fprintf(stderr, "jemctld: %sbad --interval: %s\n", where,
-                                optarg);
-                        return 2;
-                }
-                break;
-        case 't':
-                if (!parse_seconds(optarg, &jd.opt.timeout)) {
-                        fprintf(stderr, "jemctld: %sbad --timeout: %s\n", where,
-                                optarg);
+        case 'i': /* --interval */
+        case 't': /* --timeout */
+                if (!parse_seconds(optarg, c == 'i' ? &jd.opt.interval : &jd.opt.timeout)) {
+                        fprintf(stderr, "jemctld: %sbad --%s: %s\n", where, name, optarg);
                         return 2;
                 }
                 break;

@@ -74,25 +74,6 @@ static void part_fail(part_t *pt, int http, const char *reason, const char *code
         va_end(ap);
 }
 
-/* The whole dump (bytes long, checked sealed) into memory.  NULL with errno. */
-static char *read_all(int fd, uint64_t bytes)
-{
-        char *buf = malloc(bytes + 1);
-        uint64_t got = 0;
-        while (buf != NULL && got < bytes) {
-                ssize_t n = pread(fd, buf + got, bytes - got, (off_t)got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        free(buf);
-                        errno = n < 0 ? errno : EIO;
-                        return NULL;
-                }
-                got += (uint64_t)n;
-        }
-        return buf;
-}
-
 /* Parses and symbolizes the dump of pt's process. */
 static void convert(part_t *pt, const char *buf, size_t len)
 {
@@ -203,9 +184,9 @@ static void on_dump(jd_call_result_t *r, void *arg)
                                   "pid %d: a dump of %" PRIu64 " bytes is over the %llu MiB "
                                   "this endpoint reads",
                                   (int)pt->pid, bytes, (unsigned long long)(JD_PPROF_MAX_DUMP >> 20));
-                else if ((buf = read_all(r->fd, bytes)) == NULL)
+                else if ((buf = jd_read_blob(r->fd, bytes, &rc)) == NULL)
                         part_fail(pt, 500, "Internal Server Error", "io_error",
-                                  "pid %d: reading the dump: %s", (int)pt->pid, strerror(errno));
+                                  "pid %d: reading the dump: %s", (int)pt->pid, strerror(rc));
                 else
                         convert(pt, buf, bytes);
                 free(buf);

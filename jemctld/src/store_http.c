@@ -23,6 +23,7 @@
 #include <pc/profconv.h>
 
 #include "authz.h"
+#include "call.h"
 #include "http_ops.h"
 #include "http_reply.h"
 #include "jemctld.h"
@@ -133,24 +134,9 @@ static char *read_dump(const jd_profile_t *pf, size_t *len, int *err)
                 *err = -fd;
                 return NULL;
         }
-        char *buf = malloc(pf->bytes + 1);
-        size_t got = 0;
-        while (buf != NULL && got < pf->bytes) {
-                ssize_t n = pread(fd, buf + got, pf->bytes - got, (off_t)got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        *err = n < 0 ? errno : EIO;
-                        free(buf);
-                        buf = NULL;
-                        break;
-                }
-                got += (size_t)n;
-        }
-        if (buf == NULL && got < pf->bytes && *err == 0)
-                *err = ENOMEM;
+        char *buf = jd_read_blob(fd, pf->bytes, err);
         close(fd);
-        *len = got;
+        *len = buf != NULL ? pf->bytes : 0;
         return buf;
 }
 

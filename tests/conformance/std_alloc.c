@@ -439,20 +439,10 @@ static void test_valloc(void)
                 free(b[i]);
 }
 
-static void test_realloc(void)
+/* realloc(p, 0) frees p and returns NULL, errno untouched (opt.zero_realloc free). */
+static void realloc_to_zero(void)
 {
         void *p, *q;
-
-        p = realloc(NULL, opaque(100));
-        CHECK("realloc/null_is_malloc", p != NULL && malloc_usable_size(p) >= 100);
-        free(p);
-
-        p = realloc(NULL, opaque(0));
-        CHECK("realloc/null_0_nonnull", p != NULL);
-        CHECK_EQ("realloc/null_0_usable_8", p ? malloc_usable_size(p) : 0, 8);
-        free(p);
-
-        /* realloc(p, 0) frees p and returns NULL, errno untouched (opt.zero_realloc free). */
         static const size_t zsizes[] = {1, 100, 5000, 20000, 10 * MiB};
         GROUP_BEGIN("realloc/p_0_frees_returns_null");
         for (size_t i = 0; i < sizeof(zsizes) / sizeof(zsizes[0]); i++) {
@@ -468,8 +458,12 @@ static void test_realloc(void)
                         free(q);
         }
         GROUP_END();
+}
 
-        /* Contents survive every move, up and down through small, large and huge. */
+/* Contents survive every move, up and down through small, large and huge. */
+static void realloc_keeps_contents(void)
+{
+        void *p, *q;
         static const size_t chain[] = {1,     7,     8,     9,        100,     4096,
                                        5000,  14336, 16385, 100000,   MiB,     9 * MiB,
                                        20000, 100,   3,     12 * MiB, 2 * MiB, 17};
@@ -492,20 +486,13 @@ static void test_realloc(void)
         }
         free(p);
         GROUP_END();
+}
 
-        /* Aligned blocks can be realloc'ed too. */
-        p = NULL;
-        if (posix_memalign(&p, 4096, 3000) == 0) {
-                fill(p, 3000, 5);
-                q = realloc(p, opaque(300000));
-                CHECK("realloc/of_posix_memalign_block", q != NULL && verify(q, 3000, 5));
-                free(q != NULL ? q : p);
-        } else {
-                CHECK("realloc/of_posix_memalign_block", false);
-        }
-
-        /* Failure leaves the old block intact.  jemalloc 5.3.0 does not set errno on the
-         * size-overflow path; liballoc sets ENOMEM (POSIX). */
+/* Failure leaves the old block intact.  jemalloc 5.3.0 does not set errno on the
+ * size-overflow path; liballoc sets ENOMEM (POSIX). */
+static void realloc_failure_keeps_block(void)
+{
+        void *q;
         static const size_t bad[] = {SIZE_MAX, (size_t)PTRDIFF_MAX + 1, SIZE_MAX - 4095};
         /* The block's address lives in a volatile integer: compilers cannot tell that the
          * pointer is still valid after a realloc that failed. */
@@ -545,6 +532,36 @@ static void test_realloc(void)
         }
         GROUP_END();
         free((void *)blk);
+}
+
+static void test_realloc(void)
+{
+        void *p, *q;
+
+        p = realloc(NULL, opaque(100));
+        CHECK("realloc/null_is_malloc", p != NULL && malloc_usable_size(p) >= 100);
+        free(p);
+
+        p = realloc(NULL, opaque(0));
+        CHECK("realloc/null_0_nonnull", p != NULL);
+        CHECK_EQ("realloc/null_0_usable_8", p ? malloc_usable_size(p) : 0, 8);
+        free(p);
+
+        realloc_to_zero();
+        realloc_keeps_contents();
+
+        /* Aligned blocks can be realloc'ed too. */
+        p = NULL;
+        if (posix_memalign(&p, 4096, 3000) == 0) {
+                fill(p, 3000, 5);
+                q = realloc(p, opaque(300000));
+                CHECK("realloc/of_posix_memalign_block", q != NULL && verify(q, 3000, 5));
+                free(q != NULL ? q : p);
+        } else {
+                CHECK("realloc/of_posix_memalign_block", false);
+        }
+
+        realloc_failure_keeps_block();
 }
 
 static void test_usable_size(void)

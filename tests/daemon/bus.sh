@@ -513,12 +513,7 @@ wait "$apid" 2>/dev/null
 # not read it): no D-Bus API, but HTTP and the metrics go on, and /metrics says so.
 sed -e "s|@SOCKET@|$work/nopolicy-bus|" -e "/@POLICY@/d" "$here/bus-system.conf.in" \
         >"$work/nopolicy-bus.conf"
-dbus-daemon --config-file="$work/nopolicy-bus.conf" --nofork >/dev/null 2>"$work/nopolicy-dbus.log" &
-pids+=($!)
-for _ in $(seq 50); do
-        [ -S "$work/nopolicy-bus" ] && break
-        sleep 0.1
-done
+run_bus "$work/nopolicy-bus.conf" "$work/nopolicy-bus" "$work/nopolicy-dbus.log"
 port6=$(free_port)
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/nopolicy-bus "$D" --runtime-dir "$rt" \
         --http "127.0.0.1:$port6" --interval 1 --bus system 2>"$work/nopolicy-jemctld.log" &
@@ -575,12 +570,7 @@ cat >"$work/act-bus.conf" <<CONF
   </policy>
 </busconfig>
 CONF
-dbus-daemon --config-file="$work/act-bus.conf" --nofork >/dev/null 2>"$work/act-dbus.log" &
-pids+=($!)
-for _ in $(seq 50); do
-        [ -S "$work/act-bus" ] && break
-        sleep 0.1
-done
+run_bus "$work/act-bus.conf" "$work/act-bus" "$work/act-dbus.log"
 if out=$(busctl --address="$abus" --timeout=20 --json=short call $O $P $I ListProcesses 2>&1) &&
         printf '%s\n' "$out" | check "pids = [p[0] for p in d['data'][0]];
         $w1 in pids and $w2 in pids" &&

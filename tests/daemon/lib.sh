@@ -168,6 +168,16 @@ start_bus() {
         I=$O.Manager
 }
 bus_timeout=10
+# run_bus CONF SOCKET LOG: one more dbus-daemon with CONF in the background (in pids), up
+# to 5 s for it to listen on SOCKET.
+run_bus() {
+        dbus-daemon --config-file="$1" --nofork >/dev/null 2>"$3" &
+        pids+=($!)
+        for _ in $(seq 50); do
+                [ -S "$2" ] && break
+                sleep 0.1
+        done
+}
 # bcall METHOD SIGNATURE ARG...: busctl's JSON answer.
 bcall() { busctl --address="$A" --timeout=$bus_timeout --json=short call $O $P $I "$@"; }
 # The D-Bus error name of a call (dbus-send prints "Error NAME: message"), or "ok":

@@ -518,62 +518,86 @@ static bool pb_field(pbr_t *r, unsigned *field, uint64_t *v, pbr_t *sub)
         return true;
 }
 
-static void pprof_fields(void)
-{
-        uint64_t pcs[] = {(uint64_t)(uintptr_t)&unit_site_inner + 1,
-                          (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
-        char *text = make_dump(pcs, 3, 4, 4096, 1);
-        pc_profile_t p;
-        pc_resolved_t r;
-        pc_resolve_opts_t o = {0};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
-        pc_buf_t raw = {0}, gz = {0};
-        pc_error_t err;
-        CHECK(pc_write_pprof_raw(&r, &raw, &err) == 0);
-        CHECK(pc_write_pprof(&r, &gz, &err) == 0);
-
+/* What the tests read of a profile.proto message (the first ones of each kind). */
+typedef struct pprof_doc {
         char *strings[256];
-        size_t nstr = 0, nsample_types = 0, nlocs = 0, nfuncs = 0, nmaps = 0;
-        uint64_t st_idx[4][2], period = 0, dflt = 99, func_name[8] = {0}, values[4] = {0};
-        uint64_t locs[8], nl = 0, period_type[2] = {0};
-        pbr_t rd = {(const uint8_t *)raw.data, (const uint8_t *)raw.data + raw.len}, sub, s2;
+        size_t nstr;
+        uint64_t st_idx[4][2]; /* sample types: type and unit string indices */
+        size_t nsample_types;
+        uint64_t period_type[2], period, dflt, time_nanos;
+        size_t nsamples;
+        uint64_t locs[8];      /* the samples' location ids, in order */
+        size_t nl;
+        uint64_t values[4];    /* the last sample's values */
+        uint64_t label_key[4], label_num[4]; /* each sample's label */
+        size_t nlocs;
+        uint64_t loc_map[16];  /* each location's mapping id */
+        size_t nfuncs;
+        uint64_t func_name[8]; /* name string index, by function id */
+        size_t nmaps;
+        uint64_t map_ids[64];
+        bool mapping_has_functions;
+        bool whole; /* the message decoded to its last byte */
+} pprof_doc_t;
+
+static void pprof_sample(pprof_doc_t *d, pbr_t sub)
+{
+        unsigned f, lf;
+        uint64_t v;
+        pbr_t s2, s3;
+        while (pb_field(&sub, &f, &v, &s2)) {
+                uint64_t x;
+                if (f == 3) {
+                        while (d->nsamples < 4 && pb_field(&s2, &lf, &v, &s3))
+                                if (lf == 1)
+                                        d->label_key[d->nsamples] = v;
+                                else if (lf == 3)
+                                        d->label_num[d->nsamples] = v;
+                        continue;
+                }
+                for (size_t k = 0; s2.p < s2.end && pb_varint(&s2, &x); k++)
+                        if (f == 1 && d->nl < 8)
+                                d->locs[d->nl++] = x;
+                        else if (f == 2 && k < 4)
+                                d->values[k] = x;
+        }
+        d->nsamples++;
+}
+
+static void pprof_decode(const pc_buf_t *raw, pprof_doc_t *d)
+{
+        memset(d, 0, sizeof(*d));
+        d->dflt = 99;
+        pbr_t rd = {(const uint8_t *)raw->data, (const uint8_t *)raw->data + raw->len}, sub, s2;
         unsigned f;
         uint64_t v;
-        bool mapping_has_functions = false;
-        uint64_t loc_map[8] = {0}, map_ids[64] = {0};
         while (pb_field(&rd, &f, &v, &sub)) {
-                if (f == 6 && nstr < 256) {
-                        strings[nstr] = strndup((const char *)sub.p, (size_t)v);
-                        nstr++;
-                } else if (f == 1 && nsample_types < 4) {
+                if (f == 6 && d->nstr < 256) {
+                        d->strings[d->nstr++] = strndup((const char *)sub.p, (size_t)v);
+                } else if (f == 1 && d->nsample_types < 4) {
                         while (pb_field(&sub, &f, &v, &s2))
-                                st_idx[nsample_types][f - 1] = v;
-                        nsample_types++;
+                                d->st_idx[d->nsample_types][f - 1] = v;
+                        d->nsample_types++;
                 } else if (f == 11) {
                         while (pb_field(&sub, &f, &v, &s2))
-                                period_type[f - 1] = v;
+                                d->period_type[f - 1] = v;
+                } else if (f == 9) {
+                        d->time_nanos = v;
                 } else if (f == 12) {
-                        period = v;
+                        d->period = v;
                 } else if (f == 14) {
-                        dflt = v;
+                        d->dflt = v;
                 } else if (f == 2) {
-                        while (pb_field(&sub, &f, &v, &s2)) {
-                                uint64_t x;
-                                for (size_t k = 0; s2.p < s2.end && pb_varint(&s2, &x); k++)
-                                        if (f == 1 && nl < 8)
-                                                locs[nl++] = x;
-                                        else if (f == 2 && k < 4)
-                                                values[k] = x;
-                        }
+                        pprof_sample(d, sub);
                 } else if (f == 4) {
                         uint64_t mid = 0;
                         while (pb_field(&sub, &f, &v, &s2))
                                 if (f == 2)
                                         mid = v;
-                        if (nlocs < 8)
-                                loc_map[nlocs] = mid;
-                        nlocs++;
-                } else if (f == 5 && nfuncs < 8) {
+                        if (d->nlocs < 16)
+                                d->loc_map[d->nlocs] = mid;
+                        d->nlocs++;
+                } else if (f == 5) {
                         uint64_t id = 0, name = 0;
                         while (pb_field(&sub, &f, &v, &s2))
                                 if (f == 1)
@@ -581,74 +605,24 @@ static void pprof_fields(void)
                                 else if (f == 2)
                                         name = v;
                         if (id < 8)
-                                func_name[id] = name;
-                        nfuncs++;
+                                d->func_name[id] = name;
+                        d->nfuncs++;
                 } else if (f == 3) {
                         while (pb_field(&sub, &f, &v, &s2))
                                 if (f == 7 && v == 1)
-                                        mapping_has_functions = true;
-                                else if (f == 1 && nmaps < 64)
-                                        map_ids[nmaps] = v;
-                        nmaps++;
+                                        d->mapping_has_functions = true;
+                                else if (f == 1 && d->nmaps < 64)
+                                        d->map_ids[d->nmaps] = v;
+                        d->nmaps++;
                 }
         }
-        CHECK(rd.p == rd.end); /* the whole message decoded */
-        CHECK(nstr > 10 && strings[0][0] == '\0');
-        CHECK_EQ_U(nsample_types, 4);
-        static const char *const want[4][2] = {{"alloc_objects", "count"},
-                                               {"alloc_space", "bytes"},
-                                               {"inuse_objects", "count"},
-                                               {"inuse_space", "bytes"}};
-        for (int i = 0; i < 4 && nsample_types == 4; i++) {
-                CHECK(st_idx[i][0] < nstr && st_idx[i][1] < nstr);
-                CHECK_STR(strings[st_idx[i][0]], want[i][0]);
-                CHECK_STR(strings[st_idx[i][1]], want[i][1]);
-        }
-        CHECK(dflt < nstr && strcmp(strings[dflt], "inuse_space") == 0);
-        CHECK(period_type[0] < nstr && strcmp(strings[period_type[0]], "space") == 0);
-        CHECK(period_type[1] < nstr && strcmp(strings[period_type[1]], "bytes") == 0);
-        CHECK_EQ_U(period, 1);
-        CHECK_EQ_U(nl, 3);
-        CHECK(nl == 3 && locs[0] == 1 && locs[1] == 2 && locs[2] == 3); /* leaf first */
-        CHECK_EQ_U(nlocs, 3);
-        /* every location names a mapping that exists (0x10 is in none: the empty one) */
-        for (size_t i = 0; i < nlocs && i < 8; i++) {
-                bool found = false;
-                for (size_t k = 0; k < nmaps && k < 64; k++)
-                        found |= loc_map[i] != 0 && map_ids[k] == loc_map[i];
-                CHECK(found);
-        }
-        CHECK_EQ_U(nfuncs, 2);
-        CHECK(nmaps >= 2 && mapping_has_functions);
-        CHECK_EQ_U(values[0], 4);
-        CHECK_EQ_U(values[1], 4096);
-        CHECK_EQ_U(values[2], 4);
-        CHECK_EQ_U(values[3], 4096);
-        CHECK(func_name[1] < nstr && strcmp(strings[func_name[1]], "unit_site_inner") == 0);
-        CHECK(func_name[2] < nstr && strcmp(strings[func_name[2]], "unit_site_outer") == 0);
-        for (size_t i = 0; i < nstr; i++)
-                free(strings[i]);
+        d->whole = rd.p == rd.end;
+}
 
-        /* gzip wrapper: magic bytes, and it inflates to the raw message. */
-        CHECK(gz.len > 18 && (uint8_t)gz.data[0] == 0x1f && (uint8_t)gz.data[1] == 0x8b);
-        z_stream z;
-        memset(&z, 0, sizeof(z));
-        CHECK(inflateInit2(&z, 31) == Z_OK);
-        char *back = malloc(raw.len + 16);
-        z.next_in = (Bytef *)gz.data;
-        z.avail_in = (uInt)gz.len;
-        z.next_out = (Bytef *)back;
-        z.avail_out = (uInt)raw.len + 16;
-        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-        CHECK_EQ_U(z.total_out, raw.len);
-        CHECK(memcmp(back, raw.data, raw.len) == 0);
-        inflateEnd(&z);
-        free(back);
-        pc_buf_free(&raw);
-        pc_buf_free(&gz);
-        pc_resolved_free(&r);
-        pc_profile_free(&p);
-        free(text);
+static void pprof_doc_free(pprof_doc_t *d)
+{
+        for (size_t i = 0; i < d->nstr; i++)
+                free(d->strings[i]);
 }
 
 /* Inflates a gzip buffer (at most cap bytes out) into a new pc_buf_t. */
@@ -666,6 +640,73 @@ static pc_buf_t gunzip(const pc_buf_t *gz, size_t cap)
         out.len = z.total_out;
         inflateEnd(&z);
         return out;
+}
+
+static void pprof_fields(void)
+{
+        uint64_t pcs[] = {(uint64_t)(uintptr_t)&unit_site_inner + 1,
+                          (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
+        char *text = make_dump(pcs, 3, 4, 4096, 1);
+        pc_profile_t p;
+        pc_resolved_t r;
+        pc_resolve_opts_t o = {0};
+        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        pc_buf_t raw = {0}, gz = {0};
+        pc_error_t err;
+        CHECK(pc_write_pprof_raw(&r, &raw, &err) == 0);
+        CHECK(pc_write_pprof(&r, &gz, &err) == 0);
+
+        pprof_doc_t d;
+        pprof_decode(&raw, &d);
+        char **strings = d.strings;
+        size_t nstr = d.nstr;
+        CHECK(d.whole); /* the whole message decoded */
+        CHECK(nstr > 10 && strings[0][0] == '\0');
+        CHECK_EQ_U(d.nsample_types, 4);
+        static const char *const want[4][2] = {{"alloc_objects", "count"},
+                                               {"alloc_space", "bytes"},
+                                               {"inuse_objects", "count"},
+                                               {"inuse_space", "bytes"}};
+        for (int i = 0; i < 4 && d.nsample_types == 4; i++) {
+                CHECK(d.st_idx[i][0] < nstr && d.st_idx[i][1] < nstr);
+                CHECK_STR(strings[d.st_idx[i][0]], want[i][0]);
+                CHECK_STR(strings[d.st_idx[i][1]], want[i][1]);
+        }
+        CHECK(d.dflt < nstr && strcmp(strings[d.dflt], "inuse_space") == 0);
+        CHECK(d.period_type[0] < nstr && strcmp(strings[d.period_type[0]], "space") == 0);
+        CHECK(d.period_type[1] < nstr && strcmp(strings[d.period_type[1]], "bytes") == 0);
+        CHECK_EQ_U(d.period, 1);
+        CHECK_EQ_U(d.nl, 3);
+        CHECK(d.nl == 3 && d.locs[0] == 1 && d.locs[1] == 2 && d.locs[2] == 3); /* leaf first */
+        CHECK_EQ_U(d.nlocs, 3);
+        /* every location names a mapping that exists (0x10 is in none: the empty one) */
+        for (size_t i = 0; i < d.nlocs && i < 8; i++) {
+                bool found = false;
+                for (size_t k = 0; k < d.nmaps && k < 64; k++)
+                        found |= d.loc_map[i] != 0 && d.map_ids[k] == d.loc_map[i];
+                CHECK(found);
+        }
+        CHECK_EQ_U(d.nfuncs, 2);
+        CHECK(d.nmaps >= 2 && d.mapping_has_functions);
+        CHECK_EQ_U(d.values[0], 4);
+        CHECK_EQ_U(d.values[1], 4096);
+        CHECK_EQ_U(d.values[2], 4);
+        CHECK_EQ_U(d.values[3], 4096);
+        CHECK(d.func_name[1] < nstr && strcmp(strings[d.func_name[1]], "unit_site_inner") == 0);
+        CHECK(d.func_name[2] < nstr && strcmp(strings[d.func_name[2]], "unit_site_outer") == 0);
+        pprof_doc_free(&d);
+
+        /* gzip wrapper: magic bytes, and it inflates to the raw message. */
+        CHECK(gz.len > 18 && (uint8_t)gz.data[0] == 0x1f && (uint8_t)gz.data[1] == 0x8b);
+        pc_buf_t back = gunzip(&gz, raw.len + 16);
+        CHECK_EQ_U(back.len, raw.len);
+        CHECK(memcmp(back.data, raw.data, raw.len) == 0);
+        pc_buf_free(&back);
+        pc_buf_free(&raw);
+        pc_buf_free(&gz);
+        pc_resolved_free(&r);
+        pc_profile_free(&p);
+        free(text);
 }
 
 /* Two processes' profiles as one: mappings and locations apart (addresses in no file
@@ -686,57 +727,26 @@ static void pprof_parts(void)
         pc_error_t err;
         CHECK(pc_write_pprof_parts(parts, 2, 1234567890123, &gz, &err) == 0);
         pc_buf_t raw = gunzip(&gz, 1 << 20);
-        char *strings[256];
-        size_t nstr = 0, nsamples = 0, nlocs = 0, nfuncs = 0, nmaps = 0;
-        uint64_t time_nanos = 0, label_key[4] = {0}, label_num[4] = {0}, loc_map[16] = {0};
-        pbr_t rd = {(const uint8_t *)raw.data, (const uint8_t *)raw.data + raw.len}, sub, s2, s3;
-        unsigned f;
-        uint64_t v;
-        while (pb_field(&rd, &f, &v, &sub)) {
-                if (f == 6 && nstr < 256) {
-                        strings[nstr++] = strndup((const char *)sub.p, (size_t)v);
-                } else if (f == 9) {
-                        time_nanos = v;
-                } else if (f == 2) {
-                        while (pb_field(&sub, &f, &v, &s2)) {
-                                unsigned lf;
-                                while (f == 3 && nsamples < 4 && pb_field(&s2, &lf, &v, &s3))
-                                        if (lf == 1)
-                                                label_key[nsamples] = v;
-                                        else if (lf == 3)
-                                                label_num[nsamples] = v;
-                        }
-                        nsamples++;
-                } else if (f == 4) {
-                        while (pb_field(&sub, &f, &v, &s2))
-                                if (f == 2 && nlocs < 16)
-                                        loc_map[nlocs] = v;
-                        nlocs++;
-                } else if (f == 5) {
-                        nfuncs++;
-                } else if (f == 3) {
-                        nmaps++;
-                }
-        }
-        CHECK(rd.p == rd.end);
-        CHECK_EQ_U(time_nanos, 1234567890123ull);
-        CHECK_EQ_U(nsamples, 2);
-        CHECK(label_key[0] < nstr && strcmp(strings[label_key[0]], "pid") == 0);
-        CHECK(label_key[1] == label_key[0]);
-        CHECK_EQ_U(label_num[0], 11);
-        CHECK_EQ_U(label_num[1], 22);
+        pprof_doc_t d;
+        pprof_decode(&raw, &d);
+        CHECK(d.whole);
+        CHECK_EQ_U(d.time_nanos, 1234567890123ull);
+        CHECK_EQ_U(d.nsamples, 2);
+        CHECK(d.label_key[0] < d.nstr && strcmp(d.strings[d.label_key[0]], "pid") == 0);
+        CHECK(d.label_key[1] == d.label_key[0]);
+        CHECK_EQ_U(d.label_num[0], 11);
+        CHECK_EQ_U(d.label_num[1], 22);
         /* The same addresses in two processes are six locations; the two real mappings of
          * each part are apart; the two functions are shared. */
-        CHECK_EQ_U(nlocs, 6);
-        CHECK_EQ_U(nfuncs, 2);
-        CHECK_EQ_U(nmaps, 2 * r1.nmaps + 1);
+        CHECK_EQ_U(d.nlocs, 6);
+        CHECK_EQ_U(d.nfuncs, 2);
+        CHECK_EQ_U(d.nmaps, 2 * r1.nmaps + 1);
         for (size_t i = 0; i < 2; i++)
-                CHECK(loc_map[i] != loc_map[i + 3]);
+                CHECK(d.loc_map[i] != d.loc_map[i + 3]);
         /* 0x10, in no file: both parts' locations name the one empty mapping, the last. */
-        CHECK_EQ_U(loc_map[2], 2 * r1.nmaps + 1);
-        CHECK_EQ_U(loc_map[5], 2 * r1.nmaps + 1);
-        for (size_t i = 0; i < nstr; i++)
-                free(strings[i]);
+        CHECK_EQ_U(d.loc_map[2], 2 * r1.nmaps + 1);
+        CHECK_EQ_U(d.loc_map[5], 2 * r1.nmaps + 1);
+        pprof_doc_free(&d);
         pc_buf_free(&raw);
         pc_buf_free(&gz);
         pc_resolved_free(&r1);
