@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jcl/sock.h>
+
 #include "jemctl.h"
 
 static double now_s(void)
@@ -97,6 +99,54 @@ static void explain_connect(pid_t pid, const char *dir, const char *path, int e,
         }
 }
 
+/* Connects to pid's control socket in dir (its names in jcl_sock_names' order) and trusts
+ * it by jcl_connect's rules (never a link, the listener is that pid, of the file's owner,
+ * of a uid the process runs as, alive).  A full listen queue is retried until the
+ * deadline.  The descriptor (path set to the socket that answered, or to the first name
+ * tried), or minus a status with *why set and the reason printed unless quiet. */
+static void set_path(char *path, size_t cap, const char *dir, const char *name)
+{
+        if (snprintf(path, cap, "%s/%s", dir, name) >= (int)cap)
+                path[cap - 1] = '\0'; /* only shown: the connection goes by descriptor */
+}
+
+static int connect_trusted(pid_t pid, const char *dir, char *path, size_t cap, bool quiet,
+                           enum jc_conn_fail *why)
+{
+        char names[JCL_ALT_MAX][JCL_NAME_MAX];
+        size_t n = jcl_sock_names(dir, pid, names);
+        double deadline = now_s() + jc_opt->timeout;
+        enum jcl_fail f = JCL_GONE, worst = JCL_GONE;
+        jcl_peer_t peer, shown;
+        memset(&shown, 0, sizeof(shown));
+        set_path(path, cap, dir, names[0]);
+        for (size_t i = 0; i < n; i++) {
+                int fd;
+                while ((fd = jcl_connect(dir, names[i], pid, true, &f, &peer)) < 0 &&
+                       f == JCL_BUSY && left_ms(deadline) > 0)
+                        sleep_ms(20); /* the listen queue is full: the server is busy */
+                if (fd >= 0) {
+                        set_path(path, cap, dir, names[i]);
+                        return fd;
+                }
+                if (i == 0 || (f != JCL_GONE && worst == JCL_GONE)) {
+                        worst = f;
+                        shown = peer;
+                        set_path(path, cap, dir, names[i]);
+                }
+        }
+        if (worst == JCL_UNTRUSTED) {
+                if (!quiet)
+                        jc_err("pid %d: %s is not trusted: %s", (int)pid, path, shown.why);
+                *why = JC_CF_STALE;
+                return -JC_NOCONN;
+        }
+        int status;
+        explain_connect(pid, dir, path, worst == JCL_BUSY ? ETIMEDOUT : shown.e, why, quiet,
+                        &status);
+        return -status;
+}
+
 int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why)
 {
         enum jc_conn_fail dummy;
@@ -132,54 +182,9 @@ int jc_connect(pid_t pid, jc_conn_t *c, bool quiet, enum jc_conn_fail *why)
                                (int)pid);
                 return JC_USAGE;
         }
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-                jc_err("socket: %s", strerror(errno));
-                return JC_FAIL;
-        }
-        struct sockaddr_un sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
-        double deadline = now_s() + jc_opt->timeout;
-        int e = 0;
-        for (;;) {
-                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-                        e = 0;
-                        break;
-                }
-                e = errno;
-                if (e == EINTR)
-                        continue;
-                if (e != EAGAIN && e != EINPROGRESS)
-                        break;
-                /* The listen backlog is full: the server is busy; retry until the
-                 * deadline. */
-                if (left_ms(deadline) == 0) {
-                        e = ETIMEDOUT;
-                        break;
-                }
-                sleep_ms(20);
-        }
-        if (e != 0) {
-                close(fd);
-                int status;
-                explain_connect(pid, dir, c->path, e, why, quiet, &status);
-                return status;
-        }
-        /* The socket must belong to the process its name says (never trust a file left
-         * by a dead process whose pid was reused, or a squatter): the kernel tells who
-         * listens on it. */
-        struct ucred cred;
-        socklen_t clen = sizeof(cred);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != pid) {
-                close(fd);
-                if (!quiet)
-                        jc_err("pid %d: %s is served by pid %d, not by pid %d: not trusted",
-                               (int)pid, c->path, (int)cred.pid, (int)pid);
-                *why = JC_CF_STALE;
-                return JC_NOCONN;
-        }
+        int fd = connect_trusted(pid, dir, c->path, sizeof(c->path), quiet, why);
+        if (fd < 0)
+                return -fd;
         c->req = malloc(JP_HDR_SIZE + JP_REQ_MAX);
         if (c->req == NULL) {
                 close(fd);

@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jcl/sock.h>
+
 #include "jemctl.h"
 
 int jc_runtime_dir(char *buf, size_t cap)
@@ -78,16 +80,9 @@ bool jc_pid_alive(pid_t pid)
 static int by_pid(const void *a, const void *b)
 {
         const jc_sock_t *x = a, *y = b;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* "<digits>.sock" with a pid that fits. */
-static pid_t sock_name_pid(const char *name)
-{
-        size_t d = strspn(name, "0123456789");
-        if (d == 0 || d > 9 || strcmp(name + d, ".sock") != 0 || name[0] == '0')
-                return -1;
-        return (pid_t)atol(name);
+        if (x->pid != y->pid)
+                return (x->pid > y->pid) - (x->pid < y->pid);
+        return (int)x->alt - (int)y->alt;
 }
 
 int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
@@ -111,7 +106,7 @@ int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
         size_t cap = 0;
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-                pid_t pid = sock_name_pid(e->d_name);
+                pid_t pid = jcl_sock_name_pid(e->d_name);
                 if (pid <= 0)
                         continue;
                 if (*n == cap) {
@@ -129,13 +124,21 @@ int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
                 }
                 jc_sock_t *s = &(*out)[*n];
                 s->pid = pid;
-                if (!jc_socket_path(dir, pid, s->path, sizeof(s->path)))
-                        continue; /* too long for a socket address: cannot be ours */
+                s->alt = jcl_sock_name_is_alt(e->d_name);
+                int len = snprintf(s->path, sizeof(s->path), "%s/%s", dir, e->d_name);
+                if (len < 0 || (size_t)len >= sizeof(s->path))
+                        continue;
                 (*n)++;
         }
         closedir(d);
         if (*n > 1)
                 qsort(*out, *n, sizeof(**out), by_pid);
+        /* One entry per pid (a connection tries all its names), "<pid>.sock" first. */
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++)
+                if (k == 0 || (*out)[k - 1].pid != (*out)[i].pid)
+                        (*out)[k++] = (*out)[i];
+        *n = k;
         return JC_OK;
 }
 

@@ -107,9 +107,11 @@ bool jc_pid_alive(pid_t pid);
 
 typedef struct jc_sock {
         pid_t pid;
+        bool alt; /* the "<pid>.<hex>.sock" form (its "<pid>.sock" was squatted) */
         char path[JC_PATH_MAX];
 } jc_sock_t;
-/* The <pid>.sock entries of dir, sorted by pid (*out malloc'ed).  JC_OK, or an error
+/* The processes with a socket file in dir ("<pid>.sock" or "<pid>.<hex>.sock", one entry
+ * per pid, "<pid>.sock" preferred), sorted by pid (*out malloc'ed).  JC_OK, or an error
  * status with the message printed; a missing directory is an empty list. */
 int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n);
 /* Removes path if it is a socket of this user whose pid is gone and that refuses

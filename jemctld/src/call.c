@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "call.h"
+#include "connect.h"
 #include "jemctld.h"
 
 struct jd_call {
@@ -311,47 +312,39 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
         on_readable(c);
 }
 
-/* Connects and checks the listener; on failure sets the early status for on_deadline. */
+/* Connects and checks the listener (connect.c); on failure sets the early status for
+ * on_deadline. */
 static int connect_target(jd_call_t *c)
 {
-        char path[JD_PATH_MAX + 64];
-        int n = snprintf(path, sizeof(path), "%s/%d.sock", jd.opt.runtime_dir, (int)c->pid);
-        if (n < 0 || (size_t)n >= JD_PATH_MAX) {
-                c->res.status = JD_CALL_INTERNAL;
-                snprintf(c->msg, sizeof(c->msg), "socket path too long");
-                return -1;
-        }
-        c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        jd_proc_t *p = jd_proc_find(c->pid);
+        enum jcl_fail f;
+        jcl_peer_t peer;
+        char name[JCL_NAME_MAX];
+        c->sock = jd_connect_target(c->pid, p != NULL ? p->sock : NULL,
+                                    p == NULL || p->has_alt, name, &f, &peer);
         if (c->sock < 0) {
-                c->res.status = JD_CALL_INTERNAL;
-                snprintf(c->msg, sizeof(c->msg), "socket: %s", strerror(errno));
+                switch (f) {
+                case JCL_GONE:
+                        c->res.status = peer.e == ECONNREFUSED && kill(c->pid, 0) == 0
+                                                ? JD_CALL_REFUSED
+                                                : JD_CALL_GONE;
+                        break;
+                case JCL_UNTRUSTED:
+                        c->res.status = JD_CALL_UNTRUSTED;
+                        break;
+                case JCL_BUSY:
+                        c->res.status = JD_CALL_REFUSED;
+                        break;
+                default:
+                        c->res.status = JD_CALL_INTERNAL;
+                        break;
+                }
+                snprintf(c->msg, sizeof(c->msg), "pid %d: %s%s: %.160s", (int)c->pid,
+                         f == JCL_UNTRUSTED ? "its socket is not trusted" : "cannot connect",
+                         f == JCL_BUSY ? " (the process is busy)" : "", peer.why);
                 return -1;
         }
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        memcpy(sa.sun_path, path, (size_t)n + 1);
-        int rc;
-        do
-                rc = connect(c->sock, (struct sockaddr *)&sa, sizeof(sa));
-        while (rc != 0 && errno == EINTR);
-        if (rc != 0) {
-                int e = errno;
-                bool gone = e == ENOENT || e == ENOTSOCK ||
-                            (e == ECONNREFUSED && kill(c->pid, 0) != 0 && errno == ESRCH);
-                c->res.status = gone ? JD_CALL_GONE : JD_CALL_REFUSED;
-                snprintf(c->msg, sizeof(c->msg), "pid %d: cannot connect to %s: %s%s", (int)c->pid,
-                         path, strerror(e), e == EAGAIN ? " (the process is busy)" : "");
-                return -1;
-        }
-        struct ucred cred;
-        socklen_t clen = sizeof(cred);
-        if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != c->pid) {
-                c->res.status = JD_CALL_UNTRUSTED;
-                snprintf(c->msg, sizeof(c->msg),
-                         "pid %d: %s is served by another process: "
-                         "not trusted",
-                         (int)c->pid, path);
-                return -1;
-        }
+        struct ucred cred = {.pid = c->pid, .uid = peer.uid, .gid = peer.gid};
         c->res.target_uid = cred.uid;
         if (c->as_uid != JD_CALL_ANY_UID && c->as_uid != 0 && c->as_uid != cred.uid) {
                 c->res.status = JD_CALL_DENIED;

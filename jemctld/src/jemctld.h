@@ -39,7 +39,11 @@ typedef struct jd_proc {
         double last_poll; /* wall clock (Unix seconds) of the last finished poll, 0 if none */
         double last_ok;   /* wall clock of the last successful poll */
         char error[256];  /* why the last poll failed; "" if it succeeded */
-        bool untrusted;   /* the socket is served by another pid: hidden */
+        bool untrusted;   /* no socket of its pid passes the trust checks: hidden */
+        char sock[40];    /* the socket name that passed them (JCL_NAME_MAX), "" none yet */
+        bool has_alt;     /* the directory held a "<pid>.<hex>.sock" name of it */
+        uid_t uid;        /* its socket listener's (SO_PEERCRED), once connected */
+        size_t kept[2];   /* bytes of answer text behind stats [0] and info [1] (answer.h) */
         bool seen;        /* found by the current scan */
         bool announced;   /* jd_on_proc_added was called (trusted, info known) */
         double added_at;  /* monotonic time it was found */
@@ -72,6 +76,7 @@ typedef struct jd_state {
         pid_t *queue;           /* pids waiting for a connection slot */
         size_t queue_len, queue_cap, queue_head;
         unsigned inflight;
+        size_t kept; /* all processes' kept bytes (answer.h's JD_KEPT_MAX) */
 } jd_state_t;
 
 extern jd_state_t jd;
@@ -94,12 +99,13 @@ bool jd_proc_visible(const jd_proc_t *p);
 
 /* Table of processes (poll.c).  jd_proc_add: the process of a <pid>.sock just found,
  * created if unknown; NULL if the pid is not alive (a stale file) or out of memory.
- * jd_proc_forget: its socket file went away: drop it (no-op if unknown).  jd_poll_now:
+ * jd_proc_forget: its socket file `name` went away: drop it (no-op if unknown, or if
+ * another of its names is the one that serves it); name NULL: the process exited.  jd_poll_now:
  * poll p at once, outside the cycle, if a connection slot is free and p is not being
  * polled; false if not started (p may have been removed). */
 jd_proc_t *jd_proc_find(pid_t pid);
 jd_proc_t *jd_proc_add(pid_t pid);
-void jd_proc_forget(pid_t pid);
+void jd_proc_forget(pid_t pid, const char *name);
 bool jd_poll_now(jd_proc_t *p);
 /* Seconds a process found but still refusing connections is given to start listening
  * (liballoc binds, then listens) before it counts as a stale file. */

@@ -22,8 +22,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include <jcl/sock.h>
 #include <jp/proto.h>
 
+#include "answer.h"
+#include "connect.h"
 #include "governor.h"
 #include "jemctld.h"
 #include "history.h"
@@ -79,20 +82,6 @@ static bool pid_alive(pid_t pid)
         return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
 }
 
-static pid_t sock_name_pid(const char *name)
-{
-        size_t d = strspn(name, "0123456789");
-        if (d == 0 || d > 9 || strcmp(name + d, ".sock") != 0 || name[0] == '0')
-                return -1;
-        return (pid_t)atol(name);
-}
-
-static bool socket_path(pid_t pid, char *buf, size_t cap)
-{
-        int n = snprintf(buf, cap, "%s/%d.sock", jd.opt.runtime_dir, (int)pid);
-        return n > 0 && (size_t)n < cap && (size_t)n < JD_PATH_MAX;
-}
-
 /* ---- the table ---------------------------------------------------------------------- */
 
 static void job_free(jd_job_t *j)
@@ -108,8 +97,21 @@ static void job_free(jd_job_t *j)
         free(j);
 }
 
+/* Drops p's answers (and their share of the daemon's budget). */
+static void drop_answers(jd_proc_t *p)
+{
+        json_decref(p->info);
+        json_decref(p->stats);
+        p->info = p->stats = NULL;
+        free(p->labels);
+        p->labels = NULL;
+        jd.kept -= p->kept[0] + p->kept[1];
+        p->kept[0] = p->kept[1] = 0;
+}
+
 static void proc_free(jd_proc_t *p)
 {
+        jd.kept -= p->kept[0] + p->kept[1];
         json_decref(p->info);
         json_decref(p->stats);
         free(p->labels);
@@ -243,6 +245,39 @@ static json_t *parse_response(const char *buf, size_t len, uint64_t id, char *wh
         return res;
 }
 
+/* Keeps the figures of one answer (len bytes of text) as p's info or stats: false with
+ * why when the answer is not one or the daemon's budget for answers is spent. */
+static bool keep_answer(jd_proc_t *p, bool is_info, json_t *res, size_t len, char *why,
+                        size_t cap)
+{
+        json_t *kept = is_info ? jd_answer_info(res, p->uid) : jd_answer_stats(res);
+        json_decref(res);
+        if (kept == NULL) {
+                snprintf(why, cap, "out of memory");
+                return false;
+        }
+        /* The budget counts the text as sent: the kept part is never larger. */
+        size_t before = p->kept[is_info];
+        if (jd.kept - before + len > JD_KEPT_MAX) {
+                json_decref(kept);
+                snprintf(why, cap, "jemctld's memory for answers (%u MiB) is spent",
+                         JD_KEPT_MAX >> 20);
+                return false;
+        }
+        jd.kept = jd.kept - before + len;
+        p->kept[is_info] = len;
+        if (is_info) {
+                json_decref(p->info);
+                p->info = kept;
+                free(p->labels);
+                p->labels = NULL;
+        } else {
+                json_decref(p->stats);
+                p->stats = kept;
+        }
+        return true;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
         jd_job_t *j = arg;
@@ -251,9 +286,11 @@ static void on_read(struct bufferevent *bev, void *arg)
                 uint8_t hdr[JP_HDR_SIZE];
                 if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
                         return;
-                uint32_t len = jp_frame_get(hdr);
-                if (jp_frame_check(len, JP_RESP_MAX) != JP_OK) {
-                        job_fail(j, "malformed answer: bad frame length %u", len);
+                bool is_info = j->want_info;
+                uint32_t len = jp_frame_get(hdr), max = is_info ? JD_INFO_MAX : JD_STATS_MAX;
+                if (jp_frame_check(len, JP_RESP_MAX) != JP_OK || len > max) {
+                        job_fail(j, "%s: answer of %u bytes refused (jemctld reads at most %u)",
+                                 is_info ? "info" : "stats", len, max);
                         return;
                 }
                 if (evbuffer_get_length(in) < JP_HDR_SIZE + (size_t)len)
@@ -264,7 +301,6 @@ static void on_read(struct bufferevent *bev, void *arg)
                         job_fail(j, "out of memory");
                         return;
                 }
-                bool is_info = j->want_info;
                 uint64_t id = is_info ? 1 : 2;
                 char why[256];
                 json_t *res = parse_response(buf, len, id, why, sizeof(why));
@@ -282,15 +318,12 @@ static void on_read(struct bufferevent *bev, void *arg)
                                          (long long)json_integer_value(pid));
                                 return;
                         }
-                        json_decref(p->info);
-                        p->info = res;
-                        free(p->labels);
-                        p->labels = NULL;
-                        j->want_info = false;
-                } else {
-                        json_decref(p->stats);
-                        p->stats = res;
                 }
+                if (!keep_answer(p, is_info, res, len, why, sizeof(why))) {
+                        job_fail(j, "%s: %s", is_info ? "info" : "stats", why);
+                        return;
+                }
+                j->want_info &= !is_info;
                 j->expect--;
         }
         /* Both answers are in. */
@@ -328,69 +361,53 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
                  jd.opt.timeout);
 }
 
-/* Starts polling p; false if no job was started (p may have been removed: its socket is
- * gone or refuses). */
-/* A connection to p's socket whose listener the kernel says is p: the descriptor, or -1
- * (p's error set, or p removed: it is gone or untrusted, or retried shortly if it was
- * just found and does not listen yet). */
+/* A connection to p's socket that passes the trust checks (connect.c): the descriptor,
+ * or -1 (p's error set, or p removed: it is gone, or retried shortly if it was just found
+ * and does not listen yet; untrusted, it is hidden and its answers dropped). */
 static int connect_target(jd_proc_t *p)
 {
-        char path[JD_PATH_MAX + 64];
-        if (!socket_path(p->pid, path, sizeof(path))) {
-                proc_remove(p);
-                return -1;
+        enum jcl_fail f;
+        jcl_peer_t peer;
+        char name[JCL_NAME_MAX];
+        int fd = jd_connect_target(p->pid, p->sock, p->has_alt, name, &f, &peer);
+        if (fd >= 0) {
+                if (p->untrusted)
+                        jd_log("pid %d: %s/%s is trusted", (int)p->pid, jd.opt.runtime_dir,
+                               name);
+                p->untrusted = false;
+                p->uid = peer.uid;
+                memcpy(p->sock, name, sizeof(p->sock));
+                return fd;
         }
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-                set_error(p, "socket: %s", strerror(errno));
-                return -1;
-        }
-        struct sockaddr_un sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        int rc;
-        do
-                rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-        while (rc != 0 && errno == EINTR);
-        if (rc != 0) {
-                int e = errno;
-                close(fd);
-                if (e == ECONNREFUSED && p->info == NULL &&
+        bool had_name = p->sock[0] != '\0';
+        p->sock[0] = '\0'; /* the next try looks at every name again */
+        switch (f) {
+        case JCL_GONE:
+                if (peer.e == ECONNREFUSED && p->info == NULL && !had_name &&
                     jd_mono() - p->added_at < JD_ARRIVAL_GRACE) {
-                        /* Just found: bound but not listening yet. */
-                        jd_watch_retry(p->pid);
-                } else if (e == ECONNREFUSED || e == ENOENT || e == ENOTSOCK) {
-                        /* Nobody serves it (a stale file, or gone): the process
-                         * disappears. */
+                        jd_watch_retry(p->pid); /* just found: bound, not listening yet */
+                } else {
+                        /* Nobody serves it (a stale file, or gone). */
                         if (p->info != NULL)
                                 jd_log("pid %d: gone", (int)p->pid);
                         proc_remove(p);
-                } else if (e == EAGAIN) {
-                        set_error(p, "busy: the listen queue is full");
-                } else {
-                        set_error(p, "cannot connect to %s: %s", path, strerror(e));
                 }
-                return -1;
-        }
-        /* Trust the socket only if the kernel says its listener is the pid of its name. */
-        struct ucred cred;
-        socklen_t clen = sizeof(cred);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != p->pid) {
-                close(fd);
+                break;
+        case JCL_BUSY:
+                set_error(p, "busy: the listen queue is full");
+                break;
+        case JCL_UNTRUSTED:
                 if (!p->untrusted)
-                        jd_log("pid %d: %s is served by pid %d: not trusted, ignored",
-                               (int)p->pid, path, (int)cred.pid);
+                        jd_log("pid %d: its socket in %s is not trusted, ignored: %s",
+                               (int)p->pid, jd.opt.runtime_dir, peer.why);
                 p->untrusted = true;
-                json_decref(p->info);
-                json_decref(p->stats);
-                p->info = p->stats = NULL;
-                free(p->labels);
-                p->labels = NULL;
-                return -1;
+                drop_answers(p);
+                break;
+        default:
+                set_error(p, "cannot connect: %s", peer.why);
+                break;
         }
-        p->untrusted = false;
-        return fd;
+        return -1;
 }
 
 /* One request of op with id, framed, onto out. */
@@ -493,10 +510,11 @@ jd_proc_t *jd_proc_add(pid_t pid)
         return p;
 }
 
-void jd_proc_forget(pid_t pid)
+void jd_proc_forget(pid_t pid, const char *name)
 {
         jd_proc_t *p = find(pid);
-        if (p == NULL)
+        /* Another name of the pid going (a squatter's) leaves the process be. */
+        if (p == NULL || (name != NULL && p->sock[0] != '\0' && strcmp(p->sock, name) != 0))
                 return;
         if (p->info != NULL)
                 jd_log("pid %d: gone", (int)p->pid);
@@ -529,13 +547,14 @@ void jd_poll_tick(void)
         } else {
                 struct dirent *e;
                 while ((e = readdir(d)) != NULL) {
-                        pid_t pid = sock_name_pid(e->d_name);
+                        pid_t pid = jcl_sock_name_pid(e->d_name);
                         if (pid <= 0)
                                 continue;
                         jd_proc_t *p = jd_proc_add(pid);
                         if (p == NULL)
                                 continue; /* a stale file: ignored */
                         p->seen = true;
+                        p->has_alt |= jcl_sock_name_is_alt(e->d_name);
                 }
                 closedir(d);
         }

@@ -118,7 +118,11 @@ char *jd_select_json(const char *comm, const char *unit)
                         json_object_set(o, keys[i], json_is_integer(v) ? v : json_null());
                 }
                 char sock[4200];
-                snprintf(sock, sizeof(sock), "%s/%d.sock", jd.opt.runtime_dir, (int)p->pid);
+                if (p->sock[0] != '\0') /* the name that served it ("<pid>.<hex>.sock"?) */
+                        snprintf(sock, sizeof(sock), "%s/%s", jd.opt.runtime_dir, p->sock);
+                else
+                        snprintf(sock, sizeof(sock), "%s/%d.sock", jd.opt.runtime_dir,
+                                 (int)p->pid);
                 json_object_set_new(o, "socket", json_string(sock));
                 json_object_set_new(o, "error",
                                     p->error[0] != '\0' ? json_string(p->error) : json_null());

@@ -19,6 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <jcl/sock.h>
+
 #include "jemctld.h"
 
 #define WATCH_MASK                                                                                 \
@@ -53,14 +55,6 @@ void __attribute__((weak)) jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
 void __attribute__((weak)) jd_on_first_cycle(jd_state_t *st)
 {
         (void)st;
-}
-
-static pid_t name_pid(const char *name)
-{
-        size_t d = strspn(name, "0123456789");
-        if (d == 0 || d > 9 || strcmp(name + d, ".sock") != 0 || name[0] == '0')
-                return -1;
-        return (pid_t)atol(name);
 }
 
 static void arm(struct event *ev, long us)
@@ -159,13 +153,18 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
                         }
                         if (e->wd != wd || e->len == 0)
                                 continue;
-                        pid_t pid = name_pid(e->name);
+                        pid_t pid = jcl_sock_name_pid(e->name);
                         if (pid <= 0)
                                 continue;
-                        if (e->mask & (IN_CREATE | IN_MOVED_TO))
+                        if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
+                                jd_proc_t *p;
+                                if (jcl_sock_name_is_alt(e->name) &&
+                                    (p = jd_proc_add(pid)) != NULL)
+                                        p->has_alt = true;
                                 add_pending(pid, SETTLE_US);
-                        else if (e->mask & (IN_DELETE | IN_MOVED_FROM))
-                                jd_proc_forget(pid);
+                        } else if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                                jd_proc_forget(pid, e->name);
+                        }
                 }
         }
         if (rescan) {
@@ -234,7 +233,7 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        jd_proc_forget((pid_t)(intptr_t)arg);
+        jd_proc_forget((pid_t)(intptr_t)arg, NULL);
 }
 
 void jd_watch_exit(jd_proc_t *p)

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * jcl: the client side of the control protocol shared by jemctl and jemctld (I/O allowed,
+ * no global state).  This part: the names of control sockets in a runtime directory and
+ * connecting to one only when it is the process its name says.
+ *
+ * A process serves <dir>/<pid>.sock; when that name is taken by a file it may not
+ * replace (a squatter's), it serves <dir>/<pid>.<16 lowercase hex digits>.sock instead
+ * (liballoc(3)).  Both name the pid.
+ */
+#ifndef JCL_SOCK_H
+#define JCL_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JCL_NAME_MAX 40 /* "<pid>.<16 hex>.sock" and its NUL fit */
+#define JCL_ALT_MAX 4   /* other names of one pid a client tries (jcl_sock_names) */
+
+/* The pid a socket file name names, or -1 if it is not a control socket's name
+ * ("<digits>.sock" or "<digits>.<16 hex>.sock", no leading zero, at most 9 digits). */
+pid_t jcl_sock_name_pid(const char *name);
+/* True for the "<pid>.<16 hex>.sock" form. */
+bool jcl_sock_name_is_alt(const char *name);
+
+/* The socket names of pid in dir that a client should try, in order: "<pid>.sock" first
+ * (always listed), then at most JCL_ALT_MAX - 1 "<pid>.<hex>.sock" files of dir that are
+ * sockets owned by root or by a uid the process runs as (others are squatters).  Fills
+ * names[JCL_ALT_MAX]; returns how many (at least 1).  dir NULL: only the first name. */
+size_t jcl_sock_names(const char *dir, pid_t pid, char names[][JCL_NAME_MAX]);
+
+/* Why jcl_connect failed. */
+enum jcl_fail {
+        JCL_OK = 0,
+        JCL_GONE,      /* no such file, or nobody listens (a stale file): errno-like e set */
+        JCL_BUSY,      /* the listen queue is full (EAGAIN) */
+        JCL_UNTRUSTED, /* a file or listener that is not the process of the name: why */
+        JCL_ERROR,     /* anything else: e and why set */
+};
+
+typedef struct jcl_peer {
+        uid_t uid; /* the listener's (SO_PEERCRED) */
+        gid_t gid;
+        int e;          /* errno of the failure, 0 */
+        char why[256];  /* for JCL_UNTRUSTED / JCL_ERROR: one line, no newline */
+} jcl_peer_t;
+
+/* Connects to dir/name (a socket name of pid) and trusts it only if:
+ *   - the file is a socket, not a symbolic link (never followed) nor anything else, and
+ *     is connected through a descriptor of that very inode (no race with a rename);
+ *   - the kernel says (SO_PEERCRED) the listener was made by pid, and the socket file's
+ *     owner is the listener's uid;
+ *   - the listener's uid is root or one of pid's uids now (real, effective, saved): a
+ *     socket of another user whose pid was reused is refused;
+ *   - where the kernel gives a pidfd of the listener (SO_PEERPIDFD, Linux 6.5), the
+ *     process that made it is still alive, so it is the process holding pid now.
+ * nonblock: the descriptor is O_NONBLOCK.  Returns the connected descriptor (close on
+ * exec), or -1 with *fail set and peer->e / peer->why saying why. */
+int jcl_connect(const char *dir, const char *name, pid_t pid, bool nonblock,
+                enum jcl_fail *fail, jcl_peer_t *peer);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* procid: who a process is now, from /proc/PID/status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "procid.h"
+
+bool jcl_proc_uids(pid_t pid, uid_t uids[3])
+{
+        char path[40], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        bool found = false;
+        while (!found && fgets(line, sizeof(line), f) != NULL) {
+                unsigned long r, e, s;
+                if (strncmp(line, "Uid:", 4) == 0 &&
+                    sscanf(line + 4, "%lu %lu %lu", &r, &e, &s) == 3) {
+                        uids[0] = (uid_t)r;
+                        uids[1] = (uid_t)e;
+                        uids[2] = (uid_t)s;
+                        found = true;
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+bool jcl_uid_may_serve(uid_t uid, const uid_t uids[3])
+{
+        return uid == 0 || uid == uids[0] || uid == uids[1] || uid == uids[2];
+}

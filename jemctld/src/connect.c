@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * connect: jemctld's connections to control sockets.  Every connection, the polls' and
+ * the operations', goes through jcl_connect: the socket file is never followed through a
+ * link, its listener must be the pid of its name, of the uid owning the file, of a uid
+ * the process runs as, and still alive (docs/security.md).
+ */
+#include <string.h>
+
+#include "connect.h"
+#include "jemctld.h"
+
+_Static_assert(sizeof(((jd_proc_t *)0)->sock) == JCL_NAME_MAX, "jd_proc_t.sock");
+
+static int rank(enum jcl_fail f)
+{
+        switch (f) {
+        case JCL_BUSY:
+                return 4;
+        case JCL_ERROR:
+                return 3;
+        case JCL_UNTRUSTED:
+                return 2;
+        default:
+                return 1;
+        }
+}
+
+int jd_connect_target(pid_t pid, const char *known, bool alts, char *name,
+                      enum jcl_fail *fail, jcl_peer_t *peer)
+{
+        char names[JCL_ALT_MAX][JCL_NAME_MAX];
+        size_t n;
+        if (known != NULL && known[0] != '\0') {
+                strncpy(names[0], known, JCL_NAME_MAX - 1);
+                names[0][JCL_NAME_MAX - 1] = '\0';
+                n = 1;
+        } else if (alts) {
+                n = jcl_sock_names(jd.opt.runtime_dir, pid, names);
+        } else {
+                n = jcl_sock_names(NULL, pid, names);
+        }
+        *fail = JCL_GONE;
+        memset(peer, 0, sizeof(*peer));
+        for (size_t i = 0; i < n; i++) {
+                enum jcl_fail f;
+                jcl_peer_t pr;
+                int fd = jcl_connect(jd.opt.runtime_dir, names[i], pid, true, &f, &pr);
+                if (fd >= 0) {
+                        memcpy(name, names[i], JCL_NAME_MAX);
+                        *fail = JCL_OK;
+                        *peer = pr;
+                        return fd;
+                }
+                if (i == 0 || rank(f) > rank(*fail)) {
+                        *fail = f;
+                        *peer = pr;
+                }
+        }
+        return -1;
+}

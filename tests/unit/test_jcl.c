@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests of the client library's socket names and trusted connections (client/):
+ * both name forms and their near misses; jcl_connect over real sockets in a scratch
+ * directory: our own listener trusted, a symbolic link to it, a regular file, a socket
+ * listened to by another process under our pid's name, a file nobody listens on, no file;
+ * as root, a socket file owned by another uid than its listener's.  jcl_sock_names lists
+ * an alternative name of the right owner after "<pid>.sock".
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jcl/sock.h>
+
+#include "check.h"
+
+static char dir[256];
+
+static void test_names(void)
+{
+        CHECK(jcl_sock_name_pid("123.sock") == 123);
+        CHECK(jcl_sock_name_pid("123.0123456789abcdef.sock") == 123);
+        CHECK(jcl_sock_name_is_alt("123.0123456789abcdef.sock"));
+        CHECK(!jcl_sock_name_is_alt("123.sock"));
+        const char *bad[] = {"0123.sock", "1234567890.sock", "123.sock.x", ".sock", "123",
+                             "123.0123456789ABCDEF.sock", "123.0123456789abcde.sock",
+                             "123.0123456789abcdef0.sock", "123..sock", "-1.sock",
+                             "123.0123456789abcdef.sockx", "x123.sock"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (jcl_sock_name_pid(bad[i]) != -1)
+                        fprintf(stderr, "  accepted: %s\n", bad[i]);
+                CHECK(jcl_sock_name_pid(bad[i]) == -1);
+        }
+}
+
+/* A listening socket at dir/name; its descriptor. */
+static int listen_at(const char *name)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name) >=
+            (int)sizeof(sa.sun_path))
+                return -1;
+        unlink(sa.sun_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0)
+                return -1;
+        return fd;
+}
+
+static enum jcl_fail try_name(const char *name, jcl_peer_t *peer)
+{
+        enum jcl_fail f;
+        int fd = jcl_connect(dir, name, getpid(), false, &f, peer);
+        if (fd >= 0)
+                close(fd);
+        return fd >= 0 ? JCL_OK : f;
+}
+
+static void test_connect(void)
+{
+        char own[64], path[512], target[512];
+        jcl_peer_t peer;
+        snprintf(own, sizeof(own), "%d.sock", (int)getpid());
+        int l = listen_at(own);
+        CHECK(l >= 0);
+        CHECK(try_name(own, &peer) == JCL_OK);
+        CHECK(peer.uid == geteuid());
+        /* A link to it is not followed. */
+        snprintf(path, sizeof(path), "%s/%d.0000000000000001.sock", dir, (int)getpid());
+        snprintf(target, sizeof(target), "%s/%s", dir, own);
+        CHECK(symlink(target, path) == 0);
+        CHECK(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
+        CHECK(strstr(peer.why, "symbolic link") != NULL);
+        unlink(path);
+        /* A regular file. */
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f != NULL)
+                fclose(f);
+        CHECK(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
+        CHECK(strstr(peer.why, "not a socket") != NULL);
+        unlink(path);
+        /* No file; a file nobody listens on. */
+        CHECK(try_name("1.sock", &peer) == JCL_GONE);
+        close(l);
+        CHECK(try_name(own, &peer) == JCL_GONE);
+        CHECK(peer.e == ECONNREFUSED);
+        unlink(target);
+}
+
+/* Another process listens on our pid's name. */
+static void test_other_listener(void)
+{
+        char own[64];
+        snprintf(own, sizeof(own), "%d.sock", (int)getpid());
+        int ready[2];
+        CHECK(pipe(ready) == 0);
+        pid_t child = fork();
+        if (child == 0) {
+                int l = listen_at(own);
+                char c = l >= 0 ? 'y' : 'n';
+                if (write(ready[1], &c, 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        char c = 0;
+        CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+        jcl_peer_t peer;
+        CHECK(try_name(own, &peer) == JCL_UNTRUSTED);
+        CHECK(strstr(peer.why, "served by pid") != NULL);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        close(ready[0]);
+        close(ready[1]);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, own);
+        unlink(path);
+}
+
+/* As root: the file's owner must be its listener's uid; jcl_sock_names lists the
+ * alternative name of a right owner only. */
+static void test_owner_and_names(void)
+{
+        char own[64], alt[64], path[512];
+        snprintf(own, sizeof(own), "%d.sock", (int)getpid());
+        snprintf(alt, sizeof(alt), "%d.00000000000000ff.sock", (int)getpid());
+        int l = listen_at(alt);
+        CHECK(l >= 0);
+        char names[JCL_ALT_MAX][JCL_NAME_MAX];
+        size_t n = jcl_sock_names(dir, getpid(), names);
+        CHECK(n == 2 && strcmp(names[0], own) == 0 && strcmp(names[1], alt) == 0);
+        CHECK(jcl_sock_names(NULL, getpid(), names) == 1);
+        snprintf(path, sizeof(path), "%s/%s", dir, alt);
+        if (geteuid() == 0) {
+                CHECK(chown(path, 65534, 65534) == 0);
+                jcl_peer_t peer;
+                CHECK(try_name(alt, &peer) == JCL_UNTRUSTED);
+                CHECK(strstr(peer.why, "belongs to uid 65534") != NULL);
+                CHECK(jcl_sock_names(dir, getpid(), names) == 1); /* a squatter's */
+        }
+        close(l);
+        unlink(path);
+}
+
+int main(void)
+{
+        const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+        snprintf(dir, sizeof(dir), "%s/test_jcl.XXXXXX", tmp);
+        if (mkdtemp(dir) == NULL) {
+                perror("mkdtemp");
+                return 1;
+        }
+        check_run("jcl", "names", test_names);
+        check_run("jcl", "connect", test_connect);
+        check_run("jcl", "other-listener", test_other_listener);
+        check_run("jcl", "owner-and-names", test_owner_and_names);
+        rmdir(dir);
+        return check_failed_tests != 0;
+}
