@@ -132,6 +132,9 @@ if [ $quick = 0 ]; then
         FUZZ_TARGET=profconv run_kind fuzz-profconv tests/fuzz/run.sh 10 build/tests-tmp/fuzz
         # And jemctld's configuration file, which root's daemon reads at start.
         FUZZ_TARGET=config run_kind fuzz-config tests/fuzz/run.sh 10 build/tests-tmp/fuzz
+        # And what an HTTP client sends jemctld: request bodies, the writes' arguments,
+        # Host, Origin, Content-Type and every endpoint's query string.
+        FUZZ_TARGET=http run_kind fuzz-http tests/fuzz/run.sh 10 build/tests-tmp/fuzz
         # The threaded stress test linked with the allocator, under ThreadSanitizer.
         if build build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false; then
                 run_kind stress-tsan tests/stress/run-tsan.sh build-tsan

@@ -14,11 +14,12 @@
 #include <event2/keyvalq_struct.h>
 
 #include "host.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "jemctld.h"
 
 /* A host name (RFC 1123 labels) or an address literal: 253 characters. */
-#define HOST_MAX 253
+#define HOST_MAX JD_HTTP_HOST_MAX
 
 static char **allowed;
 static size_t nallowed;
@@ -87,40 +88,8 @@ static bool is_listen_addr(const char *h)
 
 bool jd_host_allowed(const char *host)
 {
-        char h[HOST_MAX + 1];
-        const char *port;
-        size_t n;
-        if (host[0] == '[') {
-                const char *rb = strchr(host, ']');
-                if (rb == NULL)
-                        return false;
-                n = (size_t)(rb - host - 1);
-                host++;
-                port = rb + 1;
-                struct in6_addr a6;
-                if (n == 0 || n > HOST_MAX)
-                        return false;
-                memcpy(h, host, n);
-                h[n] = '\0';
-                if (inet_pton(AF_INET6, h, &a6) != 1)
-                        return false; /* [name] */
-        } else {
-                n = strcspn(host, ":");
-                port = host + n;
-                if (n == 0 || n > HOST_MAX)
-                        return false;
-                memcpy(h, host, n);
-                h[n] = '\0';
-        }
-        /* Nothing after the host but an optional :PORT of 1 to 5 digits. */
-        if (port[0] == ':') {
-                size_t d = strspn(port + 1, "0123456789");
-                if (d == 0 || d > 5 || port[1 + d] != '\0')
-                        return false;
-        } else if (port[0] != '\0') {
-                return false;
-        }
-        if (!name_chars_ok(h, n))
+        char h[JD_HTTP_HOST_MAX + 1];
+        if (!jd_parse_host(host, h))
                 return false;
         if (jd_addr_is_loopback(h) || strcasecmp(h, "localhost") == 0 || is_listen_addr(h))
                 return true;

@@ -22,6 +22,7 @@
 #include "prom.h"
 #include "web.h"
 #include "http_ops.h"
+#include "http_parse.h"
 #include "pprof_http.h"
 #include "sd.h"
 #include "select.h"
@@ -179,26 +180,13 @@ static void metrics(struct evbuffer *b, const jd_proc_t *one)
  * 400 or 404. */
 static int metrics_query(struct evhttp_request *req, const jd_proc_t **one)
 {
-        long pid = 0;
+        long pid;
         *one = NULL;
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        if (query == NULL || query[0] == '\0')
-                return 0;
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        const char *ps = NULL;
-        bool bad = evhttp_parse_query_str(query, &q) != 0;
-        for (struct evkeyval *kv = q.tqh_first; !bad && kv != NULL; kv = kv->next.tqe_next)
-                bad = strcmp(kv->key, "pid") != 0;
-        if (!bad && (ps = evhttp_find_header(&q, "pid")) != NULL) {
-                char *end;
-                pid = strtol(ps, &end, 10);
-                bad = end == ps || *end != '\0' || pid <= 0 || pid > 0x7fffffff;
-        }
-        evhttp_clear_headers(&q);
-        if (bad) {
-                jd_reply_error(req, JSON_COMPACT, 400, "Bad Request", "bad_request",
-                               "/metrics takes pid=N only");
+        const char *why =
+                jd_parse_metrics_query(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)),
+                                       &pid);
+        if (why != NULL) {
+                jd_reply_error(req, JSON_COMPACT, 400, "Bad Request", "bad_request", "%s", why);
                 return -1;
         }
         jd_proc_t *p = jd_proc_find((pid_t)pid);

@@ -24,21 +24,15 @@
 #include "call.h"
 #include "events.h"
 #include "http_ops.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "jemctld.h"
 #include "store.h"
 #include "store_http.h"
 
-enum op_kind { OP_DECAY, OP_PURGE, OP_SET, OP_PROFILE };
-
-static const char *const op_names[] = {"decay", "purge", "set", "profile"};
-
 typedef struct pending {
         struct evhttp_request *req;
-        enum op_kind kind;
-        pid_t pid;
-        char name[JD_HTTP_NAME_MAX + 1]; /* set: the name */
-        bool store; /* profile: {"store": true}, into the profile store (store.c) */
+        jd_op_req_t op; /* pid, operation, set's name, profile's store (http_parse.h) */
 } pending_t;
 
 /* Answers are compact (http_reply.c). */
@@ -90,9 +84,9 @@ int jd_http_call_status(const jd_call_result_t *r, const char **reason)
 /* A per-name error inside a successful set, or the "error" member of a decay result. */
 static const char *inner_error(const pending_t *pd, json_t *res, const char **msg)
 {
-        if (pd->kind == OP_SET) {
+        if (pd->op.kind == JD_OP_SET) {
                 json_t *e = json_object_get(
-                        json_object_get(json_object_get(res, "values"), pd->name), "error");
+                        json_object_get(json_object_get(res, "values"), pd->op.name), "error");
                 *msg = json_string_value(json_object_get(e, "message"));
                 return json_string_value(json_object_get(e, "code"));
         }
@@ -107,7 +101,7 @@ static void send_profile(pending_t *pd, jd_call_result_t *r)
         if (r->fd < 0 || !json_is_integer(jb) || json_integer_value(jb) < 0) {
                 reply_error(pd->req, 502, "Bad Gateway", "bad_answer",
                             "pid %d: the profile answer carries no descriptor or no size",
-                            (int)pd->pid);
+                            (int)pd->op.pid);
                 return;
         }
         uint64_t bytes = (uint64_t)json_integer_value(jb);
@@ -115,7 +109,7 @@ static void send_profile(pending_t *pd, jd_call_result_t *r)
         if (rc != 0) {
                 reply_error(pd->req, 502, "Bad Gateway", "bad_answer",
                             "pid %d: the profile is not a sealed file of %" PRIu64 " bytes (%s)",
-                            (int)pd->pid, bytes, strerror(-rc));
+                            (int)pd->op.pid, bytes, strerror(-rc));
                 return;
         }
         struct evbuffer *b = evbuffer_new();
@@ -134,7 +128,7 @@ static void send_profile(pending_t *pd, jd_call_result_t *r)
         if (bytes == 0)
                 close(fd);
         char disp[128];
-        snprintf(disp, sizeof(disp), "attachment; filename=\"jemctld.%d.%lld.heap\"", (int)pd->pid,
+        snprintf(disp, sizeof(disp), "attachment; filename=\"jemctld.%d.%lld.heap\"", (int)pd->op.pid,
                  (long long)time(NULL));
         struct evkeyvalq *h = evhttp_request_get_output_headers(pd->req);
         evhttp_add_header(h, "Content-Type", "application/octet-stream");
@@ -152,18 +146,19 @@ static void on_answer(jd_call_result_t *r, void *arg)
         if (r->status != JD_CALL_OK) {
                 int code = jd_http_call_status(r, &reason);
                 reply_error(pd->req, code, reason, r->code, "%s", r->message);
-        } else if (pd->kind == OP_PROFILE) {
-                if (!pd->store) /* a capture into the store is recorded by store.c */
-                        jd_event_answer(pd->pid, "profile", "http", r->result, NULL);
+        } else if (pd->op.kind == JD_OP_PROFILE) {
+                if (!pd->op.store) /* a capture into the store is recorded by store.c */
+                        jd_event_answer(pd->op.pid, "profile", "http", r->result, NULL);
                 send_profile(pd, r);
         } else {
                 const char *msg, *e = inner_error(pd, r->result, &msg);
                 if (e != NULL) {
                         reply_error(pd->req, 400, "Bad Request", e, "pid %d: %s failed: %s",
-                                    (int)pd->pid, op_names[pd->kind], msg != NULL ? msg : e);
+                                    (int)pd->op.pid, jd_op_names[pd->op.kind],
+                                    msg != NULL ? msg : e);
                 } else {
-                        jd_event_answer(pd->pid, op_names[pd->kind], "http", r->result,
-                                        pd->name);
+                        jd_event_answer(pd->op.pid, jd_op_names[pd->op.kind], "http", r->result,
+                                        pd->op.name);
                         reply_json(pd->req, HTTP_OK, "OK",
                                    json_pack("{s:b,s:O}", "ok", 1, "result", r->result));
                 }
@@ -171,185 +166,14 @@ static void on_answer(jd_call_result_t *r, void *arg)
         free(pd);
 }
 
-/* ---- the body ----------------------------------------------------------------------- */
-
-static bool decay_ok(const json_t *v)
-{
-        return json_is_integer(v) && json_integer_value(v) >= -1;
-}
-
-static bool name_ok(const char *s)
-{
-        size_t n = strlen(s);
-        return n > 0 && n <= JD_HTTP_NAME_MAX &&
-               strspn(s, "abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "0123456789_.") == n;
-}
-
-/* Only the members each operation knows: a typo is an error, not a silent default. */
-static bool only_keys(json_t *body, const char *const *keys, char *why, size_t cap)
-{
-        const char *k;
-        json_t *v;
-        json_object_foreach(body, k, v)
-        {
-                bool known = false;
-                for (const char *const *p = keys; *p != NULL; p++)
-                        known |= strcmp(*p, k) == 0;
-                if (!known) {
-                        snprintf(why, cap, "unknown member \"%s\"", k);
-                        return false;
-                }
-        }
-        return true;
-}
-
-/* The request's arguments from the body, or NULL with why. */
-static json_t *args_of(pending_t *pd, json_t *body, char *why, size_t cap)
-{
-        json_t *a = json_object();
-        switch (pd->kind) {
-        case OP_DECAY: {
-                static const char *const keys[] = {"ms", "muzzy_ms", NULL};
-                json_t *ms = json_object_get(body, "ms"), *mz = json_object_get(body, "muzzy_ms");
-                if (!only_keys(body, keys, why, cap))
-                        break;
-                if (!decay_ok(ms) || (mz != NULL && !decay_ok(mz))) {
-                        snprintf(why, cap,
-                                 "\"ms\" (and \"muzzy_ms\") must be integers: "
-                                 "milliseconds, 0 (at once) or -1 (never)");
-                        break;
-                }
-                json_object_set(a, "dirty_ms", ms);
-                if (mz != NULL)
-                        json_object_set(a, "muzzy_ms", mz);
-                return a;
-        }
-        case OP_PURGE: {
-                static const char *const keys[] = {"arena", NULL};
-                json_t *ar = json_object_get(body, "arena");
-                if (!only_keys(body, keys, why, cap))
-                        break;
-                if (ar != NULL && (!json_is_integer(ar) || json_integer_value(ar) < 0)) {
-                        snprintf(why, cap, "\"arena\" must be an arena index");
-                        break;
-                }
-                if (ar != NULL)
-                        json_object_set(a, "arena", ar);
-                return a;
-        }
-        case OP_SET: {
-                static const char *const keys[] = {"name", "value", NULL};
-                const char *name = json_string_value(json_object_get(body, "name"));
-                json_t *v = json_object_get(body, "value");
-                if (!only_keys(body, keys, why, cap))
-                        break;
-                if (name == NULL || !name_ok(name)) {
-                        snprintf(why, cap,
-                                 "\"name\" must be a mallctl name (letters, digits, "
-                                 "'_' and '.', at most %d)",
-                                 JD_HTTP_NAME_MAX);
-                        break;
-                }
-                if (v == NULL || json_is_object(v) || json_is_array(v) || json_is_real(v)) {
-                        snprintf(why, cap,
-                                 "\"value\" must be an integer, a boolean, a string "
-                                 "or null");
-                        break;
-                }
-                snprintf(pd->name, sizeof(pd->name), "%s", name);
-                json_object_set_new(a, "values", json_pack("{s:O}", name, v));
-                return a;
-        }
-        case OP_PROFILE: {
-                static const char *const keys[] = {"format", "store", NULL};
-                json_t *f = json_object_get(body, "format");
-                json_t *st = json_object_get(body, "store");
-                if (!only_keys(body, keys, why, cap))
-                        break;
-                if (st != NULL && !json_is_boolean(st)) {
-                        snprintf(why, cap, "\"store\" must be true or false");
-                        break;
-                }
-                pd->store = json_is_true(st);
-                if (pd->store && f != NULL &&
-                    (!json_is_string(f) || strcmp(json_string_value(f), "heap") != 0)) {
-                        snprintf(why, cap, "the store keeps heap_v2 dumps: \"format\" must be "
-                                           "\"heap\" (convert when downloading)");
-                        break;
-                }
-                if (f != NULL && (!json_is_string(f) || !name_ok(json_string_value(f)) ||
-                                  json_string_length(f) > 32)) {
-                        snprintf(why, cap,
-                                 "\"format\" must be a format name such as "
-                                 "\"heap\"");
-                        break;
-                }
-                json_object_set_new(a, "action", json_string("dump"));
-                if (f != NULL)
-                        json_object_set(a, "format", f);
-                return a;
-        }
-        }
-        json_decref(a);
-        return NULL;
-}
-
-/* ---- routing ------------------------------------------------------------------------ */
-
-/* /api/v1/processes/<pid>/<op>: pid and op, or false. */
-static bool parse_path(const char *path, pid_t *pid, enum op_kind *kind)
-{
-        static const char pre[] = "/api/v1/processes/";
-        if (strncmp(path, pre, sizeof(pre) - 1) != 0)
-                return false;
-        const char *s = path + sizeof(pre) - 1;
-        size_t d = strspn(s, "0123456789");
-        if (d == 0 || d > 9 || s[0] == '0' || s[d] != '/')
-                return false;
-        for (unsigned k = 0; k < sizeof(op_names) / sizeof(op_names[0]); k++) {
-                if (strcmp(s + d + 1, op_names[k]) == 0) {
-                        *pid = (pid_t)atol(s);
-                        *kind = (enum op_kind)k;
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* Host is an address literal or localhost, optionally with a port: a name an attacker's
- * DNS could point at 127.0.0.1 (DNS rebinding) is not. */
-static bool host_literal(const char *host)
-{
-        char h[128];
-        size_t n = strlen(host);
-        if (n == 0 || n >= sizeof(h))
-                return false;
-        if (host[0] == '[') {
-                const char *rb = strchr(host, ']');
-                if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
-                        return false;
-                memcpy(h, host + 1, (size_t)(rb - host - 1));
-                h[rb - host - 1] = '\0';
-                struct in6_addr a6;
-                return inet_pton(AF_INET6, h, &a6) == 1;
-        }
-        const char *colon = strchr(host, ':');
-        size_t hl = colon != NULL ? (size_t)(colon - host) : n;
-        memcpy(h, host, hl);
-        h[hl] = '\0';
-        struct in_addr a4;
-        return strcmp(h, "localhost") == 0 || inet_pton(AF_INET, h, &a4) == 1;
-}
+/* ---- the request's headers ------------------------------------------------------- */
 
 /* A browser page of another site must not drive these (CSRF): it cannot send a JSON
  * content type without a preflight we never grant ... */
 static bool json_body(struct evhttp_request *req)
 {
-        const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-        return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
-               (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+        return jd_parse_json_type(
+                evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"));
 }
 
 /* ... and a browser's Origin must be this very server, addressed by an address literal or
@@ -358,11 +182,8 @@ static bool json_body(struct evhttp_request *req)
 static bool same_origin(struct evhttp_request *req)
 {
         struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-        const char *origin = evhttp_find_header(h, "Origin");
-        const char *host = evhttp_find_header(h, "Host");
-        return origin == NULL ||
-               (host != NULL && host_literal(host) && strncmp(origin, "http://", 7) == 0 &&
-                strcmp(origin + 7, host) == 0);
+        return jd_parse_same_origin(evhttp_find_header(h, "Origin"),
+                                    evhttp_find_header(h, "Host"));
 }
 
 bool jd_http_same_origin(struct evhttp_request *req)
@@ -372,10 +193,11 @@ bool jd_http_same_origin(struct evhttp_request *req)
 
 bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
 {
-        pid_t pid;
-        enum op_kind kind;
-        if (!parse_path(path, &pid, &kind))
+        jd_op_req_t op = {0};
+        if (!jd_parse_op_path(path, &op))
                 return false;
+        pid_t pid = op.pid;
+        enum jd_op_kind kind = op.kind;
         if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
                 reply_error(req, 405, "Method Not Allowed", "method_not_allowed", "%s takes POST",
@@ -413,9 +235,8 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         pd->req = req;
-        pd->kind = kind;
-        pd->pid = pid;
-        json_t *args = args_of(pd, body, why, sizeof(why));
+        pd->op = op;
+        json_t *args = jd_parse_op_args(&pd->op, body, why, sizeof(why));
         json_decref(body);
         if (args == NULL) {
                 free(pd);
@@ -432,7 +253,7 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                             strerror(-rc));
                 return true;
         }
-        if (pd->store) { /* POST .../profile {"store": true}: into the profile store */
+        if (pd->op.store) { /* POST .../profile {"store": true}: into the profile store */
                 json_decref(args);
                 free(pd);
                 if (jd_store_capture(pid, uid, "manual", jd_store_http_cb, req) != 0)
@@ -441,7 +262,7 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         static const enum jp_op ops[] = {JP_OP_DECAY_ALL, JP_OP_PURGE, JP_OP_SET, JP_OP_PROF};
-        double timeout = kind == OP_PROFILE && jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT
+        double timeout = kind == JD_OP_PROFILE && jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : jd.opt.timeout;
         jd_call_t *c = jd_call(pid, ops[kind], args, uid, timeout, on_answer, pd);

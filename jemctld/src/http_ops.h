@@ -9,14 +9,9 @@
 #include <stdbool.h>
 
 #include "call.h"
+#include "http_parse.h" /* JD_HTTP_BODY_MAX, JD_HTTP_NAME_MAX */
 
 struct evhttp_request;
-
-/* The largest request body: the largest request the daemon forwards is a set of one
- * name, far below; evhttp itself refuses bodies over this (413). */
-#define JD_HTTP_BODY_MAX 65536u
-/* The longest mallctl name accepted (the longest real one is under 64). */
-#define JD_HTTP_NAME_MAX 127
 
 /* Handles req if path is a write endpoint (answering it now or once the target has
  * answered) and returns true; false if the path is not one of them.  Allocates. */

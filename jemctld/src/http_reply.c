@@ -12,6 +12,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "http_parse.h"
 #include "http_reply.h"
 
 void jd_reply_headers(struct evhttp_request *req, const char *ctype)
@@ -84,25 +85,10 @@ json_t *jd_reply_read_body(struct evhttp_request *req, size_t max, char *why, si
 {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t n = evbuffer_get_length(in);
-        if (n > max) {
-                snprintf(why, cap, "the body is larger than %zu bytes", max);
-                return NULL;
-        }
-        if (n == 0)
-                return json_object(); /* purge takes no arguments */
-        const char *s = (const char *)evbuffer_pullup(in, -1);
-        json_error_t err;
-        json_t *body = json_loadb(s, n, JSON_REJECT_DUPLICATES, &err);
-        if (body == NULL) {
-                snprintf(why, cap, "malformed JSON body: %s (at byte %d)", err.text, err.position);
-                return NULL;
-        }
-        if (!json_is_object(body)) {
-                json_decref(body);
-                snprintf(why, cap, "the body must be a JSON object");
-                return NULL;
-        }
-        return body;
+        if (n > max) /* not pulled up: jd_parse_body only says it is too large */
+                return jd_parse_body(NULL, n, max, why, cap);
+        const char *s = n > 0 ? (const char *)evbuffer_pullup(in, -1) : NULL;
+        return jd_parse_body(s, n, max, why, cap);
 }
 
 bool jd_reply_read_only(struct evhttp_request *req)

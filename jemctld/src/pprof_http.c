@@ -28,6 +28,7 @@
 #include "authz.h"
 #include "call.h"
 #include "http_ops.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "jemctld.h"
 #include "pprof_http.h"
@@ -200,46 +201,9 @@ static void on_dump(jd_call_result_t *r, void *arg)
 static int parse_query(struct evhttp_request *req, long *pid, char *comm, size_t ccap,
                        char *unit, size_t ucap)
 {
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-                reply_err(req, 400, "Bad Request", "bad_request", "malformed query");
-                return -1;
-        }
-        const char *ps = evhttp_find_header(&q, "pid");
-        const char *cs = evhttp_find_header(&q, "comm");
-        const char *us = evhttp_find_header(&q, "unit");
-        const char *sec = evhttp_find_header(&q, "seconds");
-        const char *dbg = evhttp_find_header(&q, "debug");
-        const char *why = NULL;
-        *pid = 0;
-        comm[0] = unit[0] = '\0';
-        if (ps != NULL) {
-                char *end;
-                errno = 0;
-                *pid = strtol(ps, &end, 10);
-                if (end == ps || *end != '\0' || errno != 0 || *pid <= 0 || *pid > 0x7fffffff)
-                        why = "pid must be a process id";
-                else if (cs != NULL || us != NULL)
-                        why = "give pid, or comm and unit, not both";
-        } else if (cs == NULL && us == NULL) {
-                why = "name the processes: ?pid=N, ?comm=NAME or ?unit=UNIT";
-        }
-        if (why == NULL && ((cs != NULL && (cs[0] == '\0' || strlen(cs) >= ccap)) ||
-                            (us != NULL && (us[0] == '\0' || strlen(us) >= ucap))))
-                why = "comm and unit must be non-empty names";
-        if (why == NULL && sec != NULL && strcmp(sec, "0") != 0)
-                why = "delta profiles (seconds=N) are not served: the heap profile is what "
-                      "is live now";
-        if (why == NULL && dbg != NULL && strcmp(dbg, "0") != 0)
-                why = "only the binary profile (debug=0) is served; the text form is the "
-                      "store's ?format=heap";
-        if (why == NULL) {
-                snprintf(comm, ccap, "%s", cs != NULL ? cs : "");
-                snprintf(unit, ucap, "%s", us != NULL ? us : "");
-        }
-        evhttp_clear_headers(&q);
+        const char *why =
+                jd_parse_pprof_query(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)),
+                                     pid, comm, ccap, unit, ucap);
         if (why != NULL) {
                 reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
                 return -1;

@@ -16,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "http_parse.h"
 #include "http_reply.h"
 #include "history.h"
 #include "jemctld.h"
@@ -137,21 +138,8 @@ char *jd_select_json(const char *comm, const char *unit)
 const char *jd_select_query(struct evhttp_request *req, struct evkeyvalq *q, const char **comm,
                             const char **unit)
 {
-        TAILQ_INIT(q);
-        *comm = *unit = NULL;
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        if (query != NULL && evhttp_parse_query_str(query, q) != 0)
-                return "malformed query";
-        *comm = evhttp_find_header(q, "comm");
-        *unit = evhttp_find_header(q, "unit");
-        bool bad = false;
-        for (struct evkeyval *kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
-                bad |= strcmp(kv->key, "comm") != 0 && strcmp(kv->key, "unit") != 0;
-        if (bad || (*comm != NULL && (*comm)[0] == '\0') || (*unit != NULL && (*unit)[0] == '\0')) {
-                evhttp_clear_headers(q);
-                return "the query takes comm and unit only, each a non-empty name";
-        }
-        return NULL;
+        return jd_parse_select_query(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)),
+                                     q, comm, unit);
 }
 
 bool jd_select_handle(struct evhttp_request *req, const char *path)

@@ -25,6 +25,7 @@
 #include "authz.h"
 #include "call.h"
 #include "http_ops.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "jemctld.h"
 #include "store.h"
@@ -70,25 +71,12 @@ void jd_store_http_cb(jd_store_result_t r, const jd_profile_t *pf, const char *m
 
 static void list(struct evhttp_request *req, const char *query)
 {
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-                reply_err(req, 400, "Bad Request", "bad_request", "malformed query");
+        long pid;
+        const char *why = jd_parse_profiles_query(query, &pid);
+        if (why != NULL) {
+                reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
                 return;
         }
-        const char *ps = evhttp_find_header(&q, "pid");
-        long pid = 0;
-        if (ps != NULL) {
-                char *end;
-                pid = strtol(ps, &end, 10);
-                if (end == ps || *end != '\0' || pid <= 0 || pid > 0x7fffffff) {
-                        evhttp_clear_headers(&q);
-                        reply_err(req, 400, "Bad Request", "bad_request",
-                                  "pid must be a process id");
-                        return;
-                }
-        }
-        evhttp_clear_headers(&q);
         json_t *arr = json_array();
         uint64_t bytes = 0;
         for (const jd_profile_t *p = jd_store_list(); p != NULL; p = p->next) {
@@ -182,16 +170,12 @@ static int convert(struct evhttp_request *req, const jd_profile_t *pf, const cha
 
 static void download(struct evhttp_request *req, const jd_profile_t *pf, const char *query)
 {
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-                reply_err(req, 400, "Bad Request", "bad_request", "malformed query");
+        char fmt[16];
+        const char *why = jd_parse_format_query(query, fmt, sizeof(fmt));
+        if (why != NULL) {
+                reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
                 return;
         }
-        const char *f = evhttp_find_header(&q, "format");
-        char fmt[16];
-        snprintf(fmt, sizeof(fmt), "%s", f != NULL ? f : "heap");
-        evhttp_clear_headers(&q);
         static const struct {
                 const char *fmt, *ctype, *ext;
         } kinds[] = {

@@ -20,6 +20,7 @@
 #include "events.h"
 #include "governor.h"
 #include "history.h"
+#include "http_parse.h"
 #include "http_reply.h"
 #include "web.h"
 
@@ -68,35 +69,17 @@ static void not_found(struct evhttp_request *req, const char *msg)
         send_json(req, HTTP_NOTFOUND, "Not Found", NULL, "not_found", msg);
 }
 
-/* A pid: decimal digits only, 1 .. 2^22 (PID_MAX_LIMIT). */
-static bool parse_pid(const char *s, pid_t *out)
-{
-        if (s == NULL || s[0] == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
-                return false;
-        long v = strtol(s, NULL, 10);
-        if (v <= 0 || v > 4194304)
-                return false;
-        *out = (pid_t)v;
-        return true;
-}
-
 /* GET /api/v1/history?pid=N | ?comm=NAME | ?unit=UNIT (exactly one). */
 static void history(struct evhttp_request *req, struct evkeyvalq *q)
 {
-        const char *spid = evhttp_find_header(q, "pid");
-        const char *comm = evhttp_find_header(q, "comm");
-        const char *unit = evhttp_find_header(q, "unit");
-        int n = (spid != NULL) + (comm != NULL) + (unit != NULL);
-        if (n != 1) {
-                bad_request(req, "give exactly one of pid=N, comm=NAME, unit=UNIT");
+        pid_t pid;
+        const char *by, *key;
+        const char *why = jd_parse_history_query(q, &pid, &by, &key);
+        if (why != NULL) {
+                bad_request(req, why);
                 return;
         }
-        if (spid != NULL) {
-                pid_t pid;
-                if (!parse_pid(spid, &pid)) {
-                        bad_request(req, "pid must be a positive decimal integer");
-                        return;
-                }
+        if (pid > 0) {
                 json_t *d = jd_history_pid_json(pid);
                 if (d == NULL)
                         not_found(req, "no history for this pid (not a known process, or "
@@ -105,12 +88,7 @@ static void history(struct evhttp_request *req, struct evkeyvalq *q)
                         send_json(req, HTTP_OK, "OK", d, NULL, NULL);
                 return;
         }
-        const char *key = comm != NULL ? comm : unit;
-        if (key[0] == '\0') {
-                bad_request(req, "empty name");
-                return;
-        }
-        json_t *d = jd_history_group_json(comm != NULL ? "comm" : "unit", key);
+        json_t *d = jd_history_group_json(by, key);
         if (d == NULL)
                 not_found(req, "no process with a history in this group");
         else
@@ -120,15 +98,10 @@ static void history(struct evhttp_request *req, struct evkeyvalq *q)
 /* GET /api/v1/events[?pid=N]: what jemctld did to processes (events.h). */
 static void events(struct evhttp_request *req, struct evkeyvalq *q)
 {
-        const char *spid = evhttp_find_header(q, "pid");
-        pid_t pid = 0;
-        for (struct evkeyval *kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next)
-                if (strcmp(kv->key, "pid") != 0) {
-                        bad_request(req, "the only parameter is pid=N");
-                        return;
-                }
-        if (spid != NULL && !parse_pid(spid, &pid)) {
-                bad_request(req, "pid must be a positive decimal integer");
+        pid_t pid;
+        const char *why = jd_parse_events_query(q, &pid);
+        if (why != NULL) {
+                bad_request(req, why);
                 return;
         }
         send_json(req, HTTP_OK, "OK", jd_events_json(pid), "internal", "out of memory");
@@ -137,9 +110,10 @@ static void events(struct evhttp_request *req, struct evkeyvalq *q)
 /* GET /api/v1/groups?by=comm|unit */
 static void groups(struct evhttp_request *req, struct evkeyvalq *q)
 {
-        const char *by = evhttp_find_header(q, "by");
-        if (by == NULL || (strcmp(by, "comm") != 0 && strcmp(by, "unit") != 0)) {
-                bad_request(req, "by must be comm or unit");
+        const char *by;
+        const char *why = jd_parse_groups_query(q, &by);
+        if (why != NULL) {
+                bad_request(req, why);
                 return;
         }
         send_json(req, HTTP_OK, "OK", jd_groups_json(by), "internal", "out of memory");

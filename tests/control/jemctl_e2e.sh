@@ -450,26 +450,4 @@ else
         fail malformed-answer "rc=$RC1/$RC: $ERR1 / $ERR"
 fi
 
-# ---- a socket squatted under another live process's pid is not trusted ----------------------
-python3 - "$RT/$$.sock" <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(4)
-time.sleep(10)
-EOF
-SQUAT_PID=$!
-for _ in $(seq 50); do
-        [ -S "$RT/$$.sock" ] && break
-        sleep 0.1
-done
-jc get $$ opt.narenas --timeout 2
-kill "$SQUAT_PID" 2>/dev/null
-rm -f "$RT/$$.sock"
-if [ $RC -eq 3 ] && echo "$ERR" | grep -q "not trusted"; then
-        pass squatted-socket
-else
-        fail squatted-socket "rc=$RC: $ERR"
-fi
-
 exit $failed

@@ -4,10 +4,9 @@
 # their control sockets in a fresh runtime directory; jemctld polls them every second and
 # serves /metrics and /api/v1/processes on a free 127.0.0.1 port.  Checks discovery,
 # values, promtool, the JSON API, the memory-pressure counters, a process that goes away,
-# a hung process (no stall), a stale socket file, malformed HTTP and a clean SIGTERM;
-# then the security review's checks (issue 17): the Host header (DNS rebinding), a client
-# on [::ffff:127.0.0.1], jemctl printing a hostile comm relayed by the daemon, a target's
-# answer forging log lines.  Bounded: about 25 s, killed at 55 s.
+# a hung process (no stall), a stale socket file, malformed HTTP and a clean SIGTERM.  The
+# attackers (the Host header, fake targets) are tests/hostile's.  Bounded: about 20 s,
+# killed at 55 s.
 #   tests/daemon/run.sh BUILD_DIR
 set -u
 B=$(cd "${1:?usage: tests/daemon/run.sh BUILD_DIR}" && pwd)
@@ -147,23 +146,6 @@ else
         fail daemon-stale-socket "pid $dead listed: $inapi, processes $($tool metric "$url/metrics" jemctld_processes)"
 fi
 
-# 7b. a socket served by another pid than its name says is not trusted.
-sleep 30 &
-spid=$!
-pids+=($spid)
-$tool hang "$rt" "$spid" >"$work/squat.out" 2>&1 &
-qpid=$!
-pids+=($qpid)
-sleep 2.2
-inapi=$($tool get "$url/api/v1/processes" | python3 -c 'import json,sys; print(any(p["pid"]==int(sys.argv[1]) for p in json.load(sys.stdin)))' "$spid")
-if [ -S "$rt/$spid.sock" ] && [ "$inapi" = False ] && grep -q "pid $spid: .*not trusted" "$work/jemctld.log"; then
-        pass daemon-untrusted-socket
-else
-        fail daemon-untrusted-socket "pid $spid served by pid $qpid: listed $inapi"
-fi
-kill "$qpid" "$spid" 2>/dev/null
-{ wait "$qpid" "$spid"; } 2>/dev/null
-
 # 8. a process that goes away disappears.
 kill -KILL "$w2"
 { wait "$w2"; } 2>/dev/null
@@ -172,119 +154,6 @@ if $tool wait "$url/metrics" 5 "'$w2' not in pids and '$w1' in pids"; then
 else
         fail daemon-process-gone "pid $w2 still in /metrics 5 s after it was killed"
 fi
-
-# 8b. DNS rebinding: a name that is not loopback, localhost or --allow-host gets 421
-# with the JSON error form, on every path; the first refusal is logged with the header's
-# control characters escaped.
-raw() { $tool raw "${@:1:1}" "$port" "${@:2}"; }
-bad=""
-r=$(raw 127.0.0.1 GET /metrics $'rebind.attacker.example\x1b[2J')
-[ "$r" = "421 bad_host" ] || bad="$bad esc-host:$r"
-for path in /metrics /api/v1/processes /api/v1/profiles / /api/v1/select \
-        "/api/v1/history?pid=$w1" /nope; do
-        r=$($tool raw-hosts 127.0.0.1 "$port" "$path" "rebind.attacker.example:$port" \
-                rebind.attacker.example "127.0.0.1.nip.io:$port" localhost.attacker.example \
-                "[fe80::1]:$port" "127.0.0.1:$port@evil" "127.0.0.1 :$port" |
-                grep -v ' 421 bad_host$')
-        [ -z "$r" ] || bad="$bad $path: $(echo "$r" | tr '\n' ' ')"
-done
-r=$(raw 127.0.0.1 POST "/api/v1/processes/$w1/purge" "evil.example:$port" '{}')
-[ "$r" = "421 bad_host" ] || bad="$bad post:$r"
-if [ -z "$bad" ] && grep -q 'refused a request for Host "rebind.attacker.example\\x1b\[2J"' \
-        "$work/jemctld.log" && ! grep -q $'\x1b' "$work/jemctld.log"; then
-        pass daemon-host-rebinding-refused
-else
-        fail daemon-host-rebinding-refused "${bad:- the log line is missing or holds a raw ESC}"
-fi
-
-# 8c. loopback addresses, localhost and --allow-host names are served, with and without a
-# port; no Host is 400 in HTTP/1.1 and fine in HTTP/1.0; two Host headers are 400.
-bad=""
-r=$($tool raw-hosts 127.0.0.1 "$port" /metrics "127.0.0.1:$port" 127.0.0.1 "127.4.5.6:$port" \
-        localhost "LocalHost:$port" "[::1]:$port" "[::1]" "[::ffff:127.0.0.1]:$port" \
-        "jemctld.test:$port" JEMCTLD.test | grep -v ' 200 -$')
-[ -z "$r" ] || bad="$bad $(echo "$r" | tr '\n' ' ')"
-r=$(raw 127.0.0.1 GET /api/v1/processes -)
-[ "$r" = "400 bad_request" ] || bad="$bad no-host:$r"
-r=$(raw 127.0.0.1 GET /metrics - - 1.0)
-[ "$r" = "200 -" ] || bad="$bad no-host-1.0:$r"
-r=$(raw 127.0.0.1 GET /metrics "127.0.0.1:$port|evil.example")
-[ "$r" = "400 bad_request" ] || bad="$bad two-hosts:$r"
-if [ -z "$bad" ]; then
-        pass daemon-host-allowed
-else
-        fail daemon-host-allowed "$bad"
-fi
-
-# 8d. a client on an IPv6 socket through [::ffff:127.0.0.1] is loopback: its uid is found
-# (in /proc/net/tcp6) and its write is made.
-r=$(raw ::ffff:127.0.0.1 POST "/api/v1/processes/$w1/purge" "[::ffff:127.0.0.1]:$port" '{}')
-if [ "$r" = "200 -" ]; then
-        pass daemon-v4-mapped-client
-else
-        fail daemon-v4-mapped-client "POST purge from [::ffff:127.0.0.1]: $r"
-fi
-
-# 8e. jemctl never prints a process's escape sequences (a comm set with PR_SET_NAME):
-# through the daemon, scanning by itself, the comm of /proc in stats, and a heap profile
-# written to a terminal.
-JC=$B/jemctl/jemctl
-$tool fake "$rt" comm >"$work/evil.out" 2>&1 &
-epid=$!
-pids+=($epid)
-if [ ! -x "$JC" ]; then
-        skip daemon-jemctl-sanitized "$JC was not built"
-elif ! $tool wait "$url/metrics" 5 "'$epid' in pids"; then
-        fail daemon-jemctl-sanitized "the fake process $epid was not polled"
-else
-        export JEMCTL_RUNTIME_DIR=$rt
-        "$JC" --daemon "$url" ps >"$work/ps-daemon.out" 2>"$work/ps-daemon.err"
-        "$JC" --no-daemon ps >"$work/ps-scan.out" 2>&1
-        "$JC" stats "$epid" >"$work/stats.out" 2>&1
-        # A profile written to a terminal (a pty made by script(1); CR is the pty's).
-        if command -v script >/dev/null; then
-                script -qec "$JC prof $epid dump" /dev/null >"$work/prof-tty.out" 2>&1
-        else
-                echo "heap_v2 (script(1) is not installed)" >"$work/prof-tty.out"
-        fi
-        unset JEMCTL_RUNTIME_DIR
-        bad=""
-        for f in ps-daemon.out ps-daemon.err ps-scan.out stats.out prof-tty.out; do
-                grep -q $'[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' "$work/$f" && bad="$bad $f"
-        done
-        grep -q heap_v2 "$work/prof-tty.out" || bad="$bad prof-tty.out(no profile)"
-        if [ -z "$bad" ] && [ ! -s "$work/ps-daemon.err" ] &&
-                grep -q "^ *$epid  *?\]0;pwn??\[2J " "$work/ps-daemon.out" &&
-                grep -q "^ *$epid  *?\]0;pwn??\[2J " "$work/ps-scan.out" &&
-                grep -q "^pid $epid (?\]0;pwn??\[2J)" "$work/stats.out"; then
-                pass daemon-jemctl-sanitized
-        else
-                fail daemon-jemctl-sanitized "control characters in:${bad:- (none)}; $(cat -v "$work/ps-daemon.out" "$work/ps-daemon.err" "$work/stats.out" | tr '\n' '|')"
-        fi
-fi
-kill "$epid" 2>/dev/null
-{ wait "$epid"; } 2>/dev/null
-
-# 8f. a target's error message cannot forge log lines: its newlines, CR, ESC, DEL and C1
-# controls are escaped in the one line the daemon writes.
-$tool fake "$rt" forge >"$work/forge.out" 2>&1 &
-fpid=$!
-pids+=($fpid)
-for _ in $(seq 50); do
-        grep -q "pid $fpid: info: internal: boom" "$work/jemctld.log" && break
-        sleep 0.1
-done
-line=$(grep -a "pid $fpid: info: internal: boom" "$work/jemctld.log" | head -1)
-want='boom\njemctld: 2099-01-01T00:00:00 pid 1: FORGED line\r\x1b[2J\x7f\u0085after'
-if [ -n "$line" ] && [[ "$line" == *"$want" ]] && ! grep -aq '^jemctld: 2099' "$work/jemctld.log" &&
-        ! grep -aq $'[\x01-\x08\x0b-\x1f\x7f]' "$work/jemctld.log" &&
-        ! grep -aq $'\xc2\x85' "$work/jemctld.log"; then
-        pass daemon-log-not-forged
-else
-        fail daemon-log-not-forged "$(grep -a -A1 "pid $fpid:" "$work/jemctld.log" | cat -v | tr '\n' '|')"
-fi
-kill "$fpid" 2>/dev/null
-{ wait "$fpid"; } 2>/dev/null
 
 # 9. malformed HTTP does not hurt the daemon.
 $tool garbage 127.0.0.1 "$port" 2>/dev/null

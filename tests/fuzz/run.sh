@@ -4,11 +4,14 @@
 # (FUZZ_TARGET=proto, the default: tests/fuzz/fuzz_proto.c with proto/src/*.c), profconv's
 # heap_v2 parser, ELF reader and writers (FUZZ_TARGET=profconv: tests/fuzz/fuzz_profconv.c
 # with profconv/src/*.c), or jemctld's configuration file (FUZZ_TARGET=config:
-# tests/fuzz/fuzz_config.c with jemctld/src/config.c, seeds in tests/fuzz/corpus-config/).  Builds with clang (-fsanitize=fuzzer,address,undefined; no Meson
-# needed), first replays the seed corpus (tests/fuzz/corpus/ for proto), then fuzzes for
-# SECONDS (default 20).
+# tests/fuzz/fuzz_config.c with jemctld/src/config.c, seeds in tests/fuzz/corpus-config/),
+# or what an HTTP client sends jemctld: request bodies, the writes' arguments, Host, Origin
+# and Content-Type, query strings (FUZZ_TARGET=http: tests/fuzz/fuzz_http.c with
+# jemctld/src/http_parse.c, seeds in tests/fuzz/corpus-http/).  Builds with clang
+# (-fsanitize=fuzzer,address,undefined; no Meson needed), first replays the seed corpus
+# (tests/fuzz/corpus/ for proto), then fuzzes for SECONDS (default 20).
 #
-#     [FUZZ_TARGET=proto|profconv|config] tests/fuzz/run.sh [SECONDS] [WORK_DIR]
+#     [FUZZ_TARGET=proto|profconv|config|http] tests/fuzz/run.sh [SECONDS] [WORK_DIR]
 #
 # WORK_DIR (default build/tests-tmp/fuzz) holds the binary, the corpus the run grows (the
 # seeds in the source tree are only read) and any crash-* / leak-* / timeout-* input.
@@ -34,13 +37,20 @@ config)
         seeds=("$here/corpus-config")
         opts=(-max_len=8192)
         ;;
+http)
+        srcs=("$here/fuzz_http.c" "$root/jemctld/src/http_parse.c")
+        flags=(-I "$root/jemctld/src" $(pkg-config --cflags jansson libevent 2>/dev/null)
+                -ljansson -levent)
+        seeds=("$here/corpus-http")
+        opts=(-dict="$here/http.dict" -max_len=4096)
+        ;;
 profconv)
         srcs=("$here/fuzz_profconv.c" "$root"/profconv/src/[a-z]*.c)
         flags=(-I "$root/profconv/include" -I "$root/profconv/src" -lz -lm -ldl)
         seeds=()
         opts=(-max_len=65536)
         ;;
-*) echo "usage: FUZZ_TARGET=proto|profconv|config $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;;
+*) echo "usage: FUZZ_TARGET=proto|profconv|config|http $0 [SECONDS] [WORK_DIR]" >&2; exit 2 ;;
 esac
 work=${2:-$root/build/tests-tmp/fuzz}
 [ "$target" = proto ] || work=$work-$target
