@@ -113,6 +113,9 @@ else
         # The profile endpoint for scrapers: go tool pprof, a real Prometheus discovering
         # every process through /api/v1/targets, merges, another uid (about 20 s).
         run_kind daemon-pprof tests/daemon/pprof.sh build
+        # The control plane against its attackers, one case each (tests/hostile): other
+        # users, fake targets and daemons, links and squatters, a rebinding browser.
+        run_kind hostile tests/hostile/run.sh build
 fi
 
 if [ $quick = 0 ]; then
