@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jcl/answer.h>
 #include <jcl/sock.h>
 
 #include "jemctl.h"
@@ -337,63 +338,35 @@ static int read_response(jc_conn_t *c, double deadline)
         return read_response_fd(c, deadline, NULL);
 }
 
-/* Parses c->raw, checking the envelope.  Integers past 2^63 (jansson's limit) are read
- * as reals rather than refusing the whole answer. */
+/* Parses c->raw, checking the envelope (jcl_answer_parse).  Human output goes to a
+ * terminal, so the result is sanitized then; JSON output escapes control characters
+ * itself.  Error texts go to stderr, sanitized, in both cases. */
 static int parse_response(jc_conn_t *c, uint64_t id, json_t **result)
 {
-        json_error_t err;
-        json_t *doc = json_loadb(c->raw, c->raw_len, JSON_REJECT_DUPLICATES, &err);
-        if (doc == NULL && strstr(err.text, "too big") != NULL)
-                doc = json_loadb(c->raw, c->raw_len,
-                                 JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
-        if (doc == NULL) {
-                char why[256];
-                snprintf(why, sizeof(why), "%s (at byte %d)", err.text, err.position);
-                return malformed(c, why);
+        jcl_answer_t a;
+        switch (jcl_answer_parse(c->raw, c->raw_len, id, &a)) {
+        case JCL_ANSWER_MALFORMED:
+                return malformed(c, a.why);
+        case JCL_ANSWER_OK:
+                if (!jc_opt->json)
+                        jc_sanitize_json(a.result);
+                *result = a.result;
+                return JC_OK;
+        default:
+                break;
         }
-        /* Human output goes to a terminal; JSON output escapes control characters
-         * itself.  Error texts go to stderr in both cases. */
-        if (!jc_opt->json)
-                jc_sanitize_json(doc);
-        else
-                jc_sanitize_json(json_object_get(doc, "error"));
-        int rc = JC_OK;
-        json_t *ok = json_object_get(doc, "ok");
-        uint64_t rid = 0;
-        if (!json_is_object(doc)) {
-                rc = malformed(c, "not a JSON object");
-        } else if (!json_is_boolean(ok)) {
-                rc = malformed(c, "no \"ok\" member");
-        } else if (json_object_get(doc, "id") != NULL &&
-                   (!jc_get_u64(doc, "id", &rid) || (rid != id && rid != 0))) {
-                rc = malformed(c, "the answer's id does not match the request's");
-        } else if (json_is_true(ok)) {
-                json_t *r = json_object_get(doc, "result");
-                if (r == NULL)
-                        rc = malformed(c, "no \"result\" member");
-                else
-                        *result = json_incref(r);
-        } else {
-                json_t *eo = json_object_get(doc, "error");
-                const char *code = jc_get_str(eo, "code");
-                const char *msg = jc_get_str(eo, "message");
-                if (code == NULL) {
-                        rc = malformed(c, "an error without a code");
-                } else {
-                        snprintf(c->err_code, sizeof(c->err_code), "%s", code);
-                        if (strcmp(code, "permission_denied") == 0) {
-                                jc_err("permission denied: pid %d: %s", (int)c->pid,
-                                       msg != NULL ? msg : "the process refused the request");
-                                rc = JC_PERM;
-                        } else {
-                                jc_err("pid %d: %s%s%s", (int)c->pid, code,
-                                       msg != NULL ? ": " : "", msg != NULL ? msg : "");
-                                rc = JC_FAIL;
-                        }
-                }
+        jc_sanitize_text(a.code);
+        jc_sanitize_text(a.message);
+        snprintf(c->err_code, sizeof(c->err_code), "%s", a.code);
+        const char *msg = a.message[0] != '\0' ? a.message : NULL;
+        if (strcmp(a.code, "permission_denied") == 0) {
+                jc_err("permission denied: pid %d: %s", (int)c->pid,
+                       msg != NULL ? msg : "the process refused the request");
+                return JC_PERM;
         }
-        json_decref(doc);
-        return rc;
+        jc_err("pid %d: %s%s%s", (int)c->pid, a.code, msg != NULL ? ": " : "",
+               msg != NULL ? msg : "");
+        return JC_FAIL;
 }
 
 static int call(jc_conn_t *c, json_t **result, int *ret_fd);

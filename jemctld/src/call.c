@@ -21,6 +21,8 @@
 
 #include <event2/event.h>
 
+#include <jcl/answer.h>
+
 #include "call.h"
 #include "connect.h"
 #include "jemctld.h"
@@ -145,55 +147,32 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 /* Checks the payload and fills c->res.  */
 static void take_answer(jd_call_t *c)
 {
-        json_error_t err;
-        json_t *doc = json_loadb(c->in, c->in_len, JSON_REJECT_DUPLICATES, &err);
-        if (doc == NULL && strstr(err.text, "too big") != NULL)
-                doc = json_loadb(c->in, c->in_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
-                                 &err);
-        if (doc == NULL) {
-                fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: malformed answer: %s", (int)c->pid,
-                     err.text);
+        jcl_answer_t a;
+        switch (jcl_answer_parse(c->in, c->in_len, 1, &a)) {
+        case JCL_ANSWER_MALFORMED:
+                fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: malformed answer: %.200s",
+                     (int)c->pid, a.why);
                 return;
-        }
-        json_t *ok = json_object_get(doc, "ok");
-        json_t *id = json_object_get(doc, "id");
-        json_t *res = json_object_get(doc, "result");
-        if (!json_is_boolean(ok) || (id != NULL && !json_is_integer(id)) ||
-            (json_is_integer(id) && json_integer_value(id) != 1 && json_integer_value(id) != 0)) {
-                json_decref(doc);
-                fail(c, JD_CALL_BAD_ANSWER, NULL,
-                     "pid %d: malformed answer: no \"ok\" or a "
-                     "wrong id",
-                     (int)c->pid);
-                return;
-        }
-        if (json_is_false(ok)) {
-                json_t *e = json_object_get(doc, "error");
-                const char *code = json_string_value(json_object_get(e, "code"));
-                const char *msg = json_string_value(json_object_get(e, "message"));
-                snprintf(c->code, sizeof(c->code), "%s", code != NULL ? code : "internal");
-                snprintf(c->msg, sizeof(c->msg), "%s", msg != NULL ? msg : "the target failed");
-                json_decref(doc);
+        case JCL_ANSWER_ERROR:
+                snprintf(c->code, sizeof(c->code), "%s", a.code);
+                snprintf(c->msg, sizeof(c->msg), "%.250s",
+                         a.message[0] != '\0' ? a.message : "the target failed");
                 c->res.status = JD_CALL_FAILED;
                 finish(c);
                 return;
+        default:
+                break;
         }
-        if (!json_is_object(res)) {
-                json_decref(doc);
-                fail(c, JD_CALL_BAD_ANSWER, NULL, "pid %d: malformed answer: no result object",
-                     (int)c->pid);
-                return;
-        }
+        json_t *res = a.result;
         /* A result that announces a descriptor must come with one. */
         if (json_is_true(json_object_get(res, "fd")) && c->fd < 0) {
-                json_decref(doc);
+                json_decref(res);
                 fail(c, JD_CALL_BAD_ANSWER, NULL,
                      "pid %d: malformed answer: the descriptor it announces did not come",
                      (int)c->pid);
                 return;
         }
-        c->res.result = json_incref(res);
-        json_decref(doc);
+        c->res.result = res;
         finish(c);
 }
 

@@ -22,6 +22,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include <jcl/answer.h>
 #include <jcl/sock.h>
 #include <jp/proto.h>
 
@@ -208,41 +209,20 @@ static void job_fail(jd_job_t *j, const char *fmt, ...)
 static json_t *parse_response(const char *buf, size_t len, uint64_t id, char *why,
                               size_t cap)
 {
-        json_error_t err;
-        json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-        if (doc == NULL && strstr(err.text, "too big") != NULL)
-                doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
-                                 &err);
-        if (doc == NULL) {
-                snprintf(why, cap, "malformed answer: %s", err.text);
+        jcl_answer_t a;
+        switch (jcl_answer_parse(buf, len, id, &a)) {
+        case JCL_ANSWER_OK:
+                return a.result;
+        case JCL_ANSWER_ERROR:
+                if (snprintf(why, cap, "%s%s%s", a.code, a.message[0] ? ": " : "", a.message) >=
+                    (int)cap)
+                        why[cap - 1] = '\0'; /* cut: only logged */
+                return NULL;
+        default:
+                if (snprintf(why, cap, "malformed answer: %s", a.why) >= (int)cap)
+                        why[cap - 1] = '\0';
                 return NULL;
         }
-        json_t *res = NULL;
-        json_t *ok = json_object_get(doc, "ok");
-        json_t *jid = json_object_get(doc, "id");
-        if (!json_is_object(doc) || !json_is_boolean(ok)) {
-                snprintf(why, cap, "malformed answer: no \"ok\" member");
-        } else if (jid != NULL && (!json_is_integer(jid) ||
-                                   ((uint64_t)json_integer_value(jid) != id &&
-                                    json_integer_value(jid) != 0))) {
-                snprintf(why, cap, "malformed answer: the id does not match");
-        } else if (json_is_true(ok)) {
-                res = json_object_get(doc, "result");
-                if (!json_is_object(res)) {
-                        snprintf(why, cap, "malformed answer: no result object");
-                        res = NULL;
-                } else {
-                        json_incref(res);
-                }
-        } else {
-                json_t *e = json_object_get(doc, "error");
-                const char *code = json_string_value(json_object_get(e, "code"));
-                const char *msg = json_string_value(json_object_get(e, "message"));
-                snprintf(why, cap, "%s%s%s", code != NULL ? code : "error",
-                         msg != NULL ? ": " : "", msg != NULL ? msg : "");
-        }
-        json_decref(doc);
-        return res;
 }
 
 /* Keeps the figures of one answer (len bytes of text) as p's info or stats: false with

@@ -5,7 +5,8 @@
  * directory: our own listener trusted, a symbolic link to it, a regular file, a socket
  * listened to by another process under our pid's name, a file nobody listens on, no file;
  * as root, a socket file owned by another uid than its listener's.  jcl_sock_names lists
- * an alternative name of the right owner after "<pid>.sock".
+ * an alternative name of the right owner after "<pid>.sock".  jcl_answer_parse: answers,
+ * errors, integers past 2^63, and every malformed envelope.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jcl/answer.h>
 #include <jcl/sock.h>
 
 #include "check.h"
@@ -151,6 +153,48 @@ static void test_owner_and_names(void)
         unlink(path);
 }
 
+static enum jcl_answer_kind parse(const char *text, uint64_t id, jcl_answer_t *a)
+{
+        enum jcl_answer_kind k = jcl_answer_parse(text, strlen(text), id, a);
+        if (k != JCL_ANSWER_OK)
+                CHECK(a->result == NULL);
+        return k;
+}
+
+static void test_answers(void)
+{
+        jcl_answer_t a;
+        CHECK(parse("{\"v\":1,\"id\":7,\"ok\":true,\"result\":{\"x\":1}}", 7, &a) ==
+              JCL_ANSWER_OK);
+        CHECK(json_integer_value(json_object_get(a.result, "x")) == 1);
+        json_decref(a.result);
+        CHECK(parse("{\"id\":0,\"ok\":true,\"result\":{}}", 7, &a) == JCL_ANSWER_OK);
+        json_decref(a.result);
+        CHECK(parse("{\"ok\":true,\"result\":{\"big\":18446744073709551615}}", 7, &a) ==
+              JCL_ANSWER_OK);
+        CHECK(json_is_real(json_object_get(a.result, "big")));
+        json_decref(a.result);
+        CHECK(parse("{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"m\"}}", 1,
+                    &a) == JCL_ANSWER_ERROR);
+        CHECK(strcmp(a.code, "busy") == 0 && strcmp(a.message, "m") == 0);
+        const char *bad[] = {
+                "[1]", "{}", "{\"ok\":1}", "{\"id\":8,\"ok\":true,\"result\":{}}",
+                "{\"id\":-1,\"ok\":true,\"result\":{}}",
+                "{\"id\":\"7\",\"ok\":true,\"result\":{}}", "{\"ok\":true}",
+                "{\"ok\":true,\"result\":[]}", "{\"ok\":false,\"error\":{}}",
+                "{\"ok\":false,\"error\":{\"code\":3}}",
+                "{\"ok\":true,\"ok\":true,\"result\":{}}",
+                "{\"ok\":true,\"\\u006fk\":true,\"result\":{}}", "{\"ok\":true,", ""};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                enum jcl_answer_kind k = parse(bad[i], 7, &a);
+                if (k != JCL_ANSWER_MALFORMED)
+                        fprintf(stderr, "  accepted: %s\n", bad[i]);
+                CHECK(k == JCL_ANSWER_MALFORMED && a.why[0] != '\0');
+                if (k == JCL_ANSWER_OK)
+                        json_decref(a.result);
+        }
+}
+
 int main(void)
 {
         const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -163,6 +207,7 @@ int main(void)
         check_run("jcl", "connect", test_connect);
         check_run("jcl", "other-listener", test_other_listener);
         check_run("jcl", "owner-and-names", test_owner_and_names);
+        check_run("jcl", "answers", test_answers);
         rmdir(dir);
         return check_failed_tests != 0;
 }
