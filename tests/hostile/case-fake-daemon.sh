@@ -31,8 +31,9 @@ if ! wait_sockets "$mine" "$victim"; then
 fi
 
 # The fake daemon, as uid 65534: every query gets the victim's pid, for root's directory.
+# (setpriv execs: $! is the python, which the cleanup kills.)
 fport=$(free_port)
-as_nobody "$PY" - "$fport" "$rt" "$victim" <<'PY' >"$work/fake.log" 2>&1 &
+setpriv --reuid 65534 --regid 65534 --clear-groups "$PY" - "$fport" "$rt" "$victim" <<'PY' >"$work/fake.log" 2>&1 &
 import http.server, json, sys
 port, rt, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 class H(http.server.BaseHTTPRequestHandler):
