@@ -216,10 +216,12 @@ bool jc_select_match_local(pid_t pid);
  * JC_OK, or JC_NOCONN if no daemon answers for this runtime directory (said on stderr
  * only when --daemon or $JEMCTLD_URL named one). */
 int jc_daemon_rows(json_t **rows);
-/* A blocking GET of url + path under one deadline (daemon.c).  0 with *ret_body
- * (malloc'ed, NUL-terminated) and *ret_status, or a negative errno. */
+/* A blocking GET of url + path under one deadline (daemon.c), sent only if root or this
+ * user serves the connection (found in /proc/net/tcp and tcp6).  0 with *ret_body
+ * (malloc'ed, NUL-terminated) and *ret_status, or a negative errno: -EPERM when another
+ * user serves it (*ret_owner: that uid) or nobody can tell who does (*ret_owner: -1). */
 int jc_http_get(const char *url, const char *path, double timeout, char **ret_body,
-                int *ret_status);
+                int *ret_status, long *ret_owner);
 
 /* ---- remote hosts (remote.c, bridge.c) ------------------------------------------------
  * jemctl -H runs the verbs here against another host's processes through `ssh HOST

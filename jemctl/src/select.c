@@ -146,7 +146,22 @@ int jc_daemon_rows(json_t **rows)
         char *body = NULL;
         int status = 0;
         double t = jc_opt->timeout < JC_DAEMON_TIMEOUT ? jc_opt->timeout : JC_DAEMON_TIMEOUT;
-        int rc = jc_http_get(url, q, t, &body, &status);
+        long owner = -1;
+        int rc = jc_http_get(url, q, t, &body, &status, &owner);
+        if (rc == -EPERM) {
+                /* Whatever the address: a stranger's answer would choose our targets. */
+                if (owner >= 0)
+                        fprintf(stderr,
+                                "jemctl: jemctld at %s is served by uid %ld, not root or you; not "
+                                "trusted, scanning %s instead\n",
+                                url, owner, dir);
+                else
+                        fprintf(stderr,
+                                "jemctl: cannot tell who serves jemctld at %s; not trusted, scanning "
+                                "%s instead\n",
+                                url, dir);
+                return JC_NOCONN;
+        }
         if (rc != 0 || status != 200) {
                 if (explicit)
                         fprintf(stderr, "jemctl: jemctld at %s: %s; scanning %s instead\n", url,

@@ -302,11 +302,13 @@ int jd_http_start(void)
         evhttp_set_max_body_size(http, 65536);
         evhttp_set_gencb(http, handle, NULL);
         int afd = jd_sd_listen_fd(); /* socket activation (jemctld.socket) */
-        if (afd >= 0)
-                return evhttp_accept_socket(http, afd) == 0 ? 0 : -1;
-        if (evhttp_bind_socket(http, jd.opt.http_host, (ev_uint16_t)jd.opt.http_port) != 0) {
-                evhttp_free(http);
-                http = NULL;
+        struct evhttp_bound_socket *bound =
+                afd >= 0 ? evhttp_accept_socket_with_handle(http, afd)
+                         : evhttp_bind_socket_with_handle(http, jd.opt.http_host,
+                                                          (ev_uint16_t)jd.opt.http_port);
+        if (bound == NULL ||
+            jd_http_guard_start(http, evhttp_bound_socket_get_listener(bound)) != 0) {
+                jd_http_stop();
                 return -1;
         }
         return 0;
@@ -314,6 +316,7 @@ int jd_http_start(void)
 
 void jd_http_stop(void)
 {
+        jd_http_guard_stop();
         if (http != NULL)
                 evhttp_free(http);
         http = NULL;

@@ -76,8 +76,20 @@ typedef struct jd_state {
         pid_t *queue;           /* pids waiting for a connection slot */
         size_t queue_len, queue_cap, queue_head;
         unsigned inflight;
-        size_t kept; /* all processes' kept bytes (answer.h's JD_KEPT_MAX) */
+        size_t kept;            /* all processes' kept bytes (answer.h's JD_KEPT_MAX) */
+        unsigned fd_limit;      /* RLIMIT_NOFILE after the start's raise (main.c) */
+        unsigned npidfd;        /* pidfd watches open (watch.c) */
 } jd_state_t;
+
+/* The descriptor budget (docs/man/jemctld.8, RESOURCE LIMITS): pidfd watches while fewer
+ * than JD_FD_PIDFD_SHARE of fd_limit are open (beyond, the scan notices exits), HTTP
+ * connections up to JD_FD_HTTP_SHARE of it (http_guard.c), the rest for the polls (at
+ * most fd_limit / 8 at once), the bus, the store and the daemon's own.  At most
+ * JD_PROCS_MAX processes are tracked: newcomers beyond it wait until some leave, and
+ * nothing already tracked is ever evicted for them. */
+#define JD_FD_PIDFD_SHARE(limit) ((limit) / 2)
+#define JD_FD_HTTP_SHARE(limit) ((limit) / 4)
+#define JD_PROCS_MAX 16384
 
 extern jd_state_t jd;
 
@@ -142,5 +154,16 @@ void jd_on_first_cycle(jd_state_t *st);
 /* http.c */
 int jd_http_start(void);
 void jd_http_stop(void);
+/* http_guard.c: the connections of the HTTP server, counted against the descriptor budget.
+ * jd_http_guard_start: from now on http's connections are capped at half of
+ * JD_FD_HTTP_SHARE(jd.fd_limit) in all (at least 8) and a quarter of that per client uid
+ * (the owner of its TCP socket; clients whose owner cannot be found count as one), extra
+ * ones closed at once; the listen backlog becomes fd_limit / 32 (8 to 64); an accept() failing for want of descriptors or memory pauses the listener lev
+ * for 100 ms instead of spinning.  0, or -1 (out of memory).  jd_http_guard_stop: frees
+ * it (before http). */
+struct evhttp;
+struct evconnlistener;
+int jd_http_guard_start(struct evhttp *http, struct evconnlistener *lev);
+void jd_http_guard_stop(void);
 
 #endif

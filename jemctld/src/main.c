@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -345,11 +346,36 @@ static int parse_options(int argc, char **argv)
         return -1;
 }
 
+/* The soft limit of descriptors raised to the hard one where that is allowed (the unit's
+ * system-call filter refuses setrlimit with EPERM: LimitNOFILE= has set both), and the
+ * budget that follows from it (jemctld.h): fd_limit, and at most an eighth of it for the
+ * polls in flight.  libevent uses epoll, never select, so a high number is fine. */
+static void budget_descriptors(void)
+{
+        struct rlimit rl;
+        jd.fd_limit = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                struct rlimit up = {rl.rlim_max, rl.rlim_max};
+                if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                        rl = up;
+        }
+        jd.fd_limit = rl.rlim_cur > (1u << 30) ? (1u << 30) : (unsigned)rl.rlim_cur;
+        if (jd.opt.max_inflight > jd.fd_limit / 8) {
+                unsigned m = jd.fd_limit / 8 > 0 ? jd.fd_limit / 8 : 1;
+                jd_log("--max-inflight %u lowered to %u: %u descriptors", jd.opt.max_inflight, m,
+                       jd.fd_limit);
+                jd.opt.max_inflight = m;
+        }
+}
+
 /* From the options to the end: the loop, the listeners, the bus, the watches.  The exit
  * status. */
 static int run(void)
 {
         signal(SIGPIPE, SIG_IGN);
+        budget_descriptors();
         jd.base = event_base_new();
         if (jd.base == NULL) {
                 fprintf(stderr, "jemctld: cannot create the event loop\n");

@@ -473,6 +473,23 @@ static void enqueue(pid_t pid)
 
 /* ---- the tick ----------------------------------------------------------------------- */
 
+/* JD_PROCS_MAX processes are known (said once per minute while it lasts). */
+static bool table_full(void)
+{
+        static double said;
+        size_t n = 0;
+        for (const jd_proc_t *p = jd.procs; p != NULL && n < JD_PROCS_MAX; p = p->next)
+                n++;
+        if (n < JD_PROCS_MAX)
+                return false;
+        if (jd_mono() - said >= 60 || said == 0) {
+                said = jd_mono();
+                jd_log("%d processes known, the most tracked: newcomers wait until some leave",
+                       JD_PROCS_MAX);
+        }
+        return true;
+}
+
 jd_proc_t *jd_proc_add(pid_t pid)
 {
         jd_proc_t *p = find(pid);
@@ -480,6 +497,8 @@ jd_proc_t *jd_proc_add(pid_t pid)
                 return p;
         if (!pid_alive(pid))
                 return NULL;
+        if (table_full())
+                return NULL; /* the processes already known keep their place */
         p = calloc(1, sizeof(*p));
         if (p == NULL)
                 return NULL;

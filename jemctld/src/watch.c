@@ -8,14 +8,14 @@
  * (checked every tick, and every second while it is missing).  Trust is decided by the
  * poll (SO_PEERCRED), exactly as for a process found by the scan.  A process once polled
  * is also watched by a pidfd, so one killed by a signal (whose socket file stays behind)
- * disappears at once too.
+ * disappears at once too, while the pidfds stay within their share of the descriptors
+ * (JD_FD_PIDFD_SHARE, jemctld.h); beyond it the scan notices exits.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,6 +69,8 @@ static void add_pending(pid_t pid, long us)
         for (size_t i = 0; i < npending; i++)
                 if (pending[i] == pid)
                         goto armed;
+        if (npending >= JD_PROCS_MAX)
+                goto armed; /* a flood: the scan finds the rest */
         if (npending == cap_pending) {
                 size_t c = cap_pending ? cap_pending * 2 : 64;
                 pid_t *v = realloc(pending, c * sizeof(*v));
@@ -197,13 +199,6 @@ void jd_watch_check(void)
 
 int jd_watch_start(void)
 {
-        /* One pidfd per process: take the hard limit of descriptors (libevent uses
-         * epoll, never select, so a high number is fine). */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-                rl.rlim_cur = rl.rlim_max;
-                setrlimit(RLIMIT_NOFILE, &rl);
-        }
         ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (ifd < 0) {
                 jd_log("inotify unavailable (%s): new processes show up at the next scan",
@@ -238,8 +233,8 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 
 void jd_watch_exit(jd_proc_t *p)
 {
-        if (p->exit_ev != NULL)
-                return;
+        if (p->exit_ev != NULL || jd.npidfd >= JD_FD_PIDFD_SHARE(jd.fd_limit))
+                return; /* over the share: the scan notices */
         int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
         if (fd < 0)
                 return; /* ENOSYS, EMFILE, or already gone: the scan notices */
@@ -249,7 +244,9 @@ void jd_watch_exit(jd_proc_t *p)
                         event_free(p->exit_ev);
                 p->exit_ev = NULL;
                 close(fd);
+                return;
         }
+        jd.npidfd++;
 }
 
 void jd_watch_exit_free(jd_proc_t *p)
@@ -260,6 +257,7 @@ void jd_watch_exit_free(jd_proc_t *p)
         event_free(p->exit_ev);
         close(fd);
         p->exit_ev = NULL;
+        jd.npidfd--;
 }
 
 void jd_watch_stop(void)
