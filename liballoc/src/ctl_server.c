@@ -35,7 +35,15 @@
 #include "thread.h"
 
 #define MAX_CLIENTS 16
+/* Read-only peers (the read group) hold at most READONLY_MAX slots, and one uid of them at
+ * most READONLY_PER_UID: the other 4 are always there for root and the process's own user. */
+#define READONLY_MAX 12
+#define READONLY_PER_UID 4
+/* The budget of one request (from the connection, or from the end of the previous
+ * response, until the whole frame is in) and of one response (from the moment it is
+ * queued until its last byte is taken): bytes trickling in or out do not extend it. */
 #define IO_TIMEOUT_MS 5000
+#define IO_BUDGET_NS ((uint64_t)IO_TIMEOUT_MS * 1000000u)
 #define OUT_INITIAL (64 * 1024)
 #define SWEEP_EVERY_NS (60ull * 1000000000) /* stale sockets of dead processes */
 #define OUT_TOTAL_MAX (32u * 1024 * 1024) /* response bytes held for all clients at once */
@@ -43,6 +51,7 @@
 typedef struct client {
         int fd;
         unsigned perms;
+        uid_t uid; /* the peer's, from SO_PEERCRED */
         uint8_t hdr[JP_HDR_SIZE];
         size_t hdr_got;
         char *in;
@@ -51,7 +60,7 @@ typedef struct client {
         size_t out_len, out_sent;
         bool close_after; /* the stream can no longer be trusted: close once sent */
         int pass_fd;      /* passed (SCM_RIGHTS) with the response's first byte, or -1 */
-        uint64_t deadline_ns;
+        uint64_t deadline_ns; /* of the request being read, or of the response queued */
 } client_t;
 
 static struct {
@@ -103,6 +112,16 @@ static void client_reset(client_t *cl)
 
 static void respond_error(client_t *cl, enum jp_err e, const char *msg);
 
+/* Queues a response frame: it must be taken whole within the budget, from now. */
+static void set_out(client_t *cl, char *buf, size_t len)
+{
+        cl->out = buf;
+        cl->out_len = len;
+        cl->out_sent = 0;
+        srv.out_total += len;
+        cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS;
+}
+
 /* Queues the response to one request; side-effect-free requests are rebuilt in a larger
  * buffer when they do not fit. */
 static void respond_payload(client_t *cl, const char *s, size_t len)
@@ -141,10 +160,7 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                                           "the response would exceed 16 MiB");
                 }
                 jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
-                cl->out = buf;
-                cl->out_len = JP_HDR_SIZE + w.len;
-                cl->out_sent = 0;
-                srv.out_total += cl->out_len;
+                set_out(cl, buf, JP_HDR_SIZE + w.len);
                 return;
         }
 }
@@ -160,10 +176,7 @@ static void respond_error(client_t *cl, enum jp_err e, const char *msg)
         jp_w_init(&w, buf + JP_HDR_SIZE, 512);
         jp_response_error(&w, 0, e, msg);
         jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
-        cl->out = buf;
-        cl->out_len = JP_HDR_SIZE + w.len;
-        cl->out_sent = 0;
-        srv.out_total += cl->out_len;
+        set_out(cl, buf, JP_HDR_SIZE + w.len);
 }
 
 /* A last error frame, sent only if the socket takes it at once, then the connection is
@@ -200,7 +213,6 @@ static void client_read(client_t *cl)
                         client_reset(cl); /* closed by the peer */
                         return;
                 }
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
                 if (cl->hdr_got < JP_HDR_SIZE) {
                         cl->hdr_got += (size_t)r;
                         if (cl->hdr_got < JP_HDR_SIZE)
@@ -272,7 +284,6 @@ static void client_write(client_t *cl)
                         return;
                 }
                 cl->out_sent += (size_t)r;
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
         }
         if (cl->out != NULL) {
                 out_free(cl);
@@ -280,21 +291,61 @@ static void client_write(client_t *cl)
                         client_reset(cl);
                         return;
                 }
+                /* The next request's budget starts now, whatever came before. */
+                cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS;
                 client_read(cl); /* a pipelined request may be waiting */
         }
 }
 
-static unsigned peer_perms(int fd)
+static unsigned peer_perms(int fd, uid_t *uid)
 {
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
                 return 0;
+        *uid = cred.uid;
         if (cred.uid == 0 || cred.uid == geteuid())
                 return PERM_READ | PERM_WRITE | PERM_PROF;
         if (srv.has_read_gid && cred.gid == srv.read_gid)
                 return PERM_READ;
         return 0;
+}
+
+/* A free slot for this peer, or NULL: root and the process's own user may take any,
+ * read-only peers only while they hold fewer than READONLY_MAX in all and
+ * READONLY_PER_UID for this uid. */
+static client_t *free_slot(unsigned perms, uid_t uid)
+{
+        client_t *free_cl = NULL;
+        unsigned readonly = 0, same_uid = 0;
+        for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+                client_t *cl = &srv.clients[i];
+                if (cl->fd < 0) {
+                        if (free_cl == NULL)
+                                free_cl = cl;
+                } else if ((cl->perms & PERM_WRITE) == 0) {
+                        readonly++;
+                        same_uid += cl->uid == uid;
+                }
+        }
+        if ((perms & PERM_WRITE) == 0 &&
+            (readonly >= READONLY_MAX || same_uid >= READONLY_PER_UID))
+                return NULL;
+        return free_cl;
+}
+
+/* One best-effort answer to a peer that gets no slot, then the close. */
+static void refuse(int fd, enum jp_err e, const char *msg)
+{
+        client_t tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        tmp.fd = fd;
+        tmp.pass_fd = -1;
+        respond_error(&tmp, e, msg);
+        if (tmp.out != NULL)
+                send(fd, tmp.out, tmp.out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        out_free(&tmp);
+        close(fd);
 }
 
 static void accept_clients(void)
@@ -303,33 +354,23 @@ static void accept_clients(void)
                 int fd = accept4(srv.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0)
                         return;
-                client_t *cl = NULL;
-                for (unsigned i = 0; i < MAX_CLIENTS && cl == NULL; i++)
-                        if (srv.clients[i].fd < 0)
-                                cl = &srv.clients[i];
-                client_t tmp;
-                bool full = cl == NULL;
-                if (full) {
-                        memset(&tmp, 0, sizeof(tmp));
-                        cl = &tmp;
+                uid_t uid = (uid_t)-1;
+                unsigned perms = peer_perms(fd, &uid);
+                if (perms == 0) {
+                        refuse(fd, JP_ERR_PERMISSION,
+                               "this user may not use this process's socket");
+                        continue;
+                }
+                client_t *cl = free_slot(perms, uid);
+                if (cl == NULL) {
+                        refuse(fd, JP_ERR_BUSY, "too many clients; try again");
+                        continue;
                 }
                 cl->fd = fd;
                 cl->pass_fd = -1;
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
-                cl->perms = peer_perms(fd);
-                if (full || cl->perms == 0) {
-                        /* One best-effort answer, then close: the slot is not taken. */
-                        respond_error(cl, full ? JP_ERR_BUSY : JP_ERR_PERMISSION,
-                                      full ? "too many clients; try again"
-                                           : "this user may not use this process's socket");
-                        if (cl->out != NULL)
-                                send(fd, cl->out, cl->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-                        out_free(cl);
-                        close(fd);
-                        if (!full)
-                                memset(cl, 0, sizeof(*cl)), cl->fd = -1, cl->pass_fd = -1;
-                        continue;
-                }
+                cl->perms = perms;
+                cl->uid = uid;
+                cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS; /* the first request's */
         }
 }
 
