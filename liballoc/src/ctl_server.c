@@ -374,21 +374,51 @@ static void accept_clients(void)
         }
 }
 
+/* The pid of a control socket's name, <pid>.sock or <pid>.<16 hex digits>.sock (*alt set),
+ * or 0 for any other name. */
+static long sock_name_pid(const char *name, bool *alt)
+{
+        char *end;
+        *alt = false;
+        if (name[0] < '1' || name[0] > '9')
+                return 0;
+        long pid = strtol(name, &end, 10);
+        if (pid <= 0 || (pid_t)pid != pid)
+                return 0;
+        if (strcmp(end, ".sock") == 0)
+                return pid;
+        if (end[0] != '.')
+                return 0;
+        for (int i = 1; i <= 16; i++)
+                if (!((end[i] >= '0' && end[i] <= '9') || (end[i] >= 'a' && end[i] <= 'f')))
+                        return 0;
+        *alt = strcmp(end + 17, ".sock") == 0;
+        return *alt ? pid : 0;
+}
+
 /* Removes the socket files of this user's processes that are gone (a process ended by
- * _exit or a signal cannot remove its own), so the directory does not fill up with them. */
+ * _exit or a signal cannot remove its own), so the directory does not fill up with them,
+ * and the <pid>.<hex>.sock names of this pid but the one served (left by an earlier image
+ * of this process, before an exec). */
 static void sweep_stale(void)
 {
         DIR *d = opendir(srv.dir);
         if (d == NULL)
                 return;
+        const char *mine = strrchr(srv.path, '/');
+        mine = mine != NULL ? mine + 1 : "";
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-                char *end;
-                long pid = strtol(e->d_name, &end, 10);
-                if (pid <= 0 || strcmp(end, ".sock") != 0 || pid == (long)getpid())
+                bool alt;
+                long pid = sock_name_pid(e->d_name, &alt);
+                if (pid <= 0 || strcmp(e->d_name, mine) == 0)
                         continue;
-                if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                if (pid == (long)getpid()) {
+                        if (!alt)
+                                continue; /* this pid's usual name: bind_socket's to decide */
+                } else if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
                         continue; /* alive (or not ours to probe) */
+                }
                 struct stat st;
                 if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                     S_ISSOCK(st.st_mode) && st.st_uid == geteuid())
@@ -563,40 +593,122 @@ static void remove_socket(void)
                 unlink(srv.path);
 }
 
-static bool bind_socket(void)
+/* A listening socket bound at path, with the mode and group of docs/security.md, or -1
+ * (errno set; EADDRINUSE: the name exists). */
+static int listen_at(const char *path)
 {
-        char num[24];
-        la_strlcpy(srv.path, srv.dir, sizeof(srv.path));
-        la_strlcat(srv.path, "/", sizeof(srv.path));
-        la_strlcat(srv.path, la_fmt_u64(num, (uint64_t)getpid()), sizeof(srv.path));
-        la_strlcat(srv.path, ".sock", sizeof(srv.path));
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return false;
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
-        la_strlcpy(sa.sun_path, srv.path, sizeof(sa.sun_path));
-        /* Our own pid's name: a previous image of this process (exec) or a dead process
-         * whose pid we got.  Only a socket file of ours is replaced. */
-        struct stat st;
-        if (lstat(srv.path, &st) == 0) {
-                if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid() || unlink(srv.path) != 0) {
-                        close(fd);
-                        srv.path[0] = '\0';
-                        return false;
-                }
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                errno = ENAMETOOLONG;
+                return -1;
         }
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 64) != 0) {
+        la_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -1;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+                int e = errno;
                 close(fd);
-                srv.path[0] = '\0';
-                return false;
+                errno = e;
+                return -1;
+        }
+        if (listen(fd, 64) != 0) {
+                unlink(path);
+                close(fd);
+                return -1;
         }
         if (srv.has_read_gid) {
-                if (chown(srv.path, (uid_t)-1, srv.read_gid) != 0 || chmod(srv.path, 0660) != 0)
-                        chmod(srv.path, 0600);
+                if (chown(path, (uid_t)-1, srv.read_gid) != 0 || chmod(path, 0660) != 0)
+                        chmod(path, 0600);
         } else {
-                chmod(srv.path, 0600);
+                chmod(path, 0600);
+        }
+        return fd;
+}
+
+/* Whether name (dir/pid.sock) is free for this process: absent, or a socket of this user
+ * left by an earlier image of this pid or a dead process that had it, which is removed.
+ * Anything else (another user's file, a symbolic link: never followed) is described in
+ * *why for the warning. */
+static bool name_usable(const char *name, char *why, size_t cap)
+{
+        struct stat st;
+        if (lstat(name, &st) != 0)
+                return true; /* absent (or unreadable: bind decides) */
+        if (S_ISSOCK(st.st_mode) && st.st_uid == geteuid() && unlink(name) == 0)
+                return true;
+        char num[24];
+        if (st.st_uid != geteuid()) {
+                la_strlcpy(why, "is taken by another user (uid ", cap);
+                la_strlcat(why, la_fmt_u64(num, (uint64_t)st.st_uid), cap);
+                la_strlcat(why, ")", cap);
+        } else {
+                la_strlcpy(why, S_ISSOCK(st.st_mode) ? "is a socket of this user that cannot be "
+                                                       "removed"
+                                                     : "is taken by a file of this user that is "
+                                                       "not a socket",
+                           cap);
+        }
+        return false;
+}
+
+/* Binds dir/pid.<16 hex digits>.sock, the suffix unpredictable (getrandom), so nobody can
+ * have made that name beforehand; path receives the name.  -1 on failure. */
+static int listen_alt(const char *base, size_t base_len, char *path, size_t cap)
+{
+        static const char hex[] = "0123456789abcdef";
+        for (int tries = 0; tries < 4; tries++) {
+                char suffix[18];
+                uint64_t r = la_os_random64();
+                suffix[0] = '.';
+                for (int i = 0; i < 16; i++)
+                        suffix[1 + i] = hex[(r >> (60 - 4 * i)) & 15];
+                suffix[17] = '\0';
+                la_strlcpy(path, base, cap);
+                path[base_len] = '\0'; /* dir/pid */
+                la_strlcat(path, suffix, cap);
+                la_strlcat(path, ".sock", cap);
+                int fd = listen_at(path);
+                if (fd >= 0 || errno != EADDRINUSE)
+                        return fd;
+        }
+        return -1;
+}
+
+/* Binds <dir>/<pid>.sock or, when another user (or anything this process may not
+ * replace) holds that name, <dir>/<pid>.<16 hex>.sock with a warning (docs/protocol.md). */
+static bool bind_socket(void)
+{
+        char name[sizeof(srv.path) + 32], alt[sizeof(srv.path) + 32], num[24], why[96];
+        la_strlcpy(name, srv.dir, sizeof(name));
+        la_strlcat(name, "/", sizeof(name));
+        la_strlcat(name, la_fmt_u64(num, (uint64_t)getpid()), sizeof(name));
+        size_t base_len = strlen(name);
+        la_strlcat(name, ".sock", sizeof(name));
+        srv.path[0] = '\0';
+        why[0] = '\0';
+        int fd = -1;
+        if (name_usable(name, why, sizeof(why))) {
+                fd = listen_at(name);
+                /* Made between the look and the bind: look again, for the why.  Any other
+                 * failure (the directory refuses) leaves the socket off, as the name would. */
+                if (fd < 0 && (errno != EADDRINUSE || name_usable(name, why, sizeof(why))))
+                        return false;
+        }
+        if (fd >= 0) {
+                la_strlcpy(srv.path, name, sizeof(srv.path));
+        } else {
+                fd = listen_alt(name, base_len, alt, sizeof(alt));
+                if (fd < 0) {
+                        la_messagef("liballoc: control socket off: ", name, " ", why,
+                                    ", and ", alt, " cannot be bound", (const char *)NULL);
+                        return false;
+                }
+                la_messagef("liballoc: control socket ", name, " ", why, "; listening on ", alt,
+                            (const char *)NULL);
+                la_strlcpy(srv.path, alt, sizeof(srv.path));
         }
         __atomic_store_n(&srv.lfd, fd, __ATOMIC_RELEASE); /* the running thread may look */
         return true;
