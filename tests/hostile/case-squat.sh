@@ -27,23 +27,23 @@ if [ -x /usr/bin/python3 ]; then SYSPY=/usr/bin/python3; else SYSPY=$(command -v
 # end_target PID: kills and reaps it, quietly.
 end_target() { { kill -KILL "$1"; wait "$1"; } 2>/dev/null; }
 
-# start_stopped NAME ARG...: a root shell that stops itself, then (on SIGCONT) execs
+# start_stopped ARG...: a root shell that stops itself, then (on SIGCONT) execs
 # ctl-target ARG... with liballoc preloaded and $rt as its runtime directory: the pid is
-# known before the allocator starts.  Its pid in $NAME, its output in $work/NAME.out/.err.
+# known before the allocator starts.  Its pid in $p, its output in $work/target.out/.err.
 start_stopped() {
-        local name=$1 p
-        shift
         # shellcheck disable=SC2016 # expanded by the inner shell
         bash -c 'kill -STOP $$; exec env JEMCTL_RUNTIME_DIR="$0" LD_PRELOAD="$1" "${@:2}"' \
-                "$rt" "$LIB" "$T" -t 60 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+                "$rt" "$LIB" "$T" -t 60 "$@" >"$work/target.out" 2>"$work/target.err" &
         p=$!
         pids+=("$p")
         for _ in $(seq 100); do
                 [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" = T ] && break
                 sleep 0.05
         done
-        eval "$name=$p"
 }
+
+# names DIR: the names in DIR, in C order, on one line.
+names() { (LC_ALL=C && cd "$1" && for f in *; do [ -e "$f" ] || [ -L "$f" ] && printf '%s ' "$f"; done); }
 
 # alt_name PID: the one <PID>.<16 hex>.sock in $rt (empty if none, or several).
 alt_name() {
@@ -77,9 +77,8 @@ answers() {
 # squat_case KIND: uid 65534 makes <P>.sock as KIND (file, socket, link); the process
 # started on pid P must serve the other name.
 squat_case() {
-        local kind=$1 name=squat-$1 p alt warn mode
-        start_stopped target
-        p=$target
+        local kind=$1 name=squat-$1 alt warn mode
+        start_stopped
         case $kind in
         file) as_nobody touch "$rt/$p.sock" ;;
         link)
@@ -103,7 +102,7 @@ time.sleep(60)' "$rt/$p.sock" &
         fi
         kill -CONT "$p"
         if ! alt=$(wait_alt "$p"); then
-                fail "$name" "pid $p serves no $p.<16 hex>.sock within 5 s (in $rt: $(ls "$rt" | tr '\n' ' '); stderr: $(head -c 300 "$work/target.err"))"
+                fail "$name" "pid $p serves no $p.<16 hex>.sock within 5 s (in $rt: $(names "$rt"); stderr: $(head -c 300 "$work/target.err"))"
                 return
         fi
         warn="<jemalloc>: liballoc: control socket $rt/$p.sock is taken by another user (uid 65534); listening on $alt"
@@ -140,8 +139,7 @@ done
 # exec: the image after exec (liballoc still preloaded) serves a fresh name; the old
 # image's name is swept at its start.
 name=squat-exec
-start_stopped target -X
-p=$target
+start_stopped -X
 as_nobody touch "$rt/$p.sock"
 kill -CONT "$p"
 if ! old=$(wait_alt "$p"); then
@@ -159,7 +157,7 @@ else
                 sleep 0.05
         done
         if [ $ok = 0 ]; then
-                fail "$name" "after exec no single new name answers as sleep (in $rt: $(ls "$rt" | tr '\n' ' '))"
+                fail "$name" "after exec no single new name answers as sleep (in $rt: $(names "$rt"))"
         elif [ -e "$old" ]; then
                 fail "$name" "the name of the image before exec ($old) is left"
         else
@@ -182,12 +180,13 @@ done
 as_nobody "$SYSPY" -c 'import socket, sys
 socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$rt/$dead.fedcba9876543210.sock"
 preload sweeper "$T" -t 60
+# shellcheck disable=SC2154 # set by preload
 if ! wait_sockets "$sweeper"; then
         fail "$name" "pid $sweeper serves no socket within 10 s"
 else
         left=
         for _ in $(seq 40); do
-                left=$(cd "$rt" && LC_ALL=C ls -- "$dead".* 2>/dev/null | tr '\n' ' ')
+                left=$(names "$rt" | tr ' ' '\n' | grep "^$dead\." | tr '\n' ' ')
                 [ "$left" = "$dead.0123456789ABCDEF.sock $dead.0123456789abcde.sock $dead.fedcba9876543210.sock " ] && break
                 sleep 0.05
         done
@@ -214,8 +213,7 @@ if [ ${#long} != 83 ]; then
 else
         rt_main=$rt
         rt=$long
-        start_stopped target
-        p=$target
+        start_stopped
         as_nobody touch "$rt/$p.sock"
         kill -CONT "$p"
         warn="<jemalloc>: liballoc: control socket off: $rt/$p.sock is taken by another user (uid 65534), and $rt/$p."
@@ -227,8 +225,8 @@ else
                 fail "$name" "no warning '$warn...' on stderr: $(head -c 300 "$work/target.err")"
         elif ! grep -q 'cannot be bound$' "$work/target.err"; then
                 fail "$name" "the warning does not say the other name cannot be bound: $(head -c 300 "$work/target.err")"
-        elif ls "$rt" | grep -v "^$p.sock\$" | grep -q .; then
-                fail "$name" "something was bound in $rt: $(ls "$rt" | tr '\n' ' ')"
+        elif [ "$(names "$rt")" != "$p.sock " ]; then
+                fail "$name" "something was bound in $rt: $(names "$rt")"
         elif ! kill -0 "$p" 2>/dev/null; then
                 fail "$name" "pid $p died"
         else
