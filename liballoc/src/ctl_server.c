@@ -35,7 +35,15 @@
 #include "thread.h"
 
 #define MAX_CLIENTS 16
+/* Read-only peers (the read group) hold at most READONLY_MAX slots, and one uid of them at
+ * most READONLY_PER_UID: the other 4 are always there for root and the process's own user. */
+#define READONLY_MAX 12
+#define READONLY_PER_UID 4
+/* The budget of one request (from the connection, or from the end of the previous
+ * response, until the whole frame is in) and of one response (from the moment it is
+ * queued until its last byte is taken): bytes trickling in or out do not extend it. */
 #define IO_TIMEOUT_MS 5000
+#define IO_BUDGET_NS ((uint64_t)IO_TIMEOUT_MS * 1000000u)
 #define OUT_INITIAL (64 * 1024)
 #define SWEEP_EVERY_NS (60ull * 1000000000) /* stale sockets of dead processes */
 #define OUT_TOTAL_MAX (32u * 1024 * 1024) /* response bytes held for all clients at once */
@@ -43,6 +51,7 @@
 typedef struct client {
         int fd;
         unsigned perms;
+        uid_t uid; /* the peer's, from SO_PEERCRED */
         uint8_t hdr[JP_HDR_SIZE];
         size_t hdr_got;
         char *in;
@@ -51,7 +60,7 @@ typedef struct client {
         size_t out_len, out_sent;
         bool close_after; /* the stream can no longer be trusted: close once sent */
         int pass_fd;      /* passed (SCM_RIGHTS) with the response's first byte, or -1 */
-        uint64_t deadline_ns;
+        uint64_t deadline_ns; /* of the request being read, or of the response queued */
 } client_t;
 
 static struct {
@@ -103,6 +112,16 @@ static void client_reset(client_t *cl)
 
 static void respond_error(client_t *cl, enum jp_err e, const char *msg);
 
+/* Queues a response frame: it must be taken whole within the budget, from now. */
+static void set_out(client_t *cl, char *buf, size_t len)
+{
+        cl->out = buf;
+        cl->out_len = len;
+        cl->out_sent = 0;
+        srv.out_total += len;
+        cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS;
+}
+
 /* Queues the response to one request; side-effect-free requests are rebuilt in a larger
  * buffer when they do not fit. */
 static void respond_payload(client_t *cl, const char *s, size_t len)
@@ -141,10 +160,7 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                                           "the response would exceed 16 MiB");
                 }
                 jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
-                cl->out = buf;
-                cl->out_len = JP_HDR_SIZE + w.len;
-                cl->out_sent = 0;
-                srv.out_total += cl->out_len;
+                set_out(cl, buf, JP_HDR_SIZE + w.len);
                 return;
         }
 }
@@ -160,10 +176,7 @@ static void respond_error(client_t *cl, enum jp_err e, const char *msg)
         jp_w_init(&w, buf + JP_HDR_SIZE, 512);
         jp_response_error(&w, 0, e, msg);
         jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
-        cl->out = buf;
-        cl->out_len = JP_HDR_SIZE + w.len;
-        cl->out_sent = 0;
-        srv.out_total += cl->out_len;
+        set_out(cl, buf, JP_HDR_SIZE + w.len);
 }
 
 /* A last error frame, sent only if the socket takes it at once, then the connection is
@@ -200,7 +213,6 @@ static void client_read(client_t *cl)
                         client_reset(cl); /* closed by the peer */
                         return;
                 }
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
                 if (cl->hdr_got < JP_HDR_SIZE) {
                         cl->hdr_got += (size_t)r;
                         if (cl->hdr_got < JP_HDR_SIZE)
@@ -272,7 +284,6 @@ static void client_write(client_t *cl)
                         return;
                 }
                 cl->out_sent += (size_t)r;
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
         }
         if (cl->out != NULL) {
                 out_free(cl);
@@ -280,21 +291,61 @@ static void client_write(client_t *cl)
                         client_reset(cl);
                         return;
                 }
+                /* The next request's budget starts now, whatever came before. */
+                cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS;
                 client_read(cl); /* a pipelined request may be waiting */
         }
 }
 
-static unsigned peer_perms(int fd)
+static unsigned peer_perms(int fd, uid_t *uid)
 {
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
                 return 0;
+        *uid = cred.uid;
         if (cred.uid == 0 || cred.uid == geteuid())
                 return PERM_READ | PERM_WRITE | PERM_PROF;
         if (srv.has_read_gid && cred.gid == srv.read_gid)
                 return PERM_READ;
         return 0;
+}
+
+/* A free slot for this peer, or NULL: root and the process's own user may take any,
+ * read-only peers only while they hold fewer than READONLY_MAX in all and
+ * READONLY_PER_UID for this uid. */
+static client_t *free_slot(unsigned perms, uid_t uid)
+{
+        client_t *free_cl = NULL;
+        unsigned readonly = 0, same_uid = 0;
+        for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+                client_t *cl = &srv.clients[i];
+                if (cl->fd < 0) {
+                        if (free_cl == NULL)
+                                free_cl = cl;
+                } else if ((cl->perms & PERM_WRITE) == 0) {
+                        readonly++;
+                        same_uid += cl->uid == uid;
+                }
+        }
+        if ((perms & PERM_WRITE) == 0 &&
+            (readonly >= READONLY_MAX || same_uid >= READONLY_PER_UID))
+                return NULL;
+        return free_cl;
+}
+
+/* One best-effort answer to a peer that gets no slot, then the close. */
+static void refuse(int fd, enum jp_err e, const char *msg)
+{
+        client_t tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        tmp.fd = fd;
+        tmp.pass_fd = -1;
+        respond_error(&tmp, e, msg);
+        if (tmp.out != NULL)
+                send(fd, tmp.out, tmp.out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        out_free(&tmp);
+        close(fd);
 }
 
 static void accept_clients(void)
@@ -303,51 +354,71 @@ static void accept_clients(void)
                 int fd = accept4(srv.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0)
                         return;
-                client_t *cl = NULL;
-                for (unsigned i = 0; i < MAX_CLIENTS && cl == NULL; i++)
-                        if (srv.clients[i].fd < 0)
-                                cl = &srv.clients[i];
-                client_t tmp;
-                bool full = cl == NULL;
-                if (full) {
-                        memset(&tmp, 0, sizeof(tmp));
-                        cl = &tmp;
+                uid_t uid = (uid_t)-1;
+                unsigned perms = peer_perms(fd, &uid);
+                if (perms == 0) {
+                        refuse(fd, JP_ERR_PERMISSION,
+                               "this user may not use this process's socket");
+                        continue;
+                }
+                client_t *cl = free_slot(perms, uid);
+                if (cl == NULL) {
+                        refuse(fd, JP_ERR_BUSY, "too many clients; try again");
+                        continue;
                 }
                 cl->fd = fd;
                 cl->pass_fd = -1;
-                cl->deadline_ns = la_os_now_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000u;
-                cl->perms = peer_perms(fd);
-                if (full || cl->perms == 0) {
-                        /* One best-effort answer, then close: the slot is not taken. */
-                        respond_error(cl, full ? JP_ERR_BUSY : JP_ERR_PERMISSION,
-                                      full ? "too many clients; try again"
-                                           : "this user may not use this process's socket");
-                        if (cl->out != NULL)
-                                send(fd, cl->out, cl->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-                        out_free(cl);
-                        close(fd);
-                        if (!full)
-                                memset(cl, 0, sizeof(*cl)), cl->fd = -1, cl->pass_fd = -1;
-                        continue;
-                }
+                cl->perms = perms;
+                cl->uid = uid;
+                cl->deadline_ns = la_os_now_ns() + IO_BUDGET_NS; /* the first request's */
         }
 }
 
+/* The pid of a control socket's name, <pid>.sock or <pid>.<16 hex digits>.sock (*alt set),
+ * or 0 for any other name. */
+static long sock_name_pid(const char *name, bool *alt)
+{
+        char *end;
+        *alt = false;
+        if (name[0] < '1' || name[0] > '9')
+                return 0;
+        long pid = strtol(name, &end, 10);
+        if (pid <= 0 || (pid_t)pid != pid)
+                return 0;
+        if (strcmp(end, ".sock") == 0)
+                return pid;
+        if (end[0] != '.')
+                return 0;
+        for (int i = 1; i <= 16; i++)
+                if (!((end[i] >= '0' && end[i] <= '9') || (end[i] >= 'a' && end[i] <= 'f')))
+                        return 0;
+        *alt = strcmp(end + 17, ".sock") == 0;
+        return *alt ? pid : 0;
+}
+
 /* Removes the socket files of this user's processes that are gone (a process ended by
- * _exit or a signal cannot remove its own), so the directory does not fill up with them. */
+ * _exit or a signal cannot remove its own), so the directory does not fill up with them,
+ * and the <pid>.<hex>.sock names of this pid but the one served (left by an earlier image
+ * of this process, before an exec). */
 static void sweep_stale(void)
 {
         DIR *d = opendir(srv.dir);
         if (d == NULL)
                 return;
+        const char *mine = strrchr(srv.path, '/');
+        mine = mine != NULL ? mine + 1 : "";
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-                char *end;
-                long pid = strtol(e->d_name, &end, 10);
-                if (pid <= 0 || strcmp(end, ".sock") != 0 || pid == (long)getpid())
+                bool alt;
+                long pid = sock_name_pid(e->d_name, &alt);
+                if (pid <= 0 || strcmp(e->d_name, mine) == 0)
                         continue;
-                if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                if (pid == (long)getpid()) {
+                        if (!alt)
+                                continue; /* this pid's usual name: bind_socket's to decide */
+                } else if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
                         continue; /* alive (or not ours to probe) */
+                }
                 struct stat st;
                 if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                     S_ISSOCK(st.st_mode) && st.st_uid == geteuid())
@@ -522,40 +593,122 @@ static void remove_socket(void)
                 unlink(srv.path);
 }
 
-static bool bind_socket(void)
+/* A listening socket bound at path, with the mode and group of docs/security.md, or -1
+ * (errno set; EADDRINUSE: the name exists). */
+static int listen_at(const char *path)
 {
-        char num[24];
-        la_strlcpy(srv.path, srv.dir, sizeof(srv.path));
-        la_strlcat(srv.path, "/", sizeof(srv.path));
-        la_strlcat(srv.path, la_fmt_u64(num, (uint64_t)getpid()), sizeof(srv.path));
-        la_strlcat(srv.path, ".sock", sizeof(srv.path));
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return false;
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
-        la_strlcpy(sa.sun_path, srv.path, sizeof(sa.sun_path));
-        /* Our own pid's name: a previous image of this process (exec) or a dead process
-         * whose pid we got.  Only a socket file of ours is replaced. */
-        struct stat st;
-        if (lstat(srv.path, &st) == 0) {
-                if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid() || unlink(srv.path) != 0) {
-                        close(fd);
-                        srv.path[0] = '\0';
-                        return false;
-                }
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                errno = ENAMETOOLONG;
+                return -1;
         }
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 64) != 0) {
+        la_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -1;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+                int e = errno;
                 close(fd);
-                srv.path[0] = '\0';
-                return false;
+                errno = e;
+                return -1;
+        }
+        if (listen(fd, 64) != 0) {
+                unlink(path);
+                close(fd);
+                return -1;
         }
         if (srv.has_read_gid) {
-                if (chown(srv.path, (uid_t)-1, srv.read_gid) != 0 || chmod(srv.path, 0660) != 0)
-                        chmod(srv.path, 0600);
+                if (chown(path, (uid_t)-1, srv.read_gid) != 0 || chmod(path, 0660) != 0)
+                        chmod(path, 0600);
         } else {
-                chmod(srv.path, 0600);
+                chmod(path, 0600);
+        }
+        return fd;
+}
+
+/* Whether name (dir/pid.sock) is free for this process: absent, or a socket of this user
+ * left by an earlier image of this pid or a dead process that had it, which is removed.
+ * Anything else (another user's file, a symbolic link: never followed) is described in
+ * *why for the warning. */
+static bool name_usable(const char *name, char *why, size_t cap)
+{
+        struct stat st;
+        if (lstat(name, &st) != 0)
+                return true; /* absent (or unreadable: bind decides) */
+        if (S_ISSOCK(st.st_mode) && st.st_uid == geteuid() && unlink(name) == 0)
+                return true;
+        char num[24];
+        if (st.st_uid != geteuid()) {
+                la_strlcpy(why, "is taken by another user (uid ", cap);
+                la_strlcat(why, la_fmt_u64(num, (uint64_t)st.st_uid), cap);
+                la_strlcat(why, ")", cap);
+        } else {
+                la_strlcpy(why, S_ISSOCK(st.st_mode) ? "is a socket of this user that cannot be "
+                                                       "removed"
+                                                     : "is taken by a file of this user that is "
+                                                       "not a socket",
+                           cap);
+        }
+        return false;
+}
+
+/* Binds dir/pid.<16 hex digits>.sock, the suffix unpredictable (getrandom), so nobody can
+ * have made that name beforehand; path receives the name.  -1 on failure. */
+static int listen_alt(const char *base, size_t base_len, char *path, size_t cap)
+{
+        static const char hex[] = "0123456789abcdef";
+        for (int tries = 0; tries < 4; tries++) {
+                char suffix[18];
+                uint64_t r = la_os_random64();
+                suffix[0] = '.';
+                for (int i = 0; i < 16; i++)
+                        suffix[1 + i] = hex[(r >> (60 - 4 * i)) & 15];
+                suffix[17] = '\0';
+                la_strlcpy(path, base, cap);
+                path[base_len] = '\0'; /* dir/pid */
+                la_strlcat(path, suffix, cap);
+                la_strlcat(path, ".sock", cap);
+                int fd = listen_at(path);
+                if (fd >= 0 || errno != EADDRINUSE)
+                        return fd;
+        }
+        return -1;
+}
+
+/* Binds <dir>/<pid>.sock or, when another user (or anything this process may not
+ * replace) holds that name, <dir>/<pid>.<16 hex>.sock with a warning (docs/protocol.md). */
+static bool bind_socket(void)
+{
+        char name[sizeof(srv.path) + 32], alt[sizeof(srv.path) + 32], num[24], why[96];
+        la_strlcpy(name, srv.dir, sizeof(name));
+        la_strlcat(name, "/", sizeof(name));
+        la_strlcat(name, la_fmt_u64(num, (uint64_t)getpid()), sizeof(name));
+        size_t base_len = strlen(name);
+        la_strlcat(name, ".sock", sizeof(name));
+        srv.path[0] = '\0';
+        why[0] = '\0';
+        int fd = -1;
+        if (name_usable(name, why, sizeof(why))) {
+                fd = listen_at(name);
+                /* Made between the look and the bind: look again, for the why.  Any other
+                 * failure (the directory refuses) leaves the socket off, as the name would. */
+                if (fd < 0 && (errno != EADDRINUSE || name_usable(name, why, sizeof(why))))
+                        return false;
+        }
+        if (fd >= 0) {
+                la_strlcpy(srv.path, name, sizeof(srv.path));
+        } else {
+                fd = listen_alt(name, base_len, alt, sizeof(alt));
+                if (fd < 0) {
+                        la_messagef("liballoc: control socket off: ", name, " ", why,
+                                    ", and ", alt, " cannot be bound", (const char *)NULL);
+                        return false;
+                }
+                la_messagef("liballoc: control socket ", name, " ", why, "; listening on ", alt,
+                            (const char *)NULL);
+                la_strlcpy(srv.path, alt, sizeof(srv.path));
         }
         __atomic_store_n(&srv.lfd, fd, __ATOMIC_RELEASE); /* the running thread may look */
         return true;

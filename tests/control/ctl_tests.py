@@ -20,6 +20,7 @@ import grp
 import json
 import os
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -90,19 +91,23 @@ class Target:
     seq = 0
 
     def __init__(self, name, rundir, args=(), env=None, expect_socket=True, mib=4,
-                 preload=True, life=90):
+                 preload=True, life=90, user=None):
+        """user: setpriv arguments to run it as another user (setpriv and env run without
+        the allocator; env preloads it into the target)."""
         Target.seq += 1
         self.name = name
         self.rundir = rundir
         self.log = os.path.join(ARGS.tmp, "%s-%d.out" % (name, Target.seq))
         self.errlog = os.path.join(ARGS.tmp, "%s-%d.err" % (name, Target.seq))
         e = base_env()
-        if preload:
+        if preload and user is None:
             e["LD_PRELOAD"] = ARGS.lib
         if rundir is not None:
             e["JEMCTL_RUNTIME_DIR"] = rundir
         e.update(env or {})
         cmd = [ARGS.target, "-m", str(mib), "-t", str(life)] + list(args)
+        if user is not None:
+            cmd = ["setpriv"] + list(user) + ["env", "LD_PRELOAD=" + ARGS.lib] + cmd
         with open(self.log, "wb") as out, open(self.errlog, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          env=e, close_fds=True)
@@ -1275,6 +1280,164 @@ def t_busy():
     finally:
         for c in conns:
             c.close()
+        t.kill()
+
+
+def run_as(uid, gid, fn, *args):
+    """fn(write, *args) in a forked child running as uid/gid (no supplementary groups);
+    fn writes JSON lines with write(obj).  Returns (pid, file of those lines)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            fn(lambda obj: os.write(w, (json.dumps(obj) + "\n").encode()), *args)
+        except BaseException as e:  # reported to the parent, which fails the test
+            os.write(w, (json.dumps({"error": repr(e)}) + "\n").encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    CHILD_PIDS.append(pid)
+    return pid, os.fdopen(r, "r")
+
+
+def child_line(f, pid, what):
+    line = f.readline()
+    check(line, "%s (pid %d) ended without a report" % (what, pid))
+    obj = json.loads(line)
+    check("error" not in obj, "%s (pid %d): %s" % (what, pid, obj.get("error")))
+    return obj
+
+
+def trickle(write, path, n, every, total):
+    """n connections to path, each sent one byte of a hello frame every `every` s for at
+    most `total` s; reports when each was closed (s after its connect) and its first
+    answer's error code."""
+    conns = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        conns.append({"s": s, "t0": time.monotonic(), "closed": None, "data": b""})
+    write({"connected": n})
+    payload = jp.frame(jp.request("hello", id=1))
+    t0 = time.monotonic()
+    k = 0
+    while time.monotonic() - t0 < total:
+        live = [c for c in conns if c["closed"] is None]
+        if not live:
+            break
+        for c in live:
+            try:
+                c["s"].send(payload[k:k + 1])
+            except OSError:
+                pass  # closed by the server: the read below sees the end
+        k += 1
+        until = min(time.monotonic() + every, t0 + total)
+        while live and time.monotonic() < until:
+            ready, _, _ = select.select([c["s"] for c in live], [], [],
+                                        until - time.monotonic())
+            for c in live:
+                if c["s"] not in ready:
+                    continue
+                try:
+                    chunk = c["s"].recv(65536)
+                except OSError:
+                    chunk = b""
+                c["data"] += chunk
+                if not chunk:
+                    c["closed"] = time.monotonic() - c["t0"]
+            live = [c for c in live if c["closed"] is None]
+    out = []
+    for c in conns:
+        frames = jp.split_frames(c["data"])
+        code = frames[0].get("error", {}).get("code") if frames else None
+        out.append({"closed": c["closed"], "code": code})
+        c["s"].close()
+    write({"conns": out})
+
+
+def probe_hello(path, pid):
+    """(seconds, answered hello with pid, what came back): a refused client's request may
+    meet a closed socket, and its answer (busy) is read all the same."""
+    t0 = time.monotonic()
+    try:
+        with jp.Conn(path, timeout=5) as c:
+            try:
+                c.send(jp.request("hello", id=7))
+            except OSError:
+                pass
+            r = c.recv()
+    except (OSError, jp.ProtocolError) as e:
+        r = repr(e)
+    ok = isinstance(r, dict) and r.get("ok") is True and r["result"].get("pid") == pid
+    return time.monotonic() - t0, ok, short(r)
+
+
+def hello_as(write, path, pid):
+    secs, ok, answer = probe_hello(path, pid)
+    write({"secs": secs, "ok": ok, "answer": answer})
+
+
+@test("slots-reserved-trickle")
+def t_trickle():
+    """Finding 10 of docs/security.md's review: a read-group member that opens 16
+    connections and sends one byte every 4 s holds at most 4 slots (12 for the whole read
+    group), each for at most 5 s from its connect whatever it sends; root and the process's
+    owner are answered at once meanwhile."""
+    uid, gid, _ = nobody_setup()
+    reader = 65533  # a uid of its own, in the read group (its primary gid)
+    d = make_dir(os.path.join(ARGS.tmp, "run-trickle"), 0o750, group=gid, owner=uid)
+    t = Target("trickle", d, env={"JEMCTL_READ_GROUP": str(gid)},
+               user=["--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"])
+    tpid = None
+    try:
+        tpid, tf = run_as(reader, gid, trickle, t.sock, 16, 4.0, 9.0)
+        child_line(tf, tpid, "the trickler")
+        start = time.monotonic()
+        probes = []
+        for when in (0.3, 2.0, 4.0):
+            time.sleep(max(0.0, start + when - time.monotonic()))
+            root_secs, ok, answer = probe_hello(t.sock, t.pid)
+            check(ok, "root while a read-group peer trickles on 16 connections: %s" % answer)
+            opid, of = run_as(uid, gid, hello_as, t.sock, t.pid)
+            o = child_line(of, opid, "the owner's client")
+            of.close()
+            os.waitpid(opid, 0)
+            check(o["ok"], "the owner while a read-group peer trickles on 16 connections: %s"
+                  % o["answer"])
+            probes.append((when, max(root_secs, o["secs"])))
+            check(max(root_secs, o["secs"]) < 1.0, "root answered in %.2fs, the owner in "
+                  "%.2fs (expected at once)" % (root_secs, o["secs"]))
+        res = child_line(tf, tpid, "the trickler")["conns"]
+        tf.close()
+        os.waitpid(tpid, 0)
+        tpid = None
+        held = [c for c in res if c["code"] != "busy"]
+        busy = [c for c in res if c["code"] == "busy"]
+        check(len(held) == 4 and len(busy) == 12, "one read-only uid held %d slots, %d got "
+              "busy (expected 4 and 12): %s" % (len(held), len(busy), short(res)))
+        for c in held:
+            check(c["closed"] is not None and 4.0 <= c["closed"] <= 7.0 and
+                  c["code"] == "timeout", "a trickling connection: closed after %s s with "
+                  "%s (expected ~5 s after its connect, with timeout)" % (c["closed"], c["code"]))
+        for c in busy:
+            check(c["closed"] is not None and c["closed"] < 2.0,
+                  "a refused connection closed after %s s" % c["closed"])
+        note("16 trickling connections: 4 held, closed after %s s; root/owner at once (%s)"
+             % (", ".join("%.1f" % c["closed"] for c in held),
+                ", ".join("%.2fs" % p[1] for p in probes)))
+        t.healthy()
+    finally:
+        if tpid is not None:
+            try:
+                os.kill(tpid, signal.SIGKILL)
+                os.waitpid(tpid, 0)
+            except OSError:
+                pass
         t.kill()
 
 

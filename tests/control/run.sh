@@ -30,6 +30,11 @@
 #   idle-client-closed a silent client is closed after ~5 s, one that never reads its
 #                      answers too; others are served meanwhile
 #   busy-17th-client   16 connections, the 17th gets busy; service resumes
+#   slots-reserved-trickle
+#                      (root only) a read-group uid opens 16 connections and sends one byte
+#                      every 4 s: it holds 4 slots (12 get busy), each closed ~5 s after its
+#                      connect with timeout; root and the owner (the target runs as nobody)
+#                      are answered at once meanwhile
 #   many-clients-rss   1,000 clients in a row, VmRSS growth < 5 MiB
 #   exit-*             SIGTERM: clients see EOF, socket removed; SIGKILL mid-request:
 #                      clients see EOF, the stale socket refuses connections
