@@ -121,20 +121,27 @@ static int connect_trusted(pid_t pid, const char *dir, char *path, size_t cap, b
         jcl_peer_t peer, shown;
         memset(&shown, 0, sizeof(shown));
         set_path(path, cap, dir, names[0]);
-        for (size_t i = 0; i < n; i++) {
-                int fd;
-                while ((fd = jcl_connect(dir, names[i], pid, true, &f, &peer)) < 0 &&
-                       f == JCL_BUSY && left_ms(deadline) > 0)
-                        sleep_ms(20); /* the listen queue is full: the server is busy */
-                if (fd >= 0) {
-                        set_path(path, cap, dir, names[i]);
-                        return fd;
+        /* Every name once; again while one of them is busy (a full listen queue), so a
+         * squatter that never accepts delays nobody. */
+        for (bool busy = true; busy;) {
+                busy = false;
+                for (size_t i = 0; i < n; i++) {
+                        int fd = jcl_connect(dir, names[i], pid, true, &f, &peer);
+                        if (fd >= 0) {
+                                set_path(path, cap, dir, names[i]);
+                                return fd;
+                        }
+                        busy |= f == JCL_BUSY;
+                        if (i == 0 || (f != JCL_GONE && worst == JCL_GONE)) {
+                                worst = f;
+                                shown = peer;
+                                set_path(path, cap, dir, names[i]);
+                        }
                 }
-                if (i == 0 || (f != JCL_GONE && worst == JCL_GONE)) {
-                        worst = f;
-                        shown = peer;
-                        set_path(path, cap, dir, names[i]);
-                }
+                if (busy && left_ms(deadline) == 0)
+                        break;
+                if (busy)
+                        sleep_ms(20);
         }
         if (worst == JCL_UNTRUSTED) {
                 if (!quiet)
