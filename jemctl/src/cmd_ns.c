@@ -65,7 +65,7 @@ int cmd_get(int argc, char **argv)
         json_t *all = json_object(); /* name -> entry, in the order asked */
         for (int first = 1; first < argc && status == JC_OK;) {
                 jp_writer_t *w = jc_begin(&c, JP_OP_GET);
-                jp_w_key(w, "names");
+                jp_w_key(w, JP_ARG_NAMES);
                 jp_w_arr(w);
                 int last = first, n = 0;
                 for (; last < argc && n < JP_MAX_NAMES; last++) {
@@ -83,7 +83,7 @@ int cmd_get(int argc, char **argv)
                 json_t *r = NULL;
                 if (n > 0) {
                         status = jc_call(&c, &r);
-                        json_t *vals = json_object_get(r, "values");
+                        json_t *vals = json_object_get(r, JP_ARG_VALUES);
                         if (status == JC_OK && !json_is_object(vals)) {
                                 jc_err("pid %d: malformed answer: no \"values\" object",
                                        (int)pid);
@@ -147,13 +147,13 @@ static int learn_type(jc_conn_t *c, setarg_t *a)
         char norm[256];
         jc_name_pattern(a->name, norm, sizeof(norm), NULL);
         jp_writer_t *w = jc_begin(c, JP_OP_LIST);
-        jp_w_key(w, "prefix");
+        jp_w_key(w, JP_ARG_PREFIX);
         jp_w_str(w, a->name);
         json_t *r = NULL;
         int rc = jc_call(c, &r);
         if (rc != JC_OK)
                 return rc;
-        json_t *names = json_object_get(r, "names");
+        json_t *names = json_object_get(r, JP_ARG_NAMES);
         size_t i;
         json_t *e;
         a->type[0] = '\0';
@@ -272,7 +272,7 @@ static void default_only_note(pid_t pid, const char *name)
 static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool *any_err)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_SET);
-        jp_w_key(w, "values");
+        jp_w_key(w, JP_ARG_VALUES);
         jp_w_obj(w);
         for (int i = 0; i < n; i++) {
                 jp_w_key(w, args[i].name);
@@ -283,7 +283,7 @@ static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool 
         int rc = jc_call(c, &r);
         if (rc != JC_OK)
                 return rc;
-        json_t *vals = json_object_get(r, "values");
+        json_t *vals = json_object_get(r, JP_ARG_VALUES);
         if (!json_is_object(vals)) {
                 json_decref(r);
                 jc_err("pid %d: malformed answer: no \"values\" object", (int)c->pid);
@@ -397,7 +397,7 @@ static int list_names(jc_conn_t *c, const char *prefix, json_t **r)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_LIST);
         if (prefix != NULL) {
-                jp_w_key(w, "prefix");
+                jp_w_key(w, JP_ARG_PREFIX);
                 jp_w_str(w, prefix);
         }
         return jc_call(c, r);
@@ -421,7 +421,7 @@ int cmd_ls(int argc, char **argv)
         rc = list_names(&c, prefix, &r);
         /* The process matches whole components ("arenas.dirty" is no name's prefix there);
          * a person means the start of the text: the names under the parent that start so. */
-        if (rc == JC_OK && prefix != NULL && json_array_size(json_object_get(r, "names")) == 0 &&
+        if (rc == JC_OK && prefix != NULL && json_array_size(json_object_get(r, JP_ARG_NAMES)) == 0 &&
             prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '.') {
                 char parent[256];
                 snprintf(parent, sizeof(parent), "%s", prefix);
@@ -433,19 +433,19 @@ int cmd_ls(int argc, char **argv)
                         json_t *keep = json_array();
                         size_t i;
                         json_t *e;
-                        json_array_foreach(json_object_get(all, "names"), i, e) {
+                        json_array_foreach(json_object_get(all, JP_ARG_NAMES), i, e) {
                                 const char *n = jc_get_str(e, "name");
                                 if (n != NULL && strncmp(n, prefix, strlen(prefix)) == 0)
                                         json_array_append(keep, e);
                         }
-                        json_object_set_new(r, "names", keep);
+                        json_object_set_new(r, JP_ARG_NAMES, keep);
                 }
                 json_decref(all);
         }
         jc_close(&c);
         if (rc != JC_OK)
                 return rc;
-        json_t *names = json_object_get(r, "names");
+        json_t *names = json_object_get(r, JP_ARG_NAMES);
         size_t k;
         json_t *ent;
         bool entries_ok = json_is_array(names);

@@ -183,10 +183,10 @@ int cmd_decay(int argc, char **argv)
         if (rc != JC_OK)
                 return rc;
         jp_writer_t *w = jc_begin(&c, JP_OP_DECAY_ALL);
-        jp_w_key(w, "dirty_ms");
+        jp_w_key(w, JP_ARG_DIRTY_MS);
         jp_w_i64(w, dirty);
         if (has_muzzy) {
-                jp_w_key(w, "muzzy_ms");
+                jp_w_key(w, JP_ARG_MUZZY_MS);
                 jp_w_i64(w, muzzy);
         }
         json_t *r = NULL, *s = NULL;
@@ -213,8 +213,8 @@ int cmd_decay(int argc, char **argv)
                 uint64_t before = u(r, "rss_before"), after = u(r, "rss_after");
                 if (jc_opt->json) {
                         json_t *doc = json_pack("{s:I,s:I,s:o,s:O?,s:O?,s:O?,s:o}", "pid",
-                                                (json_int_t)pid, "dirty_ms",
-                                                (json_int_t)dirty, "muzzy_ms",
+                                                (json_int_t)pid, JP_ARG_DIRTY_MS,
+                                                (json_int_t)dirty, JP_ARG_MUZZY_MS,
                                                 has_muzzy ? json_integer(muzzy) : json_null(),
                                                 "arenas", json_object_get(r, "arenas"),
                                                 "rss_before", json_object_get(r, "rss_before"),
@@ -259,7 +259,7 @@ int cmd_purge(int argc, char **argv)
                 return rc;
         jp_writer_t *w = jc_begin(&c, JP_OP_PURGE);
         if (jc_opt->have_arena) {
-                jp_w_key(w, "arena");
+                jp_w_key(w, JP_ARG_ARENA);
                 jp_w_u64(w, jc_opt->arena);
         }
         json_t *r = NULL;

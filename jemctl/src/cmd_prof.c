@@ -15,10 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jcl/blob.h>
+
 #include "jemctl.h"
 #include "pc/profconv.h"
 
-#define JC_PROF_MAX ((size_t)1 << 30) /* 1 GiB: far above any real dump; bounds memory */
+#define JC_PROF_MAX ((size_t)1 << 30) /* a file to convert: 1 GiB, far above any real dump */
 
 static void free_ptr(void *p)
 {
@@ -127,27 +129,30 @@ static int prof_convert(const char *file)
 
 /* ---- prof PID dump -------------------------------------------------------------------- */
 
-/* The descriptor must be what the contract says: a regular file (a memfd) of exactly the
- * announced size, sealed against any change while we read it. */
+/* The descriptor must be what the contract says (jcl_blob_check): a regular file (a
+ * memfd) of exactly the announced size, sealed against any change while we read it. */
 static bool check_dump_fd(pid_t pid, int fd, uint64_t bytes)
 {
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                jc_err("pid %d: the passed profile is not a regular file", (int)pid);
-                return false;
-        }
-        if ((uint64_t)st.st_size != bytes) {
+        switch (jcl_blob_check(fd, bytes)) {
+        case 0:
+                return true;
+        case -EMSGSIZE: {
+                struct stat st;
+                long long has = fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
                 jc_err("pid %d: the passed profile has %lld bytes, the answer says %llu", (int)pid,
-                       (long long)st.st_size, (unsigned long long)bytes);
+                       has, (unsigned long long)bytes);
                 return false;
         }
-        int seals = fcntl(fd, F_GET_SEALS);
-        int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
-        if (seals < 0 || (seals & need) != need) {
-                jc_err("pid %d: the passed profile is not sealed against writes", (int)pid);
+        case -EFBIG:
+                jc_err("pid %d: the profile is larger than the protocol allows (%llu bytes)",
+                       (int)pid, (unsigned long long)bytes);
+                return false;
+        default:
+                jc_err("pid %d: the passed profile is not a regular file, or not sealed against "
+                       "changes",
+                       (int)pid);
                 return false;
         }
-        return true;
 }
 
 static int prof_dump(pid_t pid, jc_conn_t *c)
@@ -163,7 +168,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 return JC_USAGE;
         }
         jp_writer_t *w = jc_begin(c, JP_OP_PROF);
-        jp_w_key(w, "action");
+        jp_w_key(w, JP_ARG_ACTION);
         jp_w_str(w, "dump");
         json_t *r = NULL;
         __attribute__((cleanup(close_fd))) int fd = -1;
@@ -185,11 +190,6 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 jc_err("pid %d: the answer to prof dump came without the profile's file "
                        "descriptor",
                        (int)pid);
-                return JC_FAIL;
-        }
-        if (bytes > JC_PROF_MAX) {
-                jc_err("pid %d: the profile is larger than 1 GiB (%llu bytes)", (int)pid,
-                       (unsigned long long)bytes);
                 return JC_FAIL;
         }
         if (!check_dump_fd(pid, fd, bytes))
@@ -250,10 +250,10 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
 static int prof_control(pid_t pid, jc_conn_t *c, const char *action)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_PROF);
-        jp_w_key(w, "action");
+        jp_w_key(w, JP_ARG_ACTION);
         jp_w_str(w, action);
         if (jc_opt->have_lg_sample) {
-                jp_w_key(w, "lg_sample");
+                jp_w_key(w, JP_ARG_LG_SAMPLE);
                 jp_w_u64(w, jc_opt->lg_sample);
         }
         json_t *r = NULL;
@@ -262,7 +262,7 @@ static int prof_control(pid_t pid, jc_conn_t *c, const char *action)
                 return rc;
         uint64_t lg = 0, samples = 0, sbytes = 0;
         json_t *active = json_object_get(r, "active"), *was = json_object_get(r, "was_active");
-        if (!json_is_boolean(active) || !json_is_boolean(was) || !jc_get_u64(r, "lg_sample", &lg) ||
+        if (!json_is_boolean(active) || !json_is_boolean(was) || !jc_get_u64(r, JP_ARG_LG_SAMPLE, &lg) ||
             !jc_get_u64(r, "samples", &samples) || !jc_get_u64(r, "sampled_bytes", &sbytes) ||
             lg > 63) {
                 json_decref(r);

@@ -19,7 +19,7 @@
 int jc_stats_summary(jc_conn_t *c, json_t **summary)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_STATS);
-        jp_w_key(w, "full");
+        jp_w_key(w, JP_ARG_FULL);
         jp_w_bool(w, false);
         int rc = jc_call(c, summary);
         if (rc != JC_OK)
@@ -50,14 +50,14 @@ int jc_stats_summary(jc_conn_t *c, json_t **summary)
 static uint64_t page_size(jc_conn_t *c)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_GET);
-        jp_w_key(w, "names");
+        jp_w_key(w, JP_ARG_NAMES);
         jp_w_arr(w);
         jp_w_str(w, "arenas.page");
         jp_w_arr_end(w);
         json_t *r = NULL;
         uint64_t page = 0;
         if (jc_call(c, &r) == JC_OK) {
-                json_t *e = json_object_get(json_object_get(r, "values"), "arenas.page");
+                json_t *e = json_object_get(json_object_get(r, JP_ARG_VALUES), "arenas.page");
                 jc_get_u64(e, "value", &page);
         }
         json_decref(r);
@@ -161,7 +161,7 @@ static void print_summary(pid_t pid, const char *comm, const json_t *s, uint64_t
                isdigit((unsigned char)dt[0]) ? " ms" : "", mt,
                isdigit((unsigned char)mt[0]) ? " ms" : "",
                json_is_boolean(bg) ? (json_is_true(bg) ? "on" : "off") : "?");
-        const json_t *pr = json_object_get(s, "pressure");
+        const json_t *pr = json_object_get(s, JP_ARG_PRESSURE);
         if (json_is_object(pr)) {
                 const char *watch = json_string_value(json_object_get(pr, "watch"));
                 printf("  memory pressure: watch %s; %" PRIu64 " events, %" PRIu64
@@ -210,7 +210,7 @@ static const char *raw_result(jc_conn_t *c, const json_t *result, size_t *len)
 static int stats_full(jc_conn_t *c)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_STATS);
-        jp_w_key(w, "full");
+        jp_w_key(w, JP_ARG_FULL);
         jp_w_bool(w, true);
         json_t *r = NULL;
         int rc = jc_call(c, &r);

@@ -15,35 +15,27 @@
 #include <unistd.h>
 
 #include <jcl/sock.h>
+#include <jp/proto.h>
 
 #include "jemctl.h"
 
 int jc_runtime_dir(char *buf, size_t cap)
 {
-        const char *env;
-        int n;
         if (jc_remote_active())
                 return jc_remote_runtime_dir(buf, cap);
-        if (jc_opt->runtime_dir != NULL && jc_opt->runtime_dir[0] != '\0') {
-                n = snprintf(buf, cap, "%s", jc_opt->runtime_dir);
-        } else if ((env = getenv("JEMCTL_RUNTIME_DIR")) != NULL && env[0] != '\0') {
-                n = snprintf(buf, cap, "%s", env);
-        } else if (geteuid() == 0) {
-                n = snprintf(buf, cap, "/run/jemctl");
-        } else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] != '\0') {
-                n = snprintf(buf, cap, "%s/jemctl", env);
-        } else {
+        const char *given = jc_opt->runtime_dir;
+        int n = jp_runtime_dir(given != NULL && given[0] != '\0' ? given
+                                                                 : getenv(JP_ENV_RUNTIME_DIR),
+                               getenv("XDG_RUNTIME_DIR"), geteuid() == 0, buf, cap);
+        if (n == -1) {
                 jc_err("cannot tell the runtime directory: XDG_RUNTIME_DIR is not set (set "
                        "JEMCTL_RUNTIME_DIR or use --runtime-dir DIR)");
                 return JC_NOCONN;
         }
-        if (n < 0 || (size_t)n >= cap) {
+        if (n < 0) {
                 jc_err("runtime directory name too long");
                 return JC_USAGE;
         }
-        /* "dir/" and "/" are the same directory; keep messages tidy. */
-        while (n > 1 && buf[n - 1] == '/')
-                buf[--n] = '\0';
         return JC_OK;
 }
 

@@ -107,7 +107,7 @@ const char *jc_suggest_name(pid_t pid, const char *name, char *out, size_t cap)
         json_t *r = NULL;
         int rc = jc_call(&c, &r);
         jc_close(&c);
-        json_t *names = json_object_get(r, "names");
+        json_t *names = json_object_get(r, JP_ARG_NAMES);
         size_t n = json_array_size(names);
         const char **cands = n > 0 ? calloc(n, sizeof(*cands)) : NULL;
         if (rc == JC_OK && cands != NULL) {

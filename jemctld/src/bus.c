@@ -246,7 +246,7 @@ static int reply_stats(sd_bus_message *r, json_t *res)
 
 static int reply_get(sd_bus_message *r, json_t *res)
 {
-        json_t *vals = json_object_get(res, "values");
+        json_t *vals = json_object_get(res, JP_ARG_VALUES);
         const char *k;
         json_t *e;
         int rc = sd_bus_message_open_container(r, 'a', "{sv}");
@@ -280,7 +280,7 @@ static int reply_get(sd_bus_message *r, json_t *res)
 
 static int reply_set(pending_t *pd, sd_bus_message *r, json_t *res, sd_bus_error *e)
 {
-        json_t *entry = json_object_get(json_object_get(res, "values"), pd->name);
+        json_t *entry = json_object_get(json_object_get(res, JP_ARG_VALUES), pd->name);
         json_t *err = json_object_get(entry, "error");
         if (err != NULL || !json_is_object(entry)) {
                 const char *code = json_string_value(json_object_get(err, "code"));
@@ -538,7 +538,7 @@ static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
                 return rc;
         }
         /* Any name can be read this way: the caller must be allowed on the socket. */
-        return start(m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", "names", names), true, NULL, e);
+        return start(m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", JP_ARG_NAMES, names), true, NULL, e);
 }
 
 /* A basic value as read by sd_bus_message_read_basic. */
@@ -619,7 +619,7 @@ static int m_set(sd_bus_message *m, void *ud, sd_bus_error *e)
                               : sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                                   "the value must be a boolean, an integer "
                                                   "(up to 2^63-1) or a string");
-        return start(m, M_SET, pid, JP_OP_SET, json_pack("{s:{s:o}}", "values", name, v), true,
+        return start(m, M_SET, pid, JP_OP_SET, json_pack("{s:{s:o}}", JP_ARG_VALUES, name, v), true,
                      name, e);
 }
 
@@ -634,7 +634,7 @@ static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
         if (ms < -1)
                 return sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                          "ms must be milliseconds, 0 (at once) or -1 (never)");
-        return start(m, M_DECAY, pid, JP_OP_DECAY_ALL, json_pack("{s:I}", "dirty_ms", ms), true,
+        return start(m, M_DECAY, pid, JP_OP_DECAY_ALL, json_pack("{s:I}", JP_ARG_DIRTY_MS, ms), true,
                      NULL, e);
 }
 
@@ -656,7 +656,7 @@ static int m_profile(sd_bus_message *m, void *ud, sd_bus_error *e)
                 return sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                          "format must be a format name such as \"heap\", or "
                                          "empty for the target's default");
-        json_t *args = json_pack("{s:s}", "action", "dump");
+        json_t *args = json_pack("{s:s}", JP_ARG_ACTION, "dump");
         if (fmt[0] != '\0')
                 json_object_set_new(args, "format", json_string(fmt));
         return start(m, M_PROFILE, pid, JP_OP_PROF, args, true, NULL, e);

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include <jcl/answer.h>
+#include <jcl/blob.h>
 
 #include "call.h"
 #include "connect.h"
@@ -445,15 +446,5 @@ char *jd_read_blob(int fd, uint64_t bytes, int *err)
 
 int jd_call_check_blob(int fd, uint64_t bytes)
 {
-        struct stat st;
-        if (fstat(fd, &st) != 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        int seals = fcntl(fd, F_GET_SEALS);
-        if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK)) != (F_SEAL_WRITE | F_SEAL_SHRINK))
-                return -EINVAL;
-        if ((uint64_t)st.st_size != bytes)
-                return -EMSGSIZE;
-        return 0;
+        return jcl_blob_check(fd, bytes);
 }

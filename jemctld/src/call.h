@@ -60,10 +60,10 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
 /* Ends every call in flight, calling each back with JD_CALL_INTERNAL "shutting down". */
 void jd_call_shutdown(void);
 
-/* Checks a descriptor passed as a profile: a regular file (a memfd) of exactly `bytes`
- * bytes whose content can no longer change (sealed against writing and shrinking).
- * Returns 0 or a negative errno (-EINVAL: not a sealed regular file, -EMSGSIZE: size
- * differs). */
+/* Checks a descriptor passed as a profile, by the client library's one rule
+ * (jcl_blob_check: a regular file of exactly `bytes`, at most JP_DUMP_MAX, sealed against
+ * writing, shrinking and growing).  Returns 0 or a negative errno (-EINVAL: not a sealed
+ * regular file, -EMSGSIZE: size differs, -EFBIG: over the bound). */
 int jd_call_check_blob(int fd, uint64_t bytes);
 
 /* The first bytes bytes of fd (a checked blob, or a stored dump) into a new buffer

@@ -263,7 +263,7 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
                 return;
         }
         pending_t *pd = malloc(sizeof(*pd));
-        json_t *args = json_pack("{s:b}", "pressure", 1);
+        json_t *args = json_pack("{s:b}", JP_ARG_PRESSURE, 1);
         if (pd != NULL && args != NULL) {
                 *pd = local;
                 if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, jd.opt.timeout,

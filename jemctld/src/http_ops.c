@@ -86,7 +86,7 @@ static const char *inner_error(const pending_t *pd, json_t *res, const char **ms
 {
         if (pd->op.kind == JD_OP_SET) {
                 json_t *e = json_object_get(
-                        json_object_get(json_object_get(res, "values"), pd->op.name), "error");
+                        json_object_get(json_object_get(res, JP_ARG_VALUES), pd->op.name), "error");
                 *msg = json_string_value(json_object_get(e, "message"));
                 return json_string_value(json_object_get(e, "code"));
         }

@@ -15,6 +15,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include <jp/proto.h>
+
 #include "http_parse.h"
 
 const char *const jd_op_names[JD_OP_COUNT] = {"decay", "purge", "set", "profile"};
@@ -106,9 +108,9 @@ static json_t *decay_args(json_t *body, json_t *a, char *why, size_t cap)
                          "milliseconds, 0 (at once) or -1 (never)");
                 return NULL;
         }
-        json_object_set(a, "dirty_ms", ms);
+        json_object_set(a, JP_ARG_DIRTY_MS, ms);
         if (mz != NULL)
-                json_object_set(a, "muzzy_ms", mz);
+                json_object_set(a, JP_ARG_MUZZY_MS, mz);
         return a;
 }
 
@@ -123,7 +125,7 @@ static json_t *purge_args(json_t *body, json_t *a, char *why, size_t cap)
                 return NULL;
         }
         if (ar != NULL)
-                json_object_set(a, "arena", ar);
+                json_object_set(a, JP_ARG_ARENA, ar);
         return a;
 }
 
@@ -148,7 +150,7 @@ static json_t *set_args(jd_op_req_t *op, json_t *body, json_t *a, char *why, siz
                 return NULL;
         }
         snprintf(op->name, sizeof(op->name), "%s", name);
-        json_object_set_new(a, "values", json_pack("{s:O}", name, v));
+        json_object_set_new(a, JP_ARG_VALUES, json_pack("{s:O}", name, v));
         return a;
 }
 
@@ -177,7 +179,7 @@ static json_t *profile_args(jd_op_req_t *op, json_t *body, json_t *a, char *why,
                          "\"heap\"");
                 return NULL;
         }
-        json_object_set_new(a, "action", json_string("dump"));
+        json_object_set_new(a, JP_ARG_ACTION, json_string("dump"));
         if (f != NULL)
                 json_object_set(a, "format", f);
         return a;

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include <jp/proto.h>
+
 #include "jemctld.h"
 #include "bus.h"
 #include "call.h"
@@ -120,27 +122,20 @@ static void usage(FILE *f)
 
 static int default_runtime_dir(void)
 {
-        const char *env;
-        int n;
-        if (jd.opt.runtime_dir[0] != '\0')
-                n = (int)strlen(jd.opt.runtime_dir);
-        else if ((env = getenv("JEMCTL_RUNTIME_DIR")) != NULL && env[0] != '\0')
-                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s", env);
-        else if (geteuid() == 0)
-                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "/run/jemctl");
-        else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] != '\0')
-                n = snprintf(jd.opt.runtime_dir, sizeof(jd.opt.runtime_dir), "%s/jemctl", env);
-        else {
+        char given[sizeof(jd.opt.runtime_dir)];
+        memcpy(given, jd.opt.runtime_dir, sizeof(given));
+        int n = jp_runtime_dir(given[0] != '\0' ? given : getenv(JP_ENV_RUNTIME_DIR),
+                               getenv("XDG_RUNTIME_DIR"), geteuid() == 0, jd.opt.runtime_dir,
+                               sizeof(jd.opt.runtime_dir));
+        if (n == -1) {
                 fprintf(stderr, "jemctld: cannot tell the runtime directory: XDG_RUNTIME_DIR is "
                                 "not set (set JEMCTL_RUNTIME_DIR or use --runtime-dir DIR)\n");
                 return -1;
         }
-        if (n < 0 || (size_t)n >= sizeof(jd.opt.runtime_dir)) {
+        if (n < 0) {
                 fprintf(stderr, "jemctld: runtime directory name too long\n");
                 return -1;
         }
-        while (n > 1 && jd.opt.runtime_dir[n - 1] == '/')
-                jd.opt.runtime_dir[--n] = '\0';
         return 0;
 }
 

@@ -13,6 +13,8 @@
 
 #include <event2/buffer.h>
 
+#include <jp/proto.h>
+
 #include "bus.h"
 #include "governor.h"
 #include "history.h"
@@ -95,7 +97,7 @@ static bool bgthread(const jd_proc_t *p, double *v)
 /* The memory-pressure watch's figures (the stats summary's "pressure" object). */
 static bool pressure_num(const jd_proc_t *p, double *v, const char *key)
 {
-        const json_t *n = json_object_get(json_object_get(p->stats, "pressure"), key);
+        const json_t *n = json_object_get(json_object_get(p->stats, JP_ARG_PRESSURE), key);
         if (!json_is_number(n))
                 return false;
         *v = json_number_value(n);
@@ -128,7 +130,7 @@ static bool pressure_last(const jd_proc_t *p, double *v)
 static bool pressure_watching(const jd_proc_t *p, double *v)
 {
         const char *w =
-                json_string_value(json_object_get(json_object_get(p->stats, "pressure"), "watch"));
+                json_string_value(json_object_get(json_object_get(p->stats, JP_ARG_PRESSURE), "watch"));
         if (w == NULL)
                 return false;
         *v = strncmp(w, "psi:", 4) == 0 || strncmp(w, "fifo:", 5) == 0 ||

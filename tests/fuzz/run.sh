@@ -39,7 +39,8 @@ config)
         ;;
 http)
         srcs=("$here/fuzz_http.c" "$root/jemctld/src/http_parse.c")
-        flags=(-I "$root/jemctld/src" $(pkg-config --cflags jansson libevent 2>/dev/null)
+        flags=(-I "$root/jemctld/src" -I "$root/proto/include"
+                $(pkg-config --cflags jansson libevent 2>/dev/null)
                 -ljansson -levent)
         seeds=("$here/corpus-http")
         opts=(-dict="$here/http.dict" -max_len=4096)

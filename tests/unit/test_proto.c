@@ -814,6 +814,26 @@ static void error_codes(void)
         CHECK(jp_errno_message(ENOENT) != NULL && jp_errno_message(9999) != NULL);
 }
 
+static void runtime_dir(void)
+{
+        char b[32];
+        CHECK(jp_runtime_dir("/x/rt//", "/run/user/1", false, b, sizeof(b)) == 5);
+        CHECK_STR(b, "/x/rt");
+        CHECK(jp_runtime_dir("", NULL, true, b, sizeof(b)) == 11);
+        CHECK_STR(b, "/run/jemctl");
+        CHECK(jp_runtime_dir(NULL, "/run/user/1/", false, b, sizeof(b)) == 18);
+        CHECK_STR(b, "/run/user/1/jemctl");
+        CHECK(jp_runtime_dir(NULL, "", false, b, sizeof(b)) == -1);
+        CHECK(jp_runtime_dir(NULL, NULL, false, b, sizeof(b)) == -1);
+        CHECK(jp_runtime_dir(NULL, "/", false, b, sizeof(b)) == 7);
+        CHECK_STR(b, "/jemctl");
+        CHECK(jp_runtime_dir("/", NULL, false, b, sizeof(b)) == 1);
+        CHECK_STR(b, "/");
+        CHECK(jp_runtime_dir(NULL, "/a/very/long/runtime/directory", false, b, sizeof(b)) == -2);
+        CHECK(jp_runtime_dir("0123456789012345678901234567890", NULL, false, b, 32) == 31);
+        CHECK(jp_runtime_dir("01234567890123456789012345678901", NULL, false, b, 32) == -2);
+}
+
 int main(void)
 {
         RUN("proto", frame_round_trip);
@@ -843,6 +863,7 @@ int main(void)
         RUN("proto", error_codes);
         RUN("proto", type_kinds);
         RUN("proto", fragmentation);
+        RUN("proto", runtime_dir);
         free(exact);
         return check_failed_tests != 0;
 }

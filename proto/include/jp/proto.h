@@ -152,6 +152,32 @@ void jp_frag(uint64_t allocated, uint64_t active, uint64_t resident, uint64_t rs
 bool jp_comm_matches(const char *comm, const char *want);
 bool jp_unit_matches(const char *cgroup, const char *unit);
 
+/* ---- vocabulary -------------------------------------------------------------------- */
+
+/* The members of requests and results that more than one side reads or writes
+ * (docs/protocol.md), so no program spells them on its own. */
+#define JP_ARG_NAMES "names"         /* get: names to read; list: the names found */
+#define JP_ARG_VALUES "values"       /* set: name -> value; get: name -> {value|error} */
+#define JP_ARG_PREFIX "prefix"       /* list */
+#define JP_ARG_FULL "full"           /* stats: the whole tree, not the summary */
+#define JP_ARG_ARENA "arena"         /* purge: one arena */
+#define JP_ARG_DIRTY_MS "dirty_ms"   /* decay-all */
+#define JP_ARG_MUZZY_MS "muzzy_ms"   /* decay-all */
+#define JP_ARG_PRESSURE "pressure"   /* purge: act as a pressure event; stats: its figures */
+#define JP_ARG_ACTION "action"       /* prof: on, off, status, reset, dump */
+#define JP_ARG_LG_SAMPLE "lg_sample" /* prof on / reset; prof results */
+#define JP_DUMP_MAX ((uint64_t)256 << 20) /* bytes of one heap profile passed as a memfd */
+
+/* Where the control sockets are, by one rule for every side: env_dir
+ * ($JEMCTL_RUNTIME_DIR) when set and not empty, else /run/jemctl for root, else
+ * xdg ($XDG_RUNTIME_DIR) + "/jemctl".  Trailing slashes are dropped (not from "/"),
+ * xdg's before "/jemctl" is added.
+ * Returns the length written to buf, -1 when there is none (no $XDG_RUNTIME_DIR for a
+ * user), -2 when it does not fit in cap. */
+#define JP_ENV_RUNTIME_DIR "JEMCTL_RUNTIME_DIR"
+#define JP_RUNTIME_DIR_ROOT "/run/jemctl"
+int jp_runtime_dir(const char *env_dir, const char *xdg, bool root, char *buf, size_t cap);
+
 /* ---- messages ---------------------------------------------------------------------- */
 
 enum jp_op {
