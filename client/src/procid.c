@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* procid: who a process is now, from /proc/PID/status. */
+/* procid: whether a process lives and who it is now, from /proc. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <jcl/sock.h>
 
 #include "procid.h"
 
@@ -25,6 +30,25 @@ bool jcl_proc_uids(pid_t pid, uid_t uids[3])
         }
         fclose(f);
         return found;
+}
+
+bool jcl_pid_alive(pid_t pid)
+{
+        char path[40], buf[512];
+        struct stat st;
+        if (pid <= 0)
+                return false;
+        if (stat("/proc/self", &st) != 0)
+                return kill(pid, 0) == 0 || errno == EPERM;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')');
+        return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
 }
 
 bool jcl_uid_may_serve(uid_t uid, const uid_t uids[3])

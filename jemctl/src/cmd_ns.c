@@ -145,7 +145,7 @@ typedef struct setarg {
 static int learn_type(jc_conn_t *c, setarg_t *a)
 {
         char norm[256];
-        jc_name_pattern(a->name, norm, sizeof(norm), NULL);
+        jp_name_pattern(a->name, norm, sizeof(norm), NULL);
         jp_writer_t *w = jc_begin(c, JP_OP_LIST);
         jp_w_key(w, JP_ARG_PREFIX);
         jp_w_str(w, a->name);

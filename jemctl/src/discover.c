@@ -47,26 +47,9 @@ bool jc_socket_path(const char *dir, pid_t pid, char *buf, size_t cap)
 
 bool jc_pid_alive(pid_t pid)
 {
-        char p[32];
-        struct stat st;
-        if (pid <= 0)
-                return false;
         if (jc_remote_active())
-                return true; /* another host's: the bridge tells a gone one at connect */
-        if (stat("/proc/self", &st) == 0) {
-                /* A zombie (killed, not yet reaped) serves nothing: gone. */
-                snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-                FILE *f = fopen(p, "r");
-                if (f == NULL)
-                        return false;
-                char buf[512];
-                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-                fclose(f);
-                buf[n] = '\0';
-                const char *rp = strrchr(buf, ')');
-                return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
-        }
-        return kill(pid, 0) == 0 || errno == EPERM;
+                return pid > 0; /* another host's: the bridge tells a gone one at connect */
+        return jcl_pid_alive(pid);
 }
 
 static int by_pid(const void *a, const void *b)

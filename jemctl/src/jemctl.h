@@ -159,9 +159,6 @@ int jc_relay(jc_conn_t *c, const char *payload, size_t len, int *ret_fd);
  * (1 to 3 edits by its length), or NULL.  jc_suggest_name: for a mallctl name pid does not
  * know, the closest name it does (its `list`, indices kept), in out ("" if none). */
 unsigned jc_edit_distance(const char *a, const char *b);
-/* A mallctl name as `list` names it: "stats.arenas.3.bins.7.nregs" into
- * "stats.arenas.<i>.bins.<j>.nregs"; the first two numbers into nums (may be NULL). */
-void jc_name_pattern(const char *name, char *out, size_t cap, char nums[2][24]);
 const char *jc_closest(const char *word, const char *const *cands, size_t n);
 const char *jc_suggest_name(pid_t pid, const char *name, char *out, size_t cap);
 /* One-shot: connect, one request without arguments, close. */

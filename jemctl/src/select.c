@@ -46,32 +46,13 @@ static char *read_small(const char *path, char *buf, size_t cap)
         return buf;
 }
 
-/* After "0::" (cgroup v2) or ":name=systemd:" (v1) in a /proc/PID/cgroup text. */
-static const char *cg_field(const char *buf, const char *tag)
-{
-        if (strncmp(buf, tag, strlen(tag)) == 0)
-                return buf + strlen(tag);
-        char nl[32];
-        snprintf(nl, sizeof(nl), "\n%s", tag);
-        const char *p = strstr(buf, nl);
-        if (p == NULL && tag[0] == ':')
-                p = strstr(buf, tag) != NULL ? strstr(buf, tag) - 1 : NULL;
-        return p != NULL ? p + strlen(nl) : NULL;
-}
-
-/* The cgroup of a pid as jemctld tells it: the unified (v2) path, unless that is the root
- * and systemd keeps its units in the v1 name=systemd hierarchy (hybrid hosts). */
+/* The cgroup of a pid by the rule every side uses (jp_cgroup_of). */
 static char *proc_cgroup(pid_t pid, char *out, size_t cap)
 {
         char path[64], buf[8192];
         snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-        if (read_small(path, buf, sizeof(buf)) == NULL)
+        if (read_small(path, buf, sizeof(buf)) == NULL || jp_cgroup_of(buf, out, cap) == 0)
                 return NULL;
-        const char *v2 = cg_field(buf, "0::"), *v1 = cg_field(buf, ":name=systemd:");
-        const char *cg = v2 != NULL && !(v1 != NULL && v2[0] == '/' && v2[1] == '\n') ? v2 : v1;
-        if (cg == NULL)
-                return NULL;
-        snprintf(out, cap, "%.*s", (int)strcspn(cg, "\n"), cg);
         return out;
 }
 

@@ -52,31 +52,6 @@ const char *jc_closest(const char *word, const char *const *cands, size_t n)
         return best;
 }
 
-void jc_name_pattern(const char *name, char *out, size_t cap, char nums[2][24])
-{
-        size_t n = 0;
-        unsigned idx = 0;
-        if (nums != NULL)
-                nums[0][0] = nums[1][0] = '\0';
-        for (const char *s = name; *s != '\0' && n + 5 < cap;) {
-                size_t len = strcspn(s, ".");
-                if (len > 0 && strspn(s, "0123456789") >= len) {
-                        if (nums != NULL && idx < 2)
-                                snprintf(nums[idx], 24, "%.*s", (int)(len < 23 ? len : 23), s);
-                        memcpy(out + n, idx++ == 0 ? "<i>" : "<j>", 3);
-                        n += 3;
-                } else {
-                        size_t k = len < cap - n - 2 ? len : cap - n - 2;
-                        memcpy(out + n, s, k);
-                        n += k;
-                }
-                s += len;
-                if (*s == '.')
-                        out[n++] = '.', s++;
-        }
-        out[n] = '\0';
-}
-
 /* The pattern with <i>, <j> given back the numbers of the name asked for. */
 static void from_pattern(const char *pat, char nums[2][24], char *out, size_t cap)
 {
@@ -116,7 +91,7 @@ const char *jc_suggest_name(pid_t pid, const char *name, char *out, size_t cap)
                         cands[i] = s != NULL ? s : "";
                 }
                 char pat[256], nums[2][24];
-                jc_name_pattern(name, pat, sizeof(pat), nums);
+                jp_name_pattern(name, pat, sizeof(pat), nums);
                 const char *best = jc_closest(pat, cands, n);
                 if (best != NULL)
                         from_pattern(best, nums, out, cap);

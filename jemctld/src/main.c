@@ -173,15 +173,10 @@ static int parse_http(const char *s)
         return 0;
 }
 
+/* --timeout, --interval: a duration of at most a day (jp_parse_duration). */
 static bool parse_seconds(const char *s, double *out)
 {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
-                return false;
-        *out = v;
-        return true;
+        return jp_parse_duration(s, 86400, out) == 0;
 }
 
 static struct event *tick_ev;

@@ -73,24 +73,7 @@ int jd_parse_size(const char *s, uint64_t *ret)
 
 int jd_parse_duration(const char *s, double *ret)
 {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno != 0 || end == s || !(v > 0) || !isfinite(v))
-                return -EINVAL;
-        double mult = 1;
-        if (*end == 's')
-                end++;
-        else if (*end == 'm')
-                mult = 60, end++;
-        else if (*end == 'h')
-                mult = 3600, end++;
-        else if (*end == 'd')
-                mult = 86400, end++;
-        if (*end != '\0' || v * mult > 366 * 86400.0)
-                return -EINVAL;
-        *ret = v * mult;
-        return 0;
+        return jp_parse_duration(s, 366 * 86400.0, ret);
 }
 
 /* "50%/10m". */

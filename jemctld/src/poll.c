@@ -68,20 +68,6 @@ size_t jd_nprocs_visible(void)
         return n;
 }
 
-/* Same rule as jemctl: a zombie serves nothing. */
-static bool pid_alive(pid_t pid)
-{
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-                return kill(pid, 0) == 0 || errno == EPERM;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *rp = strrchr(buf, ')');
-        return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
-}
 
 /* ---- the table ---------------------------------------------------------------------- */
 
@@ -495,7 +481,7 @@ jd_proc_t *jd_proc_add(pid_t pid)
         jd_proc_t *p = find(pid);
         if (p != NULL)
                 return p;
-        if (!pid_alive(pid))
+        if (!jcl_pid_alive(pid))
                 return NULL;
         if (table_full())
                 return NULL; /* the processes already known keep their place */
@@ -562,7 +548,7 @@ void jd_poll_tick(void)
                 next = p->next;
                 /* A process watched by its pidfd (watch.c) is removed the moment it
                  * exits: no need to read its /proc/PID/stat every tick. */
-                if (!p->seen || (p->exit_ev == NULL && !pid_alive(p->pid))) {
+                if (!p->seen || (p->exit_ev == NULL && !jcl_pid_alive(p->pid))) {
                         if (p->info != NULL)
                                 jd_log("pid %d: gone", (int)p->pid);
                         proc_remove(p);

@@ -834,6 +834,57 @@ static void runtime_dir(void)
         CHECK(jp_runtime_dir("01234567890123456789012345678901", NULL, false, b, 32) == -2);
 }
 
+static void name_pattern(void)
+{
+        char out[64], nums[2][24];
+        jp_name_pattern("stats.arenas.3.bins.17.nregs", out, sizeof(out), nums);
+        CHECK_STR(out, "stats.arenas.<i>.bins.<j>.nregs");
+        CHECK_STR(nums[0], "3");
+        CHECK_STR(nums[1], "17");
+        jp_name_pattern("arena.4096.purge", out, sizeof(out), NULL);
+        CHECK_STR(out, "arena.<i>.purge");
+        jp_name_pattern("opt.narenas", out, sizeof(out), nums);
+        CHECK_STR(out, "opt.narenas");
+        CHECK_STR(nums[0], "");
+        jp_name_pattern("a1.b", out, sizeof(out), NULL);
+        CHECK_STR(out, "a1.b");
+        jp_name_pattern("averyveryverylongname.x", out, 8, NULL);
+        CHECK(strlen(out) < 8);
+}
+
+static void cgroup_of(void)
+{
+        char out[64];
+        CHECK(jp_cgroup_of("0::/system.slice/redis.service\n", out, sizeof(out)) == 27);
+        CHECK_STR(out, "/system.slice/redis.service");
+        /* hybrid: the unified path is the root, systemd's units are in v1 name=systemd */
+        const char *hybrid = "12:memory:/user.slice\n1:name=systemd:/system.slice/a.service\n"
+                             "0::/\n";
+        CHECK(jp_cgroup_of(hybrid, out, sizeof(out)) > 0);
+        CHECK_STR(out, "/system.slice/a.service");
+        CHECK(jp_cgroup_of("0::/\n", out, sizeof(out)) == 1);
+        CHECK_STR(out, "/");
+        CHECK(jp_cgroup_of("1:name=systemd:/x.service", out, sizeof(out)) > 0);
+        CHECK_STR(out, "/x.service");
+        CHECK(jp_cgroup_of("4:cpu:/a\n", out, sizeof(out)) == 0);
+        CHECK(jp_cgroup_of("0::/a/long/path\n", out, 5) == 0);
+        CHECK(jp_cgroup_of("", out, sizeof(out)) == 0);
+}
+
+static void duration(void)
+{
+        double d = 0;
+        CHECK(jp_parse_duration("5", 86400, &d) == 0 && d == 5);
+        CHECK(jp_parse_duration("0.25", 86400, &d) == 0 && d == 0.25);
+        CHECK(jp_parse_duration("2m", 86400, &d) == 0 && d == 120);
+        CHECK(jp_parse_duration("1h", 86400, &d) == 0 && d == 3600);
+        CHECK(jp_parse_duration("1d", 86400, &d) == 0 && d == 86400);
+        CHECK(jp_parse_duration("2d", 86400, &d) == -EINVAL);
+        const char *bad[] = {"", "0", "-1", "1x", "1ms", "nan", "inf", "1e400", "s", "1 s"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                CHECK(jp_parse_duration(bad[i], 86400, &d) == -EINVAL);
+}
+
 int main(void)
 {
         RUN("proto", frame_round_trip);
@@ -864,6 +915,9 @@ int main(void)
         RUN("proto", type_kinds);
         RUN("proto", fragmentation);
         RUN("proto", runtime_dir);
+        RUN("proto", name_pattern);
+        RUN("proto", cgroup_of);
+        RUN("proto", duration);
         free(exact);
         return check_failed_tests != 0;
 }

@@ -24,6 +24,10 @@ pid_t jcl_sock_name_pid(const char *name);
 /* True for the "<pid>.<16 hex>.sock" form. */
 bool jcl_sock_name_is_alt(const char *name);
 
+/* The process exists and is not a zombie (a zombie serves nothing): /proc/PID/stat's
+ * state, or kill(pid, 0) where /proc is not mounted. */
+bool jcl_pid_alive(pid_t pid);
+
 /* The socket names of pid in dir that a client should try, in order: "<pid>.sock" first
  * (always listed), then at most JCL_ALT_MAX - 1 "<pid>.<hex>.sock" files of dir that are
  * sockets owned by root or by a uid the process runs as (others are squatters).  Fills

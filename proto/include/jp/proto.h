@@ -178,6 +178,18 @@ bool jp_unit_matches(const char *cgroup, const char *unit);
 #define JP_RUNTIME_DIR_ROOT "/run/jemctl"
 int jp_runtime_dir(const char *env_dir, const char *xdg, bool root, char *buf, size_t cap);
 
+/* A mallctl name with its numeric components as <i> then <j> ("arena.3.purge" ->
+ * "arena.<i>.purge"), into out (cap bytes, cut between components); the first two
+ * numbers into nums when not NULL ("" when absent). */
+void jp_name_pattern(const char *name, char *out, size_t cap, char nums[2][24]);
+/* A process's cgroup from its /proc/PID/cgroup text: the unified (v2) path, unless that is
+ * the root and systemd keeps its units in the v1 name=systemd hierarchy (hybrid hosts),
+ * then that one.  Its length written to out, or 0 (none, or longer than cap - 1). */
+size_t jp_cgroup_of(const char *text, char *out, size_t cap);
+/* A duration: a positive number with an optional unit s, m, h or d (seconds without),
+ * at most max seconds.  0 with *out in seconds, or -EINVAL. */
+int jp_parse_duration(const char *s, double max, double *out);
+
 /* ---- messages ---------------------------------------------------------------------- */
 
 enum jp_op {
