@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "convert.h"
 #include "jemctld.h"
 #include "bus.h"
 #include "call.h"
@@ -403,6 +404,7 @@ static int run(void)
         event_base_dispatch(jd.base);
         jd_sd_stopping();
         jd_call_shutdown(); /* answers the callers still waiting, over the bus too */
+        jd_convert_shutdown(); /* and the conversions in progress */
         jd_bus_stop();      /* first: no ProcessRemoved for every process at a stop */
         jd_watch_stop();
         jd_governor_stop();
