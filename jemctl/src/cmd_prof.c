@@ -33,9 +33,10 @@ static void close_fd(int *fd)
                 close(*fd);
 }
 
-/* Converts a heap_v2 text to fmt (pprof, folded, svg) and writes it out. */
+/* Converts a heap_v2 text to fmt (pprof, folded, svg) and writes it out, reading the
+ * mapped files only as creds may (NULL: as this process may). */
 static int convert_and_write(const char *what, const char *text, size_t len, const char *fmt,
-                             const char *root, const char *title)
+                             const char *root, const pc_creds_t *creds, const char *title)
 {
         pc_profile_t p;
         pc_error_t err = {0};
@@ -44,7 +45,7 @@ static int convert_and_write(const char *what, const char *text, size_t len, con
                 jc_err("%s: not a valid heap profile: %s", what, err.msg);
                 return JC_FAIL;
         }
-        pc_resolve_opts_t o = {.root = root};
+        pc_resolve_opts_t o = {.root = root, .creds = creds};
         pc_resolved_t r;
         rc = pc_resolve(&p, &o, &r, &err);
         pc_profile_free(&p);
@@ -52,6 +53,11 @@ static int convert_and_write(const char *what, const char *text, size_t len, con
                 jc_err("%s: %s", what, err.msg);
                 return JC_FAIL;
         }
+        if (r.nrefused > 0)
+                jc_err("%s: %zu mapped file%s not read (the process's user may not read %s, "
+                       "or a link or kernel file): %s frames stay addresses",
+                       what, r.nrefused, r.nrefused == 1 ? "" : "s",
+                       r.nrefused == 1 ? "it" : "them", r.nrefused == 1 ? "its" : "their");
         pc_buf_t out = {0};
         if (strcmp(fmt, "pprof") == 0)
                 rc = pc_write_pprof(&r, &out, &err);
@@ -124,7 +130,8 @@ static int prof_convert(const char *file)
                 jc_err("%s: cannot read: %s", file, strerror(e));
                 return JC_FAIL;
         }
-        return convert_and_write(file, text, (size_t)st.st_size, fmt, jc_opt->root, NULL);
+        /* The files this user could read: the dump may name anyone's. */
+        return convert_and_write(file, text, (size_t)st.st_size, fmt, jc_opt->root, NULL, NULL);
 }
 
 /* ---- prof PID dump -------------------------------------------------------------------- */
@@ -153,6 +160,45 @@ static bool check_dump_fd(pid_t pid, int fd, uint64_t bytes)
                        (int)pid);
                 return false;
         }
+}
+
+/* Converts pid's dump (text, bytes) to fmt, symbolized from its files as it may read them. */
+static int convert_dump(pid_t pid, const char *text, uint64_t bytes, const char *fmt)
+{
+        char root[64], what[64], title[128], comm[32] = "";
+        struct stat st;
+        snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+        snprintf(what, sizeof(what), "pid %d", (int)pid);
+        /* The program's name in the title (the flame graph is read later, away
+         * from the process); the kernel's comm, cut at a newline. */
+        snprintf(title, sizeof(title), "/proc/%d/comm", (int)pid);
+        FILE *cf = jc_remote_active() ? NULL : fopen(title, "re");
+        if (cf != NULL) {
+                if (fgets(comm, sizeof(comm), cf) != NULL)
+                        comm[strcspn(comm, "\n")] = '\0';
+                fclose(cf);
+        }
+        snprintf(title, sizeof(title), "Heap profile of %s%spid %d", comm,
+                 comm[0] != '\0' ? ", " : "", (int)pid);
+        const char *rp = jc_opt->root;
+        if (rp == NULL && !jc_remote_active() && stat(root, &st) == 0 &&
+            access(root, R_OK | X_OK) == 0)
+                rp = root;
+        /* Its files as the process itself may read them, not as this user (often
+         * root): the dump names them.  With -H, the copies under --root are read
+         * as this user may. */
+        pc_creds_t creds;
+        const pc_creds_t *cp = NULL;
+        if (!jc_remote_active()) {
+                if (pc_creds_of_pid((int)pid, &creds) != 0) {
+                        jc_err("pid %d: cannot read its credentials from /proc: "
+                               "symbols only from files anyone may read",
+                               (int)pid);
+                        creds = (pc_creds_t){.uid = (uid_t)-1, .gid = (gid_t)-1};
+                }
+                cp = &creds;
+        }
+        return convert_and_write(what, text, bytes, fmt, rp, cp, title);
 }
 
 static int prof_dump(pid_t pid, jc_conn_t *c)
@@ -208,26 +254,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 rc = jc_opt->out_file != NULL ? jc_write_file(jc_opt->out_file, text, bytes)
                                               : jc_write_stdout(text, bytes);
         } else {
-                char root[64], what[64], title[128], comm[32] = "";
-                struct stat st;
-                snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-                snprintf(what, sizeof(what), "pid %d", (int)pid);
-                /* The program's name in the title (the flame graph is read later, away
-                 * from the process); the kernel's comm, cut at a newline. */
-                snprintf(title, sizeof(title), "/proc/%d/comm", (int)pid);
-                FILE *cf = jc_remote_active() ? NULL : fopen(title, "re");
-                if (cf != NULL) {
-                        if (fgets(comm, sizeof(comm), cf) != NULL)
-                                comm[strcspn(comm, "\n")] = '\0';
-                        fclose(cf);
-                }
-                snprintf(title, sizeof(title), "Heap profile of %s%spid %d", comm,
-                         comm[0] != '\0' ? ", " : "", (int)pid);
-                const char *rp = jc_opt->root;
-                if (rp == NULL && !jc_remote_active() && stat(root, &st) == 0 &&
-                    access(root, R_OK | X_OK) == 0)
-                        rp = root;
-                rc = convert_and_write(what, text, bytes, fmt, rp, title);
+                rc = convert_dump(pid, text, bytes, fmt);
         }
         if (rc == JC_OK && jc_opt->out_file != NULL) {
                 if (jc_opt->json)

@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include <jp/proto.h>
 
+#include "config.h"
+#include "convert.h"
 #include "jemctld.h"
 #include "bus.h"
 #include "call.h"
@@ -419,6 +420,7 @@ static int run(void)
         event_base_dispatch(jd.base);
         jd_sd_stopping();
         jd_call_shutdown(); /* answers the callers still waiting, over the bus too */
+        jd_convert_shutdown(); /* and the conversions in progress */
         jd_bus_stop();      /* first: no ProcessRemoved for every process at a stop */
         jd_watch_stop();
         jd_governor_stop();

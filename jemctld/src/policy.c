@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "convert.h"
 #include "history.h"
 #include "policy.h"
 #include "store.h"
@@ -126,6 +127,10 @@ int jd_policy_option(const char *name, const char *arg, const char *where)
                 if (jd_parse_duration(arg, &d) != 0 || d > 3600)
                         return bad(where, name, arg, "a duration such as 30 or 2m, at most 1h");
                 so->capture_timeout = d;
+        } else if (strcmp(name, "convert-timeout") == 0) {
+                if (jd_parse_duration(arg, &d) != 0 || !(d > 0) || d > 3600)
+                        return bad(where, name, arg, "a duration such as 20 or 1m, at most 1h");
+                jd_convert_timeout = d;
         } else if (strcmp(name, "capture-resident-above") == 0) {
                 if (jd_parse_size(arg, &n) != 0)
                         return bad(where, name, arg, "a size such as 2G, or 0 for off");

@@ -27,6 +27,7 @@
         {"profile-max-bytes", required_argument, NULL, JD_OPT_CAPTURE},                    \
         {"profile-max-total", required_argument, NULL, JD_OPT_CAPTURE},                    \
         {"capture-timeout", required_argument, NULL, JD_OPT_CAPTURE},                      \
+        {"convert-timeout", required_argument, NULL, JD_OPT_CAPTURE},                      \
         {"capture-resident-above", required_argument, NULL, JD_OPT_CAPTURE},               \
         {"capture-growth", required_argument, NULL, JD_OPT_CAPTURE},                       \
         {"capture-every", required_argument, NULL, JD_OPT_CAPTURE},                        \
@@ -46,6 +47,7 @@
         "  --profile-max-bytes SIZE   bytes kept per process (default 256M)\n"            \
         "  --profile-max-total SIZE   bytes kept in all (default 1G); oldest go first\n"  \
         "  --capture-timeout SEC      the longest a dump may take (default 30)\n"         \
+        "  --convert-timeout SEC      the longest a conversion may take (default 20)\n"   \
         "  --capture-resident-above SIZE   policy: resident above SIZE (e.g. 2G; off)\n"  \
         "  --capture-growth PCT%%/TIME      policy: resident grew PCT%% in TIME (50%%/10m; off)\n" \
         "  --capture-every TIME       policy: periodic (e.g. 1h; default off)\n"          \

@@ -4,7 +4,9 @@
  * /debug/pprof/heap?pid=N answers the live heap profile of one process the way Go's
  * net/http/pprof does: gzip profile.proto with the sample types alloc_objects,
  * alloc_space, inuse_objects and inuse_space (inuse_space the default), symbolized here
- * from the process's own files (/proc/PID/root), so the scraper never needs the binaries.
+ * from the process's own files (/proc/PID/root) as far as the process itself may read
+ * them, in a child process (convert.c) so that the loop goes on, so the scraper never
+ * needs the binaries.
  * ?comm=NAME and ?unit=UNIT (jemctl's selectors) merge every process they match into one
  * profile whose samples carry a pid label.  Each request takes a fresh dump (nothing is
  * stored); the caller must be root or the user the processes run as, as for downloads from
@@ -12,6 +14,7 @@
  * PID on`, or jemctld --prof-auto.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 
 #include "authz.h"
 #include "call.h"
+#include "convert.h"
 #include "http_ops.h"
 #include "http_parse.h"
 #include "http_reply.h"
@@ -42,8 +46,12 @@ typedef struct scrape scrape_t;
 typedef struct part {
         scrape_t *s;
         pid_t pid;
-        bool ok;
-        pc_resolved_t res;  /* ok: the symbolized profile */
+        bool ok;            /* its dump arrived (fd), or, in the child, it converted (res) */
+        int fd;             /* the dump (a sealed memfd), -1 if none */
+        uint64_t bytes;     /* its size */
+        uid_t uid;          /* its uid as known (info), -1 if not */
+        pc_creds_t creds;   /* the process's, for reading its mapped files */
+        pc_resolved_t res;  /* in the child: the symbolized profile */
         int http;           /* !ok: the HTTP status its failure maps to */
         const char *reason; /* and its reason phrase */
         char code[32], msg[240];
@@ -75,24 +83,35 @@ static void part_fail(part_t *pt, int http, const char *reason, const char *code
         va_end(ap);
 }
 
-/* Parses and symbolizes the dump of pt's process. */
-static void convert(part_t *pt, const char *buf, size_t len)
+/* In the conversion's child: parses and symbolizes the dump of pt's process. */
+static void convert_part(part_t *pt)
 {
+        int rc = 0;
+        char *buf = jd_read_blob(pt->fd, pt->bytes, &rc);
+        pt->ok = false;
+        if (buf == NULL) {
+                part_fail(pt, 500, "Internal Server Error", "io_error",
+                          "pid %d: reading the dump: %s", (int)pt->pid, strerror(rc));
+                return;
+        }
         pc_profile_t prof;
         pc_error_t err = {0};
-        if (pc_heap_parse(buf, len, &prof, &err) != 0) {
+        rc = pc_heap_parse(buf, pt->bytes, &prof, &err);
+        free(buf);
+        if (rc != 0) {
                 part_fail(pt, 502, "Bad Gateway", "bad_profile",
                           "pid %d: the dump is not a heap_v2 profile: line %u: %s", (int)pt->pid,
                           err.line, err.msg);
                 return;
         }
         /* The process's own view of its files (another mount namespace, a container):
-         * while it lives, /proc/PID/root is its root directory. */
+         * while it lives, /proc/PID/root is its root directory.  Only the files it could
+         * read itself. */
         char root[64];
         snprintf(root, sizeof(root), "/proc/%d/root", (int)pt->pid);
-        pc_resolve_opts_t o = {0};
+        pc_resolve_opts_t o = {.creds = &pt->creds};
         o.root = access(root, X_OK) == 0 ? root : NULL;
-        int rc = pc_resolve(&prof, &o, &pt->res, &err);
+        rc = pc_resolve(&prof, &o, &pt->res, &err);
         pc_profile_free(&prof);
         if (rc != 0) {
                 part_fail(pt, 500, "Internal Server Error", "internal", "pid %d: %s",
@@ -102,60 +121,115 @@ static void convert(part_t *pt, const char *buf, size_t len)
         pt->ok = true;
 }
 
-static void finish(scrape_t *s)
+/* In the conversion's child (convert.h): every part with a dump, merged into one pprof. */
+static void convert(void *arg, pc_buf_t *out, jd_conv_status_t *st)
 {
+        scrape_t *s = arg;
         pc_pprof_part_t *ps = calloc(s->n + 1, sizeof(*ps));
         size_t k = 0;
         const part_t *first_failed = NULL;
         for (size_t i = 0; i < s->n; i++) {
-                if (s->parts[i].ok && ps != NULL)
-                        ps[k++] = (pc_pprof_part_t){&s->parts[i].res,
-                                                    s->merge ? s->parts[i].pid : 0};
-                else if (!s->parts[i].ok && first_failed == NULL)
-                        first_failed = &s->parts[i];
+                part_t *pt = &s->parts[i];
+                if (pt->ok)
+                        convert_part(pt);
+                if (pt->ok && ps != NULL) {
+                        ps[k++] = (pc_pprof_part_t){&pt->res, s->merge ? pt->pid : 0};
+                        st->refused += pt->res.nrefused;
+                } else if (!pt->ok && first_failed == NULL) {
+                        first_failed = pt;
+                }
         }
-        pc_buf_t out = {0};
         pc_error_t err = {0};
         int rc = -ENOMEM;
         if (ps != NULL && k > 0)
-                rc = pc_write_pprof_parts(ps, k, (int64_t)(jd_wall() * 1e9), &out, &err);
+                rc = pc_write_pprof_parts(ps, k, (int64_t)(jd_wall() * 1e9), out, &err);
         free(ps);
-        struct evbuffer *b = rc == 0 ? evbuffer_new() : NULL;
-        if (b != NULL && evbuffer_add(b, out.data, out.len) != 0) {
-                evbuffer_free(b);
-                b = NULL;
-        }
-        pc_buf_free(&out);
-        if (k == 0 && first_failed != NULL) {
+        st->count = k;
+        if (k == 0 && first_failed != NULL)
+                jd_conv_fail(st, first_failed->http, first_failed->reason, first_failed->code,
+                             "%s", first_failed->msg);
+        else if (rc != 0)
+                jd_conv_fail(st, 500, "Internal Server Error", "internal",
+                             "writing the profile: %s", err.msg[0] ? err.msg : "out of memory");
+        /* The parts' tables go with the child. */
+}
+
+static void scrape_free(scrape_t *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                if (s->parts[i].fd >= 0)
+                        close(s->parts[i].fd);
+        free(s);
+        inflight--;
+}
+
+/* From the loop, when the child is done. */
+static void converted(const jd_conv_status_t *st, struct evbuffer *b, void *arg)
+{
+        scrape_t *s = arg;
+        if (st->http != 200) {
                 failed++;
-                reply_err(s->req, first_failed->http, first_failed->reason, first_failed->code,
-                          "%s", first_failed->msg);
-        } else if (b == NULL) {
-                failed++;
-                reply_err(s->req, 500, "Internal Server Error", "internal",
-                          "writing the profile: %s", err.msg[0] ? err.msg : "out of memory");
+                reply_err(s->req, st->http, st->reason, st->code, "%s", st->msg);
         } else {
                 served++;
                 struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
                 jd_reply_headers(s->req, "application/octet-stream");
                 evhttp_add_header(h, "Content-Disposition", "attachment; filename=\"heap\"");
                 evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+                char v[64];
+                snprintf(v, sizeof(v), "%" PRIu64, st->refused);
+                /* How many mapped files were not read for the processes' credentials. */
+                evhttp_add_header(h, "X-Symbols-Refused-Files", v);
                 if (s->merge) {
                         /* Which processes are in it: a scraper's log can tell a partial
                          * merge from a whole one. */
-                        char v[64];
-                        snprintf(v, sizeof(v), "%zu of %zu", k, s->listed);
+                        snprintf(v, sizeof(v), "%" PRIu64 " of %zu", st->count, s->listed);
                         evhttp_add_header(h, "X-Profile-Processes", v);
                 }
                 jd_reply_send(s->req, HTTP_OK, "OK", b);
         }
         if (b != NULL)
                 evbuffer_free(b);
-        for (size_t i = 0; i < s->n; i++)
+        scrape_free(s);
+}
+
+/* Every call answered: the conversion starts, off the loop, unless no dump arrived. */
+static void finish(scrape_t *s)
+{
+        const part_t *first_failed = NULL;
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++) {
                 if (s->parts[i].ok)
-                        pc_resolved_free(&s->parts[i].res);
-        free(s);
-        inflight--;
+                        k++;
+                else if (first_failed == NULL)
+                        first_failed = &s->parts[i];
+        }
+        int rc = k == 0 ? -ENOENT : jd_convert_start(convert, converted, s);
+        if (rc == 0)
+                return;
+        failed++;
+        if (k == 0 && first_failed != NULL) {
+                reply_err(s->req, first_failed->http, first_failed->reason, first_failed->code,
+                          "%s", first_failed->msg);
+        } else if (rc == -EBUSY) {
+                evhttp_add_header(evhttp_request_get_output_headers(s->req), "Retry-After", "1");
+                reply_err(s->req, 503, "Service Unavailable", "busy",
+                          "%d profile conversions are in progress: try again", JD_CONVERT_MAX);
+        } else {
+                reply_err(s->req, 500, "Internal Server Error", "internal",
+                          "cannot start the conversion: %s", strerror(-rc));
+        }
+        scrape_free(s);
+}
+
+/* The dump arrived (pt->fd): its size and the process's credentials, read now while it
+ * lives (unreadable: its uid only, no group's rights). */
+static void keep_part(part_t *pt, uint64_t bytes)
+{
+        pt->ok = true;
+        pt->bytes = bytes;
+        if (pc_creds_of_pid((int)pt->pid, &pt->creds) != 0)
+                pt->creds = (pc_creds_t){.uid = pt->uid, .gid = (gid_t)-1};
 }
 
 static void on_dump(jd_call_result_t *r, void *arg)
@@ -174,7 +248,6 @@ static void on_dump(jd_call_result_t *r, void *arg)
         } else {
                 uint64_t bytes = (uint64_t)json_integer_value(jb);
                 int rc = jd_call_check_blob(r->fd, bytes);
-                char *buf = NULL;
                 if (rc != 0)
                         part_fail(pt, 502, "Bad Gateway", "bad_answer",
                                   "pid %d: the dump is not a sealed file of %" PRIu64
@@ -185,12 +258,11 @@ static void on_dump(jd_call_result_t *r, void *arg)
                                   "pid %d: a dump of %" PRIu64 " bytes is over the %llu MiB "
                                   "this endpoint reads",
                                   (int)pt->pid, bytes, (unsigned long long)(JD_PPROF_MAX_DUMP >> 20));
-                else if ((buf = jd_read_blob(r->fd, bytes, &rc)) == NULL)
-                        part_fail(pt, 500, "Internal Server Error", "io_error",
-                                  "pid %d: reading the dump: %s", (int)pt->pid, strerror(rc));
+                else if ((pt->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                        part_fail(pt, 500, "Internal Server Error", "internal",
+                                  "pid %d: keeping the dump: %s", (int)pt->pid, strerror(errno));
                 else
-                        convert(pt, buf, bytes);
-                free(buf);
+                        keep_part(pt, bytes);
         }
         if (--s->pending == 0)
                 finish(s);
@@ -287,6 +359,9 @@ static void heap(struct evhttp_request *req)
                 part_t *pt = &s->parts[i];
                 pt->s = s;
                 pt->pid = pick[i]->pid;
+                pt->fd = -1;
+                json_t *ju = json_object_get(pick[i]->info, "uid");
+                pt->uid = json_is_integer(ju) ? (uid_t)json_integer_value(ju) : (uid_t)-1;
                 if (args != NULL &&
                     jd_call(pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
                         started++;

@@ -16,6 +16,7 @@
 #include <jp/proto.h>
 
 #include "bus.h"
+#include "convert.h"
 #include "governor.h"
 #include "history.h"
 #include "pprof_http.h"
@@ -263,5 +264,6 @@ void jd_prom_more(struct evbuffer *b, const jd_proc_t *one)
         evbuffer_add_printf(b, "jemctld_history_dropped_total %llu\n",
                             (unsigned long long)jd_history_dropped());
         jd_store_metrics(b); /* jemctld_profile_*: the profile store (store.c) */
+        jd_convert_metrics(b); /* jemctld_profile_conversions_* (convert.c) */
         self(b);
 }

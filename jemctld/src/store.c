@@ -241,12 +241,48 @@ json_t *jd_profile_json(const jd_profile_t *pf)
         struct tm tm;
         gmtime_r(&s, &tm);
         strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return json_pack("{s:s,s:i,s:I,s:I,s:s,s:s?,s:s,s:f,s:s,s:I,s:I,s:s}", "id", pf->id, "pid",
+        json_t *o = json_pack("{s:s,s:i,s:I,s:I,s:s,s:s?,s:s,s:f,s:s,s:I,s:I,s:s}", "id", pf->id, "pid",
                          (int)pf->pid, "start_time", (json_int_t)pf->start, "uid",
                          (json_int_t)pf->uid, "comm", pf->comm, "unit",
                          pf->unit[0] != '\0' ? pf->unit : NULL, "reason", pf->reason, "time",
                          pf->time, "time_utc", utc, "bytes", (json_int_t)pf->bytes, "resident",
                          (json_int_t)pf->resident, "format", pf->format);
+        if (o != NULL && pf->has_groups) {
+                json_t *g = json_array();
+                for (unsigned i = 0; g != NULL && i < pf->ngroups; i++)
+                        json_array_append_new(g, json_integer((json_int_t)pf->groups[i]));
+                json_object_set_new(o, "gid", json_integer((json_int_t)pf->gid));
+                json_object_set_new(o, "groups", g);
+        }
+        return o;
+}
+
+void jd_profile_creds(const jd_profile_t *pf, pc_creds_t *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        ret->uid = pf->uid;
+        ret->gid = pf->has_groups ? pf->gid : (gid_t)-1; /* unknown: no group's rights */
+        for (unsigned i = 0; pf->has_groups && i < pf->ngroups && i < PC_MAX_GROUPS; i++)
+                ret->groups[ret->ngroups++] = pf->groups[i];
+}
+
+/* The gid and groups of a sidecar, when it has them. */
+static void groups_from_json(const json_t *o, jd_profile_t *pf)
+{
+        json_t *gid = json_object_get(o, "gid"), *groups = json_object_get(o, "groups");
+        if (!json_is_integer(gid) || !json_is_array(groups) ||
+            json_array_size(groups) > PC_MAX_GROUPS)
+                return;
+        for (size_t i = 0; i < json_array_size(groups); i++) {
+                json_t *g = json_array_get(groups, i);
+                if (!json_is_integer(g)) {
+                        pf->ngroups = 0;
+                        return;
+                }
+                pf->groups[pf->ngroups++] = (gid_t)json_integer_value(g);
+        }
+        pf->gid = (gid_t)json_integer_value(gid);
+        pf->has_groups = true;
 }
 
 static bool reason_ok(const char *s)
@@ -283,6 +319,7 @@ static bool from_json(const json_t *o, jd_profile_t *pf)
         pf->time = json_number_value(t);
         pf->bytes = (uint64_t)json_integer_value(bytes);
         pf->resident = json_is_integer(res) ? (uint64_t)json_integer_value(res) : 0;
+        groups_from_json(o, pf);
         return true;
 }
 
@@ -562,6 +599,14 @@ static void on_dump(jd_call_result_t *r, void *arg)
         pf->time = jd_wall();
         if (r->target_uid != (uid_t)-1)
                 pf->uid = r->target_uid;
+        /* Its groups now, while it lives: whose files a conversion may read later. */
+        pc_creds_t cr;
+        if (pc_creds_of_pid((int)c->pid, &cr) == 0) {
+                pf->has_groups = true;
+                pf->gid = cr.gid;
+                pf->ngroups = (unsigned)cr.ngroups;
+                memcpy(pf->groups, cr.groups, cr.ngroups * sizeof(cr.groups[0]));
+        }
         snprintf(pf->format, sizeof(pf->format), "%s", fmt != NULL ? fmt : "heap_v2");
         res = store_files(pf, r->fd, c->msg, sizeof(c->msg));
         if (res != JD_STORE_OK) {

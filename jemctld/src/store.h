@@ -23,6 +23,7 @@
 
 #include <event2/buffer.h>
 #include <jansson.h>
+#include <pc/profconv.h>
 
 /* Defaults of the limits (jemctld.conf): a few dozen profiles of a busy process are what
  * a person compares; a heap_v2 dump of a large server is a few MiB. */
@@ -52,6 +53,13 @@ typedef struct jd_profile {
         pid_t pid;
         long long start; /* the process's start time, Unix seconds */
         uid_t uid;       /* the process's user: who may download or delete it (and root) */
+        /* The process's groups at capture (/proc/PID/status), for reading its mapped files
+         * as it could when converting: absent from profiles stored before they were
+         * kept (then only the uid's and everyone's permissions count). */
+        bool has_groups;
+        gid_t gid;        /* its file system gid */
+        unsigned ngroups; /* its supplementary groups, at most PC_MAX_GROUPS */
+        gid_t groups[PC_MAX_GROUPS];
         char comm[64];
         char unit[256]; /* "" if none */
         char reason[JD_STORE_REASON_MAX];
@@ -112,6 +120,9 @@ double jd_store_last_capture(pid_t pid, long long start);
 
 /* The metadata of a profile as a JSON object (a new reference). */
 json_t *jd_profile_json(const jd_profile_t *pf);
+
+/* The credentials pf's mapped files are read with when it is converted. */
+void jd_profile_creds(const jd_profile_t *pf, pc_creds_t *ret);
 
 /* Opens the dump of pf read-only: a descriptor, or a negative errno. */
 int jd_store_open(const jd_profile_t *pf);

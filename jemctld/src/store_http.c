@@ -2,7 +2,9 @@
 /*
  * store_http: the HTTP side of the profile store.  GET /api/v1/profiles[?pid=N] lists the
  * stored profiles; GET /api/v1/profiles/{id}[?format=heap|pprof|folded|svg] downloads one,
- * converted with profconv; DELETE /api/v1/profiles/{id} removes one.  Downloads and
+ * converted with profconv in a child process (convert.c: the loop goes on meanwhile, the
+ * conversion has a deadline), its mapped files read only as the profiled process could;
+ * DELETE /api/v1/profiles/{id} removes one.  Downloads and
  * deletes need the same authorization as the write endpoints (authz.c): root or the
  * user the profiled process ran as.  Also the answer of POST .../profile {"store": true}
  * (http_ops.c starts the capture).
@@ -24,6 +26,7 @@
 
 #include "authz.h"
 #include "call.h"
+#include "convert.h"
 #include "http_ops.h"
 #include "http_parse.h"
 #include "http_reply.h"
@@ -114,58 +117,150 @@ static int allowed(struct evhttp_request *req, const jd_profile_t *pf)
         return 0;
 }
 
-/* Reads pf's dump into memory (bounded by the store's own limits). */
-static char *read_dump(const jd_profile_t *pf, size_t *len, int *err)
-{
-        int fd = jd_store_open(pf);
-        if (fd < 0) {
-                *err = -fd;
-                return NULL;
-        }
-        char *buf = jd_read_blob(fd, pf->bytes, err);
-        close(fd);
-        *len = buf != NULL ? pf->bytes : 0;
-        return buf;
-}
+/* One download being converted: what the child needs, and the request to answer. */
+typedef struct download {
+        struct evhttp_request *req;
+        int fd; /* the stored dump */
+        uint64_t bytes;
+        size_t kind;       /* index in kinds[] */
+        pc_creds_t creds;  /* the profiled process's, for its mapped files */
+        char id[JD_STORE_ID_MAX];
+        char title[200];
+} download_t;
 
-/* pc_write_* of the dump: 0 with out filled, or answered with the error. */
-static int convert(struct evhttp_request *req, const jd_profile_t *pf, const char *fmt,
-                   const char *buf, size_t len, pc_buf_t *out)
+static const struct {
+        const char *fmt, *ctype, *ext;
+} kinds[] = {
+        {"heap", "application/octet-stream", "heap"},
+        {"pprof", "application/octet-stream", "pb.gz"},
+        {"folded", "text/plain; charset=utf-8", "folded"},
+        {"svg", "image/svg+xml", "svg"},
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* In the conversion's child (convert.h): the dump to kinds[d->kind]. */
+static void convert(void *arg, pc_buf_t *out, jd_conv_status_t *st)
 {
+        const download_t *d = arg;
+        int err = 0;
+        char *buf = jd_read_blob(d->fd, d->bytes, &err);
+        if (buf == NULL) {
+                jd_conv_fail(st, 500, "Internal Server Error", "io_error", "reading %s: %s",
+                             d->id, strerror(err));
+                return;
+        }
         pc_profile_t prof;
         pc_resolved_t res;
-        pc_error_t err = {0};
-        int rc = pc_heap_parse(buf, len, &prof, &err);
+        pc_error_t e = {0};
+        int rc = pc_heap_parse(buf, d->bytes, &prof, &e);
+        free(buf);
         if (rc != 0) {
-                reply_err(req, 422, "Unprocessable Entity", "bad_profile",
-                          "%s is not a heap_v2 profile: line %u: %s", pf->id, err.line, err.msg);
-                return -1;
+                jd_conv_fail(st, 422, "Unprocessable Entity", "bad_profile",
+                             "%s is not a heap_v2 profile: line %u: %s", d->id, e.line, e.msg);
+                return;
         }
         /* Symbols from the mapped files as this host has them now (the process may be
-         * gone: its /proc/PID/root with it). */
-        pc_resolve_opts_t o = {0};
-        rc = pc_resolve(&prof, &o, &res, &err);
+         * gone: its /proc/PID/root with it), and only those its user could read. */
+        pc_resolve_opts_t o = {.creds = &d->creds};
+        rc = pc_resolve(&prof, &o, &res, &e);
         pc_profile_free(&prof);
         if (rc != 0) {
-                reply_err(req, 500, "Internal Server Error", "internal", "%s: %s", pf->id, err.msg);
-                return -1;
+                jd_conv_fail(st, 500, "Internal Server Error", "internal", "%s: %s", d->id, e.msg);
+                return;
         }
-        char title[200];
-        snprintf(title, sizeof(title), "%s (pid %d) %s", pf->comm, (int)pf->pid, pf->id);
-        if (strcmp(fmt, "pprof") == 0)
-                rc = pc_write_pprof(&res, out, &err);
-        else if (strcmp(fmt, "folded") == 0)
-                rc = pc_write_folded(&res, out, &err);
+        st->refused = res.nrefused;
+        if (d->kind == 1)
+                rc = pc_write_pprof(&res, out, &e);
+        else if (d->kind == 2)
+                rc = pc_write_folded(&res, out, &e);
         else
-                rc = pc_write_svg(&res, title, out, &err);
+                rc = pc_write_svg(&res, d->title, out, &e);
         pc_resolved_free(&res);
-        if (rc != 0 || out->failed) {
-                pc_buf_free(out);
-                reply_err(req, 500, "Internal Server Error", "internal", "%s: converting: %s",
-                          pf->id, err.msg[0] != '\0' ? err.msg : "out of memory");
-                return -1;
+        if (rc != 0)
+                jd_conv_fail(st, 500, "Internal Server Error", "internal", "%s: converting: %s",
+                             d->id, e.msg[0] != '\0' ? e.msg : "out of memory");
+}
+
+static void send_body(struct evhttp_request *req, size_t k, const char *id, struct evbuffer *b)
+{
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        char disp[160];
+        snprintf(disp, sizeof(disp), "%s; filename=\"%s.%s\"", k == 3 ? "inline" : "attachment", id,
+                 kinds[k].ext);
+        evhttp_add_header(h, "Content-Type", kinds[k].ctype);
+        evhttp_add_header(h, "Content-Disposition", disp);
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        /* The flame graph carries names from the profiled program: no scripts, ever. */
+        evhttp_add_header(h, "Content-Security-Policy",
+                          "default-src 'none'; style-src "
+                          "'unsafe-inline'");
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        evhttp_send_reply(req, HTTP_OK, "OK", b);
+}
+
+/* From the loop, when the child is done. */
+static void converted(const jd_conv_status_t *st, struct evbuffer *body, void *arg)
+{
+        download_t *d = arg;
+        if (st->http != 200) {
+                reply_err(d->req, st->http, st->reason, st->code, "%s", st->msg);
+        } else {
+                char n[32];
+                snprintf(n, sizeof(n), "%" PRIu64, st->refused);
+                /* How many mapped files were not read for the process's credentials. */
+                evhttp_add_header(evhttp_request_get_output_headers(d->req),
+                                  "X-Symbols-Refused-Files", n);
+                send_body(d->req, d->kind, d->id, body);
         }
-        return 0;
+        if (body != NULL)
+                evbuffer_free(body);
+        close(d->fd);
+        free(d);
+}
+
+/* The raw dump, read here: bounded by the store's limits, no conversion. */
+static void send_raw(struct evhttp_request *req, const jd_profile_t *pf, int fd)
+{
+        int err = 0;
+        char *buf = jd_read_blob(fd, pf->bytes, &err);
+        struct evbuffer *b = buf != NULL ? evbuffer_new() : NULL;
+        if (b == NULL || evbuffer_add(b, buf, pf->bytes) != 0) {
+                reply_err(req, 500, "Internal Server Error", "io_error", "reading %s: %s", pf->id,
+                          strerror(buf == NULL ? err : ENOMEM));
+        } else {
+                send_body(req, 0, pf->id, b);
+        }
+        if (b != NULL)
+                evbuffer_free(b);
+        free(buf);
+}
+
+/* Starts the conversion of pf's dump (fd, taken) to kinds[k], answered when done. */
+static void start_convert(struct evhttp_request *req, const jd_profile_t *pf, size_t k, int fd)
+{
+        download_t *d = calloc(1, sizeof(*d));
+        if (d == NULL) {
+                close(fd);
+                reply_err(req, 500, "Internal Server Error", "internal", "out of memory");
+                return;
+        }
+        *d = (download_t){.req = req, .fd = fd, .bytes = pf->bytes, .kind = k};
+        jd_profile_creds(pf, &d->creds);
+        snprintf(d->id, sizeof(d->id), "%s", pf->id);
+        snprintf(d->title, sizeof(d->title), "%s (pid %d) %s", pf->comm, (int)pf->pid, pf->id);
+        int rc = jd_convert_start(convert, converted, d);
+        if (rc == 0)
+                return;
+        close(fd);
+        free(d);
+        if (rc == -EBUSY) {
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+                reply_err(req, 503, "Service Unavailable", "busy",
+                          "%d profile conversions are in progress: try again", JD_CONVERT_MAX);
+        } else {
+                reply_err(req, 500, "Internal Server Error", "internal",
+                          "cannot start the conversion: %s", strerror(-rc));
+        }
 }
 
 static void download(struct evhttp_request *req, const jd_profile_t *pf, const char *query)
@@ -176,66 +271,28 @@ static void download(struct evhttp_request *req, const jd_profile_t *pf, const c
                 reply_err(req, 400, "Bad Request", "bad_request", "%s", why);
                 return;
         }
-        static const struct {
-                const char *fmt, *ctype, *ext;
-        } kinds[] = {
-                {"heap", "application/octet-stream", "heap"},
-                {"pprof", "application/octet-stream", "pb.gz"},
-                {"folded", "text/plain; charset=utf-8", "folded"},
-                {"svg", "image/svg+xml", "svg"},
-        };
         size_t k = 0;
-        while (k < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[k].fmt, fmt) != 0)
+        while (k < NKINDS && strcmp(kinds[k].fmt, fmt) != 0)
                 k++;
-        if (k == sizeof(kinds) / sizeof(kinds[0])) {
+        if (k == NKINDS) {
                 reply_err(req, 400, "Bad Request", "bad_request",
                           "format must be heap, pprof, folded or svg");
                 return;
         }
         if (allowed(req, pf) != 0)
                 return;
-        size_t len = 0;
-        int err = 0;
-        char *buf = read_dump(pf, &len, &err);
-        if (buf == NULL) {
+        int fd = jd_store_open(pf);
+        if (fd < 0) {
                 reply_err(req, 500, "Internal Server Error", "io_error", "reading %s: %s", pf->id,
-                          strerror(err));
+                          strerror(-fd));
                 return;
         }
-        struct evbuffer *b = evbuffer_new();
-        pc_buf_t out = {0};
-        if (k > 0 && convert(req, pf, fmt, buf, len, &out) != 0) {
-                free(buf);
-                if (b != NULL)
-                        evbuffer_free(b);
+        if (k > 0) {
+                start_convert(req, pf, k, fd); /* off the loop: answered later */
                 return;
         }
-        if (b == NULL) {
-                free(buf);
-                pc_buf_free(&out);
-                evhttp_send_error(req, HTTP_INTERNAL, NULL);
-                return;
-        }
-        if (k == 0)
-                evbuffer_add(b, buf, len);
-        else
-                evbuffer_add(b, out.data, out.len);
-        free(buf);
-        pc_buf_free(&out);
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        char disp[160];
-        snprintf(disp, sizeof(disp), "%s; filename=\"%s.%s\"", k == 3 ? "inline" : "attachment",
-                 pf->id, kinds[k].ext);
-        evhttp_add_header(h, "Content-Type", kinds[k].ctype);
-        evhttp_add_header(h, "Content-Disposition", disp);
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        /* The flame graph carries names from the profiled program: no scripts, ever. */
-        evhttp_add_header(h, "Content-Security-Policy",
-                          "default-src 'none'; style-src "
-                          "'unsafe-inline'");
-        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-        evhttp_send_reply(req, HTTP_OK, "OK", b);
-        evbuffer_free(b);
+        send_raw(req, pf, fd);
+        close(fd);
 }
 
 static void delete_one(struct evhttp_request *req, const jd_profile_t *pf)

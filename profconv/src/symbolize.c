@@ -2,7 +2,8 @@
 /*
  * symbolize: from a parsed profile to resolved samples.  Each address is matched to its
  * executable mapping, the mapped file (under an optional root, for a process in another
- * mount namespace) is read once, and the address becomes a function name through the
+ * mount namespace; only if the process's credentials could read it, path_open.c) is read
+ * once, and the address becomes a function name through the
  * file's symbol table.  Then, per record, the allocator's frames are trimmed and the
  * counts unbiased exactly as jeprof does.
  */
@@ -18,6 +19,7 @@
 #include "buf.h"
 #include "demangle.h"
 #include "elf_file.h"
+#include "path_open.h"
 #include "pc/profconv.h"
 
 /* One distinct file (device, inode), read on first use. */
@@ -42,6 +44,8 @@ struct pc_symtab_cache {
         size_t nfiles, cap_files;
         size_t nopened;     /* files opened, debug files included (<= max_files) */
         size_t nlookups;    /* paths looked up (<= MAX_PATH_LOOKUPS) */
+        size_t nrefused;    /* paths refused for the credentials (path_open.c) */
+        pc_creds_t creds;   /* whose access files are opened with */
         uint64_t read_left; /* bytes all files may still have read (PC_MAX_ELF_TOTAL_READ) */
         char **paths;       /* copies of the map paths, owned */
         size_t npaths;
@@ -71,83 +75,100 @@ static int64_t round_i64(double v)
         return (int64_t)llround(v);
 }
 
-/* Opens full, which stat found to be the regular file *st, and reads its tables into *elf
- * within the byte limits.  False if it cannot be opened, was replaced meanwhile, or is not
- * ELF. */
-static bool read_file(struct pc_symtab_cache *fc, const char *full, const struct stat *st,
-                      const pc_resolve_opts_t *o, pc_elf_t *elf)
+/* Reads the tables of the file l found into *elf within the byte limits (l is closed).
+ * False if it cannot be opened, was replaced meanwhile, or is not ELF. */
+static bool read_file(struct pc_symtab_cache *fc, pc_leaf_t *l, const pc_resolve_opts_t *o,
+                      pc_elf_t *elf)
 {
-        int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int fd = pc_path_open(l);
         if (fd < 0)
                 return false;
-        struct stat fst;
         bool ok = false;
-        if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_dev == st->st_dev &&
-            fst.st_ino == st->st_ino && fst.st_size > 0) {
+        if (l->st.st_size > 0) {
                 uint64_t per_file = o->max_file_read != 0 && o->max_file_read < PC_MAX_ELF_FILE_READ
                                             ? o->max_file_read
                                             : PC_MAX_ELF_FILE_READ;
                 uint64_t budget = per_file < fc->read_left ? per_file : fc->read_left;
                 uint64_t before = budget;
-                ok = pc_elf_read(fd, (uint64_t)fst.st_size, &budget, elf) == 0;
+                ok = pc_elf_read(fd, (uint64_t)l->st.st_size, &budget, elf) == 0;
                 fc->read_left -= before - budget;
         }
         close(fd);
         return ok;
 }
 
+/* Looks path up for the credentials (path_open.c); counts a refusal.  0 or an errno. */
+static int lookup_path(struct pc_symtab_cache *fc, const char *path, const pc_resolve_opts_t *o,
+                       pc_leaf_t *l)
+{
+        int rc = pc_path_lookup(o->root, path, &fc->creds, l);
+        if (rc == -EACCES || rc == -ELOOP || rc == -ENOTDIR)
+                fc->nrefused++;
+        return rc;
+}
+
+/* Its separate debug file, for an entry read without a .symtab: distributions strip the
+ * symbol table into a file found by build-id (libc6-dbg and the like), with the same
+ * addresses. */
+static void read_debug(struct pc_symtab_cache *fc, file_entry_t *f, const pc_resolve_opts_t *o,
+                       size_t max_files)
+{
+        char path[160];
+        pc_leaf_t l;
+        if (!f->ok || f->elf.has_symtab || strlen(f->elf.build_id) <= 2 || fc->nopened >= max_files)
+                return;
+        snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", f->elf.build_id,
+                 f->elf.build_id + 2);
+        if (lookup_path(fc, path, o, &l) != 0)
+                return;
+        fc->nopened++;
+        if (read_file(fc, &l, o, &f->debug)) {
+                if (f->debug.nsyms > 0)
+                        f->has_debug = true;
+                else
+                        pc_elf_close(&f->debug);
+        }
+}
+
 /* The entry of the file at path (as the dump names it), or MAP_NO_FILE. */
 static int32_t open_path(struct pc_symtab_cache *fc, const char *path, const pc_resolve_opts_t *o)
 {
-        if (o->no_symbols || path[0] != '/' || fc->nlookups >= MAX_PATH_LOOKUPS)
+        if (o->no_symbols || path[0] != '/' || strlen(path) >= PC_MAX_PATH ||
+            fc->nlookups >= MAX_PATH_LOOKUPS)
                 return MAP_NO_FILE;
         fc->nlookups++;
-        const char *root = o->root != NULL ? o->root : "";
-        char full[2 * PC_MAX_PATH + 2];
-        if ((size_t)snprintf(full, sizeof(full), "%s%s", root, path) >= sizeof(full))
+        /* Only regular files the process could read: never a device, a FIFO, /proc or a
+         * file behind a directory its user may not enter. */
+        pc_leaf_t l;
+        if (lookup_path(fc, path, o, &l) != 0)
                 return MAP_NO_FILE;
-        /* Only regular files: never open a device or FIFO a dump names. */
-        struct stat st;
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
-                return MAP_NO_FILE;
-        /* The same file under another spelling (a symlink, "//", "/./", a hard link) is the
-         * same entry: read once. */
+        /* The same file under another spelling ("//", "/./", a hard link) is the same
+         * entry: read once. */
         for (size_t i = 0; i < fc->nfiles; i++)
-                if (fc->files[i].dev == st.st_dev && fc->files[i].ino == st.st_ino)
+                if (fc->files[i].dev == l.st.st_dev && fc->files[i].ino == l.st.st_ino) {
+                        pc_path_close(&l);
                         return (int32_t)i;
+                }
         size_t max_files = o->max_files != 0 && o->max_files < PC_MAX_ELF_FILES ? o->max_files
                                                                                 : PC_MAX_ELF_FILES;
-        if (fc->nopened >= max_files)
-                return MAP_NO_FILE;
-        if (fc->nfiles == fc->cap_files) {
+        if (fc->nopened >= max_files || fc->nfiles == fc->cap_files) {
                 size_t nc = fc->cap_files ? 2 * fc->cap_files : 16;
-                file_entry_t *d = realloc(fc->files, nc * sizeof(*d));
-                if (d == NULL)
+                file_entry_t *d = fc->nopened >= max_files ? NULL
+                                                           : realloc(fc->files, nc * sizeof(*d));
+                if (d == NULL) {
+                        pc_path_close(&l);
                         return MAP_NO_FILE;
+                }
                 fc->files = d;
                 fc->cap_files = nc;
         }
         file_entry_t *f = &fc->files[fc->nfiles];
         memset(f, 0, sizeof(*f));
-        f->dev = st.st_dev;
-        f->ino = st.st_ino;
+        f->dev = l.st.st_dev;
+        f->ino = l.st.st_ino;
         fc->nopened++;
-        f->ok = read_file(fc, full, &st, o, &f->elf);
-        /* Distributions strip the symbol table into a separate file found by build-id
-         * (libc6-dbg and the like); it has the same addresses. */
-        if (f->ok && !f->elf.has_symtab && strlen(f->elf.build_id) > 2 && fc->nopened < max_files) {
-                snprintf(full, sizeof(full), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root,
-                         f->elf.build_id, f->elf.build_id + 2);
-                if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-                        fc->nopened++;
-                        if (read_file(fc, full, &st, o, &f->debug)) {
-                                if (f->debug.nsyms > 0)
-                                        f->has_debug = true;
-                                else
-                                        pc_elf_close(&f->debug);
-                        }
-                }
-        }
+        f->ok = read_file(fc, &l, o, &f->elf);
+        read_debug(fc, f, o, max_files);
         return (int32_t)fc->nfiles++;
 }
 
@@ -396,6 +417,10 @@ int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t 
                 o = &defaults;
         r.period = p->period;
         int rc = collect_maps(p, &r);
+        if (rc == 0 && o->creds != NULL)
+                r.files->creds = *o->creds;
+        else if (rc == 0)
+                pc_creds_self(&r.files->creds);
         if (rc == 0)
                 rc = index_maps(&r);
         if (rc == 0 &&
@@ -406,6 +431,8 @@ int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t 
         for (size_t i = 0; rc == 0 && i < p->nrecords; i++)
                 rc = resolve_record(p, &p->records[i], &r, o, &cap_frames, &cache);
         free(cache.slots);
+        if (r.files != NULL)
+                r.nrefused = r.files->nrefused;
         if (rc != 0) {
                 pc_set_error(err, 0, "out of memory resolving the profile");
                 pc_resolved_free(&r);

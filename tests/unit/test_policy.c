@@ -20,6 +20,7 @@
 
 jd_state_t jd;
 jd_store_opts_t jd_store_opt;
+double jd_convert_timeout;
 static double now = 100000;
 static int ncaptures, nsampling;
 static char last_reason[32];
@@ -187,6 +188,8 @@ static void test_options(void)
         CHECK(opt("profile-dir", "relative/dir") == 2);
         CHECK(opt("profile-dir", "/var/lib/x//") == 0 && strcmp(jd_store_opt.dir, "/var/lib/x") == 0);
         CHECK(opt("capture-timeout", "3600") == 0 && jd_store_opt.capture_timeout == 3600);
+        CHECK(opt("convert-timeout", "1.5") == 0 && jd_convert_timeout == 1.5);
+        CHECK(opt("convert-timeout", "0") != 0 && opt("convert-timeout", "2h") != 0);
         CHECK(opt("capture-timeout", "3601") == 2);
         CHECK(opt("capture-growth", "50%/10m") == 0 && jd_policy_opt.growth_pct == 50 &&
               jd_policy_opt.growth_window == 600);

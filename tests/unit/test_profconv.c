@@ -8,7 +8,9 @@
  * field by field, its gzip wrapper inflated, folded stacks merged, the SVG escaped.
  * The ELF reader (security review, issue 17) on hand-made files: truncated after open (no
  * SIGBUS), tables claiming more than the file has, a misaligned section table, a sparse
- * 2 GiB file under nine spellings (read once, quickly), the per-file and file-count limits;
+ * 2 GiB file under nine spellings (read once, quickly), the per-file and file-count limits,
+ * files refused for the profiled process's credentials (a root-only directory, the mode
+ * bits, a symbolic link, /proc);
  * absurd counts (totals saturate, never wrap) and a first record without frames.
  * Every text handed to the parser sits in a buffer of exactly its length.
  */
@@ -1087,6 +1089,78 @@ static void elf_sparse_spellings(void)
         fake_dir_remove((const char *const[]){"big.so", "link.so", "hard.so", NULL});
 }
 
+/* How many fake_func frames the file at path gives when opened for c. */
+static int symbolized_for(const char *path, const pc_creds_t *c, size_t *refused)
+{
+        const char *paths[] = {path};
+        pc_resolve_opts_t o = {.creds = c};
+        char *text = fake_dump(paths, 1, "100");
+        pc_profile_t p;
+        pc_resolved_t r;
+        o.no_trim = true;
+        int k = -1;
+        if (resolve_text(text, &o, &p, &r) == 0) {
+                k = 0;
+                for (size_t i = 0; i < r.nframes; i++)
+                        if (r.frames[i].func != NULL && strcmp(r.frames[i].func, "fake_func") == 0)
+                                k++;
+                *refused = r.nrefused;
+                pc_resolved_free(&r);
+                pc_profile_free(&p);
+        }
+        free(text);
+        return k;
+}
+
+/* Files are read only as the profiled process's credentials allow (security review,
+ * issue 17): a file in a directory its user may not search, a file it may not read, a
+ * symbolic link and /proc are refused, even to a converter running as root. */
+static void elf_for_credentials(void)
+{
+        if (geteuid() != 0) {
+                fprintf(stderr, "  not root: cannot make files of other owners, skipped\n");
+                return;
+        }
+        fake_dir_make(); /* 0700, root's */
+        char path[300], link_path[300], via_proc[400];
+        size_t refused = 0;
+        snprintf(path, sizeof(path), "%s/fake.so", fake_dir);
+        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        CHECK(chmod(path, 0644) == 0);
+        pc_creds_t root = {.uid = 0, .gid = 0};
+        pc_creds_t nobody = {.uid = 65534, .gid = 65534};
+        pc_creds_t member = {.uid = 65534, .gid = 65534, .ngroups = 1, .groups = {4242}};
+        CHECK_EQ_U(symbolized_for(path, &root, &refused), 1);
+        CHECK_EQ_U(refused, 0);
+        /* The directory is root's 0700: not for uid 65534, whatever the file's mode. */
+        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 0);
+        CHECK_EQ_U(refused, 1);
+        CHECK(chmod(fake_dir, 0711) == 0);
+        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 1);
+        /* The file's own bits: owner, then group (primary or supplementary), then other. */
+        CHECK(chown(path, 0, 4242) == 0 && chmod(path, 0640) == 0);
+        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 0);
+        CHECK_EQ_U(symbolized_for(path, &member, &refused), 1);
+        CHECK(chmod(path, 0604) == 0); /* the group is denied even where other may */
+        CHECK_EQ_U(symbolized_for(path, &member, &refused), 0);
+        CHECK(chown(path, 65534, 0) == 0 && chmod(path, 0400) == 0);
+        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 1);
+        /* A symbolic link and a path through /proc: refused even for root. */
+        snprintf(link_path, sizeof(link_path), "%s/link.so", fake_dir);
+        CHECK(symlink("fake.so", link_path) == 0);
+        CHECK_EQ_U(symbolized_for(link_path, &root, &refused), 0);
+        CHECK_EQ_U(refused, 1);
+        snprintf(via_proc, sizeof(via_proc), "/proc/self/root%s", path);
+        CHECK_EQ_U(symbolized_for(via_proc, &root, &refused), 0);
+        CHECK_EQ_U(refused, 1);
+        /* The credentials of this very process, read back from /proc. */
+        pc_creds_t self;
+        CHECK(pc_creds_of_pid((int)getpid(), &self) == 0);
+        CHECK_EQ_U(self.uid, geteuid());
+        CHECK_EQ_U(self.gid, getegid());
+        fake_dir_remove((const char *const[]){"fake.so", "link.so", NULL});
+}
+
 /* A first record without frames: no arithmetic on a NULL frame array (UBSan). */
 static void record_without_frames(void)
 {
@@ -1169,6 +1243,7 @@ int main(void)
         RUN("profconv", elf_hand_made);
         RUN("profconv", elf_truncated_after_open);
         RUN("profconv", elf_sparse_spellings);
+        RUN("profconv", elf_for_credentials);
         RUN("profconv", record_without_frames);
         RUN("profconv", absurd_counts);
         free(exact);

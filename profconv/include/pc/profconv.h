@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Limits (value, and why). */
 #define PC_MAX_FRAMES 1024        /* jemalloc stops at 128; other producers go deeper */
@@ -118,12 +119,42 @@ typedef struct pc_resolved {
         pc_rmap_t *maps;
         size_t nmaps;
         uint64_t period;
+        size_t nrefused; /* mapped paths not read because the credentials may not (or the
+                            path is a link, a kernel file, not a regular file) */
         struct pc_symtab_cache *files; /* owns the names frames point to */
 } pc_resolved_t;
+
+/* Whose access mapped files are opened with: the profiled process's file system uid, gid
+ * and supplementary groups.  A dump names its files, and whoever converts it (often root)
+ * must not read on its behalf what its process could not: a file is read only if these
+ * credentials may search every directory on its path and read it (the kernel's
+ * owner/group/other rule on the mode bits; uid 0 may read anything; ACLs and capabilities
+ * other than root's are not considered), and only if the path holds no symbolic link, no
+ * ".." and nothing on a kernel file system (/proc, /sys, ...), and names a regular file. */
+#define PC_MAX_GROUPS 64 /* supplementary groups kept; beyond, fewer files are read */
+typedef struct pc_creds {
+        uid_t uid;
+        gid_t gid;
+        size_t ngroups;
+        gid_t groups[PC_MAX_GROUPS];
+} pc_creds_t;
+
+/* The file system credentials of process pid (the fourth ids of Uid: and Gid:, and
+ * Groups: of /proc/PID/status).  0, or a negative errno (-EINVAL: unreadable status). */
+int pc_creds_of_pid(int pid, pc_creds_t *ret);
+/* The caller's own effective credentials. */
+void pc_creds_self(pc_creds_t *ret);
+/* Whether c may access the inode st as want says (PC_PERM_*, or-ed). */
+#define PC_PERM_READ 4u
+#define PC_PERM_SEARCH 1u
+struct stat;
+bool pc_creds_permit(const pc_creds_t *c, const struct stat *st, unsigned want);
 
 typedef struct pc_resolve_opts {
         const char *root; /* read mapped files under this prefix (e.g. /proc/PID/root), or
                              NULL */
+        const pc_creds_t *creds; /* whose access files are read with (above); NULL: the
+                                    caller's own (pc_creds_self) */
         bool no_trim;     /* keep the allocator's own frames */
         bool no_symbols;  /* do not read any file */
         bool no_demangle; /* keep C++ names mangled */
@@ -133,7 +164,8 @@ typedef struct pc_resolve_opts {
 } pc_resolve_opts_t;
 
 /* Symbolizes, trims and unbiases p.  0, or -ENOMEM.  Files that are missing, are not ELF,
- * or are over the limits above are not errors: their frames keep the raw address.  Each
+ * are refused for the credentials (counted in nrefused) or are over the limits above are
+ * not errors: their frames keep the raw address.  Each
  * file is read once, by (device, inode), whatever the spellings of its path in the dump; it
  * is read with pread, never mapped, so a file truncated meanwhile cannot fault. */
 int pc_resolve(const pc_profile_t *p, const pc_resolve_opts_t *o, pc_resolved_t *ret,
