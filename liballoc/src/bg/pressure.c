@@ -35,7 +35,7 @@
 
 #include "core/arena.h"
 #include "core/conf.h"
-#include "server/ctl_server.h"
+#include "core/upcalls.h"
 #include "os/os.h"
 #include "core/thread.h"
 #include "os/util.h"
@@ -49,7 +49,6 @@ enum kind { W_OFF, W_PSI, W_FIFO, W_SOCKET, W_ENDED, W_FAILED };
 static const char *const kind_names[] = {"off", "psi:", "fifo:", "socket:", "ended:",
                                          "failed:"};
 
-unsigned la_pressure_gen;
 
 static struct {
         int fd;
@@ -405,7 +404,7 @@ void la_pressure_grew(size_t bytes)
         if (__atomic_exchange_n(&grown, true, __ATOMIC_SEQ_CST))
                 return;
         if (__atomic_load_n(&service_booted, __ATOMIC_SEQ_CST) && la_opt.pressure[0] != 'o')
-                __atomic_store_n(&la_ctl_server_restart_pending, true, __ATOMIC_RELEASE);
+                la_defer_request(LA_DEFER_SERVICE);
 }
 
 void la_pressure_boot(void)

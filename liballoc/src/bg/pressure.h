@@ -16,14 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bumped at every pressure purge: a thread heap that sees a new value at its next refill
- * gives its empty slabs back (heap.c). */
-extern unsigned la_pressure_gen;
+/* la_pressure_gen, bumped at every pressure purge: core/upcalls.h. */
 
 /* The watch is armed once the heap has grown past opt.pressure_arm_mb (a short-lived or
  * small process never pays for a watch: a PSI trigger costs about 15 ms to make and
  * destroy).  grow_locked (arena.c) reports fresh runs; when the threshold is passed after
- * la_pressure_boot, la_ctl_server_restart_pending asks the next thread-heap refill (no
+ * la_pressure_boot, la_defer_request(LA_DEFER_SERVICE) asks the next thread-heap refill (no
  * lock held) to start the service, as for a fork child. */
 void la_pressure_grew(size_t bytes);
 void la_pressure_boot(void);

@@ -5,6 +5,7 @@
  * arena's shared heap under the arena lock.  Large and huge requests go to large.c.
  */
 #include "core/alloc.h"
+#include "core/upcalls.h"
 
 #include <errno.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "core/large.h"
 #include "core/lcache.h"
 #include "core/pagemap.h"
-#include "prof/prof.h"
 #include "core/sizeclass.h"
 #include "core/tcache.h"
 #include "core/thread.h"
@@ -55,7 +55,7 @@ static void *heap_small(la_heap_t *h, unsigned c)
                 p = b;
         } else {
                 if (LA_UNLIKELY(h->prof_armed))
-                        return la_prof_heap_small(h, c); /* counts it */
+                        return la_up.prof.heap_small(h, c); /* counts it */
                 p = la_heap_alloc_refill(h, c);
         }
         if (p != NULL)
@@ -91,8 +91,8 @@ static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_
         void *p;
         /* Sampling of everything an armed thread heap does not sample itself. */
         if (LA_UNLIKELY(atomic_load_explicit(&la_prof_active, memory_order_relaxed)) &&
-            (h == NULL || !h->prof_armed || usize > LA_SMALL_MAX) && la_prof_count(usize)) {
-                p = la_prof_alloc_sampled(a, explicit_arena, usize, align, zero);
+            (h == NULL || !h->prof_armed || usize > LA_SMALL_MAX) && la_up.prof.count(usize)) {
+                p = la_up.prof.alloc_sampled(a, explicit_arena, usize, align, zero);
                 if (p != NULL) {
                         la_account_alloc(la_tls_heap, usize);
                         return p;
@@ -127,7 +127,7 @@ void *la_malloc_slow(size_t size)
          * owner freed since (a malloc/free pair loop lives here).  Take them in one go. */
         la_heap_t *th = la_tls_heap;
         if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
-                la_prof_heap_sync(th);
+                la_up.prof.heap_sync(th);
         if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
                 unsigned c = th->size2cls[(size + 7) >> 3];
                 if (LA_UNLIKELY(th->fl[c] != NULL))
@@ -162,7 +162,7 @@ void *la_malloc_slow(size_t size)
         if (p == NULL)
                 errno = ENOMEM;
         if (LA_UNLIKELY(atomic_load_explicit(&la_prof_dump_pending, memory_order_relaxed)))
-                la_prof_dump_due();
+                la_up.prof.dump_due();
         return p;
 }
 
@@ -363,7 +363,7 @@ static bool resize_in_place(void *p, la_span_t *s, size_t new_usize, size_t alig
                 return true;
         if (la_large_resize(s, new_usize, zero)) {
                 if (LA_UNLIKELY(s->prof_tctx != NULL))
-                        la_prof_resize(s, old, new_usize);
+                        la_up.prof.resize(s, old, new_usize);
                 return true;
         }
         return false;
@@ -412,7 +412,7 @@ void *la_realloc_flags(void *p, size_t size, la_flags_t f)
                 void *q = la_huge_remap(s, new_usize);
                 if (q != NULL) {
                         if (LA_UNLIKELY(s->prof_tctx != NULL))
-                                la_prof_resize(s, old, new_usize);
+                                la_up.prof.resize(s, old, new_usize);
                         account_resize(old, new_usize);
                         return q; /* mremap'd pages past the old end read as zero */
                 }

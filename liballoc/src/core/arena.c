@@ -8,6 +8,7 @@
  * retain:true), so purged space is reused before new space is reserved.
  */
 #include "core/arena.h"
+#include "core/upcalls.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,9 +19,6 @@
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/pagemap.h"
-#include "bg/pressure.h"
-#include "prof/prof.h"
-#include "stats/stats.h"
 #include "core/tcache.h"
 
 #define REGION_MIN ((size_t)4 << 20)
@@ -262,7 +260,8 @@ static la_span_t *grow_locked(la_arena_t *a, size_t npages, size_t align)
         s->state = LA_RUN_CLEAN;
         a->region_cur = start + bytes;
         a->stats.mapped += bytes;
-        la_pressure_grew(bytes);
+        if (la_up.grew != NULL)
+                la_up.grew(bytes);
         return s;
 }
 
@@ -893,7 +892,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                 }
                 case LA_SPAN_LARGE:
                         if (s->prof_tctx != NULL)
-                                la_prof_free(s);
+                                la_up.prof.free(s);
                         la_large_unguard(s);
                         la_arena_inuse_unlink_locked(a, s);
                         a->stats.pactive -= s->npages;
@@ -921,7 +920,8 @@ int la_arena_reset(unsigned ind, bool destroy)
         }
         if (destroy) {
                 la_arena_decay(a, true);
-                la_stats_arena_destroyed(ind);
+                if (la_up.arena_destroyed != NULL)
+                        la_up.arena_destroyed(ind);
                 __atomic_store_n(&a->destroyed, true, __ATOMIC_RELEASE);
         }
         return 0;

@@ -16,10 +16,8 @@
 #include "core/conf.h"
 #include "core/harden.h"
 #include "os/os.h"
-#include "server/ctl_server.h"
 #include "core/pagemap.h"
-#include "bg/pressure.h"
-#include "prof/prof.h"
+#include "core/upcalls.h"
 #include "core/thread.h"
 
 la_heap_t la_empty_heap = {.id = (uintptr_t)&la_empty_heap};
@@ -312,19 +310,13 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                         h->pressure_gen = gen;
                         la_heap_trim(h);
                 }
-                /* A fork child starts its control thread here, and a heap that grew
-                 * enough for a memory-pressure watch (pressure.h): a thread heap's refill
-                 * holds no lock when it returns. */
-                if (LA_UNLIKELY(__atomic_load_n(&la_ctl_server_restart_pending,
-                                                __ATOMIC_RELAXED)) &&
-                    h->kind == LA_HEAP_THREAD)
-                        la_ctl_server_restart();
-                /* A runtime directory made after the start (README): looked for at most
-                 * once a second, here and never on the fast paths. */
-                else if (LA_UNLIKELY(__atomic_load_n(&la_ctl_server_dir_pending,
-                                                     __ATOMIC_RELAXED)) &&
-                         h->kind == LA_HEAP_THREAD)
-                        la_ctl_server_dir_tick();
+                /* Deferred work (upcalls.h): a fork child starts its control thread
+                 * here, and a heap that grew enough for a memory-pressure watch
+                 * (pressure.h); a runtime directory made after the start (README) is
+                 * looked for at most once a second, here and never on the fast paths.  A
+                 * thread heap's refill holds no lock when it returns. */
+                if (h->kind == LA_HEAP_THREAD)
+                        la_deferred_run();
         }
         return p;
 }
@@ -523,7 +515,8 @@ void la_heap_trim(la_heap_t *h)
 void la_heap_flush(la_heap_t *h)
 {
         la_lcache_release(h);
-        la_prof_heap_unarm(h);
+        if (la_up.prof.heap_unarm != NULL)
+                la_up.prof.heap_unarm(h);
         if (h->quarantine_n != 0)
                 la_harden_heap_drain(h); /* before the slabs are let go */
         unpark_full(h);

@@ -11,18 +11,13 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "bg/bg.h"
 #include "core/conf.h"
-#include "server/ctl_server.h"
 #include "core/heap.h"
 #include "core/meta.h"
 #include "os/os.h"
-#include "prof/prof.h"
 #include "core/sizeclass.h"
-#include "stats/stats.h"
 #include "core/thread.h"
-
-#include <stdlib.h>
+#include "core/upcalls.h"
 
 void la_arenas_boot(void);
 
@@ -54,11 +49,6 @@ size_t la_boot_usable(const void *p)
         return *(const size_t *)((const char *)p - 16);
 }
 
-static void stats_print_atexit(void)
-{
-        la_stats_print(NULL, NULL, la_opt.stats_print_opts);
-}
-
 bool la_init_slow(void)
 {
         int state = atomic_load_explicit(&la_init_state, memory_order_acquire);
@@ -80,15 +70,13 @@ bool la_init_slow(void)
                 la_tls_state = LA_THREAD_BUSY;
                 atomic_store_explicit(&la_init_state, 2, memory_order_release);
                 tls_initializing = false;
+                la_layers_init(); /* the layers above register (upcalls.h) */
                 la_thread_boot();
-                la_prof_boot();
-                if (la_opt.stats_print)
-                        atexit(stats_print_atexit);
+                if (la_up.boot_early != NULL)
+                        la_up.boot_early();
                 la_tls_state = saved;
-                la_bg_boot();
-#ifndef LA_RENAME_API
-                la_ctl_server_boot(); /* not in the renamed build that unit tests link */
-#endif
+                if (la_up.boot_late != NULL)
+                        la_up.boot_late();
                 return true;
         }
         if (tls_initializing)

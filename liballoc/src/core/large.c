@@ -5,6 +5,7 @@
  * freed neighbour coalesce); huge mappings register their first page only.
  */
 #include "core/large.h"
+#include "core/upcalls.h"
 
 #include <string.h>
 
@@ -12,7 +13,6 @@
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/pagemap.h"
-#include "prof/prof.h"
 
 static bool is_huge(la_arena_t *a, size_t usize)
 {
@@ -207,7 +207,7 @@ static void free_run(la_arena_t *a, la_span_t *s, bool parked)
 void la_large_free(la_span_t *s)
 {
         if (LA_UNLIKELY(s->prof_tctx != NULL))
-                la_prof_free(s);
+                la_up.prof.free(s);
         la_arena_t *a = s->arena;
         if (s->kind == LA_SPAN_HUGE) {
                 /* The lock costs little next to munmap. */

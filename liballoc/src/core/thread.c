@@ -6,20 +6,16 @@
  * "reincarnation" path jemalloc calls purgatory.
  */
 #include "core/thread.h"
+#include "core/fork.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "core/arena.h"
-#include "bg/bg.h"
-#include "ctl/ctl.h"
-#include "server/ctl_server.h"
 #include "core/conf.h"
 #include "core/meta.h"
-#include "prof/prof.h"
 #include "os/os.h"
-#include "stats/stats.h"
 #include "core/tcache.h"
 #include "os/util.h"
 
@@ -116,29 +112,33 @@ void la_heap_unregister(la_heap_t *h)
         la_mutex_unlock(&registry_lock);
 }
 
+static bool registry_whole; /* set by registry_postfork_child */
+
+static void registry_prefork(void)
+{
+        la_mutex_prefork(&registry_lock);
+}
+
+static void registry_postfork_parent(void)
+{
+        la_mutex_postfork_parent(&registry_lock);
+}
+
+static void registry_postfork_child(void)
+{
+        registry_whole = la_mutex_postfork_child(&registry_lock);
+}
+
+/* Every participant in rank order (core/fork.h). */
 static void prefork(void)
 {
         la_fork_begin();
-        la_ctl_server_prefork();
-        la_ctl_prefork();
-        la_bg_prefork();
-        la_tcache_prefork();
-        la_mutex_prefork(&registry_lock);
-        la_arenas_prefork();
-        la_meta_prefork();
-        la_prof_prefork();
+        la_fork_prefork_all();
 }
 
 static void postfork_parent(void)
 {
-        la_prof_postfork_parent();
-        la_meta_postfork_parent();
-        la_arenas_postfork_parent();
-        la_mutex_postfork_parent(&registry_lock);
-        la_tcache_postfork_parent();
-        la_bg_postfork_parent();
-        la_ctl_postfork_parent();
-        la_ctl_server_postfork_parent();
+        la_fork_parent_all();
 }
 
 /* In the child, before the locks are re-initialised: an automatic arena whose state is
@@ -216,14 +216,7 @@ static void postfork_child(void)
         la_heap_t *self = la_tls_heap;
         la_arena_t *home = self->kind == LA_HEAP_THREAD ? self->arena : tls_arena;
         la_arena_t *whole = child_whole_arena(home);
-        la_prof_postfork_child();
-        la_meta_postfork_child();
-        la_arenas_postfork_child();
-        bool registry_whole = la_mutex_postfork_child(&registry_lock);
-        la_tcache_postfork_child();
-        la_bg_postfork_child();
-        la_ctl_postfork_child();
-        la_ctl_server_postfork_child();
+        la_fork_child_all();
         la_fork_child_done();
         if (la_fork_torn() || la_fork_interrupted()) {
                 child_start_over(whole, registry_whole);
@@ -240,6 +233,14 @@ void la_thread_boot(void)
 {
         la_mutex_init_named(&registry_lock, "thread registry");
         pthread_key_create(&heap_key, thread_exit);
+        la_fork_register(LA_RANK_TCACHE, (la_fork_ops_t){la_tcache_prefork, la_tcache_postfork_parent,
+                                                         la_tcache_postfork_child});
+        la_fork_register(LA_RANK_REGISTRY, (la_fork_ops_t){registry_prefork, registry_postfork_parent,
+                                                           registry_postfork_child});
+        la_fork_register(LA_RANK_ARENA, (la_fork_ops_t){la_arenas_prefork, la_arenas_postfork_parent,
+                                                        la_arenas_postfork_child});
+        la_fork_register(LA_RANK_META, (la_fork_ops_t){la_meta_prefork, la_meta_postfork_parent,
+                                                       la_meta_postfork_child});
         pthread_atfork(prefork, postfork_parent, postfork_child);
 }
 

@@ -31,9 +31,6 @@
 #include "core/sizeclass.h"
 #include "core/thread.h"
 
-_Atomic uint32_t la_prof_gen;
-_Atomic bool la_prof_active;
-_Atomic bool la_prof_dump_pending;
 __thread uint8_t la_tls_prof_busy __attribute__((tls_model("initial-exec")));
 
 la_mutex_t la_prof_lock = LA_MUTEX_INITIALIZER_NAMED("profiling"); /* tables, thread records */
@@ -771,4 +768,19 @@ void la_prof_postfork_child(void)
                         td->refs--;
                 }
         prune_threads_locked();
+}
+
+void la_prof_register(void)
+{
+        la_up.prof = (la_sampler_t){
+                .heap_sync = la_prof_heap_sync,
+                .heap_unarm = la_prof_heap_unarm,
+                .heap_small = la_prof_heap_small,
+                .cap = la_prof_cap,
+                .count = la_prof_count,
+                .alloc_sampled = la_prof_alloc_sampled,
+                .resize = la_prof_resize,
+                .free = la_prof_free,
+                .dump_due = la_prof_dump_due,
+        };
 }

@@ -23,17 +23,12 @@
 
 #include "core/heap.h"
 #include "core/span.h"
+#include "core/upcalls.h"
 
 #define LA_PROF_BT_MAX 128     /* frames kept per backtrace, as jemalloc */
 #define LA_PROF_NAME_MAX 64    /* thread.prof.name, bytes with the terminator */
 
-/* Bumped whenever something a thread heap's sampling depends on changes (prof.active,
- * prof.reset, thread_active_init); heaps compare it in their slow paths. */
-extern _Atomic uint32_t la_prof_gen;
-/* prof.active, read by the slow paths that count bytes down. */
-extern _Atomic bool la_prof_active;
-/* A gdump or interval dump waits for a thread to reach a point where it holds no lock. */
-extern _Atomic bool la_prof_dump_pending;
+/* la_prof_gen, la_prof_active, la_prof_dump_pending: core/upcalls.h. */
 /* Set while this thread unwinds or dumps: its allocations are not sampled. */
 extern __thread uint8_t la_tls_prof_busy __attribute__((tls_model("initial-exec")));
 
@@ -53,24 +48,11 @@ void la_prof_heap_unarm(la_heap_t *h);
 /* malloc of class c on an armed heap whose list fl[c] is empty: the sampled allocation or
  * a refill.  Counts the allocation in the heap's statistics. */
 void *la_prof_heap_small(la_heap_t *h, unsigned c);
-/* Armed heap: true if the next malloc of class c is the sampled one (a class whose
- * distance is not drawn yet has prof_at UINT64_MAX: never due). */
-static inline bool la_prof_heap_due(const la_heap_t *h, unsigned c)
-{
-        return h->nmalloc[c] >= h->prof_at[c];
-}
 /* Armed heap: a list was just installed in h->fl[c]; cuts it at the next sample.  The list
  * comes from slab cur[c], so when the sample is further away than that slab has blocks
  * there is nothing to do (the common case: one compare). */
 void la_prof_cap(la_heap_t *h, unsigned c);
-static inline void la_prof_heap_installed(la_heap_t *h, unsigned c)
-{
-        const la_span_t *s = h->cur[c];
-        uint64_t at = h->prof_at[c];
-        if (LA_LIKELY(at != UINT64_MAX && s != NULL && at - h->nmalloc[c] >= s->nregs))
-                return;
-        la_prof_cap(h, c);
-}
+/* (la_prof_heap_due and la_prof_heap_installed: core/upcalls.h) */
 /* Slow-path allocations that do not come from an armed heap: true if this one of usize
  * bytes is to be sampled (counts the thread's bytes down). */
 bool la_prof_count(size_t usize);
@@ -84,6 +66,8 @@ void la_prof_resize(la_span_t *s, size_t old_usize, size_t new_usize);
 void la_prof_free(la_span_t *s);
 /* Runs a gdump or interval dump that became due (no lock may be held). */
 void la_prof_dump_due(void);
+/* Fills la_up.prof (api/wire.c calls it before anything samples). */
+void la_prof_register(void);
 
 /* ---- control (ctl_prof.c, the control socket) --------------------------------------- */
 

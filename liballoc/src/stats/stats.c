@@ -19,7 +19,6 @@
 #include "core/arena.h"
 #include "bg/bg.h"
 #include "core/conf.h"
-#include "ctl/ctl.h"
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/thread.h"
@@ -42,6 +41,12 @@ static la_arena_snap_t merged, destroyed;
 static bool any_destroyed;
 static uint64_t epoch; /* 1 after the first refresh, which the first mallctl call makes */
 static _Atomic uint64_t zero_reallocs;
+static la_mutex_t *ctl_mutex; /* the mallctl tree's (ctl/), which stats reports and resets */
+
+void la_stats_set_ctl_mutex(la_mutex_t *m)
+{
+        ctl_mutex = m;
+}
 
 void la_stats_zero_realloc(void)
 {
@@ -328,7 +333,7 @@ uint64_t la_stats_refresh(void)
         s.zero_reallocs = atomic_load(&zero_reallocs);
         la_bg_stats(&s.bg_num_threads, &s.bg_num_runs, &s.bg_run_interval);
         la_mutex_prof_read(la_bg_mutex(), &s.mutexes[LA_GMUTEX_BACKGROUND_THREAD], false);
-        s.mutexes[LA_GMUTEX_CTL] = la_ctl_mutex()->prof; /* held by our caller */
+        s.mutexes[LA_GMUTEX_CTL] = ctl_mutex->prof; /* held by our caller */
         snap = s;
         return ++epoch;
 }
@@ -388,5 +393,5 @@ void la_stats_mutexes_reset(void)
                         la_mutex_prof_read(&a->lock, &unused, true);
         }
         la_mutex_prof_read(la_bg_mutex(), &unused, true);
-        memset(&la_ctl_mutex()->prof, 0, sizeof(la_ctl_mutex()->prof)); /* held by caller */
+        memset(&ctl_mutex->prof, 0, sizeof(ctl_mutex->prof)); /* held by caller */
 }

@@ -102,6 +102,9 @@ const la_arena_snap_t *la_stats_arena(size_t ind);
 void la_stats_arena_destroyed(unsigned ind);
 /* Zeroes every mutex counter (stats.mutexes.reset). */
 void la_stats_mutexes_reset(void);
+/* The mallctl tree's mutex (ctl/ is above stats/, so it is handed down at start-up):
+ * la_stats_refresh and la_stats_mutexes_reset run with it held and report it. */
+void la_stats_set_ctl_mutex(la_mutex_t *m);
 void la_stats_zero_realloc(void);
 void la_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
 
