@@ -19,6 +19,9 @@ for t in sizeclass util decay decay_live arena_share lcache pagemap heap conf pr
         fi
 done
 
+# The layer rule of liballoc's sources (docs/architecture.md): no include of a higher layer.
+python3 "$(dirname "$0")/layers.py" "$(dirname "$0")/../.." || status=1
+
 # The manual pages render with no warning from groff (-ww: every warning), and, where
 # they are installed, from mandoc's linter and man-db's NAME-section parser (lexgrog).
 man_check() {

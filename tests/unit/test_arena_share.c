@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "../../liballoc/include/jemalloc/jemalloc.h"
-#include "../../liballoc/src/arena.h"
-#include "../../liballoc/src/os.h"
-#include "../../liballoc/src/pagemap.h"
+#include "../../liballoc/src/core/arena.h"
+#include "../../liballoc/src/os/os.h"
+#include "../../liballoc/src/core/pagemap.h"
 #include "check.h"
 
 void *la_malloc(size_t);

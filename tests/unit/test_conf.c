@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "../../liballoc/src/conf.h"
+#include "../../liballoc/src/core/conf.h"
 #include "check.h"
 
 static char captured[4096];

@@ -4,7 +4,7 @@
  * curve lets stay as time passes (all of them at first, none after decay_ms), with the
  * special values 0 (purge at once) and -1 (never).
  */
-#include "../../liballoc/src/decay.h"
+#include "../../liballoc/src/core/decay.h"
 
 #include "check.h"
 

@@ -10,8 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "../../liballoc/src/arena.h"
-#include "../../liballoc/src/os.h"
+#include "../../liballoc/src/core/arena.h"
+#include "../../liballoc/src/os/os.h"
 #include "check.h"
 
 void *la_malloc(size_t);

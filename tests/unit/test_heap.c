@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../liballoc/src/arena.h"
-#include "../../liballoc/src/heap.h"
-#include "../../liballoc/src/pagemap.h"
-#include "../../liballoc/src/thread.h"
+#include "../../liballoc/src/core/arena.h"
+#include "../../liballoc/src/core/heap.h"
+#include "../../liballoc/src/core/pagemap.h"
+#include "../../liballoc/src/core/thread.h"
 #include "check.h"
 
 void *la_malloc(size_t);

@@ -4,7 +4,7 @@
  * addresses stay NULL, clearing works, and addresses in different gigabytes get leaves of
  * their own.
  */
-#include "../../liballoc/src/pagemap.h"
+#include "../../liballoc/src/core/pagemap.h"
 
 #include <sys/mman.h>
 

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "../../liballoc/src/pressure.h"
+#include "../../liballoc/src/bg/pressure.h"
 
 #include "check.h"
 

@@ -4,7 +4,7 @@
  * jemalloc 5.3's, every class boundary maps the right way, aligned usable sizes follow
  * sz_sa2u, and the slab geometry holds whole blocks with little waste.
  */
-#include "../../liballoc/src/sizeclass.h"
+#include "../../liballoc/src/core/sizeclass.h"
 
 #include <stdint.h>
 

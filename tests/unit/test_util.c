@@ -5,7 +5,7 @@
  * range the sampler can ask (x = -size / 2^lg_sample: from -1e-19 to far below -745),
  * near every power of two, and at the edges (0, -0, NaN, -inf, the switch of methods).
  */
-#include "../../liballoc/src/util.h"
+#include "../../liballoc/src/os/util.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 /*
  * fake_fleet: N small processes that each serve the control protocol on
  * DIR/<own pid>.sock with canned but realistic answers to hello, info and stats (the
- * shapes liballoc/src/ctl_ops.c answers, a stats summary with 8 arenas), so jemctld can be
+ * shapes liballoc/src/server/ctl_ops.c answers, a stats summary with 8 arenas), so jemctld can be
  * measured against 1,000 processes without 1,000 real workloads.  Each child is one
  * fork of this small program (a few hundred KiB resident, mostly shared), serving one
  * connection at a time with the proto codec.

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * lcache: a thread heap's cache of freed large runs of 16 KiB to 64 KiB.  A free of such
+ * a run by a thread of the run's own (automatic) arena parks it in the thread's heap, and
+ * the thread's next allocation of that class takes it back: neither takes the arena lock,
+ * splits or coalesces a run, or touches the page map.  A parked run keeps its pages active
+ * and its page-map entries; its span is marked parked (its kind stays LA_SPAN_LARGE,
+ * which is what neighbouring runs' coalescing reads under the arena lock), so a second
+ * free of it, or a realloc of it, is refused as a freed pointer.  At most LA_LCACHE_PER_CLASS runs per class
+ * and LA_LCACHE_PAGES pages per heap; all go back to the arena when the heap is flushed
+ * (thread exit, thread.tcache.flush, thread.arena) or trimmed (memory pressure,
+ * thread.idle, an epoch or arena.<i>.purge written by that thread).  Not in the hardened mode (guard pages, no reuse before the quarantine),
+ * never for sampled objects.  The per-class counts stay exact: parking counts as a free
+ * and taking back as an allocation, in the arena's lcache_* counters (atomic adds, no
+ * lock), which the stats snapshot adds in.
+ */
+#ifndef LA_LCACHE_H
+#define LA_LCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/heap.h"
+#include "core/sizeclass.h"
+
+#define LA_LCACHE_MAX ((size_t)65536) /* the largest class cached */
+#define LA_LCACHE_PER_CLASS 4
+#define LA_LCACHE_PAGES 64 /* 256 KiB per heap, as the empty slabs a heap keeps */
+
+/* A parked run of usize bytes (a class up to LA_LCACHE_MAX) for thread heap h, zeroed if
+ * asked, or NULL if none. */
+void *la_lcache_alloc(la_heap_t *h, size_t usize, bool zero);
+/* Parks large run s (being freed by h's thread) if it may be: true, or false and the
+ * caller frees it as usual. */
+bool la_lcache_free(la_heap_t *h, la_span_t *s);
+/* Gives every run h has parked back to its arena. */
+void la_lcache_release(la_heap_t *h);
+
+#endif

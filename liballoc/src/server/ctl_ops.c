@@ -1,0 +1,973 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl_ops: what each request of the control protocol does (docs/protocol.md): hello,
+ * info, get, set, list, stats, purge, decay-all, prof; argument checks and permissions.
+ * Runs on the control thread (ctl_server.c), one request at a time.
+ */
+#include "server/ctl_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/decay.h"
+#include "prof/prof.h"
+#include "ctl/ctl.h"
+#include "stats/stats.h"
+#include "os/util.h"
+
+static jp_tok_t toks_buf[JP_MAX_TOKENS];
+static const char *info_dir = "", *info_path = "";
+
+void la_ctl_ops_paths(const char *dir, const char *path)
+{
+        info_dir = dir;
+        info_path = path;
+}
+
+/* Reads a small file whole (NUL-terminated); returns its length or -1. */
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        size_t n = 0;
+        while (n + 1 < cap) {
+                ssize_t r = read(fd, buf + n, cap - 1 - n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                n += (size_t)r;
+        }
+        close(fd);
+        buf[n] = '\0';
+        return (ssize_t)n;
+}
+
+static uint64_t rss_bytes(void)
+{
+        char buf[128];
+        if (read_file("/proc/self/statm", buf, sizeof(buf)) <= 0)
+                return 0;
+        const char *p = strchr(buf, ' ');
+        return p != NULL ? strtoull(p + 1, NULL, 10) * (uint64_t)LA_PAGE : 0;
+}
+
+static void epoch(void)
+{
+        uint64_t e = 1;
+        size_t sz = sizeof(e);
+        la_ctl_byname("epoch", &e, &sz, &e, sz);
+}
+
+static size_t rd_size(const char *name)
+{
+        size_t v = 0, sz = sizeof(v);
+        la_ctl_byname(name, &v, &sz, NULL, 0);
+        return v;
+}
+
+static ssize_t rd_ssize(const char *name)
+{
+        ssize_t v = 0;
+        size_t sz = sizeof(v);
+        la_ctl_byname(name, &v, &sz, NULL, 0);
+        return v;
+}
+
+/* "<prefix><i>.<leaf>" into buf. */
+static const char *arena_name(char *buf, size_t cap, const char *prefix, unsigned i,
+                              const char *leaf)
+{
+        char num[24];
+        la_strlcpy(buf, prefix, cap);
+        la_strlcat(buf, la_fmt_u64(num, i), cap);
+        la_strlcat(buf, ".", cap);
+        la_strlcat(buf, leaf, cap);
+        return buf;
+}
+
+/* ---- value kinds of the namespace's C types ---------------------------------------- */
+
+static size_t kind_size(enum jp_kind k)
+{
+        switch (k) {
+        case JP_K_BOOL: return sizeof(bool);
+        case JP_K_U32: return sizeof(uint32_t);
+        case JP_K_U64: return sizeof(uint64_t);
+        case JP_K_I64: return sizeof(int64_t);
+        case JP_K_STR: return sizeof(const char *);
+        default: return 0;
+        }
+}
+
+typedef union value {
+        bool b;
+        uint32_t u32;
+        uint64_t u64;
+        int64_t i64;
+        const char *s;
+} value_t;
+
+static void write_value(jp_writer_t *w, enum jp_kind k, const value_t *v)
+{
+        switch (k) {
+        case JP_K_BOOL: jp_w_bool(w, v->b); break;
+        case JP_K_U32: jp_w_u64(w, v->u32); break;
+        case JP_K_U64: jp_w_u64(w, v->u64); break;
+        case JP_K_I64: jp_w_i64(w, v->i64); break;
+        case JP_K_STR: jp_w_str(w, v->s); break;
+        default: jp_w_null(w); break;
+        }
+}
+
+/* {"type": ..., "<key>": value}: a get or set entry. */
+static void write_typed(jp_writer_t *w, const char *type, const char *key, enum jp_kind kind,
+                        const value_t *v)
+{
+        jp_w_obj(w);
+        jp_w_key(w, "type");
+        jp_w_str(w, type);
+        if (key != NULL) {
+                jp_w_key(w, key);
+                write_value(w, kind, v);
+        }
+        jp_w_obj_end(w);
+}
+
+static void write_error_obj(jp_writer_t *w, const char *code, const char *message)
+{
+        jp_w_obj(w);
+        jp_w_key(w, "error");
+        jp_w_obj(w);
+        jp_w_key(w, "code");
+        jp_w_str(w, code);
+        jp_w_key(w, "message");
+        jp_w_str(w, message);
+        jp_w_obj_end(w);
+        jp_w_obj_end(w);
+}
+
+/* ---- operations -------------------------------------------------------------------- */
+
+typedef struct req_ctx {
+        const char *s;
+        const jp_tok_t *toks;
+        const jp_request_t *req;
+        jp_writer_t *w;
+        bool failed; /* w holds a whole error response instead */
+} req_ctx_t;
+
+static void op_hello(req_ctx_t *c)
+{
+        const char *version = NULL;
+        size_t sz = sizeof(version);
+        la_ctl_byname("version", &version, &sz, NULL, 0);
+        jp_w_obj(c->w);
+        jp_w_key(c->w, "protocol");
+        jp_w_arr(c->w);
+        jp_w_u64(c->w, JP_VERSION);
+        jp_w_arr_end(c->w);
+        jp_w_key(c->w, "server");
+        jp_w_str(c->w, "liballoc");
+        jp_w_key(c->w, "version"); /* liballoc's own; jemalloc's ABI version beside it */
+        jp_w_str(c->w, LA_VERSION);
+        jp_w_key(c->w, "jemalloc_version");
+        jp_w_str(c->w, version);
+        jp_w_key(c->w, "pid");
+        jp_w_u64(c->w, (uint64_t)getpid());
+        jp_w_obj_end(c->w);
+}
+
+/* Field n (1-based) of /proc/self/stat, counted after the command name. */
+static uint64_t stat_field(const char *stat, int n)
+{
+        const char *p = strrchr(stat, ')');
+        if (p == NULL)
+                return 0;
+        p += 2; /* field 3 starts here */
+        for (int f = 3; f < n && *p != '\0'; f++) {
+                p = strchr(p, ' ');
+                if (p == NULL)
+                        return 0;
+                p++;
+        }
+        return strtoull(p, NULL, 10);
+}
+
+static void op_info(req_ctx_t *c)
+{
+        jp_writer_t *w = c->w;
+        static char buf[8192];
+        jp_w_obj(w);
+        jp_w_key(w, "pid");
+        jp_w_u64(w, (uint64_t)getpid());
+        jp_w_key(w, "ppid");
+        jp_w_u64(w, (uint64_t)getppid());
+        jp_w_key(w, "uid");
+        jp_w_u64(w, (uint64_t)geteuid());
+        jp_w_key(w, "gid");
+        jp_w_u64(w, (uint64_t)getegid());
+        jp_w_key(w, "comm");
+        ssize_t n = read_file("/proc/self/comm", buf, sizeof(buf));
+        if (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = '\0';
+        jp_w_str(w, n >= 0 ? buf : NULL);
+        jp_w_key(w, "exe");
+        n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        if (n >= 0)
+                buf[n] = '\0';
+        jp_w_str(w, n >= 0 ? buf : NULL);
+        jp_w_key(w, "cmdline");
+        jp_w_arr(w);
+        n = read_file("/proc/self/cmdline", buf, sizeof(buf));
+        for (ssize_t i = 0; i < n;) {
+                size_t len = strnlen(buf + i, (size_t)(n - i));
+                jp_w_strn(w, buf + i, len);
+                i += (ssize_t)len + 1;
+        }
+        jp_w_arr_end(w);
+        jp_w_key(w, "start_time");
+        uint64_t start = 0, btime = 0;
+        if (read_file("/proc/self/stat", buf, sizeof(buf)) > 0)
+                start = stat_field(buf, 22);
+        if (read_file("/proc/stat", buf, sizeof(buf)) > 0) {
+                const char *b = strstr(buf, "\nbtime ");
+                btime = b != NULL ? strtoull(b + 7, NULL, 10) : 0;
+        }
+        long hz = sysconf(_SC_CLK_TCK);
+        jp_w_u64(w, btime + (hz > 0 ? start / (uint64_t)hz : 0));
+        jp_w_key(w, "cgroup");
+        n = read_file("/proc/self/cgroup", buf, sizeof(buf));
+        const char *cg = n > 0 ? strstr(buf, "0::") : NULL;
+        if (cg != NULL) {
+                cg += 3;
+                jp_w_strn(w, cg, strcspn(cg, "\n"));
+        } else {
+                jp_w_null(w);
+        }
+        jp_w_key(w, "allocator");
+        jp_w_str(w, "liballoc");
+        jp_w_key(w, "allocator_version");
+        jp_w_str(w, LA_VERSION);
+        jp_w_key(w, "jemalloc_version"); /* the `version` mallctl: the ABI it stands in for */
+        const char *version = NULL;
+        size_t sz = sizeof(version);
+        la_ctl_byname("version", &version, &sz, NULL, 0);
+        jp_w_str(w, version);
+        jp_w_key(w, "runtime_dir");
+        jp_w_str(w, info_dir);
+        jp_w_key(w, "socket");
+        jp_w_str(w, info_path);
+        jp_w_obj_end(w);
+}
+
+#define NAME_MAX_LEN 256
+
+/* Names whose read acts (creates an arena or a cache): not for get, which read-only peers
+ * may use; set with a null value performs the read and answers its value. */
+static bool read_acts(const char *name)
+{
+        return strcmp(name, "arenas.create") == 0 || strcmp(name, "tcache.create") == 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Writes a peer may not make over the socket, whatever its permissions: each would act on
+ * the control thread instead of the application, race with an application thread, free
+ * memory the application may still hold, or open a path the request chose
+ * (docs/security.md, "The host is never harmed").  The message says why; NULL if allowed.
+ * The in-process mallctl is not affected. */
+static const char *socket_refused(const char *name)
+{
+        if (strncmp(name, "thread.", 7) == 0)
+                return "refused over the socket: thread.* names act on the calling thread, "
+                       "which here is the control thread, not an application thread";
+        if (strcmp(name, "tcache.flush") == 0 || strcmp(name, "tcache.destroy") == 0)
+                return "refused over the socket: an explicit cache belongs to the application "
+                       "threads that use it and cannot be flushed or destroyed safely from "
+                       "another thread";
+        if (strncmp(name, "arena.", 6) == 0 &&
+            (has_suffix(name, ".reset") || has_suffix(name, ".destroy")))
+                return "refused over the socket: resetting or destroying an arena frees every "
+                       "block in it, which the application (or the control thread) may still "
+                       "hold";
+        if (strcmp(name, "prof.dump") == 0 || strcmp(name, "prof.prefix") == 0)
+                return "refused over the socket: no request chooses a path the target writes; "
+                       "use the prof operation with action dump (a memfd)";
+        return NULL;
+}
+
+static void op_get(req_ctx_t *c)
+{
+        int a = jp_obj_find(c->s, c->toks, c->req->args, "names"); /* checked */
+        jp_writer_t *w = c->w;
+        jp_w_obj(w);
+        jp_w_key(w, "values");
+        jp_w_obj(w);
+        for (uint32_t i = (uint32_t)a + 1, k = 0; k < c->toks[a].size; k++) {
+                const jp_tok_t *t = &c->toks[i];
+                i = t->next;
+                char name[NAME_MAX_LEN];
+                jp_str_copy(c->s, t, name, sizeof(name)); /* checked: fits, no NUL */
+                jp_w_key(w, name);
+                const char *type, *rw;
+                int rc = la_ctl_leaf_info(name, &type, &rw);
+                if (rc != 0) {
+                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                if (read_acts(name)) {
+                        write_error_obj(w, "EPERM", "reading this name creates an arena or a "
+                                                    "cache: use set with the value null");
+                        continue;
+                }
+                enum jp_kind kind = jp_type_kind(type);
+                value_t v;
+                memset(&v, 0, sizeof(v));
+                size_t sz = kind_size(kind);
+                if (sz == 0 || rw[0] != 'r') {
+                        write_error_obj(w, rw[0] != 'r' ? "EPERM" : "bad_value",
+                                        rw[0] != 'r' ? "this name cannot be read"
+                                                     : "values of this type are not carried "
+                                                       "over the protocol");
+                        continue;
+                }
+                rc = la_ctl_byname(name, &v, &sz, NULL, 0);
+                if (rc != 0) {
+                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                write_typed(w, type, "value", kind, &v);
+        }
+        jp_w_obj_end(w);
+        jp_w_obj_end(w);
+}
+
+/* Converts a JSON value token for a name of kind k; false if it does not fit. */
+static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum jp_kind k, value_t *v,
+                        char *strbuf, size_t strcap)
+{
+        uint64_t u;
+        switch (k) {
+        case JP_K_BOOL:
+                if (t->type != JP_TRUE && t->type != JP_FALSE)
+                        return false;
+                v->b = t->type == JP_TRUE;
+                return true;
+        case JP_K_U32:
+                if (!jp_get_u64(c->s, t, &u) || u > UINT32_MAX)
+                        return false;
+                v->u32 = (uint32_t)u;
+                return true;
+        case JP_K_U64:
+                return jp_get_u64(c->s, t, &v->u64);
+        case JP_K_I64:
+                return jp_get_i64(c->s, t, &v->i64);
+        case JP_K_STR:
+                if (t->type == JP_NULL) {
+                        v->s = NULL;
+                        return true;
+                }
+                if (jp_str_copy(c->s, t, strbuf, strcap) < 0)
+                        return false;
+                v->s = strbuf;
+                return true;
+        case JP_K_VOID:
+                return t->type == JP_NULL;
+        default:
+                return false;
+        }
+}
+
+static void op_set(req_ctx_t *c)
+{
+        int o = jp_obj_find(c->s, c->toks, c->req->args, "values");
+        jp_writer_t *w = c->w;
+        jp_w_obj(w);
+        jp_w_key(w, "values");
+        jp_w_obj(w);
+        for (uint32_t i = (uint32_t)o + 1, k = 0; k < c->toks[o].size; k++) {
+                const jp_tok_t *key = &c->toks[i];
+                const jp_tok_t *val = &c->toks[key->next];
+                i = val->next;
+                char name[NAME_MAX_LEN];
+                jp_str_copy(c->s, key, name, sizeof(name)); /* checked: fits, no NUL */
+                jp_w_key(w, name);
+                const char *type, *rw;
+                int rc = la_ctl_leaf_info(name, &type, &rw);
+                if (rc != 0) {
+                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                const char *why = socket_refused(name);
+                if (why != NULL) {
+                        write_error_obj(w, jp_err_code(JP_ERR_PERMISSION), why);
+                        continue;
+                }
+                enum jp_kind kind = jp_type_kind(type);
+                static char strbuf[1024];
+                value_t nv, ov;
+                memset(&ov, 0, sizeof(ov));
+                if (read_acts(name) && val->type == JP_NULL) {
+                        size_t osz = kind_size(kind);
+                        rc = la_ctl_byname(name, &ov, &osz, NULL, 0);
+                        if (rc != 0) {
+                                write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                                continue;
+                        }
+                        write_typed(w, type, "value", kind, &ov);
+                        continue;
+                }
+                if (!parse_value(c, val, kind, &nv, strbuf, sizeof(strbuf))) {
+                        write_error_obj(w, "bad_value", "the value does not fit the name's type");
+                        continue;
+                }
+                if (kind == JP_K_VOID) {
+                        rc = la_ctl_byname(name, NULL, NULL, NULL, 0);
+                } else {
+                        size_t osz = kind_size(kind);
+                        bool readable = rw[0] == 'r';
+                        rc = la_ctl_byname(name, readable ? &ov : NULL, readable ? &osz : NULL,
+                                           &nv, kind_size(kind));
+                }
+                if (rc != 0) {
+                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+                        continue;
+                }
+                write_typed(w, type, kind != JP_K_VOID && rw[0] == 'r' ? "old" : NULL, kind,
+                            &ov);
+        }
+        jp_w_obj_end(w);
+        jp_w_obj_end(w);
+}
+
+/* list: the prefix may use real indices ("stats.arenas.0.bins") or <i>/<j>. */
+typedef struct list_arg {
+        jp_writer_t *w;
+        char prefix[NAME_MAX_LEN];
+} list_arg_t;
+
+static void normalise_prefix(char *p)
+{
+        char out[NAME_MAX_LEN];
+        size_t n = 0;
+        unsigned idx = 0;
+        const char *s = p;
+        while (*s != '\0' && n + 4 < sizeof(out)) {
+                size_t len = strcspn(s, ".");
+                bool digits = len > 0 && strspn(s, "0123456789") == len;
+                if (digits) {
+                        memcpy(out + n, idx++ == 0 ? "<i>" : "<j>", 3);
+                        n += 3;
+                } else {
+                        size_t k = len < sizeof(out) - n - 2 ? len : sizeof(out) - n - 2;
+                        memcpy(out + n, s, k);
+                        n += k;
+                }
+                s += len;
+                if (*s == '.') {
+                        out[n++] = '.';
+                        s++;
+                }
+        }
+        out[n] = '\0';
+        la_strlcpy(p, out, NAME_MAX_LEN);
+}
+
+static int list_one(const char *name, const char *type, const char *rw, void *arg)
+{
+        list_arg_t *a = arg;
+        size_t pl = strlen(a->prefix);
+        if (pl != 0 && (strncmp(name, a->prefix, pl) != 0 ||
+                        (name[pl] != '\0' && name[pl] != '.' && a->prefix[pl - 1] != '.')))
+                return 0;
+        jp_w_obj(a->w);
+        jp_w_key(a->w, "name");
+        jp_w_str(a->w, name);
+        jp_w_key(a->w, "type");
+        jp_w_str(a->w, type);
+        jp_w_key(a->w, "rw");
+        jp_w_str(a->w, rw);
+        jp_w_obj_end(a->w);
+        return 0;
+}
+
+static void op_list(req_ctx_t *c)
+{
+        static list_arg_t a;
+        a.w = c->w;
+        a.prefix[0] = '\0';
+        int p = jp_obj_find(c->s, c->toks, c->req->args, "prefix");
+        if (p >= 0)
+                jp_str_copy(c->s, &c->toks[p], a.prefix, sizeof(a.prefix));
+        normalise_prefix(a.prefix);
+        jp_w_obj(c->w);
+        jp_w_key(c->w, "names");
+        jp_w_arr(c->w);
+        la_ctl_walk(list_one, &a);
+        jp_w_arr_end(c->w);
+        jp_w_obj_end(c->w);
+}
+
+static void op_stats_summary(req_ctx_t *c)
+{
+        jp_writer_t *w = c->w;
+        static const char *const totals[] = {"allocated", "active",   "metadata",
+                                              "resident",  "mapped",   "retained"};
+        char name[96];
+        epoch();
+        jp_w_obj(w);
+        jp_w_key(w, "epoch");
+        uint64_t e = 0;
+        size_t sz = sizeof(e);
+        la_ctl_byname("epoch", &e, &sz, NULL, 0);
+        jp_w_u64(w, e);
+        for (unsigned i = 0; i < LA_ARRAY_LEN(totals); i++) {
+                la_strlcpy(name, "stats.", sizeof(name));
+                la_strlcat(name, totals[i], sizeof(name));
+                jp_w_key(w, totals[i]);
+                jp_w_u64(w, rd_size(name));
+        }
+        jp_w_key(w, "rss");
+        jp_w_u64(w, rss_bytes());
+        unsigned narenas = 0;
+        sz = sizeof(narenas);
+        la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
+        jp_w_key(w, "narenas");
+        jp_w_u64(w, narenas);
+        jp_w_key(w, "dirty_decay_ms");
+        jp_w_i64(w, rd_ssize("arenas.dirty_decay_ms"));
+        jp_w_key(w, "muzzy_decay_ms");
+        jp_w_i64(w, rd_ssize("arenas.muzzy_decay_ms"));
+        bool bg = false;
+        sz = sizeof(bg);
+        la_ctl_byname("background_thread", &bg, &sz, NULL, 0);
+        jp_w_key(w, "background_thread");
+        jp_w_bool(w, bg);
+        /* The memory-pressure watch (pressure.h): liballoc's own names. */
+        jp_w_key(w, "pressure");
+        jp_w_obj(w);
+        const char *watch = "off";
+        sz = sizeof(watch);
+        la_ctl_byname("pressure.watch", &watch, &sz, NULL, 0);
+        jp_w_key(w, "watch");
+        jp_w_str(w, watch);
+        static const char *const pressure[] = {"events", "purges", "bytes_returned",
+                                               "last_event_ms"};
+        for (unsigned i = 0; i < LA_ARRAY_LEN(pressure); i++) {
+                uint64_t v = 0;
+                sz = sizeof(v);
+                la_strlcpy(name, "stats.pressure.", sizeof(name));
+                la_strlcat(name, pressure[i], sizeof(name));
+                la_ctl_byname(name, &v, &sz, NULL, 0);
+                jp_w_key(w, pressure[i]);
+                jp_w_u64(w, v);
+        }
+        jp_w_obj_end(w);
+        jp_w_key(w, "arenas");
+        jp_w_arr(w);
+        static const char *const leaves[] = {"pactive", "pdirty", "pmuzzy"};
+        for (unsigned i = 0; i < narenas; i++) {
+                bool init = false;
+                sz = sizeof(init);
+                if (la_ctl_byname(arena_name(name, sizeof(name), "arena.", i, "initialized"),
+                                  &init, &sz, NULL, 0) != 0 ||
+                    !init)
+                        continue;
+                jp_w_obj(w);
+                jp_w_key(w, "index");
+                jp_w_u64(w, i);
+                unsigned nthreads = 0;
+                sz = sizeof(nthreads);
+                la_ctl_byname(arena_name(name, sizeof(name), "stats.arenas.", i, "nthreads"),
+                              &nthreads, &sz, NULL, 0);
+                jp_w_key(w, "nthreads");
+                jp_w_u64(w, nthreads);
+                for (unsigned k = 0; k < LA_ARRAY_LEN(leaves); k++) {
+                        jp_w_key(w, leaves[k]);
+                        jp_w_u64(w, rd_size(arena_name(name, sizeof(name), "stats.arenas.", i,
+                                                       leaves[k])));
+                }
+                jp_w_key(w, "dirty_decay_ms");
+                jp_w_i64(w, rd_ssize(arena_name(name, sizeof(name), "stats.arenas.", i,
+                                                "dirty_decay_ms")));
+                jp_w_key(w, "muzzy_decay_ms");
+                jp_w_i64(w, rd_ssize(arena_name(name, sizeof(name), "stats.arenas.", i,
+                                                "muzzy_decay_ms")));
+                jp_w_key(w, "small_allocated");
+                jp_w_u64(w, rd_size(arena_name(name, sizeof(name), "stats.arenas.", i,
+                                               "small.allocated")));
+                jp_w_key(w, "large_allocated");
+                jp_w_u64(w, rd_size(arena_name(name, sizeof(name), "stats.arenas.", i,
+                                               "large.allocated")));
+                jp_w_obj_end(w);
+        }
+        jp_w_arr_end(w);
+        jp_w_obj_end(w);
+}
+
+/* The full JSON of malloc_stats_print, appended piece by piece as the value of
+ * "result" (the writer's comma logic is bypassed: it is one value). */
+static void stats_cb(void *arg, const char *s)
+{
+        jp_writer_t *w = arg;
+        size_t n = strlen(s);
+        if (w->overflow || n > w->cap - w->len) {
+                w->overflow = true;
+                return;
+        }
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+}
+
+static void op_stats(req_ctx_t *c)
+{
+        int f = jp_obj_find(c->s, c->toks, c->req->args, "full");
+        if (f >= 0 && c->toks[f].type == JP_TRUE) {
+                c->w->after_key = false; /* the document is the value of "result" */
+                la_stats_print(stats_cb, c->w, "J");
+                return;
+        }
+        op_stats_summary(c);
+}
+
+static unsigned purge_arena(req_ctx_t *c)
+{
+        int a = jp_obj_find(c->s, c->toks, c->req->args, "arena");
+        uint64_t v = LA_ARENAS_ALL;
+        if (a >= 0)
+                jp_get_u64(c->s, &c->toks[a], &v);
+        return v > UINT32_MAX ? LA_ARENAS_ALL : (unsigned)v;
+}
+
+/* "pressure": true asks for what a memory-pressure event does (pressure.event: every
+ * arena, the thread heaps' surplus, the purges that follow for a while) instead of one
+ * arena's purge; jemctld's governor sends it. */
+static bool purge_pressure(req_ctx_t *c)
+{
+        int t = jp_obj_find(c->s, c->toks, c->req->args, "pressure");
+        return t >= 0 && c->toks[t].type == JP_TRUE;
+}
+
+static void op_purge(req_ctx_t *c)
+{
+        char name[64];
+        uint64_t before = rss_bytes();
+        int rc = purge_pressure(c)
+                         ? la_ctl_byname("pressure.event", NULL, NULL, NULL, 0)
+                         : la_ctl_byname(arena_name(name, sizeof(name), "arena.",
+                                                    purge_arena(c), "purge"),
+                                         NULL, NULL, NULL, 0);
+        jp_w_obj(c->w);
+        if (rc != 0) {
+                jp_w_key(c->w, "error");
+                jp_w_str(c->w, jp_errno_code(rc));
+        }
+        jp_w_key(c->w, "rss_before");
+        jp_w_u64(c->w, before);
+        jp_w_key(c->w, "rss_after");
+        jp_w_u64(c->w, rss_bytes());
+        jp_w_obj_end(c->w);
+}
+
+static void op_decay_all(req_ctx_t *c)
+{
+        int dt = jp_obj_find(c->s, c->toks, c->req->args, "dirty_ms");
+        int mt = jp_obj_find(c->s, c->toks, c->req->args, "muzzy_ms");
+        int64_t dirty = 0, muzzy = 0;
+        jp_get_i64(c->s, &c->toks[dt], &dirty);
+        bool has_muzzy = mt >= 0 && jp_get_i64(c->s, &c->toks[mt], &muzzy);
+        uint64_t before = rss_bytes();
+        ssize_t d = (ssize_t)dirty, m = (ssize_t)muzzy;
+        int rc = la_ctl_byname("arenas.dirty_decay_ms", NULL, NULL, &d, sizeof(d));
+        if (rc == 0 && has_muzzy)
+                rc = la_ctl_byname("arenas.muzzy_decay_ms", NULL, NULL, &m, sizeof(m));
+        unsigned narenas = 0, set = 0;
+        size_t sz = sizeof(narenas);
+        la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
+        char name[64];
+        for (unsigned i = 0; rc == 0 && i < narenas; i++) {
+                /* EFAULT: an index no arena has used yet. */
+                if (la_ctl_byname(arena_name(name, sizeof(name), "arena.", i, "dirty_decay_ms"),
+                                  NULL, NULL, &d, sizeof(d)) == 0)
+                        set++;
+                if (has_muzzy)
+                        la_ctl_byname(arena_name(name, sizeof(name), "arena.", i,
+                                                 "muzzy_decay_ms"),
+                                      NULL, NULL, &m, sizeof(m));
+        }
+        jp_w_obj(c->w);
+        if (rc != 0) {
+                jp_w_key(c->w, "error");
+                jp_w_str(c->w, jp_errno_code(rc));
+        }
+        jp_w_key(c->w, "arenas");
+        jp_w_u64(c->w, set);
+        jp_w_key(c->w, "rss_before");
+        jp_w_u64(c->w, before);
+        jp_w_key(c->w, "rss_after");
+        jp_w_u64(c->w, rss_bytes());
+        jp_w_obj_end(c->w);
+}
+
+/* ---- prof ---------------------------------------------------------------------------- */
+
+#define PROF_DUMP_MAX ((size_t)256 << 20) /* bytes of one dump passed to a client */
+
+static int pending_fd = -1; /* the descriptor a dump hands to the client */
+
+int la_ctl_take_fd(void)
+{
+        int fd = pending_fd;
+        pending_fd = -1;
+        return fd;
+}
+
+enum prof_action { PROF_ON, PROF_OFF, PROF_STATUS, PROF_RESET, PROF_DUMP, PROF_BAD };
+
+static enum prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
+{
+        static const char *const names[] = {"on", "off", "status", "reset", "dump"};
+        char v[16];
+        int a = jp_obj_find(s, toks, args, "action");
+        if (a < 0 || toks[a].type != JP_STRING || jp_str_copy(s, &toks[a], v, sizeof(v)) < 0)
+                return PROF_BAD;
+        for (unsigned i = 0; i < LA_ARRAY_LEN(names); i++)
+                if (strcmp(v, names[i]) == 0)
+                        return (enum prof_action)i;
+        return PROF_BAD;
+}
+
+/* A sealed in-memory file holding a heap_v2 dump; -1 with *e set on failure. */
+static int prof_dump_memfd(enum jp_err *e, const char **msg)
+{
+        int fd = memfd_create("liballoc-heap-profile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+                *e = JP_ERR_INTERNAL;
+                *msg = "cannot create an in-memory file for the profile";
+                return -1;
+        }
+        int rc = la_prof_dump_fd(fd, PROF_DUMP_MAX);
+        if (rc != 0) {
+                close(fd);
+                *e = rc == EFBIG ? JP_ERR_TOO_LARGE : JP_ERR_INTERNAL;
+                *msg = rc == EFBIG ? "the profile would exceed 256 MiB"
+                                   : "writing the profile failed";
+                return -1;
+        }
+        /* The reader gets exactly what was written: no one can change it afterwards. */
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        return fd;
+}
+
+static void op_prof(req_ctx_t *c)
+{
+        enum prof_action act = prof_action(c->s, c->toks, c->req->args);
+        int l = jp_obj_find(c->s, c->toks, c->req->args, "lg_sample");
+        uint64_t lg = 0;
+        bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
+        bool was = la_prof_get_active();
+        if (act == PROF_DUMP) {
+                enum jp_err e = JP_OK;
+                const char *msg = NULL;
+                int fd = prof_dump_memfd(&e, &msg);
+                if (fd < 0) {
+                        jp_w_init(c->w, c->w->buf, c->w->cap);
+                        jp_response_error(c->w, c->req->id, e, msg);
+                        c->failed = true;
+                        return;
+                }
+                struct stat st;
+                fstat(fd, &st);
+                pending_fd = fd;
+                jp_w_obj(c->w);
+                jp_w_key(c->w, "format");
+                jp_w_str(c->w, "heap_v2");
+                jp_w_key(c->w, "bytes");
+                jp_w_u64(c->w, (uint64_t)st.st_size);
+                jp_w_key(c->w, "fd");
+                jp_w_bool(c->w, true);
+                jp_w_obj_end(c->w);
+                return;
+        }
+        if (act == PROF_RESET || (act == PROF_ON && has_lg && lg != la_prof_lg_sample())) {
+                size_t v = (size_t)lg;
+                la_prof_reset(has_lg ? &v : NULL);
+        }
+        if (act == PROF_ON || act == PROF_OFF)
+                la_prof_set_active(act == PROF_ON);
+        uint64_t samples, bytes;
+        la_prof_counts(&samples, &bytes);
+        jp_w_obj(c->w);
+        jp_w_key(c->w, "active");
+        jp_w_bool(c->w, la_prof_get_active());
+        jp_w_key(c->w, "was_active");
+        jp_w_bool(c->w, was);
+        jp_w_key(c->w, "lg_sample");
+        jp_w_u64(c->w, la_prof_lg_sample());
+        jp_w_key(c->w, "samples");
+        jp_w_u64(c->w, samples);
+        jp_w_key(c->w, "sampled_bytes");
+        jp_w_u64(c->w, bytes);
+        jp_w_obj_end(c->w);
+}
+
+/* Argument checks that must pass before anything is done (a request either runs whole or
+ * is refused whole).  Returns JP_OK or the error, with *msg set. */
+/* The names of a get (array) or a set (object keys): each a string that unescapes to a
+ * name of at most 255 bytes without NUL, none repeated (after unescaping), so the answer
+ * has exactly one entry per name. */
+static bool names_ok(const char *s, const jp_tok_t *toks, int a)
+{
+        static char names[JP_MAX_NAMES][NAME_MAX_LEN];
+        bool object = toks[a].type == JP_OBJECT;
+        uint32_t i = (uint32_t)a + 1;
+        for (uint32_t k = 0; k < toks[a].size; k++) {
+                if (toks[i].type != JP_STRING ||
+                    jp_str_copy(s, &toks[i], names[k], NAME_MAX_LEN) < 0)
+                        return false;
+                for (uint32_t j = 0; j < k; j++)
+                        if (strcmp(names[j], names[k]) == 0)
+                                return false;
+                i = object ? toks[toks[i].next].next : toks[i].next;
+        }
+        return true;
+}
+
+static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_request_t *req,
+                              const char **msg)
+{
+        int a;
+        switch (req->op) {
+        case JP_OP_GET:
+        case JP_OP_SET: {
+                bool get = req->op == JP_OP_GET;
+                a = jp_obj_find(s, toks, req->args, get ? "names" : "values");
+                *msg = get ? "\"names\" must be an array of at most 256 different names, "
+                             "each shorter than 256 bytes"
+                           : "\"values\" must be an object of at most 256 different names, "
+                             "each shorter than 256 bytes";
+                if (a < 0 || toks[a].type != (get ? JP_ARRAY : JP_OBJECT) ||
+                    toks[a].size > JP_MAX_NAMES || !names_ok(s, toks, a))
+                        return JP_ERR_BAD_REQUEST;
+                return JP_OK;
+        }
+        case JP_OP_LIST:
+                a = jp_obj_find(s, toks, req->args, "prefix");
+                *msg = "\"prefix\" must be a string";
+                return a < 0 || (toks[a].type == JP_STRING &&
+                                 toks[a].end - toks[a].start < NAME_MAX_LEN)
+                               ? JP_OK
+                               : JP_ERR_BAD_REQUEST;
+        case JP_OP_STATS:
+                a = jp_obj_find(s, toks, req->args, "full");
+                *msg = "\"full\" must be true or false";
+                return a < 0 || toks[a].type == JP_TRUE || toks[a].type == JP_FALSE
+                               ? JP_OK
+                               : JP_ERR_BAD_REQUEST;
+        case JP_OP_PURGE: {
+                uint64_t v;
+                unsigned narenas = 0;
+                size_t sz = sizeof(narenas);
+                la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
+                a = jp_obj_find(s, toks, req->args, "arena");
+                *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 "
+                       "(all)";
+                return a < 0 || (jp_get_u64(s, &toks[a], &v) &&
+                                 (v < narenas || v == LA_ARENAS_ALL))
+                               ? JP_OK
+                               : JP_ERR_BAD_REQUEST;
+        }
+        case JP_OP_PROF: {
+                uint64_t v;
+                *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
+                       "integer from 0 to 63";
+                if (prof_action(s, toks, req->args) == PROF_BAD)
+                        return JP_ERR_BAD_REQUEST;
+                a = jp_obj_find(s, toks, req->args, "lg_sample");
+                return a < 0 || (jp_get_u64(s, &toks[a], &v) && v <= 63) ? JP_OK
+                                                                         : JP_ERR_BAD_REQUEST;
+        }
+        case JP_OP_DECAY_ALL: {
+                int64_t v;
+                a = jp_obj_find(s, toks, req->args, "dirty_ms");
+                int m = jp_obj_find(s, toks, req->args, "muzzy_ms");
+                *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
+                       "0 (at once) or milliseconds";
+                if (a < 0 || !jp_get_i64(s, &toks[a], &v) || !la_decay_ms_valid((ssize_t)v))
+                        return JP_ERR_BAD_REQUEST;
+                if (m >= 0 && (!jp_get_i64(s, &toks[m], &v) || !la_decay_ms_valid((ssize_t)v)))
+                        return JP_ERR_BAD_REQUEST;
+                return JP_OK;
+        }
+        default:
+                return JP_OK;
+        }
+}
+
+static unsigned perms_needed(enum jp_op op)
+{
+        switch (op) {
+        case JP_OP_SET:
+        case JP_OP_PURGE:
+        case JP_OP_DECAY_ALL:
+                return PERM_WRITE;
+        case JP_OP_PROF:
+                return PERM_PROF;
+        default:
+                return PERM_READ;
+        }
+}
+
+enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request_t *req,
+                           const char **msg)
+{
+        enum jp_err e = jp_request_parse(s, len, toks_buf, JP_MAX_TOKENS, req);
+        *msg = NULL;
+        if (e == JP_OK && (perms & perms_needed(req->op)) == 0) {
+                e = JP_ERR_PERMISSION;
+                *msg = req->op == JP_OP_PROF ? "this peer may not capture profiles"
+                                             : "this peer may read but not change settings";
+        }
+        if (e == JP_OK)
+                e = check_args(s, toks_buf, req, msg);
+        return e;
+}
+
+bool la_ctl_pure(const jp_request_t *req)
+{
+        return req->op != JP_OP_SET && req->op != JP_OP_PURGE && req->op != JP_OP_DECAY_ALL &&
+               req->op != JP_OP_PROF;
+}
+
+void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w)
+{
+        req_ctx_t c = {s, toks_buf, req, w, false};
+        jp_response_begin(w, req->id);
+        switch (req->op) {
+        case JP_OP_HELLO: op_hello(&c); break;
+        case JP_OP_INFO: op_info(&c); break;
+        case JP_OP_GET: op_get(&c); break;
+        case JP_OP_SET: op_set(&c); break;
+        case JP_OP_LIST: op_list(&c); break;
+        case JP_OP_STATS: op_stats(&c); break;
+        case JP_OP_PURGE: op_purge(&c); break;
+        case JP_OP_DECAY_ALL: op_decay_all(&c); break;
+        case JP_OP_PROF: op_prof(&c); break;
+        default: jp_w_null(w); break;
+        }
+        if (!c.failed)
+                jp_response_end(w);
+}
+
