@@ -245,13 +245,11 @@ static void op_info(req_ctx_t *c)
         jp_w_u64(w, btime + (hz > 0 ? start / (uint64_t)hz : 0));
         jp_w_key(w, "cgroup");
         n = read_file("/proc/self/cgroup", buf, sizeof(buf));
-        const char *cg = n > 0 ? strstr(buf, "0::") : NULL;
-        if (cg != NULL) {
-                cg += 3;
-                jp_w_strn(w, cg, strcspn(cg, "\n"));
-        } else {
+        static char cg[4096]; /* the control thread only, like buf */
+        if (n > 0 && jp_cgroup_of(buf, cg, sizeof(cg)) > 0)
+                jp_w_str(w, cg);
+        else
                 jp_w_null(w);
-        }
         jp_w_key(w, "allocator");
         jp_w_str(w, "liballoc");
         jp_w_key(w, "allocator_version");
@@ -310,10 +308,10 @@ static const char *socket_refused(const char *name)
 
 static void op_get(req_ctx_t *c)
 {
-        int a = jp_obj_find(c->s, c->toks, c->req->args, "names"); /* checked */
+        int a = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_NAMES); /* checked */
         jp_writer_t *w = c->w;
         jp_w_obj(w);
-        jp_w_key(w, "values");
+        jp_w_key(w, JP_ARG_VALUES);
         jp_w_obj(w);
         for (uint32_t i = (uint32_t)a + 1, k = 0; k < c->toks[a].size; k++) {
                 const jp_tok_t *t = &c->toks[i];
@@ -392,10 +390,10 @@ static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum jp_kind k, value_t
 
 static void op_set(req_ctx_t *c)
 {
-        int o = jp_obj_find(c->s, c->toks, c->req->args, "values");
+        int o = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_VALUES);
         jp_writer_t *w = c->w;
         jp_w_obj(w);
-        jp_w_key(w, "values");
+        jp_w_key(w, JP_ARG_VALUES);
         jp_w_obj(w);
         for (uint32_t i = (uint32_t)o + 1, k = 0; k < c->toks[o].size; k++) {
                 const jp_tok_t *key = &c->toks[i];
@@ -461,27 +459,7 @@ typedef struct list_arg {
 static void normalise_prefix(char *p)
 {
         char out[NAME_MAX_LEN];
-        size_t n = 0;
-        unsigned idx = 0;
-        const char *s = p;
-        while (*s != '\0' && n + 4 < sizeof(out)) {
-                size_t len = strcspn(s, ".");
-                bool digits = len > 0 && strspn(s, "0123456789") == len;
-                if (digits) {
-                        memcpy(out + n, idx++ == 0 ? "<i>" : "<j>", 3);
-                        n += 3;
-                } else {
-                        size_t k = len < sizeof(out) - n - 2 ? len : sizeof(out) - n - 2;
-                        memcpy(out + n, s, k);
-                        n += k;
-                }
-                s += len;
-                if (*s == '.') {
-                        out[n++] = '.';
-                        s++;
-                }
-        }
-        out[n] = '\0';
+        jp_name_pattern(p, out, sizeof(out), NULL);
         la_strlcpy(p, out, NAME_MAX_LEN);
 }
 
@@ -508,12 +486,12 @@ static void op_list(req_ctx_t *c)
         static list_arg_t a;
         a.w = c->w;
         a.prefix[0] = '\0';
-        int p = jp_obj_find(c->s, c->toks, c->req->args, "prefix");
+        int p = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_PREFIX);
         if (p >= 0)
                 jp_str_copy(c->s, &c->toks[p], a.prefix, sizeof(a.prefix));
         normalise_prefix(a.prefix);
         jp_w_obj(c->w);
-        jp_w_key(c->w, "names");
+        jp_w_key(c->w, JP_ARG_NAMES);
         jp_w_arr(c->w);
         la_ctl_walk(list_one, &a);
         jp_w_arr_end(c->w);
@@ -556,7 +534,7 @@ static void op_stats_summary(req_ctx_t *c)
         jp_w_key(w, "background_thread");
         jp_w_bool(w, bg);
         /* The memory-pressure watch (pressure.h): liballoc's own names. */
-        jp_w_key(w, "pressure");
+        jp_w_key(w, JP_ARG_PRESSURE);
         jp_w_obj(w);
         const char *watch = "off";
         sz = sizeof(watch);
@@ -633,7 +611,7 @@ static void stats_cb(void *arg, const char *s)
 
 static void op_stats(req_ctx_t *c)
 {
-        int f = jp_obj_find(c->s, c->toks, c->req->args, "full");
+        int f = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_FULL);
         if (f >= 0 && c->toks[f].type == JP_TRUE) {
                 c->w->after_key = false; /* the document is the value of "result" */
                 la_stats_print(stats_cb, c->w, "J");
@@ -644,7 +622,7 @@ static void op_stats(req_ctx_t *c)
 
 static unsigned purge_arena(req_ctx_t *c)
 {
-        int a = jp_obj_find(c->s, c->toks, c->req->args, "arena");
+        int a = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_ARENA);
         uint64_t v = LA_ARENAS_ALL;
         if (a >= 0)
                 jp_get_u64(c->s, &c->toks[a], &v);
@@ -656,7 +634,7 @@ static unsigned purge_arena(req_ctx_t *c)
  * arena's purge; jemctld's governor sends it. */
 static bool purge_pressure(req_ctx_t *c)
 {
-        int t = jp_obj_find(c->s, c->toks, c->req->args, "pressure");
+        int t = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_PRESSURE);
         return t >= 0 && c->toks[t].type == JP_TRUE;
 }
 
@@ -683,8 +661,8 @@ static void op_purge(req_ctx_t *c)
 
 static void op_decay_all(req_ctx_t *c)
 {
-        int dt = jp_obj_find(c->s, c->toks, c->req->args, "dirty_ms");
-        int mt = jp_obj_find(c->s, c->toks, c->req->args, "muzzy_ms");
+        int dt = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_DIRTY_MS);
+        int mt = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_MUZZY_MS);
         int64_t dirty = 0, muzzy = 0;
         jp_get_i64(c->s, &c->toks[dt], &dirty);
         bool has_muzzy = mt >= 0 && jp_get_i64(c->s, &c->toks[mt], &muzzy);
@@ -723,7 +701,7 @@ static void op_decay_all(req_ctx_t *c)
 
 /* ---- prof ---------------------------------------------------------------------------- */
 
-#define PROF_DUMP_MAX ((size_t)256 << 20) /* bytes of one dump passed to a client */
+#define PROF_DUMP_MAX ((size_t)JP_DUMP_MAX) /* bytes of one dump passed to a client */
 
 static int pending_fd = -1; /* the descriptor a dump hands to the client */
 
@@ -740,7 +718,7 @@ static enum prof_action prof_action(const char *s, const jp_tok_t *toks, int arg
 {
         static const char *const names[] = {"on", "off", "status", "reset", "dump"};
         char v[16];
-        int a = jp_obj_find(s, toks, args, "action");
+        int a = jp_obj_find(s, toks, args, JP_ARG_ACTION);
         if (a < 0 || toks[a].type != JP_STRING || jp_str_copy(s, &toks[a], v, sizeof(v)) < 0)
                 return PROF_BAD;
         for (unsigned i = 0; i < LA_ARRAY_LEN(names); i++)
@@ -774,7 +752,7 @@ static int prof_dump_memfd(enum jp_err *e, const char **msg)
 static void op_prof(req_ctx_t *c)
 {
         enum prof_action act = prof_action(c->s, c->toks, c->req->args);
-        int l = jp_obj_find(c->s, c->toks, c->req->args, "lg_sample");
+        int l = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_LG_SAMPLE);
         uint64_t lg = 0;
         bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
         bool was = la_prof_get_active();
@@ -814,7 +792,7 @@ static void op_prof(req_ctx_t *c)
         jp_w_bool(c->w, la_prof_get_active());
         jp_w_key(c->w, "was_active");
         jp_w_bool(c->w, was);
-        jp_w_key(c->w, "lg_sample");
+        jp_w_key(c->w, JP_ARG_LG_SAMPLE);
         jp_w_u64(c->w, la_prof_lg_sample());
         jp_w_key(c->w, "samples");
         jp_w_u64(c->w, samples);
@@ -853,7 +831,7 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
         case JP_OP_GET:
         case JP_OP_SET: {
                 bool get = req->op == JP_OP_GET;
-                a = jp_obj_find(s, toks, req->args, get ? "names" : "values");
+                a = jp_obj_find(s, toks, req->args, get ? JP_ARG_NAMES : JP_ARG_VALUES);
                 *msg = get ? "\"names\" must be an array of at most 256 different names, "
                              "each shorter than 256 bytes"
                            : "\"values\" must be an object of at most 256 different names, "
@@ -864,14 +842,14 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
                 return JP_OK;
         }
         case JP_OP_LIST:
-                a = jp_obj_find(s, toks, req->args, "prefix");
+                a = jp_obj_find(s, toks, req->args, JP_ARG_PREFIX);
                 *msg = "\"prefix\" must be a string";
                 return a < 0 || (toks[a].type == JP_STRING &&
                                  toks[a].end - toks[a].start < NAME_MAX_LEN)
                                ? JP_OK
                                : JP_ERR_BAD_REQUEST;
         case JP_OP_STATS:
-                a = jp_obj_find(s, toks, req->args, "full");
+                a = jp_obj_find(s, toks, req->args, JP_ARG_FULL);
                 *msg = "\"full\" must be true or false";
                 return a < 0 || toks[a].type == JP_TRUE || toks[a].type == JP_FALSE
                                ? JP_OK
@@ -881,7 +859,7 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
                 unsigned narenas = 0;
                 size_t sz = sizeof(narenas);
                 la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
-                a = jp_obj_find(s, toks, req->args, "arena");
+                a = jp_obj_find(s, toks, req->args, JP_ARG_ARENA);
                 *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 "
                        "(all)";
                 return a < 0 || (jp_get_u64(s, &toks[a], &v) &&
@@ -895,14 +873,14 @@ static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_requ
                        "integer from 0 to 63";
                 if (prof_action(s, toks, req->args) == PROF_BAD)
                         return JP_ERR_BAD_REQUEST;
-                a = jp_obj_find(s, toks, req->args, "lg_sample");
+                a = jp_obj_find(s, toks, req->args, JP_ARG_LG_SAMPLE);
                 return a < 0 || (jp_get_u64(s, &toks[a], &v) && v <= 63) ? JP_OK
                                                                          : JP_ERR_BAD_REQUEST;
         }
         case JP_OP_DECAY_ALL: {
                 int64_t v;
-                a = jp_obj_find(s, toks, req->args, "dirty_ms");
-                int m = jp_obj_find(s, toks, req->args, "muzzy_ms");
+                a = jp_obj_find(s, toks, req->args, JP_ARG_DIRTY_MS);
+                int m = jp_obj_find(s, toks, req->args, JP_ARG_MUZZY_MS);
                 *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
                        "0 (at once) or milliseconds";
                 if (a < 0 || !jp_get_i64(s, &toks[a], &v) || !la_decay_ms_valid((ssize_t)v))

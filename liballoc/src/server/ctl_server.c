@@ -537,19 +537,10 @@ static bool pick_dir(char *dir, size_t cap, bool *explicit_on)
         *explicit_on = la_opt.ctl_set && la_opt.ctl;
         if (la_opt.ctl_set && !la_opt.ctl)
                 return false;
-        const char *env = secure_getenv("JEMCTL_RUNTIME_DIR");
-        if (env != NULL && env[0] != '\0') {
-                la_strlcpy(dir, env, cap);
-        } else if (geteuid() == 0) {
-                la_strlcpy(dir, "/run/jemctl", cap);
-        } else {
-                const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
-                if (xdg == NULL || xdg[0] == '\0')
-                        return false;
-                la_strlcpy(dir, xdg, cap);
-                la_strlcat(dir, "/jemctl", cap);
-        }
-        return strlen(dir) + 24 < sizeof(srv.path);
+        /* The rule every client uses too (jp_runtime_dir). */
+        int n = jp_runtime_dir(secure_getenv(JP_ENV_RUNTIME_DIR), secure_getenv("XDG_RUNTIME_DIR"),
+                               geteuid() == 0, dir, cap);
+        return n > 0 && (size_t)n + 24 < sizeof(srv.path);
 }
 
 /* The directory must be ours (or root's) and not writable by others, else a stranger
