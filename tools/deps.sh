@@ -29,11 +29,12 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libc6-dev libjansson-dev libeve
 # libunwind8: the unwinder liballoc loads (dlopen) when heap profiling starts.  zsh: its
 # completion of jemctl is tested in an interactive zsh (tests/control/jemctl_e2e.sh).
 # debootstrap, systemd-container: the units under a booted systemd (tests/systemd).
+# strace: tests/hostile/case-symbolizer.sh watches which files a conversion opens.
 test_pkgs="$build_pkgs python3 git binutils coreutils procps util-linux redis-server
            redis-tools libjemalloc2 libjemalloc-dev groff-base clang libclang-rt-14-dev
            prometheus chromium fonts-dejavu-core golang-go curl python3-yaml
            dbus-daemon dbus-bin systemd libunwind8 zsh debootstrap systemd-container
-           bpftrace openssh-server openssh-client"
+           bpftrace openssh-server openssh-client strace"
 bench_pkgs="$test_pkgs libmimalloc2.0 libtcmalloc-minimal4 time valgrind"
 # tools/demo.sh: the build, python3 (its last step) and the unwinder heap profiling loads.
 demo_pkgs="$build_pkgs python3 libunwind8"

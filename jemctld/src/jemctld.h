@@ -44,6 +44,7 @@ typedef struct jd_proc {
         bool has_alt;     /* the directory held a "<pid>.<hex>.sock" name of it */
         uid_t uid;        /* its socket listener's (SO_PEERCRED), once connected */
         size_t kept[2];   /* bytes of answer text behind stats [0] and info [1] (answer.h) */
+        unsigned char first_tries; /* failed polls before the first answer (JD_FIRST_TRIES) */
         bool seen;        /* found by the current scan */
         bool announced;   /* jd_on_proc_added was called (trusted, info known) */
         double added_at;  /* monotonic time it was found */
@@ -122,6 +123,9 @@ bool jd_poll_now(jd_proc_t *p);
 /* Seconds a process found but still refusing connections is given to start listening
  * (liballoc binds, then listens) before it counts as a stale file. */
 #define JD_ARRIVAL_GRACE 2.0
+/* Polls of a process that has never answered yet that are retried at once (watch.c's
+ * short delay) when they fail, before it waits for the next scan like any other. */
+#define JD_FIRST_TRIES 3
 
 /* watch.c: inotify on the runtime directory, so arrivals and departures are seen at once
  * (the tick's scan stays as the safety net).  jd_watch_start: 0, or -1 if inotify is not

@@ -180,6 +180,7 @@ static void set_error(jd_proc_t *p, const char *fmt, ...)
 static void job_fail(jd_job_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void job_fail(jd_job_t *j, const char *fmt, ...)
 {
+        pid_t again = 0;
         if (j->proc != NULL) {
                 char msg[256];
                 va_list ap;
@@ -187,8 +188,17 @@ static void job_fail(jd_job_t *j, const char *fmt, ...)
                 vsnprintf(msg, sizeof(msg), fmt, ap);
                 va_end(ap);
                 set_error(j->proc, "%s", msg);
+                /* A process never polled yet (just started, on a loaded host) is tried
+                 * again soon, a few times, rather than at the next scan, which may be
+                 * --interval away. */
+                if (j->proc->info == NULL && j->proc->first_tries < JD_FIRST_TRIES) {
+                        j->proc->first_tries++;
+                        again = j->proc->pid;
+                }
         }
         job_done(j);
+        if (again != 0)
+                jd_watch_retry(again);
 }
 
 /* Checks one response payload; returns its result (a new reference) or NULL with why. */

@@ -99,6 +99,7 @@ if $tool wait "$url/metrics" 3 "'$w1' in pids"; then
         pass daemon-inotify-arrival
 else
         fail daemon-inotify-arrival "pid $w1 not polled within 3 s with --interval 600"
+        cat "$work/d1.log"
 fi
 kill -TERM "$w1"
 { wait "$w1"; } 2>/dev/null
@@ -106,6 +107,7 @@ if $tool wait "$url/metrics" 3 "'$w1' not in pids and value(m, 'jemctld_processe
         pass daemon-inotify-departure
 else
         fail daemon-inotify-departure "pid $w1 still listed 3 s after it exited"
+        cat "$work/d1.log"
 fi
 
 # 4. the directory removed and made again: watched again (a new process seen at once).
