@@ -32,10 +32,11 @@ bool jcl_proc_uids(pid_t pid, uid_t uids[3])
         return found;
 }
 
-bool jcl_pid_alive(pid_t pid)
+bool jcl_pid_start(pid_t pid, unsigned long long *start)
 {
         char path[40], buf[512];
         struct stat st;
+        *start = 0;
         if (pid <= 0)
                 return false;
         if (stat("/proc/self", &st) != 0)
@@ -47,8 +48,27 @@ bool jcl_pid_alive(pid_t pid)
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
         buf[n] = '\0';
-        const char *rp = strrchr(buf, ')');
-        return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
+        const char *rp = strrchr(buf, ')'); /* after the comm, which may hold anything */
+        if (rp == NULL || rp[1] != ' ')
+                return true;
+        if (rp[2] == 'Z' || rp[2] == 'X')
+                return false;
+        /* Field 22, starttime: the 20th after the comm's ") " (the state is the first). */
+        const char *c = rp + 2;
+        for (int field = 3; field < 22 && c != NULL; field++) {
+                c = strchr(c, ' ');
+                if (c != NULL)
+                        c++;
+        }
+        if (c != NULL && sscanf(c, "%llu", start) != 1)
+                *start = 0;
+        return true;
+}
+
+bool jcl_pid_alive(pid_t pid)
+{
+        unsigned long long start;
+        return jcl_pid_start(pid, &start);
 }
 
 bool jcl_uid_may_serve(uid_t uid, const uid_t uids[3])

@@ -20,8 +20,11 @@
 #include "bus.h"
 #include "call.h"
 #include "events.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "store.h"
+
+/* The manager this module serves (set by jd_bus_start). */
+static jd_manager_t *mgr;
 
 #define ERR_PREFIX JD_BUS_INTERFACE_BASE ".Error."
 #define E_NO_PROCESS ERR_PREFIX "NoSuchProcess"
@@ -70,7 +73,7 @@ static void rearm(void)
                 return;
         short what = (short)(((ev & POLLIN) ? EV_READ : 0) | ((ev & POLLOUT) ? EV_WRITE : 0));
         event_del(bus_io);
-        event_assign(bus_io, jd.base, sd_bus_get_fd(bus), what, on_bus, NULL);
+        event_assign(bus_io, mgr->base, sd_bus_get_fd(bus), what, on_bus, NULL);
         event_add(bus_io, NULL);
         uint64_t until;
         evtimer_del(bus_timer);
@@ -93,7 +96,7 @@ static void on_bus(evutil_socket_t fd, short what, void *arg)
         if (r < 0) {
                 jd_log("D-Bus: the bus connection is lost (%s): exiting", strerror(-r));
                 bus_lost = true;
-                event_base_loopbreak(jd.base);
+                event_base_loopbreak(mgr->base);
                 return;
         }
         rearm();
@@ -128,7 +131,7 @@ static int caller_uid(sd_bus_message *m, uid_t *uid, sd_bus_error *e)
 /* The process pid, known and trusted, or an error. */
 static int known(uint32_t pid, sd_bus_error *e)
 {
-        jd_proc_t *p = pid > 0 && pid <= 0x7fffffff ? jd_proc_find((pid_t)pid) : NULL;
+        jd_proc_t *p = pid > 0 && pid <= 0x7fffffff ? jd_proc_find(mgr, (pid_t)pid) : NULL;
         if (p == NULL || !jd_proc_visible(p))
                 return sd_bus_error_setf(e, E_NO_PROCESS,
                                          "pid %u is not a process this daemon knows", pid);
@@ -408,9 +411,9 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
         pd->pid = (pid_t)pid;
         if (name != NULL)
                 snprintf(pd->name, sizeof(pd->name), "%s", name);
-        double timeout = method == M_PROFILE && jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT
+        double timeout = method == M_PROFILE && mgr->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
-                                 : jd.opt.timeout;
+                                 : mgr->opt.timeout;
         if (jd_call((pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
                 sd_bus_message_unref(pd->m);
                 free(pd);
@@ -436,7 +439,7 @@ static int list_reply(sd_bus_message *m)
         int rc = sd_bus_message_new_method_return(m, &r);
         if (rc >= 0)
                 rc = sd_bus_message_open_container(r, 'a', "(usssu)");
-        for (jd_proc_t *p = jd.procs; rc >= 0 && p != NULL; p = p->next) {
+        for (jd_proc_t *p = mgr->procs; rc >= 0 && p != NULL; p = p->next) {
                 if (!jd_proc_visible(p) || p->info == NULL)
                         continue;
                 const char *comm = json_string_value(json_object_get(p->info, "comm"));
@@ -471,9 +474,9 @@ static void list_flush(void)
         nlist_deferred = 0;
 }
 
-void jd_on_first_cycle(jd_state_t *st)
+static void on_ready(jd_manager_t *m)
 {
-        (void)st;
+        (void)m;
         list_flush();
         if (bus != NULL)
                 rearm(); /* the answers were queued outside the bus's own callback */
@@ -483,9 +486,9 @@ static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
         (void)ud;
         (void)e;
-        if (!jd.cycled && nlist_deferred < LIST_DEFERRED_MAX) {
+        if (!mgr->cycled && nlist_deferred < LIST_DEFERRED_MAX) {
                 list_deferred[nlist_deferred++] = sd_bus_message_ref(m);
-                return 1; /* answered by jd_on_first_cycle */
+                return 1; /* answered by on_ready */
         }
         return list_reply(m);
 }
@@ -797,11 +800,11 @@ static const sd_bus_vtable vtable[] = {
 };
 #undef U
 
-/* ---- signals (hooks of the process table, jemctld.h) -------------------------------- */
+/* ---- signals (the bus observes the process table, manager.h) ------------------------ */
 
-void jd_on_proc_added(jd_state_t *st, jd_proc_t *p)
+static void on_appeared(jd_manager_t *m, jd_proc_t *p)
 {
-        (void)st;
+        (void)m;
         if (bus == NULL)
                 return;
         const char *comm = json_string_value(json_object_get(p->info, "comm"));
@@ -816,15 +819,17 @@ void jd_on_proc_added(jd_state_t *st, jd_proc_t *p)
         rearm();
 }
 
-void jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
+static void on_gone(jd_manager_t *m, jd_proc_t *p)
 {
-        (void)st;
-        if (bus == NULL)
-                return;
+        (void)m;
+        if (bus == NULL || !p->announced)
+                return; /* only a process announced by ProcessAdded is removed */
         sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "ProcessRemoved", "u",
                            (uint32_t)p->pid);
         rearm();
 }
+
+static jd_observer_t observer = {.appeared = on_appeared, .gone = on_gone, .ready = on_ready};
 
 /* s if it is valid UTF-8 (what D-Bus strings must be), else "?". */
 static const char *utf8_or(const char *s)
@@ -856,8 +861,9 @@ void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason
 
 /* ---- start and stop ----------------------------------------------------------------- */
 
-int jd_bus_start(const char *which)
+int jd_bus_start(jd_manager_t *m, const char *which)
 {
+        mgr = m;
         int rc;
         if (strcmp(which, "system") == 0)
                 rc = sd_bus_open_system_with_description(&bus, "jemctld");
@@ -878,16 +884,17 @@ int jd_bus_start(const char *which)
                                          ".conf in /usr/share/dbus-1/system.d or "
                                          "/etc/dbus-1/system.d, where the bus reads it?)"
                                        : "");
-                jd_bus_stop();
+                jd_bus_stop(m);
                 return rc;
         }
-        bus_io = event_new(jd.base, -1, 0, on_bus, NULL);
-        bus_timer = evtimer_new(jd.base, on_bus, NULL);
+        bus_io = event_new(mgr->base, -1, 0, on_bus, NULL);
+        bus_timer = evtimer_new(mgr->base, on_bus, NULL);
         if (bus_io == NULL || bus_timer == NULL) {
-                jd_bus_stop();
+                jd_bus_stop(m);
                 return -ENOMEM;
         }
         rearm();
+        jd_manager_subscribe(m, &observer);
         jd_log("D-Bus: %s on the %s bus", JD_BUS_NAME, which);
         return 0;
 }
@@ -897,8 +904,9 @@ bool jd_bus_up(void)
         return bus != NULL && bus_io != NULL;
 }
 
-void jd_bus_stop(void)
+void jd_bus_stop(jd_manager_t *m)
 {
+        jd_manager_unsubscribe(m, &observer);
         list_flush();
         if (bus_io != NULL)
                 event_free(bus_io);

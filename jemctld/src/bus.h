@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "manager.h"
+
 #define JD_BUS_NAME "io.github.liballoc.JemCtl1"
 #define JD_BUS_PATH "/io/github/liballoc/JemCtl1"
 #define JD_BUS_INTERFACE_BASE "io.github.liballoc.JemCtl1"
@@ -18,9 +20,9 @@
 /* Connects to the "system" or "session" bus (DBUS_SYSTEM_BUS_ADDRESS and
  * DBUS_SESSION_BUS_ADDRESS are honoured), serves the object and owns the name.  Returns
  * 0 or a negative errno (logged). */
-int jd_bus_start(const char *which);
+int jd_bus_start(jd_manager_t *m, const char *which);
 /* Flushes and closes the connection (no-op if not started). */
-void jd_bus_stop(void);
+void jd_bus_stop(jd_manager_t *m);
 /* Emits PressureAction(pid, cgroup, reason, bytes, dry_run): the governor purged a
  * process (governor.c).  No-op without a bus; strings that are not UTF-8 are sent as
  * "?". */

@@ -26,7 +26,10 @@
 
 #include "call.h"
 #include "connect.h"
-#include "jemctld.h"
+#include "manager.h"
+
+/* The manager this module serves (set by jd_call_init). */
+static jd_manager_t *mgr;
 
 struct jd_call {
         pid_t pid;
@@ -285,7 +288,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
                 if (c->out_off < c->out_len)
                         return;
                 event_del(c->io);
-                event_assign(c->io, jd.base, c->sock, EV_READ | EV_PERSIST, on_io, c);
+                event_assign(c->io, mgr->base, c->sock, EV_READ | EV_PERSIST, on_io, c);
                 event_add(c->io, NULL);
                 return;
         }
@@ -296,11 +299,11 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
  * on_deadline. */
 static int connect_target(jd_call_t *c)
 {
-        jd_proc_t *p = jd_proc_find(c->pid);
+        jd_proc_t *p = jd_proc_find(mgr, c->pid);
         enum jcl_fail f;
         jcl_peer_t peer;
         char name[JCL_NAME_MAX];
-        c->sock = jd_connect_target(c->pid, p != NULL ? p->sock : NULL,
+        c->sock = jd_connect_target(mgr->opt.runtime_dir, c->pid, p != NULL ? p->sock : NULL,
                                     p == NULL || p->has_alt, name, &f, &peer);
         if (c->sock < 0) {
                 switch (f) {
@@ -383,7 +386,7 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
         c->arg = arg;
         c->res.fd = -1;
         c->res.target_uid = (uid_t)-1;
-        c->deadline = evtimer_new(jd.base, on_deadline, c);
+        c->deadline = evtimer_new(mgr->base, on_deadline, c);
         if (c->deadline == NULL || build_request(c, op, args) != 0) {
                 call_free(c);
                 return NULL;
@@ -398,7 +401,7 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
                 evtimer_add(c->deadline, &tv); /* called back from the loop, not from here */
                 return c;
         }
-        c->io = event_new(jd.base, c->sock, EV_WRITE | EV_PERSIST, on_io, c);
+        c->io = event_new(mgr->base, c->sock, EV_WRITE | EV_PERSIST, on_io, c);
         if (c->io == NULL) {
                 call_free(c);
                 return NULL;
@@ -408,6 +411,11 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
         event_add(c->io, NULL);
         evtimer_add(c->deadline, &tv);
         return c;
+}
+
+void jd_call_init(jd_manager_t *m)
+{
+        mgr = m;
 }
 
 void jd_call_shutdown(void)

@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <jp/proto.h>
 
+#include "manager.h"
+
 /* Seconds a profile dump may take at least (writing a large heap profile is slower than
  * an ordinary request); --timeout applies when larger.  HTTP and D-Bus both. */
 #define JD_CALL_PROFILE_TIMEOUT 30.0
@@ -59,6 +61,8 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
 
 /* Ends every call in flight, calling each back with JD_CALL_INTERNAL "shutting down". */
 void jd_call_shutdown(void);
+/* The manager whose loop and table the calls use (before the first call). */
+void jd_call_init(jd_manager_t *m);
 
 /* Checks a descriptor passed as a profile, by the client library's one rule
  * (jcl_blob_check: a regular file of exactly `bytes`, at most JP_DUMP_MAX, sealed against

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "connect.h"
-#include "jemctld.h"
+#include "manager.h"
 
 _Static_assert(sizeof(((jd_proc_t *)0)->sock) == JCL_NAME_MAX, "jd_proc_t.sock");
 
@@ -26,7 +26,7 @@ static int rank(enum jcl_fail f)
         }
 }
 
-int jd_connect_target(pid_t pid, const char *known, bool alts, char *name,
+int jd_connect_target(const char *dir, pid_t pid, const char *known, bool alts, char *name,
                       enum jcl_fail *fail, jcl_peer_t *peer)
 {
         char names[JCL_ALT_MAX][JCL_NAME_MAX];
@@ -36,7 +36,7 @@ int jd_connect_target(pid_t pid, const char *known, bool alts, char *name,
                 names[0][JCL_NAME_MAX - 1] = '\0';
                 n = 1;
         } else if (alts) {
-                n = jcl_sock_names(jd.opt.runtime_dir, pid, names);
+                n = jcl_sock_names(dir, pid, names);
         } else {
                 n = jcl_sock_names(NULL, pid, names);
         }
@@ -45,7 +45,7 @@ int jd_connect_target(pid_t pid, const char *known, bool alts, char *name,
         for (size_t i = 0; i < n; i++) {
                 enum jcl_fail f;
                 jcl_peer_t pr;
-                int fd = jcl_connect(jd.opt.runtime_dir, names[i], pid, true, &f, &pr);
+                int fd = jcl_connect(dir, names[i], pid, true, &f, &pr);
                 if (fd >= 0) {
                         memcpy(name, names[i], JCL_NAME_MAX);
                         *fail = JCL_OK;

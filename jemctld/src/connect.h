@@ -14,7 +14,7 @@
  * the other names jcl_sock_names lists.  On success the name used is copied to name
  * (JCL_NAME_MAX bytes).  On failure -1 with the most telling failure of the names tried
  * (busy, then an error, then untrusted, then gone) in *fail and *peer. */
-int jd_connect_target(pid_t pid, const char *known, bool alts, char *name,
+int jd_connect_target(const char *dir, pid_t pid, const char *known, bool alts, char *name,
                       enum jcl_fail *fail, jcl_peer_t *peer);
 
 #endif

@@ -15,6 +15,8 @@
 
 #include <pc/profconv.h>
 
+#include "manager.h"
+
 struct evbuffer;
 
 /* Conversions at once (each one a child process and a few descriptors). */
@@ -55,6 +57,8 @@ void jd_conv_fail(jd_conv_status_t *st, int http, const char *reason, const char
 
 /* Kills and reaps the children still running (at exit); their callbacks are not run. */
 void jd_convert_shutdown(void);
+/* The manager whose loop runs the conversions (before the first). */
+void jd_convert_init(jd_manager_t *m);
 
 /* jemctld_profile_conversions_total and jemctld_profile_conversions_running for /metrics. */
 void jd_convert_metrics(struct evbuffer *b);

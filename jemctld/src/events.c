@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "events.h"
-#include "jemctld.h"
+#include "manager.h"
 
 typedef struct event {
         double time; /* wall clock */

@@ -21,8 +21,11 @@
 #include "cgroup.h"
 #include "events.h"
 #include "governor.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "policy.h" /* jd_parse_duration */
+
+/* The manager this module serves (set by jd_governor_start). */
+static jd_manager_t *mgr;
 
 jd_gov_opts_t jd_gov_opt = {
         .mode = JD_GOV_ON,
@@ -212,7 +215,7 @@ static uint64_t u64_of(const json_t *o, const char *key)
 static void on_purged(jd_call_result_t *r, void *arg)
 {
         pending_t *pd = arg;
-        jd_proc_t *p = jd_proc_find(pd->pid);
+        jd_proc_t *p = jd_proc_find(mgr, pd->pid);
         if (p != NULL)
                 p->gov_busy = false;
         double ms = (jd_mono() - pd->t0) * 1000.0;
@@ -266,7 +269,7 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
         json_t *args = json_pack("{s:b}", JP_ARG_PRESSURE, 1);
         if (pd != NULL && args != NULL) {
                 *pd = local;
-                if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, jd.opt.timeout,
+                if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, mgr->opt.timeout,
                             on_purged, pd) != NULL) {
                         p->gov_busy = true;
                         json_decref(args);
@@ -325,7 +328,7 @@ static void round_of(gov_cg_t *cg, enum reason why, uint64_t usage, uint64_t lim
         *last = now;
         size_t n = 0, cap = 0;
         cand_t *c = NULL;
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next) {
                 if (!jd_proc_visible(p) || p->info == NULL || p->gov_busy ||
                     (cg != NULL && !under(p, cg)) ||
                     (p->gov_last > 0 && now - p->gov_last < jd_gov_opt.cooldown))
@@ -410,7 +413,7 @@ static void arm(gov_cg_t *cg)
                         return;
                 }
                 cg->armed = at;
-                cg->ev = event_new(jd.base, cg->efd, EV_READ | EV_PERSIST, on_threshold, cg);
+                cg->ev = event_new(mgr->base, cg->efd, EV_READ | EV_PERSIST, on_threshold, cg);
                 if (cg->ev == NULL || event_add(cg->ev, NULL) != 0) {
                         disarm(cg);
                         return;
@@ -641,14 +644,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 mounts_tried = now;
                 have_mounts = jd_cg_mounts();
         }
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next)
                 if (have_mounts && jd_proc_visible(p) && p->info != NULL &&
                     (p->memcg_read == 0 || now - p->memcg_read >= REREAD_S))
                         read_memcg(p, now);
         for (gov_cg_t **pp = &cgs; *pp != NULL;) {
                 gov_cg_t *cg = *pp;
                 cg->members = 0;
-                for (jd_proc_t *p = jd.procs; p != NULL && !cg->dead; p = p->next)
+                for (jd_proc_t *p = mgr->procs; p != NULL && !cg->dead; p = p->next)
                         if (jd_proc_visible(p) && under(p, cg))
                                 cg->members++;
                 if (cg->members > 0)
@@ -676,8 +679,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         check_host(now);
 }
 
-void jd_governor_start(void)
+static void on_gone(jd_manager_t *m, jd_proc_t *p)
 {
+        (void)m;
+        free(p->memcg);
+        p->memcg = NULL;
+}
+
+static jd_observer_t observer = {.gone = on_gone};
+
+void jd_governor_start(jd_manager_t *m)
+{
+        mgr = m;
+        jd_manager_subscribe(m, &observer); /* to free what it hangs off a record */
         if (jd_gov_opt.mode == JD_GOV_OFF) {
                 jd_log("governor: off");
                 return;
@@ -686,7 +700,7 @@ void jd_governor_start(void)
         mounts_tried = jd_mono();
         ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (ino_fd >= 0) {
-                ino_ev = event_new(jd.base, ino_fd, EV_READ | EV_PERSIST, on_inotify, NULL);
+                ino_ev = event_new(mgr->base, ino_fd, EV_READ | EV_PERSIST, on_inotify, NULL);
                 if (ino_ev == NULL || event_add(ino_ev, NULL) != 0) {
                         if (ino_ev != NULL)
                                 event_free(ino_ev);
@@ -695,7 +709,7 @@ void jd_governor_start(void)
                         ino_fd = -1;
                 }
         }
-        tick_ev = event_new(jd.base, -1, EV_PERSIST, on_tick, NULL);
+        tick_ev = event_new(mgr->base, -1, EV_PERSIST, on_tick, NULL);
         struct timeval tv = {(time_t)TICK_S, 0};
         if (tick_ev == NULL || event_add(tick_ev, &tv) != 0) {
                 jd_log("governor: cannot start its timer: off");
@@ -709,8 +723,11 @@ void jd_governor_start(void)
                have_mounts ? "" : "; no memory cgroup mounted: the host only");
 }
 
-void jd_governor_stop(void)
+void jd_governor_stop(jd_manager_t *m)
 {
+        jd_manager_unsubscribe(m, &observer);
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
+                on_gone(m, p);
         while (cgs != NULL) {
                 gov_cg_t *cg = cgs;
                 cgs = cg->next;
@@ -729,12 +746,6 @@ void jd_governor_stop(void)
                 close(ino_fd);
         tick_ev = ino_ev = NULL;
         ino_fd = -1;
-}
-
-void jd_governor_proc_free(jd_proc_t *p)
-{
-        free(p->memcg);
-        p->memcg = NULL;
 }
 
 /* ---- what it shows ------------------------------------------------------------------ */

@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include "manager.h"
+
 struct evbuffer;
 
 /* The getopt value of every option below (main.c hands them to jd_governor_option). */
@@ -61,18 +63,14 @@ extern jd_gov_opts_t jd_gov_opt;
 int jd_governor_option(const char *name, const char *arg, const char *where);
 int jd_governor_check_options(void);
 
-/* Starts the watch (its 1 s timer on jd.base; logs what it can watch).  Nothing with
+/* Starts the watch (its 1 s timer on the manager's loop; logs what it can watch).  Nothing with
  * --governor=off. */
-void jd_governor_start(void);
-void jd_governor_stop(void);
+void jd_governor_start(jd_manager_t *m);
+void jd_governor_stop(jd_manager_t *m);
 
 /* The /metrics families (prom.c). */
 void jd_governor_metrics(struct evbuffer *b);
 /* The /api/v1/governor document: the settings, the cgroups watched, the last actions. */
 json_t *jd_governor_json(void);
-
-/* The process table's hook (poll.c): p is about to be freed. */
-struct jd_proc;
-void jd_governor_proc_free(struct jd_proc *p);
 
 #endif

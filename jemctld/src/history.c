@@ -81,9 +81,9 @@ const char *jd_proc_unit(const jd_proc_t *p, char *buf, size_t cap)
         return buf;
 }
 
-static jd_proc_t *find_proc(pid_t pid)
+static jd_proc_t *find_proc(const jd_manager_t *m, pid_t pid)
 {
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 if (p->pid == pid && jd_proc_visible(p))
                         return p;
         return NULL;
@@ -104,10 +104,10 @@ static void ring_free(ring_t *r)
 }
 
 /* Forgets the rings of processes that left the table (or are hidden). */
-static void sweep(void)
+static void sweep(const jd_manager_t *m)
 {
         for (size_t i = 0; i < nrings;) {
-                if (find_proc(rings[i]->pid) == NULL) {
+                if (find_proc(m, rings[i]->pid) == NULL) {
                         ring_free(rings[i]);
                         rings[i] = rings[--nrings];
                 } else {
@@ -146,11 +146,11 @@ static jd_sample_t *ring_push(ring_t *r)
         return s;
 }
 
-static void sample_of(jd_sample_t *s, const json_t *st)
+static void sample_of(const jd_manager_t *m, jd_sample_t *s, const json_t *st)
 {
         memset(s, 0, sizeof(*s));
         s->t = jd_wall();
-        s->gen = (uint32_t)jd.cycle_gen;
+        s->gen = (uint32_t)m->cycle_gen;
         s->allocated = u64(st, "allocated");
         s->active = u64(st, "active");
         s->resident = u64(st, "resident");
@@ -176,9 +176,10 @@ void jd_history_record(const jd_proc_t *p)
 {
         if (p == NULL || p->stats == NULL)
                 return;
-        if (swept_gen != jd.cycle_gen) {
-                sweep();
-                swept_gen = jd.cycle_gen;
+        const jd_manager_t *m = p->m;
+        if (swept_gen != m->cycle_gen) {
+                sweep(m);
+                swept_gen = m->cycle_gen;
         }
         double start = json_number_value(json_object_get(p->info, "start_time"));
         ring_t *r = find_ring(p->pid);
@@ -188,7 +189,7 @@ void jd_history_record(const jd_proc_t *p)
         }
         if (r == NULL) {
                 if (nrings == JD_HIST_PROCS) {
-                        sweep();
+                        sweep(m);
                         if (nrings == JD_HIST_PROCS) {
                                 dropped++;
                                 return;
@@ -203,11 +204,25 @@ void jd_history_record(const jd_proc_t *p)
         }
         jd_sample_t *s = ring_push(r);
         if (s != NULL)
-                sample_of(s, p->stats);
+                sample_of(p->m, s, p->stats);
 }
 
-void jd_history_free(void)
+static void on_polled(jd_manager_t *m, jd_proc_t *p)
 {
+        (void)m;
+        jd_history_record(p);
+}
+
+static jd_observer_t observer = {.polled = on_polled};
+
+void jd_history_start(jd_manager_t *m)
+{
+        jd_manager_subscribe(m, &observer);
+}
+
+void jd_history_stop(jd_manager_t *m)
+{
+        jd_manager_unsubscribe(m, &observer);
         for (size_t i = 0; i < nrings; i++)
                 ring_free(rings[i]);
         nrings = 0;
@@ -290,21 +305,21 @@ static void table_add(table_t *tb, double t, const uint64_t *v)
                 json_array_append_new(tb->c[c], json_integer((json_int_t)v[c]));
 }
 
-static json_t *base_doc(void)
+static json_t *base_doc(const jd_manager_t *m)
 {
         json_t *o = json_object();
-        json_object_set_new(o, "interval", json_real(jd.opt.interval));
+        json_object_set_new(o, "interval", json_real(m->opt.interval));
         json_object_set_new(o, "capacity", json_integer(JD_HIST_SAMPLES));
         return o;
 }
 
-json_t *jd_history_pid_json(pid_t pid)
+json_t *jd_history_pid_json(const jd_manager_t *m, pid_t pid)
 {
-        jd_proc_t *p = find_proc(pid);
+        jd_proc_t *p = find_proc(m, pid);
         ring_t *r = find_ring(pid);
         if (p == NULL || r == NULL)
                 return NULL;
-        json_t *o = base_doc();
+        json_t *o = base_doc(m);
         json_object_set_new(o, "pid", json_integer(pid));
         const char *comm = jd_proc_comm(p);
         char ub[256];
@@ -346,13 +361,13 @@ static int by_gen(const void *a, const void *b)
 
 /* The members' samples summed per poll cycle: a cycle's point is the sum over the
  * processes polled successfully in it, at the time of the latest of them. */
-json_t *jd_history_group_json(const char *by, const char *key)
+json_t *jd_history_group_json(const jd_manager_t *m, const char *by, const char *key)
 {
         bool by_unit = strcmp(by, "unit") == 0;
         size_t n = 0;
         json_t *pids = json_array();
         for (size_t i = 0; i < nrings; i++) {
-                jd_proc_t *p = find_proc(rings[i]->pid);
+                jd_proc_t *p = find_proc(m, rings[i]->pid);
                 if (p != NULL && in_group(p, by_unit, key)) {
                         n += rings[i]->len;
                         json_array_append_new(pids, json_integer(p->pid));
@@ -369,7 +384,7 @@ json_t *jd_history_group_json(const char *by, const char *key)
         }
         size_t k = 0;
         for (size_t i = 0; i < nrings; i++) {
-                jd_proc_t *p = find_proc(rings[i]->pid);
+                jd_proc_t *p = find_proc(m, rings[i]->pid);
                 if (p == NULL || !in_group(p, by_unit, key))
                         continue;
                 for (uint32_t j = 0; j < rings[i]->len; j++) {
@@ -379,7 +394,7 @@ json_t *jd_history_group_json(const char *by, const char *key)
                 }
         }
         qsort(e, k, sizeof(*e), by_gen);
-        json_t *o = base_doc();
+        json_t *o = base_doc(m);
         json_object_set_new(o, by_unit ? "unit" : "comm", json_string(key));
         json_object_set_new(o, "pids", pids);
         table_t tb;
@@ -430,12 +445,12 @@ static const char *const gcols[] = {"allocated", "active",   "resident", "mapped
                                     "retained",  "metadata", "rss"};
 #define NGCOLS (sizeof(gcols) / sizeof(gcols[0]))
 
-json_t *jd_groups_json(const char *by)
+json_t *jd_groups_json(const jd_manager_t *m, const char *by)
 {
         bool by_unit = strcmp(by, "unit") == 0;
         json_t *groups = json_object(); /* key -> group object */
         json_t *none = NULL;            /* processes without a key (or not polled yet) */
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 if (!jd_proc_visible(p))
                         continue;
                 char ub[256];

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "jemctld.h"
+#include "manager.h"
 
 /* One hour at the default 10 s interval (six minutes at 1 s): what a dashboard shows. */
 #define JD_HIST_SAMPLES 360
@@ -31,7 +31,7 @@
 
 typedef struct jd_sample {
         double t;     /* wall clock, Unix seconds */
-        uint32_t gen; /* the poll cycle (jd.cycle_gen, truncated): aligns aggregates */
+        uint32_t gen; /* the poll cycle (the manager's cycle_gen, truncated): aligns aggregates */
         int32_t dirty_decay_ms, muzzy_decay_ms;
         uint64_t allocated, active, resident, mapped, retained, metadata, rss;
         uint64_t dirty, muzzy; /* bytes in dirty / muzzy pages, all arenas */
@@ -42,8 +42,10 @@ typedef struct jd_sample {
  * of processes no longer in the table, once per poll cycle. */
 void jd_history_record(const jd_proc_t *p);
 
-/* Frees every ring (at exit). */
-void jd_history_free(void);
+/* jd_history_start: records a sample at every successful poll of m's processes from now
+ * on (an observer of m).  jd_history_stop: no more, and frees every ring. */
+void jd_history_start(jd_manager_t *m);
+void jd_history_stop(jd_manager_t *m);
 
 /* Bytes held by the rings; rings in use; samples dropped because of JD_HIST_PROCS. */
 size_t jd_history_bytes(void);
@@ -58,11 +60,11 @@ const jd_sample_t *jd_history_sample_before(pid_t pid, double t);
 /* GET /api/v1/history: for one pid (`pid`), or the sum over the processes whose comm or
  * unit is `key` (`by` = "comm" or "unit").  Returns a new object, or NULL if nothing
  * matches (no such process, or no history for it). */
-json_t *jd_history_pid_json(pid_t pid);
-json_t *jd_history_group_json(const char *by, const char *key);
+json_t *jd_history_pid_json(const jd_manager_t *m, pid_t pid);
+json_t *jd_history_group_json(const jd_manager_t *m, const char *by, const char *key);
 
 /* GET /api/v1/groups?by=comm|unit: the current figures summed per group.  A new array. */
-json_t *jd_groups_json(const char *by);
+json_t *jd_groups_json(const jd_manager_t *m, const char *by);
 
 /* The fragmentation figures of one stats summary (a new object), or null if it has none:
  * frag_ratio = active / allocated, resident_ratio = resident / active,

@@ -16,7 +16,7 @@
 #include "host.h"
 #include "http_parse.h"
 #include "http_reply.h"
-#include "jemctld.h"
+#include "manager.h"
 
 /* A host name (RFC 1123 labels) or an address literal: 253 characters. */
 #define HOST_MAX JD_HTTP_HOST_MAX
@@ -75,9 +75,8 @@ void jd_allow_host_free(void)
 }
 
 /* The --http address, when it names one address (not 0.0.0.0 or ::). */
-static bool is_listen_addr(const char *h)
+static bool is_listen_addr(const char *l, const char *h)
 {
-        const char *l = jd.opt.http_host;
         if (l[0] == '\0' || strcmp(l, "0.0.0.0") == 0 || strcmp(l, "::") == 0)
                 return false;
         struct in6_addr x, y;
@@ -86,12 +85,12 @@ static bool is_listen_addr(const char *h)
         return strcasecmp(l, h) == 0;
 }
 
-bool jd_host_allowed(const char *host)
+bool jd_host_allowed(const char *listen, const char *host)
 {
         char h[JD_HTTP_HOST_MAX + 1];
         if (!jd_parse_host(host, h))
                 return false;
-        if (jd_addr_is_loopback(h) || strcasecmp(h, "localhost") == 0 || is_listen_addr(h))
+        if (jd_addr_is_loopback(h) || strcasecmp(h, "localhost") == 0 || is_listen_addr(listen, h))
                 return true;
         for (size_t i = 0; i < nallowed; i++)
                 if (strcasecmp(h, allowed[i]) == 0)
@@ -121,7 +120,7 @@ static void log_refused(const char *host)
                host, more);
 }
 
-bool jd_host_check(struct evhttp_request *req)
+bool jd_host_check(const jd_manager_t *m, struct evhttp_request *req)
 {
         const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
         struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -148,7 +147,7 @@ bool jd_host_check(struct evhttp_request *req)
         }
         while (*host == ' ' || *host == '\t')
                 host++;
-        if (jd_host_allowed(host))
+        if (jd_host_allowed(m->opt.http_host, host))
                 return true;
         log_refused(host);
         jd_reply_error(req, flags, 421, "Misdirected Request", "bad_host",

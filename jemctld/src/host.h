@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "manager.h"
+
 struct evhttp_request;
 
 /* An address literal (IPv4 dotted quad or IPv6, without brackets) that is loopback:
@@ -24,12 +26,12 @@ int jd_allow_host_add(const char *name);
 /* Whether a Host header value names this server: HOST or HOST:PORT, [V6]:PORT or [V6],
  * where HOST is a loopback address, localhost, the --http address (when not a wildcard)
  * or an --allow-host name.  The port is not compared (a proxy may change it). */
-bool jd_host_allowed(const char *host);
+bool jd_host_allowed(const char *listen, const char *host);
 
 /* Checks the Host header of req.  true: go on.  false: already answered, 400 (no Host in
  * an HTTP/1.1 request, or more than one) or 421 (a name this server does not answer to),
  * with the JSON error form. */
-bool jd_host_check(struct evhttp_request *req);
+bool jd_host_check(const jd_manager_t *m, struct evhttp_request *req);
 
 /* Frees the --allow-host names (at exit). */
 void jd_allow_host_free(void);

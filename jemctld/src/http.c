@@ -15,7 +15,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "jemctld.h"
+#include "manager.h"
 #include "history.h"
 #include "host.h"
 #include "http_reply.h"
@@ -123,11 +123,11 @@ static const struct {
 
 /* Every process's series and the daemon's own, or (/metrics?pid=N) one process's only:
  * a scrape per process costs that process's series, not the whole table. */
-static void metrics(struct evbuffer *b, const jd_proc_t *one)
+static void metrics(const jd_manager_t *m, struct evbuffer *b, const jd_proc_t *one)
 {
         for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
                 bool head = false;
-                for (const jd_proc_t *p = one != NULL ? one : jd.procs; p != NULL;
+                for (const jd_proc_t *p = one != NULL ? one : m->procs; p != NULL;
                      p = one != NULL ? NULL : p->next) {
                         if (!jd_proc_visible(p) || p->stats == NULL || p->info == NULL)
                                 continue;
@@ -152,7 +152,7 @@ static void metrics(struct evbuffer *b, const jd_proc_t *one)
                 }
         }
         if (one != NULL) {
-                jd_prom_more(b, one);
+                jd_prom_more(m, b, one);
                 return;
         }
         evbuffer_add_printf(b,
@@ -171,14 +171,15 @@ static void metrics(struct evbuffer *b, const jd_proc_t *one)
                             "# HELP jemctld_up Whether the daemon is up.\n"
                             "# TYPE jemctld_up gauge\n"
                             "jemctld_up 1\n",
-                            jd_nprocs_visible(), (unsigned long long)jd.poll_errors,
-                            (unsigned long long)jd.polls, jd.poll_duration);
-        jd_prom_more(b, NULL);
+                            jd_nprocs_visible(m), (unsigned long long)m->poll_errors,
+                            (unsigned long long)m->polls, m->poll_duration);
+        jd_prom_more(m, b, NULL);
 }
 
 /* ?pid=N of /metrics: 0 and *one (that process, or NULL without pid=), or answered with
  * 400 or 404. */
-static int metrics_query(struct evhttp_request *req, const jd_proc_t **one)
+static int metrics_query(const jd_manager_t *m, struct evhttp_request *req,
+                         const jd_proc_t **one)
 {
         long pid;
         *one = NULL;
@@ -189,7 +190,7 @@ static int metrics_query(struct evhttp_request *req, const jd_proc_t **one)
                 jd_reply_error(req, JSON_COMPACT, 400, "Bad Request", "bad_request", "%s", why);
                 return -1;
         }
-        jd_proc_t *p = jd_proc_find((pid_t)pid);
+        jd_proc_t *p = jd_proc_find(m, (pid_t)pid);
         if (pid > 0 && (p == NULL || !jd_proc_visible(p))) {
                 jd_reply_error(req, JSON_COMPACT, HTTP_NOTFOUND, "Not Found", "no_such_process",
                                "pid %ld is not a process this daemon knows", pid);
@@ -199,10 +200,10 @@ static int metrics_query(struct evhttp_request *req, const jd_proc_t **one)
         return 0;
 }
 
-static char *processes_json(void)
+static char *processes_json(const jd_manager_t *m)
 {
         json_t *arr = json_array();
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 if (!jd_proc_visible(p))
                         continue;
                 json_t *o = json_object();
@@ -232,23 +233,23 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
 
 static void handle(struct evhttp_request *req, void *arg)
 {
-        (void)arg;
+        jd_manager_t *m = arg;
         const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
         const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-        if (!jd_host_check(req))
+        if (!jd_host_check(m, req))
                 return; /* a Host this server does not answer to (DNS rebinding): 421 */
-        if (path != NULL && jd_http_ops_handle(req, path))
+        if (path != NULL && jd_http_ops_handle(m, req, path))
                 return; /* POST /api/v1/processes/{pid}/{decay,purge,set,profile} */
         if (path != NULL && jd_store_http_handle(req, path))
                 return; /* /api/v1/profiles[/{id}], the profile store (store_http.c) */
-        if (path != NULL && jd_web_handle(req, path))
+        if (path != NULL && jd_web_handle(m, req, path))
                 return; /* the dashboard, /api/v1/history, /api/v1/groups (web.c) */
-        if (path != NULL && jd_select_handle(req, path))
+        if (path != NULL && jd_select_handle(m, req, path))
                 return; /* /api/v1/select, jemctl's selectors (select.c) */
-        if (path != NULL && jd_pprof_http_handle(req, path))
+        if (path != NULL && jd_pprof_http_handle(m, req, path))
                 return; /* /debug/pprof/heap, for scrapers (pprof_http.c) */
-        if (path != NULL && jd_targets_handle(req, path))
+        if (path != NULL && jd_targets_handle(m, req, path))
                 return; /* /api/v1/targets, Prometheus HTTP discovery (targets.c) */
         struct evbuffer *b = evbuffer_new();
         if (b == NULL) {
@@ -267,13 +268,13 @@ static void handle(struct evhttp_request *req, void *arg)
                                "method_not_allowed", "only GET and HEAD");
         } else if (is_metrics) {
                 const jd_proc_t *one;
-                if (metrics_query(req, &one) == 0) {
-                        metrics(b, one);
+                if (metrics_query(m, req, &one) == 0) {
+                        metrics(m, b, one);
                         reply_text(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8",
                                    b);
                 }
         } else {
-                char *s = processes_json();
+                char *s = processes_json(m);
                 if (s == NULL) {
                         evbuffer_free(b);
                         evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -287,9 +288,9 @@ static void handle(struct evhttp_request *req, void *arg)
         evbuffer_free(b);
 }
 
-int jd_http_start(void)
+int jd_http_start(jd_manager_t *m)
 {
-        http = evhttp_new(jd.base);
+        http = evhttp_new(m->base);
         if (http == NULL)
                 return -1;
         /* Accept every method so that we answer 405 ourselves (evhttp says 501). */
@@ -300,14 +301,14 @@ int jd_http_start(void)
         evhttp_set_timeout(http, 10);
         evhttp_set_max_headers_size(http, 16384);
         evhttp_set_max_body_size(http, 65536);
-        evhttp_set_gencb(http, handle, NULL);
+        evhttp_set_gencb(http, handle, m);
         int afd = jd_sd_listen_fd(); /* socket activation (jemctld.socket) */
         struct evhttp_bound_socket *bound =
                 afd >= 0 ? evhttp_accept_socket_with_handle(http, afd)
-                         : evhttp_bind_socket_with_handle(http, jd.opt.http_host,
-                                                          (ev_uint16_t)jd.opt.http_port);
+                         : evhttp_bind_socket_with_handle(http, m->opt.http_host,
+                                                          (ev_uint16_t)m->opt.http_port);
         if (bound == NULL ||
-            jd_http_guard_start(http, evhttp_bound_socket_get_listener(bound)) != 0) {
+            jd_http_guard_start(m, http, evhttp_bound_socket_get_listener(bound)) != 0) {
                 jd_http_stop();
                 return -1;
         }

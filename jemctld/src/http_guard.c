@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * http_guard: keeps the HTTP server's connections within the descriptor budget
- * (jemctld.h), so that idle connections cannot take the descriptors the polls and the
+ * (manager.h), so that idle connections cannot take the descriptors the polls and the
  * other clients need.  libevent 2.1 has no limit of its own and tells nothing of the
  * socket it accepts, so jemctld makes each connection's bufferevent itself
  * (evhttp_set_bevcb) and keeps a reference to it; just after the accept, its socket is
@@ -25,7 +25,7 @@
 #include <event2/listener.h>
 
 #include "authz.h"
-#include "jemctld.h"
+#include "manager.h"
 
 #define RETRY_US 100000
 /* Refusals are logged at most this often (seconds), with their count. */
@@ -175,24 +175,24 @@ static int backlog_of(unsigned limit)
         return b < 8 ? 8 : b > 64 ? 64 : (int)b;
 }
 
-int jd_http_guard_start(struct evhttp *http, struct evconnlistener *lev)
+int jd_http_guard_start(jd_manager_t *m, struct evhttp *http, struct evconnlistener *lev)
 {
         /* Half the share open, the other half for a burst of accepts and the refused
          * connections evhttp has not closed yet. */
-        max_total = JD_FD_HTTP_SHARE(jd.fd_limit) / 2;
+        max_total = JD_FD_HTTP_SHARE(m->fd_limit) / 2;
         if (max_total < 8)
                 max_total = 8;
         max_uid = max_total / 4 > 2 ? max_total / 4 : 2;
         conns = calloc(max_total, sizeof(*conns));
-        check_ev = event_new(jd.base, -1, 0, on_check, NULL);
-        retry_ev = evtimer_new(jd.base, on_retry, NULL);
+        check_ev = event_new(m->base, -1, 0, on_check, NULL);
+        retry_ev = evtimer_new(m->base, on_retry, NULL);
         if (conns == NULL || check_ev == NULL || retry_ev == NULL || lev == NULL) {
                 jd_http_guard_stop();
                 return -1;
         }
         listener = lev;
         /* listen() again only changes the backlog (a socket from systemd's too). */
-        if (listen(evconnlistener_get_fd(lev), backlog_of(jd.fd_limit)) != 0)
+        if (listen(evconnlistener_get_fd(lev), backlog_of(m->fd_limit)) != 0)
                 jd_log("http: cannot lower the listen backlog: %s", strerror(errno));
         evconnlistener_set_error_cb(lev, on_accept_error);
         evhttp_set_bevcb(http, make_bev, NULL);

@@ -26,7 +26,7 @@
 #include "http_ops.h"
 #include "http_parse.h"
 #include "http_reply.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "store.h"
 #include "store_http.h"
 
@@ -191,7 +191,7 @@ bool jd_http_same_origin(struct evhttp_request *req)
         return same_origin(req);
 }
 
-bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
+bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         jd_op_req_t op = {0};
         if (!jd_parse_op_path(path, &op))
@@ -221,7 +221,7 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                 reply_error(req, 400, "Bad Request", "bad_request", "%s", why);
                 return true;
         }
-        jd_proc_t *p = jd_proc_find(pid);
+        jd_proc_t *p = jd_proc_find(m, pid);
         if (p == NULL || !jd_proc_visible(p)) {
                 json_decref(body);
                 reply_error(req, 404, "Not Found", "no_such_process",
@@ -262,9 +262,9 @@ bool jd_http_ops_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         static const enum jp_op ops[] = {JP_OP_DECAY_ALL, JP_OP_PURGE, JP_OP_SET, JP_OP_PROF};
-        double timeout = kind == JD_OP_PROFILE && jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT
+        double timeout = kind == JD_OP_PROFILE && m->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
-                                 : jd.opt.timeout;
+                                 : m->opt.timeout;
         jd_call_t *c = jd_call(pid, ops[kind], args, uid, timeout, on_answer, pd);
         json_decref(args);
         if (c == NULL) {

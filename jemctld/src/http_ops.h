@@ -15,7 +15,7 @@ struct evhttp_request;
 
 /* Handles req if path is a write endpoint (answering it now or once the target has
  * answered) and returns true; false if the path is not one of them.  Allocates. */
-bool jd_http_ops_handle(struct evhttp_request *req, const char *path);
+bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 /* Whether req may come from a browser page of this very server (no Origin, or an Origin
  * equal to the Host, an address literal or localhost): the CSRF check of the writes, also

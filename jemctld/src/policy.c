@@ -16,6 +16,9 @@
 #include "policy.h"
 #include "store.h"
 
+/* The manager this module serves (set by jd_policy_start). */
+static jd_manager_t *mgr;
+
 jd_policy_opts_t jd_policy_opt = {.cooldown = JD_POLICY_COOLDOWN};
 
 typedef struct pstate {
@@ -181,14 +184,14 @@ int jd_policy_option(const char *name, const char *arg, const char *where)
 
 /* ---- per-process state -------------------------------------------------------------- */
 
-static void prune(void)
+static void prune(const jd_manager_t *m)
 {
-        if (pruned_gen == jd.cycle_gen)
+        if (pruned_gen == m->cycle_gen)
                 return;
-        pruned_gen = jd.cycle_gen;
+        pruned_gen = m->cycle_gen;
         for (pstate_t **pp = &states; *pp != NULL;) {
                 pstate_t *s = *pp;
-                if (jd_proc_find(s->pid) == NULL) {
+                if (jd_proc_find(m, s->pid) == NULL) {
                         *pp = s->next;
                         free(s);
                 } else {
@@ -225,8 +228,23 @@ static pstate_t *state_of(const jd_proc_t *p)
         return s;
 }
 
-void jd_policy_free(void)
+static void on_polled(jd_manager_t *m, jd_proc_t *p)
 {
+        (void)m;
+        jd_policy_check(p);
+}
+
+static jd_observer_t observer = {.polled = on_polled};
+
+void jd_policy_start(jd_manager_t *m)
+{
+        mgr = m;
+        jd_manager_subscribe(m, &observer);
+}
+
+void jd_policy_stop(jd_manager_t *m)
+{
+        jd_manager_unsubscribe(m, &observer);
         while (states != NULL) {
                 pstate_t *s = states;
                 states = s->next;
@@ -282,7 +300,7 @@ static void on_prof_status(jd_call_result_t *r, void *arg)
                 return;
         json_t *args = json_pack("{s:s,s:i}", "action", "on", "lg_sample",
                                  (int)jd_policy_opt.prof_auto_lg);
-        jd_call(pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout, on_sampling, arg);
+        jd_call(pid, JP_OP_PROF, args, JD_CALL_ANY_UID, mgr->opt.timeout, on_sampling, arg);
         json_decref(args);
 }
 
@@ -319,7 +337,7 @@ void jd_policy_check(jd_proc_t *p)
         bool any = po->resident_above > 0 || po->growth_pct > 0 || po->every > 0;
         if (!any && !po->enable_sampling && po->prof_auto_lg == 0)
                 return;
-        prune();
+        prune(p->m);
         if (!jd_proc_visible(p) || p->info == NULL || !matches(p))
                 return;
         pstate_t *s = state_of(p);
@@ -329,7 +347,7 @@ void jd_policy_check(jd_proc_t *p)
                 s->sampling_sent = true;
                 bool ask = po->prof_auto_lg > 0;
                 json_t *args = json_pack("{s:s}", "action", ask ? "status" : "on");
-                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, jd.opt.timeout,
+                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, p->m->opt.timeout,
                         ask ? on_prof_status : on_sampling, (void *)(intptr_t)p->pid);
                 json_decref(args);
         }

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "jemctld.h"
+#include "manager.h"
 
 /* The getopt value of every option below (main.c hands them to jd_policy_option). */
 #define JD_OPT_CAPTURE 0x200
@@ -88,11 +88,14 @@ int jd_parse_size(const char *s, uint64_t *ret);
 /* "90", "90s", "10m", "1h", "2d" (fractions allowed) in seconds, > 0.  0 or -EINVAL. */
 int jd_parse_duration(const char *s, double *ret);
 
-/* Evaluates the policies on p after a successful stats poll (poll.c); may start a capture
- * or the `prof` on call.  Allocates. */
+/* Evaluates the policies on p after a successful stats poll; may start a capture or the
+ * `prof` on call.  Allocates. */
 void jd_policy_check(jd_proc_t *p);
 
-/* Frees the per-process state (at exit). */
-void jd_policy_free(void);
+/* jd_policy_start: evaluates the policies at every successful poll of m's processes from
+ * now on (an observer of m, after the history's).  jd_policy_stop: no more, and frees the
+ * per-process state. */
+void jd_policy_start(jd_manager_t *m);
+void jd_policy_stop(jd_manager_t *m);
 
 #endif

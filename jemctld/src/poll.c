@@ -28,12 +28,10 @@
 
 #include "answer.h"
 #include "connect.h"
-#include "governor.h"
-#include "jemctld.h"
-#include "history.h"
-#include "policy.h"
+#include "manager.h"
 
 typedef struct jd_job {
+        jd_manager_t *m;
         jd_proc_t *proc;
         struct bufferevent *bev;
         struct event *deadline;
@@ -42,17 +40,17 @@ typedef struct jd_job {
         bool want_info;  /* the first response answers `info` */
 } jd_job_t;
 
-static jd_proc_t *find(pid_t pid)
+static jd_proc_t *find(const jd_manager_t *m, pid_t pid)
 {
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 if (p->pid == pid)
                         return p;
         return NULL;
 }
 
-jd_proc_t *jd_proc_find(pid_t pid)
+jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid)
 {
-        return find(pid);
+        return find(m, pid);
 }
 
 bool jd_proc_visible(const jd_proc_t *p)
@@ -60,10 +58,10 @@ bool jd_proc_visible(const jd_proc_t *p)
         return !p->untrusted;
 }
 
-size_t jd_nprocs_visible(void)
+size_t jd_nprocs_visible(const jd_manager_t *m)
 {
         size_t n = 0;
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 n += jd_proc_visible(p);
         return n;
 }
@@ -87,42 +85,43 @@ static void job_free(jd_job_t *j)
 /* Drops p's answers (and their share of the daemon's budget). */
 static void drop_answers(jd_proc_t *p)
 {
+        jd_manager_t *m = p->m;
         json_decref(p->info);
         json_decref(p->stats);
         p->info = p->stats = NULL;
         free(p->labels);
         p->labels = NULL;
-        jd.kept -= p->kept[0] + p->kept[1];
+        m->kept -= p->kept[0] + p->kept[1];
         p->kept[0] = p->kept[1] = 0;
 }
 
 static void proc_free(jd_proc_t *p)
 {
-        jd.kept -= p->kept[0] + p->kept[1];
+        jd_manager_t *m = p->m;
+        m->kept -= p->kept[0] + p->kept[1];
         json_decref(p->info);
         json_decref(p->stats);
         free(p->labels);
-        jd_governor_proc_free(p);
         free(p);
 }
 
-static void start_more(void);
+static void start_more(jd_manager_t *m);
 
 /* One job of the current cycle is over (or was not started): the cycle ends with the
  * last one. */
-static void cycle_end(void)
+static void cycle_end(jd_manager_t *m)
 {
-        if (jd.cycled)
+        if (m->cycled)
                 return;
-        jd.cycled = true;
-        jd_on_first_cycle(&jd);
+        m->cycled = true;
+        jd_manager_ready(m);
 }
 
-static void cycle_dec(void)
+static void cycle_dec(jd_manager_t *m)
 {
-        if (jd.cycle_pending > 0 && --jd.cycle_pending == 0) {
-                jd.poll_duration = jd_mono() - jd.cycle_start;
-                cycle_end();
+        if (m->cycle_pending > 0 && --m->cycle_pending == 0) {
+                m->poll_duration = jd_mono() - m->cycle_start;
+                cycle_end(m);
         }
 }
 
@@ -130,20 +129,21 @@ static void cycle_dec(void)
  * next queued one. */
 static void job_done(jd_job_t *j)
 {
+        jd_manager_t *m = j->m;
         uint64_t gen = j->gen;
         job_free(j);
-        jd.inflight--;
-        if (gen == jd.cycle_gen)
-                cycle_dec();
-        start_more();
+        m->inflight--;
+        if (gen == m->cycle_gen)
+                cycle_dec(m);
+        start_more(m);
 }
 
 static void proc_remove(jd_proc_t *p)
 {
-        if (p->announced)
-                jd_on_proc_removed(&jd, p);
+        jd_manager_t *m = p->m;
+        jd_manager_gone(m, p); /* the observers free what they hang off p */
         jd_watch_exit_free(p);
-        for (jd_proc_t **pp = &jd.procs; *pp != NULL; pp = &(*pp)->next) {
+        for (jd_proc_t **pp = &m->procs; *pp != NULL; pp = &(*pp)->next) {
                 if (*pp == p) {
                         *pp = p->next;
                         break;
@@ -170,9 +170,10 @@ static void set_error(jd_proc_t *p, const char *fmt, ...)
         if (strcmp(msg, p->error) != 0)
                 jd_log("pid %d: %s", (int)p->pid, msg);
         snprintf(p->error, sizeof(p->error), "%s", msg);
+        jd_manager_t *m = p->m;
         p->last_poll = jd_wall();
-        jd.poll_errors++;
-        jd.polls++;
+        m->poll_errors++;
+        m->polls++;
 }
 
 /* ---- one connection ----------------------------------------------------------------- */
@@ -226,6 +227,7 @@ static json_t *parse_response(const char *buf, size_t len, uint64_t id, char *wh
 static bool keep_answer(jd_proc_t *p, bool is_info, json_t *res, size_t len, char *why,
                         size_t cap)
 {
+        jd_manager_t *m = p->m;
         json_t *kept = is_info ? jd_answer_info(res, p->uid) : jd_answer_stats(res);
         json_decref(res);
         if (kept == NULL) {
@@ -234,13 +236,13 @@ static bool keep_answer(jd_proc_t *p, bool is_info, json_t *res, size_t len, cha
         }
         /* The budget counts the text as sent: the kept part is never larger. */
         size_t before = p->kept[is_info];
-        if (jd.kept - before + len > JD_KEPT_MAX) {
+        if (m->kept - before + len > JD_KEPT_MAX) {
                 json_decref(kept);
                 snprintf(why, cap, "jemctld's memory for answers (%u MiB) is spent",
                          JD_KEPT_MAX >> 20);
                 return false;
         }
-        jd.kept = jd.kept - before + len;
+        m->kept = m->kept - before + len;
         p->kept[is_info] = len;
         if (is_info) {
                 json_decref(p->info);
@@ -304,18 +306,18 @@ static void on_read(struct bufferevent *bev, void *arg)
         }
         /* Both answers are in. */
         jd_proc_t *p = j->proc;
+        jd_manager_t *m = j->m;
         if (p->error[0] != '\0')
                 jd_log("pid %d: polled again", (int)p->pid);
         p->error[0] = '\0';
         p->last_poll = p->last_ok = jd_wall();
-        jd.polls++;
+        m->polls++;
         if (!p->announced) {
                 p->announced = true;
                 jd_watch_exit(p);
-                jd_on_proc_added(&jd, p);
+                jd_manager_appeared(m, p);
         }
-        jd_history_record(p); /* history.c: the dashboard's time series */
-        jd_policy_check(p);   /* policy.c: capture a heap profile by policy */
+        jd_manager_polled(m, p); /* the history's series, the capture policies */
         job_done(j);
 }
 
@@ -333,8 +335,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        job_fail(arg, "no answer within %g s (the process may be stopped or busy)",
-                 jd.opt.timeout);
+        jd_job_t *j = arg;
+        job_fail(j, "no answer within %g s (the process may be stopped or busy)",
+                 j->m->opt.timeout);
 }
 
 /* A connection to p's socket that passes the trust checks (connect.c): the descriptor,
@@ -342,13 +345,14 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
  * and does not listen yet; untrusted, it is hidden and its answers dropped). */
 static int connect_target(jd_proc_t *p)
 {
+        jd_manager_t *m = p->m;
         enum jcl_fail f;
         jcl_peer_t peer;
         char name[JCL_NAME_MAX];
-        int fd = jd_connect_target(p->pid, p->sock, p->has_alt, name, &f, &peer);
+        int fd = jd_connect_target(m->opt.runtime_dir, p->pid, p->sock, p->has_alt, name, &f, &peer);
         if (fd >= 0) {
                 if (p->untrusted)
-                        jd_log("pid %d: %s/%s is trusted", (int)p->pid, jd.opt.runtime_dir,
+                        jd_log("pid %d: %s/%s is trusted", (int)p->pid, m->opt.runtime_dir,
                                name);
                 p->untrusted = false;
                 p->uid = peer.uid;
@@ -361,7 +365,7 @@ static int connect_target(jd_proc_t *p)
         case JCL_GONE:
                 if (peer.e == ECONNREFUSED && p->info == NULL && !had_name &&
                     jd_mono() - p->added_at < JD_ARRIVAL_GRACE) {
-                        jd_watch_retry(p->pid); /* just found: bound, not listening yet */
+                        jd_watch_retry(m, p->pid); /* just found: bound, not listening yet */
                 } else {
                         /* Nobody serves it (a stale file, or gone). */
                         if (p->info != NULL)
@@ -375,7 +379,7 @@ static int connect_target(jd_proc_t *p)
         case JCL_UNTRUSTED:
                 if (!p->untrusted)
                         jd_log("pid %d: its socket in %s is not trusted, ignored: %s",
-                               (int)p->pid, jd.opt.runtime_dir, peer.why);
+                               (int)p->pid, m->opt.runtime_dir, peer.why);
                 p->untrusted = true;
                 drop_answers(p);
                 break;
@@ -402,6 +406,7 @@ static void queue_request(struct evbuffer *out, uint64_t id, enum jp_op op)
 
 static bool start_job(jd_proc_t *p)
 {
+        jd_manager_t *m = p->m;
         int fd = connect_target(p);
         if (fd < 0)
                 return false;
@@ -411,10 +416,11 @@ static bool start_job(jd_proc_t *p)
                 set_error(p, "out of memory");
                 return false;
         }
+        j->m = m;
         j->proc = p;
-        j->gen = jd.cycle_gen;
-        j->bev = bufferevent_socket_new(jd.base, fd, BEV_OPT_CLOSE_ON_FREE);
-        j->deadline = evtimer_new(jd.base, on_deadline, j);
+        j->gen = m->cycle_gen;
+        j->bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        j->deadline = evtimer_new(m->base, on_deadline, j);
         if (j->bev == NULL || j->deadline == NULL) {
                 if (j->bev == NULL)
                         close(fd);
@@ -423,7 +429,7 @@ static bool start_job(jd_proc_t *p)
                 return false;
         }
         p->job = j;
-        jd.inflight++;
+        m->inflight++;
         /* Pipelined: info (id 1) once, then stats (id 2). */
         struct evbuffer *out = bufferevent_get_output(j->bev);
         if (p->info == NULL) {
@@ -435,46 +441,46 @@ static bool start_job(jd_proc_t *p)
         j->expect++;
         bufferevent_setcb(j->bev, on_read, NULL, on_event, j);
         bufferevent_enable(j->bev, EV_READ | EV_WRITE);
-        struct timeval tv = {(time_t)jd.opt.timeout,
-                             (suseconds_t)((jd.opt.timeout - (double)(time_t)jd.opt.timeout) *
+        struct timeval tv = {(time_t)m->opt.timeout,
+                             (suseconds_t)((m->opt.timeout - (double)(time_t)m->opt.timeout) *
                                            1e6)};
         evtimer_add(j->deadline, &tv);
         return true;
 }
 
-static void start_more(void)
+static void start_more(jd_manager_t *m)
 {
-        while (jd.inflight < jd.opt.max_inflight && jd.queue_head < jd.queue_len) {
-                pid_t pid = jd.queue[jd.queue_head++];
-                jd_proc_t *p = find(pid);
+        while (m->inflight < m->opt.max_inflight && m->queue_head < m->queue_len) {
+                pid_t pid = m->queue[m->queue_head++];
+                jd_proc_t *p = find(m, pid);
                 if (p == NULL || p->job != NULL || !start_job(p))
-                        cycle_dec();
+                        cycle_dec(m);
         }
-        if (jd.queue_head == jd.queue_len)
-                jd.queue_head = jd.queue_len = 0;
+        if (m->queue_head == m->queue_len)
+                m->queue_head = m->queue_len = 0;
 }
 
-static void enqueue(pid_t pid)
+static void enqueue(jd_manager_t *m, pid_t pid)
 {
-        if (jd.queue_len == jd.queue_cap) {
-                size_t cap = jd.queue_cap ? jd.queue_cap * 2 : 64;
-                pid_t *q = realloc(jd.queue, cap * sizeof(*q));
+        if (m->queue_len == m->queue_cap) {
+                size_t cap = m->queue_cap ? m->queue_cap * 2 : 64;
+                pid_t *q = realloc(m->queue, cap * sizeof(*q));
                 if (q == NULL)
                         return;
-                jd.queue = q;
-                jd.queue_cap = cap;
+                m->queue = q;
+                m->queue_cap = cap;
         }
-        jd.queue[jd.queue_len++] = pid;
+        m->queue[m->queue_len++] = pid;
 }
 
 /* ---- the tick ----------------------------------------------------------------------- */
 
 /* JD_PROCS_MAX processes are known (said once per minute while it lasts). */
-static bool table_full(void)
+static bool table_full(const jd_manager_t *m)
 {
         static double said;
         size_t n = 0;
-        for (const jd_proc_t *p = jd.procs; p != NULL && n < JD_PROCS_MAX; p = p->next)
+        for (const jd_proc_t *p = m->procs; p != NULL && n < JD_PROCS_MAX; p = p->next)
                 n++;
         if (n < JD_PROCS_MAX)
                 return false;
@@ -486,28 +492,43 @@ static bool table_full(void)
         return true;
 }
 
-jd_proc_t *jd_proc_add(pid_t pid)
+/* A new record of pid, started at start (its key). */
+static jd_proc_t *proc_new(jd_manager_t *m, pid_t pid, unsigned long long start)
 {
-        jd_proc_t *p = find(pid);
-        if (p != NULL)
-                return p;
-        if (!jcl_pid_alive(pid))
-                return NULL;
-        if (table_full())
+        if (table_full(m))
                 return NULL; /* the processes already known keep their place */
-        p = calloc(1, sizeof(*p));
+        jd_proc_t *p = calloc(1, sizeof(*p));
         if (p == NULL)
                 return NULL;
         p->pid = pid;
+        p->start = start;
+        p->m = m;
         p->added_at = jd_mono();
-        p->next = jd.procs;
-        jd.procs = p;
+        p->next = m->procs;
+        m->procs = p;
         return p;
 }
 
-void jd_proc_forget(pid_t pid, const char *name)
+jd_proc_t *jd_proc_add(jd_manager_t *m, pid_t pid)
 {
-        jd_proc_t *p = find(pid);
+        unsigned long long start;
+        jd_proc_t *p = find(m, pid);
+        if (!jcl_pid_start(pid, &start))
+                return p; /* a stale file, or exiting: the scan or its pidfd removes it */
+        if (p != NULL && (start == p->start || start == 0 || p->start == 0))
+                return p;
+        if (p != NULL) {
+                /* The pid was reused: the record's process is gone. */
+                if (p->info != NULL)
+                        jd_log("pid %d: gone (the pid now names another process)", (int)pid);
+                proc_remove(p);
+        }
+        return proc_new(m, pid, start);
+}
+
+void jd_proc_forget(jd_manager_t *m, pid_t pid, const char *name)
+{
+        jd_proc_t *p = find(m, pid);
         /* Another name of the pid going (a squatter's) leaves the process be. */
         if (p == NULL || (name != NULL && p->sock[0] != '\0' && strcmp(p->sock, name) != 0))
                 return;
@@ -518,7 +539,8 @@ void jd_proc_forget(pid_t pid, const char *name)
 
 bool jd_poll_now(jd_proc_t *p)
 {
-        if (p->job != NULL || jd.inflight >= jd.opt.max_inflight)
+        jd_manager_t *m = p->m;
+        if (p->job != NULL || m->inflight >= m->opt.max_inflight)
                 return false;
         if (!start_job(p))
                 return false;
@@ -527,16 +549,23 @@ bool jd_poll_now(jd_proc_t *p)
         return true;
 }
 
-void jd_poll_tick(void)
+void jd_proc_gone(jd_proc_t *p)
 {
-        jd_watch_check();
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        if (p->info != NULL)
+                jd_log("pid %d: gone", (int)p->pid);
+        proc_remove(p);
+}
+
+void jd_poll_tick(jd_manager_t *m)
+{
+        jd_watch_check(m);
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 p->seen = false;
-        DIR *d = opendir(jd.opt.runtime_dir);
+        DIR *d = opendir(m->opt.runtime_dir);
         if (d == NULL) {
                 static int last_errno;
                 if (errno != last_errno)
-                        jd_log("cannot read the runtime directory %s: %s", jd.opt.runtime_dir,
+                        jd_log("cannot read the runtime directory %s: %s", m->opt.runtime_dir,
                                strerror(errno));
                 last_errno = errno;
         } else {
@@ -545,7 +574,7 @@ void jd_poll_tick(void)
                         pid_t pid = jcl_sock_name_pid(e->d_name);
                         if (pid <= 0)
                                 continue;
-                        jd_proc_t *p = jd_proc_add(pid);
+                        jd_proc_t *p = jd_proc_add(m, pid);
                         if (p == NULL)
                                 continue; /* a stale file: ignored */
                         p->seen = true;
@@ -554,7 +583,7 @@ void jd_poll_tick(void)
                 closedir(d);
         }
         /* Files gone, or processes gone: forget them. */
-        for (jd_proc_t *p = jd.procs, *next; p != NULL; p = next) {
+        for (jd_proc_t *p = m->procs, *next; p != NULL; p = next) {
                 next = p->next;
                 /* A process watched by its pidfd (watch.c) is removed the moment it
                  * exits: no need to read its /proc/PID/stat every tick. */
@@ -565,26 +594,26 @@ void jd_poll_tick(void)
                 }
         }
         /* A new cycle: a previous one not finished yet is abandoned for the duration. */
-        jd.cycle_gen++;
-        jd.cycle_start = jd_mono();
-        jd.queue_head = jd.queue_len = 0;
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        m->cycle_gen++;
+        m->cycle_start = jd_mono();
+        m->queue_head = m->queue_len = 0;
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 if (p->job == NULL)
-                        enqueue(p->pid);
+                        enqueue(m, p->pid);
         /* The cycle ends when the last of the queued jobs does. */
-        jd.cycle_pending = (unsigned)jd.queue_len;
-        if (jd.cycle_pending == 0) {
-                jd.poll_duration = 0;
-                cycle_end();
+        m->cycle_pending = (unsigned)m->queue_len;
+        if (m->cycle_pending == 0) {
+                m->poll_duration = 0;
+                cycle_end(m);
         }
-        start_more();
+        start_more(m);
 }
 
-void jd_poll_shutdown(void)
+void jd_poll_shutdown(jd_manager_t *m)
 {
-        while (jd.procs != NULL)
-                proc_remove(jd.procs);
-        free(jd.queue);
-        jd.queue = NULL;
-        jd.queue_len = jd.queue_cap = jd.queue_head = 0;
+        while (m->procs != NULL)
+                proc_remove(m->procs);
+        free(m->queue);
+        m->queue = NULL;
+        m->queue_len = m->queue_cap = m->queue_head = 0;
 }

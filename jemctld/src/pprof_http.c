@@ -34,7 +34,7 @@
 #include "http_ops.h"
 #include "http_parse.h"
 #include "http_reply.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "pprof_http.h"
 #include "select.h"
 
@@ -290,7 +290,7 @@ static bool may_read(const jd_proc_t *p, uid_t uid)
         return uid == 0 || !json_is_integer(ju) || (uid_t)json_integer_value(ju) == uid;
 }
 
-static void heap(struct evhttp_request *req)
+static void heap(jd_manager_t *m, struct evhttp_request *req)
 {
         long pid;
         char comm[64], unit[256];
@@ -312,7 +312,7 @@ static void heap(struct evhttp_request *req)
         /* The processes: visible ones only (a socket served by another pid is not one). */
         jd_proc_t *pick[JD_PPROF_MAX_PARTS];
         size_t n = 0, listed = 0, denied = 0;
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 if (!jd_proc_visible(p))
                         continue;
                 if (pid > 0 ? p->pid != (pid_t)pid
@@ -351,8 +351,8 @@ static void heap(struct evhttp_request *req)
         s->n = n;
         s->listed = listed;
         s->pending = n;
-        double timeout = jd.opt.timeout < JD_CALL_PROFILE_TIMEOUT ? JD_CALL_PROFILE_TIMEOUT
-                                                                  : jd.opt.timeout;
+        double timeout = m->opt.timeout < JD_CALL_PROFILE_TIMEOUT ? JD_CALL_PROFILE_TIMEOUT
+                                                                  : m->opt.timeout;
         json_t *args = json_pack("{s:s}", "action", "dump");
         size_t started = 0;
         for (size_t i = 0; i < n; i++) {
@@ -377,7 +377,7 @@ static void heap(struct evhttp_request *req)
                 finish(s);
 }
 
-bool jd_pprof_http_handle(struct evhttp_request *req, const char *path)
+bool jd_pprof_http_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         static const char pre[] = "/debug/pprof/";
         if (strncmp(path, pre, sizeof(pre) - 1) != 0 && strcmp(path, "/debug/pprof") != 0)
@@ -385,7 +385,7 @@ bool jd_pprof_http_handle(struct evhttp_request *req, const char *path)
         if (!jd_reply_read_only(req))
                 return true;
         if (strcmp(path, "/debug/pprof/heap") == 0)
-                heap(req);
+                heap(m, req);
         else
                 reply_err(req, 404, "Not Found", "not_found",
                           "the profile served here is /debug/pprof/heap (?pid=N, ?comm=NAME, "

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "manager.h"
+
 struct evbuffer;
 struct evhttp_request;
 
@@ -20,7 +22,7 @@ struct evhttp_request;
 
 /* Answers the request if path is under /debug/pprof/ and returns true; false for any
  * other path.  The answer may come later (after the dumps).  Allocates. */
-bool jd_pprof_http_handle(struct evhttp_request *req, const char *path);
+bool jd_pprof_http_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 /* jemctld_pprof_scrapes_total for /metrics. */
 void jd_pprof_metrics(struct evbuffer *b);

@@ -30,6 +30,8 @@ static void head(struct evbuffer *b, const char *name, const char *type, const c
 
 /* The one process of /metrics?pid=N, or NULL for all (jd_prom_more). */
 static const jd_proc_t *only;
+/* The table of the /metrics being written (jd_prom_more). */
+static const jd_proc_t *all;
 
 /* One per-process family of the given type; value() says whether p has a value and
  * which. */
@@ -37,7 +39,7 @@ static void typed_family(struct evbuffer *b, const char *name, const char *type,
                          const char *help, bool (*value)(const jd_proc_t *p, double *v))
 {
         bool headed = false;
-        for (const jd_proc_t *p = only != NULL ? only : jd.procs; p != NULL;
+        for (const jd_proc_t *p = only != NULL ? only : all; p != NULL;
              p = only != NULL ? NULL : p->next) {
                 double v;
                 if (!jd_proc_visible(p) || p->info == NULL || !value(p, &v))
@@ -214,9 +216,10 @@ static void self(struct evbuffer *b)
         evbuffer_add_printf(b, "process_max_fds %.0f\n", maxfds);
 }
 
-void jd_prom_more(struct evbuffer *b, const jd_proc_t *one)
+void jd_prom_more(const jd_manager_t *m, struct evbuffer *b, const jd_proc_t *one)
 {
         only = one;
+        all = m->procs;
         family(b, "liballoc_up", "Whether the last poll of the process succeeded (1) or not (0).",
                up);
         family(b, "liballoc_dirty_bytes",
@@ -241,12 +244,12 @@ void jd_prom_more(struct evbuffer *b, const jd_proc_t *one)
                pressure_last);
         family(b, "liballoc_process_start_time_seconds",
                "Start time of the process since the Unix epoch in seconds.", start_time);
-        only = NULL;
+        only = all = NULL;
         if (one != NULL)
                 return; /* one process's series: none of the daemon's own */
         jd_governor_metrics(b); /* the daemon's own purges (governor.c) */
         jd_pprof_metrics(b);
-        if (strcmp(jd.opt.bus, "none") != 0) {
+        if (strcmp(m->opt.bus, "none") != 0) {
                 head(b, "jemctld_dbus_up", "gauge",
                      "Whether jemctld owns its name on the D-Bus bus (1) or serves without "
                      "its D-Bus API (0).");

@@ -7,11 +7,11 @@
 
 #include <event2/buffer.h>
 
-#include "jemctld.h"
+#include "manager.h"
 
 /* Appends the families to b (text format 0.0.4): those of every process, or of `one`
  * alone (and then none of the daemon's own).  Reads /proc/self; allocates. */
-void jd_prom_more(struct evbuffer *b, const jd_proc_t *one);
+void jd_prom_more(const jd_manager_t *m, struct evbuffer *b, const jd_proc_t *one);
 
 /* The label set {pid, comm, cgroup[, unit]} of p, escaped (http.c). */
 void jd_prom_labels(struct evbuffer *b, const jd_proc_t *p);

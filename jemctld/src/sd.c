@@ -13,8 +13,11 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "jemctld.h"
+#include "manager.h"
 #include "sd.h"
+
+/* The manager this module serves (set by jd_sd_ready). */
+static jd_manager_t *mgr;
 
 static struct event *watchdog;
 
@@ -56,13 +59,14 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
         sd_notify(0, "WATCHDOG=1");
 }
 
-int jd_sd_ready(void)
+int jd_sd_ready(jd_manager_t *m)
 {
-        sd_notifyf(0, "READY=1\nSTATUS=watching %s", jd.opt.runtime_dir);
+        mgr = m;
+        sd_notifyf(0, "READY=1\nSTATUS=watching %s", mgr->opt.runtime_dir);
         uint64_t usec = 0;
         if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
                 return 0;
-        watchdog = event_new(jd.base, -1, EV_PERSIST, on_watchdog, NULL);
+        watchdog = event_new(mgr->base, -1, EV_PERSIST, on_watchdog, NULL);
         if (watchdog == NULL) {
                 jd_log("systemd: out of memory for the watchdog timer");
                 return -1;

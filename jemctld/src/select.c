@@ -19,7 +19,7 @@
 #include "http_parse.h"
 #include "http_reply.h"
 #include "history.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "jp/proto.h"
 #include "select.h"
 
@@ -96,12 +96,12 @@ static json_t *unit_of(const char *cg)
         return u != NULL ? json_stringn(u, n) : json_null();
 }
 
-char *jd_select_json(const char *comm, const char *unit)
+char *jd_select_json(const jd_manager_t *m, const char *comm, const char *unit)
 {
         static const char *const keys[] = {"allocated", "active",         "resident",
                                            "rss",       "dirty_decay_ms", "muzzy_decay_ms"};
         json_t *arr = json_array();
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 if (!jd_proc_visible(p))
                         continue;
                 char c[64], cg[4096];
@@ -120,16 +120,16 @@ char *jd_select_json(const char *comm, const char *unit)
                 }
                 char sock[4200];
                 if (p->sock[0] != '\0') /* the name that served it ("<pid>.<hex>.sock"?) */
-                        snprintf(sock, sizeof(sock), "%s/%s", jd.opt.runtime_dir, p->sock);
+                        snprintf(sock, sizeof(sock), "%s/%s", m->opt.runtime_dir, p->sock);
                 else
-                        snprintf(sock, sizeof(sock), "%s/%d.sock", jd.opt.runtime_dir,
+                        snprintf(sock, sizeof(sock), "%s/%d.sock", m->opt.runtime_dir,
                                  (int)p->pid);
                 json_object_set_new(o, "socket", json_string(sock));
                 json_object_set_new(o, "error",
                                     p->error[0] != '\0' ? json_string(p->error) : json_null());
                 json_array_append_new(arr, o);
         }
-        json_t *doc = json_pack("{s:s,s:o}", "runtime_dir", jd.opt.runtime_dir, "processes", arr);
+        json_t *doc = json_pack("{s:s,s:o}", "runtime_dir", m->opt.runtime_dir, "processes", arr);
         char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         json_decref(doc);
         return s;
@@ -142,7 +142,7 @@ const char *jd_select_query(struct evhttp_request *req, struct evkeyvalq *q, con
                                      q, comm, unit);
 }
 
-bool jd_select_handle(struct evhttp_request *req, const char *path)
+bool jd_select_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         if (strcmp(path, "/api/v1/select") != 0)
                 return false;
@@ -160,7 +160,7 @@ bool jd_select_handle(struct evhttp_request *req, const char *path)
                 evhttp_send_error(req, HTTP_BADREQUEST, why);
                 return true;
         }
-        struct evbuffer *b = jd_reply_text_buffer(jd_select_json(comm, unit));
+        struct evbuffer *b = jd_reply_text_buffer(jd_select_json(m, comm, unit));
         evhttp_clear_headers(&q);
         jd_reply_ok_json(req, b);
         return true;

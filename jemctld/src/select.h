@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "jemctld.h"
+#include "manager.h"
 
 struct evhttp_request;
 struct evkeyvalq;
@@ -17,13 +17,13 @@ struct evkeyvalq;
 /* Answers the request if path is /api/v1/select (200 with the JSON document, 405 for a
  * method other than GET or HEAD, 400 for a bad query, 500 out of memory) and returns
  * true; false for any other path.  Allocates; never blocks. */
-bool jd_select_handle(struct evhttp_request *req, const char *path);
+bool jd_select_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 /* The document: {"runtime_dir": DIR, "processes": [{"pid", "comm", "cgroup", "unit",
  * "allocated", "active", "resident", "rss", "dirty_decay_ms", "muzzy_decay_ms",
  * "socket", "error"}, ...]} for the visible processes matching comm and unit (NULL: any).
  * NULL if out of memory; free() the result. */
-char *jd_select_json(const char *comm, const char *unit);
+char *jd_select_json(const jd_manager_t *m, const char *comm, const char *unit);
 
 /* The query of a selector endpoint: comm and unit only (either may be missing), each a
  * non-empty name.  NULL with *comm and *unit pointing into q (free it with

@@ -22,8 +22,11 @@
 #include "call.h"
 #include "events.h"
 #include "history.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "store.h"
+
+/* The manager this module serves (set by jd_store_start). */
+static jd_manager_t *mgr;
 
 jd_store_opts_t jd_store_opt = {
         .max_per_proc = JD_STORE_MAX_PER_PROC,
@@ -630,7 +633,7 @@ static void on_early(evutil_socket_t fd, short what, void *arg)
 
 long long jd_store_proc_start(pid_t pid)
 {
-        jd_proc_t *p = jd_proc_find(pid);
+        jd_proc_t *p = jd_proc_find(mgr, pid);
         json_t *t = p != NULL ? json_object_get(p->info, "start_time") : NULL;
         return json_is_number(t) ? (long long)json_number_value(t) : 0;
 }
@@ -650,7 +653,7 @@ int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t 
         m->uid = (uid_t)-1;
         m->start = jd_store_proc_start(pid);
         snprintf(m->reason, sizeof(m->reason), "%s", c->reason);
-        jd_proc_t *p = jd_proc_find(pid);
+        jd_proc_t *p = jd_proc_find(mgr, pid);
         if (p != NULL) {
                 const char *comm = jd_proc_comm(p);
                 snprintf(m->comm, sizeof(m->comm), "%s", comm != NULL ? comm : "");
@@ -683,7 +686,7 @@ int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t 
                 snprintf(c->msg, sizeof(c->msg), "cannot start the call (out of memory)");
         }
         struct timeval tv = {0, 0};
-        if (event_base_once(jd.base, -1, EV_TIMEOUT, on_early, c, &tv) != 0) {
+        if (event_base_once(mgr->base, -1, EV_TIMEOUT, on_early, c, &tv) != 0) {
                 inflight = c->next;
                 free(c);
                 return -ENOMEM;
@@ -787,8 +790,9 @@ static void default_dir(void)
         }
 }
 
-int jd_store_start(void)
+int jd_store_start(jd_manager_t *m)
 {
+        mgr = m;
         /* A file size limit (RLIMIT_FSIZE) must be an error of write(2), EFBIG, not a
          * signal that kills the daemon. */
         signal(SIGXFSZ, SIG_IGN);

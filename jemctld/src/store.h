@@ -25,6 +25,8 @@
 #include <jansson.h>
 #include <pc/profconv.h>
 
+#include "manager.h"
+
 /* Defaults of the limits (jemctld.conf): a few dozen profiles of a busy process are what
  * a person compares; a heap_v2 dump of a large server is a few MiB. */
 #define JD_STORE_MAX_PER_PROC 20                   /* --profile-max-count */
@@ -100,7 +102,7 @@ typedef void (*jd_store_cb_t)(jd_store_result_t r, const jd_profile_t *pf, const
  * size limit is an EFBIG error.  The directory itself is made at the first capture.
  * Returns 0, or a negative errno (logged) when the directory exists but cannot be read:
  * the daemon still runs, captures then fail with JD_STORE_UNAVAILABLE. */
-int jd_store_start(void);
+int jd_store_start(jd_manager_t *m);
 /* Frees the table (at exit); captures in flight were ended by jd_call_shutdown. */
 void jd_store_stop(void);
 

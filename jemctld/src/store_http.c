@@ -30,7 +30,7 @@
 #include "http_ops.h"
 #include "http_parse.h"
 #include "http_reply.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "store.h"
 #include "store_http.h"
 

@@ -30,7 +30,7 @@
 
 #include "history.h"
 #include "http_reply.h"
-#include "jemctld.h"
+#include "manager.h"
 #include "select.h"
 #include "targets.h"
 
@@ -52,7 +52,7 @@ static void set_label(json_t *labels, const char *name, const char *v, size_t le
 }
 
 /* "HOST:PORT" of this server as the client reached it. */
-static void self_address(struct evhttp_request *req, char *out, size_t cap)
+static void self_address(const jd_manager_t *m, struct evhttp_request *req, char *out, size_t cap)
 {
         const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
         if (host != NULL && host[0] != '\0') {
@@ -65,7 +65,7 @@ static void self_address(struct evhttp_request *req, char *out, size_t cap)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         char a[64] = "127.0.0.1";
-        unsigned port = jd.opt.http_port;
+        unsigned port = m->opt.http_port;
         if (bev != NULL && getsockname(bufferevent_getfd(bev), (struct sockaddr *)&ss, &sl) == 0) {
                 ev_uint16_t p = 0;
                 if (ss.ss_family == AF_INET) {
@@ -108,7 +108,7 @@ static json_t *group(const jd_proc_t *p, const char *addr)
         return json_pack("{s:[s],s:o}", "targets", addr, "labels", labels);
 }
 
-bool jd_targets_handle(struct evhttp_request *req, const char *path)
+bool jd_targets_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         if (strcmp(path, "/api/v1/targets") != 0)
                 return false;
@@ -122,9 +122,9 @@ bool jd_targets_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         char addr[300];
-        self_address(req, addr, sizeof(addr));
+        self_address(m, req, addr, sizeof(addr));
         json_t *arr = json_array();
-        for (jd_proc_t *p = jd.procs; p != NULL && arr != NULL; p = p->next)
+        for (jd_proc_t *p = m->procs; p != NULL && arr != NULL; p = p->next)
                 if (jd_proc_visible(p) && jd_select_matches(p, comm, unit))
                         json_array_append_new(arr, group(p, addr));
         evhttp_clear_headers(&q);

@@ -8,10 +8,12 @@
 
 #include <stdbool.h>
 
+#include "manager.h"
+
 struct evhttp_request;
 
 /* Answers the request if path is /api/v1/targets and returns true; false for any other
  * path.  Allocates; never blocks. */
-bool jd_targets_handle(struct evhttp_request *req, const char *path);
+bool jd_targets_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 #endif

@@ -9,7 +9,7 @@
  * poll (SO_PEERCRED), exactly as for a process found by the scan.  A process once polled
  * is also watched by a pidfd, so one killed by a signal (whose socket file stays behind)
  * disappears at once too, while the pidfds stay within their share of the descriptors
- * (JD_FD_PIDFD_SHARE, jemctld.h); beyond it the scan notices exits.
+ * (JD_FD_PIDFD_SHARE, manager.h); beyond it the scan notices exits.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,7 +21,7 @@
 
 #include <jcl/sock.h>
 
-#include "jemctld.h"
+#include "manager.h"
 
 #define WATCH_MASK                                                                                 \
         (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |     \
@@ -39,23 +39,6 @@ static int wd = -1;
 static struct event *ino_ev, *settle_ev, *rewatch_ev;
 static pid_t *pending;
 static size_t npending, cap_pending;
-
-void __attribute__((weak)) jd_on_proc_added(jd_state_t *st, jd_proc_t *p)
-{
-        (void)st;
-        (void)p;
-}
-
-void __attribute__((weak)) jd_on_proc_removed(jd_state_t *st, jd_proc_t *p)
-{
-        (void)st;
-        (void)p;
-}
-
-void __attribute__((weak)) jd_on_first_cycle(jd_state_t *st)
-{
-        (void)st;
-}
 
 static void arm(struct event *ev, long us)
 {
@@ -84,8 +67,9 @@ armed:
         arm(settle_ev, us);
 }
 
-void jd_watch_retry(pid_t pid)
+void jd_watch_retry(jd_manager_t *m, pid_t pid)
 {
+        (void)m;
         if (settle_ev != NULL)
                 add_pending(pid, RETRY_US);
 }
@@ -94,17 +78,17 @@ static void on_settle(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        (void)arg;
+        jd_manager_t *m = arg;
         /* Take the list: polls below may queue retries into a fresh one. */
         pid_t *list = pending;
         size_t n = npending;
         pending = NULL;
         npending = cap_pending = 0;
         for (size_t i = 0; i < n; i++) {
-                jd_proc_t *p = jd_proc_add(list[i]);
+                jd_proc_t *p = jd_proc_add(m, list[i]);
                 if (p == NULL || p->job != NULL)
                         continue; /* a stale file, or being polled */
-                if (jd.inflight >= jd.opt.max_inflight)
+                if (m->inflight >= m->opt.max_inflight)
                         add_pending(list[i], RETRY_US); /* every slot busy: soon */
                 else
                         jd_poll_now(p);
@@ -112,17 +96,17 @@ static void on_settle(evutil_socket_t fd, short what, void *arg)
         free(list);
 }
 
-static int add_watch(void)
+static int add_watch(jd_manager_t *m)
 {
-        wd = inotify_add_watch(ifd, jd.opt.runtime_dir, WATCH_MASK);
+        wd = inotify_add_watch(ifd, m->opt.runtime_dir, WATCH_MASK);
         return wd < 0 ? -errno : 0;
 }
 
-static void lost_watch(const char *why)
+static void lost_watch(jd_manager_t *m, const char *why)
 {
         jd_log("inotify: %s %s; watching it again when it exists (the scan every %g s "
                "goes on)",
-               jd.opt.runtime_dir, why, jd.opt.interval);
+               m->opt.runtime_dir, why, m->opt.interval);
         if (wd >= 0)
                 inotify_rm_watch(ifd, wd);
         wd = -1;
@@ -132,7 +116,7 @@ static void lost_watch(const char *why)
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
 {
         (void)what;
-        (void)arg;
+        jd_manager_t *m = arg;
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
         bool rescan = false;
         for (;;) {
@@ -148,7 +132,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
                         }
                         if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
                                 if (e->wd == wd) {
-                                        lost_watch("was removed or moved");
+                                        lost_watch(m, "was removed or moved");
                                         rescan = true;
                                 }
                                 continue;
@@ -161,17 +145,17 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
                         if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
                                 jd_proc_t *p;
                                 if (jcl_sock_name_is_alt(e->name) &&
-                                    (p = jd_proc_add(pid)) != NULL)
+                                    (p = jd_proc_add(m, pid)) != NULL)
                                         p->has_alt = true;
                                 add_pending(pid, SETTLE_US);
                         } else if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
-                                jd_proc_forget(pid, e->name);
+                                jd_proc_forget(m, pid, e->name);
                         }
                 }
         }
         if (rescan) {
                 jd_log("inotify: events lost or the directory changed: full rescan");
-                jd_poll_tick();
+                jd_poll_tick(m);
         }
 }
 
@@ -179,25 +163,25 @@ static void on_rewatch(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        (void)arg;
-        jd_watch_check();
+        jd_manager_t *m = arg;
+        jd_watch_check(m);
         if (wd >= 0)
-                jd_poll_tick(); /* what arrived while it was not watched */
+                jd_poll_tick(m); /* what arrived while it was not watched */
 }
 
-void jd_watch_check(void)
+void jd_watch_check(jd_manager_t *m)
 {
         if (ifd < 0 || wd >= 0)
                 return;
-        if (add_watch() == 0) {
-                jd_log("inotify: watching %s again", jd.opt.runtime_dir);
+        if (add_watch(m) == 0) {
+                jd_log("inotify: watching %s again", m->opt.runtime_dir);
                 event_del(rewatch_ev);
                 return;
         }
         arm(rewatch_ev, REWATCH_S * 1000000L);
 }
 
-int jd_watch_start(void)
+int jd_watch_start(jd_manager_t *m)
 {
         ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (ifd < 0) {
@@ -205,17 +189,17 @@ int jd_watch_start(void)
                        strerror(errno));
                 return -1;
         }
-        ino_ev = event_new(jd.base, ifd, EV_READ | EV_PERSIST, on_inotify, NULL);
-        settle_ev = evtimer_new(jd.base, on_settle, NULL);
-        rewatch_ev = evtimer_new(jd.base, on_rewatch, NULL);
+        ino_ev = event_new(m->base, ifd, EV_READ | EV_PERSIST, on_inotify, m);
+        settle_ev = evtimer_new(m->base, on_settle, m);
+        rewatch_ev = evtimer_new(m->base, on_rewatch, m);
         if (ino_ev == NULL || settle_ev == NULL || rewatch_ev == NULL) {
-                jd_watch_stop();
+                jd_watch_stop(m);
                 return -1;
         }
         event_add(ino_ev, NULL);
-        int rc = add_watch();
+        int rc = add_watch(m);
         if (rc != 0) {
-                jd_log("inotify: cannot watch %s (%s); trying again every %d s", jd.opt.runtime_dir,
+                jd_log("inotify: cannot watch %s (%s); trying again every %d s", m->opt.runtime_dir,
                        strerror(-rc), REWATCH_S);
                 arm(rewatch_ev, REWATCH_S * 1000000L);
         }
@@ -228,17 +212,18 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        jd_proc_forget((pid_t)(intptr_t)arg, NULL);
+        jd_proc_gone(arg); /* this very process: a reused pid has its own */
 }
 
 void jd_watch_exit(jd_proc_t *p)
 {
-        if (p->exit_ev != NULL || jd.npidfd >= JD_FD_PIDFD_SHARE(jd.fd_limit))
+        jd_manager_t *m = p->m;
+        if (p->exit_ev != NULL || m->npidfd >= JD_FD_PIDFD_SHARE(m->fd_limit))
                 return; /* over the share: the scan notices */
         int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
         if (fd < 0)
                 return; /* ENOSYS, EMFILE, or already gone: the scan notices */
-        p->exit_ev = event_new(jd.base, fd, EV_READ, on_exit_ev, (void *)(intptr_t)p->pid);
+        p->exit_ev = event_new(m->base, fd, EV_READ, on_exit_ev, p);
         if (p->exit_ev == NULL || event_add(p->exit_ev, NULL) != 0) {
                 if (p->exit_ev != NULL)
                         event_free(p->exit_ev);
@@ -246,22 +231,24 @@ void jd_watch_exit(jd_proc_t *p)
                 close(fd);
                 return;
         }
-        jd.npidfd++;
+        m->npidfd++;
 }
 
 void jd_watch_exit_free(jd_proc_t *p)
 {
         if (p->exit_ev == NULL)
                 return;
+        jd_manager_t *m = p->m;
         int fd = (int)event_get_fd(p->exit_ev);
         event_free(p->exit_ev);
         close(fd);
         p->exit_ev = NULL;
-        jd.npidfd--;
+        m->npidfd--;
 }
 
-void jd_watch_stop(void)
+void jd_watch_stop(jd_manager_t *m)
 {
+        (void)m;
         if (ino_ev != NULL)
                 event_free(ino_ev);
         if (settle_ev != NULL)

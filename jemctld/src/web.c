@@ -70,7 +70,7 @@ static void not_found(struct evhttp_request *req, const char *msg)
 }
 
 /* GET /api/v1/history?pid=N | ?comm=NAME | ?unit=UNIT (exactly one). */
-static void history(struct evhttp_request *req, struct evkeyvalq *q)
+static void history(const jd_manager_t *m, struct evhttp_request *req, struct evkeyvalq *q)
 {
         pid_t pid;
         const char *by, *key;
@@ -80,7 +80,7 @@ static void history(struct evhttp_request *req, struct evkeyvalq *q)
                 return;
         }
         if (pid > 0) {
-                json_t *d = jd_history_pid_json(pid);
+                json_t *d = jd_history_pid_json(m, pid);
                 if (d == NULL)
                         not_found(req, "no history for this pid (not a known process, or "
                                        "not polled yet)");
@@ -88,7 +88,7 @@ static void history(struct evhttp_request *req, struct evkeyvalq *q)
                         send_json(req, HTTP_OK, "OK", d, NULL, NULL);
                 return;
         }
-        json_t *d = jd_history_group_json(by, key);
+        json_t *d = jd_history_group_json(m, by, key);
         if (d == NULL)
                 not_found(req, "no process with a history in this group");
         else
@@ -108,7 +108,7 @@ static void events(struct evhttp_request *req, struct evkeyvalq *q)
 }
 
 /* GET /api/v1/groups?by=comm|unit */
-static void groups(struct evhttp_request *req, struct evkeyvalq *q)
+static void groups(const jd_manager_t *m, struct evhttp_request *req, struct evkeyvalq *q)
 {
         const char *by;
         const char *why = jd_parse_groups_query(q, &by);
@@ -116,7 +116,7 @@ static void groups(struct evhttp_request *req, struct evkeyvalq *q)
                 bad_request(req, why);
                 return;
         }
-        send_json(req, HTTP_OK, "OK", jd_groups_json(by), "internal", "out of memory");
+        send_json(req, HTTP_OK, "OK", jd_groups_json(m, by), "internal", "out of memory");
 }
 
 static const jd_asset_t *asset(const char *path)
@@ -129,7 +129,7 @@ static const jd_asset_t *asset(const char *path)
         return NULL;
 }
 
-bool jd_web_handle(struct evhttp_request *req, const char *path)
+bool jd_web_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         bool is_hist = strcmp(path, "/api/v1/history") == 0;
         bool is_groups = strcmp(path, "/api/v1/groups") == 0;
@@ -171,11 +171,11 @@ bool jd_web_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         if (is_hist)
-                history(req, &q);
+                history(m, req, &q);
         else if (is_events)
                 events(req, &q);
         else
-                groups(req, &q);
+                groups(m, req, &q);
         evhttp_clear_headers(&q);
         return true;
 }

@@ -12,6 +12,8 @@
 
 #include <event2/http.h>
 
+#include "manager.h"
+
 /* One embedded file (the generated web-assets.c holds the table). */
 typedef struct jd_asset {
         const char *path;  /* URL path: "/" for index.html, "/static/NAME" for the others */
@@ -26,6 +28,6 @@ extern const size_t jd_web_nassets;
 /* Answers req if path is one of the dashboard's (any method: 405 for all but GET and
  * HEAD) and returns true; false if the path is not ours (the caller routes it).  Never
  * blocks; allocates the reply. */
-bool jd_web_handle(struct evhttp_request *req, const char *path);
+bool jd_web_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 #endif

@@ -11,8 +11,8 @@
 #include "check.h"
 #include "history.h"
 
-/* What history.c uses of the daemon (main.c, poll.c). */
-jd_state_t jd;
+/* What history.c uses of the daemon (manager.c, poll.c). */
+static jd_manager_t jd;
 static double now = 1000;
 
 double jd_wall(void)
@@ -25,10 +25,21 @@ bool jd_proc_visible(const jd_proc_t *p)
         return !p->untrusted;
 }
 
+void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o)
+{
+        (void)m, (void)o;
+}
+
+void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o)
+{
+        (void)m, (void)o;
+}
+
 static jd_proc_t *add_proc(pid_t pid, const char *comm, const char *cgroup, double start)
 {
         jd_proc_t *p = calloc(1, sizeof(*p));
         p->pid = pid;
+        p->m = &jd;
         p->info = json_pack("{s:i, s:s, s:s, s:f}", "pid", (int)pid, "comm", comm, "cgroup", cgroup,
                             "start_time", start);
         p->next = jd.procs;
@@ -56,7 +67,7 @@ static void clear_procs(void)
                 free(p);
         }
         jd.cycle_gen++;
-        jd_history_free();
+        jd_history_stop(&jd);
 }
 
 static json_int_t col_at(json_t *doc, const char *col, size_t i)
@@ -79,12 +90,12 @@ static void test_ring_wraps_at_bound(void)
                 set_stats(p, i);
                 jd_history_record(p);
                 if (i == 10) {
-                        json_t *d = jd_history_pid_json(100);
+                        json_t *d = jd_history_pid_json(&jd, 100);
                         CHECK_EQ_U(nsamples(d), 10);
                         json_decref(d);
                 }
         }
-        json_t *d = jd_history_pid_json(100);
+        json_t *d = jd_history_pid_json(&jd, 100);
         CHECK(d != NULL);
         CHECK_EQ_U(nsamples(d), JD_HIST_SAMPLES);
         /* Oldest first: samples 41 .. 400. */
@@ -115,11 +126,11 @@ static void test_reused_pid_restarts(void)
         jd.cycle_gen++;
         set_stats(p, 9);
         jd_history_record(p);
-        json_t *d = jd_history_pid_json(200);
+        json_t *d = jd_history_pid_json(&jd, 200);
         CHECK_EQ_U(nsamples(d), 1);
         CHECK_EQ_U(col_at(d, "allocated", 0), 9);
         json_decref(d);
-        CHECK(jd_history_pid_json(201) == NULL);
+        CHECK(jd_history_pid_json(&jd, 201) == NULL);
         clear_procs();
 }
 
@@ -135,7 +146,7 @@ static void test_process_cap_and_forget(void)
                 jd_history_record(ps[i]);
         CHECK_EQ_U(jd_history_rings(), JD_HIST_PROCS);
         CHECK_EQ_U(jd_history_dropped(), 6);
-        json_t *d = jd_history_pid_json(1000 + JD_HIST_PROCS + 1);
+        json_t *d = jd_history_pid_json(&jd, 1000 + JD_HIST_PROCS + 1);
         CHECK(d == NULL);
         json_decref(d);
         /* Ten processes leave the table: the next cycle makes room for the others. */
@@ -155,7 +166,7 @@ static void test_process_cap_and_forget(void)
                 jd_history_record(ps[i]);
         CHECK_EQ_U(jd_history_rings(), JD_HIST_PROCS - 10 + 6);
         CHECK_EQ_U(jd_history_dropped(), 6);
-        d = jd_history_pid_json(1000 + JD_HIST_PROCS + 1);
+        d = jd_history_pid_json(&jd, 1000 + JD_HIST_PROCS + 1);
         CHECK(d != NULL && nsamples(d) == 1);
         json_decref(d);
         clear_procs();
@@ -176,7 +187,7 @@ static void test_groups_sum_per_cycle(void)
                         jd_history_record(b);
                 jd_history_record(c);
         }
-        json_t *d = jd_history_group_json("comm", "srv");
+        json_t *d = jd_history_group_json(&jd, "comm", "srv");
         CHECK(d != NULL);
         CHECK_EQ_U(nsamples(d), 3);
         CHECK_EQ_U(col_at(d, "allocated", 0), 110);
@@ -185,13 +196,13 @@ static void test_groups_sum_per_cycle(void)
         CHECK_EQ_U(col_at(d, "allocated", 2), 330);
         CHECK_EQ_U(json_array_size(json_object_get(d, "pids")), 2);
         json_decref(d);
-        d = jd_history_group_json("unit", "srv.service");
+        d = jd_history_group_json(&jd, "unit", "srv.service");
         CHECK(d != NULL && nsamples(d) == 3 && col_at(d, "allocated", 2) == 330);
         json_decref(d);
-        CHECK(jd_history_group_json("unit", "user.slice") == NULL);
-        CHECK(jd_history_group_json("comm", "nope") == NULL);
+        CHECK(jd_history_group_json(&jd, "unit", "user.slice") == NULL);
+        CHECK(jd_history_group_json(&jd, "comm", "nope") == NULL);
 
-        json_t *g = jd_groups_json("unit");
+        json_t *g = jd_groups_json(&jd, "unit");
         CHECK_EQ_U(json_array_size(g), 2);
         json_t *g0 = json_array_get(g, 0), *g1 = json_array_get(g, 1);
         CHECK(strcmp(json_string_value(json_object_get(g0, "unit")), "srv.service") == 0);

@@ -18,7 +18,7 @@
 
 /* ---- stubs of what policy.c uses ---------------------------------------------------- */
 
-jd_state_t jd;
+static jd_manager_t jd;
 jd_store_opts_t jd_store_opt;
 double jd_convert_timeout;
 static double now = 100000;
@@ -41,9 +41,17 @@ bool jd_proc_visible(const jd_proc_t *p)
 {
         return !p->untrusted;
 }
-jd_proc_t *jd_proc_find(pid_t pid)
+void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o)
 {
-        for (jd_proc_t *p = jd.procs; p != NULL; p = p->next)
+        (void)m, (void)o;
+}
+void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o)
+{
+        (void)m, (void)o;
+}
+jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid)
+{
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 if (p->pid == pid)
                         return p;
         return NULL;
@@ -94,7 +102,7 @@ double jd_store_last_capture(pid_t pid, long long start)
 }
 long long jd_store_proc_start(pid_t pid)
 {
-        jd_proc_t *p = jd_proc_find(pid);
+        jd_proc_t *p = jd_proc_find(&jd, pid);
         return p != NULL ? (long long)json_integer_value(json_object_get(p->info, "start_time"))
                          : 0;
 }
@@ -103,6 +111,7 @@ static jd_proc_t *proc(pid_t pid, const char *comm, const char *unit, json_int_t
 {
         jd_proc_t *p = calloc(1, sizeof(*p));
         p->pid = pid;
+        p->m = &jd;
         p->info = json_pack("{s:s,s:s?,s:I}", "comm", comm, "unit", unit, "start_time",
                             (json_int_t)5000 + pid);
         p->stats = json_pack("{s:I}", "resident", resident);
@@ -121,7 +130,8 @@ static void reset(void)
                 free(p);
         }
         jd.cycle_gen++;
-        jd_policy_free();
+        jd_policy_stop(&jd);
+        jd_policy_start(&jd);
         memset(&jd_policy_opt, 0, sizeof(jd_policy_opt));
         jd_policy_opt.cooldown = JD_POLICY_COOLDOWN;
         ncaptures = nsampling = 0;

@@ -27,6 +27,10 @@ bool jcl_sock_name_is_alt(const char *name);
 /* The process exists and is not a zombie (a zombie serves nothing): /proc/PID/stat's
  * state, or kill(pid, 0) where /proc is not mounted. */
 bool jcl_pid_alive(pid_t pid);
+/* jcl_pid_alive, and the process's start time into *start: field 22 of /proc/PID/stat
+ * (clock ticks since boot), which with the pid names one process for good (a pid reused
+ * by another process has another start time); 0 where /proc cannot tell. */
+bool jcl_pid_start(pid_t pid, unsigned long long *start);
 
 /* The socket names of pid in dir that a client should try, in order: "<pid>.sock" first
  * (always listed), then at most JCL_ALT_MAX - 1 "<pid>.<hex>.sock" files of dir that are

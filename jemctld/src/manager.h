@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * jemctld: the per-host fleet daemon.  Discovers the processes running liballoc (their
- * control sockets in the runtime directory), polls each one's `info` and `stats` over
- * non-blocking connections driven by libevent, and serves the latest values over HTTP
- * (Prometheus `/metrics`, JSON `/api/v1/processes`).
+ * manager: the daemon's one object (after systemd's small daemons: main / manager / bus /
+ * util).  The manager owns the event loop, the clock, logging, the options and the
+ * process table, whose records are keyed by (pid, start time from /proc/PID/stat): a
+ * reused pid is a new record.  The modules that keep something per process (history,
+ * policy, store, governor, bus) hang it off the record and learn of processes through the
+ * manager's list of observers (appeared, polled, gone), never from a table of their own.
+ * Every module gets the manager passed explicitly: there is no global state object.
  */
-#ifndef JEMCTLD_H
-#define JEMCTLD_H
+#ifndef JEMCTLD_MANAGER_H
+#define JEMCTLD_MANAGER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +37,9 @@ struct jd_job;
 /* One process known by its socket. */
 typedef struct jd_proc {
         pid_t pid;
+        unsigned long long start; /* start time, /proc/PID/stat (ticks since boot); 0 if
+                                   * /proc could not tell: with pid, the record's key */
+        struct jd_manager *m;     /* the manager whose table holds it */
         json_t *info;     /* the `info` result, once */
         json_t *stats;    /* the latest `stats` summary */
         double last_poll; /* wall clock (Unix seconds) of the last finished poll, 0 if none */
@@ -46,7 +52,7 @@ typedef struct jd_proc {
         size_t kept[2];   /* bytes of answer text behind stats [0] and info [1] (answer.h) */
         unsigned char first_tries; /* failed polls before the first answer (JD_FIRST_TRIES) */
         bool seen;        /* found by the current scan */
-        bool announced;   /* jd_on_proc_added was called (trusted, info known) */
+        bool announced;   /* the observers were told it appeared (trusted, info known) */
         double added_at;  /* monotonic time it was found */
         struct event *exit_ev; /* its pidfd becomes readable when it exits (watch.c) */
         char *labels; /* "{pid=...}" of /metrics, built once from info (http.c); freed
@@ -63,7 +69,10 @@ typedef struct jd_proc {
         struct jd_proc *next;
 } jd_proc_t;
 
-typedef struct jd_state {
+struct jd_manager;
+struct jd_observer;
+
+typedef struct jd_manager {
         jd_opts_t opt;
         struct event_base *base;
         jd_proc_t *procs;
@@ -80,7 +89,9 @@ typedef struct jd_state {
         size_t kept;            /* all processes' kept bytes (answer.h's JD_KEPT_MAX) */
         unsigned fd_limit;      /* RLIMIT_NOFILE after the start's raise (main.c) */
         unsigned npidfd;        /* pidfd watches open (watch.c) */
-} jd_state_t;
+        struct jd_observer *observers; /* in the order they subscribed */
+        struct event *tick_ev;  /* the poll timer */
+} jd_manager_t;
 
 /* The descriptor budget (docs/man/jemctld.8, RESOURCE LIMITS): pidfd watches while fewer
  * than JD_FD_PIDFD_SHARE of fd_limit are open (beyond, the scan notices exits), HTTP
@@ -92,9 +103,41 @@ typedef struct jd_state {
 #define JD_FD_HTTP_SHARE(limit) ((limit) / 4)
 #define JD_PROCS_MAX 16384
 
-extern jd_state_t jd;
+/* ---- observers --------------------------------------------------------------------- */
 
-/* log.c-like helpers (main.c).  jd_log: one line on stderr, the message's control
+/* A module's subscription to the process table's events.  Any callback may be NULL.
+ * appeared: once per record, after its first successful poll (trusted by SO_PEERCRED,
+ * p->info and p->stats set).  polled: after every successful poll (appeared first).
+ * gone: just before any record is freed (its socket or the process went away, its pid was
+ * reused by another process, or the daemon stops), whether it appeared or not; p is
+ * valid during the call only: the module frees what it hangs off p.  ready: once, when
+ * the first poll cycle since the start has finished (every process found at the start
+ * polled, or given up on): what the table says is whole.  No callback may add or remove
+ * records.  Observers are called in the order they subscribed. */
+typedef struct jd_observer {
+        void (*appeared)(jd_manager_t *m, jd_proc_t *p);
+        void (*polled)(jd_manager_t *m, jd_proc_t *p);
+        void (*gone)(jd_manager_t *m, jd_proc_t *p);
+        void (*ready)(jd_manager_t *m);
+        struct jd_observer *next; /* the manager's */
+} jd_observer_t;
+
+/* o (owned by the caller, alive until unsubscribed) is told of the events from now on. */
+void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o);
+void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o);
+/* The events, told to every observer (poll.c). */
+void jd_manager_appeared(jd_manager_t *m, jd_proc_t *p);
+void jd_manager_polled(jd_manager_t *m, jd_proc_t *p);
+void jd_manager_gone(jd_manager_t *m, jd_proc_t *p);
+void jd_manager_ready(jd_manager_t *m);
+
+/* ---- the manager -------------------------------------------------------------------- */
+
+/* m made from the options (parsed by main.c), then run: the loop, the listeners, the bus,
+ * the watches, until SIGTERM or SIGINT; everything freed again.  The exit status. */
+int jd_manager_run(jd_manager_t *m);
+
+/* Logging and the clock (manager.c).  jd_log: one line on stderr, the message's control
  * characters escaped by jd_escape (text from outside cannot forge lines or drive a
  * terminal).  jd_escape: src into dst (at most cap bytes with the NUL, cut between two
  * characters), "\n", "\r", "\t" for those, "\xHH" for the other C0 bytes and DEL, "\u00HH"
@@ -105,20 +148,23 @@ double jd_mono(void);
 double jd_wall(void);
 
 /* poll.c */
-void jd_poll_tick(void);      /* scan the runtime directory and start a poll cycle */
-void jd_poll_shutdown(void);  /* aborts connections, frees the table */
-size_t jd_nprocs_visible(void);
+void jd_poll_tick(jd_manager_t *m); /* scan the runtime directory and start a poll cycle */
+void jd_poll_shutdown(jd_manager_t *m); /* aborts connections, frees the table */
+size_t jd_nprocs_visible(const jd_manager_t *m);
 bool jd_proc_visible(const jd_proc_t *p);
 
 /* Table of processes (poll.c).  jd_proc_add: the process of a <pid>.sock just found,
- * created if unknown; NULL if the pid is not alive (a stale file) or out of memory.
+ * created if unknown (a known pid whose start time changed was reused: the old record is
+ * gone and a new one made); NULL if the pid is not alive (a stale file) or out of memory.
  * jd_proc_forget: its socket file `name` went away: drop it (no-op if unknown, or if
- * another of its names is the one that serves it); name NULL: the process exited.  jd_poll_now:
+ * another of its names is the one that serves it); name NULL: the process exited.  jd_proc_gone: p's process exited (its pidfd said so):
+ * drop it.  jd_poll_now:
  * poll p at once, outside the cycle, if a connection slot is free and p is not being
  * polled; false if not started (p may have been removed). */
-jd_proc_t *jd_proc_find(pid_t pid);
-jd_proc_t *jd_proc_add(pid_t pid);
-void jd_proc_forget(pid_t pid, const char *name);
+jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid);
+jd_proc_t *jd_proc_add(jd_manager_t *m, pid_t pid);
+void jd_proc_forget(jd_manager_t *m, pid_t pid, const char *name);
+void jd_proc_gone(jd_proc_t *p);
 bool jd_poll_now(jd_proc_t *p);
 /* Seconds a process found but still refusing connections is given to start listening
  * (liballoc binds, then listens) before it counts as a stale file. */
@@ -132,42 +178,30 @@ bool jd_poll_now(jd_proc_t *p);
  * available (the scan alone then finds processes; logged).  jd_watch_check: called every
  * tick, re-adds the watch if the directory was removed and made again.  jd_watch_retry:
  * poll pid again shortly (it was found but did not listen yet). */
-int jd_watch_start(void);
-void jd_watch_check(void);
+int jd_watch_start(jd_manager_t *m);
+void jd_watch_check(jd_manager_t *m);
 /* jd_watch_exit: from now on p is removed the moment the process exits (pidfd), even when
  * it dies by a signal and leaves its socket file behind; a no-op where pidfd_open is
  * missing or out of descriptors (the scan then notices).  jd_watch_exit_free: drops that
  * watch (poll.c, when p is freed). */
 void jd_watch_exit(jd_proc_t *p);
 void jd_watch_exit_free(jd_proc_t *p);
-void jd_watch_retry(pid_t pid);
-void jd_watch_stop(void);
-
-/* Hooks on the table (weak no-ops in watch.c; a module that wants them defines them, e.g.
- * the D-Bus signals).  jd_on_proc_added: once per process, after its first successful
- * poll (trusted by SO_PEERCRED, p->info and p->stats set).  jd_on_proc_removed: just
- * before a process given to jd_on_proc_added is freed (its socket or the process went
- * away, or the daemon stops); p is valid during the call only.  Neither may add or remove
- * processes. */
-void jd_on_proc_added(jd_state_t *st, jd_proc_t *p);
-void jd_on_proc_removed(jd_state_t *st, jd_proc_t *p);
-/* jd_on_first_cycle: once, when the first poll cycle since the start has finished (every
- * process found at the start polled, or given up on): what the table says is whole. */
-void jd_on_first_cycle(jd_state_t *st);
+void jd_watch_retry(jd_manager_t *m, pid_t pid);
+void jd_watch_stop(jd_manager_t *m);
 
 /* http.c */
-int jd_http_start(void);
+int jd_http_start(jd_manager_t *m);
 void jd_http_stop(void);
 /* http_guard.c: the connections of the HTTP server, counted against the descriptor budget.
  * jd_http_guard_start: from now on http's connections are capped at half of
- * JD_FD_HTTP_SHARE(jd.fd_limit) in all (at least 8) and a quarter of that per client uid
+ * JD_FD_HTTP_SHARE(m->fd_limit) in all (at least 8) and a quarter of that per client uid
  * (the owner of its TCP socket; clients whose owner cannot be found count as one), extra
  * ones closed at once; the listen backlog becomes fd_limit / 32 (8 to 64); an accept() failing for want of descriptors or memory pauses the listener lev
  * for 100 ms instead of spinning.  0, or -1 (out of memory).  jd_http_guard_stop: frees
  * it (before http). */
 struct evhttp;
 struct evconnlistener;
-int jd_http_guard_start(struct evhttp *http, struct evconnlistener *lev);
+int jd_http_guard_start(jd_manager_t *m, struct evhttp *http, struct evconnlistener *lev);
 void jd_http_guard_stop(void);
 
 #endif
