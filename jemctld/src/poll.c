@@ -182,6 +182,7 @@ static void job_fail(jd_job_t *j, const char *fmt, ...) __attribute__((format(pr
 static void job_fail(jd_job_t *j, const char *fmt, ...)
 {
         pid_t again = 0;
+        jd_manager_t *m = j->m;
         if (j->proc != NULL) {
                 char msg[256];
                 va_list ap;
@@ -199,7 +200,7 @@ static void job_fail(jd_job_t *j, const char *fmt, ...)
         }
         job_done(j);
         if (again != 0)
-                jd_watch_retry(again);
+                jd_watch_retry(m, again);
 }
 
 /* Checks one response payload; returns its result (a new reference) or NULL with why. */
