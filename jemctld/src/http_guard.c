@@ -5,10 +5,11 @@
  * other clients need.  libevent 2.1 has no limit of its own and tells nothing of the
  * socket it accepts, so jemctld makes each connection's bufferevent itself
  * (evhttp_set_bevcb) and keeps a reference to it; just after the accept, its socket is
- * known and its owner's uid is looked up (authz.c).  A connection over the total or over
- * its uid's share is shut down at once (evhttp sees the end of it and frees it).  A
- * bufferevent whose callbacks are gone has been freed by evhttp: its reference is dropped
- * at the next sweep.  libevent accepts every pending connection in one go before any of
+ * known and its owner's uid is looked up (authz.c), and the reference is given back.  A
+ * connection over the total or over its uid's share is shut down at once (evhttp sees the
+ * end of it and frees it).  An admitted connection is remembered by its socket's
+ * descriptor and inode: when the descriptor is closed or holds another file, it is gone
+ * (checked at each new connection).  libevent accepts every pending connection in one go before any of
  * them can be checked, so the listen backlog is made small (backlog_of): that bounds how
  * many descriptors a burst takes before the refused ones are closed.  When accept() fails for want of descriptors, the listener pauses
  * for RETRY_US: left as it is, libevent would call accept() again at once, forever.
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <event2/bufferevent.h>
@@ -31,8 +33,12 @@
 /* Refusals are logged at most this often (seconds), with their count. */
 #define SAY_EVERY 10.0
 
+/* An admitted connection, known by its socket's descriptor and inode (no reference to
+ * its bufferevent is kept: evhttp frees it, and closes the socket, whenever it likes). */
 typedef struct {
-        struct bufferevent *bev;
+        int fd;
+        dev_t dev;
+        ino_t ino;
         uid_t uid; /* (uid_t)-1: not found */
 } conn_t;
 
@@ -55,13 +61,15 @@ static bool dropped(struct bufferevent *bev)
         return ecb == NULL;
 }
 
+/* Drops the connections whose socket is closed (its descriptor gone, or reused by
+ * another file). */
 static void sweep(void)
 {
         size_t k = 0;
         for (size_t i = 0; i < nconns; i++) {
-                if (dropped(conns[i].bev))
-                        bufferevent_decref(conns[i].bev);
-                else
+                struct stat st;
+                if (fstat(conns[i].fd, &st) == 0 && st.st_dev == conns[i].dev &&
+                    st.st_ino == conns[i].ino)
                         conns[k++] = conns[i];
         }
         nconns = k;
@@ -79,21 +87,25 @@ static uid_t owner_of(int fd)
         return uid;
 }
 
-/* Admits bev's connection, or shuts it down. */
+/* Admits bev's connection, or shuts it down; either way the reference taken at the
+ * accept is given back at once, so evhttp's own free of the connection removes its events
+ * while the socket is still open (a bufferevent kept alive past evhttp's close of its
+ * socket would leave its events registered on a descriptor number the next file
+ * reuses). */
 static void admit(struct bufferevent *bev)
 {
         int fd = (int)bufferevent_getfd(bev);
-        if (dropped(bev) || fd < 0) {
-                bufferevent_decref(bev);
+        struct stat st;
+        bool gone = dropped(bev) || fd < 0 || fstat(fd, &st) != 0;
+        bufferevent_decref(bev);
+        if (gone)
                 return;
-        }
         uid_t uid = owner_of(fd);
         size_t same = 0;
         for (size_t i = 0; i < nconns; i++)
                 same += conns[i].uid == uid;
         if (nconns >= max_total || same >= max_uid) {
-                shutdown(fd, SHUT_RDWR);
-                bufferevent_decref(bev);
+                shutdown(fd, SHUT_RDWR); /* evhttp sees the end and frees it */
                 refused++;
                 if (jd_mono() - said_refused >= SAY_EVERY) {
                         said_refused = jd_mono();
@@ -105,9 +117,7 @@ static void admit(struct bufferevent *bev)
                 }
                 return;
         }
-        conns[nconns].bev = bev;
-        conns[nconns].uid = uid;
-        nconns++;
+        conns[nconns++] = (conn_t){fd, st.st_dev, st.st_ino, uid};
 }
 
 static void on_check(evutil_socket_t fd, short what, void *arg)
@@ -203,8 +213,6 @@ void jd_http_guard_stop(void)
 {
         for (size_t i = 0; i < nfresh; i++)
                 bufferevent_decref(fresh[i]);
-        for (size_t i = 0; i < nconns; i++)
-                bufferevent_decref(conns[i].bev);
         free(fresh);
         free(conns);
         fresh = NULL;
