@@ -677,7 +677,7 @@ static la_arena_t *arena_new(unsigned ind)
         la_heap_t *shared = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
         if (a == NULL || shared == NULL)
                 return NULL;
-        la_mutex_init_named(&a->lock, "arena");
+        la_mutex_init_ranked(&a->lock, "arena", LA_RANK_ARENA);
         a->ind = ind;
         a->next_region_size = REGION_MIN;
         uint64_t now = la_os_now_ns();
@@ -704,7 +704,7 @@ static la_arena_t *arena_new(unsigned ind)
 void la_arenas_boot(void);
 void la_arenas_boot(void)
 {
-        la_mutex_init(&arenas_lock);
+        la_mutex_init_ranked(&arenas_lock, "arena creation", LA_RANK_ARENAS);
         atomic_store(&la_default_decay_ms[0], la_opt.dirty_decay_ms);
         atomic_store(&la_default_decay_ms[1], la_opt.muzzy_decay_ms);
         la_narenas_auto = la_opt.narenas;

@@ -19,7 +19,7 @@ static la_span_t *span_free_list;
 
 void la_meta_init(void)
 {
-        la_mutex_init_named(&meta_lock, "metadata");
+        la_mutex_init_ranked(&meta_lock, "metadata", LA_RANK_META);
 }
 
 static void *bump_locked(size_t size, size_t align)

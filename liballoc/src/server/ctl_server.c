@@ -77,7 +77,7 @@ static struct {
         size_t out_total; /* sum of the clients' out_len */
 } srv = {.lfd = -1, .wake = {-1, -1}};
 
-static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER_NAMED("control server"); /* start / stop */
+static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER("control server", LA_RANK_SERVER); /* start / stop */
 bool la_ctl_server_restart_pending;
 /* The runtime directory did not exist at start: la_ctl_server_dir_tick looks again. */
 bool la_ctl_server_dir_pending;
