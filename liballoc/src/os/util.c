@@ -351,11 +351,6 @@ void la_rank_released(const la_mutex_t *mu)
         }
 }
 
-bool la_rank_held(enum la_rank rank)
-{
-        return !la_lockrank_on || rank_count[rank] != 0;
-}
-
 /* ---- fork ---------------------------------------------------------------------------- */
 
 /* The forking thread's view of its fork (copied into the child with the thread). */

@@ -122,8 +122,6 @@ void la_mutex_init_ranked(la_mutex_t *mu, const char *name, enum la_rank rank);
 void la_rank_check(const la_mutex_t *mu);
 void la_rank_took(const la_mutex_t *mu);
 void la_rank_released(const la_mutex_t *mu);
-/* Does the calling thread hold a lock of this rank (la_lockrank_on only; else true)? */
-bool la_rank_held(enum la_rank rank);
 /* outer: what la_lock_changing held when this lock call began (re-entry check). */
 void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer);
 /* A per-thread address that names the calling thread (owner, owner-switch count). */
