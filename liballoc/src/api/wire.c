@@ -56,6 +56,7 @@ void la_layers_init(void)
                                                       la_ctl_postfork_child});
         la_fork_register(LA_RANK_BG, (la_fork_ops_t){la_bg_prefork, la_bg_postfork_parent,
                                                      la_bg_postfork_child});
-        la_fork_register(LA_RANK_PROF, (la_fork_ops_t){la_prof_prefork, la_prof_postfork_parent,
-                                                       la_prof_postfork_child});
+        la_fork_register(LA_RANK_PROF_DUMP, (la_fork_ops_t){la_prof_prefork,
+                                                            la_prof_postfork_parent,
+                                                            la_prof_postfork_child});
 }

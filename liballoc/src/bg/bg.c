@@ -22,7 +22,7 @@
 #define INTERVAL_MIN_NS 10000000ull    /* 10 ms */
 #define INTERVAL_MAX_NS 1000000000ull  /* 1 s */
 
-static la_mutex_t bg_lock = LA_MUTEX_INITIALIZER_NAMED("background thread");
+static la_mutex_t bg_lock = LA_MUTEX_INITIALIZER("background thread", LA_RANK_BG);
 static pthread_cond_t bg_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t threads[BG_MAX_THREADS];
 static unsigned nthreads;     /* running */

@@ -49,8 +49,12 @@ static void publish_unpurged(la_arena_t *a)
                               memory_order_relaxed);
 }
 
+/* The *_locked functions' callers hold the arena lock. */
+#define ASSERT_ARENA_LOCKED(a) LA_ASSERT_INTERNAL(la_mutex_held_by_me(&(a)->lock))
+
 static void bin_insert(la_arena_t *a, la_span_t *s)
 {
+        LA_ASSERT_INTERNAL(s->kind == LA_SPAN_FREE && s->state < LA_RUN_NSTATES);
         unsigned b = bucket_of(s->npages);
         la_span_list_push(&a->bins[s->state][b], s);
         a->nonempty[s->state] |= (uint64_t)1 << b;
@@ -369,6 +373,7 @@ la_span_t *la_arena_run_reuse_locked(la_arena_t *a, size_t npages, size_t align,
 la_span_t *la_arena_run_alloc_locked(la_arena_t *a, size_t npages, size_t align,
                                      bool *ret_zeroed)
 {
+        ASSERT_ARENA_LOCKED(a);
         la_span_t *s = la_arena_run_reuse_locked(a, npages, align, ret_zeroed);
         if (s != NULL)
                 return s;
@@ -496,6 +501,11 @@ size_t la_arena_purge_all(la_arena_t *a)
 /* la_arena_run_free_locked without the decay step (which may drop the lock to purge). */
 static void run_free_nodecay(la_arena_t *a, la_span_t *s)
 {
+        /* A slab, a large run, a huge mapping the arena keeps, or a run just taken from
+         * the bins (an allocation that failed half-way): a's, and never still in a bin. */
+        LA_ASSERT_INTERNAL(la_span_arena_seen(s) == a);
+        LA_ASSERT_EXPENSIVE(s->kind != LA_SPAN_FREE || s->state >= LA_RUN_NSTATES ||
+                            !la_span_listed(a->bins[s->state][bucket_of(s->npages)], s));
         s->kind = LA_SPAN_FREE;
         s->state = LA_RUN_DIRTY;
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
@@ -505,6 +515,7 @@ static void run_free_nodecay(la_arena_t *a, la_span_t *s)
 
 void la_arena_run_free_locked(la_arena_t *a, la_span_t *s)
 {
+        ASSERT_ARENA_LOCKED(a);
         run_free_nodecay(a, s);
         la_arena_maybe_decay_locked(a);
 }
@@ -563,6 +574,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         la_span_t *s = a->abandoned[c];
         if (s == NULL)
                 return NULL;
+        LA_ASSERT_INTERNAL(s->kind == LA_SPAN_SMALL && s->cls == c && s->owner == 0);
         la_span_list_unlink(&a->abandoned[c], s);
         a->stats.abandoned_n[c]--;
         a->stats.reslabs[c]++;
@@ -572,6 +584,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
 
 la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, bool adopt)
 {
+        ASSERT_ARENA_LOCKED(a);
         la_span_t *s = adopt ? slab_adopt_locked(a, h, c) : NULL;
         if (s != NULL)
                 return s;
@@ -606,6 +619,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
 /* la_arena_slab_release_locked without the decay step. */
 static void slab_release_nodecay(la_arena_t *a, la_span_t *s)
 {
+        LA_ASSERT(s->kind == LA_SPAN_SMALL);
         a->stats.pactive -= s->npages;
         a->stats.nslabs--;
         a->stats.slabs_cur[s->cls]--;
@@ -620,6 +634,7 @@ static void slab_release_nodecay(la_arena_t *a, la_span_t *s)
 
 void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
 {
+        ASSERT_ARENA_LOCKED(a);
         slab_release_nodecay(a, s);
         la_arena_maybe_decay_locked(a);
 }
@@ -641,6 +656,8 @@ static bool abandoned_collect(la_span_t *s)
 
 void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
 {
+        ASSERT_ARENA_LOCKED(a);
+        LA_ASSERT_EXPENSIVE(!la_span_listed(a->abandoned[s->cls], s));
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELAXED);
         /* Remote frees may still arrive; collect what is there now. */
         if (abandoned_collect(s)) {
@@ -677,7 +694,7 @@ static la_arena_t *arena_new(unsigned ind)
         la_heap_t *shared = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
         if (a == NULL || shared == NULL)
                 return NULL;
-        la_mutex_init_named(&a->lock, "arena");
+        la_mutex_init_ranked(&a->lock, "arena", LA_RANK_ARENA);
         a->ind = ind;
         a->next_region_size = REGION_MIN;
         uint64_t now = la_os_now_ns();
@@ -704,7 +721,7 @@ static la_arena_t *arena_new(unsigned ind)
 void la_arenas_boot(void);
 void la_arenas_boot(void)
 {
-        la_mutex_init(&arenas_lock);
+        la_mutex_init_ranked(&arenas_lock, "arena creation", LA_RANK_ARENAS);
         atomic_store(&la_default_decay_ms[0], la_opt.dirty_decay_ms);
         atomic_store(&la_default_decay_ms[1], la_opt.muzzy_decay_ms);
         la_narenas_auto = la_opt.narenas;

@@ -313,9 +313,12 @@ void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
                 /* Deferred work (upcalls.h): a fork child starts its control thread
                  * here, and a heap that grew enough for a memory-pressure watch
                  * (pressure.h); a runtime directory made after the start (README) is
-                 * looked for at most once a second, here and never on the fast paths.  A
-                 * thread heap's refill holds no lock when it returns. */
-                if (h->kind == LA_HEAP_THREAD)
+                 * looked for at most once a second, here and never on the fast paths.
+                 * Only where the thread holds no allocator lock: a thread heap's refill
+                 * holds none when it returns, but its caller may (a pthread_create under
+                 * the background-thread lock, a mallctl under the tree's), and the work
+                 * takes the control server's lock, the lowest rank (os/lockrank.h). */
+                if (h->kind == LA_HEAP_THREAD && la_locks_held == 0)
                         la_deferred_run();
         }
         return p;

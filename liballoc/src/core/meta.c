@@ -19,11 +19,12 @@ static la_span_t *span_free_list;
 
 void la_meta_init(void)
 {
-        la_mutex_init_named(&meta_lock, "metadata");
+        la_mutex_init_ranked(&meta_lock, "metadata", LA_RANK_META);
 }
 
 static void *bump_locked(size_t size, size_t align)
 {
+        LA_ASSERT_INTERNAL(la_mutex_held_by_me(&meta_lock));
         uintptr_t p = la_align_up(cur, align);
         if (cur == 0 || p + size > end) {
                 size_t chunk = size > META_CHUNK ? la_align_up(size, LA_PAGE) : META_CHUNK;

@@ -167,8 +167,18 @@ static inline void la_span_list_push(la_span_t **head, la_span_t *s)
         *head = s;
 }
 
+/* Is s on the list at head?  A walk: for LA_ASSERT_EXPENSIVE. */
+static inline bool la_span_listed(const la_span_t *head, const la_span_t *s)
+{
+        for (; head != NULL; head = head->next)
+                if (head == s)
+                        return true;
+        return false;
+}
+
 static inline void la_span_list_unlink(la_span_t **head, la_span_t *s)
 {
+        LA_ASSERT_EXPENSIVE(la_span_listed(*head, s));
         if (s->prev != NULL)
                 s->prev->next = s->next;
         else

@@ -12,7 +12,7 @@
 #include "core/meta.h"
 #include "core/thread.h"
 
-static la_mutex_t tcache_lock = LA_MUTEX_INITIALIZER_NAMED("tcache");
+static la_mutex_t tcache_lock = LA_MUTEX_INITIALIZER("tcache", LA_RANK_TCACHE);
 static la_heap_t *caches[LA_TCACHES_MAX];
 static la_heap_t *recycled;
 

@@ -231,14 +231,15 @@ static void postfork_child(void)
 
 void la_thread_boot(void)
 {
-        la_mutex_init_named(&registry_lock, "thread registry");
+        la_mutex_init_ranked(&registry_lock, "thread registry", LA_RANK_REGISTRY);
         pthread_key_create(&heap_key, thread_exit);
         la_fork_register(LA_RANK_TCACHE, (la_fork_ops_t){la_tcache_prefork, la_tcache_postfork_parent,
                                                          la_tcache_postfork_child});
         la_fork_register(LA_RANK_REGISTRY, (la_fork_ops_t){registry_prefork, registry_postfork_parent,
                                                            registry_postfork_child});
-        la_fork_register(LA_RANK_ARENA, (la_fork_ops_t){la_arenas_prefork, la_arenas_postfork_parent,
-                                                        la_arenas_postfork_child});
+        la_fork_register(LA_RANK_ARENAS, (la_fork_ops_t){la_arenas_prefork,
+                                                         la_arenas_postfork_parent,
+                                                         la_arenas_postfork_child});
         la_fork_register(LA_RANK_META, (la_fork_ops_t){la_meta_prefork, la_meta_postfork_parent,
                                                        la_meta_postfork_child});
         pthread_atfork(prefork, postfork_parent, postfork_child);

@@ -12,7 +12,7 @@
 #include "stats/stats.h"
 #include "core/thread.h"
 
-static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER_NAMED("mallctl");
+static la_mutex_t ctl_lock = LA_MUTEX_INITIALIZER("mallctl", LA_RANK_CTL);
 static bool ctl_ready; /* the first call takes the first snapshot (epoch 1), as jemalloc */
 
 static void lock_ctl(void)

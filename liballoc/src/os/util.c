@@ -163,9 +163,10 @@ void la_mutex_init(la_mutex_t *mu)
         mu->fork_held = false;
 }
 
-void la_mutex_init_named(la_mutex_t *mu, const char *name)
+void la_mutex_init_ranked(la_mutex_t *mu, const char *name, enum la_rank rank)
 {
         mu->name = name;
+        mu->rank = (uint8_t)rank;
         la_mutex_init(mu);
 }
 
@@ -270,6 +271,86 @@ void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer)
                 mu->prof.max_num_thds = n;
 }
 
+/* ---- lock ranks (la_lockrank_on only) ------------------------------------------------ */
+
+static const char *const rank_names[LA_RANK_N] = {
+        [LA_RANK_NONE] = "none",         [LA_RANK_SERVER] = "server",
+        [LA_RANK_CTL] = "ctl",           [LA_RANK_BG] = "bg",
+        [LA_RANK_TCACHE] = "tcache",     [LA_RANK_REGISTRY] = "registry",
+        [LA_RANK_ARENAS] = "arenas",     [LA_RANK_ARENA] = "arena",
+        [LA_RANK_META] = "meta",         [LA_RANK_PROF_DUMP] = "prof_dump",
+        [LA_RANK_PROF] = "prof",
+};
+
+/* The locks this thread holds, by rank (a count: the prefork handler holds every arena
+ * lock), and the one of each rank it took last (for the message).  Initial-exec TLS, so
+ * a thread's first lock allocates nothing. */
+static __thread uint16_t rank_count[LA_RANK_N] __attribute__((tls_model("initial-exec")));
+static __thread const la_mutex_t *rank_last[LA_RANK_N]
+        __attribute__((tls_model("initial-exec")));
+/* Set while the prefork handler takes a lock: it may hold others of the same rank. */
+static __thread bool rank_prefork __attribute__((tls_model("initial-exec")));
+
+static void rank_describe(char *msg, size_t cap, const la_mutex_t *mu, unsigned rank)
+{
+        if (mu != NULL && mu->name != NULL) {
+                la_strlcat(msg, "the ", cap);
+                la_strlcat(msg, mu->name, cap);
+                la_strlcat(msg, " lock", cap);
+        } else {
+                la_strlcat(msg, mu != NULL ? "an unnamed lock" : "a lock", cap);
+        }
+        la_strlcat(msg, " (rank ", cap);
+        la_strlcat(msg, rank < LA_RANK_N ? rank_names[rank] : "?", cap);
+        la_strlcat(msg, ")", cap);
+}
+
+/* held: the held rank at or above mu's (LA_RANK_N: mu has no rank). */
+static LA_COLD void rank_violation(const la_mutex_t *mu, unsigned held)
+{
+        /* The same lock again: malloc re-entered from a signal handler; say so. */
+        if (la_mutex_held_by_me(mu) ||
+            __atomic_load_n(&mu->m.__data.__owner, __ATOMIC_RELAXED) == my_tid())
+                mutex_reentered(mu);
+        char msg[220];
+        la_strlcpy(msg, "lock order violated: taking ", sizeof(msg));
+        rank_describe(msg, sizeof(msg), mu, mu->rank);
+        if (held < LA_RANK_N) {
+                la_strlcat(msg, " while holding ", sizeof(msg));
+                rank_describe(msg, sizeof(msg), rank_last[held], held);
+        } else {
+                la_strlcat(msg, ", which has no rank", sizeof(msg));
+        }
+        la_fatal(msg);
+}
+
+void la_rank_check(const la_mutex_t *mu)
+{
+        unsigned r = mu->rank;
+        if (r == LA_RANK_NONE || r >= LA_RANK_N)
+                rank_violation(mu, LA_RANK_N);
+        for (unsigned h = LA_RANK_N - 1; h >= r; h--)
+                if (rank_count[h] != 0 && (h > r || !rank_prefork))
+                        rank_violation(mu, h);
+}
+
+void la_rank_took(const la_mutex_t *mu)
+{
+        if (mu->rank < LA_RANK_N) {
+                rank_count[mu->rank]++;
+                rank_last[mu->rank] = mu;
+        }
+}
+
+void la_rank_released(const la_mutex_t *mu)
+{
+        if (mu->rank < LA_RANK_N && rank_count[mu->rank] != 0) {
+                rank_count[mu->rank]--;
+                if (rank_last[mu->rank] == mu)
+                        rank_last[mu->rank] = NULL;
+        }
+}
+
 /* ---- fork ---------------------------------------------------------------------------- */
 
 /* The forking thread's view of its fork (copied into the child with the thread). */
@@ -295,7 +376,11 @@ bool la_mutex_prefork(la_mutex_t *mu)
                 return false;
         }
         if (!fork_ctx.bounded) {
+                /* In rank order (checked): the participants run by rank, and one may
+                 * take several locks of its rank (the arenas, in index order). */
+                rank_prefork = true;
                 la_mutex_lock(mu);
+                rank_prefork = false;
         } else {
                 /* Its holder may be waiting for a lock this thread holds, or be another
                  * thread's fork handler waiting for one: try for a bounded time only. */
@@ -314,7 +399,10 @@ bool la_mutex_prefork(la_mutex_t *mu)
                                 nanosleep(&ts, NULL);
                         }
                 }
+                /* Not checked: the interrupted code holds locks of any rank. */
                 __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
+                if (la_lockrank_on)
+                        la_rank_took(mu);
         }
         mu->fork_held = true;
         fork_ctx.taken++;
@@ -354,6 +442,13 @@ void la_fork_child_done(void)
         /* The locks the prefork handler took were re-initialised, not released. */
         la_locks_held -= fork_ctx.taken;
         fork_ctx.taken = 0;
+        /* For the rank check the child holds no lock: every one was re-initialised, those
+         * the code that the fork interrupted holds too (the child starts over on whole
+         * state, thread.c; that code's releases later find no count to drop). */
+        if (la_lockrank_on) {
+                memset(rank_count, 0, sizeof(rank_count));
+                memset(rank_last, 0, sizeof(rank_last));
+        }
 }
 
 void la_mutex_prof_read(la_mutex_t *mu, la_mutex_prof_t *out, bool reset)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os/lockrank.h"
+
 #define LA_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LA_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LA_NOINLINE __attribute__((noinline))
@@ -22,18 +24,37 @@
 #define LA_CACHELINE 64
 #define LA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Checks, by build type.  Every check compiles in every build and is switched by these
+ * static consts (a disabled one costs nothing: the compiler drops it), so no variant rots
+ * behind an #ifdef.  Three assertion tiers:
+ *   LA_ASSERT           cheap (O(1), slow paths only): every build, release included;
+ *   LA_ASSERT_INTERNAL  internal consistency: builds without NDEBUG (debug, debugoptimized);
+ *   LA_ASSERT_EXPENSIVE walks (lists, maps): -Dbuildtype=debug only (liballoc/meson.build
+ *                       defines LA_BUILD_DEBUG there).
+ * la_lockrank_on: the lock-rank check (below), with the internal tier.
+ */
 #ifdef NDEBUG
 static const bool la_debug = false;
+static const bool la_lockrank_on = false;
 #else
 static const bool la_debug = true;
+static const bool la_lockrank_on = true;
+#endif
+#if !defined(NDEBUG) && defined(LA_BUILD_DEBUG)
+static const bool la_debug_expensive = true;
+#else
+static const bool la_debug_expensive = false;
 #endif
 
-/* Internal assertion: checked in debug builds, compiled (never rots) everywhere. */
-#define LA_ASSERT(cond)                                                                    \
+#define LA_ASSERT_IF(on, cond)                                                             \
         do {                                                                               \
-                if (la_debug && !(cond))                                                   \
+                if ((on) && LA_UNLIKELY(!(cond)))                                          \
                         la_fatal_assert(__FILE__, __LINE__, #cond);                        \
         } while (0)
+#define LA_ASSERT(cond) LA_ASSERT_IF(true, cond)
+#define LA_ASSERT_INTERNAL(cond) LA_ASSERT_IF(la_debug, cond)
+#define LA_ASSERT_EXPENSIVE(cond) LA_ASSERT_IF(la_debug_expensive, cond)
 
 /* Writes s through malloc_message (or stderr); never allocates. */
 void la_message(const char *s);
@@ -65,7 +86,15 @@ size_t la_strlcat(char *dst, const char *src, size_t cap);
  * acquisition to just after the release, so it never undercounts): a thread that finds a
  * lock it holds itself taken (malloc re-entered from a signal handler) dies with a
  * message instead of waiting for itself, and the fork handlers do not wait for locks that
- * could never be released (see la_mutex_prefork). */
+ * could never be released (see la_mutex_prefork).
+ *
+ * Each mutex has a rank (os/lockrank.h), given where it is initialised.  Where
+ * la_lockrank_on (builds without NDEBUG), each thread counts the locks it holds by rank
+ * (initial-exec TLS, util.c) and la_mutex_lock checks, before it waits, that the new
+ * lock's rank is above every rank held; otherwise it aborts with one line naming both
+ * locks.  Trylocks are counted but not checked (they never wait); the prefork handler may
+ * take several locks of one rank (every arena lock, in index order).  Release builds
+ * compile the check and never run it. */
 typedef struct la_mutex_prof {
         uint64_t num_ops, num_wait, num_spin_acq, num_owner_switch;
         uint64_t total_wait_time, max_wait_time; /* ns */
@@ -80,14 +109,19 @@ typedef struct la_mutex {
         const char *name;          /* for messages: "arena", "metadata", ... */
         _Atomic uint32_t nwaiting; /* threads blocked right now */
         bool fork_held;            /* taken by the prefork handler of its holder */
+        uint8_t rank;              /* enum la_rank */
 } la_mutex_t;
 
-#define LA_MUTEX_INITIALIZER {.m = PTHREAD_MUTEX_INITIALIZER}
-#define LA_MUTEX_INITIALIZER_NAMED(n) {.m = PTHREAD_MUTEX_INITIALIZER, .name = (n)}
+#define LA_MUTEX_INITIALIZER(n, r) {.m = PTHREAD_MUTEX_INITIALIZER, .name = (n), .rank = (r)}
 
-/* (Re)initialises the lock; the name is kept. */
+/* (Re)initialises the lock; the name and the rank are kept. */
 void la_mutex_init(la_mutex_t *mu);
-void la_mutex_init_named(la_mutex_t *mu, const char *name);
+void la_mutex_init_ranked(la_mutex_t *mu, const char *name, enum la_rank rank);
+/* The rank check (la_lockrank_on only): before waiting for mu; after taking it (any
+ * way); after releasing it. */
+void la_rank_check(const la_mutex_t *mu);
+void la_rank_took(const la_mutex_t *mu);
+void la_rank_released(const la_mutex_t *mu);
 /* outer: what la_lock_changing held when this lock call began (re-entry check). */
 void la_mutex_lock_slow(la_mutex_t *mu, const la_mutex_t *outer);
 /* A per-thread address that names the calling thread (owner, owner-switch count). */
@@ -104,6 +138,8 @@ static inline void la_mutex_took(la_mutex_t *mu, const la_mutex_t *outer)
 {
         __atomic_store_n(&mu->owner, (const void *)&la_thread_tag, __ATOMIC_RELAXED);
         la_lock_changing = outer;
+        if (la_lockrank_on)
+                la_rank_took(mu);
         mu->prof.num_ops++;
         if (mu->last_owner != &la_thread_tag) {
                 mu->prof.num_owner_switch++;
@@ -112,6 +148,8 @@ static inline void la_mutex_took(la_mutex_t *mu, const la_mutex_t *outer)
 }
 static inline void la_mutex_lock(la_mutex_t *mu)
 {
+        if (la_lockrank_on)
+                la_rank_check(mu);
         la_locks_held++;
         const la_mutex_t *outer = la_lock_changing;
         la_lock_changing = mu;
@@ -141,6 +179,8 @@ static inline void la_mutex_unlock(la_mutex_t *mu)
         __atomic_store_n(&mu->owner, NULL, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&mu->m);
         la_lock_changing = outer;
+        if (la_lockrank_on)
+                la_rank_released(mu);
         la_locks_held--;
 }
 static inline bool la_mutex_held_by_me(const la_mutex_t *mu)

@@ -33,8 +33,8 @@
 
 __thread uint8_t la_tls_prof_busy __attribute__((tls_model("initial-exec")));
 
-la_mutex_t la_prof_lock = LA_MUTEX_INITIALIZER_NAMED("profiling"); /* tables, thread records */
-la_mutex_t la_prof_dump_mtx = LA_MUTEX_INITIALIZER_NAMED("profile dump"); /* dumps, resets */
+la_mutex_t la_prof_lock = LA_MUTEX_INITIALIZER("profiling", LA_RANK_PROF); /* tables, thread records */
+la_mutex_t la_prof_dump_mtx = LA_MUTEX_INITIALIZER("profile dump", LA_RANK_PROF_DUMP); /* dumps, resets */
 
 static _Atomic size_t lg_sample;   /* current sampling rate */
 static _Atomic bool active_init = true; /* prof.thread_active_init */

@@ -473,7 +473,7 @@ void la_prof_interval_add(double bytes)
 
 void la_prof_dump_due(void)
 {
-        if (la_tls_prof_busy || pthread_mutex_trylock(&la_prof_dump_mtx.m) != 0)
+        if (la_tls_prof_busy || !la_mutex_trylock(&la_prof_dump_mtx))
                 return; /* a dump is running: it or the next slow path takes it */
         atomic_store(&la_prof_dump_pending, false);
         char name[LA_CONF_STR_MAX + 96];
@@ -481,7 +481,7 @@ void la_prof_dump_due(void)
                 dump_file_locked(name, NULL);
         if (atomic_exchange(&pending_i, false) && auto_name(name, sizeof(name), 'i', &seq_i))
                 dump_file_locked(name, NULL);
-        pthread_mutex_unlock(&la_prof_dump_mtx.m);
+        la_mutex_unlock(&la_prof_dump_mtx);
 }
 
 /* At exit: the final dump (prof_final) and the leak report (prof_leak). */

@@ -21,15 +21,6 @@
 #include "stats/stats.h"
 #include "os/util.h"
 
-static jp_tok_t toks_buf[JP_MAX_TOKENS];
-static const char *info_dir = "", *info_path = "";
-
-void la_ctl_ops_paths(const char *dir, const char *path)
-{
-        info_dir = dir;
-        info_path = path;
-}
-
 /* Reads a small file whole (NUL-terminated); returns its length or -1. */
 static ssize_t read_file(const char *path, char *buf, size_t cap)
 {
@@ -156,15 +147,7 @@ static void write_error_obj(jp_writer_t *w, const char *code, const char *messag
 
 /* ---- operations -------------------------------------------------------------------- */
 
-typedef struct req_ctx {
-        const char *s;
-        const jp_tok_t *toks;
-        const jp_request_t *req;
-        jp_writer_t *w;
-        bool failed; /* w holds a whole error response instead */
-} req_ctx_t;
-
-static void op_hello(req_ctx_t *c)
+static void op_hello(la_ctl_req_t *c)
 {
         const char *version = NULL;
         size_t sz = sizeof(version);
@@ -201,10 +184,11 @@ static uint64_t stat_field(const char *stat, int n)
         return strtoull(p, NULL, 10);
 }
 
-static void op_info(req_ctx_t *c)
+static void op_info(la_ctl_req_t *c)
 {
         jp_writer_t *w = c->w;
-        static char buf[8192];
+        char *buf = c->scratch.info.buf;
+        const size_t cap = sizeof(c->scratch.info.buf);
         jp_w_obj(w);
         jp_w_key(w, "pid");
         jp_w_u64(w, (uint64_t)getpid());
@@ -215,18 +199,18 @@ static void op_info(req_ctx_t *c)
         jp_w_key(w, "gid");
         jp_w_u64(w, (uint64_t)getegid());
         jp_w_key(w, "comm");
-        ssize_t n = read_file("/proc/self/comm", buf, sizeof(buf));
+        ssize_t n = read_file("/proc/self/comm", buf, cap);
         if (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = '\0';
         jp_w_str(w, n >= 0 ? buf : NULL);
         jp_w_key(w, "exe");
-        n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        n = readlink("/proc/self/exe", buf, cap - 1);
         if (n >= 0)
                 buf[n] = '\0';
         jp_w_str(w, n >= 0 ? buf : NULL);
         jp_w_key(w, "cmdline");
         jp_w_arr(w);
-        n = read_file("/proc/self/cmdline", buf, sizeof(buf));
+        n = read_file("/proc/self/cmdline", buf, cap);
         for (ssize_t i = 0; i < n;) {
                 size_t len = strnlen(buf + i, (size_t)(n - i));
                 jp_w_strn(w, buf + i, len);
@@ -235,18 +219,18 @@ static void op_info(req_ctx_t *c)
         jp_w_arr_end(w);
         jp_w_key(w, "start_time");
         uint64_t start = 0, btime = 0;
-        if (read_file("/proc/self/stat", buf, sizeof(buf)) > 0)
+        if (read_file("/proc/self/stat", buf, cap) > 0)
                 start = stat_field(buf, 22);
-        if (read_file("/proc/stat", buf, sizeof(buf)) > 0) {
+        if (read_file("/proc/stat", buf, cap) > 0) {
                 const char *b = strstr(buf, "\nbtime ");
                 btime = b != NULL ? strtoull(b + 7, NULL, 10) : 0;
         }
         long hz = sysconf(_SC_CLK_TCK);
         jp_w_u64(w, btime + (hz > 0 ? start / (uint64_t)hz : 0));
         jp_w_key(w, "cgroup");
-        n = read_file("/proc/self/cgroup", buf, sizeof(buf));
-        static char cg[4096]; /* the control thread only, like buf */
-        if (n > 0 && jp_cgroup_of(buf, cg, sizeof(cg)) > 0)
+        n = read_file("/proc/self/cgroup", buf, cap);
+        char *cg = c->scratch.info.cgroup;
+        if (n > 0 && jp_cgroup_of(buf, cg, sizeof(c->scratch.info.cgroup)) > 0)
                 jp_w_str(w, cg);
         else
                 jp_w_null(w);
@@ -260,13 +244,11 @@ static void op_info(req_ctx_t *c)
         la_ctl_byname("version", &version, &sz, NULL, 0);
         jp_w_str(w, version);
         jp_w_key(w, "runtime_dir");
-        jp_w_str(w, info_dir);
+        jp_w_str(w, c->dir);
         jp_w_key(w, "socket");
-        jp_w_str(w, info_path);
+        jp_w_str(w, c->path);
         jp_w_obj_end(w);
 }
-
-#define NAME_MAX_LEN 256
 
 /* Names whose read acts (creates an arena or a cache): not for get, which read-only peers
  * may use; set with a null value performs the read and answers its value. */
@@ -306,9 +288,9 @@ static const char *socket_refused(const char *name)
         return NULL;
 }
 
-static void op_get(req_ctx_t *c)
+static void op_get(la_ctl_req_t *c)
 {
-        int a = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_NAMES); /* checked */
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_NAMES); /* checked */
         jp_writer_t *w = c->w;
         jp_w_obj(w);
         jp_w_key(w, JP_ARG_VALUES);
@@ -316,7 +298,7 @@ static void op_get(req_ctx_t *c)
         for (uint32_t i = (uint32_t)a + 1, k = 0; k < c->toks[a].size; k++) {
                 const jp_tok_t *t = &c->toks[i];
                 i = t->next;
-                char name[NAME_MAX_LEN];
+                char name[LA_CTL_NAME_MAX];
                 jp_str_copy(c->s, t, name, sizeof(name)); /* checked: fits, no NUL */
                 jp_w_key(w, name);
                 const char *type, *rw;
@@ -353,7 +335,7 @@ static void op_get(req_ctx_t *c)
 }
 
 /* Converts a JSON value token for a name of kind k; false if it does not fit. */
-static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum jp_kind k, value_t *v,
+static bool parse_value(la_ctl_req_t *c, const jp_tok_t *t, enum jp_kind k, value_t *v,
                         char *strbuf, size_t strcap)
 {
         uint64_t u;
@@ -388,9 +370,9 @@ static bool parse_value(req_ctx_t *c, const jp_tok_t *t, enum jp_kind k, value_t
         }
 }
 
-static void op_set(req_ctx_t *c)
+static void op_set(la_ctl_req_t *c)
 {
-        int o = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_VALUES);
+        int o = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_VALUES);
         jp_writer_t *w = c->w;
         jp_w_obj(w);
         jp_w_key(w, JP_ARG_VALUES);
@@ -399,7 +381,7 @@ static void op_set(req_ctx_t *c)
                 const jp_tok_t *key = &c->toks[i];
                 const jp_tok_t *val = &c->toks[key->next];
                 i = val->next;
-                char name[NAME_MAX_LEN];
+                char name[LA_CTL_NAME_MAX];
                 jp_str_copy(c->s, key, name, sizeof(name)); /* checked: fits, no NUL */
                 jp_w_key(w, name);
                 const char *type, *rw;
@@ -414,7 +396,6 @@ static void op_set(req_ctx_t *c)
                         continue;
                 }
                 enum jp_kind kind = jp_type_kind(type);
-                static char strbuf[1024];
                 value_t nv, ov;
                 memset(&ov, 0, sizeof(ov));
                 if (read_acts(name) && val->type == JP_NULL) {
@@ -427,7 +408,7 @@ static void op_set(req_ctx_t *c)
                         write_typed(w, type, "value", kind, &ov);
                         continue;
                 }
-                if (!parse_value(c, val, kind, &nv, strbuf, sizeof(strbuf))) {
+                if (!parse_value(c, val, kind, &nv, c->scratch.str, sizeof(c->scratch.str))) {
                         write_error_obj(w, "bad_value", "the value does not fit the name's type");
                         continue;
                 }
@@ -453,14 +434,14 @@ static void op_set(req_ctx_t *c)
 /* list: the prefix may use real indices ("stats.arenas.0.bins") or <i>/<j>. */
 typedef struct list_arg {
         jp_writer_t *w;
-        char prefix[NAME_MAX_LEN];
+        char prefix[LA_CTL_NAME_MAX];
 } list_arg_t;
 
 static void normalise_prefix(char *p)
 {
-        char out[NAME_MAX_LEN];
+        char out[LA_CTL_NAME_MAX];
         jp_name_pattern(p, out, sizeof(out), NULL);
-        la_strlcpy(p, out, NAME_MAX_LEN);
+        la_strlcpy(p, out, LA_CTL_NAME_MAX);
 }
 
 static int list_one(const char *name, const char *type, const char *rw, void *arg)
@@ -481,12 +462,12 @@ static int list_one(const char *name, const char *type, const char *rw, void *ar
         return 0;
 }
 
-static void op_list(req_ctx_t *c)
+static void op_list(la_ctl_req_t *c)
 {
-        static list_arg_t a;
+        list_arg_t a;
         a.w = c->w;
         a.prefix[0] = '\0';
-        int p = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_PREFIX);
+        int p = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PREFIX);
         if (p >= 0)
                 jp_str_copy(c->s, &c->toks[p], a.prefix, sizeof(a.prefix));
         normalise_prefix(a.prefix);
@@ -498,7 +479,7 @@ static void op_list(req_ctx_t *c)
         jp_w_obj_end(c->w);
 }
 
-static void op_stats_summary(req_ctx_t *c)
+static void op_stats_summary(la_ctl_req_t *c)
 {
         jp_writer_t *w = c->w;
         static const char *const totals[] = {"allocated", "active",   "metadata",
@@ -609,9 +590,9 @@ static void stats_cb(void *arg, const char *s)
         w->len += n;
 }
 
-static void op_stats(req_ctx_t *c)
+static void op_stats(la_ctl_req_t *c)
 {
-        int f = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_FULL);
+        int f = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_FULL);
         if (f >= 0 && c->toks[f].type == JP_TRUE) {
                 c->w->after_key = false; /* the document is the value of "result" */
                 la_stats_print(stats_cb, c->w, "J");
@@ -620,9 +601,9 @@ static void op_stats(req_ctx_t *c)
         op_stats_summary(c);
 }
 
-static unsigned purge_arena(req_ctx_t *c)
+static unsigned purge_arena(la_ctl_req_t *c)
 {
-        int a = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_ARENA);
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_ARENA);
         uint64_t v = LA_ARENAS_ALL;
         if (a >= 0)
                 jp_get_u64(c->s, &c->toks[a], &v);
@@ -632,13 +613,13 @@ static unsigned purge_arena(req_ctx_t *c)
 /* "pressure": true asks for what a memory-pressure event does (pressure.event: every
  * arena, the thread heaps' surplus, the purges that follow for a while) instead of one
  * arena's purge; jemctld's governor sends it. */
-static bool purge_pressure(req_ctx_t *c)
+static bool purge_pressure(la_ctl_req_t *c)
 {
-        int t = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_PRESSURE);
+        int t = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PRESSURE);
         return t >= 0 && c->toks[t].type == JP_TRUE;
 }
 
-static void op_purge(req_ctx_t *c)
+static void op_purge(la_ctl_req_t *c)
 {
         char name[64];
         uint64_t before = rss_bytes();
@@ -659,10 +640,10 @@ static void op_purge(req_ctx_t *c)
         jp_w_obj_end(c->w);
 }
 
-static void op_decay_all(req_ctx_t *c)
+static void op_decay_all(la_ctl_req_t *c)
 {
-        int dt = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_DIRTY_MS);
-        int mt = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_MUZZY_MS);
+        int dt = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_DIRTY_MS);
+        int mt = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_MUZZY_MS);
         int64_t dirty = 0, muzzy = 0;
         jp_get_i64(c->s, &c->toks[dt], &dirty);
         bool has_muzzy = mt >= 0 && jp_get_i64(c->s, &c->toks[mt], &muzzy);
@@ -703,15 +684,6 @@ static void op_decay_all(req_ctx_t *c)
 
 #define PROF_DUMP_MAX ((size_t)JP_DUMP_MAX) /* bytes of one dump passed to a client */
 
-static int pending_fd = -1; /* the descriptor a dump hands to the client */
-
-int la_ctl_take_fd(void)
-{
-        int fd = pending_fd;
-        pending_fd = -1;
-        return fd;
-}
-
 enum prof_action { PROF_ON, PROF_OFF, PROF_STATUS, PROF_RESET, PROF_DUMP, PROF_BAD };
 
 static enum prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
@@ -749,10 +721,10 @@ static int prof_dump_memfd(enum jp_err *e, const char **msg)
         return fd;
 }
 
-static void op_prof(req_ctx_t *c)
+static void op_prof(la_ctl_req_t *c)
 {
-        enum prof_action act = prof_action(c->s, c->toks, c->req->args);
-        int l = jp_obj_find(c->s, c->toks, c->req->args, JP_ARG_LG_SAMPLE);
+        enum prof_action act = prof_action(c->s, c->toks, c->req.args);
+        int l = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
         uint64_t lg = 0;
         bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
         bool was = la_prof_get_active();
@@ -762,13 +734,13 @@ static void op_prof(req_ctx_t *c)
                 int fd = prof_dump_memfd(&e, &msg);
                 if (fd < 0) {
                         jp_w_init(c->w, c->w->buf, c->w->cap);
-                        jp_response_error(c->w, c->req->id, e, msg);
+                        jp_response_error(c->w, c->req.id, e, msg);
                         c->failed = true;
                         return;
                 }
                 struct stat st;
                 fstat(fd, &st);
-                pending_fd = fd;
+                c->pass_fd = fd;
                 jp_w_obj(c->w);
                 jp_w_key(c->w, "format");
                 jp_w_str(c->w, "heap_v2");
@@ -801,19 +773,21 @@ static void op_prof(req_ctx_t *c)
         jp_w_obj_end(c->w);
 }
 
-/* Argument checks that must pass before anything is done (a request either runs whole or
- * is refused whole).  Returns JP_OK or the error, with *msg set. */
+/* ---- argument checks: each passes before anything is done (a request either runs whole
+ * or is refused whole); JP_OK, or the error with *msg set ----------------------------- */
+
 /* The names of a get (array) or a set (object keys): each a string that unescapes to a
  * name of at most 255 bytes without NUL, none repeated (after unescaping), so the answer
  * has exactly one entry per name. */
-static bool names_ok(const char *s, const jp_tok_t *toks, int a)
+static bool names_ok(la_ctl_req_t *c, int a)
 {
-        static char names[JP_MAX_NAMES][NAME_MAX_LEN];
+        char(*names)[LA_CTL_NAME_MAX] = c->scratch.names;
+        const jp_tok_t *toks = c->toks;
         bool object = toks[a].type == JP_OBJECT;
         uint32_t i = (uint32_t)a + 1;
         for (uint32_t k = 0; k < toks[a].size; k++) {
                 if (toks[i].type != JP_STRING ||
-                    jp_str_copy(s, &toks[i], names[k], NAME_MAX_LEN) < 0)
+                    jp_str_copy(c->s, &toks[i], names[k], LA_CTL_NAME_MAX) < 0)
                         return false;
                 for (uint32_t j = 0; j < k; j++)
                         if (strcmp(names[j], names[k]) == 0)
@@ -823,129 +797,139 @@ static bool names_ok(const char *s, const jp_tok_t *toks, int a)
         return true;
 }
 
-static enum jp_err check_args(const char *s, const jp_tok_t *toks, const jp_request_t *req,
-                              const char **msg)
+static enum jp_err check_names(la_ctl_req_t *c, const char **msg)
 {
-        int a;
-        switch (req->op) {
-        case JP_OP_GET:
-        case JP_OP_SET: {
-                bool get = req->op == JP_OP_GET;
-                a = jp_obj_find(s, toks, req->args, get ? JP_ARG_NAMES : JP_ARG_VALUES);
-                *msg = get ? "\"names\" must be an array of at most 256 different names, "
-                             "each shorter than 256 bytes"
-                           : "\"values\" must be an object of at most 256 different names, "
-                             "each shorter than 256 bytes";
-                if (a < 0 || toks[a].type != (get ? JP_ARRAY : JP_OBJECT) ||
-                    toks[a].size > JP_MAX_NAMES || !names_ok(s, toks, a))
-                        return JP_ERR_BAD_REQUEST;
-                return JP_OK;
-        }
-        case JP_OP_LIST:
-                a = jp_obj_find(s, toks, req->args, JP_ARG_PREFIX);
-                *msg = "\"prefix\" must be a string";
-                return a < 0 || (toks[a].type == JP_STRING &&
-                                 toks[a].end - toks[a].start < NAME_MAX_LEN)
-                               ? JP_OK
-                               : JP_ERR_BAD_REQUEST;
-        case JP_OP_STATS:
-                a = jp_obj_find(s, toks, req->args, JP_ARG_FULL);
-                *msg = "\"full\" must be true or false";
-                return a < 0 || toks[a].type == JP_TRUE || toks[a].type == JP_FALSE
-                               ? JP_OK
-                               : JP_ERR_BAD_REQUEST;
-        case JP_OP_PURGE: {
-                uint64_t v;
-                unsigned narenas = 0;
-                size_t sz = sizeof(narenas);
-                la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
-                a = jp_obj_find(s, toks, req->args, JP_ARG_ARENA);
-                *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 "
-                       "(all)";
-                return a < 0 || (jp_get_u64(s, &toks[a], &v) &&
-                                 (v < narenas || v == LA_ARENAS_ALL))
-                               ? JP_OK
-                               : JP_ERR_BAD_REQUEST;
-        }
-        case JP_OP_PROF: {
-                uint64_t v;
-                *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
-                       "integer from 0 to 63";
-                if (prof_action(s, toks, req->args) == PROF_BAD)
-                        return JP_ERR_BAD_REQUEST;
-                a = jp_obj_find(s, toks, req->args, JP_ARG_LG_SAMPLE);
-                return a < 0 || (jp_get_u64(s, &toks[a], &v) && v <= 63) ? JP_OK
-                                                                         : JP_ERR_BAD_REQUEST;
-        }
-        case JP_OP_DECAY_ALL: {
-                int64_t v;
-                a = jp_obj_find(s, toks, req->args, JP_ARG_DIRTY_MS);
-                int m = jp_obj_find(s, toks, req->args, JP_ARG_MUZZY_MS);
-                *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
-                       "0 (at once) or milliseconds";
-                if (a < 0 || !jp_get_i64(s, &toks[a], &v) || !la_decay_ms_valid((ssize_t)v))
-                        return JP_ERR_BAD_REQUEST;
-                if (m >= 0 && (!jp_get_i64(s, &toks[m], &v) || !la_decay_ms_valid((ssize_t)v)))
-                        return JP_ERR_BAD_REQUEST;
-                return JP_OK;
-        }
-        default:
-                return JP_OK;
-        }
+        bool get = c->req.op == JP_OP_GET;
+        int a = jp_obj_find(c->s, c->toks, c->req.args, get ? JP_ARG_NAMES : JP_ARG_VALUES);
+        *msg = get ? "\"names\" must be an array of at most 256 different names, "
+                     "each shorter than 256 bytes"
+                   : "\"values\" must be an object of at most 256 different names, "
+                     "each shorter than 256 bytes";
+        if (a < 0 || c->toks[a].type != (get ? JP_ARRAY : JP_OBJECT) ||
+            c->toks[a].size > JP_MAX_NAMES || !names_ok(c, a))
+                return JP_ERR_BAD_REQUEST;
+        return JP_OK;
 }
 
-static unsigned perms_needed(enum jp_op op)
+static enum jp_err check_list(la_ctl_req_t *c, const char **msg)
 {
-        switch (op) {
-        case JP_OP_SET:
-        case JP_OP_PURGE:
-        case JP_OP_DECAY_ALL:
-                return PERM_WRITE;
-        case JP_OP_PROF:
-                return PERM_PROF;
-        default:
-                return PERM_READ;
-        }
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PREFIX);
+        *msg = "\"prefix\" must be a string";
+        return a < 0 || (c->toks[a].type == JP_STRING &&
+                         c->toks[a].end - c->toks[a].start < LA_CTL_NAME_MAX)
+                       ? JP_OK
+                       : JP_ERR_BAD_REQUEST;
 }
 
-enum jp_err la_ctl_prepare(const char *s, size_t len, unsigned perms, jp_request_t *req,
-                           const char **msg)
+static enum jp_err check_stats(la_ctl_req_t *c, const char **msg)
 {
-        enum jp_err e = jp_request_parse(s, len, toks_buf, JP_MAX_TOKENS, req);
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_FULL);
+        *msg = "\"full\" must be true or false";
+        return a < 0 || c->toks[a].type == JP_TRUE || c->toks[a].type == JP_FALSE
+                       ? JP_OK
+                       : JP_ERR_BAD_REQUEST;
+}
+
+static enum jp_err check_purge(la_ctl_req_t *c, const char **msg)
+{
+        uint64_t v;
+        unsigned narenas = 0;
+        size_t sz = sizeof(narenas);
+        la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_ARENA);
+        *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 (all)";
+        return a < 0 || (jp_get_u64(c->s, &c->toks[a], &v) &&
+                         (v < narenas || v == LA_ARENAS_ALL))
+                       ? JP_OK
+                       : JP_ERR_BAD_REQUEST;
+}
+
+static enum jp_err check_prof(la_ctl_req_t *c, const char **msg)
+{
+        uint64_t v;
+        *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
+               "integer from 0 to 63";
+        if (prof_action(c->s, c->toks, c->req.args) == PROF_BAD)
+                return JP_ERR_BAD_REQUEST;
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
+        return a < 0 || (jp_get_u64(c->s, &c->toks[a], &v) && v <= 63) ? JP_OK
+                                                                       : JP_ERR_BAD_REQUEST;
+}
+
+static enum jp_err check_decay_all(la_ctl_req_t *c, const char **msg)
+{
+        int64_t v;
+        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_DIRTY_MS);
+        int m = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_MUZZY_MS);
+        *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
+               "0 (at once) or milliseconds";
+        if (a < 0 || !jp_get_i64(c->s, &c->toks[a], &v) || !la_decay_ms_valid((ssize_t)v))
+                return JP_ERR_BAD_REQUEST;
+        if (m >= 0 && (!jp_get_i64(c->s, &c->toks[m], &v) || !la_decay_ms_valid((ssize_t)v)))
+                return JP_ERR_BAD_REQUEST;
+        return JP_OK;
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+#define DENIED_WRITE "this peer may read but not change settings"
+
+typedef struct la_ctl_op {
+        const char *name;   /* as the protocol spells it (jp_op_name) */
+        unsigned perm;      /* the PERM_* the peer needs */
+        const char *denied; /* the message when it lacks it */
+        bool pure;          /* running it again changes nothing */
+        enum jp_err (*check)(la_ctl_req_t *c, const char **msg); /* NULL: nothing to check */
+        void (*run)(la_ctl_req_t *c);
+} la_ctl_op_t;
+
+static const la_ctl_op_t ops[JP_NOPS] = {
+        [JP_OP_HELLO] = {"hello", PERM_READ, NULL, true, NULL, op_hello},
+        [JP_OP_INFO] = {"info", PERM_READ, NULL, true, NULL, op_info},
+        [JP_OP_GET] = {"get", PERM_READ, NULL, true, check_names, op_get},
+        [JP_OP_SET] = {"set", PERM_WRITE, DENIED_WRITE, false, check_names, op_set},
+        [JP_OP_LIST] = {"list", PERM_READ, NULL, true, check_list, op_list},
+        [JP_OP_STATS] = {"stats", PERM_READ, NULL, true, check_stats, op_stats},
+        [JP_OP_PURGE] = {"purge", PERM_WRITE, DENIED_WRITE, false, check_purge, op_purge},
+        [JP_OP_DECAY_ALL] = {"decay-all", PERM_WRITE, DENIED_WRITE, false, check_decay_all,
+                             op_decay_all},
+        [JP_OP_PROF] = {"prof", PERM_PROF, "this peer may not capture profiles", false,
+                        check_prof, op_prof},
+};
+
+enum jp_err la_ctl_prepare(la_ctl_req_t *c, const char **msg)
+{
+        c->op = NULL;
+        c->w = NULL;
+        c->failed = false;
+        c->pass_fd = -1;
         *msg = NULL;
-        if (e == JP_OK && (perms & perms_needed(req->op)) == 0) {
-                e = JP_ERR_PERMISSION;
-                *msg = req->op == JP_OP_PROF ? "this peer may not capture profiles"
-                                             : "this peer may read but not change settings";
+        enum jp_err e = jp_request_parse(c->s, c->len, c->toks, JP_MAX_TOKENS, &c->req);
+        if (e != JP_OK)
+                return e;
+        const la_ctl_op_t *op = &ops[c->req.op]; /* jp_request_parse knows only these */
+        LA_ASSERT_INTERNAL(op->run != NULL && strcmp(op->name, jp_op_name(c->req.op)) == 0);
+        if ((c->perms & op->perm) == 0) {
+                *msg = op->denied;
+                return JP_ERR_PERMISSION;
         }
-        if (e == JP_OK)
-                e = check_args(s, toks_buf, req, msg);
-        return e;
+        if (op->check != NULL && (e = op->check(c, msg)) != JP_OK)
+                return e;
+        c->op = op;
+        return JP_OK;
 }
 
-bool la_ctl_pure(const jp_request_t *req)
+bool la_ctl_pure(const la_ctl_req_t *c)
 {
-        return req->op != JP_OP_SET && req->op != JP_OP_PURGE && req->op != JP_OP_DECAY_ALL &&
-               req->op != JP_OP_PROF;
+        return c->op == NULL || c->op->pure;
 }
 
-void la_ctl_run(const char *s, const jp_request_t *req, jp_writer_t *w)
+void la_ctl_run(la_ctl_req_t *c, jp_writer_t *w)
 {
-        req_ctx_t c = {s, toks_buf, req, w, false};
-        jp_response_begin(w, req->id);
-        switch (req->op) {
-        case JP_OP_HELLO: op_hello(&c); break;
-        case JP_OP_INFO: op_info(&c); break;
-        case JP_OP_GET: op_get(&c); break;
-        case JP_OP_SET: op_set(&c); break;
-        case JP_OP_LIST: op_list(&c); break;
-        case JP_OP_STATS: op_stats(&c); break;
-        case JP_OP_PURGE: op_purge(&c); break;
-        case JP_OP_DECAY_ALL: op_decay_all(&c); break;
-        case JP_OP_PROF: op_prof(&c); break;
-        default: jp_w_null(w); break;
-        }
-        if (!c.failed)
+        c->w = w;
+        c->failed = false;
+        jp_response_begin(w, c->req.id);
+        c->op->run(c);
+        if (!c->failed)
                 jp_response_end(w);
 }
-

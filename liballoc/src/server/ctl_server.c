@@ -77,7 +77,7 @@ static struct {
         size_t out_total; /* sum of the clients' out_len */
 } srv = {.lfd = -1, .wake = {-1, -1}};
 
-static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER_NAMED("control server"); /* start / stop */
+static la_mutex_t srv_lock = LA_MUTEX_INITIALIZER("control server", LA_RANK_SERVER); /* start / stop */
 bool la_ctl_server_restart_pending;
 /* The runtime directory did not exist at start: la_ctl_server_dir_tick looks again. */
 bool la_ctl_server_dir_pending;
@@ -123,13 +123,13 @@ static void set_out(client_t *cl, char *buf, size_t len)
 }
 
 /* Queues the response to one request; side-effect-free requests are rebuilt in a larger
- * buffer when they do not fit. */
-static void respond_payload(client_t *cl, const char *s, size_t len)
+ * buffer when they do not fit.  The request (its tokens, the descriptor it hands back)
+ * lives in r, one per request (ctl_ops.h). */
+static void respond_request(client_t *cl, la_ctl_req_t *r)
 {
-        jp_request_t req;
         const char *msg;
-        enum jp_err e = la_ctl_prepare(s, len, cl->perms, &req, &msg);
-        bool pure = e != JP_OK || la_ctl_pure(&req);
+        enum jp_err e = la_ctl_prepare(r, &msg);
+        bool pure = la_ctl_pure(r);
         size_t cap = pure ? OUT_INITIAL : 4 * OUT_INITIAL;
         for (;;) {
                 if (srv.out_total + cap > OUT_TOTAL_MAX) {
@@ -145,10 +145,11 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                 jp_writer_t w;
                 jp_w_init(&w, buf + JP_HDR_SIZE, cap);
                 if (e != JP_OK)
-                        jp_response_error(&w, req.id, e, msg);
+                        jp_response_error(&w, r->req.id, e, msg);
                 else
-                        la_ctl_run(s, &req, &w);
-                cl->pass_fd = la_ctl_take_fd();
+                        la_ctl_run(r, &w);
+                cl->pass_fd = r->pass_fd; /* ours now */
+                r->pass_fd = -1;
                 if (w.overflow && pure && cap < JP_RESP_MAX) {
                         free(buf);
                         cap = cap * 4 > JP_RESP_MAX ? JP_RESP_MAX : cap * 4;
@@ -156,13 +157,29 @@ static void respond_payload(client_t *cl, const char *s, size_t len)
                 }
                 if (w.overflow) {
                         jp_w_init(&w, buf + JP_HDR_SIZE, cap);
-                        jp_response_error(&w, req.id, JP_ERR_TOO_LARGE,
+                        jp_response_error(&w, r->req.id, JP_ERR_TOO_LARGE,
                                           "the response would exceed 16 MiB");
                 }
                 jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
                 set_out(cl, buf, JP_HDR_SIZE + w.len);
                 return;
         }
+}
+
+static void respond_payload(client_t *cl, const char *s, size_t len)
+{
+        la_ctl_req_t *r = malloc(sizeof(*r)); /* ~90 KiB: tokens and op buffers */
+        if (r == NULL) {
+                cl->close_after = true;
+                return;
+        }
+        r->s = s;
+        r->len = len;
+        r->perms = cl->perms;
+        r->dir = srv.dir;
+        r->path = srv.path;
+        respond_request(cl, r);
+        free(r);
 }
 
 static void respond_error(client_t *cl, enum jp_err e, const char *msg)
@@ -754,7 +771,6 @@ static void start_locked(void)
 {
         if (srv.running) {
                 if (srv.lfd < 0 && socket_start_locked()) {
-                        la_ctl_ops_paths(srv.dir, srv.path);
                         ssize_t w = write(srv.wake[1], "r", 1); /* poll the new socket */
                         (void)w;
                 }
@@ -788,8 +804,6 @@ static void start_locked(void)
                 la_pressure_disarm();
                 return;
         }
-        if (sock)
-                la_ctl_ops_paths(srv.dir, srv.path);
         srv.running = true;
 }
 
