@@ -17,7 +17,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 /* Output is collected in static storage: the callbacks must not allocate. */
 struct sink {
@@ -224,7 +224,7 @@ static void test_message_hook(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_text();
         test_json();
         test_message_hook();
