@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the non-standard *allocx family and the header (api.md §1, §4):
+ * Conformance of the non-standard *allocx family and the header (jemalloc(3), liballoc(3)):
  * header macro values (MALLOCX_ALIGN(4096)=0xc, MALLOCX_TCACHE(0)=0x200,
  * MALLOCX_ARENA(3)=0x400000, MALLOCX_TCACHE_NONE=0x100, version macros, ...); mallocx with
  * every MALLOCX_ALIGN / MALLOCX_LG_ALIGN up to 1 MiB, MALLOCX_ZERO, MALLOCX_TCACHE_NONE and

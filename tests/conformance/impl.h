@@ -5,7 +5,7 @@
  * The runner (run.sh) runs each program once against liballoc and once with Debian's
  * jemalloc preloaded and tells the program which one through CONF_IMPL=liballoc|jemalloc;
  * impl_is_jemalloc() answers that, for the few checks where liballoc deliberately differs
- * from jemalloc 5.3.0 (see api.md).  impl_init() also verifies that malloc really resolves
+ * from jemalloc 5.3.0 (each says why where it checks).  impl_init() also verifies that malloc really resolves
  * into the library the runner claims, so a broken LD_PRELOAD cannot pass silently, and
  * makes the summary line start with the library's name.  The rest keeps the compiler from
  * reasoning about allocations (escape, opaque, launder) and fills and verifies patterns.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of mallctl, mallctlnametomib and mallctlbymib for the first subset of names
- * (api.md §5, mallctl.md): version, epoch, arenas.narenas, arenas.create, thread.arena,
+ * (docs/mallctl.md): version, epoch, arenas.narenas, arenas.create, thread.arena,
  * thread.tcache.flush, stats.{allocated,active,resident,mapped}, opt.narenas,
  * opt.dirty_decay_ms, opt.muzzy_decay_ms and opt.tcache (with their defaults when no
  * configuration is given).  Error codes: ENOENT for unknown names, interior nodes and extra

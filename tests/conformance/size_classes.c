@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the size classes (api.md §2): the usable size that malloc_usable_size,
+ * Conformance of the size classes (jemalloc 5.3.0's classes, liballoc(3)): the usable size that malloc_usable_size,
  * sallocx and nallocx report for every small class boundary (8 ... 14336, 36 classes), the
  * documented examples (0->8, 9->16, 17->32, 100->112, 5000->5120, 16385->20480), every one
  * of the 196 large classes from 16 KiB to 0x7000000000000000 through nallocx (and through

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of malloc_stats_print's JSON form ("J", stats-json.md) and the text form's
+ * Conformance of malloc_stats_print's JSON form ("J", the document jemalloc 5.3.0 writes) and the text form's
  * headline figures.  The captured output is parsed by a small strict JSON parser
  * (RFC 8259 grammar, compact framing) that also detects duplicate keys within an object.
  * jemalloc 5.3.0 writes some keys twice (opt.stats_print, opt.stats_print_opts,

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the standard allocation family against jemalloc 5.3.0 (api.md §3):
+ * Conformance of the standard allocation family against jemalloc 5.3.0:
  * malloc, calloc, realloc, free, posix_memalign, aligned_alloc, memalign, valloc and
  * malloc_usable_size -- size 0, overflow and too-large requests, errno values, the
  * posix_memalign error contract (EINVAL for 0/4/24, *p and errno untouched), alignment of
  * every power of two up to 1 MiB, zero filling, contents kept across realloc moves,
  * realloc(p, 0) freeing, and cross-thread free.
  *
- * Deliberate differences (api.md): memalign(64, 0) and valloc(0) are not aligned in
+ * Deliberate differences: memalign(64, 0) and valloc(0) are not aligned in
  * jemalloc 5.3.0 (checked as such in the jemalloc run, liballoc must align them); a failed
  * realloc leaves errno alone in jemalloc and sets ENOMEM in liballoc; memalign/valloc
  * failures leave errno alone in jemalloc, liballoc may also set the POSIX value.

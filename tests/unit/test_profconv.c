@@ -32,7 +32,7 @@
 #include "../common/check.h"
 #include "pc/profconv.h"
 
-/* The reference's example (docs: heap-profile-format.md, section 5), maps shortened. */
+/* A dump of the shape docs/profiling.md describes, maps shortened. */
 static const char example[] =
         "heap_v2/1\n"
         "  t*: 25: 2185728 [0: 0]\n"
