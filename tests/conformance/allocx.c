@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the non-standard *allocx family and the header (api.md §1, §4):
+ * Conformance of the non-standard *allocx family and the header (jemalloc(3), liballoc(3)):
  * header macro values (MALLOCX_ALIGN(4096)=0xc, MALLOCX_TCACHE(0)=0x200,
  * MALLOCX_ARENA(3)=0x400000, MALLOCX_TCACHE_NONE=0x100, version macros, ...); mallocx with
  * every MALLOCX_ALIGN / MALLOCX_LG_ALIGN up to 1 MiB, MALLOCX_ZERO, MALLOCX_TCACHE_NONE and
@@ -20,7 +20,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define MiB ((size_t)1 << 20)
 #define LARGE_MAXCLASS ((size_t)0x7000000000000000ULL)
@@ -51,20 +51,20 @@ static void heap_sane(const char *what, size_t sz, int flags, size_t n)
         void **p = calloc(n, sizeof(*p));
         size_t want = nallocx(sz, flags);
 
-        if (!GCHECK(p != NULL, "%s: calloc failed", what))
+        if (!EXPECTF(p != NULL, "%s: calloc failed", what))
                 return;
         for (size_t i = 0; i < n; i++) {
                 p[i] = mallocx(sz, flags);
-                if (!GCHECK(p[i] != NULL, "%s: mallocx(%zu) = NULL", what, sz))
+                if (!EXPECTF(p[i] != NULL, "%s: mallocx(%zu) = NULL", what, sz))
                         break;
-                GCHECK(sallocx(p[i], 0) == want, "%s: sallocx %zu, want %zu", what,
+                EXPECTF(sallocx(p[i], 0) == want, "%s: sallocx %zu, want %zu", what,
                        sallocx(p[i], 0), want);
                 memset(p[i], (int)(i & 0xff), sz);
         }
         qsort(p, n, sizeof(*p), cmp_ptr);
         for (size_t i = 0; i + 1 < n; i++)
                 if (p[i] != NULL)
-                        GCHECK((uintptr_t)p[i] + want <= (uintptr_t)p[i + 1],
+                        EXPECTF((uintptr_t)p[i] + want <= (uintptr_t)p[i + 1],
                                "%s: blocks %p and %p overlap", what, p[i], p[i + 1]);
         for (size_t i = 0; i < n; i++)
                 if (p[i] != NULL)
@@ -115,14 +115,14 @@ static void test_mallocx_basic(void)
         GROUP_BEGIN("mallocx/usable_matches_nallocx");
         for (size_t n = 1; n < 40 * MiB; n += 1 + n / 3) {
                 p = mallocx(opaque(n), 0);
-                if (!GCHECK(p != NULL, "mallocx(%zu) = NULL", n))
+                if (!EXPECTF(p != NULL, "mallocx(%zu) = NULL", n))
                         continue;
-                GCHECK(sallocx(p, 0) == nallocx(n, 0) && sallocx(p, 0) >= n,
+                EXPECTF(sallocx(p, 0) == nallocx(n, 0) && sallocx(p, 0) >= n,
                        "mallocx(%zu): sallocx %zu nallocx %zu", n, sallocx(p, 0), nallocx(n, 0));
-                GCHECK(malloc_usable_size(p) == sallocx(p, 0),
+                EXPECTF(malloc_usable_size(p) == sallocx(p, 0),
                        "mallocx(%zu): malloc_usable_size %zu != sallocx %zu", n,
                        malloc_usable_size(p), sallocx(p, 0));
-                GCHECK(sallocx(p, MALLOCX_ALIGN(64)) == sallocx(p, 0),
+                EXPECTF(sallocx(p, MALLOCX_ALIGN(64)) == sallocx(p, 0),
                        "sallocx(%zu) depends on flags", n);
                 memset(p, 0x3c, n);
                 dallocx(p, 0);
@@ -136,19 +136,19 @@ static void test_mallocx_basic(void)
                 errno = SENTINEL_ERRNO;
                 p = mallocx(opaque(bad[i]), 0);
                 int e = errno;
-                GCHECK(p == NULL, "mallocx(%zu) = %p", bad[i], p);
+                EXPECTF(p == NULL, "mallocx(%zu) = %p", bad[i], p);
                 /* jemalloc never sets errno here; liballoc may report ENOMEM. */
-                GCHECK(e == SENTINEL_ERRNO || (!impl_is_jemalloc() && e == ENOMEM),
+                EXPECTF(e == SENTINEL_ERRNO || (!impl_is_jemalloc() && e == ENOMEM),
                        "mallocx(%zu): errno %d", bad[i], e);
                 if (p)
                         dallocx(p, 0);
         }
         p = mallocx(opaque((size_t)1 << 62), 0);
-        GCHECK(p == NULL, "mallocx(1<<62) = %p", p);
+        EXPECTF(p == NULL, "mallocx(1<<62) = %p", p);
         p = mallocx(opaque(SIZE_MAX), MALLOCX_ALIGN(64) | MALLOCX_ZERO);
-        GCHECK(p == NULL, "mallocx(SIZE_MAX, ALIGN(64)|ZERO) = %p", p);
+        EXPECTF(p == NULL, "mallocx(SIZE_MAX, ALIGN(64)|ZERO) = %p", p);
         p = mallocx(opaque(1), MALLOCX_LG_ALIGN(62));
-        GCHECK(p == NULL, "mallocx(1, LG_ALIGN(62)) = %p", p);
+        EXPECTF(p == NULL, "mallocx(1, LG_ALIGN(62)) = %p", p);
         GROUP_END();
 }
 
@@ -166,15 +166,15 @@ static void test_mallocx_align(void)
                                 size_t n = sizes[i];
                                 int flags = flagsets[f];
                                 void *p = mallocx(opaque(n), flags);
-                                if (!GCHECK(p != NULL, "mallocx(%zu, 0x%x) = NULL", n, flags))
+                                if (!EXPECTF(p != NULL, "mallocx(%zu, 0x%x) = NULL", n, flags))
                                         continue;
-                                GCHECK(aligned_to(p, al), "mallocx(%zu, 0x%x) = %p", n, flags, p);
+                                EXPECTF(aligned_to(p, al), "mallocx(%zu, 0x%x) = %p", n, flags, p);
                                 size_t us = sallocx(p, 0);
-                                GCHECK(us >= n && us == nallocx(n, flags),
+                                EXPECTF(us >= n && us == nallocx(n, flags),
                                        "mallocx(%zu, 0x%x): sallocx %zu, nallocx %zu", n, flags, us,
                                        nallocx(n, flags));
                                 if (flags & MALLOCX_ZERO)
-                                        GCHECK(first_nonzero(p, 0, us) == SIZE_MAX,
+                                        EXPECTF(first_nonzero(p, 0, us) == SIZE_MAX,
                                                "mallocx(%zu, 0x%x) not zeroed", n, flags);
                                 memset(p, 0x5a, n);
                                 dallocx(p, flags);
@@ -204,7 +204,7 @@ static void test_nallocx(void)
         CHECK_EQ("nallocx/size_max_aligned_0", nallocx(opaque(SIZE_MAX), MALLOCX_ALIGN(4096)), 0);
         GROUP_BEGIN("nallocx/non_alignment_flags_ignored");
         for (size_t n = 1; n < 10 * MiB; n = n * 2 + 3)
-                GCHECK(nallocx(n, MALLOCX_ZERO | MALLOCX_TCACHE_NONE) == nallocx(n, 0),
+                EXPECTF(nallocx(n, MALLOCX_ZERO | MALLOCX_TCACHE_NONE) == nallocx(n, 0),
                        "nallocx(%zu, ZERO|TCACHE_NONE) = %zu, nallocx(%zu, 0) = %zu", n,
                        nallocx(n, MALLOCX_ZERO | MALLOCX_TCACHE_NONE), n, nallocx(n, 0));
         GROUP_END();
@@ -235,10 +235,10 @@ static void test_zero(void)
                 dirty_pool(sizes[i], sizes[i] > MiB ? 2 : 32);
                 for (int k = 0; k < 4; k++) {
                         void *p = mallocx(opaque(sizes[i]), MALLOCX_ZERO);
-                        if (!GCHECK(p != NULL, "mallocx(%zu, ZERO) = NULL", sizes[i]))
+                        if (!EXPECTF(p != NULL, "mallocx(%zu, ZERO) = NULL", sizes[i]))
                                 continue;
                         size_t us = sallocx(p, 0), nz = first_nonzero(p, 0, us);
-                        GCHECK(nz == SIZE_MAX, "mallocx(%zu, ZERO): byte %zu of %zu nonzero",
+                        EXPECTF(nz == SIZE_MAX, "mallocx(%zu, ZERO): byte %zu of %zu nonzero",
                                sizes[i], nz, us);
                         memset(p, 0xa5, us);
                         dallocx(p, 0);
@@ -258,12 +258,12 @@ static void test_zero(void)
         for (size_t i = 1; p != NULL && i < sizeof(chain) / sizeof(chain[0]); i++) {
                 size_t old_us = sallocx(p, 0);
                 void *q = rallocx(p, opaque(chain[i]), MALLOCX_ZERO);
-                if (!GCHECK(q != NULL, "rallocx(%zu -> %zu, ZERO) = NULL", req, chain[i]))
+                if (!EXPECTF(q != NULL, "rallocx(%zu -> %zu, ZERO) = NULL", req, chain[i]))
                         break;
                 p = q;
                 size_t us = sallocx(p, 0), nz = first_nonzero(p, old_us, us);
-                GCHECK(verify(p, req, 9), "rallocx(%zu -> %zu, ZERO) lost contents", req, chain[i]);
-                GCHECK(nz == SIZE_MAX,
+                EXPECTF(verify(p, req, 9), "rallocx(%zu -> %zu, ZERO) lost contents", req, chain[i]);
+                EXPECTF(nz == SIZE_MAX,
                        "rallocx(%zu -> %zu, ZERO): byte %zu nonzero (old usable %zu)", req,
                        chain[i], nz, old_us);
                 req = chain[i];
@@ -274,18 +274,18 @@ static void test_zero(void)
 
         /* Shrink (likely in place), dirty, then grow back with ZERO. */
         p = mallocx(40960, 0);
-        if (GCHECK(p != NULL, "mallocx(40960) = NULL")) {
+        if (EXPECTF(p != NULL, "mallocx(40960) = NULL")) {
                 memset(p, 0xaa, 40960);
                 void *q = rallocx(p, 20480, 0);
-                if (GCHECK(q != NULL, "rallocx shrink = NULL")) {
+                if (EXPECTF(q != NULL, "rallocx shrink = NULL")) {
                         p = q;
                         size_t old_us = sallocx(p, 0);
                         memset(p, 0xbb, old_us);
                         q = rallocx(p, 40960, MALLOCX_ZERO);
-                        if (GCHECK(q != NULL, "rallocx regrow = NULL")) {
+                        if (EXPECTF(q != NULL, "rallocx regrow = NULL")) {
                                 p = q;
                                 size_t nz = first_nonzero(p, old_us, sallocx(p, 0));
-                                GCHECK(nz == SIZE_MAX, "shrink+regrow: byte %zu nonzero", nz);
+                                EXPECTF(nz == SIZE_MAX, "shrink+regrow: byte %zu nonzero", nz);
                         }
                 }
                 dallocx(p, 0);
@@ -305,12 +305,12 @@ static void test_rallocx(void)
         for (size_t i = 1; p != NULL && i < sizeof(chain) / sizeof(chain[0]); i++) {
                 size_t n = chain[i];
                 void *q = rallocx(p, opaque(n), 0);
-                if (!GCHECK(q != NULL, "rallocx(%zu -> %zu) = NULL", cur, n))
+                if (!EXPECTF(q != NULL, "rallocx(%zu -> %zu) = NULL", cur, n))
                         break;
                 p = q;
-                GCHECK(verify(p, n < cur ? n : cur, 21), "rallocx(%zu -> %zu) lost contents", cur,
+                EXPECTF(verify(p, n < cur ? n : cur, 21), "rallocx(%zu -> %zu) lost contents", cur,
                        n);
-                GCHECK(sallocx(p, 0) == nallocx(n, 0), "rallocx(%zu -> %zu): sallocx %zu", cur, n,
+                EXPECTF(sallocx(p, 0) == nallocx(n, 0), "rallocx(%zu -> %zu): sallocx %zu", cur, n,
                        sallocx(p, 0));
                 fill(p, n, 21);
                 cur = n;
@@ -328,13 +328,13 @@ static void test_rallocx(void)
                 size_t al = (size_t)1 << lg, n = (lg & 1) ? 3 * al : 200;
                 int flags = MALLOCX_LG_ALIGN(lg);
                 void *q = rallocx(p, n, flags);
-                if (!GCHECK(q != NULL, "rallocx(%zu, al %zu) = NULL", n, al))
+                if (!EXPECTF(q != NULL, "rallocx(%zu, al %zu) = NULL", n, al))
                         break;
                 p = q;
-                GCHECK(aligned_to(p, al), "rallocx(%zu, al %zu) = %p", n, al, p);
-                GCHECK(verify(p, n < cur ? n : cur, 4), "rallocx(%zu, al %zu) lost contents", n,
+                EXPECTF(aligned_to(p, al), "rallocx(%zu, al %zu) = %p", n, al, p);
+                EXPECTF(verify(p, n < cur ? n : cur, 4), "rallocx(%zu, al %zu) lost contents", n,
                        al);
-                GCHECK(sallocx(p, 0) == nallocx(n, flags), "rallocx(%zu, al %zu): sallocx %zu", n,
+                EXPECTF(sallocx(p, 0) == nallocx(n, flags), "rallocx(%zu, al %zu): sallocx %zu", n,
                        al, sallocx(p, 0));
                 fill(p, n, 4);
                 cur = n;
@@ -349,18 +349,18 @@ static void test_rallocx(void)
         GROUP_BEGIN("rallocx/failure_leaves_block");
         for (size_t s = 0; s < sizeof(start) / sizeof(start[0]); s++) {
                 p = mallocx(start[s], 0);
-                if (!GCHECK(p != NULL, "mallocx(%zu) = NULL", start[s]))
+                if (!EXPECTF(p != NULL, "mallocx(%zu) = NULL", start[s]))
                         continue;
                 fill(p, start[s], 6);
                 size_t us = sallocx(p, 0);
                 for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                         void *q = rallocx(p, opaque(bad[i]), 0);
-                        GCHECK(q == NULL, "rallocx(%zu -> %zu) = %p", start[s], bad[i], q);
+                        EXPECTF(q == NULL, "rallocx(%zu -> %zu) = %p", start[s], bad[i], q);
                         if (q != NULL) {
                                 p = q;
                                 continue;
                         }
-                        GCHECK(sallocx(p, 0) == us && verify(p, start[s], 6),
+                        EXPECTF(sallocx(p, 0) == us && verify(p, start[s], 6),
                                "rallocx(%zu -> %zu) failure damaged the block", start[s], bad[i]);
                 }
                 dallocx(p, 0);
@@ -375,13 +375,13 @@ static size_t xcheck(void *p, size_t content, size_t s, size_t e, int flags)
         size_t r = xallocx(p, s, e, flags);
         size_t hi = (s + e < s || s + e > LARGE_MAXCLASS) ? LARGE_MAXCLASS : nallocx(s + e, 0);
 
-        GCHECK(r == sallocx(p, 0), "xallocx(%zu, %zu, %zu) = %zu but sallocx %zu", old, s, e, r,
+        EXPECTF(r == sallocx(p, 0), "xallocx(%zu, %zu, %zu) = %zu but sallocx %zu", old, s, e, r,
                sallocx(p, 0));
-        GCHECK(r == old || (r >= s && r <= hi),
+        EXPECTF(r == old || (r >= s && r <= hi),
                "xallocx(%zu, %zu, %zu) = %zu: neither the old size nor in [%zu, %zu]", old, s, e, r,
                s, hi);
-        GCHECK(nallocx(r, 0) == r, "xallocx(%zu, %zu, %zu) = %zu, not a size class", old, s, e, r);
-        GCHECK(verify(p, content < r ? content : r, 8), "xallocx(%zu, %zu, %zu) lost contents", old,
+        EXPECTF(nallocx(r, 0) == r, "xallocx(%zu, %zu, %zu) = %zu, not a size class", old, s, e, r);
+        EXPECTF(verify(p, content < r ? content : r, 8), "xallocx(%zu, %zu, %zu) lost contents", old,
                s, e);
         return r;
 }
@@ -395,22 +395,22 @@ static void test_xallocx(void)
         };
         GROUP_BEGIN("xallocx/small_stays_in_class");
         void *p = mallocx(256, 0);
-        if (GCHECK(p != NULL, "mallocx(256) = NULL")) {
+        if (EXPECTF(p != NULL, "mallocx(256) = NULL")) {
                 fill(p, 200, 8);
                 for (size_t i = 0; i < sizeof(small_req) / sizeof(small_req[0]); i++) {
                         size_t r = xallocx(p, small_req[i][0], small_req[i][1], 0);
-                        GCHECK(r == 256, "xallocx(256-class, %zu, %zu) = %zu, want 256",
+                        EXPECTF(r == 256, "xallocx(256-class, %zu, %zu) = %zu, want 256",
                                small_req[i][0], small_req[i][1], r);
-                        GCHECK(sallocx(p, 0) == 256, "sallocx after xallocx = %zu", sallocx(p, 0));
+                        EXPECTF(sallocx(p, 0) == 256, "sallocx after xallocx = %zu", sallocx(p, 0));
                 }
-                GCHECK(verify(p, 200, 8), "contents changed");
+                EXPECTF(verify(p, 200, 8), "contents changed");
                 dallocx(p, 0);
         }
         GROUP_END();
 
         GROUP_BEGIN("xallocx/large_grow_shrink_guarantees");
         p = mallocx(20480, 0);
-        if (GCHECK(p != NULL, "mallocx(20480) = NULL")) {
+        if (EXPECTF(p != NULL, "mallocx(20480) = NULL")) {
                 size_t content = 20480;
                 fill(p, content, 8);
                 size_t r = xcheck(p, content, 40960, 0, 0);
@@ -426,7 +426,7 @@ static void test_xallocx(void)
                 if (r < content)
                         content = r;
                 size_t old = sallocx(p, 0);
-                GCHECK(xallocx(p, opaque(LARGE_MAXCLASS + 1), 0, 0) == old,
+                EXPECTF(xallocx(p, opaque(LARGE_MAXCLASS + 1), 0, 0) == old,
                        "xallocx(> max class) did not return the old size");
                 r = xcheck(p, content, 20480, opaque(SIZE_MAX - 20480), 0);
                 if (r < content)
@@ -434,7 +434,7 @@ static void test_xallocx(void)
                 dallocx(p, 0);
         }
         p = mallocx(9 * MiB, 0);
-        if (GCHECK(p != NULL, "mallocx(9 MiB) = NULL")) {
+        if (EXPECTF(p != NULL, "mallocx(9 MiB) = NULL")) {
                 fill(p, 9 * MiB, 8);
                 size_t r = xcheck(p, 9 * MiB, 12 * MiB, 0, 0);
                 xcheck(p, r < 9 * MiB ? r : 9 * MiB, 2 * MiB, 0, 0);
@@ -446,13 +446,13 @@ static void test_xallocx(void)
         GROUP_BEGIN("xallocx/zero_growth");
         dirty_pool(65536, 8);
         p = mallocx(20480, 0);
-        if (GCHECK(p != NULL, "mallocx(20480) = NULL")) {
+        if (EXPECTF(p != NULL, "mallocx(20480) = NULL")) {
                 memset(p, 0xcc, 20480);
                 size_t r = xallocx(p, 65536, 0, MALLOCX_ZERO);
-                GCHECK(r == 20480 || r >= 65536, "xallocx(20480 -> 65536) = %zu", r);
+                EXPECTF(r == 20480 || r >= 65536, "xallocx(20480 -> 65536) = %zu", r);
                 if (r > 20480) {
                         size_t nz = first_nonzero(p, 20480, r);
-                        GCHECK(nz == SIZE_MAX, "xallocx grown byte %zu nonzero", nz);
+                        EXPECTF(nz == SIZE_MAX, "xallocx grown byte %zu nonzero", nz);
                 }
                 dallocx(p, 0);
         }
@@ -484,7 +484,7 @@ static void test_dallocx_sdallocx(void)
                 size_t step = (us - req) / 40 + 1;
                 for (size_t s = req; s <= us; s += step) {
                         void *p = mallocx(req, flags);
-                        if (!GCHECK(p != NULL, "mallocx(%zu, 0x%x) = NULL", req, flags))
+                        if (!EXPECTF(p != NULL, "mallocx(%zu, 0x%x) = NULL", req, flags))
                                 break;
                         memset(p, 0x11, req);
                         sdallocx(p, s, flags);
@@ -500,14 +500,14 @@ static void test_dallocx_sdallocx(void)
         GROUP_BEGIN("dallocx/flags");
         for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
                 void *p = mallocx(cases[c].req, cases[c].flags);
-                if (GCHECK(p != NULL, "mallocx = NULL"))
+                if (EXPECTF(p != NULL, "mallocx = NULL"))
                         dallocx(p, cases[c].flags);
                 /* Allocated with the tcache, freed bypassing it, and the other way round. */
                 p = mallocx(cases[c].req, 0);
-                if (GCHECK(p != NULL, "mallocx = NULL"))
+                if (EXPECTF(p != NULL, "mallocx = NULL"))
                         dallocx(p, MALLOCX_TCACHE_NONE);
                 p = mallocx(cases[c].req, MALLOCX_TCACHE_NONE);
-                if (GCHECK(p != NULL, "mallocx = NULL"))
+                if (EXPECTF(p != NULL, "mallocx = NULL"))
                         dallocx(p, 0);
                 heap_sane(cname("after dallocx(%zu)", cases[c].req), cases[c].req, cases[c].flags,
                           cases[c].req > MiB ? 4 : 100);
@@ -518,14 +518,14 @@ static void test_dallocx_sdallocx(void)
         static const size_t sizes[] = {8, 100, 4096, 16385, 40000, 9 * MiB};
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 void *p = mallocx(sizes[i], MALLOCX_TCACHE_NONE);
-                if (!GCHECK(p != NULL, "mallocx(%zu, TCACHE_NONE) = NULL", sizes[i]))
+                if (!EXPECTF(p != NULL, "mallocx(%zu, TCACHE_NONE) = NULL", sizes[i]))
                         continue;
-                GCHECK(sallocx(p, 0) == nallocx(sizes[i], 0), "sallocx %zu", sallocx(p, 0));
+                EXPECTF(sallocx(p, 0) == nallocx(sizes[i], 0), "sallocx %zu", sallocx(p, 0));
                 fill(p, sizes[i], 2);
                 void *q = rallocx(p, sizes[i] * 2, MALLOCX_TCACHE_NONE);
-                if (GCHECK(q != NULL, "rallocx(TCACHE_NONE) = NULL")) {
+                if (EXPECTF(q != NULL, "rallocx(TCACHE_NONE) = NULL")) {
                         p = q;
-                        GCHECK(verify(p, sizes[i], 2), "rallocx(TCACHE_NONE) lost contents");
+                        EXPECTF(verify(p, sizes[i], 2), "rallocx(TCACHE_NONE) lost contents");
                 }
                 dallocx(p, MALLOCX_TCACHE_NONE);
                 heap_sane(cname("tcache_none %zu", sizes[i]), sizes[i], MALLOCX_TCACHE_NONE,
@@ -555,21 +555,21 @@ static void test_arena_flag(void)
                 for (size_t f = 0; f < sizeof(flagsets) / sizeof(flagsets[0]); f++) {
                         int flags = flagsets[f];
                         void *p = mallocx(sizes[i], flags);
-                        if (!GCHECK(p != NULL, "mallocx(%zu, 0x%x) = NULL", sizes[i], flags))
+                        if (!EXPECTF(p != NULL, "mallocx(%zu, 0x%x) = NULL", sizes[i], flags))
                                 continue;
-                        GCHECK(sallocx(p, 0) == nallocx(sizes[i], flags),
+                        EXPECTF(sallocx(p, 0) == nallocx(sizes[i], flags),
                                "mallocx(%zu, 0x%x): sallocx %zu", sizes[i], flags, sallocx(p, 0));
                         if (flags & MALLOCX_ZERO)
-                                GCHECK(first_nonzero(p, 0, sizes[i]) == SIZE_MAX,
+                                EXPECTF(first_nonzero(p, 0, sizes[i]) == SIZE_MAX,
                                        "mallocx(%zu, ARENA|ZERO) not zeroed", sizes[i]);
                         if ((flags & 0x3f) != 0)
-                                GCHECK(aligned_to(p, 4096), "mallocx(%zu, ARENA|ALIGN) = %p",
+                                EXPECTF(aligned_to(p, 4096), "mallocx(%zu, ARENA|ALIGN) = %p",
                                        sizes[i], p);
                         fill(p, sizes[i], 1);
                         void *q = rallocx(p, sizes[i] * 3, flags);
-                        if (GCHECK(q != NULL, "rallocx(%zu, 0x%x) = NULL", sizes[i] * 3, flags)) {
+                        if (EXPECTF(q != NULL, "rallocx(%zu, 0x%x) = NULL", sizes[i] * 3, flags)) {
                                 p = q;
-                                GCHECK(verify(p, sizes[i], 1), "rallocx(0x%x) lost contents",
+                                EXPECTF(verify(p, sizes[i], 1), "rallocx(0x%x) lost contents",
                                        flags);
                         }
                         dallocx(p, flags);
@@ -577,12 +577,12 @@ static void test_arena_flag(void)
         }
         /* A block from the default arena moved with MALLOCX_ARENA keeps its contents. */
         void *p = malloc(5000);
-        if (GCHECK(p != NULL, "malloc(5000) = NULL")) {
+        if (EXPECTF(p != NULL, "malloc(5000) = NULL")) {
                 fill(p, 5000, 7);
                 void *q = rallocx(p, 50000, MALLOCX_ARENA(ind));
-                if (GCHECK(q != NULL, "rallocx(default -> arena) = NULL")) {
+                if (EXPECTF(q != NULL, "rallocx(default -> arena) = NULL")) {
                         p = q;
-                        GCHECK(verify(p, 5000, 7), "rallocx(default -> arena) lost contents");
+                        EXPECTF(verify(p, 5000, 7), "rallocx(default -> arena) lost contents");
                 }
                 free(p);
         }
@@ -593,7 +593,7 @@ static void test_arena_flag(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_macros();
         test_mallocx_basic();
         test_mallocx_align();

@@ -20,7 +20,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define WL_THREADS 4
 #define WL_SLOTS 256
@@ -136,20 +136,20 @@ static void run_workload(void)
                 memset(&t[i], 0, sizeof(t[i]));
                 t[i].id = i;
                 started[i] = pthread_create(&tid[i], NULL, wl_thread_main, &t[i]) == 0;
-                GCHECK(started[i], "pthread_create %u failed", i);
+                EXPECTF(started[i], "pthread_create %u failed", i);
         }
         for (unsigned i = 0; i < WL_THREADS; i++) {
                 if (!started[i])
                         continue;
                 pthread_join(tid[i], NULL);
-                GCHECK(t[i].errors == 0, "thread %u: %u errors", i, t[i].errors);
+                EXPECTF(t[i].errors == 0, "thread %u: %u errors", i, t[i].errors);
                 for (unsigned k = 0; k < WL_SLOTS; k++) {
                         unsigned char *c = t[i].handoff[k];
                         if (c == NULL)
                                 continue;
                         for (size_t j = 0; j < t[i].handoff_size[k]; j += 61)
                                 if (c[j] != wl_byte((uintptr_t)k, j)) {
-                                        GCHECK(false, "thread %u slot %u corrupted", i, k);
+                                        EXPECTF(false, "thread %u slot %u corrupted", i, k);
                                         break;
                                 }
                         free(c);

@@ -13,12 +13,12 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 #include "conf_common.h"
 
 int main(void)
 {
-        check_init();
+        impl_init();
         check_opts((struct opt_expect){NULL, NULL, NULL, NULL});
         run_workload();
         return check_finish();

@@ -12,14 +12,14 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 #include "conf_common.h"
 
 const char *malloc_conf = "narenas:3,dirty_decay_ms:7000";
 
 int main(void)
 {
-        check_init();
+        impl_init();
         check_opts((struct opt_expect){"3", "7000", "0", "true"});
 
         /* The main thread of a 3-arena process is bound to one of the automatic arenas. */

@@ -8,7 +8,7 @@
 #define _GNU_SOURCE
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 static void check_opt(const char *spec)
 {
@@ -88,7 +88,7 @@ static void check_fill(const char *mode)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         const char *opts = getenv("EXPECT_OPTS");
         if (opts != NULL) {
                 char buf[2048];

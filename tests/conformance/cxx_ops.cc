@@ -10,14 +10,7 @@
 #include <cstring>
 #include <new>
 
-static int failures;
-
-static void check(bool ok, const char *name)
-{
-        std::printf("%s: cxx_ops/%s\n", ok ? "PASS" : "FAIL", name);
-        if (!ok)
-                failures++;
-}
+#include "../common/check.h"
 
 struct alignas(256) Wide {
         char bytes[300];
@@ -36,26 +29,26 @@ int main()
         std::memset(a, 1, 1000 * sizeof(int));
         delete[] a;
         int *one = new int(7);
-        check(*one == 7, "new_delete_plain");
+        CHECK("cxx_ops/new_delete_plain", *one == 7);
         delete one;
 
         Wide *w = new Wide;
-        check(reinterpret_cast<std::uintptr_t>(w) % 256 == 0, "aligned_new_256");
+        CHECK("cxx_ops/aligned_new_256", reinterpret_cast<std::uintptr_t>(w) % 256 == 0);
         delete w;
         Wide *wa = new Wide[3];
-        check(reinterpret_cast<std::uintptr_t>(wa) % 256 == 0, "aligned_new_array_256");
+        CHECK("cxx_ops/aligned_new_array_256", reinterpret_cast<std::uintptr_t>(wa) % 256 == 0);
         delete[] wa;
 
         void *big = ::operator new(100, std::align_val_t(1 << 16));
-        check(reinterpret_cast<std::uintptr_t>(big) % (1 << 16) == 0, "aligned_new_64k");
+        CHECK("cxx_ops/aligned_new_64k", reinterpret_cast<std::uintptr_t>(big) % (1 << 16) == 0);
         ::operator delete(big, 100, std::align_val_t(1 << 16));
 
         void *sized = ::operator new(48);
         ::operator delete(sized, 48);
-        check(true, "sized_delete");
+        CHECK("cxx_ops/sized_delete", true);
 
         void *nt = ::operator new(SIZE_MAX / 2, std::nothrow);
-        check(nt == nullptr, "nothrow_new_fails_with_nullptr");
+        CHECK("cxx_ops/nothrow_new_fails_with_nullptr", nt == nullptr);
 
         bool threw = false;
         try {
@@ -64,7 +57,7 @@ int main()
         } catch (const std::bad_alloc &) {
                 threw = true;
         }
-        check(threw, "throwing_new_throws_bad_alloc");
+        CHECK("cxx_ops/throwing_new_throws_bad_alloc", threw);
 
         std::set_new_handler(counting_handler);
         threw = false;
@@ -74,6 +67,6 @@ int main()
         } catch (const std::bad_alloc &) {
                 threw = true;
         }
-        check(threw && handler_calls == 1, "new_handler_called_then_bad_alloc");
-        return failures != 0;
+        CHECK("cxx_ops/new_handler_called_then_bad_alloc", threw && handler_calls == 1);
+        return check_finish();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Conformance of mallctl, mallctlnametomib and mallctlbymib for the first subset of names
- * (api.md §5, mallctl.md): version, epoch, arenas.narenas, arenas.create, thread.arena,
+ * (docs/mallctl.md): version, epoch, arenas.narenas, arenas.create, thread.arena,
  * thread.tcache.flush, stats.{allocated,active,resident,mapped}, opt.narenas,
  * opt.dirty_decay_ms, opt.muzzy_decay_ms and opt.tcache (with their defaults when no
  * configuration is given).  Error codes: ENOENT for unknown names, interior nodes and extra
@@ -23,7 +23,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -161,9 +161,9 @@ static void test_errors(void)
                 unsigned u = 0;
                 size_t len = sizeof(u);
                 int r = mallctl(noent[i], &u, &len, NULL, 0);
-                GCHECK(r == ENOENT, "mallctl(\"%s\", read) = %d, want ENOENT", noent[i], r);
+                EXPECTF(r == ENOENT, "mallctl(\"%s\", read) = %d, want ENOENT", noent[i], r);
                 r = mallctl(noent[i], NULL, NULL, NULL, 0);
-                GCHECK(r == ENOENT, "mallctl(\"%s\", nothing) = %d, want ENOENT", noent[i], r);
+                EXPECTF(r == ENOENT, "mallctl(\"%s\", nothing) = %d, want ENOENT", noent[i], r);
         }
         GROUP_END();
 
@@ -181,9 +181,9 @@ static void test_errors(void)
                 int r = mallctl(readonly[i], buf, &len, NULL, 0);
                 if (r == EINVAL)
                         r = mallctl(readonly[i], buf, &len, NULL, 0);
-                GCHECK(r == 0, "mallctl(\"%s\") read = %d", readonly[i], r);
+                EXPECTF(r == 0, "mallctl(\"%s\") read = %d", readonly[i], r);
                 r = mallctl(readonly[i], NULL, NULL, buf, len);
-                GCHECK(r == EPERM, "mallctl(\"%s\") write = %d, want EPERM", readonly[i], r);
+                EXPECTF(r == EPERM, "mallctl(\"%s\") write = %d, want EPERM", readonly[i], r);
         }
         GROUP_END();
 }
@@ -275,11 +275,11 @@ static void test_thread_arena(void)
         GROUP_BEGIN("thread.arena/out_of_range_efault");
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 r = mallctl("thread.arena", NULL, NULL, (void *)&bad[i], sizeof(bad[i]));
-                GCHECK(r == EFAULT, "thread.arena = %u (narenas %u): %d, want EFAULT", bad[i],
+                EXPECTF(r == EFAULT, "thread.arena = %u (narenas %u): %d, want EFAULT", bad[i],
                        narenas, r);
                 len = sizeof(back);
                 mallctl("thread.arena", &back, &len, NULL, 0);
-                GCHECK(back == manual, "binding changed to %u after failed write", back);
+                EXPECTF(back == manual, "binding changed to %u after failed write", back);
         }
         GROUP_END();
 
@@ -519,7 +519,7 @@ static void test_opts(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_version();
         test_epoch();
         test_oldlen_rule();

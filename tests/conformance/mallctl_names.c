@@ -42,7 +42,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define MAX_ROWS 1024
 #define MAX_NAME 192
@@ -585,7 +585,7 @@ static void test_partial_mib(void)
                                          arenas[a], bins[j]);
                                 int rm = mallctlbymib(mib, miblen, &vm, &lm, NULL, 0);
                                 int rn = mallctl(name, &vn, &ln, NULL, 0);
-                                GCHECK(rm == 0 && rn == 0 && vm == vn,
+                                EXPECTF(rm == 0 && rn == 0 && vm == vn,
                                        "%s: by MIB %d (%ju), by name %d (%ju)", name, rm,
                                        (uintmax_t)vm, rn, (uintmax_t)vn);
                         }
@@ -625,7 +625,7 @@ static void test_partial_mib(void)
                         snprintf(name, sizeof(name), "%s.%u.size", prefix, k);
                         int rm = mallctlbymib(mib, miblen, &vm, &lm, NULL, 0);
                         int rn = mallctl(name, &vn, &ln, NULL, 0);
-                        GCHECK(rm == 0 && rn == 0 && vm == vn && vm > prev,
+                        EXPECTF(rm == 0 && rn == 0 && vm == vn && vm > prev,
                                "%s: by MIB %d (%zu), by name %d (%zu), previous %zu", name, rm,
                                vm, rn, vn, prev);
                         prev = vm;
@@ -645,7 +645,7 @@ int main(int argc, char **argv)
         uint64_t epoch = 1;
         size_t len = sizeof(epoch);
 
-        check_init();
+        impl_init();
         if (argc > 1)
                 path = argv[1];
         if (path == NULL || path[0] == '\0') {

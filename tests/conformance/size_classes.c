@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the size classes (api.md §2): the usable size that malloc_usable_size,
+ * Conformance of the size classes (jemalloc 5.3.0's classes, liballoc(3)): the usable size that malloc_usable_size,
  * sallocx and nallocx report for every small class boundary (8 ... 14336, 36 classes), the
  * documented examples (0->8, 9->16, 17->32, 100->112, 5000->5120, 16385->20480), every one
  * of the 196 large classes from 16 KiB to 0x7000000000000000 through nallocx (and through
@@ -15,7 +15,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define MiB ((size_t)1 << 20)
 #define LARGE_MAXCLASS ((size_t)0x7000000000000000ULL)
@@ -73,17 +73,17 @@ static void test_small_classes(void)
                 size_t c = small_classes[i];
                 const char *name = cname("small_class/%zu", c);
                 GROUP_BEGIN(name);
-                GCHECK_EQ("nallocx(prev+1)", nallocx(opaque(prev + 1), 0), c);
-                GCHECK_EQ("nallocx(c)", nallocx(opaque(c), 0), c);
-                GCHECK_EQ("malloc_usable_size(malloc(prev+1))", usable_of_malloc(prev + 1), c);
-                GCHECK_EQ("malloc_usable_size(malloc(c))", usable_of_malloc(c), c);
+                EXPECT_EQ_AT("nallocx(prev+1)", nallocx(opaque(prev + 1), 0), c);
+                EXPECT_EQ_AT("nallocx(c)", nallocx(opaque(c), 0), c);
+                EXPECT_EQ_AT("malloc_usable_size(malloc(prev+1))", usable_of_malloc(prev + 1), c);
+                EXPECT_EQ_AT("malloc_usable_size(malloc(c))", usable_of_malloc(c), c);
                 if (c > 8)
-                        GCHECK_EQ("malloc_usable_size(malloc(c-1))", usable_of_malloc(c - 1), c);
+                        EXPECT_EQ_AT("malloc_usable_size(malloc(c-1))", usable_of_malloc(c - 1), c);
                 void *p = mallocx(opaque(c), 0);
-                GCHECK_EQ("sallocx(mallocx(c))", p ? sallocx(p, 0) : 0, c);
+                EXPECT_EQ_AT("sallocx(mallocx(c))", p ? sallocx(p, 0) : 0, c);
                 if (p)
                         dallocx(p, 0);
-                GCHECK_EQ("nallocx(c+1)", nallocx(opaque(c + 1), 0),
+                EXPECT_EQ_AT("nallocx(c+1)", nallocx(opaque(c + 1), 0),
                           i + 1 < NSMALL ? small_classes[i + 1] : 16384);
                 GROUP_END();
                 prev = c;
@@ -105,7 +105,7 @@ static void test_small_alignment(void)
                         al = 4096;
                 for (int k = 0; k < PER_CLASS; k++) {
                         p[k] = malloc(opaque(c));
-                        GCHECK(p[k] != NULL && ((uintptr_t)p[k] & (al - 1)) == 0,
+                        EXPECTF(p[k] != NULL && ((uintptr_t)p[k] & (al - 1)) == 0,
                                "malloc(%zu) = %p, want %zu-aligned", c, p[k], al);
                 }
                 for (int k = 0; k < PER_CLASS; k++)
@@ -123,20 +123,20 @@ static void test_large_classes(void)
         GROUP_BEGIN("large_class/nallocx_every_class");
         for (;;) {
                 count++;
-                GCHECK_EQ(cname("class %zu nallocx(prev+1)", c), nallocx(opaque(prev + 1), 0), c);
-                GCHECK_EQ(cname("class %zu nallocx(c)", c), nallocx(opaque(c), 0), c);
+                EXPECT_EQ_AT(cname("class %zu nallocx(prev+1)", c), nallocx(opaque(prev + 1), 0), c);
+                EXPECT_EQ_AT(cname("class %zu nallocx(c)", c), nallocx(opaque(c), 0), c);
                 if (c == LARGE_MAXCLASS)
                         break;
                 if (c > LARGE_MAXCLASS || count > 1000) {
                         ok = false;
                         break;
                 }
-                GCHECK_EQ(cname("class %zu nallocx(c+1)", c), nallocx(opaque(c + 1), 0),
+                EXPECT_EQ_AT(cname("class %zu nallocx(c+1)", c), nallocx(opaque(c + 1), 0),
                           next_large(c));
                 prev = c;
                 c = next_large(c);
         }
-        GCHECK(ok, "class walk overshot the largest class");
+        EXPECTF(ok, "class walk overshot the largest class");
         GROUP_END();
         CHECK_EQ("large_class/count_196", count, 196);
 
@@ -151,10 +151,10 @@ static void test_large_classes(void)
         GROUP_BEGIN("large_class/malloc_usable_up_to_64MiB");
         prev = 14336;
         for (c = 16384; c <= 64 * MiB; prev = c, c = next_large(c)) {
-                GCHECK_EQ(cname("malloc(%zu)", prev + 1), usable_of_malloc(prev + 1), c);
-                GCHECK_EQ(cname("malloc(%zu)", c), usable_of_malloc(c), c);
+                EXPECT_EQ_AT(cname("malloc(%zu)", prev + 1), usable_of_malloc(prev + 1), c);
+                EXPECT_EQ_AT(cname("malloc(%zu)", c), usable_of_malloc(c), c);
                 void *p = mallocx(opaque(c - 1), 0);
-                GCHECK_EQ(cname("sallocx(mallocx(%zu))", c - 1), p ? sallocx(p, 0) : 0, c);
+                EXPECT_EQ_AT(cname("sallocx(mallocx(%zu))", c - 1), p ? sallocx(p, 0) : 0, c);
                 if (p)
                         dallocx(p, 0);
         }
@@ -163,7 +163,7 @@ static void test_large_classes(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_examples();
         test_small_classes();
         test_small_alignment();

@@ -17,7 +17,7 @@
 #include <jemalloc/jemalloc.h>
 #include <pthread.h>
 
-#include "check.h"
+#include "impl.h"
 #include "mallctl_read.h"
 
 static size_t arena_size(unsigned a, const char *leaf)
@@ -374,14 +374,14 @@ static void test_resizes(int flags, const char *tag)
                 }
                 struct tcount t1 = tread();
                 if (q == NULL) {
-                        GCHECK(false, "step %u: resize to %zu failed", i, size);
+                        EXPECTF(false, "step %u: resize to %zu failed", i, size);
                         break;
                 }
                 p = q;
                 bool resized = steps[i].kind != R_XALLOCX || got != cur;
-                GCHECK_EQ(cname("step %u (%zu -> %zu) allocated", i, cur, size), t1.a - t0.a,
+                EXPECT_EQ_AT(cname("step %u (%zu -> %zu) allocated", i, cur, size), t1.a - t0.a,
                           resized ? got : 0);
-                GCHECK_EQ(cname("step %u (%zu -> %zu) deallocated", i, cur, size),
+                EXPECT_EQ_AT(cname("step %u (%zu -> %zu) deallocated", i, cur, size),
                           t1.d - t0.d, resized ? cur : 0);
                 cur = got;
         }
@@ -536,7 +536,7 @@ static void test_decay_eager(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         /* Warm up stdio and the thread's cache so that no check sees their first use. */
         printf("# stats_exact (%s)\n", impl_name());
         fflush(stdout);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of malloc_stats_print's JSON form ("J", stats-json.md) and the text form's
+ * Conformance of malloc_stats_print's JSON form ("J", the document jemalloc 5.3.0 writes) and the text form's
  * headline figures.  The captured output is parsed by a small strict JSON parser
  * (RFC 8259 grammar, compact framing) that also detects duplicate keys within an object.
  * jemalloc 5.3.0 writes some keys twice (opt.stats_print, opt.stats_print_opts,
@@ -23,7 +23,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 /* ---- capture (static storage: the callbacks must not allocate) ---------------------- */
 
@@ -606,10 +606,10 @@ static void check_general(int je)
                 snprintf(name, sizeof(name), "arenas.bin.%u.nregs", j);
                 uint64_t want_nregs = mallctl_u64(name, sizeof(uint32_t));
                 bool ok = ju64(jget(jat(bin, (int)j), "size"), &size);
-                GCHECK(ok && size == want_size, "bin %u size %" PRIu64 ", want %" PRIu64, j, size,
+                EXPECTF(ok && size == want_size, "bin %u size %" PRIu64 ", want %" PRIu64, j, size,
                        want_size);
                 ok = ju64(jget(jat(bin, (int)j), "nregs"), &nregs);
-                GCHECK(ok && nregs == want_nregs, "bin %u nregs %" PRIu64 ", want %" PRIu64, j,
+                EXPECTF(ok && nregs == want_nregs, "bin %u nregs %" PRIu64 ", want %" PRIu64, j,
                        nregs, want_nregs);
         }
         GROUP_END();
@@ -620,7 +620,7 @@ static void check_general(int je)
                 snprintf(name, sizeof(name), "arenas.lextent.%u.size", j);
                 uint64_t want = mallctl_u64(name, sizeof(size_t));
                 bool ok = ju64(jget(jat(lext, (int)j), "size"), &size);
-                GCHECK(ok && size == want, "lextent %u size %" PRIu64 ", want %" PRIu64, j, size,
+                EXPECTF(ok && size == want, "lextent %u size %" PRIu64 ", want %" PRIu64, j, size,
                        want);
         }
         GROUP_END();
@@ -967,9 +967,9 @@ static void test_parser(void)
         GROUP_BEGIN("stats_json/parser_selftest");
         for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
                 int root = jparse(cases[k].doc, strlen(cases[k].doc));
-                GCHECK((root == 0) == cases[k].valid, "case %zu (%s): valid=%d", k, cases[k].doc,
+                EXPECTF((root == 0) == cases[k].valid, "case %zu (%s): valid=%d", k, cases[k].doc,
                        root == 0);
-                GCHECK(!cases[k].valid || jp.ndups == cases[k].dups, "case %zu: %d duplicates", k,
+                EXPECTF(!cases[k].valid || jp.ndups == cases[k].dups, "case %zu: %d duplicates", k,
                        jp.ndups);
         }
         GROUP_END();
@@ -977,7 +977,7 @@ static void test_parser(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_parser();
         /* A second arena, so that the merged object is printed; destroyed at the end. */
         size_t sz = sizeof(extra_arena);

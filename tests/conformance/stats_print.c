@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of malloc_stats_print and malloc_message (api.md §5, stats-json.md §1-2):
+ * Conformance of malloc_stats_print and malloc_message (jemalloc(3), liballoc(3)):
  * text output framed by "___ Begin jemalloc statistics ___" / "--- End jemalloc
  * statistics ---" with the Version line, the "g" option dropping general information,
  * compact JSON with "J" (starts {"jemalloc":{"version":..., balanced, no trailing newline),
@@ -17,7 +17,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 /* Output is collected in static storage: the callbacks must not allocate. */
 struct sink {
@@ -224,7 +224,7 @@ static void test_message_hook(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_text();
         test_json();
         test_message_hook();

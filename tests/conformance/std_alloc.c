@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Conformance of the standard allocation family against jemalloc 5.3.0 (api.md §3):
+ * Conformance of the standard allocation family against jemalloc 5.3.0:
  * malloc, calloc, realloc, free, posix_memalign, aligned_alloc, memalign, valloc and
  * malloc_usable_size -- size 0, overflow and too-large requests, errno values, the
  * posix_memalign error contract (EINVAL for 0/4/24, *p and errno untouched), alignment of
  * every power of two up to 1 MiB, zero filling, contents kept across realloc moves,
  * realloc(p, 0) freeing, and cross-thread free.
  *
- * Deliberate differences (api.md): memalign(64, 0) and valloc(0) are not aligned in
+ * Deliberate differences: memalign(64, 0) and valloc(0) are not aligned in
  * jemalloc 5.3.0 (checked as such in the jemalloc run, liballoc must align them); a failed
  * realloc leaves errno alone in jemalloc and sets ENOMEM in liballoc; memalign/valloc
  * failures leave errno alone in jemalloc, liballoc may also set the POSIX value.
@@ -23,7 +23,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-#include "check.h"
+#include "impl.h"
 
 #define MiB ((size_t)1 << 20)
 #define SENTINEL_ERRNO EDOM
@@ -57,8 +57,8 @@ static void test_malloc(void)
                 errno = 0;
                 p = escape(malloc(opaque(too_large[i])));
                 int e = errno;
-                GCHECK(p == NULL, "malloc(%zu) = %p, want NULL", too_large[i], p);
-                GCHECK(e == ENOMEM, "malloc(%zu): errno %d, want ENOMEM", too_large[i], e);
+                EXPECTF(p == NULL, "malloc(%zu) = %p, want NULL", too_large[i], p);
+                EXPECTF(e == ENOMEM, "malloc(%zu): errno %d, want ENOMEM", too_large[i], e);
                 free(p);
         }
         GROUP_END();
@@ -66,12 +66,12 @@ static void test_malloc(void)
         GROUP_BEGIN("malloc/usable_writable_aligned");
         for (size_t n = 1; n <= 70000; n += (n < 600 ? 1 : n / 37)) {
                 p = malloc(opaque(n));
-                if (!GCHECK(p != NULL, "malloc(%zu) = NULL", n))
+                if (!EXPECTF(p != NULL, "malloc(%zu) = NULL", n))
                         continue;
                 size_t us = malloc_usable_size(p);
                 size_t al = n >= 16 ? alignof(max_align_t) : 8;
-                GCHECK(us >= n, "malloc(%zu): usable %zu", n, us);
-                GCHECK(aligned_to(p, al), "malloc(%zu) = %p not %zu-aligned", n, p, al);
+                EXPECTF(us >= n, "malloc(%zu): usable %zu", n, us);
+                EXPECTF(aligned_to(p, al), "malloc(%zu) = %p not %zu-aligned", n, p, al);
                 memset(p, 0xa5, us);
                 free(p);
         }
@@ -101,9 +101,9 @@ static void test_free_cross_thread(void)
         if (ok)
                 ok = pthread_join(t, NULL) == 0;
         GROUP_BEGIN("free/cross_thread");
-        GCHECK(ok, "pthread_create/join failed");
+        EXPECTF(ok, "pthread_create/join failed");
         for (int i = 0; i < 64 && ok; i++) {
-                GCHECK(ptrs[i] != NULL && verify(ptrs[i], (size_t)(i + 1) * 97, (unsigned)i),
+                EXPECTF(ptrs[i] != NULL && verify(ptrs[i], (size_t)(i + 1) * 97, (unsigned)i),
                        "block %d from the other thread missing or corrupted", i);
                 free(ptrs[i]);
         }
@@ -129,8 +129,8 @@ static void test_calloc(void)
                         free(d[i]);
                 for (size_t i = 0; i < N; i++) {
                         p = calloc(opaque(1), opaque(sizes[i]));
-                        if (GCHECK(p != NULL, "calloc(1, %zu) = NULL", sizes[i]))
-                                GCHECK(all_zero(p, sizes[i]), "calloc(1, %zu) not zeroed",
+                        if (EXPECTF(p != NULL, "calloc(1, %zu) = NULL", sizes[i]))
+                                EXPECTF(all_zero(p, sizes[i]), "calloc(1, %zu) not zeroed",
                                        sizes[i]);
                         d[i] = p;
                 }
@@ -138,8 +138,8 @@ static void test_calloc(void)
                         free(d[i]);
         }
         p = calloc(opaque(1000), opaque(24));
-        if (GCHECK(p != NULL, "calloc(1000, 24) = NULL"))
-                GCHECK(all_zero(p, 24000), "calloc(1000, 24) not zeroed");
+        if (EXPECTF(p != NULL, "calloc(1000, 24) = NULL"))
+                EXPECTF(all_zero(p, 24000), "calloc(1000, 24) not zeroed");
         free(p);
         GROUP_END();
 
@@ -148,9 +148,9 @@ static void test_calloc(void)
         GROUP_BEGIN("calloc/zero_size_nonnull_usable_8");
         for (size_t i = 0; i < sizeof(zero_cases) / sizeof(zero_cases[0]); i++) {
                 p = calloc(opaque(zero_cases[i][0]), opaque(zero_cases[i][1]));
-                if (GCHECK(p != NULL, "calloc(%zu, %zu) = NULL", zero_cases[i][0],
+                if (EXPECTF(p != NULL, "calloc(%zu, %zu) = NULL", zero_cases[i][0],
                            zero_cases[i][1]))
-                        GCHECK_EQ(cname("calloc(%zu, %zu)", zero_cases[i][0], zero_cases[i][1]),
+                        EXPECT_EQ_AT(cname("calloc(%zu, %zu)", zero_cases[i][0], zero_cases[i][1]),
                                   malloc_usable_size(p), 8);
                 free(p);
         }
@@ -171,8 +171,8 @@ static void test_calloc(void)
                 errno = 0;
                 p = escape(calloc(opaque(bad[i][0]), opaque(bad[i][1])));
                 int e = errno;
-                GCHECK(p == NULL, "calloc(%zu, %zu) = %p, want NULL", bad[i][0], bad[i][1], p);
-                GCHECK(e == ENOMEM, "calloc(%zu, %zu): errno %d, want ENOMEM", bad[i][0], bad[i][1],
+                EXPECTF(p == NULL, "calloc(%zu, %zu) = %p, want NULL", bad[i][0], bad[i][1], p);
+                EXPECTF(e == ENOMEM, "calloc(%zu, %zu): errno %d, want ENOMEM", bad[i][0], bad[i][1],
                        e);
                 free(p);
         }
@@ -192,9 +192,9 @@ static void test_posix_memalign(void)
                 errno = SENTINEL_ERRNO;
                 r = posix_memalign(&p, opaque(bad_align[i]), 16);
                 int e = errno;
-                GCHECK(r == EINVAL, "posix_memalign(al=%zu) = %d, want EINVAL", bad_align[i], r);
-                GCHECK(p == marker, "posix_memalign(al=%zu) changed *p to %p", bad_align[i], p);
-                GCHECK(e == SENTINEL_ERRNO, "posix_memalign(al=%zu) set errno to %d", bad_align[i],
+                EXPECTF(r == EINVAL, "posix_memalign(al=%zu) = %d, want EINVAL", bad_align[i], r);
+                EXPECTF(p == marker, "posix_memalign(al=%zu) changed *p to %p", bad_align[i], p);
+                EXPECTF(e == SENTINEL_ERRNO, "posix_memalign(al=%zu) set errno to %d", bad_align[i],
                        e);
                 if (r == 0 && p != marker)
                         free(p);
@@ -213,11 +213,11 @@ static void test_posix_memalign(void)
                 errno = SENTINEL_ERRNO;
                 r = posix_memalign(&p, big[i][0], opaque(big[i][1]));
                 int e = errno;
-                GCHECK(r == ENOMEM, "posix_memalign(al=%zu, %zu) = %d, want ENOMEM", big[i][0],
+                EXPECTF(r == ENOMEM, "posix_memalign(al=%zu, %zu) = %d, want ENOMEM", big[i][0],
                        big[i][1], r);
-                GCHECK(p == marker, "posix_memalign(al=%zu, %zu) changed *p", big[i][0], big[i][1]);
+                EXPECTF(p == marker, "posix_memalign(al=%zu, %zu) changed *p", big[i][0], big[i][1]);
                 /* jemalloc's own path leaves errno alone; a failing mmap may set ENOMEM. */
-                GCHECK(e == SENTINEL_ERRNO || (e == ENOMEM && big[i][1] == (size_t)1 << 62),
+                EXPECTF(e == SENTINEL_ERRNO || (e == ENOMEM && big[i][1] == (size_t)1 << 62),
                        "posix_memalign(al=%zu, %zu) set errno to %d", big[i][0], big[i][1], e);
                 if (r == 0)
                         free(p);
@@ -239,11 +239,11 @@ static void test_posix_memalign(void)
                         size_t n = sizes[i];
                         p = NULL;
                         r = posix_memalign(&p, al, opaque(n));
-                        if (!GCHECK(r == 0 && p != NULL, "posix_memalign(al=%zu, %zu) = %d", al, n,
+                        if (!EXPECTF(r == 0 && p != NULL, "posix_memalign(al=%zu, %zu) = %d", al, n,
                                     r))
                                 continue;
-                        GCHECK(aligned_to(p, al), "posix_memalign(al=%zu, %zu) = %p", al, n, p);
-                        GCHECK(malloc_usable_size(p) >= (n ? n : 1),
+                        EXPECTF(aligned_to(p, al), "posix_memalign(al=%zu, %zu) = %p", al, n, p);
+                        EXPECTF(malloc_usable_size(p) >= (n ? n : 1),
                                "posix_memalign(al=%zu, %zu): usable %zu", al, n,
                                malloc_usable_size(p));
                         memset(p, 0x5a, n);
@@ -263,8 +263,8 @@ static void test_aligned_alloc(void)
                 errno = 0;
                 p = escape(aligned_alloc(opaque(bad_align[i]), 64));
                 int e = errno;
-                GCHECK(p == NULL, "aligned_alloc(%zu, 64) = %p", bad_align[i], p);
-                GCHECK(e == EINVAL, "aligned_alloc(%zu, 64): errno %d, want EINVAL", bad_align[i],
+                EXPECTF(p == NULL, "aligned_alloc(%zu, 64) = %p", bad_align[i], p);
+                EXPECTF(e == EINVAL, "aligned_alloc(%zu, 64): errno %d, want EINVAL", bad_align[i],
                        e);
                 free(p);
         }
@@ -275,8 +275,8 @@ static void test_aligned_alloc(void)
                 errno = 0;
                 p = escape(aligned_alloc(16, opaque(too_large[i])));
                 int e = errno;
-                GCHECK(p == NULL, "aligned_alloc(16, %zu) = %p", too_large[i], p);
-                GCHECK(e == ENOMEM, "aligned_alloc(16, %zu): errno %d, want ENOMEM", too_large[i],
+                EXPECTF(p == NULL, "aligned_alloc(16, %zu) = %p", too_large[i], p);
+                EXPECTF(e == ENOMEM, "aligned_alloc(16, %zu): errno %d, want ENOMEM", too_large[i],
                        e);
                 free(p);
         }
@@ -303,10 +303,10 @@ static void test_aligned_alloc(void)
                 for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                         size_t n = sizes[i];
                         p = escape(aligned_alloc(al, opaque(n)));
-                        if (!GCHECK(p != NULL, "aligned_alloc(%zu, %zu) = NULL", al, n))
+                        if (!EXPECTF(p != NULL, "aligned_alloc(%zu, %zu) = NULL", al, n))
                                 continue;
-                        GCHECK(aligned_to(p, al), "aligned_alloc(%zu, %zu) = %p", al, n, p);
-                        GCHECK(malloc_usable_size(p) >= n, "aligned_alloc(%zu, %zu): usable %zu",
+                        EXPECTF(aligned_to(p, al), "aligned_alloc(%zu, %zu) = %p", al, n, p);
+                        EXPECTF(malloc_usable_size(p) >= n, "aligned_alloc(%zu, %zu): usable %zu",
                                al, n, malloc_usable_size(p));
                         memset(p, 0x5a, n);
                         free(p);
@@ -325,9 +325,9 @@ static void test_memalign(void)
                 errno = SENTINEL_ERRNO;
                 p = escape(memalign(opaque(bad_align[i]), 64));
                 int e = errno;
-                GCHECK(p == NULL, "memalign(%zu, 64) = %p", bad_align[i], p);
+                EXPECTF(p == NULL, "memalign(%zu, 64) = %p", bad_align[i], p);
                 /* jemalloc leaves errno alone; liballoc may also report EINVAL. */
-                GCHECK(e == SENTINEL_ERRNO || (!impl_is_jemalloc() && e == EINVAL),
+                EXPECTF(e == SENTINEL_ERRNO || (!impl_is_jemalloc() && e == EINVAL),
                        "memalign(%zu, 64): errno %d", bad_align[i], e);
                 free(p);
         }
@@ -347,10 +347,10 @@ static void test_memalign(void)
                 for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                         size_t n = sizes[i];
                         p = escape(memalign(al, opaque(n)));
-                        if (!GCHECK(p != NULL, "memalign(%zu, %zu) = NULL", al, n))
+                        if (!EXPECTF(p != NULL, "memalign(%zu, %zu) = NULL", al, n))
                                 continue;
-                        GCHECK(aligned_to(p, al), "memalign(%zu, %zu) = %p", al, n, p);
-                        GCHECK(malloc_usable_size(p) >= n, "memalign(%zu, %zu): usable %zu", al, n,
+                        EXPECTF(aligned_to(p, al), "memalign(%zu, %zu) = %p", al, n, p);
+                        EXPECTF(malloc_usable_size(p) >= n, "memalign(%zu, %zu): usable %zu", al, n,
                                malloc_usable_size(p));
                         memset(p, 0x5a, n);
                         free(p);
@@ -396,10 +396,10 @@ static void test_valloc(void)
         GROUP_BEGIN("valloc/page_aligned");
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 p = escape(valloc(opaque(sizes[i])));
-                if (!GCHECK(p != NULL, "valloc(%zu) = NULL", sizes[i]))
+                if (!EXPECTF(p != NULL, "valloc(%zu) = NULL", sizes[i]))
                         continue;
-                GCHECK(aligned_to(p, 4096), "valloc(%zu) = %p", sizes[i], p);
-                GCHECK(malloc_usable_size(p) >= sizes[i], "valloc(%zu): usable %zu", sizes[i],
+                EXPECTF(aligned_to(p, 4096), "valloc(%zu) = %p", sizes[i], p);
+                EXPECTF(malloc_usable_size(p) >= sizes[i], "valloc(%zu): usable %zu", sizes[i],
                        malloc_usable_size(p));
                 memset(p, 0x5a, sizes[i]);
                 free(p);
@@ -447,13 +447,13 @@ static void realloc_to_zero(void)
         GROUP_BEGIN("realloc/p_0_frees_returns_null");
         for (size_t i = 0; i < sizeof(zsizes) / sizeof(zsizes[0]); i++) {
                 p = malloc(opaque(zsizes[i]));
-                if (!GCHECK(p != NULL, "malloc(%zu) = NULL", zsizes[i]))
+                if (!EXPECTF(p != NULL, "malloc(%zu) = NULL", zsizes[i]))
                         continue;
                 errno = SENTINEL_ERRNO;
                 q = realloc(p, opaque(0));
                 int e = errno;
-                GCHECK(q == NULL, "realloc(malloc(%zu), 0) = %p, want NULL", zsizes[i], q);
-                GCHECK(e == SENTINEL_ERRNO, "realloc(malloc(%zu), 0) set errno %d", zsizes[i], e);
+                EXPECTF(q == NULL, "realloc(malloc(%zu), 0) = %p, want NULL", zsizes[i], q);
+                EXPECTF(e == SENTINEL_ERRNO, "realloc(malloc(%zu), 0) set errno %d", zsizes[i], e);
                 if (q != NULL)
                         free(q);
         }
@@ -470,16 +470,16 @@ static void realloc_keeps_contents(void)
         GROUP_BEGIN("realloc/contents_preserved");
         size_t cur = chain[0];
         p = malloc(cur);
-        if (GCHECK(p != NULL, "malloc(%zu) = NULL", cur))
+        if (EXPECTF(p != NULL, "malloc(%zu) = NULL", cur))
                 fill(p, cur, 11);
         for (size_t i = 1; p != NULL && i < sizeof(chain) / sizeof(chain[0]); i++) {
                 size_t n = chain[i], keep = n < cur ? n : cur;
                 q = realloc(p, opaque(n));
-                if (!GCHECK(q != NULL, "realloc(%zu -> %zu) = NULL", cur, n))
+                if (!EXPECTF(q != NULL, "realloc(%zu -> %zu) = NULL", cur, n))
                         break;
                 p = q;
-                GCHECK(verify(p, keep, 11), "realloc(%zu -> %zu) lost contents", cur, n);
-                GCHECK(malloc_usable_size(p) >= n, "realloc(%zu -> %zu): usable %zu", cur, n,
+                EXPECTF(verify(p, keep, 11), "realloc(%zu -> %zu) lost contents", cur, n);
+                EXPECTF(malloc_usable_size(p) >= n, "realloc(%zu -> %zu): usable %zu", cur, n,
                        malloc_usable_size(p));
                 fill(p, n, 11);
                 cur = n;
@@ -500,35 +500,35 @@ static void realloc_failure_keeps_block(void)
         if (blk != 0)
                 fill((void *)blk, 1000, 3);
         GROUP_BEGIN("realloc/too_large_fails_block_intact");
-        GCHECK(blk != 0, "malloc(1000) = NULL");
+        EXPECTF(blk != 0, "malloc(1000) = NULL");
         for (size_t i = 0; blk != 0 && i < sizeof(bad) / sizeof(bad[0]); i++) {
                 errno = SENTINEL_ERRNO;
                 q = realloc((void *)blk, opaque(bad[i]));
                 int e = errno;
-                GCHECK(q == NULL, "realloc(p, %zu) = %p", bad[i], q);
+                EXPECTF(q == NULL, "realloc(p, %zu) = %p", bad[i], q);
                 if (q != NULL) {
                         blk = (uintptr_t)q;
                         continue;
                 }
-                GCHECK(verify((void *)blk, 1000, 3), "realloc(p, %zu) damaged the old block",
+                EXPECTF(verify((void *)blk, 1000, 3), "realloc(p, %zu) damaged the old block",
                        bad[i]);
                 if (impl_is_jemalloc())
-                        GCHECK(e == SENTINEL_ERRNO, "jemalloc realloc(p, %zu) errno %d", bad[i], e);
+                        EXPECTF(e == SENTINEL_ERRNO, "jemalloc realloc(p, %zu) errno %d", bad[i], e);
                 else
-                        GCHECK(e == ENOMEM, "realloc(p, %zu) errno %d, want ENOMEM", bad[i], e);
+                        EXPECTF(e == ENOMEM, "realloc(p, %zu) errno %d, want ENOMEM", bad[i], e);
         }
         /* In range but larger than memory: both report ENOMEM (jemalloc via mmap). */
         if (blk != 0) {
                 errno = 0;
                 q = realloc((void *)blk, opaque((size_t)1 << 62));
                 int e = errno;
-                GCHECK(q == NULL, "realloc(p, 1<<62) = %p", q);
+                EXPECTF(q == NULL, "realloc(p, 1<<62) = %p", q);
                 if (q != NULL)
                         blk = (uintptr_t)q;
                 else
-                        GCHECK(verify((void *)blk, 1000, 3),
+                        EXPECTF(verify((void *)blk, 1000, 3),
                                "realloc(p, 1<<62) damaged the old block");
-                GCHECK(e == ENOMEM || q != NULL, "realloc(p, 1<<62) errno %d, want ENOMEM", e);
+                EXPECTF(e == ENOMEM || q != NULL, "realloc(p, 1<<62) errno %d, want ENOMEM", e);
         }
         GROUP_END();
         free((void *)blk);
@@ -571,12 +571,12 @@ static void test_usable_size(void)
         GROUP_BEGIN("malloc_usable_size/whole_usable_writable");
         for (size_t n = 1; n < 3 * MiB; n = n * 3 + 1) {
                 void *p = malloc(opaque(n));
-                if (!GCHECK(p != NULL, "malloc(%zu) = NULL", n))
+                if (!EXPECTF(p != NULL, "malloc(%zu) = NULL", n))
                         continue;
                 size_t us = malloc_usable_size(p);
-                GCHECK(us >= n, "malloc(%zu): usable %zu", n, us);
+                EXPECTF(us >= n, "malloc(%zu): usable %zu", n, us);
                 memset(p, 0x77, us);
-                GCHECK(malloc_usable_size(p) == us, "usable size of %zu changed", n);
+                EXPECTF(malloc_usable_size(p) == us, "usable size of %zu changed", n);
                 free(p);
         }
         GROUP_END();
@@ -584,7 +584,7 @@ static void test_usable_size(void)
 
 int main(void)
 {
-        check_init();
+        impl_init();
         test_malloc();
         test_free_cross_thread();
         test_calloc();

@@ -22,10 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../conformance/check.h"
+#include "../common/check.h"
 
 static const char *dir;
 static void *volatile keep[1 << 16];

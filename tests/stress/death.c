@@ -209,7 +209,7 @@ static int run_child(void (*fn)(void), const char *self, const char *conf, const
 {
         int fds[2];
         if (pipe(fds) != 0)
-                stress_fail("pipe failed");
+                check_fatal("pipe failed");
         pid_t pid = fork();
         if (pid == 0) {
                 dup2(fds[1], STDERR_FILENO);
@@ -245,10 +245,9 @@ static int check_foreign_mode(const char *self, const char *mode, int want_lines
         int lines = 0;
         for (const char *q = out; (q = strstr(q, "invalid pointer")) != NULL; q++)
                 lines++;
-        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && lines == want_lines;
-        printf("%s foreign_free:%s: %s, %d report(s)\n", ok ? "ok" : "FAILED", mode,
-               WIFEXITED(status) ? "exited" : "killed", lines);
-        if (!ok)
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && lines == want_lines;
+        if (!CHECKF(cname("death/foreign_free:%s", mode), ok, "%s, %d report(s), want %d",
+                    WIFEXITED(status) ? "exited" : "killed", lines, want_lines))
                 fprintf(stderr, "death: foreign_free:%s: stderr was: %s\n", mode, out);
         return ok ? 0 : 1;
 }
@@ -256,11 +255,10 @@ static int check_foreign_mode(const char *self, const char *mode, int want_lines
 /* A child that must die by SIGABRT with message on stderr. */
 static int check_abort(const char *label, int status, const char *out, const char *message)
 {
-        int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
-                 strstr(out, message) != NULL;
-        printf("%s %s: %s\n", ok ? "ok" : "FAILED", label,
-               WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
-        if (!ok)
+        bool ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+                  strstr(out, message) != NULL;
+        if (!CHECKF(cname("death/%s", label), ok, "%s, want SIGABRT and \"%s\"",
+                    WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited", message))
                 fprintf(stderr, "death: %s: stderr was: %s\n", label, out);
         return ok ? 0 : 1;
 }
@@ -351,32 +349,29 @@ int main(int argc, char **argv)
                 char out[256];
                 int status = run_child(NULL, argv[0], "hardened:true", "--hardened-guard-page",
                                        out, sizeof(out));
-                if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV) {
-                        fprintf(stderr, "death: hardened: a write past a large block did not "
-                                        "fault on its guard page (status %#x)\n", status);
+                if (!CHECKF("death/hardened --hardened-guard-page",
+                            WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                            "a write past a large block did not fault on its guard page "
+                            "(status %#x)", status))
                         failed = 1;
-                } else {
-                        printf("ok hardened --hardened-guard-page: SIGSEGV\n");
-                }
         }
         {
                 /* The hardened mode keeps the thread caches (malloc's fast path). */
                 char out[256];
                 int status = run_child(NULL, argv[0], "hardened:true", "--hardened-keeps-tcache",
                                        out, sizeof(out));
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                        fprintf(stderr, "death: hardened: thread.tcache.enabled is not true "
-                                        "(status %#x)\n", status);
+                if (!CHECKF("death/hardened --hardened-keeps-tcache",
+                            WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                            "thread.tcache.enabled is not true (status %#x)", status))
                         failed = 1;
-                }
         }
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char out[1024];
                 int status = run_child(cases[i].fn, NULL, NULL, NULL, out, sizeof(out));
                 failed |= check_abort(cases[i].name, status, out, cases[i].message);
         }
-        if (failed)
-                stress_fail("some misuse was not detected as expected");
+        if (failed || check_finish() != 0)
+                check_fatal("some misuse was not detected as expected");
         printf("death: ok\n");
         return 0;
 }

@@ -19,19 +19,19 @@ int main(void)
         void **blocks = dlsym(RTLD_DEFAULT, "early_blocks");
         int *ok = dlsym(RTLD_DEFAULT, "early_ok");
         if (blocks == NULL || ok == NULL)
-                stress_fail("libearly_ctor.so is not preloaded");
+                check_fatal("libearly_ctor.so is not preloaded");
         if (*ok != 1)
-                stress_fail("allocation in the early constructor failed (state %d)", *ok);
+                check_fatal("allocation in the early constructor failed (state %d)", *ok);
         static const size_t want[4] = {40, 1000, 9000, 1 << 20};
         for (int i = 0; i < 4; i++) {
                 size_t u = malloc_usable_size(blocks[i]);
                 if (u < want[i])
-                        stress_fail("early block %d: usable size %zu < %zu: not from the "
+                        check_fatal("early block %d: usable size %zu < %zu: not from the "
                                     "allocator under test",
                                     i, u, want[i]);
         }
         if (((unsigned char *)blocks[3])[12345] != 2)
-                stress_fail("early 1 MiB block lost its contents");
+                check_fatal("early 1 MiB block lost its contents");
         for (int i = 0; i < 4; i++)
                 free(blocks[i]);
         for (int i = 0; i < 10000; i++)

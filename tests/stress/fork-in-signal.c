@@ -44,18 +44,18 @@ static void child_body(void)
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 blocks[i] = launder(malloc(sizes[i]));
                 if (blocks[i] == NULL)
-                        stress_fail("child: malloc(%zu) failed", sizes[i]);
+                        check_fatal("child: malloc(%zu) failed", sizes[i]);
                 pat_fill(blocks[i], sizes[i], 0x1234 + i);
         }
         char *r = launder(realloc(blocks[2], 20000));
         if (r == NULL)
-                stress_fail("child: realloc failed");
+                check_fatal("child: realloc failed");
         if (pat_check(r, sizes[2], sizes[2], 0x1234 + 2) != STRESS_OK)
-                stress_fail("child: realloc lost the contents");
+                check_fatal("child: realloc lost the contents");
         blocks[2] = r;
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 if (i != 2 && pat_check(blocks[i], sizes[i], sizes[i], 0x1234 + i) != STRESS_OK)
-                        stress_fail("child: block of %zu bytes was overwritten", sizes[i]);
+                        check_fatal("child: block of %zu bytes was overwritten", sizes[i]);
                 free(blocks[i]);
         }
         _exit(0);
@@ -89,21 +89,21 @@ static void *worker(void *arg)
                                 size_t n = rng_log_size(&rng, 1, 512 << 10);
                                 void *q = launder(realloc(slot[i], n));
                                 if (q == NULL)
-                                        stress_fail("realloc(%zu) failed", n);
+                                        check_fatal("realloc(%zu) failed", n);
                                 slot[i] = q;
                                 size[i] = n;
                                 ((unsigned char *)q)[n - 1] = (unsigned char)n;
                                 continue;
                         }
                         if (((unsigned char *)slot[i])[size[i] - 1] != (unsigned char)size[i])
-                                stress_fail("block of %zu bytes was overwritten", size[i]);
+                                check_fatal("block of %zu bytes was overwritten", size[i]);
                         free(slot[i]);
                         slot[i] = NULL;
                 } else {
                         size_t n = rng_log_size(&rng, 1, 512 << 10);
                         slot[i] = launder(malloc(n));
                         if (slot[i] == NULL)
-                                stress_fail("malloc(%zu) failed", n);
+                                check_fatal("malloc(%zu) failed", n);
                         size[i] = n;
                         ((unsigned char *)slot[i])[n - 1] = (unsigned char)n;
                 }
@@ -126,11 +126,11 @@ static unsigned reap(int block)
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                         continue;
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
-                        stress_fail("child %d deadlocked (its alarm fired)", (int)pid);
+                        check_fatal("child %d deadlocked (its alarm fired)", (int)pid);
                 if (WIFSIGNALED(status))
-                        stress_fail("child %d was killed by signal %d (%s)", (int)pid,
+                        check_fatal("child %d was killed by signal %d (%s)", (int)pid,
                                     WTERMSIG(status), strsignal(WTERMSIG(status)));
-                stress_fail("child %d exited with status %d", (int)pid, WEXITSTATUS(status));
+                check_fatal("child %d exited with status %d", (int)pid, WEXITSTATUS(status));
         }
         return n;
 }
@@ -146,12 +146,12 @@ int main(int argc, char **argv)
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
         if (sigaction(SIGUSR1, &sa, NULL) != 0)
-                stress_fail("sigaction: %s", strerror(errno));
+                check_fatal("sigaction: %s", strerror(errno));
 
         double t0 = stress_now();
         for (unsigned i = 0; i < nworkers; i++)
                 if (pthread_create(&workers[i], NULL, worker, (void *)(uintptr_t)(i + 1)) != 0)
-                        stress_fail("pthread_create failed");
+                        check_fatal("pthread_create failed");
 
         uint64_t rng = 42;
         unsigned sent = 0, reaped = 0;
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         reaped += reap(1);
         unsigned done = atomic_load(&forks_done);
         if (reaped != done)
-                stress_fail("forked %u children but reaped %u", done, reaped);
+                check_fatal("forked %u children but reaped %u", done, reaped);
         /* The parent's heap must still work after all this. */
         for (int i = 0; i < 1000; i++)
                 free(launder(malloc((size_t)(i * 37 % 70000) + 1)));

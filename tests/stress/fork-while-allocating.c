@@ -142,7 +142,7 @@ static void __attribute__((noreturn)) child_main(unsigned fork_no)
         stress_in_child = 1;
         alarm(CHILD_TIMEOUT_S);
         snprintf(name, sizeof(name), "fork-while-allocating (child of fork #%u)", fork_no);
-        stress_name = name;
+        check_prog = name;
         sctx_init(&c, 1000000 + fork_no, seed ^ fork_no);
 
         /* Blocks the parent's main thread made: reallocate half, then free all. */
@@ -167,7 +167,7 @@ static void __attribute__((noreturn)) child_main(unsigned fork_no)
                                          (void *)(uintptr_t)(2000000 + t));
 
                 if (err)
-                        stress_fail("child of fork #%u: pthread_create: %s", fork_no,
+                        check_fatal("child of fork #%u: pthread_create: %s", fork_no,
                                     strerror(err));
         }
         for (unsigned t = 0; t < child_threads; t++)
@@ -182,20 +182,20 @@ static void wait_child(pid_t pid, unsigned fork_no, const char *who)
 
         while (waitpid(pid, &st, 0) < 0) {
                 if (errno != EINTR)
-                        stress_fail("waitpid(%d): %s", (int)pid, strerror(errno));
+                        check_fatal("waitpid(%d): %s", (int)pid, strerror(errno));
         }
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
                 return;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
-                stress_fail("child of fork #%u (forked by %s) deadlocked: its %d s watchdog "
+                check_fatal("child of fork #%u (forked by %s) deadlocked: its %d s watchdog "
                             "fired", fork_no, who, CHILD_TIMEOUT_S);
         if (WIFEXITED(st))
-                stress_fail("child of fork #%u (forked by %s) exited with status %d", fork_no,
+                check_fatal("child of fork #%u (forked by %s) exited with status %d", fork_no,
                             who, WEXITSTATUS(st));
         if (WIFSIGNALED(st))
-                stress_fail("child of fork #%u (forked by %s) was killed by signal %d (%s)",
+                check_fatal("child of fork #%u (forked by %s) was killed by signal %d (%s)",
                             fork_no, who, WTERMSIG(st), strsignal(WTERMSIG(st)));
-        stress_fail("child of fork #%u (forked by %s): unexpected wait status %#x", fork_no,
+        check_fatal("child of fork #%u (forked by %s): unexpected wait status %#x", fork_no,
                     who, st);
 }
 
@@ -208,7 +208,7 @@ static void do_forks(long count, const char *who)
 
                 while ((pid = fork()) < 0) {
                         if (errno != EAGAIN || ++tries > 100)
-                                stress_fail("fork #%u: %s", fork_no, strerror(errno));
+                                check_fatal("fork #%u: %s", fork_no, strerror(errno));
                         usleep(10000);
                 }
                 if (pid == 0)
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
                                          (void *)(uintptr_t)(1 + i));
 
                 if (err)
-                        stress_fail("pthread_create: %s", strerror(err));
+                        check_fatal("pthread_create: %s", strerror(err));
         }
         per_forker = nforks / nforkers;
         for (unsigned i = 1; i < nforkers; i++) {
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
                                          (void *)(uintptr_t)per_forker);
 
                 if (err)
-                        stress_fail("pthread_create: %s", strerror(err));
+                        check_fatal("pthread_create: %s", strerror(err));
         }
         do_forks(nforks - per_forker * (nforkers - 1), "the main thread");
         for (unsigned i = 1; i < nforkers; i++)
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
                 sobj_free(&c, stable[i], "final free of a block made before the forks");
         merge_totals(&c);
         if (total_alloc != total_free || total_alloc_sum != total_free_sum)
-                stress_fail("checksum mismatch in the parent: %llu blocks made, %llu freed",
+                check_fatal("checksum mismatch in the parent: %llu blocks made, %llu freed",
                             (unsigned long long)total_alloc, (unsigned long long)total_free);
         printf("fork-while-allocating: ok: %u forks from %u threads while %u threads did %llu "
                "operations; each child ran %u threads; %.2f s\n",

@@ -54,7 +54,7 @@ static void check_balance(const char *phase)
 {
         if (atomic_load(&g_nalloc) != atomic_load(&g_nfree) ||
             atomic_load(&g_alloc_sum) != atomic_load(&g_free_sum))
-                stress_fail("%s: %llu blocks made but %llu freed (checksums %#llx / %#llx)",
+                check_fatal("%s: %llu blocks made but %llu freed (checksums %#llx / %#llx)",
                             phase, (unsigned long long)atomic_load(&g_nalloc),
                             (unsigned long long)atomic_load(&g_nfree),
                             (unsigned long long)atomic_load(&g_alloc_sum),
@@ -157,7 +157,7 @@ static struct kval *kval_new(struct sctx *c, unsigned key, unsigned gen)
         struct kval *kv = launder(malloc(sizeof(*kv)));
 
         if (!kv)
-                stress_fail("malloc(%zu) returned NULL", sizeof(*kv));
+                check_fatal("malloc(%zu) returned NULL", sizeof(*kv));
         kv->magic = kval_magic(kv);
         kv->key = key;
         kv->gen = gen;
@@ -174,7 +174,7 @@ static void key_dtor(void *v)
         int err;
 
         if (kv->magic != kval_magic(kv))
-                stress_fail("key destructor got a corrupted value %p", v);
+                check_fatal("key destructor got a corrupted value %p", v);
         sobj_free(c, kv->o, "free in a pthread key destructor");
         /* A temporary allocation and a free of another thread's block, as cleanup code does. */
         tmp = sobj_new(c, rng_log_size(&c->rng, 1, 100000), 1);
@@ -188,7 +188,7 @@ static void key_dtor(void *v)
                 kv->o = sobj_new(c, rng_log_size(&c->rng, 1, 200000), 0);
                 err = pthread_setspecific(keys[kv->key], kv);
                 if (err)
-                        stress_fail("pthread_setspecific in a destructor: %s", strerror(err));
+                        check_fatal("pthread_setspecific in a destructor: %s", strerror(err));
         } else {
                 kv->magic = 0;
                 free(kv);
@@ -223,7 +223,7 @@ static void set_keys(struct sctx *c)
                 int err = pthread_setspecific(keys[k], kval_new(c, k, 0));
 
                 if (err)
-                        stress_fail("pthread_setspecific: %s", strerror(err));
+                        check_fatal("pthread_setspecific: %s", strerror(err));
         }
 }
 
@@ -238,7 +238,7 @@ static void *key_thread(void *arg)
                 struct sobj *o = sobj_new(c, rng_log_size(&c->rng, 1, 65536), 0);
 
                 if (__cxa_thread_atexit_impl(tls_dtor, o, &__dso_handle) != 0)
-                        stress_fail("__cxa_thread_atexit_impl failed");
+                        check_fatal("__cxa_thread_atexit_impl failed");
                 atomic_fetch_add(&tls_dtor_expected, 1);
         }
         /* Some ordinary work. */
@@ -267,7 +267,7 @@ static void test_keys(long nthreads)
                 int err = pthread_key_create(&keys[k], key_dtor);
 
                 if (err)
-                        stress_fail("pthread_key_create: %s", strerror(err));
+                        check_fatal("pthread_key_create: %s", strerror(err));
         }
         while (done < nthreads) {
                 long n = nthreads - done < KEY_WAVE ? nthreads - done : KEY_WAVE;
@@ -276,7 +276,7 @@ static void test_keys(long nthreads)
                         int err = pthread_create(&tids[i], NULL, key_thread, NULL);
 
                         if (err)
-                                stress_fail("pthread_create: %s", strerror(err));
+                                check_fatal("pthread_create: %s", strerror(err));
                 }
                 for (long i = 0; i < n; i++)
                         pthread_join(tids[i], NULL);
@@ -296,21 +296,21 @@ static void test_keys(long nthreads)
         keys_rss_last = rss_last;
         keys_rss_purged = stress_purge_all_arenas() ? stress_rss() : 0;
         if (atomic_load(&key_dtor_calls) != (unsigned long long)nthreads * NKEYS * (KEY_REARMS + 1))
-                stress_fail("keys: %llu key destructor calls, expected %llu",
+                check_fatal("keys: %llu key destructor calls, expected %llu",
                             (unsigned long long)atomic_load(&key_dtor_calls),
                             (unsigned long long)nthreads * NKEYS * (KEY_REARMS + 1));
         if (atomic_load(&tls_dtor_calls) != atomic_load(&tls_dtor_expected))
-                stress_fail("keys: %llu thread_local destructor calls, expected %llu",
+                check_fatal("keys: %llu thread_local destructor calls, expected %llu",
                             (unsigned long long)atomic_load(&tls_dtor_calls),
                             (unsigned long long)atomic_load(&tls_dtor_expected));
         check_balance("keys");
         if (waves > 2 && keys_rss_purged > keys_rss_purged_base + ((size_t)8 << 20))
-                stress_fail("keys: RSS after a purge grew from %.1f MiB to %.1f MiB over %ld "
+                check_fatal("keys: RSS after a purge grew from %.1f MiB to %.1f MiB over %ld "
                             "threads whose destructors allocate",
                             keys_rss_purged_base / 1048576.0, keys_rss_purged / 1048576.0,
                             nthreads);
         if (waves > 2 && rss_last > rss_base + ((size_t)64 << 20))
-                stress_fail("keys: RSS grew from %.1f MiB to %.1f MiB over %ld threads whose "
+                check_fatal("keys: RSS grew from %.1f MiB to %.1f MiB over %ld threads whose "
                             "destructors allocate", rss_base / 1048576.0, rss_last / 1048576.0,
                             nthreads);
 }
@@ -388,7 +388,7 @@ static void run_thread(void *(*fn)(void *), uintptr_t arg)
         int err = pthread_create(&t, NULL, fn, (void *)arg);
 
         if (err)
-                stress_fail("pthread_create: %s", strerror(err));
+                check_fatal("pthread_create: %s", strerror(err));
         pthread_join(t, NULL);
 }
 
@@ -419,7 +419,7 @@ static void test_dead(long cycles)
                         err = pthread_create(&prod, NULL, race_producer,
                                              (void *)(uintptr_t)(400 + cycle));
                 if (err)
-                        stress_fail("pthread_create: %s", strerror(err));
+                        check_fatal("pthread_create: %s", strerror(err));
                 pthread_join(prod, NULL);
                 queue_close(&race_q);
                 pthread_join(cons, NULL);
@@ -445,22 +445,22 @@ static struct sobj *new_aligned(struct sctx *c, size_t align, size_t size, int u
         void *p = NULL;
 
         if (!o)
-                stress_fail("malloc(%zu) returned NULL", sizeof(*o));
+                check_fatal("malloc(%zu) returned NULL", sizeof(*o));
         if (use_aligned_alloc) {
                 p = launder(aligned_alloc(align, size));
                 if (!p)
-                        stress_fail("aligned_alloc(%zu, %zu) returned NULL: %s", align, size,
+                        check_fatal("aligned_alloc(%zu, %zu) returned NULL: %s", align, size,
                                     strerror(errno));
         } else {
                 int err = posix_memalign(&p, align, size);
 
                 if (err || !p)
-                        stress_fail("posix_memalign(%zu, %zu) failed: %s", align, size,
+                        check_fatal("posix_memalign(%zu, %zu) failed: %s", align, size,
                                     strerror(err));
                 p = launder(p);
         }
         if ((uintptr_t)p % align)
-                stress_fail("%s(%zu, %zu) returned %p, which is not aligned", what, align, size,
+                check_fatal("%s(%zu, %zu) returned %p, which is not aligned", what, align, size,
                             p);
         o->magic = sobj_magic(o);
         o->p = p;
@@ -535,7 +535,7 @@ static void test_align(void)
                                          (void *)(uintptr_t)(500 + i));
 
                 if (err)
-                        stress_fail("pthread_create: %s", strerror(err));
+                        check_fatal("pthread_create: %s", strerror(err));
         }
         for (unsigned i = 0; i < ALIGN_THREADS; i++)
                 pthread_join(tids[i], NULL);
@@ -565,10 +565,10 @@ static void *checked_calloc(size_t n, size_t m)
         size_t off;
 
         if (!p)
-                stress_fail("calloc(%zu, %zu) returned NULL", n, m);
+                check_fatal("calloc(%zu, %zu) returned NULL", n, m);
         off = zero_check(p, n * m);
         if (off != STRESS_OK)
-                stress_fail("calloc(%zu, %zu) = %p reused dirty memory: byte %zu is %#x", n, m,
+                check_fatal("calloc(%zu, %zu) = %p reused dirty memory: byte %zu is %#x", n, m,
                             (void *)p, off, p[off]);
         return p;
 }
@@ -578,7 +578,7 @@ static void *dirty_malloc(size_t size, int byte)
         unsigned char *p = launder(malloc(size));
 
         if (!p)
-                stress_fail("malloc(%zu) returned NULL", size);
+                check_fatal("malloc(%zu) returned NULL", size);
         memset(p, byte, malloc_usable_size(p));
         return p;
 }
@@ -646,7 +646,7 @@ static void calloc_single_thread(void)
 
                 p = launder(realloc(p, 100 + round));
                 if (!p)
-                        stress_fail("realloc shrink returned NULL");
+                        check_fatal("realloc shrink returned NULL");
                 free(p);
                 p = checked_calloc(big, 1);
                 free(p);
@@ -692,7 +692,7 @@ static void test_calloc(void)
                 int err = pthread_create(&tids[i], NULL, calloc_thread, (void *)(uintptr_t)i);
 
                 if (err)
-                        stress_fail("pthread_create: %s", strerror(err));
+                        check_fatal("pthread_create: %s", strerror(err));
         }
         for (unsigned i = 0; i < CALLOC_THREADS; i++)
                 pthread_join(tids[i], NULL);
@@ -711,11 +711,11 @@ static void teardown_alloc(const char *when)
                 unsigned char *p = launder(malloc(size));
 
                 if (!p)
-                        stress_fail("malloc(%zu) returned NULL %s", size, when);
+                        check_fatal("malloc(%zu) returned NULL %s", size, when);
                 pat_fill(p, size, size);
                 p = launder(realloc(p, size * 2));
                 if (!p || pat_check(p, size, size, size) != STRESS_OK)
-                        stress_fail("realloc lost contents %s", when);
+                        check_fatal("realloc lost contents %s", when);
                 free(p);
         }
 }
@@ -727,7 +727,7 @@ static void atexit_check(void)
         teardown_alloc("in an atexit handler");
         /* The main thread's key destructors ran in pthread_exit() before this handler. */
         if (atomic_load(&key_dtor_calls) != main_key_expected)
-                stress_fail("teardown: %llu key destructor calls after the main thread's "
+                check_fatal("teardown: %llu key destructor calls after the main thread's "
                             "pthread_exit, expected %llu",
                             (unsigned long long)atomic_load(&key_dtor_calls),
                             main_key_expected);
@@ -781,7 +781,7 @@ int main(int argc, char **argv)
         main_key_expected = atomic_load(&key_dtor_calls) + (unsigned long long)NKEYS *
                             (KEY_REARMS + 1);
         if (atexit(atexit_check) != 0)
-                stress_fail("atexit failed");
+                check_fatal("atexit failed");
         set_keys(my_ctx());
         pthread_exit(NULL);
 }

@@ -45,9 +45,9 @@ static void fill(struct worker *w)
                         int rc = posix_memalign(&q, 64, sz);
                         if (rc != 0) {
                                 if (rc != ENOMEM)
-                                        stress_fail("posix_memalign returned %d, not ENOMEM", rc);
+                                        check_fatal("posix_memalign returned %d, not ENOMEM", rc);
                                 if (q != (void *)0x1)
-                                        stress_fail("posix_memalign touched *memptr on failure");
+                                        check_fatal("posix_memalign touched *memptr on failure");
                                 errno = ENOMEM;
                         } else {
                                 p = q;
@@ -60,7 +60,7 @@ static void fill(struct worker *w)
                                 if (q == NULL) {
                                         unsigned char *c = p;
                                         if (c[0] != 0x5a || c[15] != 0x5a)
-                                                stress_fail("failed realloc changed the block");
+                                                check_fatal("failed realloc changed the block");
                                         free(p);
                                         p = NULL;
                                 } else {
@@ -70,7 +70,7 @@ static void fill(struct worker *w)
                 }
                 if (p == NULL) {
                         if (errno != ENOMEM)
-                                stress_fail("allocation failed with errno %d, not ENOMEM", errno);
+                                check_fatal("allocation failed with errno %d, not ENOMEM", errno);
                         failures++;
                         continue;
                 }
@@ -118,14 +118,14 @@ int main(int argc, char **argv)
                 w[i].id = i;
                 w[i].blocks = malloc(MAX_BLOCKS * sizeof(void *));
                 if (w[i].blocks == NULL)
-                        stress_fail("cannot allocate the block tables");
+                        check_fatal("cannot allocate the block tables");
         }
         /* Limit the address space to what is mapped now plus limit_mib. */
         struct rlimit rl;
         size_t vm_pages = 0;
         FILE *f = fopen("/proc/self/statm", "r");
         if (f == NULL || fscanf(f, "%zu", &vm_pages) != 1)
-                stress_fail("cannot read /proc/self/statm");
+                check_fatal("cannot read /proc/self/statm");
         fclose(f);
         pthread_t t[16];
         pthread_attr_t attr;
@@ -134,11 +134,11 @@ int main(int argc, char **argv)
         pthread_barrier_init(&barrier, NULL, (unsigned)nthreads + 1);
         for (int i = 0; i < nthreads; i++)
                 if (pthread_create(&t[i], &attr, worker_main, &w[i]) != 0)
-                        stress_fail("pthread_create failed");
+                        check_fatal("pthread_create failed");
         pthread_attr_destroy(&attr);
         rl.rlim_cur = rl.rlim_max = vm_pages * 4096 + ((size_t)limit_mib << 20);
         if (setrlimit(RLIMIT_AS, &rl) != 0)
-                stress_fail("setrlimit: %s", strerror(errno));
+                check_fatal("setrlimit: %s", strerror(errno));
         pthread_barrier_wait(&barrier); /* round 1 */
         pthread_barrier_wait(&barrier);
         size_t first = free_round(w, nthreads);
@@ -148,9 +148,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < nthreads; i++)
                 pthread_join(t[i], NULL);
         if (first < ((size_t)limit_mib << 20) / 4)
-                stress_fail("only %zu bytes allocated under a %ld MiB limit", first, limit_mib);
+                check_fatal("only %zu bytes allocated under a %ld MiB limit", first, limit_mib);
         if (second < first / 2)
-                stress_fail("after freeing everything only %zu of %zu bytes could be allocated "
+                check_fatal("after freeing everything only %zu of %zu bytes could be allocated "
                             "again",
                             second, first);
         printf("oom: ok: %d threads, %zu then %zu bytes under a %ld MiB address-space limit\n",

@@ -51,10 +51,10 @@ static void child(long calls)
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
         if (sigaction(SIGPROF, &sa, NULL) != 0)
-                stress_fail("sigaction: %s", strerror(errno));
+                check_fatal("sigaction: %s", strerror(errno));
         struct itimerval it = {{0, 50}, {0, 50}};
         if (setitimer(ITIMER_PROF, &it, NULL) != 0)
-                stress_fail("setitimer: %s", strerror(errno));
+                check_fatal("setitimer: %s", strerror(errno));
         while (handler_calls < calls) {
                 size_t i = rng_below(&rng, 32);
                 free(slot[i]);
@@ -62,7 +62,7 @@ static void child(long calls)
                                                   : rng_log_size(&rng, 1, 4096);
                 slot[i] = launder(malloc(n));
                 if (slot[i] == NULL)
-                        stress_fail("malloc(%zu) failed", n);
+                        check_fatal("malloc(%zu) failed", n);
                 ((char *)slot[i])[0] = 1;
         }
         memset(&it, 0, sizeof(it));
@@ -78,11 +78,11 @@ int main(int argc, char **argv)
         int fds[2];
 
         if (pipe(fds) != 0)
-                stress_fail("pipe: %s", strerror(errno));
+                check_fatal("pipe: %s", strerror(errno));
         double t0 = stress_now();
         pid_t pid = fork();
         if (pid < 0)
-                stress_fail("fork: %s", strerror(errno));
+                check_fatal("fork: %s", strerror(errno));
         if (pid == 0) {
                 alarm(0);
                 dup2(fds[1], STDERR_FILENO);
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
                         kill(pid, SIGKILL);
                         waitpid(pid, &status, 0);
                         out[n] = '\0';
-                        stress_fail("the child hung: still running after %ld s (deadlock in "
+                        check_fatal("the child hung: still running after %ld s (deadlock in "
                                     "a re-entered malloc?); its stderr: %s",
                                     limit, out);
                 }
@@ -131,8 +131,8 @@ int main(int argc, char **argv)
                 return 0;
         }
         if (WIFSIGNALED(status))
-                stress_fail("the child was killed by signal %d (%s); its stderr: %s",
+                check_fatal("the child was killed by signal %d (%s); its stderr: %s",
                             WTERMSIG(status), strsignal(WTERMSIG(status)), out);
-        stress_fail("the child exited with status %d; its stderr: %s", WEXITSTATUS(status),
+        check_fatal("the child exited with status %d; its stderr: %s", WEXITSTATUS(status),
                     out);
 }

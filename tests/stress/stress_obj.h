@@ -66,7 +66,7 @@ static inline void sobj_check_align(const void *p, size_t size, const char *what
         uintptr_t a = (uintptr_t)p;
 
         if ((size >= 16 && (a & 15)) || (size >= 8 && (a & 7)))
-                stress_fail("%s(%zu) returned %p, which is not aligned for max_align_t", what,
+                check_fatal("%s(%zu) returned %p, which is not aligned for max_align_t", what,
                             size, p);
 }
 
@@ -76,7 +76,7 @@ static inline void sobj_set_usable(struct sobj *o, const char *what)
 #ifdef S_USABLE_SIZE
         o->usable = S_USABLE_SIZE(o->p);
         if (o->usable < o->size)
-                stress_fail("%s(%zu) = %p has malloc_usable_size %zu < requested size", what,
+                check_fatal("%s(%zu) = %p has malloc_usable_size %zu < requested size", what,
                             o->size, (void *)o->p, o->usable);
         o->fill = o->usable;
 #else
@@ -103,7 +103,7 @@ static inline struct sobj *sobj_new(struct sctx *c, size_t size, int use_calloc)
         void *p;
 
         if (!o)
-                stress_fail("malloc(%zu) for a descriptor returned NULL", sizeof(*o));
+                check_fatal("malloc(%zu) for a descriptor returned NULL", sizeof(*o));
         sobj_check_align(o, sizeof(*o), "malloc");
         if (use_calloc) {
                 size_t m = (size % 8 == 0 && (rng_next(&c->rng) & 1)) ? 8 : 1;
@@ -113,13 +113,13 @@ static inline struct sobj *sobj_new(struct sctx *c, size_t size, int use_calloc)
                 p = launder(S_MALLOC(size));
         }
         if (!p)
-                stress_fail("%s(%zu) returned NULL", what, size);
+                check_fatal("%s(%zu) returned NULL", what, size);
         sobj_check_align(p, size, what);
         if (use_calloc) {
                 size_t off = zero_check(p, size);
 
                 if (off != STRESS_OK)
-                        stress_fail("calloc(%zu) = %p: byte %zu is not zero", size, p, off);
+                        check_fatal("calloc(%zu) = %p: byte %zu is not zero", size, p, off);
         }
         o->magic = sobj_magic(o);
         o->p = p;
@@ -137,19 +137,19 @@ static inline void sobj_verify(const struct sobj *o, uint32_t by, const char *wh
         size_t off;
 
         if (o->magic != sobj_magic(o))
-                stress_fail("descriptor %p corrupted (magic %#llx) at %s by thread %u",
+                check_fatal("descriptor %p corrupted (magic %#llx) at %s by thread %u",
                             (const void *)o, (unsigned long long)o->magic, when, by);
 #ifdef S_USABLE_SIZE
         size_t u = S_USABLE_SIZE(o->p);
 
         if (u != o->usable)
-                stress_fail("malloc_usable_size(%p) changed from %zu to %zu (size %zu, made by "
+                check_fatal("malloc_usable_size(%p) changed from %zu to %zu (size %zu, made by "
                             "thread %u) at %s by thread %u", (void *)o->p, o->usable, u,
                             o->size, o->owner, when, by);
 #endif
         off = pat_check(o->p, o->fill, o->fill, o->cookie);
         if (off != STRESS_OK)
-                stress_fail("block %p (size %zu, usable %zu, made by thread %u) corrupted at "
+                check_fatal("block %p (size %zu, usable %zu, made by thread %u) corrupted at "
                             "offset %zu: found at %s by thread %u", (void *)o->p, o->size,
                             o->fill, o->owner, off, when, by);
 }
@@ -175,11 +175,11 @@ static inline void sobj_realloc(struct sctx *c, struct sobj *o, size_t new_size)
         sobj_verify(o, c->id, "realloc");
         q = launder(S_REALLOC(o->p, new_size));
         if (!q)
-                stress_fail("realloc(%p, %zu) returned NULL", (void *)o->p, new_size);
+                check_fatal("realloc(%p, %zu) returned NULL", (void *)o->p, new_size);
         sobj_check_align(q, new_size, "realloc");
         off = pat_check(q, keep, o->fill, o->cookie);
         if (off != STRESS_OK)
-                stress_fail("realloc(%p, %zu -> %zu) = %p lost the contents at offset %zu "
+                check_fatal("realloc(%p, %zu -> %zu) = %p lost the contents at offset %zu "
                             "(block made by thread %u, realloc by thread %u)", (void *)o->p,
                             o->size, new_size, q, off, o->owner, c->id);
         c->nfree++;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Helpers shared by the stress programs: failure reporting that writes with write(2) and
- * _exit()s (usable in forked children and with a broken heap), a splitmix64 PRNG and
- * log-uniform size picker, address-derived content patterns, RSS from /proc/self/statm,
+ * Helpers shared by the stress programs (failures go through check_fatal of
+ * tests/common/check.h, which writes with write(2) and _exit()s: usable in forked children
+ * and with a broken heap; stress_begin names the program in check_prog): a splitmix64 PRNG
+ * and log-uniform size picker, address-derived content patterns, RSS from /proc/self/statm,
  * an alarm() watchdog that turns a deadlock into a failure, argument parsing, and a check
  * that LD_PRELOAD really mapped the allocator under test (ld.so only warns when it cannot).
  * Nothing in this header allocates except stress_check_preload() (stdio, at startup).
@@ -22,52 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STRESS_OK ((size_t)-1)
+#include "../common/check.h"
 
-/* Set by each program's main() to its test name; used as the prefix of every message. */
-static const char *stress_name = "stress";
+#define STRESS_OK ((size_t)-1)
 
 /* Set to 1 in a forked child: the watchdog then reports a child deadlock (exit status 3).
  * The child calls alarm() itself: pending alarms are not inherited. */
 static volatile sig_atomic_t stress_in_child;
-
-static inline void stress_write_all(const char *s, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(2, s, n);
-
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                s += w;
-                n -= (size_t)w;
-        }
-}
-
-/* Print "<name>: FAIL: <message>" to stderr without allocating and exit(1) at once. */
-static inline void stress_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-                                                                    noreturn));
-static inline void stress_fail(const char *fmt, ...)
-{
-        char buf[1024];
-        va_list ap;
-        int n = snprintf(buf, sizeof(buf), "%s: FAIL: ", stress_name);
-
-        if (n < 0 || (size_t)n >= sizeof(buf))
-                n = 0;
-        va_start(ap, fmt);
-        int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-        va_end(ap);
-        if (m > 0)
-                n += m;
-        if ((size_t)n > sizeof(buf) - 2)
-                n = (int)sizeof(buf) - 2;
-        buf[n++] = '\n';
-        stress_write_all(buf, (size_t)n);
-        _exit(1);
-}
 
 static inline double stress_now(void)
 {
@@ -259,14 +221,14 @@ static inline size_t stress_rss(void)
         unsigned long long size_pages = 0, rss_pages = 0;
 
         if (fd < 0)
-                stress_fail("open /proc/self/statm: %s", strerror(errno));
+                check_fatal("open /proc/self/statm: %s", strerror(errno));
         n = read(fd, buf, sizeof(buf) - 1);
         close(fd);
         if (n <= 0)
-                stress_fail("read /proc/self/statm failed");
+                check_fatal("read /proc/self/statm failed");
         buf[n] = '\0';
         if (sscanf(buf, "%llu %llu", &size_pages, &rss_pages) != 2)
-                stress_fail("cannot parse /proc/self/statm: %s", buf);
+                check_fatal("cannot parse /proc/self/statm: %s", buf);
         return (size_t)rss_pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
@@ -282,7 +244,7 @@ static inline int stress_purge_all_arenas(void)
         if (ctl == NULL)
                 return 0;
         if (ctl("arena.4096.purge", NULL, NULL, NULL, 0) != 0)
-                stress_fail("mallctl(\"arena.4096.purge\") failed");
+                check_fatal("mallctl(\"arena.4096.purge\") failed");
         return 1;
 }
 #endif
@@ -295,7 +257,7 @@ static inline void stress_watchdog_fired(int sig)
         const char *m = stress_wd_msg[stress_in_child ? 1 : 0];
 
         (void)sig;
-        stress_write_all(m, strlen(m));
+        check_write_all(m, strlen(m));
         _exit(stress_in_child ? 3 : 2);
 }
 
@@ -313,15 +275,15 @@ static inline void stress_watchdog(unsigned seconds)
                 seconds = (unsigned)strtoul(env, NULL, 10);
         snprintf(stress_wd_msg[0], sizeof(stress_wd_msg[0]),
                  "%s: FAIL: watchdog fired: the test did not finish in %u s (deadlock?)\n",
-                 stress_name, seconds);
+                 check_prog, seconds);
         /* Not a FAIL line of its own: the parent reports the child's exit status 3. */
         snprintf(stress_wd_msg[1], sizeof(stress_wd_msg[1]),
-                 "%s: watchdog fired in a forked child (deadlock?)\n", stress_name);
+                 "%s: watchdog fired in a forked child (deadlock?)\n", check_prog);
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = stress_watchdog_fired;
         sigemptyset(&sa.sa_mask);
         if (sigaction(SIGALRM, &sa, NULL) != 0)
-                stress_fail("sigaction(SIGALRM): %s", strerror(errno));
+                check_fatal("sigaction(SIGALRM): %s", strerror(errno));
         alarm(seconds);
 }
 
@@ -340,12 +302,12 @@ static inline void stress_check_preload(void)
                 return;
         f = fopen("/proc/self/maps", "r");
         if (!f)
-                stress_fail("fopen /proc/self/maps: %s", strerror(errno));
+                check_fatal("fopen /proc/self/maps: %s", strerror(errno));
         while (!found && fgets(line, sizeof(line), f))
                 found = strstr(line, want) != NULL;
         fclose(f);
         if (!found)
-                stress_fail("%s is not mapped: LD_PRELOAD did not take effect", want);
+                check_fatal("%s is not mapped: LD_PRELOAD did not take effect", want);
 }
 
 /* argv[i] as a number in [min, max], or def when absent; fails on garbage. */
@@ -359,7 +321,7 @@ static inline long stress_arg(int argc, char **argv, int i, long def, long min, 
         errno = 0;
         v = strtol(argv[i], &end, 10);
         if (errno || end == argv[i] || *end || v < min || v > max)
-                stress_fail("argument %d (\"%s\") must be a number in [%ld, %ld]", i, argv[i],
+                check_fatal("argument %d (\"%s\") must be a number in [%ld, %ld]", i, argv[i],
                             min, max);
         return v;
 }
@@ -367,7 +329,7 @@ static inline long stress_arg(int argc, char **argv, int i, long def, long min, 
 /* Common start of every main(): name, watchdog, preload check. */
 static inline void stress_begin(const char *name, unsigned watchdog_s)
 {
-        stress_name = name;
+        check_prog = name;
         stress_watchdog(watchdog_s);
         stress_check_preload();
 }

@@ -31,13 +31,13 @@ static void *body(void *arg)
                                                    : rng_log_size(&rng, 1, 2048);
                 b[i] = launder(malloc(n));
                 if (b[i] == NULL)
-                        stress_fail("malloc(%zu) failed", n);
+                        check_fatal("malloc(%zu) failed", n);
                 memset(b[i], 0x5c, n < 64 ? n : 64);
         }
         for (int i = 0; i < 12; i += 3) {
                 void *q = launder(realloc(b[i], rng_log_size(&rng, 1, 8192)));
                 if (q == NULL)
-                        stress_fail("realloc failed");
+                        check_fatal("realloc failed");
                 b[i] = q;
         }
         for (int i = 0; i < 12; i++)
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
                 for (long i = 0; i < n; i++)
                         if (pthread_create(&t[i], &attr, body,
                                            (void *)(uintptr_t)(done + i + 1)) != 0)
-                                stress_fail("pthread_create failed after %ld threads", done);
+                                check_fatal("pthread_create failed after %ld threads", done);
                 for (long i = 0; i < n; i++)
                         pthread_join(t[i], NULL);
                 done += n;
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
                total, stress_now() - t0, rss0 / 1024, baseline, rss1 / 1024, total, growth_kib,
                stress_now() - tb);
         if (growth_kib > max_kib)
-                stress_fail("RSS grew by %ld KiB between %ld and %ld threads (bound %ld KiB): "
+                check_fatal("RSS grew by %ld KiB between %ld and %ld threads (bound %ld KiB): "
                             "something kept per thread is not recycled",
                             growth_kib, baseline, total, max_kib);
         return 0;

@@ -155,7 +155,7 @@ int main(int argc, char **argv)
         tasks = calloc((size_t)wave, sizeof(*tasks));
         tids = calloc((size_t)wave, sizeof(*tids));
         if (!tasks || !tids)
-                stress_fail("out of memory for %ld thread records", wave);
+                check_fatal("out of memory for %ld thread records", wave);
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN + ((size_t)64 << 10));
         sctx_init(&mc, (uint32_t)nthreads, seed);  /* ids below nthreads are the threads */
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
                         sctx_init(&t->c, (uint32_t)(w * wave + i), seed);
                         err = pthread_create(&tids[i], &attr, thread_main, t);
                         if (err)
-                                stress_fail("pthread_create (thread %ld of wave %ld): %s", i, w,
+                                check_fatal("pthread_create (thread %ld of wave %ld): %s", i, w,
                                             strerror(err));
                 }
                 pthread_mutex_lock(&gate_lock);
@@ -207,16 +207,16 @@ int main(int argc, char **argv)
         alloc_sum += mc.alloc_sum;
         free_sum += mc.free_sum;
         if (nalloc != nfree || alloc_sum != free_sum)
-                stress_fail("checksum mismatch: %llu blocks made, %llu freed",
+                check_fatal("checksum mismatch: %llu blocks made, %llu freed",
                             (unsigned long long)nalloc, (unsigned long long)nfree);
         purged_last = stress_purge_all_arenas() ? stress_rss() : 0;
         if (purged_last > purged_base + ((size_t)max_growth_mib << 18))
-                stress_fail("RSS after a purge grew from %.1f MiB after wave %ld to %.1f MiB "
+                check_fatal("RSS after a purge grew from %.1f MiB after wave %ld to %.1f MiB "
                             "after wave %ld (more than %ld MiB): thread exit does not hand "
                             "memory back", purged_base / 1048576.0, baseline_wave,
                             purged_last / 1048576.0, nwaves, max_growth_mib / 4);
         if (rss_last > rss_base + ((size_t)max_growth_mib << 21))
-                stress_fail("RSS grew from %.1f MiB after wave %ld to %.1f MiB after wave %ld "
+                check_fatal("RSS grew from %.1f MiB after wave %ld to %.1f MiB after wave %ld "
                             "(more than %ld MiB): thread exit does not hand memory back",
                             rss_base / 1048576.0, baseline_wave, rss_last / 1048576.0, nwaves,
                             2 * max_growth_mib);

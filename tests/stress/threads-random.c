@@ -126,7 +126,7 @@ static void *worker_main(void *arg)
 
         w->live = launder(S_CALLOC(nslots, sizeof(*w->live)));
         if (!w->live)
-                stress_fail("calloc(%zu, %zu) returned NULL", nslots, sizeof(*w->live));
+                check_fatal("calloc(%zu, %zu) returned NULL", nslots, sizeof(*w->live));
         for (long i = 0; i < w->ops; i++) {
                 size_t s = rng_below(&c->rng, nslots);
                 struct sobj *o = w->live[s];
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
         workers = calloc(nthreads, sizeof(*workers));
         tids = calloc(nthreads, sizeof(*tids));
         if (!workers || !tids)
-                stress_fail("out of memory for %u thread records", nthreads);
+                check_fatal("out of memory for %u thread records", nthreads);
         for (unsigned i = 0; i < nthreads; i++)
                 pthread_mutex_init(&inboxes[i].lock, NULL);
 
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
                         w->ops = ops_per_round;
                         err = pthread_create(&tids[i], NULL, worker_main, w);
                         if (err)
-                                stress_fail("pthread_create: %s", strerror(err));
+                                check_fatal("pthread_create: %s", strerror(err));
                 }
                 for (unsigned i = 0; i < nthreads; i++)
                         pthread_join(tids[i], NULL);
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
         merge_totals(&last);
 
         if (total_alloc != total_free || total_alloc_sum != total_free_sum)
-                stress_fail("checksum mismatch: %llu blocks made (sum %#llx), %llu freed "
+                check_fatal("checksum mismatch: %llu blocks made (sum %#llx), %llu freed "
                             "(sum %#llx)", (unsigned long long)total_alloc,
                             (unsigned long long)total_alloc_sum,
                             (unsigned long long)total_free,

@@ -14,7 +14,7 @@
 #include "../../liballoc/src/core/arena.h"
 #include "../../liballoc/src/os/os.h"
 #include "../../liballoc/src/core/pagemap.h"
-#include "check.h"
+#include "../common/check.h"
 
 void *la_malloc(size_t);
 void la_free(void *);
@@ -29,7 +29,7 @@ int la_mallctl(const char *, void *, size_t *, void *, size_t);
 
 static void bind_to(unsigned ind)
 {
-        CHECK(la_mallctl("thread.arena", NULL, NULL, &ind, sizeof(ind)) == 0);
+        EXPECT(la_mallctl("thread.arena", NULL, NULL, &ind, sizeof(ind)) == 0);
 }
 
 static size_t unpurged_pages(la_arena_t *a)
@@ -44,16 +44,16 @@ static void set_decay(unsigned ind, ssize_t ms)
 {
         char name[64];
         snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", ind);
-        CHECK(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
+        EXPECT(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
         snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", ind);
-        CHECK(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
+        EXPECT(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
 }
 
 static void fill(void **v, int flags)
 {
         for (int i = 0; i < NBLOCKS; i++) {
                 v[i] = flags != 0 ? la_mallocx(BLOCK, flags) : la_malloc(BLOCK);
-                CHECK(v[i] != NULL);
+                EXPECT(v[i] != NULL);
                 if (v[i] != NULL)
                         memset(v[i], 0x5a, BLOCK);
         }
@@ -76,7 +76,7 @@ static void automatic_arenas_share_unpurged_pages(void)
 {
         void *v[NBLOCKS];
         la_arena_t *a0 = la_arena_get(0, true), *a1 = la_arena_get(1, true);
-        CHECK(a0 != NULL && a1 != NULL);
+        EXPECT(a0 != NULL && a1 != NULL);
         if (a0 == NULL || a1 == NULL)
                 return;
         set_decay(0, -1);
@@ -85,22 +85,22 @@ static void automatic_arenas_share_unpurged_pages(void)
         fill(v, 0);
         drop(v, 0);
         size_t before0 = unpurged_pages(a0);
-        CHECK(before0 >= NBLOCKS * BLOCK / LA_PAGE);
+        EXPECT(before0 >= NBLOCKS * BLOCK / LA_PAGE);
         size_t rss = la_os_rss_bytes();
         bind_to(1);
         fill(v, 0);
         size_t grown = la_os_rss_bytes() > rss ? la_os_rss_bytes() - rss : 0;
-        CHECK(grown < NBLOCKS * BLOCK / 4);
-        CHECK(unpurged_pages(a0) + NBLOCKS * BLOCK / LA_PAGE * 3 / 4 <= before0);
+        EXPECT(grown < NBLOCKS * BLOCK / 4);
+        EXPECT(unpurged_pages(a0) + NBLOCKS * BLOCK / LA_PAGE * 3 / 4 <= before0);
         int theirs = 0;
         for (int i = 0; i < NBLOCKS; i++) {
                 la_span_t *s = la_pm_lookup(v[i]);
                 theirs += s != NULL && s->arena == a1;
         }
-        CHECK_EQ_U(theirs, NBLOCKS);
+        EXPECT_EQ(theirs, NBLOCKS);
         drop(v, 0);
         /* Freed, they stay with arena 1. */
-        CHECK(unpurged_pages(a1) >= NBLOCKS * BLOCK / LA_PAGE * 3 / 4);
+        EXPECT(unpurged_pages(a1) >= NBLOCKS * BLOCK / LA_PAGE * 3 / 4);
         la_mallctl("arena.0.purge", NULL, NULL, NULL, 0);
         la_mallctl("arena.1.purge", NULL, NULL, NULL, 0);
 }
@@ -111,9 +111,9 @@ static void manual_arenas_keep_their_pages(void)
         void *v[NBLOCKS];
         unsigned m;
         size_t len = sizeof(m);
-        CHECK(la_mallctl("arenas.create", &m, &len, NULL, 0) == 0);
+        EXPECT(la_mallctl("arenas.create", &m, &len, NULL, 0) == 0);
         la_arena_t *am = la_arena_get(m, false), *a0 = la_arena_get(0, true);
-        CHECK(am != NULL && a0 != NULL);
+        EXPECT(am != NULL && a0 != NULL);
         if (am == NULL || a0 == NULL)
                 return;
         set_decay(m, -1);
@@ -122,22 +122,22 @@ static void manual_arenas_keep_their_pages(void)
         fill(v, flags);
         drop(v, flags);
         size_t kept = unpurged_pages(am);
-        CHECK(kept >= NBLOCKS * BLOCK / LA_PAGE);
+        EXPECT(kept >= NBLOCKS * BLOCK / LA_PAGE);
         bind_to(0);
         fill(v, 0);
-        CHECK_EQ_U(unpurged_pages(am), kept); /* not given */
+        EXPECT_EQ(unpurged_pages(am), kept); /* not given */
         drop(v, 0);
         size_t auto_kept = unpurged_pages(a0);
         fill(v, flags);
         for (int i = 0; i < NBLOCKS; i++) {
                 la_span_t *s = la_pm_lookup(v[i]);
-                CHECK(s != NULL && s->arena == am);
+                EXPECT(s != NULL && s->arena == am);
         }
-        CHECK_EQ_U(unpurged_pages(a0), auto_kept); /* not taken */
+        EXPECT_EQ(unpurged_pages(a0), auto_kept); /* not taken */
         drop(v, flags);
         char name[64];
         snprintf(name, sizeof(name), "arena.%u.destroy", m);
-        CHECK(la_mallctl(name, NULL, NULL, NULL, 0) == 0);
+        EXPECT(la_mallctl(name, NULL, NULL, NULL, 0) == 0);
         la_mallctl("arena.0.purge", NULL, NULL, NULL, 0);
 }
 
@@ -157,23 +157,23 @@ static void emptied_abandoned_slabs_go_back(void)
 {
         unsigned ind = 2, c = la_size2cls(SMALL);
         la_arena_t *a = la_arena_get(ind, true);
-        CHECK(a != NULL);
+        EXPECT(a != NULL);
         if (a == NULL)
                 return;
         bind_to(0);
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, make_small_blocks, &ind) == 0);
+        EXPECT(pthread_create(&t, NULL, make_small_blocks, &ind) == 0);
         pthread_join(t, NULL);
         la_mutex_lock(&a->lock);
         uint64_t abandoned = a->stats.abandoned_n[c], slabs = a->stats.slabs_cur[c];
         la_mutex_unlock(&a->lock);
-        CHECK(abandoned > 0);
+        EXPECT(abandoned > 0);
         for (int i = 0; i < NSMALL; i++)
                 la_free(small_blocks[i]);
-        CHECK(la_mallctl("arena.2.purge", NULL, NULL, NULL, 0) == 0);
+        EXPECT(la_mallctl("arena.2.purge", NULL, NULL, NULL, 0) == 0);
         la_mutex_lock(&a->lock);
-        CHECK_EQ_U(a->stats.abandoned_n[c], 0);
-        CHECK_EQ_U(a->stats.slabs_cur[c], slabs - abandoned);
+        EXPECT_EQ(a->stats.abandoned_n[c], 0);
+        EXPECT_EQ(a->stats.slabs_cur[c], slabs - abandoned);
         la_mutex_unlock(&a->lock);
 }
 
@@ -182,14 +182,14 @@ int main(void)
         la_free(la_malloc(1));
         unsigned narenas;
         size_t len = sizeof(narenas);
-        CHECK(la_mallctl("opt.narenas", &narenas, &len, NULL, 0) == 0);
+        EXPECT(la_mallctl("opt.narenas", &narenas, &len, NULL, 0) == 0);
         if (narenas < 3) {
                 printf("SKIP: unit/arena-share: needs 3 automatic arenas (opt.narenas %u)\n",
                        narenas);
                 return 0;
         }
-        RUN("arena-share", automatic_arenas_share_unpurged_pages);
-        RUN("arena-share", manual_arenas_keep_their_pages);
-        RUN("arena-share", emptied_abandoned_slabs_go_back);
-        return check_failed_tests != 0;
+        RUN("unit/arena-share", automatic_arenas_share_unpurged_pages);
+        RUN("unit/arena-share", manual_arenas_keep_their_pages);
+        RUN("unit/arena-share", emptied_abandoned_slabs_go_back);
+        return check_finish();
 }

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "authz.h"
-#include "check.h"
+#include "../common/check.h"
 
 typedef struct conn {
         struct sockaddr_storage server, client; /* as the server sees them */
@@ -127,16 +127,16 @@ static void check_conn(int af, const char *listen_addr, const char *connect_addr
                 return;
         }
         uid_t uid = (uid_t)-2;
-        CHECK_EQ_U(jd_authz_tcp_peer_uid((struct sockaddr *)&c.server, (struct sockaddr *)&c.client,
+        EXPECT_EQ(jd_authz_tcp_peer_uid((struct sockaddr *)&c.server, (struct sockaddr *)&c.client,
                                          &uid),
                    0);
-        CHECK_EQ_U(uid, c.client_uid);
+        EXPECT_EQ(uid, c.client_uid);
         /* The other direction is the server's own socket: ours, not the client's. */
         uid_t rev = (uid_t)-2;
-        CHECK_EQ_U(jd_authz_tcp_peer_uid((struct sockaddr *)&c.client, (struct sockaddr *)&c.server,
+        EXPECT_EQ(jd_authz_tcp_peer_uid((struct sockaddr *)&c.client, (struct sockaddr *)&c.server,
                                          &rev),
                    0);
-        CHECK_EQ_U(rev, getuid());
+        EXPECT_EQ(rev, getuid());
         close_conn(&c);
 }
 
@@ -169,29 +169,29 @@ static void test_unknown_connection(void)
         inet_pton(AF_INET, "127.0.0.1", &l.sin_addr);
         inet_pton(AF_INET, "127.0.0.1", &p.sin_addr);
         uid_t uid = 4242;
-        CHECK(jd_authz_tcp_peer_uid((struct sockaddr *)&l, (struct sockaddr *)&p, &uid) == -ENOENT);
-        CHECK_EQ_U(uid, 4242); /* untouched on failure */
+        EXPECT(jd_authz_tcp_peer_uid((struct sockaddr *)&l, (struct sockaddr *)&p, &uid) == -ENOENT);
+        EXPECT_EQ(uid, 4242); /* untouched on failure */
 }
 
 static void test_unix_socket(void)
 {
         struct sockaddr_un u = {.sun_family = AF_UNIX};
         uid_t uid = 4242;
-        CHECK(jd_authz_tcp_peer_uid((struct sockaddr *)&u, (struct sockaddr *)&u, &uid) ==
+        EXPECT(jd_authz_tcp_peer_uid((struct sockaddr *)&u, (struct sockaddr *)&u, &uid) ==
               -EAFNOSUPPORT);
-        CHECK_EQ_U(uid, 4242);
+        EXPECT_EQ(uid, 4242);
 }
 
 int main(void)
 {
         signal(SIGPIPE, SIG_IGN);
-        check_run("authz", "ipv4", test_ipv4);
-        check_run("authz", "ipv6", test_ipv6);
-        check_run("authz", "v4-client-of-dual-stack-listener",
+        check_run("unit/authz/ipv4", test_ipv4);
+        check_run("unit/authz/ipv6", test_ipv6);
+        check_run("unit/authz/v4-client-of-dual-stack-listener",
                   test_v4_client_of_dual_stack_listener);
-        check_run("authz", "v4-mapped-client-of-v4-listener",
+        check_run("unit/authz/v4-mapped-client-of-v4-listener",
                   test_v4_mapped_client_of_v4_listener);
-        check_run("authz", "unknown-connection", test_unknown_connection);
-        check_run("authz", "unix-socket", test_unix_socket);
-        return check_failed_tests != 0;
+        check_run("unit/authz/unknown-connection", test_unknown_connection);
+        check_run("unit/authz/unix-socket", test_unix_socket);
+        return check_finish();
 }

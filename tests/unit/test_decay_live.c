@@ -12,7 +12,7 @@
 
 #include "../../liballoc/src/core/arena.h"
 #include "../../liballoc/src/os/os.h"
-#include "check.h"
+#include "../common/check.h"
 
 void *la_malloc(size_t);
 void la_free(void *);
@@ -26,7 +26,7 @@ static char name[64];
 
 static void set_decay(ssize_t ms)
 {
-        CHECK(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
+        EXPECT(la_mallctl(name, NULL, NULL, &ms, sizeof(ms)) == 0);
 }
 
 static size_t dirty_pages(void)
@@ -66,11 +66,11 @@ static void freed_pages_decay_after_decay_ms(void)
         churn();
         size_t dirty = dirty_pages();
         size_t rss = la_os_rss_bytes();
-        CHECK(dirty >= NBLOCKS * BLOCK / 4096 / 2); /* kept right after the frees */
+        EXPECT(dirty >= NBLOCKS * BLOCK / 4096 / 2); /* kept right after the frees */
         sleep_ms(450);
         tick();
-        CHECK(dirty_pages() < dirty / 4);
-        CHECK(la_os_rss_bytes() + NBLOCKS * BLOCK / 2 < rss);
+        EXPECT(dirty_pages() < dirty / 4);
+        EXPECT(la_os_rss_bytes() + NBLOCKS * BLOCK / 2 < rss);
 }
 
 static void minus_one_never_purges(void)
@@ -80,24 +80,24 @@ static void minus_one_never_purges(void)
         size_t dirty = dirty_pages();
         sleep_ms(300);
         tick();
-        CHECK(dirty >= NBLOCKS * BLOCK / 4096 / 2);
-        CHECK(dirty_pages() >= dirty);
+        EXPECT(dirty >= NBLOCKS * BLOCK / 4096 / 2);
+        EXPECT(dirty_pages() >= dirty);
 }
 
 static void zero_purges_at_once(void)
 {
         size_t rss = la_os_rss_bytes();
         set_decay(0);
-        CHECK_EQ_U(dirty_pages(), 0);
-        CHECK(la_os_rss_bytes() + NBLOCKS * BLOCK / 2 < rss);
+        EXPECT_EQ(dirty_pages(), 0);
+        EXPECT(la_os_rss_bytes() + NBLOCKS * BLOCK / 2 < rss);
         churn();
-        CHECK_EQ_U(dirty_pages(), 0);
+        EXPECT_EQ(dirty_pages(), 0);
 }
 
 static void out_of_range_is_refused(void)
 {
         ssize_t bad = -2;
-        CHECK(la_mallctl(name, NULL, NULL, &bad, sizeof(bad)) != 0);
+        EXPECT(la_mallctl(name, NULL, NULL, &bad, sizeof(bad)) != 0);
 }
 
 int main(void)
@@ -108,9 +108,9 @@ int main(void)
         la_mallctl("thread.arena", &ind, &len, NULL, 0);
         arena = la_arena_get(ind, false);
         snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", ind);
-        RUN("decay-live", freed_pages_decay_after_decay_ms);
-        RUN("decay-live", minus_one_never_purges);
-        RUN("decay-live", zero_purges_at_once);
-        RUN("decay-live", out_of_range_is_refused);
-        return check_failed_tests != 0;
+        RUN("unit/decay-live", freed_pages_decay_after_decay_ms);
+        RUN("unit/decay-live", minus_one_never_purges);
+        RUN("unit/decay-live", zero_purges_at_once);
+        RUN("unit/decay-live", out_of_range_is_refused);
+        return check_finish();
 }

@@ -15,7 +15,7 @@
 #include "../../liballoc/src/core/heap.h"
 #include "../../liballoc/src/core/pagemap.h"
 #include "../../liballoc/src/core/thread.h"
-#include "check.h"
+#include "../common/check.h"
 
 void *la_malloc(size_t);
 void la_free(void *);
@@ -67,16 +67,16 @@ static void blocks_distinct_and_aligned(void)
 {
         for (int i = 0; i < N; i++) {
                 blocks[i] = la_malloc(48);
-                CHECK(blocks[i] != NULL);
-                CHECK(((uintptr_t)blocks[i] & 15) == 0);
+                EXPECT(blocks[i] != NULL);
+                EXPECT(((uintptr_t)blocks[i] & 15) == 0);
                 memset(blocks[i], i & 0xff, 48);
         }
         for (int i = 1; i < N; i++)
-                CHECK((char *)blocks[i] != (char *)blocks[i - 1]);
+                EXPECT((char *)blocks[i] != (char *)blocks[i - 1]);
         for (int i = 0; i < N; i++) {
                 unsigned char *p = blocks[i];
-                CHECK(p[0] == (i & 0xff) && p[47] == (i & 0xff));
-                CHECK_EQ_U(la_malloc_usable_size(p), 48);
+                EXPECT(p[0] == (i & 0xff) && p[47] == (i & 0xff));
+                EXPECT_EQ(la_malloc_usable_size(p), 48);
         }
         for (int i = 0; i < N; i++)
                 la_free(blocks[i]);
@@ -91,7 +91,7 @@ static void freed_blocks_are_reused_before_new_memory(void)
         size_t before = carved_bytes();
         for (int i = 0; i < N; i++)
                 blocks[i] = la_malloc(100);
-        CHECK(carved_bytes() <= before + la_bin_info[7].slab_size);
+        EXPECT(carved_bytes() <= before + la_bin_info[7].slab_size);
         for (int i = 0; i < N; i++)
                 la_free(blocks[i]);
 }
@@ -100,21 +100,21 @@ static void empty_slabs_return_to_arena(void)
 {
         la_heap_t *h = la_tls_heap;
         la_heap_trim(h); /* no kept empty slab from the tests before */
-        CHECK_EQ_U(h->retired_pages, 0);
+        EXPECT_EQ(h->retired_pages, 0);
         size_t before = active_pages();
         for (int i = 0; i < N; i++)
                 blocks[i] = la_malloc(1024);
         size_t grown = active_pages();
-        CHECK(grown >= before + (N * 1024) / 4096);
+        EXPECT(grown >= before + (N * 1024) / 4096);
         for (int i = 0; i < N; i++)
                 la_free(blocks[i]);
         /* Only the current slab of the class and the kept empty ones may stay. */
-        CHECK(h->retired_pages <= LA_RETIRE_PAGES);
-        CHECK(active_pages() <= before + la_bin_info[20].slab_size / 4096 + LA_RETIRE_PAGES);
+        EXPECT(h->retired_pages <= LA_RETIRE_PAGES);
+        EXPECT(active_pages() <= before + la_bin_info[20].slab_size / 4096 + LA_RETIRE_PAGES);
         la_heap_trim(h);
-        CHECK_EQ_U(h->retired_pages, 0);
-        CHECK(active_pages() <= before + la_bin_info[20].slab_size / 4096);
-        CHECK(h->cur[20] == NULL || h->cur[20]->used == 0 || h->fl[20] != NULL);
+        EXPECT_EQ(h->retired_pages, 0);
+        EXPECT(active_pages() <= before + la_bin_info[20].slab_size / 4096);
+        EXPECT(h->cur[20] == NULL || h->cur[20]->used == 0 || h->fl[20] != NULL);
 }
 
 /* A batch of 4 KiB blocks (4 a slab) freed and made again: the emptied slabs stay with
@@ -129,7 +129,7 @@ static void emptied_slabs_are_kept_for_the_next_batch(void)
                 blocks[i] = la_malloc(4096);
         for (int i = 0; i < BATCH; i++)
                 la_free(blocks[i]);
-        CHECK(h->retired_pages > 0 && h->retired_pages <= LA_RETIRE_PAGES);
+        EXPECT(h->retired_pages > 0 && h->retired_pages <= LA_RETIRE_PAGES);
         la_arena_t *a = h->arena;
         la_mutex_lock(&a->lock);
         uint64_t made = a->stats.slabs_total[c];
@@ -137,13 +137,13 @@ static void emptied_slabs_are_kept_for_the_next_batch(void)
         for (int i = 0; i < BATCH; i++)
                 blocks[i] = la_malloc(4096);
         la_mutex_lock(&a->lock);
-        CHECK_EQ_U(a->stats.slabs_total[c], made);
+        EXPECT_EQ(a->stats.slabs_total[c], made);
         la_mutex_unlock(&a->lock);
-        CHECK_EQ_U(h->retired_pages, 0); /* all in use again */
+        EXPECT_EQ(h->retired_pages, 0); /* all in use again */
         for (int i = 0; i < BATCH; i++)
                 la_free(blocks[i]);
         la_heap_trim(h);
-        CHECK_EQ_U(h->retired_pages, 0);
+        EXPECT_EQ(h->retired_pages, 0);
 }
 
 static void *remote_free_thread(void *arg)
@@ -159,7 +159,7 @@ static void remote_frees_come_back(void)
         for (int i = 0; i < N; i++)
                 blocks[i] = la_malloc(64);
         la_span_t *s0 = la_pm_lookup(blocks[0]);
-        CHECK(s0 != NULL && (s0->owner & ~LA_OWNER_FULL) == (uintptr_t)la_tls_heap);
+        EXPECT(s0 != NULL && (s0->owner & ~LA_OWNER_FULL) == (uintptr_t)la_tls_heap);
         pthread_t t;
         pthread_create(&t, NULL, remote_free_thread, blocks);
         pthread_join(t, NULL);
@@ -168,7 +168,7 @@ static void remote_frees_come_back(void)
         size_t before = active_pages();
         for (int i = 0; i < N; i++)
                 blocks[i] = la_malloc(64);
-        CHECK(active_pages() <= before + 16);
+        EXPECT(active_pages() <= before + 16);
         for (int i = 0; i < N; i++)
                 la_free(blocks[i]);
 }
@@ -188,12 +188,12 @@ static void thread_exit_abandons_and_adopts(void)
         pthread_create(&t, NULL, leaver, v);
         pthread_join(t, NULL);
         la_span_t *s = la_pm_lookup(v[0]);
-        CHECK(s != NULL && s->kind == LA_SPAN_SMALL);
-        CHECK(s->owner == 0); /* abandoned by the exited thread */
+        EXPECT(s != NULL && s->kind == LA_SPAN_SMALL);
+        EXPECT(s->owner == 0); /* abandoned by the exited thread */
         for (int i = 0; i < 100; i++)
                 la_free(v[i]); /* remote frees into an abandoned slab */
         la_arena_t *a = s->arena;
-        CHECK(a->abandoned[s->cls] == s || s->kind == LA_SPAN_FREE);
+        EXPECT(a->abandoned[s->cls] == s || s->kind == LA_SPAN_FREE);
 }
 
 static void stats_follow_allocations(void)
@@ -207,51 +207,51 @@ static void stats_follow_allocations(void)
                 blocks[i] = la_malloc(200);
         la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
         la_mallctl("stats.allocated", &after, &sz, NULL, 0);
-        CHECK(after >= before + (64 << 20) + 1000 * 200);
+        EXPECT(after >= before + (64 << 20) + 1000 * 200);
         size_t active, resident, mapped;
         la_mallctl("stats.active", &active, &sz, NULL, 0);
         la_mallctl("stats.resident", &resident, &sz, NULL, 0);
         la_mallctl("stats.mapped", &mapped, &sz, NULL, 0);
-        CHECK(after <= active && active <= resident && resident <= mapped);
+        EXPECT(after <= active && active <= resident && resident <= mapped);
         la_free(big);
         for (int i = 0; i < 1000; i++)
                 la_free(blocks[i]);
         la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
         la_mallctl("stats.allocated", &after, &sz, NULL, 0);
-        CHECK(after < before + (1 << 20));
+        EXPECT(after < before + (1 << 20));
 }
 
 static void tcache_off_and_on(void)
 {
         bool off = false, on = true, old;
         size_t len = sizeof(old);
-        CHECK(la_mallctl("thread.tcache.enabled", &old, &len, &off, sizeof(off)) == 0);
-        CHECK(old == true);
-        CHECK(la_tls_heap == &la_empty_heap); /* every call now takes the shared path */
+        EXPECT(la_mallctl("thread.tcache.enabled", &old, &len, &off, sizeof(off)) == 0);
+        EXPECT(old == true);
+        EXPECT(la_tls_heap == &la_empty_heap); /* every call now takes the shared path */
         for (int i = 0; i < 1000; i++) {
                 blocks[i] = la_malloc((size_t)(i % 300) + 1);
-                CHECK(blocks[i] != NULL);
+                EXPECT(blocks[i] != NULL);
                 memset(blocks[i], 7, (size_t)(i % 300) + 1);
         }
         for (int i = 0; i < 1000; i++)
                 la_free(blocks[i]);
-        CHECK(la_mallctl("thread.tcache.enabled", &old, &len, &on, sizeof(on)) == 0);
-        CHECK(old == false);
-        CHECK(la_tls_heap != &la_empty_heap && la_tls_heap->kind == LA_HEAP_THREAD);
+        EXPECT(la_mallctl("thread.tcache.enabled", &old, &len, &on, sizeof(on)) == 0);
+        EXPECT(old == false);
+        EXPECT(la_tls_heap != &la_empty_heap && la_tls_heap->kind == LA_HEAP_THREAD);
         void *p = la_malloc(64);
-        CHECK(p != NULL);
+        EXPECT(p != NULL);
         la_free(p);
 }
 
 int main(void)
 {
-        RUN("heap", blocks_distinct_and_aligned);
-        RUN("heap", freed_blocks_are_reused_before_new_memory);
-        RUN("heap", empty_slabs_return_to_arena);
-        RUN("heap", emptied_slabs_are_kept_for_the_next_batch);
-        RUN("heap", remote_frees_come_back);
-        RUN("heap", thread_exit_abandons_and_adopts);
-        RUN("heap", stats_follow_allocations);
-        RUN("heap", tcache_off_and_on);
-        return check_failed_tests != 0;
+        RUN("unit/heap", blocks_distinct_and_aligned);
+        RUN("unit/heap", freed_blocks_are_reused_before_new_memory);
+        RUN("unit/heap", empty_slabs_return_to_arena);
+        RUN("unit/heap", emptied_slabs_are_kept_for_the_next_batch);
+        RUN("unit/heap", remote_frees_come_back);
+        RUN("unit/heap", thread_exit_abandons_and_adopts);
+        RUN("unit/heap", stats_follow_allocations);
+        RUN("unit/heap", tcache_off_and_on);
+        return check_finish();
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "history.h"
 
 /* What history.c uses of the daemon (manager.c, poll.c). */
@@ -91,26 +91,26 @@ static void test_ring_wraps_at_bound(void)
                 jd_history_record(p);
                 if (i == 10) {
                         json_t *d = jd_history_pid_json(&jd, 100);
-                        CHECK_EQ_U(nsamples(d), 10);
+                        EXPECT_EQ(nsamples(d), 10);
                         json_decref(d);
                 }
         }
         json_t *d = jd_history_pid_json(&jd, 100);
-        CHECK(d != NULL);
-        CHECK_EQ_U(nsamples(d), JD_HIST_SAMPLES);
+        EXPECT(d != NULL);
+        EXPECT_EQ(nsamples(d), JD_HIST_SAMPLES);
         /* Oldest first: samples 41 .. 400. */
-        CHECK_EQ_U(col_at(d, "allocated", 0), 41);
-        CHECK_EQ_U(col_at(d, "allocated", JD_HIST_SAMPLES - 1), JD_HIST_SAMPLES + 40);
-        CHECK_EQ_U(col_at(d, "resident", 0), 123);
-        CHECK_EQ_U(col_at(d, "dirty", 0), 2 * (json_int_t)sysconf(_SC_PAGESIZE));
-        CHECK_EQ_U(col_at(d, "muzzy_decay_ms", 0) + 1, 0);
+        EXPECT_EQ(col_at(d, "allocated", 0), 41);
+        EXPECT_EQ(col_at(d, "allocated", JD_HIST_SAMPLES - 1), JD_HIST_SAMPLES + 40);
+        EXPECT_EQ(col_at(d, "resident", 0), 123);
+        EXPECT_EQ(col_at(d, "dirty", 0), 2 * (json_int_t)sysconf(_SC_PAGESIZE));
+        EXPECT_EQ(col_at(d, "muzzy_decay_ms", 0) + 1, 0);
         json_t *t = json_object_get(json_object_get(d, "samples"), "t");
-        CHECK(json_real_value(json_array_get(t, 0)) <
+        EXPECT(json_real_value(json_array_get(t, 0)) <
               json_real_value(json_array_get(t, JD_HIST_SAMPLES - 1)));
         json_decref(d);
-        CHECK_EQ_U(jd_history_rings(), 1);
-        CHECK(jd_history_bytes() >= JD_HIST_SAMPLES * sizeof(jd_sample_t));
-        CHECK(jd_history_bytes() <= JD_HIST_SAMPLES * sizeof(jd_sample_t) + 256);
+        EXPECT_EQ(jd_history_rings(), 1);
+        EXPECT(jd_history_bytes() >= JD_HIST_SAMPLES * sizeof(jd_sample_t));
+        EXPECT(jd_history_bytes() <= JD_HIST_SAMPLES * sizeof(jd_sample_t) + 256);
         clear_procs();
 }
 
@@ -127,10 +127,10 @@ static void test_reused_pid_restarts(void)
         set_stats(p, 9);
         jd_history_record(p);
         json_t *d = jd_history_pid_json(&jd, 200);
-        CHECK_EQ_U(nsamples(d), 1);
-        CHECK_EQ_U(col_at(d, "allocated", 0), 9);
+        EXPECT_EQ(nsamples(d), 1);
+        EXPECT_EQ(col_at(d, "allocated", 0), 9);
         json_decref(d);
-        CHECK(jd_history_pid_json(&jd, 201) == NULL);
+        EXPECT(jd_history_pid_json(&jd, 201) == NULL);
         clear_procs();
 }
 
@@ -144,10 +144,10 @@ static void test_process_cap_and_forget(void)
         jd.cycle_gen++;
         for (int i = 0; i < JD_HIST_PROCS + 6; i++)
                 jd_history_record(ps[i]);
-        CHECK_EQ_U(jd_history_rings(), JD_HIST_PROCS);
-        CHECK_EQ_U(jd_history_dropped(), 6);
+        EXPECT_EQ(jd_history_rings(), JD_HIST_PROCS);
+        EXPECT_EQ(jd_history_dropped(), 6);
         json_t *d = jd_history_pid_json(&jd, 1000 + JD_HIST_PROCS + 1);
-        CHECK(d == NULL);
+        EXPECT(d == NULL);
         json_decref(d);
         /* Ten processes leave the table: the next cycle makes room for the others. */
         for (jd_proc_t **pp = &jd.procs; *pp != NULL;) {
@@ -164,10 +164,10 @@ static void test_process_cap_and_forget(void)
         jd.cycle_gen++;
         for (int i = JD_HIST_PROCS; i < JD_HIST_PROCS + 6; i++)
                 jd_history_record(ps[i]);
-        CHECK_EQ_U(jd_history_rings(), JD_HIST_PROCS - 10 + 6);
-        CHECK_EQ_U(jd_history_dropped(), 6);
+        EXPECT_EQ(jd_history_rings(), JD_HIST_PROCS - 10 + 6);
+        EXPECT_EQ(jd_history_dropped(), 6);
         d = jd_history_pid_json(&jd, 1000 + JD_HIST_PROCS + 1);
-        CHECK(d != NULL && nsamples(d) == 1);
+        EXPECT(d != NULL && nsamples(d) == 1);
         json_decref(d);
         clear_procs();
 }
@@ -188,34 +188,34 @@ static void test_groups_sum_per_cycle(void)
                 jd_history_record(c);
         }
         json_t *d = jd_history_group_json(&jd, "comm", "srv");
-        CHECK(d != NULL);
-        CHECK_EQ_U(nsamples(d), 3);
-        CHECK_EQ_U(col_at(d, "allocated", 0), 110);
-        CHECK_EQ_U(col_at(d, "allocated", 1), 20);
-        CHECK_EQ_U(col_at(d, "processes", 1), 1);
-        CHECK_EQ_U(col_at(d, "allocated", 2), 330);
-        CHECK_EQ_U(json_array_size(json_object_get(d, "pids")), 2);
+        EXPECT(d != NULL);
+        EXPECT_EQ(nsamples(d), 3);
+        EXPECT_EQ(col_at(d, "allocated", 0), 110);
+        EXPECT_EQ(col_at(d, "allocated", 1), 20);
+        EXPECT_EQ(col_at(d, "processes", 1), 1);
+        EXPECT_EQ(col_at(d, "allocated", 2), 330);
+        EXPECT_EQ(json_array_size(json_object_get(d, "pids")), 2);
         json_decref(d);
         d = jd_history_group_json(&jd, "unit", "srv.service");
-        CHECK(d != NULL && nsamples(d) == 3 && col_at(d, "allocated", 2) == 330);
+        EXPECT(d != NULL && nsamples(d) == 3 && col_at(d, "allocated", 2) == 330);
         json_decref(d);
-        CHECK(jd_history_group_json(&jd, "unit", "user.slice") == NULL);
-        CHECK(jd_history_group_json(&jd, "comm", "nope") == NULL);
+        EXPECT(jd_history_group_json(&jd, "unit", "user.slice") == NULL);
+        EXPECT(jd_history_group_json(&jd, "comm", "nope") == NULL);
 
         json_t *g = jd_groups_json(&jd, "unit");
-        CHECK_EQ_U(json_array_size(g), 2);
+        EXPECT_EQ(json_array_size(g), 2);
         json_t *g0 = json_array_get(g, 0), *g1 = json_array_get(g, 1);
-        CHECK(strcmp(json_string_value(json_object_get(g0, "unit")), "srv.service") == 0);
-        CHECK_EQ_U(json_integer_value(json_object_get(g0, "allocated")), 330);
-        CHECK_EQ_U(json_integer_value(json_object_get(g0, "processes")), 2);
-        CHECK(json_is_null(json_object_get(g1, "unit")));
-        CHECK_EQ_U(json_integer_value(json_object_get(g1, "rss")), 4000);
+        EXPECT(strcmp(json_string_value(json_object_get(g0, "unit")), "srv.service") == 0);
+        EXPECT_EQ(json_integer_value(json_object_get(g0, "allocated")), 330);
+        EXPECT_EQ(json_integer_value(json_object_get(g0, "processes")), 2);
+        EXPECT(json_is_null(json_object_get(g1, "unit")));
+        EXPECT_EQ(json_integer_value(json_object_get(g1, "rss")), 4000);
         json_decref(g);
 
         char buf[64];
-        CHECK(strcmp(jd_proc_unit(b, buf, sizeof(buf)), "srv.service") == 0);
-        CHECK(jd_proc_unit(c, buf, sizeof(buf)) == NULL);
-        CHECK(jd_proc_unit(a, buf, 5) == NULL); /* does not fit */
+        EXPECT(strcmp(jd_proc_unit(b, buf, sizeof(buf)), "srv.service") == 0);
+        EXPECT(jd_proc_unit(c, buf, sizeof(buf)) == NULL);
+        EXPECT(jd_proc_unit(a, buf, 5) == NULL); /* does not fit */
         clear_procs();
 }
 
@@ -224,26 +224,26 @@ static void test_fragmentation(void)
         json_t *st = json_pack("{s:i, s:i, s:i, s:i}", "allocated", 100, "active", 150, "resident",
                                300, "rss", 600);
         json_t *f = jd_frag_json(st);
-        CHECK(json_real_value(json_object_get(f, "frag_ratio")) == 1.5);
-        CHECK(json_real_value(json_object_get(f, "resident_ratio")) == 2.0);
-        CHECK(json_real_value(json_object_get(f, "rss_ratio")) == 2.0);
-        CHECK_EQ_U(json_integer_value(json_object_get(f, "unused_bytes")), 200);
+        EXPECT(json_real_value(json_object_get(f, "frag_ratio")) == 1.5);
+        EXPECT(json_real_value(json_object_get(f, "resident_ratio")) == 2.0);
+        EXPECT(json_real_value(json_object_get(f, "rss_ratio")) == 2.0);
+        EXPECT_EQ(json_integer_value(json_object_get(f, "unused_bytes")), 200);
         json_decref(f);
         json_decref(st);
         st = json_pack("{s:i}", "allocated", 0);
         f = jd_frag_json(st);
-        CHECK(json_is_null(json_object_get(f, "frag_ratio")));
+        EXPECT(json_is_null(json_object_get(f, "frag_ratio")));
         json_decref(f);
         json_decref(st);
-        CHECK(json_is_null(jd_frag_json(NULL)));
+        EXPECT(json_is_null(jd_frag_json(NULL)));
 }
 
 int main(void)
 {
-        check_run("history", "ring_wraps_at_bound", test_ring_wraps_at_bound);
-        check_run("history", "reused_pid_restarts", test_reused_pid_restarts);
-        check_run("history", "process_cap_and_forget", test_process_cap_and_forget);
-        check_run("history", "groups_sum_per_cycle", test_groups_sum_per_cycle);
-        check_run("history", "fragmentation", test_fragmentation);
-        return check_failed_tests != 0;
+        check_run("unit/history/ring_wraps_at_bound", test_ring_wraps_at_bound);
+        check_run("unit/history/reused_pid_restarts", test_reused_pid_restarts);
+        check_run("unit/history/process_cap_and_forget", test_process_cap_and_forget);
+        check_run("unit/history/groups_sum_per_cycle", test_groups_sum_per_cycle);
+        check_run("unit/history/fragmentation", test_fragmentation);
+        return check_finish();
 }

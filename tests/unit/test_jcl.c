@@ -22,16 +22,16 @@
 #include <jcl/answer.h>
 #include <jcl/sock.h>
 
-#include "check.h"
+#include "../common/check.h"
 
 static char dir[256];
 
 static void test_names(void)
 {
-        CHECK(jcl_sock_name_pid("123.sock") == 123);
-        CHECK(jcl_sock_name_pid("123.0123456789abcdef.sock") == 123);
-        CHECK(jcl_sock_name_is_alt("123.0123456789abcdef.sock"));
-        CHECK(!jcl_sock_name_is_alt("123.sock"));
+        EXPECT(jcl_sock_name_pid("123.sock") == 123);
+        EXPECT(jcl_sock_name_pid("123.0123456789abcdef.sock") == 123);
+        EXPECT(jcl_sock_name_is_alt("123.0123456789abcdef.sock"));
+        EXPECT(!jcl_sock_name_is_alt("123.sock"));
         const char *bad[] = {"0123.sock", "1234567890.sock", "123.sock.x", ".sock", "123",
                              "123.0123456789ABCDEF.sock", "123.0123456789abcde.sock",
                              "123.0123456789abcdef0.sock", "123..sock", "-1.sock",
@@ -39,7 +39,7 @@ static void test_names(void)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 if (jcl_sock_name_pid(bad[i]) != -1)
                         fprintf(stderr, "  accepted: %s\n", bad[i]);
-                CHECK(jcl_sock_name_pid(bad[i]) == -1);
+                EXPECT(jcl_sock_name_pid(bad[i]) == -1);
         }
 }
 
@@ -72,29 +72,29 @@ static void test_connect(void)
         jcl_peer_t peer;
         snprintf(own, sizeof(own), "%d.sock", (int)getpid());
         int l = listen_at(own);
-        CHECK(l >= 0);
-        CHECK(try_name(own, &peer) == JCL_OK);
-        CHECK(peer.uid == geteuid());
+        EXPECT(l >= 0);
+        EXPECT(try_name(own, &peer) == JCL_OK);
+        EXPECT(peer.uid == geteuid());
         /* A link to it is not followed. */
         snprintf(path, sizeof(path), "%s/%d.0000000000000001.sock", dir, (int)getpid());
         snprintf(target, sizeof(target), "%s/%s", dir, own);
-        CHECK(symlink(target, path) == 0);
-        CHECK(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
-        CHECK(strstr(peer.why, "symbolic link") != NULL);
+        EXPECT(symlink(target, path) == 0);
+        EXPECT(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
+        EXPECT(strstr(peer.why, "symbolic link") != NULL);
         unlink(path);
         /* A regular file. */
         FILE *f = fopen(path, "w");
-        CHECK(f != NULL);
+        EXPECT(f != NULL);
         if (f != NULL)
                 fclose(f);
-        CHECK(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
-        CHECK(strstr(peer.why, "not a socket") != NULL);
+        EXPECT(try_name(strrchr(path, '/') + 1, &peer) == JCL_UNTRUSTED);
+        EXPECT(strstr(peer.why, "not a socket") != NULL);
         unlink(path);
         /* No file; a file nobody listens on. */
-        CHECK(try_name("1.sock", &peer) == JCL_GONE);
+        EXPECT(try_name("1.sock", &peer) == JCL_GONE);
         close(l);
-        CHECK(try_name(own, &peer) == JCL_GONE);
-        CHECK(peer.e == ECONNREFUSED);
+        EXPECT(try_name(own, &peer) == JCL_GONE);
+        EXPECT(peer.e == ECONNREFUSED);
         unlink(target);
 }
 
@@ -104,7 +104,7 @@ static void test_other_listener(void)
         char own[64];
         snprintf(own, sizeof(own), "%d.sock", (int)getpid());
         int ready[2];
-        CHECK(pipe(ready) == 0);
+        EXPECT(pipe(ready) == 0);
         pid_t child = fork();
         if (child == 0) {
                 int l = listen_at(own);
@@ -115,10 +115,10 @@ static void test_other_listener(void)
                 _exit(0);
         }
         char c = 0;
-        CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+        EXPECT(read(ready[0], &c, 1) == 1 && c == 'y');
         jcl_peer_t peer;
-        CHECK(try_name(own, &peer) == JCL_UNTRUSTED);
-        CHECK(strstr(peer.why, "served by pid") != NULL);
+        EXPECT(try_name(own, &peer) == JCL_UNTRUSTED);
+        EXPECT(strstr(peer.why, "served by pid") != NULL);
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
         close(ready[0]);
@@ -136,18 +136,18 @@ static void test_owner_and_names(void)
         snprintf(own, sizeof(own), "%d.sock", (int)getpid());
         snprintf(alt, sizeof(alt), "%d.00000000000000ff.sock", (int)getpid());
         int l = listen_at(alt);
-        CHECK(l >= 0);
+        EXPECT(l >= 0);
         char names[JCL_ALT_MAX][JCL_NAME_MAX];
         size_t n = jcl_sock_names(dir, getpid(), names);
-        CHECK(n == 2 && strcmp(names[0], own) == 0 && strcmp(names[1], alt) == 0);
-        CHECK(jcl_sock_names(NULL, getpid(), names) == 1);
+        EXPECT(n == 2 && strcmp(names[0], own) == 0 && strcmp(names[1], alt) == 0);
+        EXPECT(jcl_sock_names(NULL, getpid(), names) == 1);
         snprintf(path, sizeof(path), "%s/%s", dir, alt);
         if (geteuid() == 0) {
-                CHECK(chown(path, 65534, 65534) == 0);
+                EXPECT(chown(path, 65534, 65534) == 0);
                 jcl_peer_t peer;
-                CHECK(try_name(alt, &peer) == JCL_UNTRUSTED);
-                CHECK(strstr(peer.why, "belongs to uid 65534") != NULL);
-                CHECK(jcl_sock_names(dir, getpid(), names) == 1); /* a squatter's */
+                EXPECT(try_name(alt, &peer) == JCL_UNTRUSTED);
+                EXPECT(strstr(peer.why, "belongs to uid 65534") != NULL);
+                EXPECT(jcl_sock_names(dir, getpid(), names) == 1); /* a squatter's */
         }
         close(l);
         unlink(path);
@@ -157,26 +157,26 @@ static enum jcl_answer_kind parse(const char *text, uint64_t id, jcl_answer_t *a
 {
         enum jcl_answer_kind k = jcl_answer_parse(text, strlen(text), id, a);
         if (k != JCL_ANSWER_OK)
-                CHECK(a->result == NULL);
+                EXPECT(a->result == NULL);
         return k;
 }
 
 static void test_answers(void)
 {
         jcl_answer_t a;
-        CHECK(parse("{\"v\":1,\"id\":7,\"ok\":true,\"result\":{\"x\":1}}", 7, &a) ==
+        EXPECT(parse("{\"v\":1,\"id\":7,\"ok\":true,\"result\":{\"x\":1}}", 7, &a) ==
               JCL_ANSWER_OK);
-        CHECK(json_integer_value(json_object_get(a.result, "x")) == 1);
+        EXPECT(json_integer_value(json_object_get(a.result, "x")) == 1);
         json_decref(a.result);
-        CHECK(parse("{\"id\":0,\"ok\":true,\"result\":{}}", 7, &a) == JCL_ANSWER_OK);
+        EXPECT(parse("{\"id\":0,\"ok\":true,\"result\":{}}", 7, &a) == JCL_ANSWER_OK);
         json_decref(a.result);
-        CHECK(parse("{\"ok\":true,\"result\":{\"big\":18446744073709551615}}", 7, &a) ==
+        EXPECT(parse("{\"ok\":true,\"result\":{\"big\":18446744073709551615}}", 7, &a) ==
               JCL_ANSWER_OK);
-        CHECK(json_is_real(json_object_get(a.result, "big")));
+        EXPECT(json_is_real(json_object_get(a.result, "big")));
         json_decref(a.result);
-        CHECK(parse("{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"m\"}}", 1,
+        EXPECT(parse("{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"m\"}}", 1,
                     &a) == JCL_ANSWER_ERROR);
-        CHECK(strcmp(a.code, "busy") == 0 && strcmp(a.message, "m") == 0);
+        EXPECT(strcmp(a.code, "busy") == 0 && strcmp(a.message, "m") == 0);
         const char *bad[] = {
                 "[1]", "{}", "{\"ok\":1}", "{\"id\":8,\"ok\":true,\"result\":{}}",
                 "{\"id\":-1,\"ok\":true,\"result\":{}}",
@@ -189,7 +189,7 @@ static void test_answers(void)
                 enum jcl_answer_kind k = parse(bad[i], 7, &a);
                 if (k != JCL_ANSWER_MALFORMED)
                         fprintf(stderr, "  accepted: %s\n", bad[i]);
-                CHECK(k == JCL_ANSWER_MALFORMED && a.why[0] != '\0');
+                EXPECT(k == JCL_ANSWER_MALFORMED && a.why[0] != '\0');
                 if (k == JCL_ANSWER_OK)
                         json_decref(a.result);
         }
@@ -203,11 +203,11 @@ int main(void)
                 perror("mkdtemp");
                 return 1;
         }
-        check_run("jcl", "names", test_names);
-        check_run("jcl", "connect", test_connect);
-        check_run("jcl", "other-listener", test_other_listener);
-        check_run("jcl", "owner-and-names", test_owner_and_names);
-        check_run("jcl", "answers", test_answers);
+        check_run("unit/jcl/names", test_names);
+        check_run("unit/jcl/connect", test_connect);
+        check_run("unit/jcl/other-listener", test_other_listener);
+        check_run("unit/jcl/owner-and-names", test_owner_and_names);
+        check_run("unit/jcl/answers", test_answers);
         rmdir(dir);
-        return check_failed_tests != 0;
+        return check_finish();
 }

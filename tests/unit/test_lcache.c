@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../../liballoc/include/jemalloc/jemalloc.h"
-#include "check.h"
+#include "../common/check.h"
 
 void *la_malloc(size_t);
 void *la_calloc(size_t, size_t);
@@ -25,7 +25,7 @@ static unsigned my_arena(void)
 {
         unsigned a = 0;
         size_t sz = sizeof(a);
-        CHECK(la_mallctl("thread.arena", &a, &sz, NULL, 0) == 0);
+        EXPECT(la_mallctl("thread.arena", &a, &sz, NULL, 0) == 0);
         return a;
 }
 
@@ -45,7 +45,7 @@ static uint64_t u64(const char *fmt, unsigned a, unsigned j)
         if (la_mallctl(name, &v, &sz, NULL, 0) != 0) {
                 size_t s = 0;
                 sz = sizeof(s);
-                CHECK(la_mallctl(name, &s, &sz, NULL, 0) == 0);
+                EXPECT(la_mallctl(name, &s, &sz, NULL, 0) == 0);
                 v = s;
         }
         return v;
@@ -106,7 +106,7 @@ static void *parker(void *arg)
 static void parked_runs_counted_exactly(void)
 {
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, parker, NULL) == 0);
+        EXPECT(pthread_create(&t, NULL, parker, NULL) == 0);
         wait_for(1);
         unsigned a = sh.arena;
         refresh();
@@ -119,44 +119,44 @@ static void parked_runs_counted_exactly(void)
         wait_for(3);
         refresh();
         /* Two runs parked: counted out, their 10 pages still active. */
-        CHECK_EQ_U(u64("stats.arenas.%u.large.allocated", a, 0), alloc);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.curlextents", a, 1), cur);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 2);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.ndalloc", a, 1), nd + 2);
-        CHECK_EQ_U(u64("stats.arenas.%u.pactive", a, 0), active + 10);
+        EXPECT_EQ(u64("stats.arenas.%u.large.allocated", a, 0), alloc);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.curlextents", a, 1), cur);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 2);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.ndalloc", a, 1), nd + 2);
+        EXPECT_EQ(u64("stats.arenas.%u.pactive", a, 0), active + 10);
         step_to(4);
         wait_for(5);
-        CHECK(sh.q == sh.p[1]); /* taken back, newest first */
+        EXPECT(sh.q == sh.p[1]); /* taken back, newest first */
         refresh();
-        CHECK_EQ_U(u64("stats.arenas.%u.large.allocated", a, 0), alloc + SIZE);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.curlextents", a, 1), cur + 1);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 3);
-        CHECK_EQ_U(u64("stats.arenas.%u.pactive", a, 0), active + 10);
+        EXPECT_EQ(u64("stats.arenas.%u.large.allocated", a, 0), alloc + SIZE);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.curlextents", a, 1), cur + 1);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 3);
+        EXPECT_EQ(u64("stats.arenas.%u.pactive", a, 0), active + 10);
         step_to(6);
         pthread_join(t, NULL);
         refresh();
         /* All back in the arena: every count once, no phantom pair. */
-        CHECK_EQ_U(u64("stats.arenas.%u.large.allocated", a, 0), alloc);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 3);
-        CHECK_EQ_U(u64("stats.arenas.%u.lextents.%u.ndalloc", a, 1), nd + 3);
+        EXPECT_EQ(u64("stats.arenas.%u.large.allocated", a, 0), alloc);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.nmalloc", a, 1), nm + 3);
+        EXPECT_EQ(u64("stats.arenas.%u.lextents.%u.ndalloc", a, 1), nd + 3);
         /* (its small slab went back too: at most what it was before) */
-        CHECK(u64("stats.arenas.%u.pactive", a, 0) <= active);
+        EXPECT(u64("stats.arenas.%u.pactive", a, 0) <= active);
 }
 
 static void calloc_of_parked_run_is_zero(void)
 {
         void *p = la_malloc(SIZE);
-        CHECK(p != NULL);
+        EXPECT(p != NULL);
         memset(p, 0xff, SIZE);
         la_free(p);
         unsigned char *z = la_calloc(1, SIZE);
-        CHECK(z == p);
+        EXPECT(z == p);
         size_t nz = 0;
         for (size_t i = 0; z != NULL && i < SIZE; i++)
                 nz += z[i] != 0;
-        CHECK_EQ_U(nz, 0);
+        EXPECT_EQ(nz, 0);
         la_free(z);
-        CHECK(la_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+        EXPECT(la_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
 }
 
 static void bounds(void)
@@ -165,13 +165,13 @@ static void bounds(void)
          * first. */
         void *v[6], *w[6];
         for (int i = 0; i < 6; i++)
-                CHECK((v[i] = la_malloc(SIZE)) != NULL);
+                EXPECT((v[i] = la_malloc(SIZE)) != NULL);
         for (int i = 0; i < 6; i++)
                 la_free(v[i]);
         for (int i = 0; i < 6; i++)
-                CHECK((w[i] = la_malloc(SIZE)) != NULL);
+                EXPECT((w[i] = la_malloc(SIZE)) != NULL);
         for (int i = 0; i < 4; i++)
-                CHECK(w[i] == v[3 - i]); /* v[0..3] parked, v[4] and v[5] went back */
+                EXPECT(w[i] == v[3 - i]); /* v[0..3] parked, v[4] and v[5] went back */
         for (int i = 0; i < 6; i++)
                 la_free(w[i]);
         /* 96 KiB is not parked: freed to the arena, counted there. */
@@ -179,11 +179,11 @@ static void bounds(void)
         refresh();
         uint64_t alloc0 = u64("stats.arenas.%u.large.allocated", a, 0);
         void *b = la_malloc(96 * 1024);
-        CHECK(b != NULL);
+        EXPECT(b != NULL);
         la_free(b);
         refresh();
-        CHECK_EQ_U(u64("stats.arenas.%u.large.allocated", a, 0), alloc0);
-        CHECK(la_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+        EXPECT_EQ(u64("stats.arenas.%u.large.allocated", a, 0), alloc0);
+        EXPECT(la_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
 }
 
 static void *other_thread(void *arg)
@@ -191,7 +191,7 @@ static void *other_thread(void *arg)
         /* Bound to another arena, this thread frees a run of arena 0: not parked here
          * (it goes back to arena 0), so arena 0's counts are whole at once. */
         unsigned other = 1;
-        CHECK(la_mallctl("thread.arena", NULL, NULL, &other, sizeof(other)) == 0);
+        EXPECT(la_mallctl("thread.arena", NULL, NULL, &other, sizeof(other)) == 0);
         la_free(arg);
         return NULL;
 }
@@ -199,27 +199,27 @@ static void *other_thread(void *arg)
 static void other_arena_does_not_park(void)
 {
         unsigned zero = 0;
-        CHECK(la_mallctl("thread.arena", NULL, NULL, &zero, sizeof(zero)) == 0);
+        EXPECT(la_mallctl("thread.arena", NULL, NULL, &zero, sizeof(zero)) == 0);
         refresh();
         uint64_t alloc0 = u64("stats.arenas.%u.large.allocated", 0, 0);
         uint64_t active0 = u64("stats.arenas.%u.pactive", 0, 0);
         void *p = la_malloc(SIZE);
-        CHECK(p != NULL);
+        EXPECT(p != NULL);
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, other_thread, p) == 0);
+        EXPECT(pthread_create(&t, NULL, other_thread, p) == 0);
         pthread_join(t, NULL);
         refresh();
-        CHECK_EQ_U(u64("stats.arenas.%u.large.allocated", 0, 0), alloc0);
-        CHECK_EQ_U(u64("stats.arenas.%u.pactive", 0, 0), active0); /* back in the arena */
+        EXPECT_EQ(u64("stats.arenas.%u.large.allocated", 0, 0), alloc0);
+        EXPECT_EQ(u64("stats.arenas.%u.pactive", 0, 0), active0); /* back in the arena */
 }
 
 int main(void)
 {
         /* A thread gets its heap at its first small allocation; the cache is the heap's. */
         la_free(la_malloc(16));
-        RUN("lcache", parked_runs_counted_exactly);
-        RUN("lcache", calloc_of_parked_run_is_zero);
-        RUN("lcache", bounds);
-        RUN("lcache", other_arena_does_not_park);
-        return check_failed_tests != 0;
+        RUN("unit/lcache", parked_runs_counted_exactly);
+        RUN("unit/lcache", calloc_of_parked_run_is_zero);
+        RUN("unit/lcache", bounds);
+        RUN("unit/lcache", other_arena_does_not_park);
+        return check_finish();
 }

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check.h"
 
 static la_mutex_t ctl = LA_MUTEX_INITIALIZER("mallctl", LA_RANK_CTL);
 static la_mutex_t arena1 = LA_MUTEX_INITIALIZER("arena", LA_RANK_ARENA);
@@ -61,7 +61,7 @@ static void take_in_order(void)
 {
         la_mutex_lock(&ctl);
         la_mutex_lock(&arena1);
-        CHECK(la_mutex_trylock(&arena2)); /* one rank, by trylock: allowed */
+        EXPECT(la_mutex_trylock(&arena2)); /* one rank, by trylock: allowed */
         la_mutex_lock(&prof);
         la_mutex_unlock(&prof);
         la_mutex_unlock(&arena2);
@@ -70,7 +70,7 @@ static void take_in_order(void)
         la_mutex_lock(&arena2);
         la_mutex_unlock(&arena2);
         la_mutex_unlock(&ctl);
-        if (check_failures_in_test != 0)
+        if (check_st.group_failed != 0)
                 _exit(1);
 }
 
@@ -99,8 +99,8 @@ static void take_unranked(void)
 static void in_order_passes(void)
 {
         char out[512];
-        CHECK_EQ_U(in_child(take_in_order, out, sizeof(out)), 0);
-        CHECK(out[0] == '\0');
+        EXPECT_EQ(in_child(take_in_order, out, sizeof(out)), 0);
+        EXPECT(out[0] == '\0');
 }
 
 /* One line, from la_fatal, naming both locks; or nothing where the check is off. */
@@ -109,12 +109,12 @@ static void expect_violation(void (*fn)(void), const char *line)
         char out[512];
         int rc = in_child(fn, out, sizeof(out));
         if (!la_lockrank_on) {
-                CHECK_EQ_U(rc, 0);
-                CHECK(out[0] == '\0');
+                EXPECT_EQ(rc, 0);
+                EXPECT(out[0] == '\0');
                 return;
         }
-        CHECK_EQ_U(rc, CHILD_ABORTED);
-        CHECK(strcmp(out, line) == 0);
+        EXPECT_EQ(rc, CHILD_ABORTED);
+        EXPECT(strcmp(out, line) == 0);
         if (strcmp(out, line) != 0)
                 fprintf(stderr, "  got: %s  expected: %s", out, line);
 }
@@ -153,18 +153,18 @@ static void assert_cheap_false(void)
 static void assertion_tiers(void)
 {
         char out[512];
-        CHECK_EQ_U(in_child(assert_cheap_false, out, sizeof(out)), CHILD_ABORTED);
-        CHECK(strstr(out, "assertion failed: 1 + 1 == 3 at ") != NULL);
+        EXPECT_EQ(in_child(assert_cheap_false, out, sizeof(out)), CHILD_ABORTED);
+        EXPECT(strstr(out, "assertion failed: 1 + 1 == 3 at ") != NULL);
         int rc = in_child(assert_internal_false, out, sizeof(out));
-        CHECK_EQ_U(rc, la_debug ? CHILD_ABORTED : 0);
+        EXPECT_EQ(rc, la_debug ? CHILD_ABORTED : 0);
 }
 
 int main(void)
 {
-        RUN("lockrank", in_order_passes);
-        RUN("lockrank", out_of_order_aborts);
-        RUN("lockrank", same_rank_waited_for_aborts);
-        RUN("lockrank", unranked_aborts);
-        RUN("lockrank", assertion_tiers);
-        return check_failed_tests != 0;
+        RUN("unit/lockrank", in_order_passes);
+        RUN("unit/lockrank", out_of_order_aborts);
+        RUN("unit/lockrank", same_rank_waited_for_aborts);
+        RUN("unit/lockrank", unranked_aborts);
+        RUN("unit/lockrank", assertion_tiers);
+        return check_finish();
 }

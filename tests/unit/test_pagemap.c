@@ -8,57 +8,57 @@
 
 #include <sys/mman.h>
 
-#include "check.h"
+#include "../common/check.h"
 
 static la_span_t a, b;
 
 static void range_maps_every_page(void)
 {
         uintptr_t base = (uintptr_t)0x7f0000000000ull;
-        CHECK(la_pm_set_range(base, 8, &a) == 0);
+        EXPECT(la_pm_set_range(base, 8, &a) == 0);
         for (int i = 0; i < 8; i++) {
-                CHECK(la_pm_lookup((void *)(base + i * 4096)) == &a);
-                CHECK(la_pm_lookup((void *)(base + i * 4096 + 4095)) == &a);
+                EXPECT(la_pm_lookup((void *)(base + i * 4096)) == &a);
+                EXPECT(la_pm_lookup((void *)(base + i * 4096 + 4095)) == &a);
         }
-        CHECK(la_pm_lookup((void *)(base - 1)) == NULL);
-        CHECK(la_pm_lookup((void *)(base + 8 * 4096)) == NULL);
-        CHECK(la_pm_set_range(base, 8, NULL) == 0);
-        CHECK(la_pm_lookup((void *)base) == NULL);
+        EXPECT(la_pm_lookup((void *)(base - 1)) == NULL);
+        EXPECT(la_pm_lookup((void *)(base + 8 * 4096)) == NULL);
+        EXPECT(la_pm_set_range(base, 8, NULL) == 0);
+        EXPECT(la_pm_lookup((void *)base) == NULL);
 }
 
 static void ends_map_first_and_last(void)
 {
         uintptr_t base = (uintptr_t)0x7f0000100000ull;
-        CHECK(la_pm_set_ends(base, 5, &b) == 0);
-        CHECK(la_pm_lookup((void *)base) == &b);
-        CHECK(la_pm_lookup((void *)(base + 4 * 4096)) == &b);
-        CHECK(la_pm_lookup((void *)(base + 2 * 4096)) == NULL);
-        CHECK(la_pm_set_ends(base, 5, NULL) == 0);
+        EXPECT(la_pm_set_ends(base, 5, &b) == 0);
+        EXPECT(la_pm_lookup((void *)base) == &b);
+        EXPECT(la_pm_lookup((void *)(base + 4 * 4096)) == &b);
+        EXPECT(la_pm_lookup((void *)(base + 2 * 4096)) == NULL);
+        EXPECT(la_pm_set_ends(base, 5, NULL) == 0);
 }
 
 static void separate_gigabytes(void)
 {
         uintptr_t g1 = (uintptr_t)0x100000000000ull, g2 = g1 + ((uintptr_t)1 << 30);
-        CHECK(la_pm_set_ends(g1, 1, &a) == 0);
-        CHECK(la_pm_set_ends(g2, 1, &b) == 0);
-        CHECK(la_pm_lookup((void *)g1) == &a);
-        CHECK(la_pm_lookup((void *)g2) == &b);
-        CHECK(la_pm_lookup((void *)(g1 + ((uintptr_t)1 << 29))) == NULL);
-        CHECK(la_pm_mapped_bytes() >= 2 * sizeof(la_pm_leaf_t));
+        EXPECT(la_pm_set_ends(g1, 1, &a) == 0);
+        EXPECT(la_pm_set_ends(g2, 1, &b) == 0);
+        EXPECT(la_pm_lookup((void *)g1) == &a);
+        EXPECT(la_pm_lookup((void *)g2) == &b);
+        EXPECT(la_pm_lookup((void *)(g1 + ((uintptr_t)1 << 29))) == NULL);
+        EXPECT(la_pm_mapped_bytes() >= 2 * sizeof(la_pm_leaf_t));
 }
 
 static void null_and_low_addresses(void)
 {
-        CHECK(la_pm_lookup(NULL) == NULL);
-        CHECK(la_pm_lookup((void *)4096) == NULL);
-        CHECK(la_pm_lookup((void *)0x7ffffffff000ull) == NULL);
+        EXPECT(la_pm_lookup(NULL) == NULL);
+        EXPECT(la_pm_lookup((void *)4096) == NULL);
+        EXPECT(la_pm_lookup((void *)0x7ffffffff000ull) == NULL);
 }
 
 int main(void)
 {
-        RUN("pagemap", range_maps_every_page);
-        RUN("pagemap", ends_map_first_and_last);
-        RUN("pagemap", separate_gigabytes);
-        RUN("pagemap", null_and_low_addresses);
-        return check_failed_tests != 0;
+        RUN("unit/pagemap", range_maps_every_page);
+        RUN("unit/pagemap", ends_map_first_and_last);
+        RUN("unit/pagemap", separate_gigabytes);
+        RUN("unit/pagemap", null_and_low_addresses);
+        return check_finish();
 }

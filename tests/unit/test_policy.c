@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "call.h"
-#include "check.h"
+#include "../common/check.h"
 #include "history.h"
 #include "policy.h"
 #include "store.h"
@@ -154,66 +154,66 @@ static int opt(const char *name, const char *arg)
 static void test_sizes(void)
 {
         uint64_t v = 7;
-        CHECK(jd_parse_size("0", &v) == 0 && v == 0);
-        CHECK(jd_parse_size("2G", &v) == 0 && v == 2ull << 30);
-        CHECK(jd_parse_size("512M", &v) == 0 && v == 512ull << 20);
-        CHECK(jd_parse_size("64k", &v) == 0 && v == 65536);
-        CHECK(jd_parse_size("1.5KiB", &v) == 0 && v == 1536);
-        CHECK(jd_parse_size("1TB", &v) == 0 && v == 1ull << 40);
-        CHECK(jd_parse_size("1048576", &v) == 0 && v == 1048576);
-        CHECK(jd_parse_size("15E", &v) != 0 && v == 1048576); /* untouched on failure */
-        CHECK(jd_parse_size("", &v) != 0);
-        CHECK(jd_parse_size("-1", &v) != 0);
-        CHECK(jd_parse_size("2GG", &v) != 0);
-        CHECK(jd_parse_size("G", &v) != 0);
-        CHECK(jd_parse_size("99999999999T", &v) != 0); /* beyond 2^64 */
+        EXPECT(jd_parse_size("0", &v) == 0 && v == 0);
+        EXPECT(jd_parse_size("2G", &v) == 0 && v == 2ull << 30);
+        EXPECT(jd_parse_size("512M", &v) == 0 && v == 512ull << 20);
+        EXPECT(jd_parse_size("64k", &v) == 0 && v == 65536);
+        EXPECT(jd_parse_size("1.5KiB", &v) == 0 && v == 1536);
+        EXPECT(jd_parse_size("1TB", &v) == 0 && v == 1ull << 40);
+        EXPECT(jd_parse_size("1048576", &v) == 0 && v == 1048576);
+        EXPECT(jd_parse_size("15E", &v) != 0 && v == 1048576); /* untouched on failure */
+        EXPECT(jd_parse_size("", &v) != 0);
+        EXPECT(jd_parse_size("-1", &v) != 0);
+        EXPECT(jd_parse_size("2GG", &v) != 0);
+        EXPECT(jd_parse_size("G", &v) != 0);
+        EXPECT(jd_parse_size("99999999999T", &v) != 0); /* beyond 2^64 */
 }
 
 static void test_durations(void)
 {
         double d = 0;
-        CHECK(jd_parse_duration("90", &d) == 0 && d == 90);
-        CHECK(jd_parse_duration("90s", &d) == 0 && d == 90);
-        CHECK(jd_parse_duration("10m", &d) == 0 && d == 600);
-        CHECK(jd_parse_duration("1.5h", &d) == 0 && d == 5400);
-        CHECK(jd_parse_duration("366d", &d) == 0 && d == 366 * 86400.0);
-        CHECK(jd_parse_duration("367d", &d) != 0);
-        CHECK(jd_parse_duration("0", &d) != 0);
-        CHECK(jd_parse_duration("-5m", &d) != 0);
-        CHECK(jd_parse_duration("5x", &d) != 0);
-        CHECK(jd_parse_duration("nan", &d) != 0);
+        EXPECT(jd_parse_duration("90", &d) == 0 && d == 90);
+        EXPECT(jd_parse_duration("90s", &d) == 0 && d == 90);
+        EXPECT(jd_parse_duration("10m", &d) == 0 && d == 600);
+        EXPECT(jd_parse_duration("1.5h", &d) == 0 && d == 5400);
+        EXPECT(jd_parse_duration("366d", &d) == 0 && d == 366 * 86400.0);
+        EXPECT(jd_parse_duration("367d", &d) != 0);
+        EXPECT(jd_parse_duration("0", &d) != 0);
+        EXPECT(jd_parse_duration("-5m", &d) != 0);
+        EXPECT(jd_parse_duration("5x", &d) != 0);
+        EXPECT(jd_parse_duration("nan", &d) != 0);
 }
 
 static void test_options(void)
 {
         reset();
-        CHECK(opt("profile-max-count", "100000") == 0 && jd_store_opt.max_per_proc == 100000);
-        CHECK(opt("profile-max-count", "100001") == 2);
-        CHECK(opt("profile-max-count", "0") == 2);
-        CHECK(opt("profile-max-count", "1") == 0 && jd_store_opt.max_per_proc == 1);
-        CHECK(opt("profile-max-count", "1k") == 2);
-        CHECK(opt("profile-max-bytes", "256M") == 0 && jd_store_opt.max_bytes_proc == 256 << 20);
-        CHECK(opt("profile-max-total", "1G") == 0 && jd_store_opt.max_bytes_total == 1 << 30);
-        CHECK(opt("profile-max-total", "0") == 2);
-        CHECK(opt("profile-dir", "relative/dir") == 2);
-        CHECK(opt("profile-dir", "/var/lib/x//") == 0 && strcmp(jd_store_opt.dir, "/var/lib/x") == 0);
-        CHECK(opt("capture-timeout", "3600") == 0 && jd_store_opt.capture_timeout == 3600);
-        CHECK(opt("convert-timeout", "1.5") == 0 && jd_convert_timeout == 1.5);
-        CHECK(opt("convert-timeout", "0") != 0 && opt("convert-timeout", "2h") != 0);
-        CHECK(opt("capture-timeout", "3601") == 2);
-        CHECK(opt("capture-growth", "50%/10m") == 0 && jd_policy_opt.growth_pct == 50 &&
+        EXPECT(opt("profile-max-count", "100000") == 0 && jd_store_opt.max_per_proc == 100000);
+        EXPECT(opt("profile-max-count", "100001") == 2);
+        EXPECT(opt("profile-max-count", "0") == 2);
+        EXPECT(opt("profile-max-count", "1") == 0 && jd_store_opt.max_per_proc == 1);
+        EXPECT(opt("profile-max-count", "1k") == 2);
+        EXPECT(opt("profile-max-bytes", "256M") == 0 && jd_store_opt.max_bytes_proc == 256 << 20);
+        EXPECT(opt("profile-max-total", "1G") == 0 && jd_store_opt.max_bytes_total == 1 << 30);
+        EXPECT(opt("profile-max-total", "0") == 2);
+        EXPECT(opt("profile-dir", "relative/dir") == 2);
+        EXPECT(opt("profile-dir", "/var/lib/x//") == 0 && strcmp(jd_store_opt.dir, "/var/lib/x") == 0);
+        EXPECT(opt("capture-timeout", "3600") == 0 && jd_store_opt.capture_timeout == 3600);
+        EXPECT(opt("convert-timeout", "1.5") == 0 && jd_convert_timeout == 1.5);
+        EXPECT(opt("convert-timeout", "0") != 0 && opt("convert-timeout", "2h") != 0);
+        EXPECT(opt("capture-timeout", "3601") == 2);
+        EXPECT(opt("capture-growth", "50%/10m") == 0 && jd_policy_opt.growth_pct == 50 &&
               jd_policy_opt.growth_window == 600);
-        CHECK(opt("capture-growth", "50") == 2);
-        CHECK(opt("capture-growth", "50%") == 2);
-        CHECK(opt("capture-growth", "0%/1m") == 2);
-        CHECK(opt("capture-growth", "off") == 0 && jd_policy_opt.growth_pct == 0);
-        CHECK(opt("capture-every", "1h") == 0 && jd_policy_opt.every == 3600);
-        CHECK(opt("capture-every", "off") == 0 && jd_policy_opt.every == 0);
-        CHECK(opt("capture-cooldown", "0") == 0 && jd_policy_opt.cooldown == 0);
-        CHECK(opt("capture-resident-above", "2G") == 0 && jd_policy_opt.resident_above == 2ull << 30);
-        CHECK(opt("capture-resident-above", "lots") == 2);
-        CHECK(opt("capture-comm", "") == 2);
-        CHECK(opt("capture-enable-sampling", NULL) == 0 && jd_policy_opt.enable_sampling);
+        EXPECT(opt("capture-growth", "50") == 2);
+        EXPECT(opt("capture-growth", "50%") == 2);
+        EXPECT(opt("capture-growth", "0%/1m") == 2);
+        EXPECT(opt("capture-growth", "off") == 0 && jd_policy_opt.growth_pct == 0);
+        EXPECT(opt("capture-every", "1h") == 0 && jd_policy_opt.every == 3600);
+        EXPECT(opt("capture-every", "off") == 0 && jd_policy_opt.every == 0);
+        EXPECT(opt("capture-cooldown", "0") == 0 && jd_policy_opt.cooldown == 0);
+        EXPECT(opt("capture-resident-above", "2G") == 0 && jd_policy_opt.resident_above == 2ull << 30);
+        EXPECT(opt("capture-resident-above", "lots") == 2);
+        EXPECT(opt("capture-comm", "") == 2);
+        EXPECT(opt("capture-enable-sampling", NULL) == 0 && jd_policy_opt.enable_sampling);
 }
 
 /* ---- decisions ---------------------------------------------------------------------- */
@@ -223,8 +223,8 @@ static void test_nothing_configured(void)
         reset();
         jd_proc_t *p = proc(10, "redis", NULL, 8ll << 30);
         jd_policy_check(p);
-        CHECK_EQ_U(ncaptures, 0);
-        CHECK_EQ_U(nsampling, 0);
+        EXPECT_EQ(ncaptures, 0);
+        EXPECT_EQ(nsampling, 0);
 }
 
 static void test_resident_above_and_cooldown(void)
@@ -235,20 +235,20 @@ static void test_resident_above_and_cooldown(void)
         jd_proc_t *at = proc(11, "a", NULL, 1000); /* at the threshold: not above */
         jd_proc_t *above = proc(12, "a", NULL, 1001);
         jd_policy_check(at);
-        CHECK_EQ_U(ncaptures, 0);
+        EXPECT_EQ(ncaptures, 0);
         jd_policy_check(above);
-        CHECK_EQ_U(ncaptures, 1);
-        CHECK(strcmp(last_reason, "resident") == 0);
+        EXPECT_EQ(ncaptures, 1);
+        EXPECT(strcmp(last_reason, "resident") == 0);
         now += 59; /* within the cooldown */
         jd_policy_check(above);
-        CHECK_EQ_U(ncaptures, 1);
+        EXPECT_EQ(ncaptures, 1);
         now += 1;
         jd_policy_check(above);
-        CHECK_EQ_U(ncaptures, 2);
+        EXPECT_EQ(ncaptures, 2);
         now += 100;
         busy = true; /* a capture in flight: none more */
         jd_policy_check(above);
-        CHECK_EQ_U(ncaptures, 2);
+        EXPECT_EQ(ncaptures, 2);
 }
 
 static void test_growth(void)
@@ -258,16 +258,16 @@ static void test_growth(void)
         jd_policy_opt.growth_window = 600;
         jd_proc_t *p = proc(13, "a", NULL, 1499);
         jd_policy_check(p); /* no sample that old yet */
-        CHECK_EQ_U(ncaptures, 0);
+        EXPECT_EQ(ncaptures, 0);
         have_old = true;
         old_sample.resident = 1000;
         jd_policy_check(p);
-        CHECK_EQ_U(ncaptures, 0); /* 49.9 % */
-        CHECK(old_at == now - 600);
+        EXPECT_EQ(ncaptures, 0); /* 49.9 % */
+        EXPECT(old_at == now - 600);
         json_object_set_new(p->stats, "resident", json_integer(1500));
         jd_policy_check(p);
-        CHECK_EQ_U(ncaptures, 1);
-        CHECK(strcmp(last_reason, "growth") == 0);
+        EXPECT_EQ(ncaptures, 1);
+        EXPECT(strcmp(last_reason, "growth") == 0);
 }
 
 static void test_periodic_and_filters(void)
@@ -286,7 +286,7 @@ static void test_periodic_and_filters(void)
                 jd_policy_check(other_comm);
                 jd_policy_check(other_unit);
                 jd_policy_check(no_unit);
-                CHECK_EQ_U(ncaptures, 0); /* first seen now: an hour to go */
+                EXPECT_EQ(ncaptures, 0); /* first seen now: an hour to go */
                 now += 3599;
         }
         now -= 3599; /* an hour after the first sight */
@@ -295,14 +295,14 @@ static void test_periodic_and_filters(void)
         jd_policy_check(other_comm);
         jd_policy_check(other_unit);
         jd_policy_check(no_unit);
-        CHECK_EQ_U(ncaptures, 1);
-        CHECK(strcmp(last_reason, "periodic") == 0);
+        EXPECT_EQ(ncaptures, 1);
+        EXPECT(strcmp(last_reason, "periodic") == 0);
         now += 1800;
         jd_policy_check(match);
-        CHECK_EQ_U(ncaptures, 1); /* from the last capture now */
+        EXPECT_EQ(ncaptures, 1); /* from the last capture now */
         now += 1800;
         jd_policy_check(match);
-        CHECK_EQ_U(ncaptures, 2);
+        EXPECT_EQ(ncaptures, 2);
 }
 
 static void test_sampling_once(void)
@@ -316,24 +316,24 @@ static void test_sampling_once(void)
                 jd_policy_check(a);
                 jd_policy_check(b);
         }
-        CHECK_EQ_U(nsampling, 1);
-        CHECK_EQ_U(ncaptures, 0);
+        EXPECT_EQ(nsampling, 1);
+        EXPECT_EQ(ncaptures, 0);
         /* The pid reused by a new process (another start time): switched on again. */
         json_object_set_new(a->info, "start_time", json_integer(99999));
         jd_policy_check(a);
-        CHECK_EQ_U(nsampling, 2);
+        EXPECT_EQ(nsampling, 2);
 }
 
 int main(void)
 {
-        RUN("policy", test_sizes);
-        RUN("policy", test_durations);
-        RUN("policy", test_options);
-        RUN("policy", test_nothing_configured);
-        RUN("policy", test_resident_above_and_cooldown);
-        RUN("policy", test_growth);
-        RUN("policy", test_periodic_and_filters);
-        RUN("policy", test_sampling_once);
+        RUN("unit/policy", test_sizes);
+        RUN("unit/policy", test_durations);
+        RUN("unit/policy", test_options);
+        RUN("unit/policy", test_nothing_configured);
+        RUN("unit/policy", test_resident_above_and_cooldown);
+        RUN("unit/policy", test_growth);
+        RUN("unit/policy", test_periodic_and_filters);
+        RUN("unit/policy", test_sampling_once);
         reset();
-        return check_failed_tests != 0;
+        return check_finish();
 }

@@ -29,20 +29,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "pc/profconv.h"
 
-#define CHECK_STR(got, want)                                                                       \
-        do {                                                                                       \
-                const char *g_ = (got), *w_ = (want);                                              \
-                if (g_ == NULL || strcmp(g_, w_) != 0) {                                           \
-                        check_failures_in_test++;                                                  \
-                        fprintf(stderr, "  %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,      \
-                                __LINE__, #got, g_ ? g_ : "(null)", w_);                           \
-                }                                                                                  \
-        } while (0)
-
-/* The reference's example (docs: heap-profile-format.md, section 5), maps shortened. */
+/* A dump of the shape docs/profiling.md describes, maps shortened. */
 static const char example[] =
         "heap_v2/1\n"
         "  t*: 25: 2185728 [0: 0]\n"
@@ -90,35 +80,35 @@ static void parse_example(void)
 {
         pc_profile_t p;
         pc_error_t err = {0};
-        CHECK(parse_str(example, &p, &err) == 0);
+        EXPECT(parse_str(example, &p, &err) == 0);
         if (err.msg[0])
                 fprintf(stderr, "  %s\n", err.msg);
-        CHECK_EQ_U(p.period, 1);
-        CHECK_EQ_U(p.total.cur_objs, 25);
-        CHECK_EQ_U(p.total.cur_bytes, 2185728);
-        CHECK_EQ_U(p.nthreads, 2);
-        CHECK_EQ_U(p.threads[1].uid, 1);
-        CHECK_EQ_U(p.threads[1].c.cur_bytes, 1120);
-        CHECK_STR(p.threads[1].name, "worker-1");
-        CHECK_STR(p.threads[0].name, "");
-        CHECK_EQ_U(p.nrecords, 3);
-        CHECK_EQ_U(p.records[0].npcs, 9);
-        CHECK_EQ_U(p.records[0].pcs[0], 0x7f7cfcaa2630ull);
-        CHECK_EQ_U(p.records[0].pcs[8], 0x555c7afef0b1ull);
-        CHECK_EQ_U(p.records[1].c.cur_objs, 10);
-        CHECK_EQ_U(p.records[2].npcs, 0); /* a bare "@" */
-        CHECK_EQ_U(p.records[2].c.cum_objs, 2);
-        CHECK_EQ_U(p.records[2].c.cum_bytes, 640);
-        CHECK(p.has_maps);
-        CHECK_EQ_U(p.nmaps, 6);
-        CHECK_EQ_U(p.maps[1].start, 0x555c7afef000ull);
-        CHECK_EQ_U(p.maps[1].end, 0x555c7aff0000ull);
-        CHECK_EQ_U(p.maps[1].offset, 0x1000);
-        CHECK_EQ_U(p.maps[1].inode, 10956361);
-        CHECK_STR(p.maps[1].perms, "r-xp");
-        CHECK_STR(p.maps[1].path, "/path/to/profdemo");
-        CHECK_STR(p.maps[4].path, "");
-        CHECK_STR(p.maps[5].path, "[stack]");
+        EXPECT_EQ(p.period, 1);
+        EXPECT_EQ(p.total.cur_objs, 25);
+        EXPECT_EQ(p.total.cur_bytes, 2185728);
+        EXPECT_EQ(p.nthreads, 2);
+        EXPECT_EQ(p.threads[1].uid, 1);
+        EXPECT_EQ(p.threads[1].c.cur_bytes, 1120);
+        EXPECT_STR(p.threads[1].name, "worker-1");
+        EXPECT_STR(p.threads[0].name, "");
+        EXPECT_EQ(p.nrecords, 3);
+        EXPECT_EQ(p.records[0].npcs, 9);
+        EXPECT_EQ(p.records[0].pcs[0], 0x7f7cfcaa2630ull);
+        EXPECT_EQ(p.records[0].pcs[8], 0x555c7afef0b1ull);
+        EXPECT_EQ(p.records[1].c.cur_objs, 10);
+        EXPECT_EQ(p.records[2].npcs, 0); /* a bare "@" */
+        EXPECT_EQ(p.records[2].c.cum_objs, 2);
+        EXPECT_EQ(p.records[2].c.cum_bytes, 640);
+        EXPECT(p.has_maps);
+        EXPECT_EQ(p.nmaps, 6);
+        EXPECT_EQ(p.maps[1].start, 0x555c7afef000ull);
+        EXPECT_EQ(p.maps[1].end, 0x555c7aff0000ull);
+        EXPECT_EQ(p.maps[1].offset, 0x1000);
+        EXPECT_EQ(p.maps[1].inode, 10956361);
+        EXPECT_STR(p.maps[1].perms, "r-xp");
+        EXPECT_STR(p.maps[1].path, "/path/to/profdemo");
+        EXPECT_STR(p.maps[4].path, "");
+        EXPECT_STR(p.maps[5].path, "[stack]");
         pc_profile_free(&p);
 }
 
@@ -126,16 +116,16 @@ static void parse_without_maps(void)
 {
         pc_profile_t p;
         pc_error_t err = {0};
-        CHECK(parse_str("heap_v2/524288\n  t*: 0: 0 [0: 0]\n", &p, &err) == 0);
-        CHECK(!p.has_maps);
-        CHECK_EQ_U(p.nrecords, 0);
-        CHECK_EQ_U(p.period, 524288);
+        EXPECT(parse_str("heap_v2/524288\n  t*: 0: 0 [0: 0]\n", &p, &err) == 0);
+        EXPECT(!p.has_maps);
+        EXPECT_EQ(p.nrecords, 0);
+        EXPECT_EQ(p.period, 524288);
         pc_profile_free(&p);
         /* records, the empty line, and nothing more */
-        CHECK(parse_str("heap_v2/2\n  t*: 1: 8 [0: 0]\n@ 0x10\n  t*: 1: 8 [0: 0]\n\n", &p, &err) ==
+        EXPECT(parse_str("heap_v2/2\n  t*: 1: 8 [0: 0]\n@ 0x10\n  t*: 1: 8 [0: 0]\n\n", &p, &err) ==
               0);
-        CHECK(!p.has_maps);
-        CHECK_EQ_U(p.nrecords, 1);
+        EXPECT(!p.has_maps);
+        EXPECT_EQ(p.nrecords, 1);
         pc_profile_free(&p);
 }
 
@@ -183,22 +173,18 @@ static void parse_errors(void)
                 pc_profile_t p = {.period = 777};
                 pc_error_t err = {0};
                 int rc = parse_str(b->text, &p, &err);
-                if (rc != -EINVAL || err.line != b->line || strstr(err.msg, b->why) == NULL) {
-                        check_failures_in_test++;
-                        fprintf(stderr,
-                                "  bad input %zu: rc %d, line %u (want %u), \"%s\" "
-                                "(want \"%s\")\n",
-                                i, rc, err.line, b->line, err.msg, b->why);
-                }
-                CHECK_EQ_U(p.period, 777); /* untouched on failure */
+                EXPECTF(rc == -EINVAL && err.line == b->line && strstr(err.msg, b->why) != NULL,
+                        "bad input %zu: rc %d, line %u (want %u), \"%s\" (want \"%s\")", i, rc,
+                        err.line, b->line, err.msg, b->why);
+                EXPECT_EQ(p.period, 777); /* untouched on failure */
         }
         /* A NUL byte is refused, with its line. */
         static const char nul[] = "heap_v2/1\n  t*: 1: 2 [0: 0]\n@ 0x1\0\n  t*: 1: 2 [0: 0]\n";
         pc_profile_t p;
         pc_error_t err = {0};
-        CHECK(parse(nul, sizeof(nul) - 1, &p, &err) == -EINVAL);
-        CHECK_EQ_U(err.line, 3);
-        CHECK(strstr(err.msg, "NUL") != NULL);
+        EXPECT(parse(nul, sizeof(nul) - 1, &p, &err) == -EINVAL);
+        EXPECT_EQ(err.line, 3);
+        EXPECT(strstr(err.msg, "NUL") != NULL);
 }
 
 /* PC_MAX_FRAMES - 1, PC_MAX_FRAMES and PC_MAX_FRAMES + 1 frames. */
@@ -208,7 +194,7 @@ static void frame_limit(void)
                 size_t cap = 64 + (size_t)n * 8 + 64;
                 char *s = malloc(cap);
                 if (s == NULL) {
-                        CHECK(!"out of memory");
+                        EXPECT(!"out of memory");
                         return;
                 }
                 size_t len = (size_t)sprintf(s, "heap_v2/1\n  t*: 1: 2 [0: 0]\n@");
@@ -219,13 +205,13 @@ static void frame_limit(void)
                 pc_error_t err = {0};
                 int rc = parse(s, len, &p, &err);
                 if (n <= PC_MAX_FRAMES) {
-                        CHECK(rc == 0);
+                        EXPECT(rc == 0);
                         if (rc == 0) {
-                                CHECK_EQ_U(p.records[0].npcs, n);
+                                EXPECT_EQ(p.records[0].npcs, n);
                                 pc_profile_free(&p);
                         }
                 } else {
-                        CHECK(rc == -EINVAL && strstr(err.msg, "frames") != NULL);
+                        EXPECT(rc == -EINVAL && strstr(err.msg, "frames") != NULL);
                 }
                 free(s);
         }
@@ -240,13 +226,13 @@ static void truncations(void)
                 pc_profile_t p;
                 pc_error_t err = {0};
                 int rc = parse(example, n, &p, &err);
-                CHECK(rc == 0 || rc == -EINVAL);
+                EXPECT(rc == 0 || rc == -EINVAL);
                 if (n > 0 && example[n - 1] != '\n')
-                        CHECK(rc == -EINVAL);
+                        EXPECT(rc == -EINVAL);
                 if (rc == 0)
                         pc_profile_free(&p);
                 else
-                        CHECK(err.line >= 1 && strstr(err.msg, "line") != NULL);
+                        EXPECT(err.line >= 1 && strstr(err.msg, "line") != NULL);
         }
 }
 
@@ -279,21 +265,21 @@ static void mutations(void)
                 pc_profile_t p;
                 pc_error_t err = {0};
                 int rc = parse(buf, n, &p, &err);
-                CHECK(rc == 0 || rc == -EINVAL);
+                EXPECT(rc == 0 || rc == -EINVAL);
                 if (rc == 0) {
                         ok++;
                         pc_resolve_opts_t o = {.no_symbols = true};
                         pc_resolved_t r;
                         if (pc_resolve(&p, &o, &r, &err) == 0) {
                                 pc_buf_t b = {0};
-                                CHECK(pc_write_folded(&r, &b, &err) == 0);
+                                EXPECT(pc_write_folded(&r, &b, &err) == 0);
                                 pc_buf_free(&b);
                                 pc_resolved_free(&r);
                         }
                         pc_profile_free(&p);
                 }
         }
-        CHECK(ok > 0); /* some mutations (digits in counts) stay valid */
+        EXPECT(ok > 0); /* some mutations (digits in counts) stay valid */
         free(buf);
 }
 
@@ -303,12 +289,12 @@ static void unbias(void)
         /* The reference's example: 2 samples written as 2: 225 with R = 1024. */
         pc_unbias(1024, 2, 225, &o, &b);
         double scale = 1.0 / (1.0 - exp(-(225.0 / 2) / 1024));
-        CHECK(fabs(o - 2 * scale) < 1e-9 && fabs(b - 225 * scale) < 1e-9);
-        CHECK(fabs(o - 19.2) < 0.1);    /* jeprof reports ~19 objects */
+        EXPECT(fabs(o - 2 * scale) < 1e-9 && fabs(b - 225 * scale) < 1e-9);
+        EXPECT(fabs(o - 19.2) < 0.1);    /* jeprof reports ~19 objects */
         pc_unbias(1, 10, 1120, &o, &b); /* R = 1: no scaling in practice */
-        CHECK(o == 10 && b == 1120);
+        EXPECT(o == 10 && b == 1120);
         pc_unbias(524288, 0, 0, &o, &b);
-        CHECK(o == 0 && b == 0);
+        EXPECT(o == 0 && b == 0);
 }
 
 static void alloc_frames(void)
@@ -331,15 +317,15 @@ static void alloc_frames(void)
         static const char *const no[] = {"mallocate", "site_big",         "main", "_Znwx",
                                          "free_list", "mallocx_hook@@V1", ""};
         for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-                CHECK(pc_is_alloc_function(yes[i]));
+                EXPECT(pc_is_alloc_function(yes[i]));
         for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-                CHECK(!pc_is_alloc_function(no[i]));
-        CHECK(!pc_is_alloc_function(NULL));
-        CHECK(pc_is_alloc_library("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
-        CHECK(pc_is_alloc_library("/opt/x/liballoc.so.2"));
-        CHECK(pc_is_alloc_library("liballoc.so"));
-        CHECK(!pc_is_alloc_library("/usr/lib/libc.so.6"));
-        CHECK(!pc_is_alloc_library("/opt/liballoc.so.d/libfoo.so"));
+                EXPECT(!pc_is_alloc_function(no[i]));
+        EXPECT(!pc_is_alloc_function(NULL));
+        EXPECT(pc_is_alloc_library("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
+        EXPECT(pc_is_alloc_library("/opt/x/liballoc.so.2"));
+        EXPECT(pc_is_alloc_library("liballoc.so"));
+        EXPECT(!pc_is_alloc_library("/usr/lib/libc.so.6"));
+        EXPECT(!pc_is_alloc_library("/opt/liballoc.so.d/libfoo.so"));
 }
 
 /* ---- symbolization against this executable ------------------------------------------- */
@@ -418,7 +404,7 @@ static void symbolize_self(void)
          * (+1: the byte after a call; looked up at pc-1 = the function's first byte). */
         void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
         void *libc_malloc = libc != NULL ? dlsym(libc, "malloc") : NULL; /* not ASan's */
-        CHECK(libc_malloc != NULL);
+        EXPECT(libc_malloc != NULL);
         uint64_t pcs[] = {(uint64_t)(uintptr_t)libc_malloc,
                           (uint64_t)(uintptr_t)&unit_site_inner + 1,
                           (uint64_t)(uintptr_t)&unit_site_outer + 1, 0x10};
@@ -426,34 +412,34 @@ static void symbolize_self(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {0};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
-        CHECK_EQ_U(r.nsamples, 1);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT_EQ(r.nsamples, 1);
         const pc_sample_t *s = &r.samples[0];
-        CHECK_EQ_U(s->n, 3); /* malloc trimmed */
+        EXPECT_EQ(s->n, 3); /* malloc trimmed */
         if (s->n == 3) {
                 const pc_frame_t *f = &r.frames[s->first];
-                CHECK_STR(f[0].func, "unit_site_inner");
-                CHECK_EQ_U(f[0].addr, (uint64_t)(uintptr_t)&unit_site_inner);
-                CHECK_STR(f[1].func, "unit_site_outer");
-                CHECK(f[0].map >= 0 && r.maps[f[0].map].symbolized);
-                CHECK(f[0].map >= 0 && strlen(r.maps[f[0].map].build_id) >= 16);
-                CHECK(f[2].func == NULL && f[2].map == -1);
+                EXPECT_STR(f[0].func, "unit_site_inner");
+                EXPECT_EQ(f[0].addr, (uint64_t)(uintptr_t)&unit_site_inner);
+                EXPECT_STR(f[1].func, "unit_site_outer");
+                EXPECT(f[0].map >= 0 && r.maps[f[0].map].symbolized);
+                EXPECT(f[0].map >= 0 && strlen(r.maps[f[0].map].build_id) >= 16);
+                EXPECT(f[2].func == NULL && f[2].map == -1);
                 char tmp[64];
-                CHECK_STR(pc_frame_name(&r, &f[2], tmp, sizeof(tmp)), "0xf");
+                EXPECT_STR(pc_frame_name(&r, &f[2], tmp, sizeof(tmp)), "0xf");
         }
-        CHECK_EQ_U(s->inuse_bytes, 300);
-        CHECK_EQ_U(s->alloc_objs, 3);
+        EXPECT_EQ(s->inuse_bytes, 300);
+        EXPECT_EQ(s->alloc_objs, 3);
         pc_resolved_free(&r);
         pc_profile_free(&p);
 
         /* no_trim keeps malloc; a missing root keeps raw addresses (file+offset names). */
         o.no_trim = true;
         o.root = "/nonexistent-root";
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
-        CHECK_EQ_U(r.samples[0].n, 4);
-        CHECK(r.frames[1].func == NULL && r.frames[1].map >= 0);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT_EQ(r.samples[0].n, 4);
+        EXPECT(r.frames[1].func == NULL && r.frames[1].map >= 0);
         char tmp[128];
-        CHECK(strstr(pc_frame_name(&r, &r.frames[1], tmp, sizeof(tmp)), "+0x") != NULL);
+        EXPECT(strstr(pc_frame_name(&r, &r.frames[1], tmp, sizeof(tmp)), "+0x") != NULL);
         pc_resolved_free(&r);
         pc_profile_free(&p);
         free(text);
@@ -473,14 +459,14 @@ static void trim_by_library(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {0};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
-        CHECK_EQ_U(r.samples[0].n, 2); /* up to the outermost allocator frame (0x1030) */
-        CHECK_EQ_U(r.frames[r.samples[0].first].addr, 0x501f);
-        CHECK(r.frames[r.samples[0].first + 1].map == -1);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT_EQ(r.samples[0].n, 2); /* up to the outermost allocator frame (0x1030) */
+        EXPECT_EQ(r.frames[r.samples[0].first].addr, 0x501f);
+        EXPECT(r.frames[r.samples[0].first + 1].map == -1);
         /* unbiased as jeprof: 1000 bytes in 1 object at R = 512 KiB */
         double scale = 1.0 / (1.0 - exp(-1000.0 / 524288));
-        CHECK(r.samples[0].inuse_bytes == llround(1000 * scale));
-        CHECK(r.samples[0].inuse_objs == llround(scale));
+        EXPECT(r.samples[0].inuse_bytes == llround(1000 * scale));
+        EXPECT(r.samples[0].inuse_objs == llround(scale));
         pc_resolved_free(&r);
         pc_profile_free(&p);
 }
@@ -633,12 +619,12 @@ static pc_buf_t gunzip(const pc_buf_t *gz, size_t cap)
         pc_buf_t out = {malloc(cap), 0, cap, false};
         z_stream z;
         memset(&z, 0, sizeof(z));
-        CHECK(inflateInit2(&z, 31) == Z_OK);
+        EXPECT(inflateInit2(&z, 31) == Z_OK);
         z.next_in = (Bytef *)gz->data;
         z.avail_in = (uInt)gz->len;
         z.next_out = (Bytef *)out.data;
         z.avail_out = (uInt)cap;
-        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+        EXPECT(inflate(&z, Z_FINISH) == Z_STREAM_END);
         out.len = z.total_out;
         inflateEnd(&z);
         return out;
@@ -652,57 +638,57 @@ static void pprof_fields(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {0};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
         pc_buf_t raw = {0}, gz = {0};
         pc_error_t err;
-        CHECK(pc_write_pprof_raw(&r, &raw, &err) == 0);
-        CHECK(pc_write_pprof(&r, &gz, &err) == 0);
+        EXPECT(pc_write_pprof_raw(&r, &raw, &err) == 0);
+        EXPECT(pc_write_pprof(&r, &gz, &err) == 0);
 
         pprof_doc_t d;
         pprof_decode(&raw, &d);
         char **strings = d.strings;
         size_t nstr = d.nstr;
-        CHECK(d.whole); /* the whole message decoded */
-        CHECK(nstr > 10 && strings[0][0] == '\0');
-        CHECK_EQ_U(d.nsample_types, 4);
+        EXPECT(d.whole); /* the whole message decoded */
+        EXPECT(nstr > 10 && strings[0][0] == '\0');
+        EXPECT_EQ(d.nsample_types, 4);
         static const char *const want[4][2] = {{"alloc_objects", "count"},
                                                {"alloc_space", "bytes"},
                                                {"inuse_objects", "count"},
                                                {"inuse_space", "bytes"}};
         for (int i = 0; i < 4 && d.nsample_types == 4; i++) {
-                CHECK(d.st_idx[i][0] < nstr && d.st_idx[i][1] < nstr);
-                CHECK_STR(strings[d.st_idx[i][0]], want[i][0]);
-                CHECK_STR(strings[d.st_idx[i][1]], want[i][1]);
+                EXPECT(d.st_idx[i][0] < nstr && d.st_idx[i][1] < nstr);
+                EXPECT_STR(strings[d.st_idx[i][0]], want[i][0]);
+                EXPECT_STR(strings[d.st_idx[i][1]], want[i][1]);
         }
-        CHECK(d.dflt < nstr && strcmp(strings[d.dflt], "inuse_space") == 0);
-        CHECK(d.period_type[0] < nstr && strcmp(strings[d.period_type[0]], "space") == 0);
-        CHECK(d.period_type[1] < nstr && strcmp(strings[d.period_type[1]], "bytes") == 0);
-        CHECK_EQ_U(d.period, 1);
-        CHECK_EQ_U(d.nl, 3);
-        CHECK(d.nl == 3 && d.locs[0] == 1 && d.locs[1] == 2 && d.locs[2] == 3); /* leaf first */
-        CHECK_EQ_U(d.nlocs, 3);
+        EXPECT(d.dflt < nstr && strcmp(strings[d.dflt], "inuse_space") == 0);
+        EXPECT(d.period_type[0] < nstr && strcmp(strings[d.period_type[0]], "space") == 0);
+        EXPECT(d.period_type[1] < nstr && strcmp(strings[d.period_type[1]], "bytes") == 0);
+        EXPECT_EQ(d.period, 1);
+        EXPECT_EQ(d.nl, 3);
+        EXPECT(d.nl == 3 && d.locs[0] == 1 && d.locs[1] == 2 && d.locs[2] == 3); /* leaf first */
+        EXPECT_EQ(d.nlocs, 3);
         /* every location names a mapping that exists (0x10 is in none: the empty one) */
         for (size_t i = 0; i < d.nlocs && i < 8; i++) {
                 bool found = false;
                 for (size_t k = 0; k < d.nmaps && k < 64; k++)
                         found |= d.loc_map[i] != 0 && d.map_ids[k] == d.loc_map[i];
-                CHECK(found);
+                EXPECT(found);
         }
-        CHECK_EQ_U(d.nfuncs, 2);
-        CHECK(d.nmaps >= 2 && d.mapping_has_functions);
-        CHECK_EQ_U(d.values[0], 4);
-        CHECK_EQ_U(d.values[1], 4096);
-        CHECK_EQ_U(d.values[2], 4);
-        CHECK_EQ_U(d.values[3], 4096);
-        CHECK(d.func_name[1] < nstr && strcmp(strings[d.func_name[1]], "unit_site_inner") == 0);
-        CHECK(d.func_name[2] < nstr && strcmp(strings[d.func_name[2]], "unit_site_outer") == 0);
+        EXPECT_EQ(d.nfuncs, 2);
+        EXPECT(d.nmaps >= 2 && d.mapping_has_functions);
+        EXPECT_EQ(d.values[0], 4);
+        EXPECT_EQ(d.values[1], 4096);
+        EXPECT_EQ(d.values[2], 4);
+        EXPECT_EQ(d.values[3], 4096);
+        EXPECT(d.func_name[1] < nstr && strcmp(strings[d.func_name[1]], "unit_site_inner") == 0);
+        EXPECT(d.func_name[2] < nstr && strcmp(strings[d.func_name[2]], "unit_site_outer") == 0);
         pprof_doc_free(&d);
 
         /* gzip wrapper: magic bytes, and it inflates to the raw message. */
-        CHECK(gz.len > 18 && (uint8_t)gz.data[0] == 0x1f && (uint8_t)gz.data[1] == 0x8b);
+        EXPECT(gz.len > 18 && (uint8_t)gz.data[0] == 0x1f && (uint8_t)gz.data[1] == 0x8b);
         pc_buf_t back = gunzip(&gz, raw.len + 16);
-        CHECK_EQ_U(back.len, raw.len);
-        CHECK(memcmp(back.data, raw.data, raw.len) == 0);
+        EXPECT_EQ(back.len, raw.len);
+        EXPECT(memcmp(back.data, raw.data, raw.len) == 0);
         pc_buf_free(&back);
         pc_buf_free(&raw);
         pc_buf_free(&gz);
@@ -722,32 +708,32 @@ static void pprof_parts(void)
         pc_profile_t p1, p2;
         pc_resolved_t r1, r2;
         pc_resolve_opts_t o = {0};
-        CHECK(resolve_text(text, &o, &p1, &r1) == 0);
-        CHECK(resolve_text(text, &o, &p2, &r2) == 0);
+        EXPECT(resolve_text(text, &o, &p1, &r1) == 0);
+        EXPECT(resolve_text(text, &o, &p2, &r2) == 0);
         pc_pprof_part_t parts[2] = {{&r1, 11}, {&r2, 22}};
         pc_buf_t gz = {0};
         pc_error_t err;
-        CHECK(pc_write_pprof_parts(parts, 2, 1234567890123, &gz, &err) == 0);
+        EXPECT(pc_write_pprof_parts(parts, 2, 1234567890123, &gz, &err) == 0);
         pc_buf_t raw = gunzip(&gz, 1 << 20);
         pprof_doc_t d;
         pprof_decode(&raw, &d);
-        CHECK(d.whole);
-        CHECK_EQ_U(d.time_nanos, 1234567890123ull);
-        CHECK_EQ_U(d.nsamples, 2);
-        CHECK(d.label_key[0] < d.nstr && strcmp(d.strings[d.label_key[0]], "pid") == 0);
-        CHECK(d.label_key[1] == d.label_key[0]);
-        CHECK_EQ_U(d.label_num[0], 11);
-        CHECK_EQ_U(d.label_num[1], 22);
+        EXPECT(d.whole);
+        EXPECT_EQ(d.time_nanos, 1234567890123ull);
+        EXPECT_EQ(d.nsamples, 2);
+        EXPECT(d.label_key[0] < d.nstr && strcmp(d.strings[d.label_key[0]], "pid") == 0);
+        EXPECT(d.label_key[1] == d.label_key[0]);
+        EXPECT_EQ(d.label_num[0], 11);
+        EXPECT_EQ(d.label_num[1], 22);
         /* The same addresses in two processes are six locations; the two real mappings of
          * each part are apart; the two functions are shared. */
-        CHECK_EQ_U(d.nlocs, 6);
-        CHECK_EQ_U(d.nfuncs, 2);
-        CHECK_EQ_U(d.nmaps, 2 * r1.nmaps + 1);
+        EXPECT_EQ(d.nlocs, 6);
+        EXPECT_EQ(d.nfuncs, 2);
+        EXPECT_EQ(d.nmaps, 2 * r1.nmaps + 1);
         for (size_t i = 0; i < 2; i++)
-                CHECK(d.loc_map[i] != d.loc_map[i + 3]);
+                EXPECT(d.loc_map[i] != d.loc_map[i + 3]);
         /* 0x10, in no file: both parts' locations name the one empty mapping, the last. */
-        CHECK_EQ_U(d.loc_map[2], 2 * r1.nmaps + 1);
-        CHECK_EQ_U(d.loc_map[5], 2 * r1.nmaps + 1);
+        EXPECT_EQ(d.loc_map[2], 2 * r1.nmaps + 1);
+        EXPECT_EQ(d.loc_map[5], 2 * r1.nmaps + 1);
         pprof_doc_free(&d);
         pc_buf_free(&raw);
         pc_buf_free(&gz);
@@ -769,26 +755,26 @@ static void folded_and_svg(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {.no_symbols = true};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
         pc_buf_t b = {0};
         pc_error_t err;
-        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        EXPECT(pc_write_folded(&r, &b, &err) == 0);
         char *t = strndup(b.data, b.len);
-        CHECK_STR(t, "0x2000;0x1001 300\n0x3000;0x1005 300\n");
+        EXPECT_STR(t, "0x2000;0x1001 300\n0x3000;0x1005 300\n");
         free(t);
         pc_buf_free(&b);
-        CHECK(pc_write_svg(&r, "a <title> & \"quotes\"", &b, &err) == 0);
+        EXPECT(pc_write_svg(&r, "a <title> & \"quotes\"", &b, &err) == 0);
         t = strndup(b.data, b.len);
         free(b.data);
         b.data = t;
-        CHECK(strstr(b.data, "a &lt;title&gt; &amp; &quot;quotes&quot;") != NULL);
-        CHECK(strstr(b.data, "<title>0x1001 (300 bytes, 50.00%)</title>") != NULL);
-        CHECK(strstr(b.data, "<title>all (600 bytes, 100.00%)</title>") != NULL);
+        EXPECT(strstr(b.data, "a &lt;title&gt; &amp; &quot;quotes&quot;") != NULL);
+        EXPECT(strstr(b.data, "<title>0x1001 (300 bytes, 50.00%)</title>") != NULL);
+        EXPECT(strstr(b.data, "<title>all (600 bytes, 100.00%)</title>") != NULL);
         /* The subtitle says what the widths are and how they were sampled. */
-        CHECK(strstr(b.data, "in-use bytes: 600 in all; one sample per 1 bytes allocated "
+        EXPECT(strstr(b.data, "in-use bytes: 600 in all; one sample per 1 bytes allocated "
                              "on average (heap_v2/1)") != NULL);
-        CHECK(strstr(b.data, "<script") == NULL && strstr(b.data, "href") == NULL);
-        CHECK(strncmp(b.data, "<?xml", 5) == 0 && strstr(b.data, "</svg>\n") != NULL);
+        EXPECT(strstr(b.data, "<script") == NULL && strstr(b.data, "href") == NULL);
+        EXPECT(strncmp(b.data, "<?xml", 5) == 0 && strstr(b.data, "</svg>\n") != NULL);
         pc_buf_free(&b);
         pc_resolved_free(&r);
         pc_profile_free(&p);
@@ -958,7 +944,7 @@ static int fake_symbolized(const char *const *paths, size_t n, pc_resolve_opts_t
         /* Unsymbolized frames are named file+offset. */
         char tmp[128];
         if (r.nframes > 0 && r.frames[0].func == NULL)
-                CHECK(strstr(pc_frame_name(&r, &r.frames[0], tmp, sizeof(tmp)), "+0x1010") != NULL);
+                EXPECT(strstr(pc_frame_name(&r, &r.frames[0], tmp, sizeof(tmp)), "+0x1010") != NULL);
         pc_resolved_free(&r);
         pc_profile_free(&p);
         return k;
@@ -974,40 +960,40 @@ static void elf_hand_made(void)
         char id[128];
 
         /* As written: symbolized, with its build-id. */
-        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, id, sizeof(id)), 1);
-        CHECK_STR(id, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3");
+        EXPECT(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, id, sizeof(id)), 1);
+        EXPECT_STR(id, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3");
 
         /* The section table at an odd offset: read through aligned copies (UBSan). */
-        CHECK(write_fake_elf(path, &(fake_opts_t){.shoff = 0x2001}) == 0);
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){.shoff = 0x2001}) == 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 1);
 
         /* Tables that claim more than the file has: no symbols, no crash. */
-        CHECK(write_fake_elf(path, &(fake_opts_t){.symtab_off = 0x100000}) == 0);
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
-        CHECK(write_fake_elf(path, &(fake_opts_t){.symtab_size = 1ull << 40}) == 0);
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
-        CHECK(write_fake_elf(path, &(fake_opts_t){.shoff = 0x3000 - 8}) == 0);
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
-        CHECK(truncate(path, 0x3000 - 9) == 0); /* the section table's last byte gone */
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){.symtab_off = 0x100000}) == 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){.symtab_size = 1ull << 40}) == 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){.shoff = 0x3000 - 8}) == 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+        EXPECT(truncate(path, 0x3000 - 9) == 0); /* the section table's last byte gone */
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 0);
 
         /* Per-file byte limit: 256 bytes do not reach the section table; 4 KiB do. */
-        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){0}) == 0);
         o.max_file_read = 256;
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 0);
         o.max_file_read = 4096;
-        CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 1);
+        EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 1);
         o.max_file_read = 0;
 
         /* File-count limit: with max_files 1, the second distinct file is not read. */
         char path2[300];
         snprintf(path2, sizeof(path2), "%s/other.so", fake_dir);
-        CHECK(write_fake_elf(path2, &(fake_opts_t){0}) == 0);
+        EXPECT(write_fake_elf(path2, &(fake_opts_t){0}) == 0);
         const char *two[] = {path, path2};
-        CHECK_EQ_U(fake_symbolized(two, 2, &o, NULL, 0), 2);
+        EXPECT_EQ(fake_symbolized(two, 2, &o, NULL, 0), 2);
         o.max_files = 1;
-        CHECK_EQ_U(fake_symbolized(two, 2, &o, NULL, 0), 1);
+        EXPECT_EQ(fake_symbolized(two, 2, &o, NULL, 0), 1);
         o.max_files = 0;
 
         fake_dir_remove((const char *const[]){"fake.so", "other.so", NULL});
@@ -1024,15 +1010,15 @@ static void elf_truncated_after_open(void)
         pc_resolve_opts_t o = {0};
         static const off_t to[] = {0, 0x100, 0x2000 + 64};
         for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
-                CHECK(write_fake_elf(path, &(fake_opts_t){.file_size = 3 * 4096}) == 0);
+                EXPECT(write_fake_elf(path, &(fake_opts_t){.file_size = 3 * 4096}) == 0);
                 struct stat st;
-                CHECK(stat(path, &st) == 0);
+                EXPECT(stat(path, &st) == 0);
                 fstat_ino = st.st_ino;
                 fstat_truncate_path = path;
                 fstat_truncate_to = to[i];
                 fstat_hits = 0;
-                CHECK_EQ_U(fake_symbolized(paths, 1, &o, NULL, 0), 0);
-                CHECK_EQ_U(fstat_hits, 1);
+                EXPECT_EQ(fake_symbolized(paths, 1, &o, NULL, 0), 0);
+                EXPECT_EQ(fstat_hits, 1);
                 fstat_truncate_path = NULL;
                 fstat_ino = 0;
         }
@@ -1070,21 +1056,21 @@ static void elf_sparse_spellings(void)
         snprintf(p[6], sizeof(p[6]), "/%s/big.so", fake_dir);
         snprintf(p[7], sizeof(p[7]), "%s/./././big.so", fake_dir);
         snprintf(p[8], sizeof(p[8]), "%s/.//link.so", fake_dir);
-        CHECK(symlink("big.so", p[4]) == 0);
-        CHECK(link(path, p[5]) == 0);
+        EXPECT(symlink("big.so", p[4]) == 0);
+        EXPECT(link(path, p[5]) == 0);
         const char *paths[9];
         for (int i = 0; i < 9; i++)
                 paths[i] = p[i];
         struct stat st;
-        CHECK(stat(path, &st) == 0);
+        EXPECT(stat(path, &st) == 0);
         fstat_ino = st.st_ino;
         fstat_hits = 0;
         pc_resolve_opts_t o = {0};
         double t0 = now_s();
-        CHECK_EQ_U(fake_symbolized(paths, 9, &o, NULL, 0), 0);
+        EXPECT_EQ(fake_symbolized(paths, 9, &o, NULL, 0), 0);
         double took = now_s() - t0;
-        CHECK_EQ_U(fstat_hits, 1);
-        CHECK(took < 1.0);
+        EXPECT_EQ(fstat_hits, 1);
+        EXPECT(took < 1.0);
         fstat_ino = 0;
         fake_dir_remove((const char *const[]){"big.so", "link.so", "hard.so", NULL});
 }
@@ -1125,39 +1111,39 @@ static void elf_for_credentials(void)
         char path[300], link_path[300], via_proc[400];
         size_t refused = 0;
         snprintf(path, sizeof(path), "%s/fake.so", fake_dir);
-        CHECK(write_fake_elf(path, &(fake_opts_t){0}) == 0);
-        CHECK(chmod(path, 0644) == 0);
+        EXPECT(write_fake_elf(path, &(fake_opts_t){0}) == 0);
+        EXPECT(chmod(path, 0644) == 0);
         pc_creds_t root = {.uid = 0, .gid = 0};
         pc_creds_t nobody = {.uid = 65534, .gid = 65534};
         pc_creds_t member = {.uid = 65534, .gid = 65534, .ngroups = 1, .groups = {4242}};
-        CHECK_EQ_U(symbolized_for(path, &root, &refused), 1);
-        CHECK_EQ_U(refused, 0);
+        EXPECT_EQ(symbolized_for(path, &root, &refused), 1);
+        EXPECT_EQ(refused, 0);
         /* The directory is root's 0700: not for uid 65534, whatever the file's mode. */
-        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 0);
-        CHECK_EQ_U(refused, 1);
-        CHECK(chmod(fake_dir, 0711) == 0);
-        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 1);
+        EXPECT_EQ(symbolized_for(path, &nobody, &refused), 0);
+        EXPECT_EQ(refused, 1);
+        EXPECT(chmod(fake_dir, 0711) == 0);
+        EXPECT_EQ(symbolized_for(path, &nobody, &refused), 1);
         /* The file's own bits: owner, then group (primary or supplementary), then other. */
-        CHECK(chown(path, 0, 4242) == 0 && chmod(path, 0640) == 0);
-        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 0);
-        CHECK_EQ_U(symbolized_for(path, &member, &refused), 1);
-        CHECK(chmod(path, 0604) == 0); /* the group is denied even where other may */
-        CHECK_EQ_U(symbolized_for(path, &member, &refused), 0);
-        CHECK(chown(path, 65534, 0) == 0 && chmod(path, 0400) == 0);
-        CHECK_EQ_U(symbolized_for(path, &nobody, &refused), 1);
+        EXPECT(chown(path, 0, 4242) == 0 && chmod(path, 0640) == 0);
+        EXPECT_EQ(symbolized_for(path, &nobody, &refused), 0);
+        EXPECT_EQ(symbolized_for(path, &member, &refused), 1);
+        EXPECT(chmod(path, 0604) == 0); /* the group is denied even where other may */
+        EXPECT_EQ(symbolized_for(path, &member, &refused), 0);
+        EXPECT(chown(path, 65534, 0) == 0 && chmod(path, 0400) == 0);
+        EXPECT_EQ(symbolized_for(path, &nobody, &refused), 1);
         /* A symbolic link and a path through /proc: refused even for root. */
         snprintf(link_path, sizeof(link_path), "%s/link.so", fake_dir);
-        CHECK(symlink("fake.so", link_path) == 0);
-        CHECK_EQ_U(symbolized_for(link_path, &root, &refused), 0);
-        CHECK_EQ_U(refused, 1);
+        EXPECT(symlink("fake.so", link_path) == 0);
+        EXPECT_EQ(symbolized_for(link_path, &root, &refused), 0);
+        EXPECT_EQ(refused, 1);
         snprintf(via_proc, sizeof(via_proc), "/proc/self/root%s", path);
-        CHECK_EQ_U(symbolized_for(via_proc, &root, &refused), 0);
-        CHECK_EQ_U(refused, 1);
+        EXPECT_EQ(symbolized_for(via_proc, &root, &refused), 0);
+        EXPECT_EQ(refused, 1);
         /* The credentials of this very process, read back from /proc. */
         pc_creds_t self;
-        CHECK(pc_creds_of_pid((int)getpid(), &self) == 0);
-        CHECK_EQ_U(self.uid, geteuid());
-        CHECK_EQ_U(self.gid, getegid());
+        EXPECT(pc_creds_of_pid((int)getpid(), &self) == 0);
+        EXPECT_EQ(self.uid, geteuid());
+        EXPECT_EQ(self.gid, getegid());
         fake_dir_remove((const char *const[]){"fake.so", "link.so", NULL});
 }
 
@@ -1170,17 +1156,17 @@ static void record_without_frames(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {.no_symbols = true};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
-        CHECK_EQ_U(r.nsamples, 2);
-        CHECK_EQ_U(r.samples[0].n, 0);
-        CHECK_EQ_U(r.samples[1].n, 1);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT_EQ(r.nsamples, 2);
+        EXPECT_EQ(r.samples[0].n, 0);
+        EXPECT_EQ(r.samples[1].n, 1);
         pc_resolved_free(&r);
         pc_profile_free(&p);
         static const char only[] = "heap_v2/1\n  t*: 1: 8 [0: 0]\n@\n  t*: 1: 8 [0: 0]\n";
-        CHECK(resolve_text(only, &o, &p, &r) == 0);
+        EXPECT(resolve_text(only, &o, &p, &r) == 0);
         pc_buf_t b = {0};
         pc_error_t err;
-        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        EXPECT(pc_write_folded(&r, &b, &err) == 0);
         pc_buf_free(&b);
         pc_resolved_free(&r);
         pc_profile_free(&p);
@@ -1197,27 +1183,27 @@ static void absurd_counts(void)
         pc_profile_t p;
         pc_resolved_t r;
         pc_resolve_opts_t o = {.no_symbols = true};
-        CHECK(resolve_text(text, &o, &p, &r) == 0);
+        EXPECT(resolve_text(text, &o, &p, &r) == 0);
         pc_buf_t b = {0};
         pc_error_t err;
-        CHECK(pc_write_folded(&r, &b, &err) == 0);
+        EXPECT(pc_write_folded(&r, &b, &err) == 0);
         char *t = strndup(b.data, b.len);
-        CHECK_STR(t, "0x1001 18446744073709551615\n0x2001 9000000000000000000\n");
+        EXPECT_STR(t, "0x1001 18446744073709551615\n0x2001 9000000000000000000\n");
         free(t);
         pc_buf_free(&b);
-        CHECK(pc_write_svg(&r, NULL, &b, &err) == 0);
+        EXPECT(pc_write_svg(&r, NULL, &b, &err) == 0);
         t = strndup(b.data, b.len);
-        CHECK(strstr(t, "in-use bytes: 18446744073709551615 in all;") != NULL);
-        CHECK(strstr(t, "<title>all (18446744073709551615 bytes, 100.00%)</title>") != NULL);
+        EXPECT(strstr(t, "in-use bytes: 18446744073709551615 in all;") != NULL);
+        EXPECT(strstr(t, "<title>all (18446744073709551615 bytes, 100.00%)</title>") != NULL);
         /* Wrapped, 3 * 9e18 would be 27e18 - 2^64 and 4 * 9e18 36e18 - 2^64. */
-        CHECK(strstr(t, "8553255926290448384") == NULL &&
+        EXPECT(strstr(t, "8553255926290448384") == NULL &&
               strstr(t, "17553255926290448384") == NULL);
-        CHECK(strstr(t, "(-") == NULL && strstr(t, "bytes, -") == NULL);
+        EXPECT(strstr(t, "(-") == NULL && strstr(t, "bytes, -") == NULL);
         /* Every box within the graph: x + width <= 1190. */
         for (const char *q = t; (q = strstr(q, "<rect x=\"")) != NULL; q++) {
                 double x = 0, w = 0;
-                CHECK(sscanf(q, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) == 2);
-                CHECK(x >= 10 && x + w <= 1190.01);
+                EXPECT(sscanf(q, "<rect x=\"%lf\" y=\"%*f\" width=\"%lf\"", &x, &w) == 2);
+                EXPECT(x >= 10 && x + w <= 1190.01);
         }
         free(t);
         pc_buf_free(&b);
@@ -1227,25 +1213,25 @@ static void absurd_counts(void)
 
 int main(void)
 {
-        RUN("profconv", parse_example);
-        RUN("profconv", parse_without_maps);
-        RUN("profconv", parse_errors);
-        RUN("profconv", frame_limit);
-        RUN("profconv", truncations);
-        RUN("profconv", mutations);
-        RUN("profconv", unbias);
-        RUN("profconv", alloc_frames);
-        RUN("profconv", symbolize_self);
-        RUN("profconv", trim_by_library);
-        RUN("profconv", pprof_fields);
-        RUN("profconv", pprof_parts);
-        RUN("profconv", folded_and_svg);
-        RUN("profconv", elf_hand_made);
-        RUN("profconv", elf_truncated_after_open);
-        RUN("profconv", elf_sparse_spellings);
-        RUN("profconv", elf_for_credentials);
-        RUN("profconv", record_without_frames);
-        RUN("profconv", absurd_counts);
+        RUN("unit/profconv", parse_example);
+        RUN("unit/profconv", parse_without_maps);
+        RUN("unit/profconv", parse_errors);
+        RUN("unit/profconv", frame_limit);
+        RUN("unit/profconv", truncations);
+        RUN("unit/profconv", mutations);
+        RUN("unit/profconv", unbias);
+        RUN("unit/profconv", alloc_frames);
+        RUN("unit/profconv", symbolize_self);
+        RUN("unit/profconv", trim_by_library);
+        RUN("unit/profconv", pprof_fields);
+        RUN("unit/profconv", pprof_parts);
+        RUN("unit/profconv", folded_and_svg);
+        RUN("unit/profconv", elf_hand_made);
+        RUN("unit/profconv", elf_truncated_after_open);
+        RUN("unit/profconv", elf_sparse_spellings);
+        RUN("unit/profconv", elf_for_credentials);
+        RUN("unit/profconv", record_without_frames);
+        RUN("unit/profconv", absurd_counts);
         free(exact);
-        return check_failed_tests ? 1 : 0;
+        return check_finish();
 }

@@ -11,18 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "jp/proto.h"
-
-#define CHECK_STR(got, want)                                                               \
-        do {                                                                               \
-                const char *g_ = (got), *w_ = (want);                                      \
-                if (g_ == NULL || strcmp(g_, w_) != 0) {                                   \
-                        check_failures_in_test++;                                          \
-                        fprintf(stderr, "  %s:%d: %s is \"%s\", expected \"%s\"\n",        \
-                                __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_);         \
-                }                                                                          \
-        } while (0)
 
 static jp_tok_t toks[2 * JP_MAX_TOKENS];
 static char *exact; /* the last text parsed, in a buffer of exactly its length */
@@ -79,31 +69,31 @@ static void frame_round_trip(void)
 {
         uint8_t h[JP_HDR_SIZE];
         jp_frame_put(h, 0x01020304u);
-        CHECK(h[0] == 1 && h[1] == 2 && h[2] == 3 && h[3] == 4);
-        CHECK_EQ_U(jp_frame_get(h), 0x01020304u);
+        EXPECT(h[0] == 1 && h[1] == 2 && h[2] == 3 && h[3] == 4);
+        EXPECT_EQ(jp_frame_get(h), 0x01020304u);
         static const uint32_t vals[] = {0, 1, 255, 256, 65535, 65536, 0x7fffffffu,
                                         0x80000000u, UINT32_MAX};
         for (unsigned i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
                 jp_frame_put(h, vals[i]);
-                CHECK_EQ_U(jp_frame_get(h), vals[i]);
+                EXPECT_EQ(jp_frame_get(h), vals[i]);
         }
         jp_frame_put(h, 5);
-        CHECK(h[0] == 0 && h[1] == 0 && h[2] == 0 && h[3] == 5);
+        EXPECT(h[0] == 0 && h[1] == 0 && h[2] == 0 && h[3] == 5);
 }
 
 static void frame_limits(void)
 {
-        CHECK(jp_frame_check(0, JP_REQ_MAX) == JP_ERR_BAD_FRAME);
-        CHECK(jp_frame_check(1, JP_REQ_MAX) == JP_OK);
-        CHECK(jp_frame_check(JP_REQ_MAX, JP_REQ_MAX) == JP_OK);
-        CHECK(jp_frame_check(JP_REQ_MAX + 1, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
-        CHECK(jp_frame_check(0x7fffffffu, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
-        CHECK(jp_frame_check(UINT32_MAX, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
-        CHECK(jp_frame_check(JP_RESP_MAX, JP_RESP_MAX) == JP_OK);
-        CHECK(jp_frame_check(JP_RESP_MAX + 1, JP_RESP_MAX) == JP_ERR_TOO_LARGE);
-        CHECK(jp_frame_check(0, JP_RESP_MAX) == JP_ERR_BAD_FRAME);
-        CHECK_EQ_U(JP_REQ_MAX, 65536);
-        CHECK_EQ_U(JP_RESP_MAX, 16777216);
+        EXPECT(jp_frame_check(0, JP_REQ_MAX) == JP_ERR_BAD_FRAME);
+        EXPECT(jp_frame_check(1, JP_REQ_MAX) == JP_OK);
+        EXPECT(jp_frame_check(JP_REQ_MAX, JP_REQ_MAX) == JP_OK);
+        EXPECT(jp_frame_check(JP_REQ_MAX + 1, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        EXPECT(jp_frame_check(0x7fffffffu, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        EXPECT(jp_frame_check(UINT32_MAX, JP_REQ_MAX) == JP_ERR_TOO_LARGE);
+        EXPECT(jp_frame_check(JP_RESP_MAX, JP_RESP_MAX) == JP_OK);
+        EXPECT(jp_frame_check(JP_RESP_MAX + 1, JP_RESP_MAX) == JP_ERR_TOO_LARGE);
+        EXPECT(jp_frame_check(0, JP_RESP_MAX) == JP_ERR_BAD_FRAME);
+        EXPECT_EQ(JP_REQ_MAX, 65536);
+        EXPECT_EQ(JP_RESP_MAX, 16777216);
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
@@ -112,42 +102,42 @@ static void parse_structure(void)
 {
         const char *s = " {\"a\": [1, \"x\"], \"b\": null, \"c\": {\"d\": true}} ";
         int n = parse(s);
-        CHECK_EQ_U(n, 11);
+        EXPECT_EQ(n, 11);
         if (n != 11)
                 return;
         const char *e = exact;
         /* 0 obj, 1 "a", 2 arr, 3 1, 4 "x", 5 "b", 6 null, 7 "c", 8 obj, 9 "d", 10 true */
-        CHECK(toks[0].type == JP_OBJECT && toks[0].size == 3 && toks[0].next == 11);
-        CHECK_EQ_U(toks[0].start, 1);
-        CHECK_EQ_U(toks[0].end, strlen(s) - 1);
-        CHECK(toks[1].type == JP_STRING && toks[1].next == 2);
-        CHECK(toks[1].end - toks[1].start == 1 && e[toks[1].start] == 'a');
-        CHECK(toks[2].type == JP_ARRAY && toks[2].size == 2 && toks[2].next == 5);
-        CHECK(e[toks[2].start] == '[' && e[toks[2].end - 1] == ']');
-        CHECK(toks[3].type == JP_NUMBER && toks[3].next == 4);
-        CHECK(toks[4].type == JP_STRING && toks[4].next == 5);
-        CHECK(toks[5].type == JP_STRING && toks[6].type == JP_NULL && toks[6].next == 7);
-        CHECK(toks[7].type == JP_STRING && toks[8].type == JP_OBJECT && toks[8].size == 1);
-        CHECK(toks[8].next == 11 && toks[9].type == JP_STRING && toks[10].type == JP_TRUE);
-        CHECK(toks[9].next == 10 && toks[10].next == 11);
+        EXPECT(toks[0].type == JP_OBJECT && toks[0].size == 3 && toks[0].next == 11);
+        EXPECT_EQ(toks[0].start, 1);
+        EXPECT_EQ(toks[0].end, strlen(s) - 1);
+        EXPECT(toks[1].type == JP_STRING && toks[1].next == 2);
+        EXPECT(toks[1].end - toks[1].start == 1 && e[toks[1].start] == 'a');
+        EXPECT(toks[2].type == JP_ARRAY && toks[2].size == 2 && toks[2].next == 5);
+        EXPECT(e[toks[2].start] == '[' && e[toks[2].end - 1] == ']');
+        EXPECT(toks[3].type == JP_NUMBER && toks[3].next == 4);
+        EXPECT(toks[4].type == JP_STRING && toks[4].next == 5);
+        EXPECT(toks[5].type == JP_STRING && toks[6].type == JP_NULL && toks[6].next == 7);
+        EXPECT(toks[7].type == JP_STRING && toks[8].type == JP_OBJECT && toks[8].size == 1);
+        EXPECT(toks[8].next == 11 && toks[9].type == JP_STRING && toks[10].type == JP_TRUE);
+        EXPECT(toks[9].next == 10 && toks[10].next == 11);
 }
 
 static void parse_structure_literals(void)
 {
-        CHECK_EQ_U(parse("{\"t\":true,\"f\":false,\"n\":null}"), 7);
-        CHECK(toks[2].type == JP_TRUE && toks[4].type == JP_FALSE && toks[6].type == JP_NULL);
-        CHECK(toks[2].end - toks[2].start == 4 && toks[4].end - toks[4].start == 5);
-        CHECK_EQ_U(parse("[]"), 1);
-        CHECK(toks[0].type == JP_ARRAY && toks[0].size == 0 && toks[0].next == 1);
-        CHECK_EQ_U(parse("{}"), 1);
-        CHECK(toks[0].type == JP_OBJECT && toks[0].size == 0);
-        CHECK_EQ_U(parse("[[],[[]],{}]"), 5);
-        CHECK(toks[0].size == 3 && toks[1].next == 2 && toks[2].next == 4 && toks[4].next == 5);
+        EXPECT_EQ(parse("{\"t\":true,\"f\":false,\"n\":null}"), 7);
+        EXPECT(toks[2].type == JP_TRUE && toks[4].type == JP_FALSE && toks[6].type == JP_NULL);
+        EXPECT(toks[2].end - toks[2].start == 4 && toks[4].end - toks[4].start == 5);
+        EXPECT_EQ(parse("[]"), 1);
+        EXPECT(toks[0].type == JP_ARRAY && toks[0].size == 0 && toks[0].next == 1);
+        EXPECT_EQ(parse("{}"), 1);
+        EXPECT(toks[0].type == JP_OBJECT && toks[0].size == 0);
+        EXPECT_EQ(parse("[[],[[]],{}]"), 5);
+        EXPECT(toks[0].size == 3 && toks[1].next == 2 && toks[2].next == 4 && toks[4].next == 5);
         /* Scalars at the top level, whitespace of all four kinds around. */
-        CHECK_EQ_U(parse("\t\r\n 42 \n"), 1);
-        CHECK(toks[0].type == JP_NUMBER);
-        CHECK_EQ_U(parse("\"s\""), 1);
-        CHECK_EQ_U(parse("null"), 1);
+        EXPECT_EQ(parse("\t\r\n 42 \n"), 1);
+        EXPECT(toks[0].type == JP_NUMBER);
+        EXPECT_EQ(parse("\"s\""), 1);
+        EXPECT_EQ(parse("null"), 1);
 }
 
 static void parse_numbers(void)
@@ -157,16 +147,16 @@ static void parse_numbers(void)
                                             "-1.0E-10"};
         for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
                 int n = parse(good[i]);
-                CHECK(n == 1 && toks[0].type == JP_NUMBER);
+                EXPECT(n == 1 && toks[0].type == JP_NUMBER);
                 if (n != 1)
                         fprintf(stderr, "  rejected number %s\n", good[i]);
-                CHECK_EQ_U(toks[0].end - toks[0].start, strlen(good[i]));
+                EXPECT_EQ(toks[0].end - toks[0].start, strlen(good[i]));
         }
         static const char *const bad[] = {"01", "-01", "1.", ".5", "-", "+1", "1e", "1e+",
                                            "1.e5", "--1", "0x10", "1.5.5", "Infinity", "NaN",
                                            "-.5", "00", "1 2", "[01]", "[1.]", "{\"a\":-}"};
         for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                CHECK(rejects(bad[i]));
+                EXPECT(rejects(bad[i]));
                 if (!rejects(bad[i]))
                         fprintf(stderr, "  accepted number %s\n", bad[i]);
         }
@@ -175,34 +165,34 @@ static void parse_numbers(void)
 static void parse_strings_and_escapes(void)
 {
         char out[64];
-        CHECK_EQ_U(parse("\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\""), 1);
-        CHECK_EQ_U(jp_str_copy(exact, &toks[0], out, sizeof(out)), 17);
-        CHECK(memcmp(out, "a\"b\\c/d\be\ff\ng\rh\ti", 18) == 0);
+        EXPECT_EQ(parse("\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\""), 1);
+        EXPECT_EQ(jp_str_copy(exact, &toks[0], out, sizeof(out)), 17);
+        EXPECT(memcmp(out, "a\"b\\c/d\be\ff\ng\rh\ti", 18) == 0);
         /* \u: BMP, a surrogate pair (U+1F600), a lone surrogate (U+FFFD), upper-case hex. */
-        CHECK_EQ_U(parse("\"\\u00e9\\u20AC\\ud83d\\ude00\\ud800x\""), 1);
+        EXPECT_EQ(parse("\"\\u00e9\\u20AC\\ud83d\\ude00\\ud800x\""), 1);
         int n = jp_str_copy(exact, &toks[0], out, sizeof(out));
-        CHECK_EQ_U(n, 2 + 3 + 4 + 3 + 1);
-        CHECK(memcmp(out, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdx", 13) == 0);
+        EXPECT_EQ(n, 2 + 3 + 4 + 3 + 1);
+        EXPECT(memcmp(out, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdx", 13) == 0);
         /* Raw UTF-8 up to 4 bytes, and DEL, are fine. */
-        CHECK_EQ_U(parse("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x7f\""), 1);
-        CHECK_EQ_U(toks[0].end - toks[0].start, 10);
-        CHECK(rejects("\"\\x\""));
-        CHECK(rejects("\"\\u12G4\""));
-        CHECK(rejects("\"\\u123\""));
-        CHECK(rejects("\"\\u"));
-        CHECK(rejects("\"\\"));
-        CHECK(rejects("\"abc"));
-        CHECK(rejects("\"\\'\""));
-        CHECK(parse_n("\"\\u0000\"", 8, 4, 4, NULL) == 1); /* parses; copying refuses it */
+        EXPECT_EQ(parse("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x7f\""), 1);
+        EXPECT_EQ(toks[0].end - toks[0].start, 10);
+        EXPECT(rejects("\"\\x\""));
+        EXPECT(rejects("\"\\u12G4\""));
+        EXPECT(rejects("\"\\u123\""));
+        EXPECT(rejects("\"\\u"));
+        EXPECT(rejects("\"\\"));
+        EXPECT(rejects("\"abc"));
+        EXPECT(rejects("\"\\'\""));
+        EXPECT(parse_n("\"\\u0000\"", 8, 4, 4, NULL) == 1); /* parses; copying refuses it */
 }
 
 static void parse_rejects_control_chars(void)
 {
         for (int c = 0; c < 0x20; c++) {
                 char s[4] = {'"', (char)c, '"', 0};
-                CHECK(parse_n(s, 3, 4, 4, NULL) < 0);
+                EXPECT(parse_n(s, 3, 4, 4, NULL) < 0);
         }
-        CHECK(parse_n("\"\x7f\"", 3, 4, 4, NULL) == 1);
+        EXPECT(parse_n("\"\x7f\"", 3, 4, 4, NULL) == 1);
 }
 
 static void parse_rejects_bad_utf8(void)
@@ -221,15 +211,15 @@ static void parse_rejects_bad_utf8(void)
                 "\"\xc3x\"",            /* bad continuation */
         };
         for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                CHECK(rejects(bad[i]));
+                EXPECT(rejects(bad[i]));
                 if (!rejects(bad[i]))
                         fprintf(stderr, "  accepted bad UTF-8 #%u\n", i);
         }
         /* Cut short at the very end of the text (no quote after it). */
-        CHECK(parse_n("\"\xe2\x82", 3, 4, 4, NULL) < 0);
-        CHECK(parse_n("\"\xf0\x9f\x98", 4, 4, 4, NULL) < 0);
+        EXPECT(parse_n("\"\xe2\x82", 3, 4, 4, NULL) < 0);
+        EXPECT(parse_n("\"\xf0\x9f\x98", 4, 4, 4, NULL) < 0);
         /* Boundaries that are valid. */
-        CHECK(!rejects("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80"
+        EXPECT(!rejects("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80"
                        "\xf4\x8f\xbf\xbf\""));
 }
 
@@ -242,26 +232,26 @@ static void parse_rejects_trailing_and_syntax(void)
                 "{\"a\":1 \"b\":2}", "{1:2}",
         };
         for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                CHECK(rejects(bad[i]));
+                EXPECT(rejects(bad[i]));
                 if (!rejects(bad[i]))
                         fprintf(stderr, "  accepted \"%s\"\n", bad[i]);
         }
         size_t off = 99;
-        CHECK(parse_n("{} x", 4, 8, 8, &off) < 0);
-        CHECK_EQ_U(off, 3);
-        CHECK(parse_n("[1,]", 4, 8, 8, &off) < 0);
-        CHECK_EQ_U(off, 3);
-        CHECK(parse_n("", 0, 8, 8, &off) < 0);
-        CHECK_EQ_U(off, 0);
+        EXPECT(parse_n("{} x", 4, 8, 8, &off) < 0);
+        EXPECT_EQ(off, 3);
+        EXPECT(parse_n("[1,]", 4, 8, 8, &off) < 0);
+        EXPECT_EQ(off, 3);
+        EXPECT(parse_n("", 0, 8, 8, &off) < 0);
+        EXPECT_EQ(off, 0);
         /* A text that goes on past len is judged on its first len bytes only. */
-        CHECK(parse_n("[1,2]", 4, 8, 8, &off) < 0);
-        CHECK(off <= 4);
-        CHECK(parse_n("true", 3, 8, 8, NULL) < 0);
-        CHECK(parse_n("\"ab\"", 3, 8, 8, NULL) < 0);
-        CHECK(parse_n("12", 1, 8, 8, NULL) == 1);
+        EXPECT(parse_n("[1,2]", 4, 8, 8, &off) < 0);
+        EXPECT(off <= 4);
+        EXPECT(parse_n("true", 3, 8, 8, NULL) < 0);
+        EXPECT(parse_n("\"ab\"", 3, 8, 8, NULL) < 0);
+        EXPECT(parse_n("12", 1, 8, 8, NULL) == 1);
         /* An embedded NUL is just a bad byte. */
-        CHECK(parse_n("{}\0", 3, 8, 8, NULL) < 0);
-        CHECK(parse_n("[\0]", 3, 8, 8, NULL) < 0);
+        EXPECT(parse_n("{}\0", 3, 8, 8, NULL) < 0);
+        EXPECT(parse_n("[\0]", 3, 8, 8, NULL) < 0);
 }
 
 static void parse_depth_limit(void)
@@ -274,29 +264,29 @@ static void parse_depth_limit(void)
                 for (unsigned i = 0; i < d; i++)
                         s[n++] = ']';
                 int r = parse_n(s, n, 64, 8, NULL);
-                CHECK(d <= 8 ? r == (int)d : r < 0);
+                EXPECT(d <= 8 ? r == (int)d : r < 0);
         }
         /* Objects count as levels too. */
-        CHECK(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 3, NULL) == 6);
-        CHECK(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 2, NULL) < 0);
+        EXPECT(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 3, NULL) == 6);
+        EXPECT(parse_n("{\"a\":{\"b\":[1]}}", 15, 16, 2, NULL) < 0);
         /* Depth 0 refuses any container but still reads scalars. */
-        CHECK(parse_n("[]", 2, 4, 0, NULL) < 0);
-        CHECK(parse_n("7", 1, 4, 0, NULL) == 1);
+        EXPECT(parse_n("[]", 2, 4, 0, NULL) < 0);
+        EXPECT(parse_n("7", 1, 4, 0, NULL) == 1);
         /* Any max_depth is capped at 64: 100 levels are refused. */
         char deep[200];
         memset(deep, '[', 100);
         memset(deep + 100, ']', 100);
-        CHECK(parse_n(deep, 200, 256, 1000, NULL) < 0);
-        CHECK(parse_n(deep + 36, 128, 256, 1000, NULL) == 64);
+        EXPECT(parse_n(deep, 200, 256, 1000, NULL) < 0);
+        EXPECT(parse_n(deep + 36, 128, 256, 1000, NULL) == 64);
 }
 
 static void parse_token_limit(void)
 {
-        CHECK(parse_n("[1,2,3]", 7, 4, 8, NULL) == 4);
-        CHECK(parse_n("[1,2,3]", 7, 3, 8, NULL) < 0);
-        CHECK(parse_n("{\"a\":1}", 7, 2, 8, NULL) < 0);
-        CHECK(parse_n("{\"a\":1}", 7, 3, 8, NULL) == 3);
-        CHECK(parse_n("1", 1, 0, 8, NULL) < 0);
+        EXPECT(parse_n("[1,2,3]", 7, 4, 8, NULL) == 4);
+        EXPECT(parse_n("[1,2,3]", 7, 3, 8, NULL) < 0);
+        EXPECT(parse_n("{\"a\":1}", 7, 2, 8, NULL) < 0);
+        EXPECT(parse_n("{\"a\":1}", 7, 3, 8, NULL) == 3);
+        EXPECT(parse_n("1", 1, 0, 8, NULL) < 0);
         /* 1024 tokens fit, 1025 do not (an array of 1023 and 1024 zeros). */
         static char big[4 * 1100];
         size_t n = 0;
@@ -307,8 +297,8 @@ static void parse_token_limit(void)
                 big[n++] = '0';
         }
         big[n++] = ']';
-        CHECK(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) < 0);
-        CHECK(parse_n(big, n, JP_MAX_TOKENS + 1, 8, NULL) == 1025);
+        EXPECT(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) < 0);
+        EXPECT(parse_n(big, n, JP_MAX_TOKENS + 1, 8, NULL) == 1025);
         n = 0;
         big[n++] = '[';
         for (unsigned i = 0; i < 1023; i++) {
@@ -317,26 +307,26 @@ static void parse_token_limit(void)
                 big[n++] = '0';
         }
         big[n++] = ']';
-        CHECK(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) == 1024);
-        CHECK_EQ_U(toks[0].size, 1023);
-        CHECK_EQ_U(toks[0].next, 1024);
+        EXPECT(parse_n(big, n, JP_MAX_TOKENS, 8, NULL) == 1024);
+        EXPECT_EQ(toks[0].size, 1023);
+        EXPECT_EQ(toks[0].next, 1024);
 }
 
 static void parse_duplicate_keys(void)
 {
-        CHECK(rejects("{\"a\":1,\"a\":2}"));
-        CHECK(rejects("{\"a\":1,\"b\":2,\"a\":3}"));
-        CHECK(rejects("{\"a\":{\"x\":1},\"b\":[1,2],\"a\":null}"));
-        CHECK(rejects("{\"v\":1,\"op\":\"x\",\"x\":{\"k\":1,\"k\":1}}"));
+        EXPECT(rejects("{\"a\":1,\"a\":2}"));
+        EXPECT(rejects("{\"a\":1,\"b\":2,\"a\":3}"));
+        EXPECT(rejects("{\"a\":{\"x\":1},\"b\":[1,2],\"a\":null}"));
+        EXPECT(rejects("{\"v\":1,\"op\":\"x\",\"x\":{\"k\":1,\"k\":1}}"));
         /* Same key in different objects, and a key equal to a value, are fine. */
-        CHECK(!rejects("{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3},{\"a\":4}]}"));
-        CHECK(!rejects("{\"a\":\"a\",\"b\":\"a\"}"));
-        CHECK(!rejects("{\"a\":1,\"ab\":2,\"b\":3,\"\":4}"));
+        EXPECT(!rejects("{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3},{\"a\":4}]}"));
+        EXPECT(!rejects("{\"a\":\"a\",\"b\":\"a\"}"));
+        EXPECT(!rejects("{\"a\":1,\"ab\":2,\"b\":3,\"\":4}"));
         /* Compared unescaped (proto.h): an escaped spelling is the same key. */
-        CHECK(rejects("{\"a\":1,\"\\u0061\":2}"));
-        CHECK(rejects("{\"op\":\"info\",\"v\":1,\"\\u006fp\":\"set\"}"));
-        CHECK(rejects("{\"\\n\":1,\"\\u000a\":2}"));
-        CHECK(!rejects("{\"a\":1,\"\\u0062\":2,\"ab\":3,\"\\u0061\\u0062c\":4}"));
+        EXPECT(rejects("{\"a\":1,\"\\u0061\":2}"));
+        EXPECT(rejects("{\"op\":\"info\",\"v\":1,\"\\u006fp\":\"set\"}"));
+        EXPECT(rejects("{\"\\n\":1,\"\\u000a\":2}"));
+        EXPECT(!rejects("{\"a\":1,\"\\u0062\":2,\"ab\":3,\"\\u0061\\u0062c\":4}"));
 }
 
 /* ---- access ------------------------------------------------------------------------ */
@@ -345,65 +335,65 @@ static void obj_find(void)
 {
         const char *s = "{\"a\":[1,{\"z\":0}],\"b\":{\"c\":2},\"k\\u00e9y\":3,\"d\":\"x\"}";
         int n = parse(s);
-        CHECK(n > 0);
+        EXPECT(n > 0);
         const char *e = exact;
         int a = jp_obj_find(e, toks, 0, "a");
-        CHECK(a == 2 && toks[a].type == JP_ARRAY);
+        EXPECT(a == 2 && toks[a].type == JP_ARRAY);
         int b = jp_obj_find(e, toks, 0, "b");
-        CHECK(b > 0 && toks[b].type == JP_OBJECT);
+        EXPECT(b > 0 && toks[b].type == JP_OBJECT);
         int c = jp_obj_find(e, toks, b, "c");
-        CHECK(c > 0 && toks[c].type == JP_NUMBER);
-        CHECK(jp_obj_find(e, toks, 0, "c") == -1);  /* not a member of the outer object */
-        CHECK(jp_obj_find(e, toks, 0, "z") == -1);  /* nested in an array */
+        EXPECT(c > 0 && toks[c].type == JP_NUMBER);
+        EXPECT(jp_obj_find(e, toks, 0, "c") == -1);  /* not a member of the outer object */
+        EXPECT(jp_obj_find(e, toks, 0, "z") == -1);  /* nested in an array */
         int k = jp_obj_find(e, toks, 0, "k\xc3\xa9y"); /* found through its escape */
-        CHECK(k > 0 && toks[k].type == JP_NUMBER);
+        EXPECT(k > 0 && toks[k].type == JP_NUMBER);
         int d = jp_obj_find(e, toks, 0, "d");
-        CHECK(d > 0 && toks[d].type == JP_STRING);
-        CHECK(jp_obj_find(e, toks, 0, "") == -1);
-        CHECK(jp_obj_find(e, toks, 0, "aa") == -1);
-        CHECK(jp_obj_find(e, toks, a, "a") == -1); /* not an object */
-        CHECK(jp_obj_find(e, toks, -1, "a") == -1);
-        CHECK(parse("{}") == 1);
-        CHECK(jp_obj_find(exact, toks, 0, "a") == -1);
+        EXPECT(d > 0 && toks[d].type == JP_STRING);
+        EXPECT(jp_obj_find(e, toks, 0, "") == -1);
+        EXPECT(jp_obj_find(e, toks, 0, "aa") == -1);
+        EXPECT(jp_obj_find(e, toks, a, "a") == -1); /* not an object */
+        EXPECT(jp_obj_find(e, toks, -1, "a") == -1);
+        EXPECT(parse("{}") == 1);
+        EXPECT(jp_obj_find(exact, toks, 0, "a") == -1);
 }
 
 static void str_eq(void)
 {
-        CHECK(parse("[\"hello\",\"h\\u0065llo\",\"\",\"\\u00e9\",\"\\ud83d\\ude00\",1]") > 0);
+        EXPECT(parse("[\"hello\",\"h\\u0065llo\",\"\",\"\\u00e9\",\"\\ud83d\\ude00\",1]") > 0);
         const char *e = exact;
-        CHECK(jp_str_eq(e, &toks[1], "hello"));
-        CHECK(!jp_str_eq(e, &toks[1], "hell"));
-        CHECK(!jp_str_eq(e, &toks[1], "hello!"));
-        CHECK(!jp_str_eq(e, &toks[1], ""));
-        CHECK(jp_str_eq(e, &toks[2], "hello"));
-        CHECK(jp_str_eq(e, &toks[3], ""));
-        CHECK(!jp_str_eq(e, &toks[3], "x"));
-        CHECK(jp_str_eq(e, &toks[4], "\xc3\xa9"));
-        CHECK(jp_str_eq(e, &toks[5], "\xf0\x9f\x98\x80"));
-        CHECK(!jp_str_eq(e, &toks[6], "1")); /* a number is no string */
+        EXPECT(jp_str_eq(e, &toks[1], "hello"));
+        EXPECT(!jp_str_eq(e, &toks[1], "hell"));
+        EXPECT(!jp_str_eq(e, &toks[1], "hello!"));
+        EXPECT(!jp_str_eq(e, &toks[1], ""));
+        EXPECT(jp_str_eq(e, &toks[2], "hello"));
+        EXPECT(jp_str_eq(e, &toks[3], ""));
+        EXPECT(!jp_str_eq(e, &toks[3], "x"));
+        EXPECT(jp_str_eq(e, &toks[4], "\xc3\xa9"));
+        EXPECT(jp_str_eq(e, &toks[5], "\xf0\x9f\x98\x80"));
+        EXPECT(!jp_str_eq(e, &toks[6], "1")); /* a number is no string */
 }
 
 static void str_copy(void)
 {
         char out[16];
-        CHECK(parse("[\"abc\",\"a\\u0000b\",\"\\n\",\"\\u00e9\",\"\",\"\\ud83d\\ude00\",true]") > 0);
+        EXPECT(parse("[\"abc\",\"a\\u0000b\",\"\\n\",\"\\u00e9\",\"\",\"\\ud83d\\ude00\",true]") > 0);
         const char *e = exact;
-        CHECK(jp_str_copy(e, &toks[1], out, 4) == 3 && strcmp(out, "abc") == 0);
-        CHECK(jp_str_copy(e, &toks[1], out, 3) == -1); /* no room for the NUL */
-        CHECK(jp_str_copy(e, &toks[1], out, 1) == -1);
-        CHECK(jp_str_copy(e, &toks[1], out, 0) == -1);
-        CHECK(jp_str_copy(e, &toks[2], out, sizeof(out)) == -1); /* \u0000 */
-        CHECK(jp_str_copy(e, &toks[3], out, 2) == 1 && out[0] == '\n' && out[1] == '\0');
-        CHECK(jp_str_copy(e, &toks[4], out, 3) == 2 && strcmp(out, "\xc3\xa9") == 0);
-        CHECK(jp_str_copy(e, &toks[4], out, 2) == -1); /* the 2-byte sequence is not cut */
-        CHECK(jp_str_copy(e, &toks[5], out, 1) == 0 && out[0] == '\0');
-        CHECK(jp_str_copy(e, &toks[6], out, 5) == 4);
-        CHECK(jp_str_copy(e, &toks[6], out, 4) == -1);
-        CHECK(jp_str_copy(e, &toks[7], out, sizeof(out)) == -1); /* not a string */
+        EXPECT(jp_str_copy(e, &toks[1], out, 4) == 3 && strcmp(out, "abc") == 0);
+        EXPECT(jp_str_copy(e, &toks[1], out, 3) == -1); /* no room for the NUL */
+        EXPECT(jp_str_copy(e, &toks[1], out, 1) == -1);
+        EXPECT(jp_str_copy(e, &toks[1], out, 0) == -1);
+        EXPECT(jp_str_copy(e, &toks[2], out, sizeof(out)) == -1); /* \u0000 */
+        EXPECT(jp_str_copy(e, &toks[3], out, 2) == 1 && out[0] == '\n' && out[1] == '\0');
+        EXPECT(jp_str_copy(e, &toks[4], out, 3) == 2 && strcmp(out, "\xc3\xa9") == 0);
+        EXPECT(jp_str_copy(e, &toks[4], out, 2) == -1); /* the 2-byte sequence is not cut */
+        EXPECT(jp_str_copy(e, &toks[5], out, 1) == 0 && out[0] == '\0');
+        EXPECT(jp_str_copy(e, &toks[6], out, 5) == 4);
+        EXPECT(jp_str_copy(e, &toks[6], out, 4) == -1);
+        EXPECT(jp_str_copy(e, &toks[7], out, sizeof(out)) == -1); /* not a string */
         /* Escapes only shrink: the copy of n raw bytes fits in n + 1. */
-        CHECK(parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"") == 1);
-        CHECK(jp_str_copy(exact, &toks[0], out, 9) == 8);
-        CHECK(memcmp(out, "\"\\/\b\f\n\r\t", 9) == 0);
+        EXPECT(parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"") == 1);
+        EXPECT(jp_str_copy(exact, &toks[0], out, 9) == 8);
+        EXPECT(memcmp(out, "\"\\/\b\f\n\r\t", 9) == 0);
 }
 
 static bool u64_of(const char *s, uint64_t *v)
@@ -424,32 +414,32 @@ static void get_integers(void)
 {
         uint64_t u = 1;
         int64_t i = 1;
-        CHECK(u64_of("0", &u) && u == 0);
-        CHECK(u64_of("42", &u) && u == 42);
-        CHECK(u64_of("18446744073709551615", &u) && u == UINT64_MAX);
-        CHECK(!u64_of("18446744073709551616", &u));
-        CHECK(!u64_of("99999999999999999999", &u));
-        CHECK(!u64_of("-1", &u));
-        CHECK(!u64_of("-0", &u));
-        CHECK(!u64_of("1.0", &u));
-        CHECK(!u64_of("1e3", &u));
-        CHECK(!u64_of("\"5\"", &u));
-        CHECK(!u64_of("true", &u));
-        CHECK(i64_of("0", &i) && i == 0);
-        CHECK(i64_of("-0", &i) && i == 0);
-        CHECK(i64_of("-1", &i) && i == -1);
-        CHECK(i64_of("9223372036854775807", &i) && i == INT64_MAX);
-        CHECK(!i64_of("9223372036854775808", &i));
-        CHECK(i64_of("-9223372036854775808", &i) && i == INT64_MIN);
-        CHECK(!i64_of("-9223372036854775809", &i));
-        CHECK(!i64_of("-18446744073709551616", &i));
-        CHECK(!i64_of("18446744073709551615", &i));
-        CHECK(!i64_of("-1.5", &i));
-        CHECK(!i64_of("2E2", &i));
-        CHECK(!i64_of("null", &i));
+        EXPECT(u64_of("0", &u) && u == 0);
+        EXPECT(u64_of("42", &u) && u == 42);
+        EXPECT(u64_of("18446744073709551615", &u) && u == UINT64_MAX);
+        EXPECT(!u64_of("18446744073709551616", &u));
+        EXPECT(!u64_of("99999999999999999999", &u));
+        EXPECT(!u64_of("-1", &u));
+        EXPECT(!u64_of("-0", &u));
+        EXPECT(!u64_of("1.0", &u));
+        EXPECT(!u64_of("1e3", &u));
+        EXPECT(!u64_of("\"5\"", &u));
+        EXPECT(!u64_of("true", &u));
+        EXPECT(i64_of("0", &i) && i == 0);
+        EXPECT(i64_of("-0", &i) && i == 0);
+        EXPECT(i64_of("-1", &i) && i == -1);
+        EXPECT(i64_of("9223372036854775807", &i) && i == INT64_MAX);
+        EXPECT(!i64_of("9223372036854775808", &i));
+        EXPECT(i64_of("-9223372036854775808", &i) && i == INT64_MIN);
+        EXPECT(!i64_of("-9223372036854775809", &i));
+        EXPECT(!i64_of("-18446744073709551616", &i));
+        EXPECT(!i64_of("18446744073709551615", &i));
+        EXPECT(!i64_of("-1.5", &i));
+        EXPECT(!i64_of("2E2", &i));
+        EXPECT(!i64_of("null", &i));
         /* Failures leave the output alone. */
         u = 7;
-        CHECK(!u64_of("-3", &u) && u == 7);
+        EXPECT(!u64_of("-3", &u) && u == 7);
 }
 
 /* ---- writing ----------------------------------------------------------------------- */
@@ -483,10 +473,10 @@ static void writer_commas_and_nesting(void)
         jp_w_key(&w, "f");
         jp_w_strn(&w, "xyz", 2);
         jp_w_obj_end(&w);
-        CHECK(!w.overflow);
-        CHECK_STR(wstr(&w), "{\"a\":1,\"b\":[true,false,null,\"x\",null,[],{}],\"c\":{\"d\":-5,"
+        EXPECT(!w.overflow);
+        EXPECT_STR(wstr(&w), "{\"a\":1,\"b\":[true,false,null,\"x\",null,[],{}],\"c\":{\"d\":-5,"
                             "\"e\":[1,2]},\"f\":\"xy\"}");
-        CHECK(parse(wstr(&w)) > 0);
+        EXPECT(parse(wstr(&w)) > 0);
 
         /* Deep nesting (the comma state is per level). */
         jp_w_init(&w, wbuf, sizeof(wbuf));
@@ -505,7 +495,7 @@ static void writer_commas_and_nesting(void)
         for (int d = 0; d < 11; d++)
                 k += (size_t)snprintf(want + k, sizeof(want) - k, "],9");
         snprintf(want + k, sizeof(want) - k, "]9");
-        CHECK_STR(wstr(&w), want);
+        EXPECT_STR(wstr(&w), want);
 
         /* Extremes of the integers. */
         jp_w_init(&w, wbuf, sizeof(wbuf));
@@ -516,10 +506,10 @@ static void writer_commas_and_nesting(void)
         jp_w_u64(&w, 0);
         jp_w_i64(&w, 0);
         jp_w_arr_end(&w);
-        CHECK_STR(wstr(&w), "[18446744073709551615,-9223372036854775808,9223372036854775807,0,0]");
-        CHECK(parse(wstr(&w)) == 6);
+        EXPECT_STR(wstr(&w), "[18446744073709551615,-9223372036854775808,9223372036854775807,0,0]");
+        EXPECT(parse(wstr(&w)) == 6);
         int64_t i;
-        CHECK(jp_get_i64(exact, &toks[2], &i) && i == INT64_MIN);
+        EXPECT(jp_get_i64(exact, &toks[2], &i) && i == INT64_MIN);
 }
 
 static void writer_escaping(void)
@@ -532,24 +522,24 @@ static void writer_escaping(void)
         jp_w_key(&w, "nul");
         jp_w_strn(&w, "a\0b", 3);
         jp_w_obj_end(&w);
-        CHECK(!w.overflow);
-        CHECK_STR(wstr(&w), "{\"k\\\"\\n\":\"q\\\"b\\\\s/\\n\\r\\t\\u0008\\u000c\\u0001\\u001f"
+        EXPECT(!w.overflow);
+        EXPECT_STR(wstr(&w), "{\"k\\\"\\n\":\"q\\\"b\\\\s/\\n\\r\\t\\u0008\\u000c\\u0001\\u001f"
                             "\x7f\xc3\xa9\",\"nul\":\"a\\u0000b\"}");
         /* It reads back to the same bytes. */
-        CHECK(parse(wstr(&w)) == 5);
+        EXPECT(parse(wstr(&w)) == 5);
         char out[64];
-        CHECK(jp_str_copy(exact, &toks[2], out, sizeof(out)) == 16);
-        CHECK(strcmp(out, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9") == 0);
-        CHECK(jp_str_eq(exact, &toks[1], "k\"\n"));
+        EXPECT(jp_str_copy(exact, &toks[2], out, sizeof(out)) == 16);
+        EXPECT(strcmp(out, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9") == 0);
+        EXPECT(jp_str_eq(exact, &toks[1], "k\"\n"));
         /* Every control character is escaped. */
         char all[32];
         for (int c = 0; c < 32; c++)
                 all[c] = (char)c;
         jp_w_init(&w, wbuf, sizeof(wbuf));
         jp_w_strn(&w, all, 32);
-        CHECK(parse(wstr(&w)) == 1);
+        EXPECT(parse(wstr(&w)) == 1);
         for (size_t k = 0; k < w.len; k++)
-                CHECK((unsigned char)w.buf[k] >= 0x20);
+                EXPECT((unsigned char)w.buf[k] >= 0x20);
 }
 
 static void writer_overflow(void)
@@ -561,8 +551,8 @@ static void writer_overflow(void)
         jp_w_key(&w, "abc");
         jp_w_u64(&w, 1);
         jp_w_obj_end(&w);
-        CHECK(!w.overflow);
-        CHECK_EQ_U(w.len, 9);
+        EXPECT(!w.overflow);
+        EXPECT_EQ(w.len, 9);
         /* One byte less: flagged, and nothing is written past cap. */
         memset(wbuf, '#', sizeof(wbuf));
         jp_w_init(&w, wbuf, 8);
@@ -570,41 +560,41 @@ static void writer_overflow(void)
         jp_w_key(&w, "abc");
         jp_w_u64(&w, 1);
         jp_w_obj_end(&w);
-        CHECK(w.overflow);
-        CHECK(w.len <= 8);
-        CHECK(wbuf[8] == '#');
+        EXPECT(w.overflow);
+        EXPECT(w.len <= 8);
+        EXPECT(wbuf[8] == '#');
         /* Once overflowed, len stops growing even if later pieces would fit. */
         jp_w_init(&w, wbuf, 4);
         jp_w_str(&w, "toolong");
         size_t len = w.len;
-        CHECK(w.overflow);
+        EXPECT(w.overflow);
         jp_w_null(&w);
         jp_w_u64(&w, 1);
-        CHECK_EQ_U(w.len, len);
-        CHECK(w.overflow);
+        EXPECT_EQ(w.len, len);
+        EXPECT(w.overflow);
         /* Escapes that do not fit. */
         memset(wbuf, '#', sizeof(wbuf));
         jp_w_init(&w, wbuf, 5);
         jp_w_str(&w, "\x01");
-        CHECK(w.overflow && wbuf[5] == '#');
+        EXPECT(w.overflow && wbuf[5] == '#');
         /* A zero-capacity writer. */
         jp_w_init(&w, wbuf, 0);
         jp_w_obj(&w);
-        CHECK(w.overflow && w.len == 0);
+        EXPECT(w.overflow && w.len == 0);
         /* reserve / commit */
         jp_w_init(&w, wbuf, 16);
         jp_w_arr(&w);
         jp_w_u64(&w, 1);
         char *p = jp_w_reserve(&w, 3);
-        CHECK(p != NULL);
+        EXPECT(p != NULL);
         if (p != NULL) {
                 memcpy(p, "234", 3);
                 jp_w_commit(&w, 3);
         }
         jp_w_arr_end(&w);
-        CHECK_STR(wstr(&w), "[1,234]");
-        CHECK(jp_w_reserve(&w, 100) == NULL);
-        CHECK(w.overflow);
+        EXPECT_STR(wstr(&w), "[1,234]");
+        EXPECT(jp_w_reserve(&w, 100) == NULL);
+        EXPECT(w.overflow);
 }
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -612,70 +602,70 @@ static void writer_overflow(void)
 static void request_parse_valid(void)
 {
         jp_request_t r;
-        CHECK(req_parse("{\"v\":1,\"id\":7,\"op\":\"get\",\"names\":[\"a\"]}", &r) == JP_OK);
-        CHECK(r.id == 7 && r.op == JP_OP_GET && r.args == 0 && r.ntoks == 10);
-        CHECK(req_parse("{\"op\":\"hello\",\"v\":1}", &r) == JP_OK);
-        CHECK(r.id == 0 && r.op == JP_OP_HELLO);
-        CHECK(req_parse(" {\"v\":1,\"id\":18446744073709551615,\"op\":\"h\\u0065llo\"} ", &r) ==
+        EXPECT(req_parse("{\"v\":1,\"id\":7,\"op\":\"get\",\"names\":[\"a\"]}", &r) == JP_OK);
+        EXPECT(r.id == 7 && r.op == JP_OP_GET && r.args == 0 && r.ntoks == 10);
+        EXPECT(req_parse("{\"op\":\"hello\",\"v\":1}", &r) == JP_OK);
+        EXPECT(r.id == 0 && r.op == JP_OP_HELLO);
+        EXPECT(req_parse(" {\"v\":1,\"id\":18446744073709551615,\"op\":\"h\\u0065llo\"} ", &r) ==
               JP_OK);
-        CHECK(r.id == UINT64_MAX && r.op == JP_OP_HELLO);
+        EXPECT(r.id == UINT64_MAX && r.op == JP_OP_HELLO);
         /* Unknown members are ignored. */
-        CHECK(req_parse("{\"v\":1,\"op\":\"info\",\"future\":{\"x\":[1,2]}}", &r) == JP_OK);
-        CHECK(r.op == JP_OP_INFO);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"info\",\"future\":{\"x\":[1,2]}}", &r) == JP_OK);
+        EXPECT(r.op == JP_OP_INFO);
         static const char *const ops[] = {"hello", "info", "get", "set", "list",
                                            "stats", "purge", "decay-all", "prof"};
         for (unsigned i = 0; i < JP_NOPS; i++) {
                 char s[96];
                 snprintf(s, sizeof(s), "{\"v\":1,\"id\":%u,\"op\":\"%s\"}", i, ops[i]);
-                CHECK(req_parse(s, &r) == JP_OK);
-                CHECK(r.op == (enum jp_op)i && r.id == i);
-                CHECK_STR(jp_op_name((enum jp_op)i), ops[i]);
+                EXPECT(req_parse(s, &r) == JP_OK);
+                EXPECT(r.op == (enum jp_op)i && r.id == i);
+                EXPECT_STR(jp_op_name((enum jp_op)i), ops[i]);
         }
-        CHECK_STR(jp_op_name(JP_NOPS), "?");
+        EXPECT_STR(jp_op_name(JP_NOPS), "?");
 }
 
 static void request_parse_errors(void)
 {
         jp_request_t r;
         /* Version. */
-        CHECK(req_parse("{\"v\":2,\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
-        CHECK(r.id == 5);
-        CHECK(req_parse("{\"v\":0,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
-        CHECK(req_parse("{\"v\":18446744073709551615,\"op\":\"hello\"}", &r) ==
+        EXPECT(req_parse("{\"v\":2,\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
+        EXPECT(r.id == 5);
+        EXPECT(req_parse("{\"v\":0,\"op\":\"hello\"}", &r) == JP_ERR_UNSUPPORTED_VERSION);
+        EXPECT(req_parse("{\"v\":18446744073709551615,\"op\":\"hello\"}", &r) ==
               JP_ERR_UNSUPPORTED_VERSION);
-        CHECK(req_parse("{\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(r.id == 5);
-        CHECK(req_parse("{\"v\":\"1\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":1.0,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":null,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"id\":5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(r.id == 5);
+        EXPECT(req_parse("{\"v\":\"1\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1.0,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":null,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
         /* Operation. */
-        CHECK(req_parse("{\"v\":1,\"id\":9,\"op\":\"frob\"}", &r) == JP_ERR_UNKNOWN_OP);
-        CHECK(r.id == 9 && r.op == JP_NOPS);
-        CHECK(req_parse("{\"v\":1,\"op\":\"HELLO\"}", &r) == JP_ERR_UNKNOWN_OP);
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello \"}", &r) == JP_ERR_UNKNOWN_OP);
-        CHECK(req_parse("{\"v\":1,\"op\":\"\"}", &r) == JP_ERR_UNKNOWN_OP);
-        CHECK(req_parse("{\"v\":1,\"id\":3}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(r.id == 3);
-        CHECK(req_parse("{\"v\":1,\"op\":5}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":1,\"op\":[\"hello\"]}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1,\"id\":9,\"op\":\"frob\"}", &r) == JP_ERR_UNKNOWN_OP);
+        EXPECT(r.id == 9 && r.op == JP_NOPS);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"HELLO\"}", &r) == JP_ERR_UNKNOWN_OP);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello \"}", &r) == JP_ERR_UNKNOWN_OP);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"\"}", &r) == JP_ERR_UNKNOWN_OP);
+        EXPECT(req_parse("{\"v\":1,\"id\":3}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(r.id == 3);
+        EXPECT(req_parse("{\"v\":1,\"op\":5}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1,\"op\":[\"hello\"]}", &r) == JP_ERR_BAD_REQUEST);
         /* Id. */
-        CHECK(req_parse("{\"v\":1,\"id\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":1,\"id\":\"7\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":1,\"id\":1.5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
-        CHECK(req_parse("{\"v\":1,\"id\":18446744073709551616,\"op\":\"hello\"}", &r) ==
+        EXPECT(req_parse("{\"v\":1,\"id\":-1,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1,\"id\":\"7\",\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1,\"id\":1.5,\"op\":\"hello\"}", &r) == JP_ERR_BAD_REQUEST);
+        EXPECT(req_parse("{\"v\":1,\"id\":18446744073709551616,\"op\":\"hello\"}", &r) ==
               JP_ERR_BAD_REQUEST);
         /* Not one well-formed object. */
-        CHECK(req_parse("[1]", &r) == JP_ERR_BAD_JSON);
-        CHECK(req_parse("\"hello\"", &r) == JP_ERR_BAD_JSON);
-        CHECK(req_parse("", &r) == JP_ERR_BAD_JSON);
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello\"", &r) == JP_ERR_BAD_JSON);
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello\"}x", &r) == JP_ERR_BAD_JSON);
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"op\":\"set\"}", &r) == JP_ERR_BAD_JSON);
-        CHECK(r.args == -1 && r.id == 0);
+        EXPECT(req_parse("[1]", &r) == JP_ERR_BAD_JSON);
+        EXPECT(req_parse("\"hello\"", &r) == JP_ERR_BAD_JSON);
+        EXPECT(req_parse("", &r) == JP_ERR_BAD_JSON);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello\"", &r) == JP_ERR_BAD_JSON);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello\"}x", &r) == JP_ERR_BAD_JSON);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello\",\"op\":\"set\"}", &r) == JP_ERR_BAD_JSON);
+        EXPECT(r.args == -1 && r.id == 0);
         /* Depth 8 is the limit of a request (the envelope is level 1). */
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[1]]]]]]]}", &r) == JP_OK);
-        CHECK(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[[1]]]]]]]]}", &r) ==
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[1]]]]]]]}", &r) == JP_OK);
+        EXPECT(req_parse("{\"v\":1,\"op\":\"hello\",\"x\":[[[[[[[[1]]]]]]]]}", &r) ==
               JP_ERR_BAD_JSON);
 }
 
@@ -695,7 +685,7 @@ static void request_token_limit(void)
                 s[n++] = '}';
                 s[n] = '\0';
                 enum jp_err e = req_parse(s, &r);
-                CHECK(zeros == 1017 ? e == JP_OK && r.ntoks == 1024 : e == JP_ERR_BAD_JSON);
+                EXPECT(zeros == 1017 ? e == JP_OK && r.ntoks == 1024 : e == JP_ERR_BAD_JSON);
         }
 }
 
@@ -710,14 +700,14 @@ static void request_build_round_trip(void)
         jp_w_str(&w, "opt.narenas");
         jp_w_arr_end(&w);
         jp_request_end(&w);
-        CHECK(!w.overflow);
-        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":42,\"op\":\"get\",\"names\":[\"stats.allocated\","
+        EXPECT(!w.overflow);
+        EXPECT_STR(wstr(&w), "{\"v\":1,\"id\":42,\"op\":\"get\",\"names\":[\"stats.allocated\","
                             "\"opt.narenas\"]}");
         jp_request_t r;
-        CHECK(req_parse(wstr(&w), &r) == JP_OK);
-        CHECK(r.id == 42 && r.op == JP_OP_GET);
+        EXPECT(req_parse(wstr(&w), &r) == JP_OK);
+        EXPECT(r.id == 42 && r.op == JP_OP_GET);
         int a = jp_obj_find(exact, toks, r.args, "names");
-        CHECK(a > 0 && toks[a].type == JP_ARRAY && toks[a].size == 2);
+        EXPECT(a > 0 && toks[a].type == JP_ARRAY && toks[a].size == 2);
 }
 
 static void response_shapes(void)
@@ -725,27 +715,27 @@ static void response_shapes(void)
         jp_writer_t w;
         jp_w_init(&w, wbuf, sizeof(wbuf));
         jp_response_error(&w, 7, JP_ERR_BAD_JSON, NULL);
-        CHECK(!w.overflow);
-        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_json\","
+        EXPECT(!w.overflow);
+        EXPECT_STR(wstr(&w), "{\"v\":1,\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_json\","
                             "\"message\":\"the payload is not one well-formed JSON object\"}}");
         jp_w_init(&w, wbuf, sizeof(wbuf));
         jp_response_error(&w, UINT64_MAX, JP_ERR_UNSUPPORTED_VERSION, "say \"1\"\n");
-        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":18446744073709551615,\"ok\":false,\"error\":{\"code\":"
+        EXPECT_STR(wstr(&w), "{\"v\":1,\"id\":18446744073709551615,\"ok\":false,\"error\":{\"code\":"
                             "\"unsupported_version\",\"message\":\"say \\\"1\\\"\\n\","
                             "\"versions\":[1]}}");
-        CHECK(parse(wstr(&w)) > 0);
+        EXPECT(parse(wstr(&w)) > 0);
         int e = jp_obj_find(exact, toks, 0, "error");
-        CHECK(e > 0 && jp_obj_find(exact, toks, e, "versions") > 0);
+        EXPECT(e > 0 && jp_obj_find(exact, toks, e, "versions") > 0);
         /* Every code: a well-formed response with that code. */
         for (int k = 0; k < JP_NERRS; k++) {
                 jp_w_init(&w, wbuf, sizeof(wbuf));
                 jp_response_error(&w, 1, (enum jp_err)k, NULL);
-                CHECK(!w.overflow && parse(wstr(&w)) > 0);
+                EXPECT(!w.overflow && parse(wstr(&w)) > 0);
                 int er = jp_obj_find(exact, toks, 0, "error");
                 int c = er > 0 ? jp_obj_find(exact, toks, er, "code") : -1;
-                CHECK(c > 0 && jp_str_eq(exact, &toks[c], jp_err_code((enum jp_err)k)));
+                EXPECT(c > 0 && jp_str_eq(exact, &toks[c], jp_err_code((enum jp_err)k)));
                 int ok = jp_obj_find(exact, toks, 0, "ok");
-                CHECK(ok > 0 && toks[ok].type == JP_FALSE);
+                EXPECT(ok > 0 && toks[ok].type == JP_FALSE);
         }
         /* Success. */
         jp_w_init(&w, wbuf, sizeof(wbuf));
@@ -755,26 +745,26 @@ static void response_shapes(void)
         jp_w_u64(&w, 12);
         jp_w_obj_end(&w);
         jp_response_end(&w);
-        CHECK_STR(wstr(&w), "{\"v\":1,\"id\":3,\"ok\":true,\"result\":{\"pid\":12}}");
+        EXPECT_STR(wstr(&w), "{\"v\":1,\"id\":3,\"ok\":true,\"result\":{\"pid\":12}}");
         /* An error response in a small buffer overflows cleanly. */
         memset(wbuf, '#', sizeof(wbuf));
         jp_w_init(&w, wbuf, 20);
         jp_response_error(&w, 1, JP_ERR_INTERNAL, NULL);
-        CHECK(w.overflow && w.len <= 20 && wbuf[20] == '#');
+        EXPECT(w.overflow && w.len <= 20 && wbuf[20] == '#');
 }
 
 static void type_kinds(void)
 {
-        CHECK(jp_type_kind("bool") == JP_K_BOOL);
-        CHECK(jp_type_kind("unsigned") == JP_K_U32);
-        CHECK(jp_type_kind("fxp_t") == JP_K_U32);
-        CHECK(jp_type_kind("size_t") == JP_K_U64);
-        CHECK(jp_type_kind("ssize_t") == JP_K_I64);
-        CHECK(jp_type_kind("const char *") == JP_K_STR);
-        CHECK(jp_type_kind("void") == JP_K_VOID);
-        CHECK(jp_type_kind("extent_hooks_t *") == JP_K_OTHER);
-        CHECK(jp_type_kind("") == JP_K_OTHER);
-        CHECK(jp_type_kind(NULL) == JP_K_OTHER);
+        EXPECT(jp_type_kind("bool") == JP_K_BOOL);
+        EXPECT(jp_type_kind("unsigned") == JP_K_U32);
+        EXPECT(jp_type_kind("fxp_t") == JP_K_U32);
+        EXPECT(jp_type_kind("size_t") == JP_K_U64);
+        EXPECT(jp_type_kind("ssize_t") == JP_K_I64);
+        EXPECT(jp_type_kind("const char *") == JP_K_STR);
+        EXPECT(jp_type_kind("void") == JP_K_VOID);
+        EXPECT(jp_type_kind("extent_hooks_t *") == JP_K_OTHER);
+        EXPECT(jp_type_kind("") == JP_K_OTHER);
+        EXPECT(jp_type_kind(NULL) == JP_K_OTHER);
 }
 
 /* The fragmentation figures: their definitions, and NaN where the divisor is 0. */
@@ -782,13 +772,13 @@ static void fragmentation(void)
 {
         jp_frag_t f;
         jp_frag(1000, 1250, 5000, 6000, &f);
-        CHECK(f.frag_ratio == 1.25 && f.resident_ratio == 4.0 && f.rss_ratio == 1.2);
-        CHECK(f.unused_bytes == 4000);
+        EXPECT(f.frag_ratio == 1.25 && f.resident_ratio == 4.0 && f.rss_ratio == 1.2);
+        EXPECT(f.unused_bytes == 4000);
         jp_frag(0, 0, 0, 100, &f);
-        CHECK(isnan(f.frag_ratio) && isnan(f.resident_ratio) && isnan(f.rss_ratio));
-        CHECK(f.unused_bytes == 0);
+        EXPECT(isnan(f.frag_ratio) && isnan(f.resident_ratio) && isnan(f.rss_ratio));
+        EXPECT(f.unused_bytes == 0);
         jp_frag(4096, 4096, 0, 0, &f); /* an inconsistent snapshot: negative, not wrapped */
-        CHECK(f.unused_bytes == -4096 && f.resident_ratio == 0.0);
+        EXPECT(f.unused_bytes == -4096 && f.resident_ratio == 0.0);
 }
 
 static void error_codes(void)
@@ -797,127 +787,127 @@ static void error_codes(void)
                                              "bad_request", "unsupported_version", "unknown_op",
                                              "permission_denied", "busy", "timeout",
                                              "not_supported", "internal", "bad_value"};
-        CHECK_EQ_U(sizeof(codes) / sizeof(codes[0]), JP_NERRS);
+        EXPECT_EQ(sizeof(codes) / sizeof(codes[0]), JP_NERRS);
         for (int k = 0; k < JP_NERRS; k++) {
-                CHECK_STR(jp_err_code((enum jp_err)k), codes[k]);
-                CHECK(jp_err_message((enum jp_err)k) != NULL &&
+                EXPECT_STR(jp_err_code((enum jp_err)k), codes[k]);
+                EXPECT(jp_err_message((enum jp_err)k) != NULL &&
                       jp_err_message((enum jp_err)k)[0] != '\0');
         }
-        CHECK_STR(jp_err_code(JP_NERRS), "internal");
-        CHECK(jp_err_message(JP_NERRS) != NULL);
-        CHECK_STR(jp_errno_code(ENOENT), "ENOENT");
-        CHECK_STR(jp_errno_code(EINVAL), "EINVAL");
-        CHECK_STR(jp_errno_code(EPERM), "EPERM");
-        CHECK_STR(jp_errno_code(EFAULT), "EFAULT");
-        CHECK_STR(jp_errno_code(EAGAIN), "EAGAIN");
-        CHECK_STR(jp_errno_code(12345), "EUNKNOWN");
-        CHECK(jp_errno_message(ENOENT) != NULL && jp_errno_message(9999) != NULL);
+        EXPECT_STR(jp_err_code(JP_NERRS), "internal");
+        EXPECT(jp_err_message(JP_NERRS) != NULL);
+        EXPECT_STR(jp_errno_code(ENOENT), "ENOENT");
+        EXPECT_STR(jp_errno_code(EINVAL), "EINVAL");
+        EXPECT_STR(jp_errno_code(EPERM), "EPERM");
+        EXPECT_STR(jp_errno_code(EFAULT), "EFAULT");
+        EXPECT_STR(jp_errno_code(EAGAIN), "EAGAIN");
+        EXPECT_STR(jp_errno_code(12345), "EUNKNOWN");
+        EXPECT(jp_errno_message(ENOENT) != NULL && jp_errno_message(9999) != NULL);
 }
 
 static void runtime_dir(void)
 {
         char b[32];
-        CHECK(jp_runtime_dir("/x/rt//", "/run/user/1", false, b, sizeof(b)) == 5);
-        CHECK_STR(b, "/x/rt");
-        CHECK(jp_runtime_dir("", NULL, true, b, sizeof(b)) == 11);
-        CHECK_STR(b, "/run/jemctl");
-        CHECK(jp_runtime_dir(NULL, "/run/user/1/", false, b, sizeof(b)) == 18);
-        CHECK_STR(b, "/run/user/1/jemctl");
-        CHECK(jp_runtime_dir(NULL, "", false, b, sizeof(b)) == -1);
-        CHECK(jp_runtime_dir(NULL, NULL, false, b, sizeof(b)) == -1);
-        CHECK(jp_runtime_dir(NULL, "/", false, b, sizeof(b)) == 7);
-        CHECK_STR(b, "/jemctl");
-        CHECK(jp_runtime_dir("/", NULL, false, b, sizeof(b)) == 1);
-        CHECK_STR(b, "/");
-        CHECK(jp_runtime_dir(NULL, "/a/very/long/runtime/directory", false, b, sizeof(b)) == -2);
-        CHECK(jp_runtime_dir("0123456789012345678901234567890", NULL, false, b, 32) == 31);
-        CHECK(jp_runtime_dir("01234567890123456789012345678901", NULL, false, b, 32) == -2);
+        EXPECT(jp_runtime_dir("/x/rt//", "/run/user/1", false, b, sizeof(b)) == 5);
+        EXPECT_STR(b, "/x/rt");
+        EXPECT(jp_runtime_dir("", NULL, true, b, sizeof(b)) == 11);
+        EXPECT_STR(b, "/run/jemctl");
+        EXPECT(jp_runtime_dir(NULL, "/run/user/1/", false, b, sizeof(b)) == 18);
+        EXPECT_STR(b, "/run/user/1/jemctl");
+        EXPECT(jp_runtime_dir(NULL, "", false, b, sizeof(b)) == -1);
+        EXPECT(jp_runtime_dir(NULL, NULL, false, b, sizeof(b)) == -1);
+        EXPECT(jp_runtime_dir(NULL, "/", false, b, sizeof(b)) == 7);
+        EXPECT_STR(b, "/jemctl");
+        EXPECT(jp_runtime_dir("/", NULL, false, b, sizeof(b)) == 1);
+        EXPECT_STR(b, "/");
+        EXPECT(jp_runtime_dir(NULL, "/a/very/long/runtime/directory", false, b, sizeof(b)) == -2);
+        EXPECT(jp_runtime_dir("0123456789012345678901234567890", NULL, false, b, 32) == 31);
+        EXPECT(jp_runtime_dir("01234567890123456789012345678901", NULL, false, b, 32) == -2);
 }
 
 static void name_pattern(void)
 {
         char out[64], nums[2][24];
         jp_name_pattern("stats.arenas.3.bins.17.nregs", out, sizeof(out), nums);
-        CHECK_STR(out, "stats.arenas.<i>.bins.<j>.nregs");
-        CHECK_STR(nums[0], "3");
-        CHECK_STR(nums[1], "17");
+        EXPECT_STR(out, "stats.arenas.<i>.bins.<j>.nregs");
+        EXPECT_STR(nums[0], "3");
+        EXPECT_STR(nums[1], "17");
         jp_name_pattern("arena.4096.purge", out, sizeof(out), NULL);
-        CHECK_STR(out, "arena.<i>.purge");
+        EXPECT_STR(out, "arena.<i>.purge");
         jp_name_pattern("opt.narenas", out, sizeof(out), nums);
-        CHECK_STR(out, "opt.narenas");
-        CHECK_STR(nums[0], "");
+        EXPECT_STR(out, "opt.narenas");
+        EXPECT_STR(nums[0], "");
         jp_name_pattern("a1.b", out, sizeof(out), NULL);
-        CHECK_STR(out, "a1.b");
+        EXPECT_STR(out, "a1.b");
         jp_name_pattern("averyveryverylongname.x", out, 8, NULL);
-        CHECK(strlen(out) < 8);
+        EXPECT(strlen(out) < 8);
 }
 
 static void cgroup_of(void)
 {
         char out[64];
-        CHECK(jp_cgroup_of("0::/system.slice/redis.service\n", out, sizeof(out)) == 27);
-        CHECK_STR(out, "/system.slice/redis.service");
+        EXPECT(jp_cgroup_of("0::/system.slice/redis.service\n", out, sizeof(out)) == 27);
+        EXPECT_STR(out, "/system.slice/redis.service");
         /* hybrid: the unified path is the root, systemd's units are in v1 name=systemd */
         const char *hybrid = "12:memory:/user.slice\n1:name=systemd:/system.slice/a.service\n"
                              "0::/\n";
-        CHECK(jp_cgroup_of(hybrid, out, sizeof(out)) > 0);
-        CHECK_STR(out, "/system.slice/a.service");
-        CHECK(jp_cgroup_of("0::/\n", out, sizeof(out)) == 1);
-        CHECK_STR(out, "/");
-        CHECK(jp_cgroup_of("1:name=systemd:/x.service", out, sizeof(out)) > 0);
-        CHECK_STR(out, "/x.service");
-        CHECK(jp_cgroup_of("4:cpu:/a\n", out, sizeof(out)) == 0);
-        CHECK(jp_cgroup_of("0::/a/long/path\n", out, 5) == 0);
-        CHECK(jp_cgroup_of("", out, sizeof(out)) == 0);
+        EXPECT(jp_cgroup_of(hybrid, out, sizeof(out)) > 0);
+        EXPECT_STR(out, "/system.slice/a.service");
+        EXPECT(jp_cgroup_of("0::/\n", out, sizeof(out)) == 1);
+        EXPECT_STR(out, "/");
+        EXPECT(jp_cgroup_of("1:name=systemd:/x.service", out, sizeof(out)) > 0);
+        EXPECT_STR(out, "/x.service");
+        EXPECT(jp_cgroup_of("4:cpu:/a\n", out, sizeof(out)) == 0);
+        EXPECT(jp_cgroup_of("0::/a/long/path\n", out, 5) == 0);
+        EXPECT(jp_cgroup_of("", out, sizeof(out)) == 0);
 }
 
 static void duration(void)
 {
         double d = 0;
-        CHECK(jp_parse_duration("5", 86400, &d) == 0 && d == 5);
-        CHECK(jp_parse_duration("0.25", 86400, &d) == 0 && d == 0.25);
-        CHECK(jp_parse_duration("2m", 86400, &d) == 0 && d == 120);
-        CHECK(jp_parse_duration("1h", 86400, &d) == 0 && d == 3600);
-        CHECK(jp_parse_duration("1d", 86400, &d) == 0 && d == 86400);
-        CHECK(jp_parse_duration("2d", 86400, &d) == -EINVAL);
+        EXPECT(jp_parse_duration("5", 86400, &d) == 0 && d == 5);
+        EXPECT(jp_parse_duration("0.25", 86400, &d) == 0 && d == 0.25);
+        EXPECT(jp_parse_duration("2m", 86400, &d) == 0 && d == 120);
+        EXPECT(jp_parse_duration("1h", 86400, &d) == 0 && d == 3600);
+        EXPECT(jp_parse_duration("1d", 86400, &d) == 0 && d == 86400);
+        EXPECT(jp_parse_duration("2d", 86400, &d) == -EINVAL);
         const char *bad[] = {"", "0", "-1", "1x", "1ms", "nan", "inf", "1e400", "s", "1 s"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                CHECK(jp_parse_duration(bad[i], 86400, &d) == -EINVAL);
+                EXPECT(jp_parse_duration(bad[i], 86400, &d) == -EINVAL);
 }
 
 int main(void)
 {
-        RUN("proto", frame_round_trip);
-        RUN("proto", frame_limits);
-        RUN("proto", parse_structure);
-        RUN("proto", parse_structure_literals);
-        RUN("proto", parse_numbers);
-        RUN("proto", parse_strings_and_escapes);
-        RUN("proto", parse_rejects_control_chars);
-        RUN("proto", parse_rejects_bad_utf8);
-        RUN("proto", parse_rejects_trailing_and_syntax);
-        RUN("proto", parse_depth_limit);
-        RUN("proto", parse_token_limit);
-        RUN("proto", parse_duplicate_keys);
-        RUN("proto", obj_find);
-        RUN("proto", str_eq);
-        RUN("proto", str_copy);
-        RUN("proto", get_integers);
-        RUN("proto", writer_commas_and_nesting);
-        RUN("proto", writer_escaping);
-        RUN("proto", writer_overflow);
-        RUN("proto", request_parse_valid);
-        RUN("proto", request_parse_errors);
-        RUN("proto", request_token_limit);
-        RUN("proto", request_build_round_trip);
-        RUN("proto", response_shapes);
-        RUN("proto", error_codes);
-        RUN("proto", type_kinds);
-        RUN("proto", fragmentation);
-        RUN("proto", runtime_dir);
-        RUN("proto", name_pattern);
-        RUN("proto", cgroup_of);
-        RUN("proto", duration);
+        RUN("unit/proto", frame_round_trip);
+        RUN("unit/proto", frame_limits);
+        RUN("unit/proto", parse_structure);
+        RUN("unit/proto", parse_structure_literals);
+        RUN("unit/proto", parse_numbers);
+        RUN("unit/proto", parse_strings_and_escapes);
+        RUN("unit/proto", parse_rejects_control_chars);
+        RUN("unit/proto", parse_rejects_bad_utf8);
+        RUN("unit/proto", parse_rejects_trailing_and_syntax);
+        RUN("unit/proto", parse_depth_limit);
+        RUN("unit/proto", parse_token_limit);
+        RUN("unit/proto", parse_duplicate_keys);
+        RUN("unit/proto", obj_find);
+        RUN("unit/proto", str_eq);
+        RUN("unit/proto", str_copy);
+        RUN("unit/proto", get_integers);
+        RUN("unit/proto", writer_commas_and_nesting);
+        RUN("unit/proto", writer_escaping);
+        RUN("unit/proto", writer_overflow);
+        RUN("unit/proto", request_parse_valid);
+        RUN("unit/proto", request_parse_errors);
+        RUN("unit/proto", request_token_limit);
+        RUN("unit/proto", request_build_round_trip);
+        RUN("unit/proto", response_shapes);
+        RUN("unit/proto", error_codes);
+        RUN("unit/proto", type_kinds);
+        RUN("unit/proto", fragmentation);
+        RUN("unit/proto", runtime_dir);
+        RUN("unit/proto", name_pattern);
+        RUN("unit/proto", cgroup_of);
+        RUN("unit/proto", duration);
         free(exact);
-        return check_failed_tests != 0;
+        return check_finish();
 }

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "check.h"
+#include "../common/check.h"
 
 void la_sizeclass_init(void);
 
@@ -21,72 +21,72 @@ static const size_t jemalloc_small[LA_NBINS] = {
 static void small_classes_match_jemalloc(void)
 {
         for (unsigned i = 0; i < LA_NBINS; i++)
-                CHECK_EQ_U(la_cls_size[i], jemalloc_small[i]);
-        CHECK_EQ_U(la_cls_size[LA_NBINS], 16384);
-        CHECK_EQ_U(la_cls_size[LA_NCLASSES - 1], 0x7000000000000000ull);
+                EXPECT_EQ(la_cls_size[i], jemalloc_small[i]);
+        EXPECT_EQ(la_cls_size[LA_NBINS], 16384);
+        EXPECT_EQ(la_cls_size[LA_NCLASSES - 1], 0x7000000000000000ull);
 }
 
 static void large_classes_four_per_doubling(void)
 {
-        CHECK_EQ_U(la_cls_size[LA_NBINS + 1], 20480);
-        CHECK_EQ_U(la_cls_size[LA_NBINS + 2], 24576);
-        CHECK_EQ_U(la_cls_size[LA_NBINS + 3], 28672);
-        CHECK_EQ_U(la_cls_size[LA_NBINS + 4], 32768);
-        CHECK_EQ_U(la_cls_size[LA_NBINS + 5], 40960);
+        EXPECT_EQ(la_cls_size[LA_NBINS + 1], 20480);
+        EXPECT_EQ(la_cls_size[LA_NBINS + 2], 24576);
+        EXPECT_EQ(la_cls_size[LA_NBINS + 3], 28672);
+        EXPECT_EQ(la_cls_size[LA_NBINS + 4], 32768);
+        EXPECT_EQ(la_cls_size[LA_NBINS + 5], 40960);
         for (unsigned i = 1; i < LA_NCLASSES; i++)
-                CHECK(la_cls_size[i] > la_cls_size[i - 1]);
+                EXPECT(la_cls_size[i] > la_cls_size[i - 1]);
         for (unsigned i = LA_NBINS; i < LA_NCLASSES; i++)
-                CHECK(la_cls_size[i] % 4096 == 0);
+                EXPECT(la_cls_size[i] % 4096 == 0);
 }
 
 static void every_boundary_maps_to_its_class(void)
 {
-        CHECK_EQ_U(la_size2cls(0), 0);
+        EXPECT_EQ(la_size2cls(0), 0);
         for (unsigned i = 0; i < LA_NCLASSES; i++) {
                 size_t sz = la_cls_size[i];
-                CHECK_EQ_U(la_size2cls(sz), i);
-                CHECK_EQ_U(la_size2cls_compute(sz), i);
-                CHECK_EQ_U(la_s2u(sz), sz);
+                EXPECT_EQ(la_size2cls(sz), i);
+                EXPECT_EQ(la_size2cls_compute(sz), i);
+                EXPECT_EQ(la_s2u(sz), sz);
                 if (i + 1 < LA_NCLASSES) {
-                        CHECK_EQ_U(la_size2cls(sz + 1), i + 1);
-                        CHECK_EQ_U(la_s2u(sz + 1), la_cls_size[i + 1]);
+                        EXPECT_EQ(la_size2cls(sz + 1), i + 1);
+                        EXPECT_EQ(la_s2u(sz + 1), la_cls_size[i + 1]);
                 }
         }
         /* The byte table agrees with the formula for every size it covers. */
         for (size_t n = 0; n <= LA_LOOKUP_MAX; n++)
-                CHECK_EQ_U(la_size2cls_tab[(n + 7) >> 3], la_size2cls_compute(n));
+                EXPECT_EQ(la_size2cls_tab[(n + 7) >> 3], la_size2cls_compute(n));
 }
 
 static void usable_sizes_measured_on_jemalloc(void)
 {
-        CHECK_EQ_U(la_s2u(0), 8);
-        CHECK_EQ_U(la_s2u(9), 16);
-        CHECK_EQ_U(la_s2u(17), 32);
-        CHECK_EQ_U(la_s2u(100), 112);
-        CHECK_EQ_U(la_s2u(5000), 5120);
-        CHECK_EQ_U(la_s2u(16385), 20480);
-        CHECK_EQ_U(la_s2u((size_t)1 << 62), (size_t)1 << 62);
-        CHECK_EQ_U(la_s2u(SIZE_MAX), 0);
-        CHECK_EQ_U(la_s2u(0x7000000000000001ull), 0);
+        EXPECT_EQ(la_s2u(0), 8);
+        EXPECT_EQ(la_s2u(9), 16);
+        EXPECT_EQ(la_s2u(17), 32);
+        EXPECT_EQ(la_s2u(100), 112);
+        EXPECT_EQ(la_s2u(5000), 5120);
+        EXPECT_EQ(la_s2u(16385), 20480);
+        EXPECT_EQ(la_s2u((size_t)1 << 62), (size_t)1 << 62);
+        EXPECT_EQ(la_s2u(SIZE_MAX), 0);
+        EXPECT_EQ(la_s2u(0x7000000000000001ull), 0);
 }
 
 static void aligned_usable_sizes(void)
 {
-        CHECK_EQ_U(la_sa2u(1, 64), 64);
-        CHECK_EQ_U(la_sa2u(65, 64), 128);
-        CHECK_EQ_U(la_sa2u(129, 64), 192);
-        CHECK_EQ_U(la_sa2u(100, 32), 128);
-        CHECK_EQ_U(la_sa2u(1, 4096), 4096);
-        CHECK_EQ_U(la_sa2u(1, 8192), 16384);
-        CHECK_EQ_U(la_sa2u(20000, 8192), 20480);
-        CHECK_EQ_U(la_sa2u(SIZE_MAX, 16), 0);
+        EXPECT_EQ(la_sa2u(1, 64), 64);
+        EXPECT_EQ(la_sa2u(65, 64), 128);
+        EXPECT_EQ(la_sa2u(129, 64), 192);
+        EXPECT_EQ(la_sa2u(100, 32), 128);
+        EXPECT_EQ(la_sa2u(1, 4096), 4096);
+        EXPECT_EQ(la_sa2u(1, 8192), 16384);
+        EXPECT_EQ(la_sa2u(20000, 8192), 20480);
+        EXPECT_EQ(la_sa2u(SIZE_MAX, 16), 0);
         /* Small results are multiples of the alignment, so page-aligned slabs align them. */
         for (size_t al = 8; al <= 4096; al <<= 1)
                 for (size_t n = 1; n < 6000; n += 7) {
                         size_t u = la_sa2u(n, al);
-                        CHECK(u >= n);
+                        EXPECT(u >= n);
                         if (u <= LA_SMALL_MAX)
-                                CHECK(u % al == 0);
+                                EXPECT(u % al == 0);
                 }
 }
 
@@ -94,22 +94,22 @@ static void slab_geometry(void)
 {
         for (unsigned i = 0; i < LA_NBINS; i++) {
                 const la_bin_info_t *b = &la_bin_info[i];
-                CHECK(b->slab_size % 4096 == 0);
-                CHECK(b->slab_size >= 16384);
-                CHECK(b->nregs >= 2);
-                CHECK_EQ_U(b->nregs, b->slab_size / b->size);
-                CHECK((size_t)(b->slab_size - b->nregs * b->size) * 16 <= b->slab_size);
+                EXPECT(b->slab_size % 4096 == 0);
+                EXPECT(b->slab_size >= 16384);
+                EXPECT(b->nregs >= 2);
+                EXPECT_EQ(b->nregs, b->slab_size / b->size);
+                EXPECT((size_t)(b->slab_size - b->nregs * b->size) * 16 <= b->slab_size);
         }
 }
 
 int main(void)
 {
         la_sizeclass_init();
-        RUN("sizeclass", small_classes_match_jemalloc);
-        RUN("sizeclass", large_classes_four_per_doubling);
-        RUN("sizeclass", every_boundary_maps_to_its_class);
-        RUN("sizeclass", usable_sizes_measured_on_jemalloc);
-        RUN("sizeclass", aligned_usable_sizes);
-        RUN("sizeclass", slab_geometry);
-        return check_failed_tests != 0;
+        RUN("unit/sizeclass", small_classes_match_jemalloc);
+        RUN("unit/sizeclass", large_classes_four_per_doubling);
+        RUN("unit/sizeclass", every_boundary_maps_to_its_class);
+        RUN("unit/sizeclass", usable_sizes_measured_on_jemalloc);
+        RUN("unit/sizeclass", aligned_usable_sizes);
+        RUN("unit/sizeclass", slab_geometry);
+        return check_finish();
 }
