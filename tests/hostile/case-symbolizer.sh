@@ -98,8 +98,11 @@ else
         fail symbolizer-jemctl-says-refused "stderr: $(head -c 300 "$work/evil.err")"
 fi
 jc prof "$real" dump --format folded >"$work/real.folded" 2>"$work/real.err"
-# Every frame named: main and the libc frames below it, no file+offset, no bare address.
-if grep -q ';main;' "$work/real.folded" && ! grep -q '+0x\|;0x' "$work/real.folded" &&
+# Every frame named: main and the libc frames below it, no file+offset, no bare address
+# (but in the dynamic loader, whose local functions Debian strips: a sampled allocation of
+# ld.so's own keeps its file+offset).
+if grep -q ';main;' "$work/real.folded" &&
+        ! grep -v 'ld-linux[^;]*+0x' "$work/real.folded" | grep -q '+0x\|;0x' &&
         ! grep -q 'not read' "$work/real.err"; then
         pass symbolizer-real-process-symbolizes
 else
