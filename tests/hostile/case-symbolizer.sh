@@ -106,7 +106,7 @@ if grep -q ';main;' "$work/real.folded" &&
         ! grep -q 'not read' "$work/real.err"; then
         pass symbolizer-real-process-symbolizes
 else
-        fail symbolizer-real-process-symbolizes "$(head -c 300 "$work/real.folded" "$work/real.err")"
+        fail symbolizer-real-process-symbolizes "frames left unnamed: $(grep -o '[^;]*+0x[^;]*\|;0x[^; ]*' "$work/real.folded" | sort -u | head -5 | tr '\n' ' ')stderr: $(head -c 300 "$work/real.err")"
 fi
 
 # ---- jemctld: the store and /debug/pprof/heap ---------------------------------------------
