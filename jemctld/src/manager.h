@@ -62,7 +62,7 @@ typedef struct jd_proc {
         bool announced;   /* the observers were told it appeared (trusted, info known) */
         double added_at;  /* monotonic time it was found */
         struct event *exit_ev; /* its pidfd becomes readable when it exits (watch.c) */
-        char *labels; /* "{pid=...}" of /metrics, built once from info (http.c); freed
+        char *labels; /* "{pid=...}" of /metrics, built once from info (prom.c); freed
                        * and reset to NULL wherever info changes */
         struct jd_job *job; /* in flight, or NULL */
         /* What the modules keep of this process, one slot each (enum jd_slot), NULL until
