@@ -728,7 +728,7 @@ static int m_capture(sd_bus_message *m, void *ud, sd_bus_error *e)
         if (rc < 0)
                 return rc;
         sd_bus_message_ref(m);
-        if (jd_store_capture((pid_t)pid, uid, "manual", on_stored, m) != 0) {
+        if (jd_store_capture(mgr, (pid_t)pid, uid, "manual", on_stored, m) != 0) {
                 sd_bus_message_unref(m);
                 return -ENOMEM;
         }

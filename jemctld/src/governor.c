@@ -2,7 +2,8 @@
 /*
  * governor: purges on behalf of the host (governor.h).  Everything runs on the event loop:
  * a 1 s timer, the v1 threshold eventfds and one inotify descriptor for the v2
- * memory.events files.  The per-process state lives in jd_proc_t (memcg, gov_*).
+ * memory.events files.  The per-process state (gproc_t) hangs off the process's record,
+ * in its JD_SLOT_GOVERNOR slot, freed when the record goes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -87,9 +88,21 @@ typedef struct action {
         char result[32];
 } action_t;
 
-/* A purge in flight. */
+/* What the governor keeps of one process (its record's JD_SLOT_GOVERNOR): its own memory
+ * cgroup directory (NULL until read, or none), its cgroup version, when it was read and
+ * when the process was last told to purge (monotonic, 0 never); a purge in flight; a
+ * failed purge already logged. */
+typedef struct gproc {
+        char *memcg;
+        int memcg_version;
+        double memcg_read, last;
+        bool busy, failed;
+} gproc_t;
+
+/* A purge in flight, for the process of the record keyed (pid, start). */
 typedef struct pending {
         pid_t pid;
+        unsigned long long start;
         enum reason reason;
         uint64_t usage, limit;
         double t0;
@@ -104,6 +117,17 @@ static bool have_mounts;
 static double mounts_tried, host_last_round;
 static bool host_logged;
 static uint64_t n_actions[NREASONS], bytes_total, n_errors;
+
+/* p's state, or NULL (none yet and make false, or out of memory). */
+static gproc_t *gproc_of(jd_proc_t *p, bool make)
+{
+        gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
+        if (g == NULL && make) {
+                g = calloc(1, sizeof(*g));
+                p->slot[JD_SLOT_GOVERNOR] = g;
+        }
+        return g;
+}
 static action_t ring[NACTIONS];
 static unsigned ring_next, ring_len;
 
@@ -215,9 +239,10 @@ static uint64_t u64_of(const json_t *o, const char *key)
 static void on_purged(jd_call_result_t *r, void *arg)
 {
         pending_t *pd = arg;
-        jd_proc_t *p = jd_proc_find(mgr, pd->pid);
-        if (p != NULL)
-                p->gov_busy = false;
+        jd_proc_t *p = jd_proc_find_key(mgr, pd->pid, pd->start);
+        gproc_t *g = p != NULL ? gproc_of(p, false) : NULL;
+        if (g != NULL)
+                g->busy = false;
         double ms = (jd_mono() - pd->t0) * 1000.0;
         if (r->status == JD_CALL_OK) {
                 uint64_t before = u64_of(r->result, "rss_before");
@@ -229,20 +254,20 @@ static void on_purged(jd_call_result_t *r, void *arg)
                        pd->cgroup, (int)pd->pid, comm_of(p), (double)bytes / MIB, ms,
                        reason_names[pd->reason], (double)pd->usage / MIB,
                        (double)pd->limit / MIB);
-                if (p != NULL)
-                        p->gov_failed = false;
+                if (g != NULL)
+                        g->failed = false;
                 record(pd, comm_of(p), bytes, ms, false, "ok");
         } else {
                 n_errors++;
                 /* Said once per process until it answers again: a process that does not
                  * answer is not worth a line every cooldown. */
-                if (p == NULL || !p->gov_failed)
+                if (g == NULL || !g->failed)
                         jd_log("governor: %s: pid %d (%s) did not purge: %s", pd->cgroup,
                                (int)pd->pid, comm_of(p),
                                r->message != NULL ? r->message
                                                   : jd_call_status_name(r->status));
-                if (p != NULL)
-                        p->gov_failed = true;
+                if (g != NULL)
+                        g->failed = true;
                 record(pd, comm_of(p), 0, ms, false, jd_call_status_name(r->status));
         }
         free(pd);
@@ -252,10 +277,17 @@ static void on_purged(jd_call_result_t *r, void *arg)
 static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t usage,
                   uint64_t limit, double now)
 {
-        p->gov_last = now;
+        gproc_t *g = gproc_of(p, true);
+        if (g == NULL) {
+                n_errors++;
+                jd_log("governor: %s: cannot ask pid %d to purge: out of memory", cgroup,
+                       (int)p->pid);
+                return;
+        }
+        g->last = now;
         n_actions[why]++;
-        pending_t local = {.pid = p->pid, .reason = why, .usage = usage, .limit = limit,
-                           .t0 = now};
+        pending_t local = {.pid = p->pid, .start = p->start, .reason = why, .usage = usage,
+                           .limit = limit, .t0 = now};
         snprintf(local.cgroup, sizeof(local.cgroup), "%s", cgroup);
         if (jd_gov_opt.mode == JD_GOV_DRY_RUN) {
                 jd_log("governor: dry-run: %s: would purge pid %d (%s) (%s: usage %.1f MiB "
@@ -271,7 +303,7 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
                 *pd = local;
                 if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, mgr->opt.timeout,
                             on_purged, pd) != NULL) {
-                        p->gov_busy = true;
+                        g->busy = true;
                         json_decref(args);
                         return;
                 }
@@ -299,10 +331,11 @@ static uint64_t reclaimable(const jd_proc_t *p)
 
 static bool under(const jd_proc_t *p, const gov_cg_t *cg)
 {
-        if (p->memcg == NULL || p->memcg_version != cg->version)
+        const gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
+        if (g == NULL || g->memcg == NULL || g->memcg_version != cg->version)
                 return false;
         size_t n = strlen(cg->dir);
-        return strncmp(p->memcg, cg->dir, n) == 0 && (p->memcg[n] == '\0' || p->memcg[n] == '/');
+        return strncmp(g->memcg, cg->dir, n) == 0 && (g->memcg[n] == '\0' || g->memcg[n] == '/');
 }
 
 typedef struct cand {
@@ -329,9 +362,10 @@ static void round_of(gov_cg_t *cg, enum reason why, uint64_t usage, uint64_t lim
         size_t n = 0, cap = 0;
         cand_t *c = NULL;
         for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next) {
-                if (!jd_proc_visible(p) || p->info == NULL || p->gov_busy ||
+                const gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
+                if (!jd_proc_visible(p) || p->info == NULL || (g != NULL && g->busy) ||
                     (cg != NULL && !under(p, cg)) ||
-                    (p->gov_last > 0 && now - p->gov_last < jd_gov_opt.cooldown))
+                    (g != NULL && g->last > 0 && now - g->last < jd_gov_opt.cooldown))
                         continue;
                 if (n == cap) {
                         size_t nc = cap ? cap * 2 : 16;
@@ -566,20 +600,23 @@ static void walk(int version, const char *dir, double now)
 static void read_memcg(jd_proc_t *p, double now)
 {
         char dir[JD_CG_PATH];
+        gproc_t *g = gproc_of(p, true);
+        if (g == NULL)
+                return;
         int v = jd_cg_of_pid(p->pid, dir, sizeof(dir));
-        p->memcg_read = now;
+        g->memcg_read = now;
         if (v == 0) {
-                free(p->memcg);
-                p->memcg = NULL;
+                free(g->memcg);
+                g->memcg = NULL;
                 return;
         }
-        if (p->memcg == NULL || p->memcg_version != v || strcmp(p->memcg, dir) != 0) {
+        if (g->memcg == NULL || g->memcg_version != v || strcmp(g->memcg, dir) != 0) {
                 char *s = strdup(dir);
                 if (s == NULL)
                         return;
-                free(p->memcg);
-                p->memcg = s;
-                p->memcg_version = v;
+                free(g->memcg);
+                g->memcg = s;
+                g->memcg_version = v;
         }
         walk(v, dir, now);
 }
@@ -644,10 +681,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 mounts_tried = now;
                 have_mounts = jd_cg_mounts();
         }
-        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next)
+        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next) {
+                const gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
+                double read = g != NULL ? g->memcg_read : 0;
                 if (have_mounts && jd_proc_visible(p) && p->info != NULL &&
-                    (p->memcg_read == 0 || now - p->memcg_read >= REREAD_S))
+                    (read == 0 || now - read >= REREAD_S))
                         read_memcg(p, now);
+        }
         for (gov_cg_t **pp = &cgs; *pp != NULL;) {
                 gov_cg_t *cg = *pp;
                 cg->members = 0;
@@ -682,8 +722,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void on_gone(jd_manager_t *m, jd_proc_t *p)
 {
         (void)m;
-        free(p->memcg);
-        p->memcg = NULL;
+        gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
+        if (g != NULL)
+                free(g->memcg);
+        free(g);
+        p->slot[JD_SLOT_GOVERNOR] = NULL;
 }
 
 static jd_observer_t observer = {.gone = on_gone};

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * history: one ring of samples per process (history.h has the memory bound), the
+ * history: one ring of samples per process (history.h has the memory bound), hung off the
+ * process's record (its JD_SLOT_HISTORY slot) and freed when the record goes; the
  * aggregates per comm / unit computed from them on request, and the fragmentation figures
  * of a stats summary.  Owns nothing of the poller's table: it reads it.
  */
@@ -13,16 +14,15 @@
 
 #include "history.h"
 
+/* A record's samples (a reused pid is a new record, so a new ring). */
 typedef struct ring {
-        pid_t pid;
-        double start_time; /* from `info`: a reused pid starts a new history */
         uint32_t head;     /* index of the oldest sample */
         uint32_t len, cap;
         jd_sample_t *s;
 } ring_t;
 
-static ring_t *rings[JD_HIST_PROCS];
-static size_t nrings;
+static size_t nrings;      /* rings hung off records, at most JD_HIST_PROCS */
+static size_t ring_bytes;  /* what they hold */
 static uint64_t dropped;
 static uint64_t swept_gen;
 
@@ -89,31 +89,29 @@ static jd_proc_t *find_proc(const jd_manager_t *m, pid_t pid)
         return NULL;
 }
 
-static ring_t *find_ring(pid_t pid)
+static ring_t *ring_of(const jd_proc_t *p)
 {
-        for (size_t i = 0; i < nrings; i++)
-                if (rings[i]->pid == pid)
-                        return rings[i];
-        return NULL;
+        return p->slot[JD_SLOT_HISTORY];
 }
 
-static void ring_free(ring_t *r)
+static void ring_drop(jd_proc_t *p)
 {
+        ring_t *r = p->slot[JD_SLOT_HISTORY];
+        if (r == NULL)
+                return;
+        ring_bytes -= sizeof(*r) + r->cap * sizeof(jd_sample_t);
+        nrings--;
         free(r->s);
         free(r);
+        p->slot[JD_SLOT_HISTORY] = NULL;
 }
 
-/* Forgets the rings of processes that left the table (or are hidden). */
+/* Forgets the rings of hidden processes (those that left are dropped at `gone`). */
 static void sweep(const jd_manager_t *m)
 {
-        for (size_t i = 0; i < nrings;) {
-                if (find_proc(m, rings[i]->pid) == NULL) {
-                        ring_free(rings[i]);
-                        rings[i] = rings[--nrings];
-                } else {
-                        i++;
-                }
-        }
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
+                if (!jd_proc_visible(p))
+                        ring_drop(p);
 }
 
 static const jd_sample_t *ring_at(const ring_t *r, uint32_t i)
@@ -135,6 +133,7 @@ static jd_sample_t *ring_push(ring_t *r)
                 for (uint32_t i = 0; i < r->len; i++)
                         s[i] = *ring_at(r, i);
                 free(r->s);
+                ring_bytes += (cap - r->cap) * sizeof(*s);
                 r->s = s;
                 r->cap = cap;
                 r->head = 0;
@@ -172,7 +171,7 @@ static void sample_of(const jd_manager_t *m, jd_sample_t *s, const json_t *st)
 
 /* ---- recording ----------------------------------------------------------------------- */
 
-void jd_history_record(const jd_proc_t *p)
+void jd_history_record(jd_proc_t *p)
 {
         if (p == NULL || p->stats == NULL)
                 return;
@@ -181,12 +180,7 @@ void jd_history_record(const jd_proc_t *p)
                 sweep(m);
                 swept_gen = m->cycle_gen;
         }
-        double start = json_number_value(json_object_get(p->info, "start_time"));
-        ring_t *r = find_ring(p->pid);
-        if (r != NULL && r->start_time != start) {
-                r->len = r->head = 0; /* the pid was reused */
-                r->start_time = start;
-        }
+        ring_t *r = ring_of(p);
         if (r == NULL) {
                 if (nrings == JD_HIST_PROCS) {
                         sweep(m);
@@ -198,9 +192,9 @@ void jd_history_record(const jd_proc_t *p)
                 r = calloc(1, sizeof(*r));
                 if (r == NULL)
                         return;
-                r->pid = p->pid;
-                r->start_time = start;
-                rings[nrings++] = r;
+                p->slot[JD_SLOT_HISTORY] = r;
+                nrings++;
+                ring_bytes += sizeof(*r);
         }
         jd_sample_t *s = ring_push(r);
         if (s != NULL)
@@ -213,7 +207,13 @@ static void on_polled(jd_manager_t *m, jd_proc_t *p)
         jd_history_record(p);
 }
 
-static jd_observer_t observer = {.polled = on_polled};
+static void on_gone(jd_manager_t *m, jd_proc_t *p)
+{
+        (void)m;
+        ring_drop(p);
+}
+
+static jd_observer_t observer = {.polled = on_polled, .gone = on_gone};
 
 void jd_history_start(jd_manager_t *m)
 {
@@ -223,17 +223,13 @@ void jd_history_start(jd_manager_t *m)
 void jd_history_stop(jd_manager_t *m)
 {
         jd_manager_unsubscribe(m, &observer);
-        for (size_t i = 0; i < nrings; i++)
-                ring_free(rings[i]);
-        nrings = 0;
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
+                ring_drop(p);
 }
 
 size_t jd_history_bytes(void)
 {
-        size_t n = 0;
-        for (size_t i = 0; i < nrings; i++)
-                n += sizeof(ring_t) + rings[i]->cap * sizeof(jd_sample_t);
-        return n;
+        return ring_bytes;
 }
 
 size_t jd_history_rings(void)
@@ -241,9 +237,9 @@ size_t jd_history_rings(void)
         return nrings;
 }
 
-const jd_sample_t *jd_history_sample_before(pid_t pid, double t)
+const jd_sample_t *jd_history_sample_before(const jd_proc_t *p, double t)
 {
-        const ring_t *r = find_ring(pid);
+        const ring_t *r = ring_of(p);
         const jd_sample_t *best = NULL;
         for (uint32_t i = 0; r != NULL && i < r->len; i++) {
                 const jd_sample_t *s = ring_at(r, i);
@@ -316,8 +312,8 @@ static json_t *base_doc(const jd_manager_t *m)
 json_t *jd_history_pid_json(const jd_manager_t *m, pid_t pid)
 {
         jd_proc_t *p = find_proc(m, pid);
-        ring_t *r = find_ring(pid);
-        if (p == NULL || r == NULL)
+        ring_t *r = p != NULL ? ring_of(p) : NULL;
+        if (r == NULL)
                 return NULL;
         json_t *o = base_doc(m);
         json_object_set_new(o, "pid", json_integer(pid));
@@ -366,10 +362,9 @@ json_t *jd_history_group_json(const jd_manager_t *m, const char *by, const char 
         bool by_unit = strcmp(by, "unit") == 0;
         size_t n = 0;
         json_t *pids = json_array();
-        for (size_t i = 0; i < nrings; i++) {
-                jd_proc_t *p = find_proc(m, rings[i]->pid);
-                if (p != NULL && in_group(p, by_unit, key)) {
-                        n += rings[i]->len;
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
+                if (jd_proc_visible(p) && ring_of(p) != NULL && in_group(p, by_unit, key)) {
+                        n += ring_of(p)->len;
                         json_array_append_new(pids, json_integer(p->pid));
                 }
         }
@@ -383,12 +378,12 @@ json_t *jd_history_group_json(const jd_manager_t *m, const char *by, const char 
                 return NULL;
         }
         size_t k = 0;
-        for (size_t i = 0; i < nrings; i++) {
-                jd_proc_t *p = find_proc(m, rings[i]->pid);
-                if (p == NULL || !in_group(p, by_unit, key))
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
+                const ring_t *r = ring_of(p);
+                if (!jd_proc_visible(p) || r == NULL || !in_group(p, by_unit, key))
                         continue;
-                for (uint32_t j = 0; j < rings[i]->len; j++) {
-                        e[k].s = ring_at(rings[i], j);
+                for (uint32_t j = 0; j < r->len; j++) {
+                        e[k].s = ring_at(r, j);
                         e[k].gen = e[k].s->gen;
                         k++;
                 }

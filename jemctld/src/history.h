@@ -37,13 +37,15 @@ typedef struct jd_sample {
         uint64_t dirty, muzzy; /* bytes in dirty / muzzy pages, all arenas */
 } jd_sample_t;
 
-/* Records p's latest stats (p->stats, p->info) as a sample.  Called by the poller when a
- * stats poll succeeded; may allocate (a failure drops the sample).  Also forgets the rings
- * of processes no longer in the table, once per poll cycle. */
-void jd_history_record(const jd_proc_t *p);
+/* Records p's latest stats (p->stats, p->info) as a sample in p's ring (its record's
+ * JD_SLOT_HISTORY, made on the first sample).  Called when a stats poll succeeded; may
+ * allocate (a failure drops the sample).  Also forgets the rings of hidden processes, once
+ * per poll cycle; a record's ring goes with the record (`gone`). */
+void jd_history_record(jd_proc_t *p);
 
 /* jd_history_start: records a sample at every successful poll of m's processes from now
- * on (an observer of m).  jd_history_stop: no more, and frees every ring. */
+ * on, and drops a process's ring when its record goes (an observer of m).
+ * jd_history_stop: no more, and frees every ring still hung off m's records. */
 void jd_history_start(jd_manager_t *m);
 void jd_history_stop(jd_manager_t *m);
 
@@ -52,10 +54,10 @@ size_t jd_history_bytes(void);
 size_t jd_history_rings(void);
 uint64_t jd_history_dropped(void);
 
-/* The newest sample of pid taken at or before wall-clock time t (Unix seconds), or NULL
+/* The newest sample of p taken at or before wall-clock time t (Unix seconds), or NULL
  * if its ring does not reach back that far (or it has none).  Valid until the next
  * jd_history_record.  For the growth capture policy (policy.c).  Does not allocate. */
-const jd_sample_t *jd_history_sample_before(pid_t pid, double t);
+const jd_sample_t *jd_history_sample_before(const jd_proc_t *p, double t);
 
 /* GET /api/v1/history: for one pid (`pid`), or the sum over the processes whose comm or
  * unit is `key` (`by` = "comm" or "unit").  Returns a new object, or NULL if nothing

@@ -256,7 +256,7 @@ bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char 
         if (pd->op.store) { /* POST .../profile {"store": true}: into the profile store */
                 json_decref(args);
                 free(pd);
-                if (jd_store_capture(pid, uid, "manual", jd_store_http_cb, req) != 0)
+                if (jd_store_capture(m, pid, uid, "manual", jd_store_http_cb, req) != 0)
                         reply_error(req, 500, "Internal Server Error", "internal",
                                     "cannot start the capture (out of memory)");
                 return true;

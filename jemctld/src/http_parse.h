@@ -4,7 +4,7 @@
  * body of a write and its arguments, the Content-Type, Origin and Host headers, and the
  * query strings of every endpoint.  Each function takes bytes (or a parsed query) and
  * gives a parsed request or a reason, without the event loop or the process table, so
- * that tests/fuzz/fuzz_http.c can drive them all.  The handlers (http.c, http_ops.c,
+ * that tests/fuzz/fuzz_http.c can drive them all.  The handlers (prom.c, http_ops.c,
  * host.c, select.c, pprof_http.c, store_http.c, web.c) answer with what they return.
  */
 #ifndef JEMCTLD_HTTP_PARSE_H

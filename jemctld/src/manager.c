@@ -255,7 +255,7 @@ static void stop_all(jd_manager_t *m, struct event **sigs)
         jd_poll_shutdown(m);
         jd_history_stop(m);
         jd_policy_stop(m);
-        jd_store_stop();
+        jd_store_stop(m);
         jd_config_free();
         jd_http_stop();
         jd_allow_host_free();

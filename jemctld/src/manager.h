@@ -34,6 +34,13 @@ typedef struct jd_opts {
 
 struct jd_job;
 
+/* The modules that keep state per process, each in its slot of a record (jd_proc_t.slot):
+ * the history's ring (history.c), the capture policies' state (policy.c), the captures in
+ * flight (store.c) and the memory governor's cgroup and purge state (governor.c).  A
+ * reused pid is a new record, so a slot always belongs to one process: no module checks
+ * for reuse on its own. */
+enum jd_slot { JD_SLOT_HISTORY, JD_SLOT_POLICY, JD_SLOT_STORE, JD_SLOT_GOVERNOR, JD_NSLOTS };
+
 /* One process known by its socket. */
 typedef struct jd_proc {
         pid_t pid;
@@ -55,17 +62,12 @@ typedef struct jd_proc {
         bool announced;   /* the observers were told it appeared (trusted, info known) */
         double added_at;  /* monotonic time it was found */
         struct event *exit_ev; /* its pidfd becomes readable when it exits (watch.c) */
-        char *labels; /* "{pid=...}" of /metrics, built once from info (http.c); freed
+        char *labels; /* "{pid=...}" of /metrics, built once from info (prom.c); freed
                        * and reset to NULL wherever info changes */
         struct jd_job *job; /* in flight, or NULL */
-        /* The memory governor (governor.c): the process's own memory cgroup directory
-         * (NULL until read, or none), its cgroup version, when it was read and when the
-         * process was last told to purge (monotonic, 0 never); a purge in flight; a
-         * failed purge already logged. */
-        char *memcg;
-        int memcg_version;
-        double memcg_read, gov_last;
-        bool gov_busy, gov_failed;
+        /* What the modules keep of this process, one slot each (enum jd_slot), NULL until
+         * a module hangs something there; each frees its own at `gone`. */
+        void *slot[JD_NSLOTS];
         struct jd_proc *next;
 } jd_proc_t;
 
@@ -162,6 +164,9 @@ bool jd_proc_visible(const jd_proc_t *p);
  * poll p at once, outside the cycle, if a connection slot is free and p is not being
  * polled; false if not started (p may have been removed). */
 jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid);
+/* The record of (pid, start), or NULL if that process left the table (e.g. when an answer
+ * comes back: a reused pid is another record). */
+jd_proc_t *jd_proc_find_key(const jd_manager_t *m, pid_t pid, unsigned long long start);
 jd_proc_t *jd_proc_add(jd_manager_t *m, pid_t pid);
 void jd_proc_forget(jd_manager_t *m, pid_t pid, const char *name);
 void jd_proc_gone(jd_proc_t *p);

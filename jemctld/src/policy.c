@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy: the capture policies (policy.h) and the parsing of the store's and the
- * policies' options.  Owns a little state per process: when it was first seen, when a
- * policy last captured it, whether sampling was switched on.
+ * policies' options.  Owns a little state per process, hung off its record (the
+ * JD_SLOT_POLICY slot, freed when the record goes): when it was first seen, when a policy
+ * last captured it, whether sampling was switched on.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,16 +23,10 @@ static jd_manager_t *mgr;
 jd_policy_opts_t jd_policy_opt = {.cooldown = JD_POLICY_COOLDOWN};
 
 typedef struct pstate {
-        pid_t pid;
-        long long start;
         double first_seen;   /* wall clock */
         double last_capture; /* wall clock of the last capture started by a policy */
         bool sampling_sent;
-        struct pstate *next;
 } pstate_t;
-
-static pstate_t *states;
-static uint64_t pruned_gen;
 
 /* ---- parsing ------------------------------------------------------------------------ */
 
@@ -184,47 +179,19 @@ int jd_policy_option(const char *name, const char *arg, const char *where)
 
 /* ---- per-process state -------------------------------------------------------------- */
 
-static void prune(const jd_manager_t *m)
+/* p's state, made when first asked for; NULL if out of memory. */
+static pstate_t *state_of(jd_proc_t *p)
 {
-        if (pruned_gen == m->cycle_gen)
-                return;
-        pruned_gen = m->cycle_gen;
-        for (pstate_t **pp = &states; *pp != NULL;) {
-                pstate_t *s = *pp;
-                if (jd_proc_find(m, s->pid) == NULL) {
-                        *pp = s->next;
-                        free(s);
-                } else {
-                        pp = &s->next;
-                }
-        }
-}
-
-static pstate_t *state_of(const jd_proc_t *p)
-{
-        long long start = jd_store_proc_start(p->pid);
-        for (pstate_t *s = states; s != NULL; s = s->next) {
-                if (s->pid != p->pid)
-                        continue;
-                if (s->start == start)
-                        return s;
-                /* The pid was reused: a new process. */
-                s->start = start;
-                s->first_seen = jd_wall();
-                s->last_capture = jd_store_last_capture(p->pid, start);
-                s->sampling_sent = false;
+        pstate_t *s = p->slot[JD_SLOT_POLICY];
+        if (s != NULL)
                 return s;
-        }
-        pstate_t *s = calloc(1, sizeof(*s));
+        s = calloc(1, sizeof(*s));
         if (s == NULL)
                 return NULL;
-        s->pid = p->pid;
-        s->start = start;
         s->first_seen = jd_wall();
         /* After a restart, the store remembers the last capture: the cooldown holds. */
-        s->last_capture = jd_store_last_capture(p->pid, start);
-        s->next = states;
-        states = s;
+        s->last_capture = jd_store_last_capture(p->pid, jd_store_proc_start(p->m, p->pid));
+        p->slot[JD_SLOT_POLICY] = s;
         return s;
 }
 
@@ -234,7 +201,14 @@ static void on_polled(jd_manager_t *m, jd_proc_t *p)
         jd_policy_check(p);
 }
 
-static jd_observer_t observer = {.polled = on_polled};
+static void on_gone(jd_manager_t *m, jd_proc_t *p)
+{
+        (void)m;
+        free(p->slot[JD_SLOT_POLICY]);
+        p->slot[JD_SLOT_POLICY] = NULL;
+}
+
+static jd_observer_t observer = {.polled = on_polled, .gone = on_gone};
 
 void jd_policy_start(jd_manager_t *m)
 {
@@ -245,11 +219,8 @@ void jd_policy_start(jd_manager_t *m)
 void jd_policy_stop(jd_manager_t *m)
 {
         jd_manager_unsubscribe(m, &observer);
-        while (states != NULL) {
-                pstate_t *s = states;
-                states = s->next;
-                free(s);
-        }
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
+                on_gone(m, p);
 }
 
 /* ---- evaluation --------------------------------------------------------------------- */
@@ -318,7 +289,7 @@ static const char *reason_for(const jd_proc_t *p, const pstate_t *s, double now)
         if (po->resident_above > 0 && resident > po->resident_above)
                 return "resident";
         if (po->growth_pct > 0) {
-                const jd_sample_t *old = jd_history_sample_before(p->pid, now - po->growth_window);
+                const jd_sample_t *old = jd_history_sample_before(p, now - po->growth_window);
                 if (old != NULL && old->resident > 0 &&
                     (double)resident >= (double)old->resident * (1.0 + po->growth_pct / 100.0))
                         return "growth";
@@ -337,7 +308,6 @@ void jd_policy_check(jd_proc_t *p)
         bool any = po->resident_above > 0 || po->growth_pct > 0 || po->every > 0;
         if (!any && !po->enable_sampling && po->prof_auto_lg == 0)
                 return;
-        prune(p->m);
         if (!jd_proc_visible(p) || p->info == NULL || !matches(p))
                 return;
         pstate_t *s = state_of(p);
@@ -352,7 +322,7 @@ void jd_policy_check(jd_proc_t *p)
                 json_decref(args);
         }
         double now = jd_wall();
-        if (!any || jd_store_busy(p->pid) ||
+        if (!any || jd_store_busy(p) ||
             (s->last_capture > 0 && now - s->last_capture < po->cooldown))
                 return;
         const char *reason = reason_for(p, s, now);
@@ -360,5 +330,5 @@ void jd_policy_check(jd_proc_t *p)
                 return;
         s->last_capture = now;
         jd_log("pid %d: capture policy \"%s\" fires", (int)p->pid, reason);
-        jd_store_capture(p->pid, JD_CALL_ANY_UID, reason, on_captured, NULL);
+        jd_store_capture(p->m, p->pid, JD_CALL_ANY_UID, reason, on_captured, NULL);
 }

@@ -53,6 +53,12 @@ jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid)
         return find(m, pid);
 }
 
+jd_proc_t *jd_proc_find_key(const jd_manager_t *m, pid_t pid, unsigned long long start)
+{
+        jd_proc_t *p = find(m, pid);
+        return p != NULL && p->start == start ? p : NULL;
+}
+
 bool jd_proc_visible(const jd_proc_t *p)
 {
         return !p->untrusted;

@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * prom: Prometheus families of /metrics beyond http.c's per-process byte gauges.
+ * prom: `/metrics`, the Prometheus text exposition format (prom.c owns all of it).
  */
 #ifndef JEMCTLD_PROM_H
 #define JEMCTLD_PROM_H
 
-#include <event2/buffer.h>
+#include <stdbool.h>
+
+#include <event2/http.h>
 
 #include "manager.h"
 
-/* Appends the families to b (text format 0.0.4): those of every process, or of `one`
- * alone (and then none of the daemon's own).  Reads /proc/self; allocates. */
-void jd_prom_more(const jd_manager_t *m, struct evbuffer *b, const jd_proc_t *one);
-
-/* The label set {pid, comm, cgroup[, unit]} of p, escaped (http.c). */
-void jd_prom_labels(struct evbuffer *b, const jd_proc_t *p);
+/* GET or HEAD /metrics[?pid=N]: every process's series and the daemon's own, or one
+ * process's only (400 for a bad query, 404 for a pid this daemon does not know, 405 for
+ * other methods).  False if path is not /metrics (nothing answered).  Reads /proc/self;
+ * allocates. */
+bool jd_prom_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 #endif

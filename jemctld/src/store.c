@@ -2,9 +2,10 @@
 /*
  * store: the profile store (store.h has the layout and the promises).  Owns the table of
  * stored profiles, the captures in flight, the files under the store directory and the
- * jemctld_profile_* counters.  Every file is reached through a directory descriptor and
- * a name this module made (digits, a UTC time, a reason): nothing from a client becomes
- * a path.
+ * jemctld_profile_* counters.  A capture in flight is listed on its process's record (the
+ * JD_SLOT_STORE slot: the record's captures, unlisted when the record goes).  Every file
+ * is reached through a directory descriptor and a name this module made (digits, a UTC
+ * time, a reason): nothing from a client becomes a path.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -25,8 +26,6 @@
 #include "manager.h"
 #include "store.h"
 
-/* The manager this module serves (set by jd_store_start). */
-static jd_manager_t *mgr;
 
 jd_store_opts_t jd_store_opt = {
         .max_per_proc = JD_STORE_MAX_PER_PROC,
@@ -51,10 +50,9 @@ typedef struct capture {
         jd_profile_t meta;       /* what is known of the process when the capture starts */
         jd_store_result_t early; /* a failure found before any call: reported later */
         char msg[512];
-        struct capture *next;
+        jd_proc_t *proc;      /* the record it is listed on, NULL if none (or gone) */
+        struct capture *next; /* on proc's list */
 } capture_t;
-
-static capture_t *inflight;
 
 static const char *const result_names[JD_STORE_NRESULTS] = {
         "ok",       "busy",      "denied",   "gone",     "timeout",     "target_failed",
@@ -90,13 +88,47 @@ double jd_store_last_capture(pid_t pid, long long start)
         return t;
 }
 
-bool jd_store_busy(pid_t pid)
+bool jd_store_busy(const jd_proc_t *p)
 {
-        for (capture_t *c = inflight; c != NULL; c = c->next)
-                if (c->pid == pid)
-                        return true;
-        return false;
+        return p != NULL && p->slot[JD_SLOT_STORE] != NULL;
 }
+
+/* c listed on p's record (p may be NULL: a pid not in the table). */
+static void capture_link(capture_t *c, jd_proc_t *p)
+{
+        c->proc = p;
+        if (p == NULL)
+                return;
+        c->next = p->slot[JD_SLOT_STORE];
+        p->slot[JD_SLOT_STORE] = c;
+}
+
+static void capture_unlink(capture_t *c)
+{
+        if (c->proc == NULL)
+                return;
+        for (capture_t **pp = (capture_t **)&c->proc->slot[JD_SLOT_STORE]; *pp != NULL;
+             pp = &(*pp)->next)
+                if (*pp == c) {
+                        *pp = c->next;
+                        break;
+                }
+        c->proc = NULL;
+}
+
+/* p's record goes: its captures go on, listed nowhere. */
+static void on_gone(jd_manager_t *m, jd_proc_t *p)
+{
+        (void)m;
+        for (capture_t *c = p->slot[JD_SLOT_STORE], *next; c != NULL; c = next) {
+                next = c->next;
+                c->proc = NULL;
+                c->next = NULL;
+        }
+        p->slot[JD_SLOT_STORE] = NULL;
+}
+
+static jd_observer_t observer = {.gone = on_gone};
 
 /* Inserts pf in time order (a capture is the newest: appended). */
 static void table_add(jd_profile_t *pf)
@@ -495,11 +527,7 @@ static jd_store_result_t store_files(jd_profile_t *pf, int src, char *msg, size_
 
 static void capture_end(capture_t *c, jd_store_result_t r, const jd_profile_t *pf)
 {
-        for (capture_t **pp = &inflight; *pp != NULL; pp = &(*pp)->next)
-                if (*pp == c) {
-                        *pp = c->next;
-                        break;
-                }
+        capture_unlink(c);
         captures[r]++;
         if (r == JD_STORE_OK) {
                 jd_log("profile of pid %d (%s, %s) stored: %s, %" PRIu64 " bytes", (int)c->pid,
@@ -631,14 +659,15 @@ static void on_early(evutil_socket_t fd, short what, void *arg)
         capture_end(c, c->early, NULL);
 }
 
-long long jd_store_proc_start(pid_t pid)
+long long jd_store_proc_start(const jd_manager_t *mgr, pid_t pid)
 {
         jd_proc_t *p = jd_proc_find(mgr, pid);
         json_t *t = p != NULL ? json_object_get(p->info, "start_time") : NULL;
         return json_is_number(t) ? (long long)json_number_value(t) : 0;
 }
 
-int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t cb, void *arg)
+int jd_store_capture(jd_manager_t *mgr, pid_t pid, uid_t as_uid, const char *reason,
+                     jd_store_cb_t cb, void *arg)
 {
         capture_t *c = calloc(1, sizeof(*c));
         if (c == NULL)
@@ -651,7 +680,7 @@ int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t 
         jd_profile_t *m = &c->meta;
         m->pid = pid;
         m->uid = (uid_t)-1;
-        m->start = jd_store_proc_start(pid);
+        m->start = jd_store_proc_start(mgr, pid);
         snprintf(m->reason, sizeof(m->reason), "%s", c->reason);
         jd_proc_t *p = jd_proc_find(mgr, pid);
         if (p != NULL) {
@@ -666,9 +695,8 @@ int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t 
                 if (json_is_integer(juid))
                         m->uid = (uid_t)json_integer_value(juid);
         }
-        bool busy = jd_store_busy(pid);
-        c->next = inflight;
-        inflight = c;
+        bool busy = jd_store_busy(p);
+        capture_link(c, p);
         if (busy) {
                 c->early = JD_STORE_BUSY;
                 snprintf(c->msg, sizeof(c->msg), "pid %d: a capture is already in progress",
@@ -687,7 +715,7 @@ int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t 
         }
         struct timeval tv = {0, 0};
         if (event_base_once(mgr->base, -1, EV_TIMEOUT, on_early, c, &tv) != 0) {
-                inflight = c->next;
+                capture_unlink(c);
                 free(c);
                 return -ENOMEM;
         }
@@ -792,7 +820,7 @@ static void default_dir(void)
 
 int jd_store_start(jd_manager_t *m)
 {
-        mgr = m;
+        jd_manager_subscribe(m, &observer); /* to unlist the captures of a record gone */
         /* A file size limit (RLIMIT_FSIZE) must be an error of write(2), EFBIG, not a
          * signal that kills the daemon. */
         signal(SIGXFSZ, SIG_IGN);
@@ -830,8 +858,11 @@ int jd_store_start(jd_manager_t *m)
         return 0;
 }
 
-void jd_store_stop(void)
+void jd_store_stop(jd_manager_t *m)
 {
+        jd_manager_unsubscribe(m, &observer);
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
+                on_gone(m, p);
         while (profiles != NULL) {
                 jd_profile_t *p = profiles;
                 profiles = p->next;

@@ -104,15 +104,16 @@ typedef void (*jd_store_cb_t)(jd_store_result_t r, const jd_profile_t *pf, const
  * the daemon still runs, captures then fail with JD_STORE_UNAVAILABLE. */
 int jd_store_start(jd_manager_t *m);
 /* Frees the table (at exit); captures in flight were ended by jd_call_shutdown. */
-void jd_store_stop(void);
+void jd_store_stop(jd_manager_t *m);
 
-/* Captures a heap profile of pid into the store, for as_uid (JD_CALL_ANY_UID for the
- * policies), with reason (lowercase letters).  The callback runs exactly once, later.
- * Returns 0, or -ENOMEM (nothing is called back).  Allocates. */
-int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t cb, void *arg);
+/* Captures a heap profile of pid (a process of m's table) into the store, for as_uid
+ * (JD_CALL_ANY_UID for the policies), with reason (lowercase letters).  The callback runs
+ * exactly once, later.  Returns 0, or -ENOMEM (nothing is called back).  Allocates. */
+int jd_store_capture(jd_manager_t *m, pid_t pid, uid_t as_uid, const char *reason,
+                     jd_store_cb_t cb, void *arg);
 
-/* Whether a capture of pid is in flight. */
-bool jd_store_busy(pid_t pid);
+/* Whether a capture of p's process is in flight (listed on its record); false for NULL. */
+bool jd_store_busy(const jd_proc_t *p);
 
 /* The profiles, oldest first; jd_store_find: by id, or NULL. */
 const jd_profile_t *jd_store_list(void);
@@ -136,6 +137,6 @@ int jd_store_delete(const jd_profile_t *pf);
 void jd_store_metrics(struct evbuffer *b);
 
 /* A process's start time (Unix seconds) from its `info`, or 0 if unknown. */
-long long jd_store_proc_start(pid_t pid);
+long long jd_store_proc_start(const jd_manager_t *m, pid_t pid);
 
 #endif

@@ -12,7 +12,7 @@
  * The target is this server as the client addressed it (its Host header, which the Host
  * check has already accepted), so a scraper configured with the discovery URL reaches each
  * process's heap profile (pprof_http.c) with no relabelling; a Prometheus job relabels
- * __metrics_path__ to /metrics to get each process's series alone (http.c).  unit is
+ * __metrics_path__ to /metrics to get each process's series alone (prom.c).  unit is
  * left out for a process outside any systemd unit; service_name (what Pyroscope names a
  * profile's application) is the unit, else the comm.
  */

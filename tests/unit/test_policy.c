@@ -41,13 +41,16 @@ bool jd_proc_visible(const jd_proc_t *p)
 {
         return !p->untrusted;
 }
+static jd_observer_t *observer; /* policy.c's */
 void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o)
 {
-        (void)m, (void)o;
+        (void)m;
+        observer = o;
 }
 void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o)
 {
         (void)m, (void)o;
+        observer = NULL;
 }
 jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid)
 {
@@ -68,9 +71,9 @@ const char *jd_proc_unit(const jd_proc_t *p, char *buf, size_t cap)
         snprintf(buf, cap, "%s", u);
         return buf;
 }
-const jd_sample_t *jd_history_sample_before(pid_t pid, double t)
+const jd_sample_t *jd_history_sample_before(const jd_proc_t *p, double t)
 {
-        (void)pid;
+        (void)p;
         old_at = t;
         return have_old ? &old_sample : NULL;
 }
@@ -83,16 +86,17 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
                 nsampling++;
         return NULL;
 }
-int jd_store_capture(pid_t pid, uid_t as_uid, const char *reason, jd_store_cb_t cb, void *arg)
+int jd_store_capture(jd_manager_t *m, pid_t pid, uid_t as_uid, const char *reason,
+                     jd_store_cb_t cb, void *arg)
 {
-        (void)pid, (void)as_uid, (void)cb, (void)arg;
+        (void)m, (void)pid, (void)as_uid, (void)cb, (void)arg;
         ncaptures++;
         snprintf(last_reason, sizeof(last_reason), "%s", reason);
         return 0;
 }
-bool jd_store_busy(pid_t pid)
+bool jd_store_busy(const jd_proc_t *p)
 {
-        (void)pid;
+        (void)p;
         return busy;
 }
 double jd_store_last_capture(pid_t pid, long long start)
@@ -100,9 +104,9 @@ double jd_store_last_capture(pid_t pid, long long start)
         (void)pid, (void)start;
         return 0;
 }
-long long jd_store_proc_start(pid_t pid)
+long long jd_store_proc_start(const jd_manager_t *m, pid_t pid)
 {
-        jd_proc_t *p = jd_proc_find(&jd, pid);
+        jd_proc_t *p = jd_proc_find(m, pid);
         return p != NULL ? (long long)json_integer_value(json_object_get(p->info, "start_time"))
                          : 0;
 }
@@ -120,15 +124,25 @@ static jd_proc_t *proc(pid_t pid, const char *comm, const char *unit, json_int_t
         return p;
 }
 
+/* p leaves the table: the observer told, as poll.c does, then freed. */
+static void drop(jd_proc_t *p)
+{
+        for (jd_proc_t **pp = &jd.procs; *pp != NULL; pp = &(*pp)->next)
+                if (*pp == p) {
+                        *pp = p->next;
+                        break;
+                }
+        if (observer != NULL && observer->gone != NULL)
+                observer->gone(&jd, p);
+        json_decref(p->info);
+        json_decref(p->stats);
+        free(p);
+}
+
 static void reset(void)
 {
-        while (jd.procs != NULL) {
-                jd_proc_t *p = jd.procs;
-                jd.procs = p->next;
-                json_decref(p->info);
-                json_decref(p->stats);
-                free(p);
-        }
+        while (jd.procs != NULL)
+                drop(jd.procs);
         jd.cycle_gen++;
         jd_policy_stop(&jd);
         jd_policy_start(&jd);
@@ -318,7 +332,11 @@ static void test_sampling_once(void)
         }
         EXPECT_EQ(nsampling, 1);
         EXPECT_EQ(ncaptures, 0);
-        /* The pid reused by a new process (another start time): switched on again. */
+        /* The pid reused by a new process (another start time, so a new record): switched
+         * on again. */
+        drop(a);
+        a = proc(18, "redis", NULL, 1);
+        a->start = 99999;
         json_object_set_new(a->info, "start_time", json_integer(99999));
         jd_policy_check(a);
         EXPECT_EQ(nsampling, 2);
