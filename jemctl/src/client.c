@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jcl/answer.h>
+#include <jcl/recv.h>
 #include <jcl/sock.h>
 
 #include "jemctl.h"
@@ -267,30 +268,9 @@ static int recv_with_fd(int fd, char *buf, size_t n, double deadline, int *ret_f
                         size_t *got)
 {
         for (;;) {
-                union {
-                        char buf[CMSG_SPACE(4 * sizeof(int))];
-                        struct cmsghdr align;
-                } ctl;
-                struct iovec iov = {buf, n};
-                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
-                                    .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
-                ssize_t r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+                bool extra = false; /* closed by jcl_recv: only the first one counts */
+                ssize_t r = jcl_recv(fd, buf, n, 0, ret_fd, &extra);
                 if (r > 0) {
-                        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-                             cm = CMSG_NXTHDR(&mh, cm)) {
-                                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                                        continue;
-                                size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                                for (size_t i = 0; i < nfd; i++) {
-                                        int pfd;
-                                        memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int),
-                                               sizeof(int));
-                                        if (*ret_fd < 0)
-                                                *ret_fd = pfd;
-                                        else
-                                                close(pfd);
-                                }
-                        }
                         *got = (size_t)r;
                         return 0;
                 }

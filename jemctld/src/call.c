@@ -23,6 +23,7 @@
 
 #include <jcl/answer.h>
 #include <jcl/blob.h>
+#include <jcl/recv.h>
 
 #include "call.h"
 #include "connect.h"
@@ -180,28 +181,6 @@ static void take_answer(jd_call_t *c)
         finish(c);
 }
 
-/* Takes the descriptors of one message: at most one per call. */
-static bool take_fds(jd_call_t *c, struct msghdr *mh)
-{
-        bool ok = (mh->msg_flags & MSG_CTRUNC) == 0;
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                        continue;
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int fds[4];
-                memcpy(fds, CMSG_DATA(cm), (n < 4 ? n : 4) * sizeof(int));
-                for (size_t i = 0; i < n && i < 4; i++) {
-                        if (c->fd < 0 && ok)
-                                c->fd = fds[i];
-                        else {
-                                close(fds[i]);
-                                ok = false;
-                        }
-                }
-        }
-        return ok;
-}
-
 static void on_readable(jd_call_t *c)
 {
         for (;;) {
@@ -214,16 +193,8 @@ static void on_readable(jd_call_t *c)
                         dst = c->in + c->in_got;
                         want = c->in_len - c->in_got;
                 }
-                union {
-                        struct cmsghdr align;
-                        char buf[CMSG_SPACE(4 * sizeof(int))];
-                } ctl;
-                struct iovec iov = {dst, want};
-                struct msghdr mh = {.msg_iov = &iov,
-                                    .msg_iovlen = 1,
-                                    .msg_control = ctl.buf,
-                                    .msg_controllen = sizeof(ctl.buf)};
-                ssize_t n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+                bool extra = false; /* a second descriptor (jcl_recv) */
+                ssize_t n = jcl_recv(c->sock, dst, want, MSG_DONTWAIT, &c->fd, &extra);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return;
                 if (n < 0) {
@@ -231,7 +202,7 @@ static void on_readable(jd_call_t *c)
                              (int)c->pid, strerror(errno));
                         return;
                 }
-                if (n > 0 && !take_fds(c, &mh)) {
+                if (n > 0 && extra) {
                         fail(c, JD_CALL_BAD_ANSWER, NULL,
                              "pid %d: malformed answer: more than one descriptor", (int)c->pid);
                         return;

@@ -9,6 +9,7 @@
  * errors, integers past 2^63, and every malformed envelope.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <jcl/answer.h>
+#include <jcl/recv.h>
 #include <jcl/sock.h>
 
 #include "../common/check.h"
@@ -195,6 +197,62 @@ static void test_answers(void)
         }
 }
 
+/* Sends "x" with the descriptors fds[0..n) over s. */
+static void send_fds(int s, const int *fds, size_t n)
+{
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+        } ctl;
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (n > 0) {
+                mh.msg_control = ctl.buf;
+                mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+                memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+        }
+        EXPECT(sendmsg(s, &mh, 0) == 1);
+}
+
+static void test_recv(void)
+{
+        int sv[2], p[2];
+        EXPECT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        EXPECT(pipe(p) == 0);
+        char buf[8];
+        int got = -1;
+        bool extra = false;
+        send_fds(sv[0], p, 1); /* one: taken */
+        EXPECT(jcl_recv(sv[1], buf, sizeof(buf), 0, &got, &extra) == 1);
+        EXPECT(got >= 0 && !extra);
+        EXPECT((fcntl(got, F_GETFD) & FD_CLOEXEC) != 0);
+        send_fds(sv[0], p, 1); /* another while one is held: closed, said */
+        int held = got;
+        EXPECT(jcl_recv(sv[1], buf, sizeof(buf), 0, &got, &extra) == 1);
+        EXPECT(got == held && extra);
+        close(got);
+        got = -1;
+        extra = false;
+        send_fds(sv[0], p, 2); /* two at once: the first kept, the other closed */
+        EXPECT(jcl_recv(sv[1], buf, sizeof(buf), 0, &got, &extra) == 1);
+        EXPECT(got >= 0 && extra);
+        close(got);
+        got = -1;
+        extra = false;
+        send_fds(sv[0], NULL, 0); /* none */
+        EXPECT(jcl_recv(sv[1], buf, sizeof(buf), 0, &got, &extra) == 1);
+        EXPECT(got == -1 && !extra);
+        close(sv[0]);
+        close(sv[1]);
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void)
 {
         const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -208,6 +266,7 @@ int main(void)
         check_run("unit/jcl/other-listener", test_other_listener);
         check_run("unit/jcl/owner-and-names", test_owner_and_names);
         check_run("unit/jcl/answers", test_answers);
+        check_run("unit/jcl/recv", test_recv);
         rmdir(dir);
         return check_finish();
 }
