@@ -162,3 +162,38 @@ int jcl_connect(const char *dir, const char *name, pid_t pid, bool nonblock,
         }
         return fd;
 }
+
+static int rank(enum jcl_fail f)
+{
+        switch (f) {
+        case JCL_BUSY:
+                return 4;
+        case JCL_ERROR:
+                return 3;
+        case JCL_UNTRUSTED:
+                return 2;
+        default:
+                return 1;
+        }
+}
+
+int jcl_connect_first(const char *dir, char (*names)[JCL_NAME_MAX], size_t n, pid_t pid,
+                      bool nonblock, size_t *which, enum jcl_fail *fail, jcl_peer_t *peer)
+{
+        *which = 0;
+        *fail = JCL_GONE;
+        memset(peer, 0, sizeof(*peer));
+        for (size_t i = 0; i < n; i++) {
+                enum jcl_fail f;
+                jcl_peer_t pr;
+                int fd = jcl_connect(dir, names[i], pid, nonblock, &f, &pr);
+                if (fd >= 0 || i == 0 || rank(f) > rank(*fail)) {
+                        *which = i;
+                        *fail = f;
+                        *peer = pr;
+                }
+                if (fd >= 0)
+                        return fd;
+        }
+        return -1;
+}

@@ -4,7 +4,6 @@
  * proto codec, framed, sent and answered under a deadline (--timeout, 5 s by default);
  * answers are parsed with jansson and checked before anything reads them.
  */
-#define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,31 +116,19 @@ static int connect_trusted(pid_t pid, const char *dir, char *path, size_t cap, b
         char names[JCL_ALT_MAX][JCL_NAME_MAX];
         size_t n = jcl_sock_names(dir, pid, names);
         double deadline = now_s() + jc_opt->timeout;
-        enum jcl_fail f = JCL_GONE, worst = JCL_GONE;
-        jcl_peer_t peer, shown;
-        memset(&shown, 0, sizeof(shown));
-        set_path(path, cap, dir, names[0]);
-        /* Every name once; again while one of them is busy (a full listen queue), so a
-         * squatter that never accepts delays nobody. */
-        for (bool busy = true; busy;) {
-                busy = false;
-                for (size_t i = 0; i < n; i++) {
-                        int fd = jcl_connect(dir, names[i], pid, true, &f, &peer);
-                        if (fd >= 0) {
-                                set_path(path, cap, dir, names[i]);
-                                return fd;
-                        }
-                        busy |= f == JCL_BUSY;
-                        if (i == 0 || (f != JCL_GONE && worst == JCL_GONE)) {
-                                worst = f;
-                                shown = peer;
-                                set_path(path, cap, dir, names[i]);
-                        }
-                }
-                if (busy && left_ms(deadline) == 0)
+        enum jcl_fail worst;
+        jcl_peer_t shown;
+        size_t i;
+        /* Every name once; again while the most telling failure is a busy one (a full
+         * listen queue), so a squatter that never accepts delays nobody. */
+        for (;;) {
+                int fd = jcl_connect_first(dir, names, n, pid, true, &i, &worst, &shown);
+                set_path(path, cap, dir, names[i]);
+                if (fd >= 0)
+                        return fd;
+                if (worst != JCL_BUSY || left_ms(deadline) == 0)
                         break;
-                if (busy)
-                        sleep_ms(20);
+                sleep_ms(20);
         }
         if (worst == JCL_UNTRUSTED) {
                 if (!quiet)

@@ -5,7 +5,6 @@
  * descriptor (SCM_RIGHTS), which only recvmsg sees.  Every call has its own deadline and
  * its own connection, so a hung target costs one descriptor until then and nothing else.
  */
-#define _GNU_SOURCE /* struct ucred, MSG_CMSG_CLOEXEC, F_GET_SEALS */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -298,14 +296,13 @@ static int connect_target(jd_call_t *c)
                          f == JCL_BUSY ? " (the process is busy)" : "", peer.why);
                 return -1;
         }
-        struct ucred cred = {.pid = c->pid, .uid = peer.uid, .gid = peer.gid};
-        c->res.target_uid = cred.uid;
-        if (c->as_uid != JD_CALL_ANY_UID && c->as_uid != 0 && c->as_uid != cred.uid) {
+        c->res.target_uid = peer.uid;
+        if (c->as_uid != JD_CALL_ANY_UID && c->as_uid != 0 && c->as_uid != peer.uid) {
                 c->res.status = JD_CALL_DENIED;
                 snprintf(c->msg, sizeof(c->msg),
                          "uid %u may not change pid %d (it runs as uid %u): only root and "
                          "its own user may",
-                         (unsigned)c->as_uid, (int)c->pid, (unsigned)cred.uid);
+                         (unsigned)c->as_uid, (int)c->pid, (unsigned)peer.uid);
                 return -1;
         }
         return 0;

@@ -12,20 +12,6 @@
 
 _Static_assert(sizeof(((jd_proc_t *)0)->sock) == JCL_NAME_MAX, "jd_proc_t.sock");
 
-static int rank(enum jcl_fail f)
-{
-        switch (f) {
-        case JCL_BUSY:
-                return 4;
-        case JCL_ERROR:
-                return 3;
-        case JCL_UNTRUSTED:
-                return 2;
-        default:
-                return 1;
-        }
-}
-
 int jd_connect_target(const char *dir, pid_t pid, const char *known, bool alts, char *name,
                       enum jcl_fail *fail, jcl_peer_t *peer)
 {
@@ -40,22 +26,9 @@ int jd_connect_target(const char *dir, pid_t pid, const char *known, bool alts, 
         } else {
                 n = jcl_sock_names(NULL, pid, names);
         }
-        *fail = JCL_GONE;
-        memset(peer, 0, sizeof(*peer));
-        for (size_t i = 0; i < n; i++) {
-                enum jcl_fail f;
-                jcl_peer_t pr;
-                int fd = jcl_connect(dir, names[i], pid, true, &f, &pr);
-                if (fd >= 0) {
-                        memcpy(name, names[i], JCL_NAME_MAX);
-                        *fail = JCL_OK;
-                        *peer = pr;
-                        return fd;
-                }
-                if (i == 0 || rank(f) > rank(*fail)) {
-                        *fail = f;
-                        *peer = pr;
-                }
-        }
-        return -1;
+        size_t i;
+        int fd = jcl_connect_first(dir, names, n, pid, true, &i, fail, peer);
+        if (fd >= 0)
+                memcpy(name, names[i], JCL_NAME_MAX);
+        return fd;
 }

@@ -6,7 +6,6 @@
  * process) and `stats`, pipelined, and must be answered within --timeout: a hung process
  * costs its own slot until then and never delays the others.
  */
-#define _GNU_SOURCE /* struct ucred */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -14,9 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jcl/sock.h>
+
 #include "call.h"
 #include "events.h"
 #include "history.h"
@@ -544,21 +546,11 @@ static void capture_end(capture_t *c, jd_store_result_t r, const jd_profile_t *p
         free(c);
 }
 
-/* Whether pid has exited (or is exiting: a zombie not yet reaped by its parent). */
+/* Whether pid has exited (or is exiting: a zombie not yet reaped by its parent), by the
+ * rule every client uses (jcl_pid_alive). */
 static bool dead(pid_t pid)
 {
-        if (kill(pid, 0) != 0 && errno == ESRCH)
-                return true;
-        char path[64], buf[256];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
-                return errno == ENOENT;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *rp = strrchr(buf, ')'); /* after the comm, which may hold anything */
-        return rp != NULL && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+        return !jcl_pid_alive(pid);
 }
 
 static jd_store_result_t call_result(const jd_call_result_t *r, pid_t pid)

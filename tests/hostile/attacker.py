@@ -11,11 +11,16 @@
                                 60 KB (long strings, many arguments, unknown members) and
                                 a stats of 900 KB (a long string, deep nesting, 60,000
                                 array elements) within the daemon's bounds
+  attacker.py daemon PORT DIR PID
+                                a stand-in jemctld on 127.0.0.1:PORT: every query is
+                                answered with runtime directory DIR and the one process
+                                PID; prints "asked PATH" for each
   attacker.py claim PID CMD...  runs CMD (exec, its standard streams on /dev/null) as a
                                 process of pid PID, by setting /proc/sys/kernel/ns_last_pid
                                 (root); prints "pid PID", or exits 1 if another process
                                 took it first 50 times
 """
+import json
 import os
 import socket
 import sys
@@ -107,6 +112,25 @@ def big(d, mode):
     serve(d, answer)
 
 
+def daemon(port, d, pid):
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            print("asked", self.path, flush=True)
+            body = json.dumps({"runtime_dir": d, "processes": [{"pid": pid}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
 def claim(pid, argv):
     for _ in range(50):
         with open("/proc/sys/kernel/ns_last_pid", "w") as f:
@@ -131,6 +155,8 @@ def main():
         reuse(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "big":
         big(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "daemon":
+        daemon(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "claim":
         return claim(int(sys.argv[2]), sys.argv[3:])
     else:

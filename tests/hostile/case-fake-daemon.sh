@@ -33,22 +33,8 @@ fi
 # The fake daemon, as uid 65534: every query gets the victim's pid, for root's directory.
 # (setpriv execs: $! is the python, which the cleanup kills.)
 fport=$(free_port)
-setpriv --reuid 65534 --regid 65534 --clear-groups "$PY" - "$fport" "$rt" "$victim" <<'PY' >"$work/fake.log" 2>&1 &
-import http.server, json, sys
-port, rt, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        print("asked", self.path, flush=True)
-        body = json.dumps({"runtime_dir": rt, "processes": [{"pid": pid}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
+setpriv --reuid 65534 --regid 65534 --clear-groups "$PY" "$hostile/attacker.py" daemon \
+        "$fport" "$rt" "$victim" >"$work/fake.log" 2>&1 &
 pids+=($!)
 # wait_port PORT: up to 5 s for something to accept on 127.0.0.1:PORT.
 wait_port() {
@@ -82,21 +68,7 @@ try fake-daemon-option 4321 "$J" --daemon "http://127.0.0.1:$fport"
 
 # A root-owned daemon at the same kind of address is still asked (the rule is the owner).
 rport=$(free_port)
-python3 - "$rport" "$rt" "$mine" <<'PY' >"$work/root.log" 2>&1 &
-import http.server, json, sys
-port, rt, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        print("asked", self.path, flush=True)
-        body = json.dumps({"runtime_dir": rt, "processes": [{"pid": pid}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
+python3 "$hostile/attacker.py" daemon "$rport" "$rt" "$mine" >"$work/root.log" 2>&1 &
 pids+=($!)
 wait_port "$rport" || fail fake-daemon-setup "root's stand-in does not listen"
 out=$("$J" --daemon "http://127.0.0.1:$rport" set --comm my-worker arenas.dirty_decay_ms=777 2>&1)

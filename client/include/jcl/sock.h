@@ -68,4 +68,11 @@ typedef struct jcl_peer {
 int jcl_connect(const char *dir, const char *name, pid_t pid, bool nonblock,
                 enum jcl_fail *fail, jcl_peer_t *peer);
 
+/* jcl_connect on names[0..n) in order (jcl_sock_names' list): the first trusted
+ * connection, with its index in *which; or -1 with the most telling failure of them (busy,
+ * then an error, then untrusted, then gone) in *fail and *peer and its name's index in
+ * *which. */
+int jcl_connect_first(const char *dir, char (*names)[JCL_NAME_MAX], size_t n, pid_t pid,
+                      bool nonblock, size_t *which, enum jcl_fail *fail, jcl_peer_t *peer);
+
 #endif
