@@ -462,7 +462,28 @@ static void decay_locked(la_arena_t *a, bool all)
         uint64_t step = a->decay[0].interval_ns;
         if (a->decay[1].interval_ns != 0 && (step == 0 || a->decay[1].interval_ns < step))
                 step = a->decay[1].interval_ns;
+        /* The huge arena's kept mappings (hcache.h), on their own curve. */
+        la_span_t *gone = la_hcache_decay_locked(a, now, all);
+        if (a->hcache.n != 0) {
+                uint64_t hstep = a->hcache.decay.interval_ns;
+                if (hstep != 0 && (step == 0 || hstep < step))
+                        step = hstep;
+        }
         a->decay_next_ns = step != 0 ? now + step : UINT64_MAX;
+        if (gone != NULL) {
+                la_mutex_unlock(&a->lock);
+                la_hcache_unmap(a, gone);
+                la_mutex_lock(&a->lock);
+        }
+}
+
+void la_arena_huge_tick(void)
+{
+        la_arena_t *a = la_arena_get(la_narenas_auto, false);
+        if (a == NULL || la_hcache_pages(&a->hcache) == 0 ||
+            la_os_now_ns() < __atomic_load_n(&a->decay_next_ns, __ATOMIC_RELAXED))
+                return;
+        la_arena_decay(a, false);
 }
 
 void la_arena_maybe_decay_locked(la_arena_t *a)
@@ -492,7 +513,7 @@ void la_arena_decay(la_arena_t *a, bool all)
 size_t la_arena_purge_all(la_arena_t *a)
 {
         la_mutex_lock(&a->lock);
-        size_t n = a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY];
+        size_t n = a->npages[LA_RUN_DIRTY] + a->npages[LA_RUN_MUZZY] + a->hcache.pages;
         decay_locked(a, true);
         la_mutex_unlock(&a->lock);
         return n;

@@ -16,6 +16,7 @@
 
 #include "core/decay.h"
 #include "core/harden.h"
+#include "core/hcache.h"
 #include "core/heap.h"
 #include "core/sizeclass.h"
 #include "core/span.h"
@@ -85,6 +86,8 @@ typedef struct la_arena {
         /* la_arena_keeps_oversize_locked(), readable without the lock (a hint: the
          * lock holder checks again). */
         _Atomic bool keep_huge;
+        /* The huge arena only: the freed mappings it keeps for reuse (hcache.h). */
+        la_hcache_t hcache;
         /* Manual arenas only (arena.<i>.reset): in-use slabs, large runs and huge
          * mappings, through lru_next/lru_prev. */
         la_span_t *inuse;
@@ -159,6 +162,10 @@ void la_arena_maybe_decay_locked(la_arena_t *a);
 /* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
  * lock. */
 void la_arena_decay(la_arena_t *a, bool all);
+/* The huge arena's decay step when freed mappings wait in its cache (hcache.h) and its
+ * deadline has passed; cheap otherwise.  For a thread that wakes up regularly (the
+ * service thread), so that the cache empties in a process that stopped allocating. */
+void la_arena_huge_tick(void);
 /* la_arena_decay(a, true), returning how many dirty and muzzy pages went back. */
 size_t la_arena_purge_all(la_arena_t *a);
 /* Sets dirty (which == 0) or muzzy decay time; -EINVAL if out of range. */

@@ -57,6 +57,7 @@ la_opt_t la_opt = {
         .pressure_threshold_ms = 200,
         .pressure_window_ms = 2000,
         .pressure_arm_mb = 16,
+        .huge_cache = (size_t)128 << 20,
         .prof_prefix = "jeprof",
 };
 
@@ -136,10 +137,12 @@ static const opt_desc_t opts[] = {
         /* liballoc's own: the control thread (ctl:true|false); what free/realloc do with a
          * pointer liballoc does not know (foreign_free:abort|warn|ignore); the hardened
          * mode (hardened:true, harden.h); the memory-pressure watch (pressure:auto|off and
-         * the trigger it arms itself, pressure.h). */
+         * the trigger it arms itself, pressure.h); the bytes of freed huge mappings the
+         * huge arena keeps for reuse (huge_cache, hcache.h). */
         {"ctl", K_BOOL, &la_opt.ctl, 0, 0, false, NULL}, E(foreign_free, foreign_modes),
         B(hardened), E(pressure, pressure_modes), SZ(pressure_threshold_ms, 1, 10000, false),
         SZ(pressure_window_ms, 500, 10000, false), SZ(pressure_arm_mb, 0, 1048576, false),
+        SZ(huge_cache, 0, (size_t)1 << 40, false),
 };
 
 static bool any_error;

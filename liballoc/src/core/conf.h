@@ -32,7 +32,7 @@ typedef struct la_opt {
         int64_t mutex_max_spin, stats_interval;
         size_t tcache_max, tcache_gc_incr_bytes, tcache_gc_delay_bytes, oversize_threshold,
                 lg_extent_max_active_fit, max_background_threads, lg_prof_sample,
-                pressure_threshold_ms, pressure_window_ms, pressure_arm_mb,
+                pressure_threshold_ms, pressure_window_ms, pressure_arm_mb, huge_cache,
                 hpa_slab_max_alloc, hpa_sec_nshards, hpa_sec_max_alloc, hpa_sec_max_bytes,
                 hpa_hugification_threshold, hpa_sec_bytes_after_flush,
                 hpa_sec_batch_fill_extra;

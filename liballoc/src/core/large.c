@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/hcache.h"
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/pagemap.h"
@@ -50,13 +51,22 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align, bool zero)
                 if (p != NULL)
                         return p;
         }
-        la_span_t *s = la_span_new();
-        if (s == NULL)
-                return NULL;
-        void *p = la_os_map(usize, align > LA_PAGE ? align : LA_PAGE);
-        if (p == NULL) {
-                la_span_delete(s);
-                return NULL;
+        /* A mapping the huge arena kept (hcache.h); not for calloc, whose fresh pages
+         * read as zero without a memset. */
+        la_span_t *s = align <= LA_PAGE && !zero ? la_hcache_take(a, usize) : NULL;
+        void *p;
+        if (s != NULL) {
+                p = (void *)s->base;
+        } else {
+                s = la_span_new();
+                if (s == NULL)
+                        return NULL;
+                p = la_os_map(usize, align > LA_PAGE ? align : LA_PAGE);
+                if (p == NULL) {
+                        la_span_delete(s);
+                        return NULL;
+                }
+                atomic_fetch_add(&a->huge_mapped, usize);
         }
         s->kind = LA_SPAN_HUGE;
         la_span_set_arena(s, a);
@@ -68,12 +78,12 @@ static void *huge_alloc(la_arena_t *a, size_t usize, size_t align, bool zero)
         s->aligned = align > LA_PAGE;
         s->cls = (uint8_t)la_size2cls(usize);
         if (la_pm_set_ends(s->base, 1, s) != 0) {
+                atomic_fetch_sub(&a->huge_mapped, usize);
                 la_os_unmap(p, usize);
                 la_span_delete(s);
                 return NULL;
         }
         atomic_fetch_add(&a->huge_allocated, usize);
-        atomic_fetch_add(&a->huge_mapped, usize);
         atomic_fetch_add(&a->nmalloc_huge, 1);
         huge_count(&a->stats.huge_nmalloc[s->cls - LA_NBINS]);
         if (a->manual) {
@@ -214,22 +224,22 @@ void la_large_free(la_span_t *s)
                 la_mutex_lock(&a->lock);
                 la_arena_inuse_unlink_locked(a, s);
                 atomic_fetch_sub(&a->huge_allocated, s->usize);
-                atomic_fetch_sub(&a->huge_mapped, s->map_size);
                 atomic_fetch_add(&a->ndalloc_huge, 1);
                 huge_count(&a->stats.huge_ndalloc[s->cls - LA_NBINS]);
                 if (la_arena_keeps_oversize_locked(a)) {
+                        atomic_fetch_sub(&a->huge_mapped, s->map_size);
                         huge_keep_locked(a, s);
                         la_mutex_unlock(&a->lock);
                         return;
                 }
-                /* Purged at once: counted as jemalloc counts its eager purge of an
-                 * oversize extent (one madvise, its pages purged; no decay pass). */
-                a->stats.nmadvise[0]++;
-                a->stats.purged[0] += s->map_size >> 12;
+                /* Kept for the next huge allocation (hcache.h), else purged at once:
+                 * counted as jemalloc counts its eager purge of an oversize extent (one
+                 * madvise, its pages purged; no decay pass).  The decay step runs too, so
+                 * that kept mappings age out while huge frees go on. */
+                la_span_t *gone = la_hcache_put_locked(a, s);
+                la_arena_maybe_decay_locked(a);
                 la_mutex_unlock(&a->lock);
-                la_pm_set_ends(s->base, 1, NULL);
-                la_os_unmap((void *)s->base, s->map_size);
-                la_span_delete(s);
+                la_hcache_unmap(a, gone);
                 return;
         }
         free_run(a, s, false);

@@ -485,6 +485,7 @@ static void *server_main(void *arg)
                 int map[MAX_CLIENTS];
                 uint64_t now = la_os_now_ns(), next = now + 1000000000u;
                 uint64_t due = la_pressure_tick();
+                la_arena_huge_tick(); /* freed huge mappings age out in an idle process */
                 if (due < next)
                         next = due > now ? due : now;
                 for (unsigned i = 0; i < MAX_CLIENTS; i++) {

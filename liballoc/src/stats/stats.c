@@ -85,7 +85,7 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
         la_mutex_lock(&a->lock);
         const la_arena_stats_t *st = &a->stats;
         as->pactive = st->pactive;
-        as->pdirty = a->npages[LA_RUN_DIRTY];
+        as->pdirty = a->npages[LA_RUN_DIRTY] + a->hcache.pages; /* kept huge mappings */
         as->pmuzzy = a->npages[LA_RUN_MUZZY];
         size_t clean = a->npages[LA_RUN_CLEAN] << 12;
         as->mapped = st->mapped - clean;
@@ -144,6 +144,11 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
                                 }
                         }
                 }
+        }
+        for (const la_span_t *r = a->hcache.head; r != NULL; r = r->lru_next) {
+                la_extent_snap_t *e = &as->extents[psz_index(r->map_size >> 12)];
+                e->ndirty++;
+                e->dirty_bytes += r->map_size;
         }
         /* One lock does the work of jemalloc's large, extents and decay locks: it is
          * reported as "large". */
