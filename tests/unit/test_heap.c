@@ -4,12 +4,19 @@
  * (la_malloc, la_free, ...) of the internal build: blocks are distinct and aligned, freed
  * blocks are reused before the arena grows, a slab emptied by frees goes back
  * to its arena (unless the heap keeps it for the next batch, within LA_RETIRE_PAGES), blocks freed by another thread come back to the owner, thread exit
- * abandons slabs that a new thread then adopts, and stats follow.
+ * abandons slabs that a new thread then adopts, and stats follow.  Random frees spread
+ * over nearly full slabs: a refill gathers the free blocks of several slabs (few refills),
+ * thread.tcache.flush gives each gathered block back to its own slab, and a second free of
+ * a gathered block is caught as a double free.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../liballoc/src/core/arena.h"
 #include "../../liballoc/src/core/heap.h"
@@ -243,6 +250,107 @@ static void tcache_off_and_on(void)
         la_free(p);
 }
 
+#define CHURN_N 640 /* 256-byte blocks: 10 slabs of 64 */
+
+static unsigned rng_next(unsigned *x)
+{
+        *x = *x * 1103515245u + 12345u;
+        return *x >> 8;
+}
+
+/* Random frees and mallocs over CHURN_N live 256-byte blocks: the slabs stay nearly full,
+ * so each slab's own free list holds a few blocks at a time. */
+static uint64_t churn(unsigned steps)
+{
+        la_heap_t *h = la_tls_heap;
+        unsigned c = h->size2cls[(256 + 7) >> 3];
+        uint64_t fills0 = h->nfills[c];
+        unsigned x = 99;
+        for (unsigned k = 0; k < steps; k++) {
+                unsigned i = rng_next(&x) % CHURN_N;
+                if (blocks[i] == NULL)
+                        continue;
+                la_free(blocks[i]);
+                blocks[i] = la_malloc(256);
+                memset(blocks[i], (int)k, 256);
+        }
+        return h->nfills[c] - fills0;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+        uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+static void random_frees_refill_rarely(void)
+{
+        size_t active0 = active_pages();
+        for (int i = 0; i < CHURN_N; i++)
+                blocks[i] = la_malloc(256);
+        /* 9 blocks of 10 live: the slabs keep a little room, spread over all of them. */
+        for (int i = 0; i < CHURN_N; i += 10) {
+                la_free(blocks[i]);
+                blocks[i] = NULL;
+        }
+        uint64_t fills = churn(40000);
+        /* Without the gathering a refill found the few blocks one slab had (one refill
+         * per 4-5 mallocs); now one per LA_GATHER_MIN or so. */
+        EXPECTF(fills * 16 <= 40000, "%llu refills for 40000 mallocs", (unsigned long long)fills);
+        void *sorted[CHURN_N];
+        memcpy(sorted, blocks, sizeof(sorted));
+        qsort(sorted, CHURN_N, sizeof(void *), cmp_ptr);
+        unsigned dup = 0;
+        for (int i = 1; i < CHURN_N; i++)
+                dup += sorted[i] != NULL && sorted[i] == sorted[i - 1];
+        EXPECT_EQ(dup, 0);
+        /* The heap's list now holds blocks of several slabs; a flush gives each back to
+         * its own slab, so once all are freed every slab is empty and goes back. */
+        for (int i = 0; i < CHURN_N; i++)
+                la_free(blocks[i]);
+        EXPECT(la_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) == 0);
+        EXPECTF(active_pages() <= active0 + 4, "active pages %zu, before %zu", active_pages(),
+                active0);
+}
+
+/* In a child: a second free of a block that waits in the heap's list although its slab
+ * is not the current one (gathered) must abort. */
+static void expect_abort(void (*setup_and_free_twice)(void))
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                setup_and_free_twice();
+                _exit(3);
+        }
+        int st = 0;
+        EXPECT(waitpid(pid, &st, 0) == pid);
+        EXPECTF(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "child status 0x%x", st);
+}
+
+static void twice_gathered(void)
+{
+        for (int i = 0; i < CHURN_N; i++)
+                blocks[i] = la_malloc(256);
+        for (int i = 0; i < CHURN_N; i += 8)
+                la_free(blocks[i]); /* 8 free blocks in each slab */
+        void *p = la_malloc(256);  /* a refill that gathers */
+        la_heap_t *h = la_tls_heap;
+        unsigned c = h->size2cls[(256 + 7) >> 3];
+        for (la_block_t *b = h->fl[c]; b != NULL; b = la_block_next(b)) {
+                if (la_pm_lookup(b) != h->cur[c]) {
+                        la_free(b);
+                        _exit(5); /* not caught */
+                }
+        }
+        la_free(p);
+        _exit(4); /* nothing was gathered */
+}
+
+static void double_free_of_gathered_block(void)
+{
+        expect_abort(twice_gathered);
+}
+
 int main(void)
 {
         RUN("unit/heap", blocks_distinct_and_aligned);
@@ -253,5 +361,7 @@ int main(void)
         RUN("unit/heap", thread_exit_abandons_and_adopts);
         RUN("unit/heap", stats_follow_allocations);
         RUN("unit/heap", tcache_off_and_on);
+        RUN("unit/heap", random_frees_refill_rarely);
+        RUN("unit/heap", double_free_of_gathered_block);
         return check_finish();
 }

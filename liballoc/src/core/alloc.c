@@ -133,7 +133,10 @@ void *la_malloc_slow(size_t size)
                 if (LA_UNLIKELY(th->fl[c] != NULL))
                         la_fl_corrupt(th->fl[c]); /* malloc's fast path refused it */
                 la_span_t *cur = th->cur[c];
+                /* (Few blocks there while other slabs of the class have some: the full
+                 * refill below gathers them.) */
                 if (cur != NULL && cur->local_free != NULL &&
+                    (cur->capacity - cur->used >= LA_GATHER_MIN || th->partial[c] == NULL) &&
                     (LA_LIKELY(!th->prof_armed) || !la_prof_heap_due(th, c))) {
                         la_block_t *b = la_span_take_local(cur);
                         th->fl[c] = la_block_next(b);

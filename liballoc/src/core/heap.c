@@ -3,8 +3,10 @@
  * heap: the slow paths behind malloc and free for small classes.  A refill hands the heap
  * every free block of one slab at once (the slab's local free list, else the blocks other
  * threads returned, else up to 4 KiB of newly carved ones), so malloc then pops with no
- * other work.  Slab accounting: span->used counts blocks with the application or in the
- * heap's list; blocks other threads freed are only subtracted when collected.
+ * other work; when that is only a few blocks, a thread heap adds the free blocks of its
+ * other slabs of the class (gather), so its list may hold blocks of several slabs.  Slab
+ * accounting: span->used counts blocks with the application or in the heap's list;
+ * blocks other threads freed are only subtracted when collected.
  */
 #include "core/heap.h"
 #include "core/lcache.h"
@@ -130,25 +132,29 @@ la_block_t *la_span_take_local(la_span_t *s)
         return list;
 }
 
-/* Moves the free blocks of s (owned by h) into h->fl[c]; false if s has none. */
-static bool hoist(la_heap_t *h, la_span_t *s, unsigned c)
+/* Moves the free blocks of s (owned by h) into h->fl[c]; returns how many (at least
+ * that many for blocks other threads freed, which are not counted), 0 if s has none. */
+static uint32_t hoist(la_heap_t *h, la_span_t *s, unsigned c)
 {
         if (s->local_free != NULL) {
+                /* The local list, and the blocks take_local carves in front of it. */
+                uint32_t n = s->capacity - s->used, before = s->capacity;
                 h->fl[c] = la_span_take_local(s);
-                return true;
+                return n + (s->capacity - before);
         }
         if (atomic_load_explicit(&s->thread_free, memory_order_relaxed) != NULL) {
                 /* Non-empty, so only this exchange can take it. */
                 h->fl[c] = atomic_exchange_explicit(&s->thread_free, NULL,
                                                     memory_order_acquire);
-                return true; /* they were counted as used all along */
+                return 1; /* they were counted as used all along */
         }
         if (s->capacity < s->nregs) {
                 la_block_t *tail;
+                uint32_t before = s->capacity;
                 h->fl[c] = la_span_carve(s, &tail);
-                return true;
+                return s->capacity - before;
         }
-        return false;
+        return 0;
 }
 
 static void queue_push_tail(la_heap_t *h, unsigned c, la_span_t *s)
@@ -247,32 +253,77 @@ static void *pop(la_heap_t *h, unsigned c)
         return b;
 }
 
-/* Takes s as the current slab of class c; false (and s parked as full) if it has no block. */
-static bool install(la_heap_t *h, la_span_t *s, unsigned c)
+/* Takes s as the current slab of class c; returns how many blocks it put in h->fl[c]
+ * (hoist), 0 (and s parked as full) if it has none. */
+static uint32_t install(la_heap_t *h, la_span_t *s, unsigned c)
 {
         h->cur[c] = s;
         do {
-                if (hoist(h, s, c))
-                        return true;
+                uint32_t n = hoist(h, s, c);
+                if (n != 0)
+                        return n;
         } while (!mark_full(h, s, c));
         h->cur[c] = NULL;
-        return false;
+        return 0;
+}
+
+#define GATHER_SLABS 8 /* partial slabs looked at for them (LA_GATHER_MIN: heap.h) */
+
+/* A thread heap's refill hoisted only n blocks (its slabs are nearly full and random
+ * frees are spread over them): the local free lists of the next partial slabs go in
+ * front of the list, so that the next refill is LA_GATHER_MIN mallocs away rather than a
+ * few.  Their blocks then count as in the heap's list (used), as the current slab's do;
+ * the list holds blocks of several slabs (every walk of it goes by block, never by
+ * slab).  Each list taken is walked to its end, which also brings its blocks into the
+ * cache for the mallocs that follow. */
+static void gather(la_heap_t *h, unsigned c, uint32_t n)
+{
+        if (h->kind != LA_HEAP_THREAD || n >= LA_GATHER_MIN)
+                return;
+        la_block_t *head = h->fl[c];
+        unsigned looked = 0;
+        for (la_span_t *s = h->partial[c]; s != NULL && n < LA_GATHER_MIN && looked < GATHER_SLABS;
+             s = s->next, looked++) {
+                la_block_t *l = s->local_free;
+                if (l == NULL)
+                        continue;
+                la_block_t *t = l, *x;
+                uint32_t k = 1;
+                while ((x = la_block_next(t)) != NULL) {
+                        if (LA_UNLIKELY(!la_block_ok(x) || k >= s->capacity))
+                                la_fl_corrupt(x);
+                        t = x;
+                        k++;
+                }
+                la_block_set_next(t, head);
+                head = l;
+                s->local_free = NULL;
+                s->used += k;
+                unretire(h, s);
+                n += k;
+        }
+        h->fl[c] = head;
 }
 
 static void *refill(la_heap_t *h, unsigned c)
 {
         la_span_t *s = h->cur[c];
+        uint32_t n;
         if (s != NULL) {
-                if (install(h, s, c))
+                if ((n = install(h, s, c)) != 0) {
+                        gather(h, c, n);
                         return pop(h, c);
+                }
         }
         if (atomic_load_explicit(&h->notified, memory_order_relaxed) != NULL)
                 drain_notified(h, false);
         while ((s = h->partial[c]) != NULL) {
                 la_span_list_unlink(&h->partial[c], s);
                 unretire(h, s);
-                if (install(h, s, c))
+                if ((n = install(h, s, c)) != 0) {
+                        gather(h, c, n);
                         return pop(h, c);
+                }
         }
         la_arena_t *a = h->arena;
         bool locked = h->kind != LA_HEAP_SHARED;
@@ -447,6 +498,19 @@ static bool list_has(const la_span_t *s, const la_block_t *head, const void *p)
         return false;
 }
 
+/* Whether p is on one of the calling thread's own heap lists (blocks of any of its slabs
+ * of that class: gather), walked by decoded link; a link that decodes to no pointer ends
+ * the walk (malloc reports that corruption when it gets there). */
+static bool heap_list_has(const la_block_t *b, const void *p)
+{
+        for (unsigned long n = 0; b != NULL && la_block_ok(b) && n < (1ul << 24); n++) {
+                if (b == p)
+                        return true;
+                b = la_block_next(b);
+        }
+        return false;
+}
+
 void la_small_free_suspect(la_span_t *s, void *p)
 {
         la_heap_t *h = la_tls_heap;
@@ -458,8 +522,7 @@ void la_small_free_suspect(la_span_t *s, void *p)
                 /* Our own slab: every list that can hold its blocks is ours to walk. */
                 if (list_has(s, s->local_free, p))
                         double_free(p);
-                if (h->cur[c] == s && (list_has(s, h->fl[c], p) ||
-                                       list_has(s, h->prof_rest[c], p)))
+                if (heap_list_has(h->fl[c], p) || heap_list_has(h->prof_rest[c], p))
                         double_free(p);
                 return; /* the application's data only looked like a link */
         }
@@ -529,17 +592,21 @@ void la_heap_flush(la_heap_t *h)
         la_mutex_lock(&a->lock);
         for (unsigned c = 0; c < LA_NBINS; c++) {
                 la_span_t *s = h->cur[c];
+                /* Blocks still in the heap list go back to their slabs: the current
+                 * one's, or another slab's (gather). */
+                la_block_t *b = h->fl[c];
+                while (b != NULL) {
+                        la_block_t *n = la_block_next(b);
+                        la_span_t *o = s != NULL && (uintptr_t)b - s->base < la_span_bytes(s)
+                                               ? s
+                                               : la_pm_lookup(b);
+                        la_block_set_next(b, o->local_free);
+                        o->local_free = b;
+                        o->used--;
+                        b = n;
+                }
+                h->fl[c] = NULL;
                 if (s != NULL) {
-                        /* Blocks still in the heap list go back to their slab. */
-                        la_block_t *b = h->fl[c];
-                        while (b != NULL) {
-                                la_block_t *n = la_block_next(b);
-                                la_block_set_next(b, s->local_free);
-                                s->local_free = b;
-                                s->used--;
-                                b = n;
-                        }
-                        h->fl[c] = NULL;
                         h->cur[c] = NULL;
                         la_arena_slab_abandon_locked(a, s);
                 }

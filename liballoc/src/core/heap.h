@@ -35,7 +35,8 @@ enum la_heap_kind {
 };
 
 typedef struct la_heap {
-        la_block_t *fl[LA_NBINS];  /* hoisted free lists: blocks of cur[c] */
+        la_block_t *fl[LA_NBINS];  /* hoisted free lists: blocks of cur[c], and in a
+                                      thread heap of other slabs of c it owns (gather) */
         /* size -> class for sizes <= LA_LOOKUP_MAX, by (size + 7) >> 3: a copy of
          * la_size2cls_tab inside the heap saves malloc a PC-relative address computation. */
         uint8_t size2cls[(LA_LOOKUP_MAX >> 3) + 1];
@@ -55,7 +56,7 @@ typedef struct la_heap {
         bool publish; /* refresh them at each refill: someone asked for them */
         uint64_t nfills[LA_NBINS];   /* refills of fl[c] from a slab */
         uint64_t nflushes[LA_NBINS]; /* blocks freed into slabs other heaps own */
-        la_span_t *cur[LA_NBINS];     /* slab whose blocks are in fl[c] */
+        la_span_t *cur[LA_NBINS];     /* slab whose blocks fl[c] was last refilled from */
         la_span_t *partial[LA_NBINS]; /* owned slabs with free blocks (list) */
         la_span_t *full[LA_NBINS];      /* owned slabs with none when last seen: a queue, */
         la_span_t *full_tail[LA_NBINS]; /* oldest first (the likeliest to have frees) */
@@ -115,6 +116,9 @@ void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind);
  * safe for another thread's heap. */
 uint64_t la_heap_allocated(const la_heap_t *h);
 uint64_t la_heap_deallocated(const la_heap_t *h);
+/* A thread heap's refill that finds fewer blocks than this in its slab adds the free
+ * blocks of its other slabs of the class (heap.c's gather). */
+#define LA_GATHER_MIN 32
 /* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
  * held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
