@@ -83,7 +83,11 @@ def one_run(lib, args):
                     pass
         hwm = status_kib(srv.pid, "VmHWM")
         rss = status_kib(srv.pid, "VmRSS")
-        return rps, hwm, rss
+        loaded = True
+        if lib:
+            with open(f"/proc/{srv.pid}/maps") as f:
+                loaded = os.path.realpath(lib) in f.read()
+        return rps, hwm, rss, loaded
     finally:
         srv.terminate()
         try:
@@ -120,7 +124,8 @@ def main():
             runs[name].append(one_run(lib, args))
             print(f"round {r + 1}/{args.rounds} {name}: "
                   + " ".join(f"{k}={v:.0f}" for k, v in runs[name][-1][0].items())
-                  + f" peak={runs[name][-1][1]} KiB", file=sys.stderr)
+                  + f" peak={runs[name][-1][1]} KiB"
+                  + f" loaded={'yes' if runs[name][-1][3] else 'NO'}", file=sys.stderr)
     tests = list(runs["jemalloc"][0][0].keys())
 
     def med(name, f):

@@ -128,6 +128,24 @@ else
                 status=1
         fi
 fi
+# The Redis benchmark (tests/bench/redis.py) against a real redis-server: a liballoc row
+# with request rates, from a server that had liballoc mapped (the runner looks at its maps).
+if sanitized "$build"; then
+        echo "SKIP: unit/bench-redis: a sanitizer build (the release build checks it)"
+elif ! command -v redis-benchmark >/dev/null 2>&1; then
+        echo "SKIP: unit/bench-redis: redis-benchmark is not installed (redis-tools)"
+else
+        out=$(timeout 120 python3 "$top_dir/tests/bench/redis.py" --rounds 1 --requests 2000 \
+                --liballoc "$build/liballoc/liballoc.so" 2>&1)
+        rc=$?
+        if [ $rc -eq 0 ] && grep -Eq '^\| liballoc \| [0-9,]+ \| [0-9,]+ \|' <<<"$out" &&
+                grep -q 'round 1/1 liballoc: set=.* loaded=yes' <<<"$out"; then
+                echo "PASS: unit/bench-redis"
+        else
+                echo "FAIL: unit/bench-redis: exit $rc: $(tail -n 3 <<<"$out")"
+                status=1
+        fi
+fi
 # The demo installs the build set and what it runs, not the test toolchain (a newcomer
 # waits for the demo): its set has none of the test-only packages, and demo.sh asks for it.
 top=$(cd "$(dirname "$0")/../.." && pwd)
