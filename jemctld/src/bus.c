@@ -414,7 +414,7 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
         double timeout = method == M_PROFILE && mgr->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : mgr->opt.timeout;
-        if (jd_call((pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
+        if (jd_call(mgr, (pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
                 sd_bus_message_unref(pd->m);
                 free(pd);
                 json_decref(args);

@@ -301,7 +301,7 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
         json_t *args = json_pack("{s:b}", JP_ARG_PRESSURE, 1);
         if (pd != NULL && args != NULL) {
                 *pd = local;
-                if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, mgr->opt.timeout,
+                if (jd_call(mgr, p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, mgr->opt.timeout,
                             on_purged, pd) != NULL) {
                         g->busy = true;
                         json_decref(args);

@@ -271,7 +271,7 @@ static void on_prof_status(jd_call_result_t *r, void *arg)
                 return;
         json_t *args = json_pack("{s:s,s:i}", "action", "on", "lg_sample",
                                  (int)jd_policy_opt.prof_auto_lg);
-        jd_call(pid, JP_OP_PROF, args, JD_CALL_ANY_UID, mgr->opt.timeout, on_sampling, arg);
+        jd_call(mgr, pid, JP_OP_PROF, args, JD_CALL_ANY_UID, mgr->opt.timeout, on_sampling, arg);
         json_decref(args);
 }
 
@@ -317,7 +317,7 @@ void jd_policy_check(jd_proc_t *p)
                 s->sampling_sent = true;
                 bool ask = po->prof_auto_lg > 0;
                 json_t *args = json_pack("{s:s}", "action", ask ? "status" : "on");
-                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, p->m->opt.timeout,
+                jd_call(p->m, p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, p->m->opt.timeout,
                         ask ? on_prof_status : on_sampling, (void *)(intptr_t)p->pid);
                 json_decref(args);
         }

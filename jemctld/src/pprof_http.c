@@ -363,7 +363,7 @@ static void heap(jd_manager_t *m, struct evhttp_request *req)
                 json_t *ju = json_object_get(pick[i]->info, "uid");
                 pt->uid = json_is_integer(ju) ? (uid_t)json_integer_value(ju) : (uid_t)-1;
                 if (args != NULL &&
-                    jd_call(pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
+                    jd_call(m, pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
                         started++;
                         continue;
                 }
