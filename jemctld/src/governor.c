@@ -216,8 +216,8 @@ static void record(const pending_t *pd, const char *comm, uint64_t bytes, double
         a->ms = ms;
         a->dry_run = dry_run;
         snprintf(a->result, sizeof(a->result), "%s", result);
-        jd_bus_pressure_action((unsigned)pd->pid, pd->cgroup, reason_names[pd->reason], bytes,
-                               dry_run);
+        jd_bus_pressure_action(pd->m, (unsigned)pd->pid, pd->cgroup, reason_names[pd->reason],
+                               bytes, dry_run);
         char d[160];
         if (dry_run)
                 snprintf(d, sizeof(d), "%s: would purge (dry-run)", reason_names[pd->reason]);
