@@ -23,9 +23,6 @@
 #include "manager.h"
 #include "store.h"
 
-/* The manager this module serves (set by jd_bus_start). */
-static jd_manager_t *mgr;
-
 #define ERR_PREFIX JD_BUS_INTERFACE_BASE ".Error."
 #define E_NO_PROCESS ERR_PREFIX "NoSuchProcess"
 #define E_DENIED ERR_PREFIX "PermissionDenied"
@@ -44,9 +41,12 @@ static bool bus_lost;
 
 enum method { M_STATS, M_GET, M_SET, M_DECAY, M_PURGE, M_PROFILE };
 
+/* A method call answered later (from a call's or the store's callback), and the manager
+ * it was made to. */
 typedef struct pending {
         sd_bus_message *m;
-        enum method method;
+        jd_manager_t *mgr;
+        enum method method; /* unused by CaptureProfile (on_stored) */
         pid_t pid;
         char name[128]; /* Set: the name */
 } pending_t;
@@ -62,9 +62,9 @@ static uint64_t now_usec(void)
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Waits for what sd-bus wants next: readable always, writable while its queue is not
- * empty, and its own timeout (method calls it made, authentication). */
-static void rearm(void)
+/* Waits, on mgr's loop, for what sd-bus wants next: readable always, writable while its
+ * queue is not empty, and its own timeout (method calls it made, authentication). */
+static void rearm(jd_manager_t *mgr)
 {
         if (bus == NULL)
                 return;
@@ -73,7 +73,7 @@ static void rearm(void)
                 return;
         short what = (short)(((ev & POLLIN) ? EV_READ : 0) | ((ev & POLLOUT) ? EV_WRITE : 0));
         event_del(bus_io);
-        event_assign(bus_io, mgr->base, sd_bus_get_fd(bus), what, on_bus, NULL);
+        event_assign(bus_io, mgr->base, sd_bus_get_fd(bus), what, on_bus, mgr);
         event_add(bus_io, NULL);
         uint64_t until;
         evtimer_del(bus_timer);
@@ -88,7 +88,7 @@ static void on_bus(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        (void)arg;
+        jd_manager_t *mgr = arg;
         int r;
         do
                 r = sd_bus_process(bus, NULL);
@@ -99,7 +99,7 @@ static void on_bus(evutil_socket_t fd, short what, void *arg)
                 event_base_loopbreak(mgr->base);
                 return;
         }
-        rearm();
+        rearm(mgr);
 }
 
 bool jd_bus_lost(void)
@@ -128,8 +128,8 @@ static int caller_uid(sd_bus_message *m, uid_t *uid, sd_bus_error *e)
         return 0;
 }
 
-/* The process pid, known and trusted, or an error. */
-static int known(uint32_t pid, sd_bus_error *e)
+/* The process pid, known to mgr and trusted, or an error. */
+static int known(jd_manager_t *mgr, uint32_t pid, sd_bus_error *e)
 {
         jd_proc_t *p = pid > 0 && pid <= 0x7fffffff ? jd_proc_find(mgr, (pid_t)pid) : NULL;
         if (p == NULL || !jd_proc_visible(p))
@@ -385,16 +385,17 @@ static void on_answer(jd_call_result_t *res, void *arg)
         sd_bus_error_free(&e);
         sd_bus_message_unref(r);
         sd_bus_message_unref(pd->m);
+        jd_manager_t *mgr = pd->mgr;
         free(pd);
-        rearm();
+        rearm(mgr);
 }
 
-/* Starts the call of a method; the reply comes from on_answer. */
-static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op op, json_t *args,
-                 bool as_caller, const char *name, sd_bus_error *e)
+/* Starts the call of a method to one of mgr's processes; the reply comes from on_answer. */
+static int start(jd_manager_t *mgr, sd_bus_message *m, enum method method, uint32_t pid,
+                 enum jp_op op, json_t *args, bool as_caller, const char *name, sd_bus_error *e)
 {
         uid_t uid = JD_CALL_ANY_UID;
-        int rc = known(pid, e);
+        int rc = known(mgr, pid, e);
         if (rc >= 0 && as_caller)
                 rc = caller_uid(m, &uid, e);
         if (rc < 0) {
@@ -407,6 +408,7 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
                 return -ENOMEM;
         }
         pd->m = sd_bus_message_ref(m);
+        pd->mgr = mgr;
         pd->method = method;
         pd->pid = (pid_t)pid;
         if (name != NULL)
@@ -414,7 +416,7 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
         double timeout = method == M_PROFILE && mgr->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : mgr->opt.timeout;
-        if (jd_call((pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
+        if (jd_call(mgr, (pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
                 sd_bus_message_unref(pd->m);
                 free(pd);
                 json_decref(args);
@@ -433,7 +435,7 @@ static int start(sd_bus_message *m, enum method method, uint32_t pid, enum jp_op
 static sd_bus_message *list_deferred[LIST_DEFERRED_MAX];
 static size_t nlist_deferred;
 
-static int list_reply(sd_bus_message *m)
+static int list_reply(jd_manager_t *mgr, sd_bus_message *m)
 {
         sd_bus_message *r = NULL;
         int rc = sd_bus_message_new_method_return(m, &r);
@@ -463,10 +465,10 @@ static int list_reply(sd_bus_message *m)
         return rc;
 }
 
-static void list_flush(void)
+static void list_flush(jd_manager_t *mgr)
 {
         for (size_t i = 0; i < nlist_deferred; i++) {
-                if (list_reply(list_deferred[i]) < 0)
+                if (list_reply(mgr, list_deferred[i]) < 0)
                         sd_bus_reply_method_errorf(list_deferred[i], SD_BUS_ERROR_NO_MEMORY,
                                                    "cannot build the answer");
                 sd_bus_message_unref(list_deferred[i]);
@@ -476,44 +478,41 @@ static void list_flush(void)
 
 static void on_ready(jd_manager_t *m)
 {
-        (void)m;
-        list_flush();
+        list_flush(m);
         if (bus != NULL)
-                rearm(); /* the answers were queued outside the bus's own callback */
+                rearm(m); /* the answers were queued outside the bus's own callback */
 }
 
 static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
+        jd_manager_t *mgr = ud;
         (void)e;
         if (!mgr->cycled && nlist_deferred < LIST_DEFERRED_MAX) {
                 list_deferred[nlist_deferred++] = sd_bus_message_ref(m);
                 return 1; /* answered by on_ready */
         }
-        return list_reply(m);
+        return list_reply(mgr, m);
 }
 
 /* A method whose only argument is the pid: one call without arguments. */
-static int pid_only(sd_bus_message *m, enum method method, enum jp_op op, bool as_caller,
-                    sd_bus_error *e)
+static int pid_only(jd_manager_t *mgr, sd_bus_message *m, enum method method, enum jp_op op,
+                    bool as_caller, sd_bus_error *e)
 {
         uint32_t pid;
         int rc = sd_bus_message_read(m, "u", &pid);
         if (rc < 0)
                 return rc;
-        return start(m, method, pid, op, NULL, as_caller, NULL, e);
+        return start(mgr, m, method, pid, op, NULL, as_caller, NULL, e);
 }
 
 static int m_stats(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
         /* The same summary /metrics publishes: no caller check. */
-        return pid_only(m, M_STATS, JP_OP_STATS, false, e);
+        return pid_only(ud, m, M_STATS, JP_OP_STATS, false, e);
 }
 
 static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
         uint32_t pid;
         int rc = sd_bus_message_read(m, "u", &pid);
         if (rc >= 0)
@@ -541,7 +540,8 @@ static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
                 return rc;
         }
         /* Any name can be read this way: the caller must be allowed on the socket. */
-        return start(m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", JP_ARG_NAMES, names), true, NULL, e);
+        return start(ud, m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", JP_ARG_NAMES, names), true,
+                     NULL, e);
 }
 
 /* A basic value as read by sd_bus_message_read_basic. */
@@ -607,7 +607,6 @@ static json_t *read_variant(sd_bus_message *m, int *rc)
 
 static int m_set(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
         uint32_t pid;
         const char *name;
         int rc = sd_bus_message_read(m, "us", &pid, &name);
@@ -622,13 +621,12 @@ static int m_set(sd_bus_message *m, void *ud, sd_bus_error *e)
                               : sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                                   "the value must be a boolean, an integer "
                                                   "(up to 2^63-1) or a string");
-        return start(m, M_SET, pid, JP_OP_SET, json_pack("{s:{s:o}}", JP_ARG_VALUES, name, v), true,
-                     name, e);
+        return start(ud, m, M_SET, pid, JP_OP_SET, json_pack("{s:{s:o}}", JP_ARG_VALUES, name, v),
+                     true, name, e);
 }
 
 static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
         uint32_t pid;
         int64_t ms;
         int rc = sd_bus_message_read(m, "ux", &pid, &ms);
@@ -637,19 +635,17 @@ static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
         if (ms < -1)
                 return sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                          "ms must be milliseconds, 0 (at once) or -1 (never)");
-        return start(m, M_DECAY, pid, JP_OP_DECAY_ALL, json_pack("{s:I}", JP_ARG_DIRTY_MS, ms), true,
-                     NULL, e);
+        return start(ud, m, M_DECAY, pid, JP_OP_DECAY_ALL, json_pack("{s:I}", JP_ARG_DIRTY_MS, ms),
+                     true, NULL, e);
 }
 
 static int m_purge(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
-        return pid_only(m, M_PURGE, JP_OP_PURGE, true, e);
+        return pid_only(ud, m, M_PURGE, JP_OP_PURGE, true, e);
 }
 
 static int m_profile(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
         uint32_t pid;
         const char *fmt;
         int rc = sd_bus_message_read(m, "us", &pid, &fmt);
@@ -662,7 +658,7 @@ static int m_profile(sd_bus_message *m, void *ud, sd_bus_error *e)
         json_t *args = json_pack("{s:s}", JP_ARG_ACTION, "dump");
         if (fmt[0] != '\0')
                 json_object_set_new(args, "format", json_string(fmt));
-        return start(m, M_PROFILE, pid, JP_OP_PROF, args, true, NULL, e);
+        return start(ud, m, M_PROFILE, pid, JP_OP_PROF, args, true, NULL, e);
 }
 
 /* ---- the profile store (store.c) ----------------------------------------------------- */
@@ -685,7 +681,8 @@ static int append_profile(sd_bus_message *r, const jd_profile_t *pf)
 
 static void on_stored(jd_store_result_t res, const jd_profile_t *pf, const char *msg, void *arg)
 {
-        sd_bus_message *m = arg, *r = NULL;
+        pending_t *pd = arg;
+        sd_bus_message *m = pd->m, *r = NULL;
         static const char *const names[JD_STORE_NRESULTS] = {
                 [JD_STORE_BUSY] = E_BUSY,
                 [JD_STORE_DENIED] = E_DENIED,
@@ -712,24 +709,32 @@ static void on_stored(jd_store_result_t res, const jd_profile_t *pf, const char 
         }
         sd_bus_message_unref(r);
         sd_bus_message_unref(m);
-        rearm();
+        jd_manager_t *mgr = pd->mgr;
+        free(pd);
+        rearm(mgr);
 }
 
 static int m_capture(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
-        (void)ud;
+        jd_manager_t *mgr = ud;
         uint32_t pid;
         uid_t uid;
         int rc = sd_bus_message_read(m, "u", &pid);
         if (rc >= 0)
-                rc = known(pid, e);
+                rc = known(mgr, pid, e);
         if (rc >= 0)
                 rc = caller_uid(m, &uid, e);
         if (rc < 0)
                 return rc;
-        sd_bus_message_ref(m);
-        if (jd_store_capture(mgr, (pid_t)pid, uid, "manual", on_stored, m) != 0) {
-                sd_bus_message_unref(m);
+        pending_t *pd = calloc(1, sizeof(*pd));
+        if (pd == NULL)
+                return -ENOMEM;
+        pd->m = sd_bus_message_ref(m);
+        pd->mgr = mgr;
+        pd->pid = (pid_t)pid;
+        if (jd_store_capture(mgr, (pid_t)pid, uid, "manual", on_stored, pd) != 0) {
+                sd_bus_message_unref(pd->m);
+                free(pd);
                 return -ENOMEM;
         }
         return 1;
@@ -804,7 +809,6 @@ static const sd_bus_vtable vtable[] = {
 
 static void on_appeared(jd_manager_t *m, jd_proc_t *p)
 {
-        (void)m;
         if (bus == NULL)
                 return;
         const char *comm = json_string_value(json_object_get(p->info, "comm"));
@@ -816,17 +820,16 @@ static void on_appeared(jd_manager_t *m, jd_proc_t *p)
                 unit = "";
         sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "ProcessAdded", "uss",
                            (uint32_t)p->pid, comm != NULL ? comm : "", unit);
-        rearm();
+        rearm(m);
 }
 
 static void on_gone(jd_manager_t *m, jd_proc_t *p)
 {
-        (void)m;
         if (bus == NULL || !p->announced)
                 return; /* only a process announced by ProcessAdded is removed */
         sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "ProcessRemoved", "u",
                            (uint32_t)p->pid);
-        rearm();
+        rearm(m);
 }
 
 static jd_observer_t observer = {.appeared = on_appeared, .gone = on_gone, .ready = on_ready};
@@ -849,21 +852,20 @@ static const char *utf8_or(const char *s)
         return s;
 }
 
-void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason,
-                            uint64_t bytes, bool dry_run)
+void jd_bus_pressure_action(jd_manager_t *m, unsigned pid, const char *cgroup,
+                            const char *reason, uint64_t bytes, bool dry_run)
 {
         if (bus == NULL)
                 return;
         sd_bus_emit_signal(bus, JD_BUS_PATH, JD_BUS_INTERFACE, "PressureAction", "usstb",
                            (uint32_t)pid, utf8_or(cgroup), reason, bytes, (int)dry_run);
-        rearm();
+        rearm(m);
 }
 
 /* ---- start and stop ----------------------------------------------------------------- */
 
 int jd_bus_start(jd_manager_t *m, const char *which)
 {
-        mgr = m;
         int rc;
         if (strcmp(which, "system") == 0)
                 rc = sd_bus_open_system_with_description(&bus, "jemctld");
@@ -873,7 +875,8 @@ int jd_bus_start(jd_manager_t *m, const char *which)
                 jd_log("D-Bus: cannot connect to the %s bus: %s", which, strerror(-rc));
                 return rc;
         }
-        rc = sd_bus_add_object_vtable(bus, &vslot, JD_BUS_PATH, JD_BUS_INTERFACE, vtable, NULL);
+        /* The methods' userdata is the manager they serve. */
+        rc = sd_bus_add_object_vtable(bus, &vslot, JD_BUS_PATH, JD_BUS_INTERFACE, vtable, m);
         if (rc >= 0)
                 rc = sd_bus_request_name(bus, JD_BUS_NAME, 0);
         if (rc < 0) {
@@ -887,13 +890,13 @@ int jd_bus_start(jd_manager_t *m, const char *which)
                 jd_bus_stop(m);
                 return rc;
         }
-        bus_io = event_new(mgr->base, -1, 0, on_bus, NULL);
-        bus_timer = evtimer_new(mgr->base, on_bus, NULL);
+        bus_io = event_new(m->base, -1, 0, on_bus, m);
+        bus_timer = evtimer_new(m->base, on_bus, m);
         if (bus_io == NULL || bus_timer == NULL) {
                 jd_bus_stop(m);
                 return -ENOMEM;
         }
-        rearm();
+        rearm(m);
         jd_manager_subscribe(m, &observer);
         jd_log("D-Bus: %s on the %s bus", JD_BUS_NAME, which);
         return 0;
@@ -907,7 +910,7 @@ bool jd_bus_up(void)
 void jd_bus_stop(jd_manager_t *m)
 {
         jd_manager_unsubscribe(m, &observer);
-        list_flush();
+        list_flush(m);
         if (bus_io != NULL)
                 event_free(bus_io);
         if (bus_timer != NULL)

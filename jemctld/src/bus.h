@@ -24,10 +24,10 @@ int jd_bus_start(jd_manager_t *m, const char *which);
 /* Flushes and closes the connection (no-op if not started). */
 void jd_bus_stop(jd_manager_t *m);
 /* Emits PressureAction(pid, cgroup, reason, bytes, dry_run): the governor purged a
- * process (governor.c).  No-op without a bus; strings that are not UTF-8 are sent as
- * "?". */
-void jd_bus_pressure_action(unsigned pid, const char *cgroup, const char *reason,
-                            uint64_t bytes, bool dry_run);
+ * process of m's (governor.c).  No-op without a bus; strings that are not UTF-8 are sent
+ * as "?". */
+void jd_bus_pressure_action(jd_manager_t *m, unsigned pid, const char *cgroup,
+                            const char *reason, uint64_t bytes, bool dry_run);
 /* True once the bus connection was lost (the loop was broken; exit non-zero so that
  * systemd restarts the daemon). */
 bool jd_bus_lost(void);

@@ -27,10 +27,8 @@
 #include "connect.h"
 #include "manager.h"
 
-/* The manager this module serves (set by jd_call_init). */
-static jd_manager_t *mgr;
-
 struct jd_call {
+        jd_manager_t *m; /* whose loop and table the call uses */
         pid_t pid;
         uid_t as_uid;
         int sock;
@@ -257,7 +255,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
                 if (c->out_off < c->out_len)
                         return;
                 event_del(c->io);
-                event_assign(c->io, mgr->base, c->sock, EV_READ | EV_PERSIST, on_io, c);
+                event_assign(c->io, c->m->base, c->sock, EV_READ | EV_PERSIST, on_io, c);
                 event_add(c->io, NULL);
                 return;
         }
@@ -268,11 +266,11 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
  * on_deadline. */
 static int connect_target(jd_call_t *c)
 {
-        jd_proc_t *p = jd_proc_find(mgr, c->pid);
+        jd_proc_t *p = jd_proc_find(c->m, c->pid);
         enum jcl_fail f;
         jcl_peer_t peer;
         char name[JCL_NAME_MAX];
-        c->sock = jd_connect_target(mgr->opt.runtime_dir, c->pid, p != NULL ? p->sock : NULL,
+        c->sock = jd_connect_target(c->m->opt.runtime_dir, c->pid, p != NULL ? p->sock : NULL,
                                     p == NULL || p->has_alt, name, &f, &peer);
         if (c->sock < 0) {
                 switch (f) {
@@ -341,12 +339,13 @@ static int build_request(jd_call_t *c, enum jp_op op, const json_t *args)
         return 0;
 }
 
-jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, double timeout,
-                   jd_call_cb_t cb, void *arg)
+jd_call_t *jd_call(jd_manager_t *m, pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid,
+                   double timeout, jd_call_cb_t cb, void *arg)
 {
         jd_call_t *c = calloc(1, sizeof(*c));
         if (c == NULL)
                 return NULL;
+        c->m = m;
         c->pid = pid;
         c->as_uid = as_uid;
         c->sock = c->fd = -1;
@@ -354,7 +353,7 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
         c->arg = arg;
         c->res.fd = -1;
         c->res.target_uid = (uid_t)-1;
-        c->deadline = evtimer_new(mgr->base, on_deadline, c);
+        c->deadline = evtimer_new(m->base, on_deadline, c);
         if (c->deadline == NULL || build_request(c, op, args) != 0) {
                 call_free(c);
                 return NULL;
@@ -369,7 +368,7 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
                 evtimer_add(c->deadline, &tv); /* called back from the loop, not from here */
                 return c;
         }
-        c->io = event_new(mgr->base, c->sock, EV_WRITE | EV_PERSIST, on_io, c);
+        c->io = event_new(m->base, c->sock, EV_WRITE | EV_PERSIST, on_io, c);
         if (c->io == NULL) {
                 call_free(c);
                 return NULL;
@@ -379,11 +378,6 @@ jd_call_t *jd_call(pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid, d
         event_add(c->io, NULL);
         evtimer_add(c->deadline, &tv);
         return c;
-}
-
-void jd_call_init(jd_manager_t *m)
-{
-        mgr = m;
 }
 
 void jd_call_shutdown(void)

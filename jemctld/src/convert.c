@@ -30,9 +30,6 @@
 #include "convert.h"
 #include "manager.h"
 
-/* The manager this module serves (set by jd_convert_init). */
-static jd_manager_t *mgr;
-
 double jd_convert_timeout = JD_CONVERT_TIMEOUT;
 
 typedef struct job {
@@ -209,12 +206,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         job_end(arg, true);
 }
 
-void jd_convert_init(jd_manager_t *m)
-{
-        mgr = m;
-}
-
-int jd_convert_start(jd_conv_fn fn, jd_conv_done_fn done, void *arg)
+int jd_convert_start(jd_manager_t *m, jd_conv_fn fn, jd_conv_done_fn done, void *arg)
 {
         if (running >= JD_CONVERT_MAX) {
                 n_busy++;
@@ -235,8 +227,8 @@ int jd_convert_start(jd_conv_fn fn, jd_conv_done_fn done, void *arg)
         j->rfd = p[0];
         j->done = done;
         j->arg = arg;
-        j->rev = event_new(mgr->base, j->rfd, EV_READ | EV_PERSIST, on_pipe, j);
-        j->timer = evtimer_new(mgr->base, on_deadline, j);
+        j->rev = event_new(m->base, j->rfd, EV_READ | EV_PERSIST, on_pipe, j);
+        j->timer = evtimer_new(m->base, on_deadline, j);
         j->pid = j->rev != NULL && j->timer != NULL ? fork() : -1;
         if (j->pid == 0) {
                 close(p[0]);

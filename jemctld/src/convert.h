@@ -47,9 +47,9 @@ typedef void (*jd_conv_fn)(void *arg, pc_buf_t *out, jd_conv_status_t *st);
  * body, may be NULL otherwise). */
 typedef void (*jd_conv_done_fn)(const jd_conv_status_t *st, struct evbuffer *body, void *arg);
 
-/* Starts fn(arg) in a child; done(…, arg) is called later, exactly once.  0, -EBUSY (at
- * JD_CONVERT_MAX already), or a negative errno (nothing is called back). */
-int jd_convert_start(jd_conv_fn fn, jd_conv_done_fn done, void *arg);
+/* Starts fn(arg) in a child; done(…, arg) is called later, exactly once, from m's loop.
+ * 0, -EBUSY (at JD_CONVERT_MAX already), or a negative errno (nothing is called back). */
+int jd_convert_start(jd_manager_t *m, jd_conv_fn fn, jd_conv_done_fn done, void *arg);
 
 /* Sets st to a failure. */
 void jd_conv_fail(jd_conv_status_t *st, int http, const char *reason, const char *code,
@@ -57,8 +57,6 @@ void jd_conv_fail(jd_conv_status_t *st, int http, const char *reason, const char
 
 /* Kills and reaps the children still running (at exit); their callbacks are not run. */
 void jd_convert_shutdown(void);
-/* The manager whose loop runs the conversions (before the first). */
-void jd_convert_init(jd_manager_t *m);
 
 /* jemctld_profile_conversions_total and jemctld_profile_conversions_running for /metrics. */
 void jd_convert_metrics(struct evbuffer *b);

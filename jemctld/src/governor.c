@@ -25,9 +25,6 @@
 #include "manager.h"
 #include "policy.h" /* jd_parse_duration */
 
-/* The manager this module serves (set by jd_governor_start). */
-static jd_manager_t *mgr;
-
 jd_gov_opts_t jd_gov_opt = {
         .mode = JD_GOV_ON,
         .trigger = 90,
@@ -50,6 +47,7 @@ static const char *const reason_names[NREASONS] = {"limit", "high", "psi", "host
 
 /* One watched cgroup: it has a limit and liballoc processes at or below it. */
 typedef struct gov_cg {
+        jd_manager_t *m;     /* whose processes it holds, whose loop its event is on */
         int version;
         char dir[JD_CG_PATH];
         uint64_t limit;      /* v1 limit_in_bytes; v2 memory.high if set, else memory.max */
@@ -101,6 +99,7 @@ typedef struct gproc {
 
 /* A purge in flight, for the process of the record keyed (pid, start). */
 typedef struct pending {
+        jd_manager_t *m;
         pid_t pid;
         unsigned long long start;
         enum reason reason;
@@ -217,8 +216,8 @@ static void record(const pending_t *pd, const char *comm, uint64_t bytes, double
         a->ms = ms;
         a->dry_run = dry_run;
         snprintf(a->result, sizeof(a->result), "%s", result);
-        jd_bus_pressure_action((unsigned)pd->pid, pd->cgroup, reason_names[pd->reason], bytes,
-                               dry_run);
+        jd_bus_pressure_action(pd->m, (unsigned)pd->pid, pd->cgroup, reason_names[pd->reason],
+                               bytes, dry_run);
         char d[160];
         if (dry_run)
                 snprintf(d, sizeof(d), "%s: would purge (dry-run)", reason_names[pd->reason]);
@@ -239,7 +238,7 @@ static uint64_t u64_of(const json_t *o, const char *key)
 static void on_purged(jd_call_result_t *r, void *arg)
 {
         pending_t *pd = arg;
-        jd_proc_t *p = jd_proc_find_key(mgr, pd->pid, pd->start);
+        jd_proc_t *p = jd_proc_find_key(pd->m, pd->pid, pd->start);
         gproc_t *g = p != NULL ? gproc_of(p, false) : NULL;
         if (g != NULL)
                 g->busy = false;
@@ -286,8 +285,8 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
         }
         g->last = now;
         n_actions[why]++;
-        pending_t local = {.pid = p->pid, .start = p->start, .reason = why, .usage = usage,
-                           .limit = limit, .t0 = now};
+        pending_t local = {.m = p->m, .pid = p->pid, .start = p->start, .reason = why,
+                           .usage = usage, .limit = limit, .t0 = now};
         snprintf(local.cgroup, sizeof(local.cgroup), "%s", cgroup);
         if (jd_gov_opt.mode == JD_GOV_DRY_RUN) {
                 jd_log("governor: dry-run: %s: would purge pid %d (%s) (%s: usage %.1f MiB "
@@ -301,8 +300,8 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
         json_t *args = json_pack("{s:b}", JP_ARG_PRESSURE, 1);
         if (pd != NULL && args != NULL) {
                 *pd = local;
-                if (jd_call(p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID, mgr->opt.timeout,
-                            on_purged, pd) != NULL) {
+                if (jd_call(p->m, p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID,
+                            p->m->opt.timeout, on_purged, pd) != NULL) {
                         g->busy = true;
                         json_decref(args);
                         return;
@@ -349,11 +348,11 @@ static int by_bytes(const void *a, const void *b)
         return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* One round: the processes of cg (all of them for the host, cg NULL) that may be purged
- * now, the largest holders first, until what they hold covers need (all of them when
- * need is 0: pressure says nothing of how much). */
-static void round_of(gov_cg_t *cg, enum reason why, uint64_t usage, uint64_t limit,
-                     uint64_t need, double now)
+/* One round: the processes of m's table under cg (all of them for the host, cg NULL) that
+ * may be purged now, the largest holders first, until what they hold covers need (all of
+ * them when need is 0: pressure says nothing of how much). */
+static void round_of(jd_manager_t *m, gov_cg_t *cg, enum reason why, uint64_t usage,
+                     uint64_t limit, uint64_t need, double now)
 {
         double *last = cg != NULL ? &cg->last_round : &host_last_round;
         if (*last > 0 && now - *last < ROUND_GAP_S)
@@ -361,7 +360,7 @@ static void round_of(gov_cg_t *cg, enum reason why, uint64_t usage, uint64_t lim
         *last = now;
         size_t n = 0, cap = 0;
         cand_t *c = NULL;
-        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 const gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
                 if (!jd_proc_visible(p) || p->info == NULL || (g != NULL && g->busy) ||
                     (cg != NULL && !under(p, cg)) ||
@@ -447,7 +446,7 @@ static void arm(gov_cg_t *cg)
                         return;
                 }
                 cg->armed = at;
-                cg->ev = event_new(mgr->base, cg->efd, EV_READ | EV_PERSIST, on_threshold, cg);
+                cg->ev = event_new(cg->m->base, cg->efd, EV_READ | EV_PERSIST, on_threshold, cg);
                 if (cg->ev == NULL || event_add(cg->ev, NULL) != 0) {
                         disarm(cg);
                         return;
@@ -522,7 +521,7 @@ static void check_cg(gov_cg_t *cg, double now)
                 }
         }
         if (cg->usage >= trigger || rose) {
-                round_of(cg, why, cg->usage, cg->limit, need, now);
+                round_of(cg->m, cg, why, cg->usage, cg->limit, need, now);
                 return;
         }
         if (cg->version == 2 && jd_gov_opt.psi > 0) {
@@ -530,7 +529,7 @@ static void check_cg(gov_cg_t *cg, double now)
                 double avg;
                 snprintf(f, sizeof(f), "%s/memory.pressure", cg->dir);
                 if (jd_cg_psi_avg10(f, &avg) == 0 && avg >= jd_gov_opt.psi)
-                        round_of(cg, R_PSI, cg->usage, cg->limit, 0, now);
+                        round_of(cg->m, cg, R_PSI, cg->usage, cg->limit, 0, now);
         }
 }
 
@@ -542,8 +541,8 @@ static gov_cg_t *find_cg(int version, const char *dir)
         return NULL;
 }
 
-/* dir has a limit and no watch yet: watch it. */
-static void consider(int version, const char *dir)
+/* dir has a limit and no watch yet: watch it for m's processes. */
+static void consider(jd_manager_t *m, int version, const char *dir)
 {
         if (find_cg(version, dir) != NULL)
                 return;
@@ -554,6 +553,7 @@ static void consider(int version, const char *dir)
         gov_cg_t *cg = calloc(1, sizeof(*cg));
         if (cg == NULL)
                 return;
+        cg->m = m;
         cg->version = version;
         snprintf(cg->dir, sizeof(cg->dir), "%s", dir);
         cg->efd = cg->wd = -1;
@@ -570,7 +570,7 @@ static void consider(int version, const char *dir)
 }
 
 /* The ancestors of a process's cgroup with limits, each looked at once per REREAD_S. */
-static void walk(int version, const char *dir, double now)
+static void walk(jd_manager_t *m, int version, const char *dir, double now)
 {
         leaf_t *l;
         for (l = leaves; l != NULL; l = l->next)
@@ -591,7 +591,7 @@ static void walk(int version, const char *dir, double now)
         char d[JD_CG_PATH];
         snprintf(d, sizeof(d), "%s", dir);
         for (int i = 0; i < MAX_DEPTH; i++) {
-                consider(version, d);
+                consider(m, version, d);
                 if (!jd_cg_parent(version, d))
                         break;
         }
@@ -618,7 +618,7 @@ static void read_memcg(jd_proc_t *p, double now)
                 g->memcg = s;
                 g->memcg_version = v;
         }
-        walk(v, dir, now);
+        walk(p->m, v, dir, now);
 }
 
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
@@ -643,14 +643,14 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the host ----------------------------------------------------------------------- */
 
-static void check_host(double now)
+static void check_host(jd_manager_t *m, double now)
 {
         uint64_t total, avail;
         if (jd_gov_opt.host_available > 0 && jd_host_meminfo(&total, &avail) == 0) {
                 uint64_t low = share(total, jd_gov_opt.host_available);
                 if (avail < low) {
                         /* Up to twice the floor available again. */
-                        round_of(NULL, R_HOST, total - avail, total, 2 * low - avail, now);
+                        round_of(m, NULL, R_HOST, total - avail, total, 2 * low - avail, now);
                         return;
                 }
         } else if (jd_gov_opt.host_available > 0 && !host_logged) {
@@ -660,7 +660,7 @@ static void check_host(double now)
         double avg;
         if (jd_gov_opt.psi > 0 && jd_cg_psi_avg10("/proc/pressure/memory", &avg) == 0 &&
             avg >= jd_gov_opt.psi)
-                round_of(NULL, R_PSI, 0, 0, 0, now);
+                round_of(m, NULL, R_PSI, 0, 0, 0, now);
 }
 
 /* ---- the tick ----------------------------------------------------------------------- */
@@ -675,13 +675,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
         (void)fd;
         (void)what;
-        (void)arg;
+        jd_manager_t *m = arg;
         double now = jd_mono();
         if (!have_mounts && now - mounts_tried >= REREAD_S) {
                 mounts_tried = now;
                 have_mounts = jd_cg_mounts();
         }
-        for (jd_proc_t *p = mgr->procs; p != NULL; p = p->next) {
+        for (jd_proc_t *p = m->procs; p != NULL; p = p->next) {
                 const gproc_t *g = p->slot[JD_SLOT_GOVERNOR];
                 double read = g != NULL ? g->memcg_read : 0;
                 if (have_mounts && jd_proc_visible(p) && p->info != NULL &&
@@ -691,7 +691,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         for (gov_cg_t **pp = &cgs; *pp != NULL;) {
                 gov_cg_t *cg = *pp;
                 cg->members = 0;
-                for (jd_proc_t *p = mgr->procs; p != NULL && !cg->dead; p = p->next)
+                for (jd_proc_t *p = m->procs; p != NULL && !cg->dead; p = p->next)
                         if (jd_proc_visible(p) && under(p, cg))
                                 cg->members++;
                 if (cg->members > 0)
@@ -716,7 +716,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 }
                 lp = &l->next;
         }
-        check_host(now);
+        check_host(m, now);
 }
 
 static void on_gone(jd_manager_t *m, jd_proc_t *p)
@@ -733,7 +733,6 @@ static jd_observer_t observer = {.gone = on_gone};
 
 void jd_governor_start(jd_manager_t *m)
 {
-        mgr = m;
         jd_manager_subscribe(m, &observer); /* to free what it hangs off a record */
         if (jd_gov_opt.mode == JD_GOV_OFF) {
                 jd_log("governor: off");
@@ -743,7 +742,7 @@ void jd_governor_start(jd_manager_t *m)
         mounts_tried = jd_mono();
         ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (ino_fd >= 0) {
-                ino_ev = event_new(mgr->base, ino_fd, EV_READ | EV_PERSIST, on_inotify, NULL);
+                ino_ev = event_new(m->base, ino_fd, EV_READ | EV_PERSIST, on_inotify, NULL);
                 if (ino_ev == NULL || event_add(ino_ev, NULL) != 0) {
                         if (ino_ev != NULL)
                                 event_free(ino_ev);
@@ -752,7 +751,7 @@ void jd_governor_start(jd_manager_t *m)
                         ino_fd = -1;
                 }
         }
-        tick_ev = event_new(mgr->base, -1, EV_PERSIST, on_tick, NULL);
+        tick_ev = event_new(m->base, -1, EV_PERSIST, on_tick, m);
         struct timeval tv = {(time_t)TICK_S, 0};
         if (tick_ev == NULL || event_add(tick_ev, &tv) != 0) {
                 jd_log("governor: cannot start its timer: off");

@@ -32,7 +32,7 @@ static void handle(struct evhttp_request *req, void *arg)
                 return; /* a Host this server does not answer to (DNS rebinding): 421 */
         if (path != NULL && jd_http_ops_handle(m, req, path))
                 return; /* POST /api/v1/processes/{pid}/{decay,purge,set,profile} */
-        if (path != NULL && jd_store_http_handle(req, path))
+        if (path != NULL && jd_store_http_handle(m, req, path))
                 return; /* /api/v1/profiles[/{id}], the profile store (store_http.c) */
         if (path != NULL && jd_web_handle(m, req, path))
                 return; /* the dashboard, /api/v1/history, /api/v1/groups (web.c) */

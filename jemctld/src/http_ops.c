@@ -265,7 +265,7 @@ bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char 
         double timeout = kind == JD_OP_PROFILE && m->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : m->opt.timeout;
-        jd_call_t *c = jd_call(pid, ops[kind], args, uid, timeout, on_answer, pd);
+        jd_call_t *c = jd_call(m, pid, ops[kind], args, uid, timeout, on_answer, pd);
         json_decref(args);
         if (c == NULL) {
                 free(pd);

@@ -215,8 +215,6 @@ static int start_loop(jd_manager_t *m, struct event **sigs)
                 fprintf(stderr, "jemctld: cannot create the event loop\n");
                 return -1;
         }
-        jd_call_init(m);
-        jd_convert_init(m);
         if (jd_http_start(m) != 0) {
                 fprintf(stderr, "jemctld: cannot listen on %s:%u: %s\n", m->opt.http_host,
                         m->opt.http_port, strerror(errno));

@@ -6,7 +6,9 @@
  * reused pid is a new record.  The modules that keep something per process (history,
  * policy, store, governor, bus) hang it off the record and learn of processes through the
  * manager's list of observers (appeared, polled, gone), never from a table of their own.
- * Every module gets the manager passed explicitly: there is no global state object.
+ * Every module gets the manager passed explicitly: there is no global state object, and
+ * no module keeps a copy of the pointer (callbacks reach it through their libevent arg,
+ * their sd-bus userdata, or the call, conversion or record they are about).
  */
 #ifndef JEMCTLD_MANAGER_H
 #define JEMCTLD_MANAGER_H

@@ -17,9 +17,6 @@
 #include "policy.h"
 #include "store.h"
 
-/* The manager this module serves (set by jd_policy_start). */
-static jd_manager_t *mgr;
-
 jd_policy_opts_t jd_policy_opt = {.cooldown = JD_POLICY_COOLDOWN};
 
 typedef struct pstate {
@@ -212,7 +209,6 @@ static jd_observer_t observer = {.polled = on_polled, .gone = on_gone};
 
 void jd_policy_start(jd_manager_t *m)
 {
-        mgr = m;
         jd_manager_subscribe(m, &observer);
 }
 
@@ -242,9 +238,26 @@ static bool matches(const jd_proc_t *p)
         return true;
 }
 
+/* The sampling calls to one process (--capture-enable-sampling, --prof-auto): its pid
+ * and its manager, which the second call of --prof-auto runs on.  Freed by the last
+ * callback. */
+typedef struct sampling {
+        jd_manager_t *m;
+        pid_t pid;
+} sampling_t;
+
+/* Starts op on sg's process, called back with sg; false if nothing will call back. */
+static bool sampling_call(sampling_t *sg, const json_t *args, jd_call_cb_t cb)
+{
+        return jd_call(sg->m, sg->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, sg->m->opt.timeout,
+                       cb, sg) != NULL;
+}
+
 static void on_sampling(jd_call_result_t *r, void *arg)
 {
-        pid_t pid = (pid_t)(intptr_t)arg;
+        sampling_t *sg = arg;
+        pid_t pid = sg->pid;
+        free(sg);
         if (r->status != JD_CALL_OK)
                 jd_log("pid %d: cannot switch heap profile sampling on: %s", (int)pid,
                        r->message != NULL ? r->message : "failed");
@@ -261,17 +274,21 @@ static void on_sampling(jd_call_result_t *r, void *arg)
  * process samples already (at whatever rate its owner chose). */
 static void on_prof_status(jd_call_result_t *r, void *arg)
 {
-        pid_t pid = (pid_t)(intptr_t)arg;
+        sampling_t *sg = arg;
         if (r->status != JD_CALL_OK) {
-                jd_log("pid %d: cannot read the heap profile state: %s", (int)pid,
+                jd_log("pid %d: cannot read the heap profile state: %s", (int)sg->pid,
                        r->message != NULL ? r->message : "failed");
+                free(sg);
                 return;
         }
-        if (json_is_true(json_object_get(r->result, "active")))
+        if (json_is_true(json_object_get(r->result, "active"))) {
+                free(sg);
                 return;
+        }
         json_t *args = json_pack("{s:s,s:i}", "action", "on", "lg_sample",
                                  (int)jd_policy_opt.prof_auto_lg);
-        jd_call(pid, JP_OP_PROF, args, JD_CALL_ANY_UID, mgr->opt.timeout, on_sampling, arg);
+        if (!sampling_call(sg, args, on_sampling))
+                free(sg);
         json_decref(args);
 }
 
@@ -317,8 +334,12 @@ void jd_policy_check(jd_proc_t *p)
                 s->sampling_sent = true;
                 bool ask = po->prof_auto_lg > 0;
                 json_t *args = json_pack("{s:s}", "action", ask ? "status" : "on");
-                jd_call(p->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, p->m->opt.timeout,
-                        ask ? on_prof_status : on_sampling, (void *)(intptr_t)p->pid);
+                sampling_t *sg = malloc(sizeof(*sg));
+                if (sg != NULL) {
+                        *sg = (sampling_t){.m = p->m, .pid = p->pid};
+                        if (!sampling_call(sg, args, ask ? on_prof_status : on_sampling))
+                                free(sg);
+                }
                 json_decref(args);
         }
         double now = jd_wall();

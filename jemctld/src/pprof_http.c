@@ -58,6 +58,7 @@ typedef struct part {
 } part_t;
 
 struct scrape {
+        jd_manager_t *m; /* whose loop runs the calls and the conversion */
         struct evhttp_request *req;
         bool merge;       /* a selector: label each sample with its pid */
         size_t n, listed; /* parts, and processes the selector matched */
@@ -204,7 +205,7 @@ static void finish(scrape_t *s)
                 else if (first_failed == NULL)
                         first_failed = &s->parts[i];
         }
-        int rc = k == 0 ? -ENOENT : jd_convert_start(convert, converted, s);
+        int rc = k == 0 ? -ENOENT : jd_convert_start(s->m, convert, converted, s);
         if (rc == 0)
                 return;
         failed++;
@@ -346,6 +347,7 @@ static void heap(jd_manager_t *m, struct evhttp_request *req)
                 return;
         }
         inflight++;
+        s->m = m;
         s->req = req;
         s->merge = pid == 0;
         s->n = n;
@@ -363,7 +365,7 @@ static void heap(jd_manager_t *m, struct evhttp_request *req)
                 json_t *ju = json_object_get(pick[i]->info, "uid");
                 pt->uid = json_is_integer(ju) ? (uid_t)json_integer_value(ju) : (uid_t)-1;
                 if (args != NULL &&
-                    jd_call(pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
+                    jd_call(m, pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
                         started++;
                         continue;
                 }

@@ -16,9 +16,6 @@
 #include "manager.h"
 #include "sd.h"
 
-/* The manager this module serves (set by jd_sd_ready). */
-static jd_manager_t *mgr;
-
 static struct event *watchdog;
 
 int jd_sd_listen_fd(void)
@@ -61,12 +58,11 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 int jd_sd_ready(jd_manager_t *m)
 {
-        mgr = m;
-        sd_notifyf(0, "READY=1\nSTATUS=watching %s", mgr->opt.runtime_dir);
+        sd_notifyf(0, "READY=1\nSTATUS=watching %s", m->opt.runtime_dir);
         uint64_t usec = 0;
         if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
                 return 0;
-        watchdog = event_new(mgr->base, -1, EV_PERSIST, on_watchdog, NULL);
+        watchdog = event_new(m->base, -1, EV_PERSIST, on_watchdog, NULL);
         if (watchdog == NULL) {
                 jd_log("systemd: out of memory for the watchdog timer");
                 return -1;

@@ -697,7 +697,7 @@ int jd_store_capture(jd_manager_t *mgr, pid_t pid, uid_t as_uid, const char *rea
                 c->early = JD_STORE_UNAVAILABLE;
         } else {
                 json_t *args = json_pack("{s:s}", "action", "dump");
-                jd_call_t *call = jd_call(pid, JP_OP_PROF, args, as_uid,
+                jd_call_t *call = jd_call(mgr, pid, JP_OP_PROF, args, as_uid,
                                           jd_store_opt.capture_timeout, on_dump, c);
                 json_decref(args);
                 if (call != NULL)

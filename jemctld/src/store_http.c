@@ -235,8 +235,10 @@ static void send_raw(struct evhttp_request *req, const jd_profile_t *pf, int fd)
         free(buf);
 }
 
-/* Starts the conversion of pf's dump (fd, taken) to kinds[k], answered when done. */
-static void start_convert(struct evhttp_request *req, const jd_profile_t *pf, size_t k, int fd)
+/* Starts the conversion of pf's dump (fd, taken) to kinds[k] on m's loop, answered when
+ * done. */
+static void start_convert(jd_manager_t *m, struct evhttp_request *req, const jd_profile_t *pf,
+                          size_t k, int fd)
 {
         download_t *d = calloc(1, sizeof(*d));
         if (d == NULL) {
@@ -248,7 +250,7 @@ static void start_convert(struct evhttp_request *req, const jd_profile_t *pf, si
         jd_profile_creds(pf, &d->creds);
         snprintf(d->id, sizeof(d->id), "%s", pf->id);
         snprintf(d->title, sizeof(d->title), "%s (pid %d) %s", pf->comm, (int)pf->pid, pf->id);
-        int rc = jd_convert_start(convert, converted, d);
+        int rc = jd_convert_start(m, convert, converted, d);
         if (rc == 0)
                 return;
         close(fd);
@@ -263,7 +265,8 @@ static void start_convert(struct evhttp_request *req, const jd_profile_t *pf, si
         }
 }
 
-static void download(struct evhttp_request *req, const jd_profile_t *pf, const char *query)
+static void download(jd_manager_t *m, struct evhttp_request *req, const jd_profile_t *pf,
+                     const char *query)
 {
         char fmt[16];
         const char *why = jd_parse_format_query(query, fmt, sizeof(fmt));
@@ -288,7 +291,7 @@ static void download(struct evhttp_request *req, const jd_profile_t *pf, const c
                 return;
         }
         if (k > 0) {
-                start_convert(req, pf, k, fd); /* off the loop: answered later */
+                start_convert(m, req, pf, k, fd); /* off the loop: answered later */
                 return;
         }
         send_raw(req, pf, fd);
@@ -316,7 +319,7 @@ static void delete_one(struct evhttp_request *req, const jd_profile_t *pf)
         reply_doc(req, 200, "OK", json_pack("{s:b,s:{s:s}}", "ok", 1, "result", "deleted", id));
 }
 
-bool jd_store_http_handle(struct evhttp_request *req, const char *path)
+bool jd_store_http_handle(jd_manager_t *m, struct evhttp_request *req, const char *path)
 {
         static const char pre[] = "/api/v1/profiles";
         if (strncmp(path, pre, sizeof(pre) - 1) != 0 ||
@@ -349,7 +352,7 @@ bool jd_store_http_handle(struct evhttp_request *req, const char *path)
                 return true;
         }
         if (get)
-                download(req, pf, query);
+                download(m, req, pf, query);
         else
                 delete_one(req, pf);
         return true;

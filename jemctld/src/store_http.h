@@ -13,8 +13,8 @@ struct evhttp_request;
 
 /* Handles req if path is /api/v1/profiles or below (answering it now) and returns true;
  * false if the path is not ours.  Allocates; a conversion reads the mapped files named
- * by the profile (symbols) on the event loop. */
-bool jd_store_http_handle(struct evhttp_request *req, const char *path);
+ * by the profile (symbols) in a child process, answered from m's loop. */
+bool jd_store_http_handle(jd_manager_t *m, struct evhttp_request *req, const char *path);
 
 /* Answers a capture into the store: 200 {"ok":true,"result":METADATA}, or the error
  * (409 busy, 403, 404 gone, 504 timeout, 502 target/bad dump, 507 too large or no space,
