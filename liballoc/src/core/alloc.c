@@ -148,6 +148,19 @@ void *la_malloc_slow(size_t size)
                         return b;
                 }
         }
+        else if (size <= LA_LCACHE_MAX && th->lcache_pages != 0 && LA_LIKELY(!la_opt.fill) &&
+                 !atomic_load_explicit(&la_prof_active, memory_order_relaxed)) {
+                /* A run of this class the thread parked (lcache.h): taken back before
+                 * anything else is looked at (a thread heap with parked runs is set up,
+                 * and with profiling off no sample is due).  A 64 KiB malloc/free pair
+                 * loop lives here. */
+                unsigned c = la_size2cls_compute(size);
+                if (c >= LA_NBINS && th->lcache[c - LA_NBINS] != NULL) {
+                        void *p = la_lcache_take(th, c - LA_NBINS);
+                        la_account_alloc(th, la_cls_size[c]);
+                        return p;
+                }
+        }
         if (LA_UNLIKELY(!la_ready())) {
                 void *p = la_boot_alloc(size);
                 if (p == NULL)

@@ -47,7 +47,8 @@ typedef struct la_arena_stats {
         uint64_t lext_nmalloc[LA_NLEXTENTS], lext_ndalloc[LA_NLEXTENTS];
         uint64_t huge_nmalloc[LA_NLEXTENTS], huge_ndalloc[LA_NLEXTENTS];
         /* Runs of the first classes parked in and taken back from thread heaps
-         * (lcache.h): a free and an allocation each (atomic adds, no lock). */
+         * (lcache.h): a free and an allocation each, of the heaps that retired (a live
+         * heap counts in its own fields; atomic adds, no lock). */
         uint64_t lcache_nmalloc[LA_LCACHE_NCLS], lcache_ndalloc[LA_LCACHE_NCLS];
 } la_arena_stats_t;
 

@@ -70,6 +70,10 @@ typedef struct la_heap {
         la_span_t *lcache[LA_LCACHE_NCLS];
         uint8_t lcache_n[LA_LCACHE_NCLS];
         uint32_t lcache_pages;
+        /* Runs parked (a free) and taken back (an allocation) per class, as nmalloc and
+         * ndalloc: only the owner writes them, the stats add them up, and the arena's
+         * counters of the same name take them over when the heap retires. */
+        uint64_t lcache_nmalloc[LA_LCACHE_NCLS], lcache_ndalloc[LA_LCACHE_NCLS];
         struct la_heap *reg_next, *reg_prev;       /* registry of live thread heaps */
         /* Heap profiling (prof.h), thread heaps only: armed while the thread samples.
          * The malloc of class c that finds fl[c] empty with nmalloc[c] == prof_at[c] is

@@ -195,10 +195,8 @@ static void huge_keep_locked(la_arena_t *a, la_span_t *s)
         la_arena_run_free_locked(a, s);
 }
 
-/* A large run back to arena a, counted as a free; a run parked in a thread heap
- * (parked) had its free counted in the lcache counters when it was parked: it moves from
- * those to the arena's, so that each free is counted once (lcache.h). */
-static void free_run(la_arena_t *a, la_span_t *s, bool parked)
+/* A large run back to arena a, counted as a free. */
+static void free_run(la_arena_t *a, la_span_t *s)
 {
         la_large_unguard(s);
         la_mutex_lock(&a->lock);
@@ -206,9 +204,6 @@ static void free_run(la_arena_t *a, la_span_t *s, bool parked)
         a->stats.large_allocated -= s->usize;
         a->stats.ndalloc_large++;
         a->stats.lext_ndalloc[s->cls - LA_NBINS]++;
-        if (parked)
-                __atomic_fetch_sub(&a->stats.lcache_ndalloc[s->cls - LA_NBINS], 1,
-                                   __ATOMIC_RELAXED);
         la_arena_inuse_unlink_locked(a, s);
         la_arena_run_free_locked(a, s);
         la_mutex_unlock(&a->lock);
@@ -242,12 +237,7 @@ void la_large_free(la_span_t *s)
                 la_hcache_unmap(a, gone);
                 return;
         }
-        free_run(a, s, false);
-}
-
-void la_large_release(la_span_t *s)
-{
-        free_run(s->arena, s, true);
+        free_run(a, s);
 }
 
 static bool huge_resize(la_span_t *s, size_t new_usize)

@@ -17,9 +17,6 @@
 /* usize bytes (a large class) aligned to align; NULL when out of memory. */
 void *la_large_alloc(la_arena_t *a, bool arena_explicit, size_t usize, size_t align, bool zero);
 void la_large_free(la_span_t *s);
-/* la_large_free of a run whose free was already counted (a run parked in a thread heap,
- * lcache.h): its pages and page-map entries go back, the counts stay. */
-void la_large_release(la_span_t *s);
 /* A sampled small object (prof.h): a page run of its own holding usize bytes (a small
  * class), counted as an allocation of the smallest large class, as jemalloc promotes
  * sampled objects.  Usable size reads usize; align 0 or a power of two. */

@@ -10,25 +10,26 @@
 #include "core/conf.h"
 #include "core/large.h"
 
-static void count(uint64_t *counter)
-{
-        __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
-
 void *la_lcache_alloc(la_heap_t *h, size_t usize, bool zero)
 {
         unsigned k = la_size2cls(usize) - LA_NBINS;
         if (k >= LA_LCACHE_NCLS || h->lcache[k] == NULL)
                 return NULL;
+        void *p = la_lcache_take(h, k);
+        if (zero)
+                memset(p, 0, la_cls_size[LA_NBINS + k]);
+        return p;
+}
+
+void *la_lcache_take(la_heap_t *h, unsigned k)
+{
         la_span_t *s = h->lcache[k];
         h->lcache[k] = s->next;
         s->next = NULL;
         h->lcache_n[k]--;
         h->lcache_pages -= (uint32_t)s->npages;
         __atomic_store_n(&s->parked, 0, __ATOMIC_RELAXED);
-        count(&h->arena->stats.lcache_nmalloc[k]);
-        if (zero)
-                memset((void *)s->base, 0, s->usize);
+        h->lcache_nmalloc[k]++;
         return (void *)s->base;
 }
 
@@ -45,7 +46,7 @@ bool la_lcache_free(la_heap_t *h, la_span_t *s)
         h->lcache[k] = s;
         h->lcache_n[k]++;
         h->lcache_pages += (uint32_t)s->npages;
-        count(&h->arena->stats.lcache_ndalloc[k]);
+        h->lcache_ndalloc[k]++;
         return true;
 }
 
@@ -59,7 +60,9 @@ void la_lcache_release(la_heap_t *h)
                         h->lcache[k] = s->next;
                         s->next = NULL;
                         __atomic_store_n(&s->parked, 0, __ATOMIC_RELAXED);
-                        la_large_release(s); /* already counted as freed */
+                        /* Its free moves from the parked count to the arena's. */
+                        h->lcache_ndalloc[k]--;
+                        la_large_free(s);
                 }
                 h->lcache_n[k] = 0;
         }

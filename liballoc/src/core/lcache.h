@@ -33,6 +33,9 @@ void *la_lcache_alloc(la_heap_t *h, size_t usize, bool zero);
 /* Parks large run s (being freed by h's thread) if it may be: true, or false and the
  * caller frees it as usual. */
 bool la_lcache_free(la_heap_t *h, la_span_t *s);
+/* The run parked for large class LA_NBINS + k (h->lcache[k] not NULL), taken back and
+ * counted as an allocation of its class; not zeroed. */
+void *la_lcache_take(la_heap_t *h, unsigned k);
 /* Gives every run h has parked back to its arena. */
 void la_lcache_release(la_heap_t *h);
 

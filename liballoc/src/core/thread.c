@@ -68,6 +68,14 @@ static void retire_counters_locked(la_heap_t *h)
                 a->retired[c].nflushes += h->nflushes[c];
                 h->nmalloc[c] = h->ndalloc[c] = h->nfills[c] = h->nflushes[c] = 0;
         }
+        /* Its parked-run counts (the runs themselves went back in the flush before). */
+        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
+                __atomic_fetch_add(&a->stats.lcache_nmalloc[k], h->lcache_nmalloc[k],
+                                   __ATOMIC_RELAXED);
+                __atomic_fetch_add(&a->stats.lcache_ndalloc[k], h->lcache_ndalloc[k],
+                                   __ATOMIC_RELAXED);
+                h->lcache_nmalloc[k] = h->lcache_ndalloc[k] = 0;
+        }
         h->allocated_large = h->deallocated_large = 0;
         h->allocated_base = total_a;
         h->deallocated_base = total_d;

@@ -176,6 +176,14 @@ static void add_heap(const la_heap_t *h, void *arg)
                 b->nfills += __atomic_load_n(&h->nfills[c], __ATOMIC_RELAXED);
                 b->nflushes += __atomic_load_n(&h->nflushes[c], __ATOMIC_RELAXED);
         }
+        /* Runs the heap parked and took back (lcache.h): a free and an allocation each. */
+        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
+                uint64_t m = __atomic_load_n(&h->lcache_nmalloc[k], __ATOMIC_RELAXED);
+                uint64_t d = __atomic_load_n(&h->lcache_ndalloc[k], __ATOMIC_RELAXED);
+                as->lext[k].nmalloc += m;
+                as->lext[k].ndalloc += d;
+                as->large_allocated += (m - d) * la_cls_size[LA_NBINS + k]; /* mod 2^64 */
+        }
 }
 
 static void add_retired(la_arena_t *a, void *arg)
