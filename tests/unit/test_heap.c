@@ -346,9 +346,41 @@ static void twice_gathered(void)
         _exit(4); /* nothing was gathered */
 }
 
+static void *free_in_thread(void *p)
+{
+        la_free(p);
+        return NULL;
+}
+
+/* The block of a gathered slab whose link leads into another slab (the junction of two
+ * slabs' lists in the heap's list), freed again by another thread: that thread cannot
+ * walk the owner's lists and goes by the link alone. */
+static void twice_gathered_remote(void)
+{
+        for (int i = 0; i < CHURN_N; i++)
+                blocks[i] = la_malloc(256);
+        for (int i = 0; i < CHURN_N; i += 8)
+                la_free(blocks[i]);
+        void *p = la_malloc(256);
+        la_heap_t *h = la_tls_heap;
+        unsigned c = h->size2cls[(256 + 7) >> 3];
+        for (la_block_t *b = h->fl[c]; b != NULL; b = la_block_next(b)) {
+                la_block_t *n = la_block_next(b);
+                if (n != NULL && la_pm_lookup(n) != la_pm_lookup(b)) {
+                        pthread_t t;
+                        pthread_create(&t, NULL, free_in_thread, b);
+                        pthread_join(t, NULL);
+                        _exit(5); /* not caught */
+                }
+        }
+        la_free(p);
+        _exit(4); /* no junction: the test cannot tell */
+}
+
 static void double_free_of_gathered_block(void)
 {
         expect_abort(twice_gathered);
+        expect_abort(twice_gathered_remote);
 }
 
 int main(void)

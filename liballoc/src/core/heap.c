@@ -482,6 +482,14 @@ static uintptr_t link_target(const la_span_t *s, uintptr_t link)
         return la_span_block_at(s, t - s->base) < la_span_capacity(s) ? t : 1;
 }
 
+/* Whether t is the start of a carved block of a small slab of class c. */
+static bool block_of_class(unsigned c, uintptr_t t)
+{
+        const la_span_t *o = la_pm_lookup((const void *)t);
+        return o != NULL && o->kind == LA_SPAN_SMALL && o->cls == c &&
+               la_span_block_at(o, t - o->base) < la_span_capacity(o);
+}
+
 /* Whether p is on the list that starts at head (blocks of s).  At most capacity steps, and
  * only through links that stay inside s, so a list another thread is changing under us
  * (thread_free) can end the walk early but never make it fault or loop. */
@@ -527,9 +535,12 @@ void la_small_free_suspect(la_span_t *s, void *p)
                 return; /* the application's data only looked like a link */
         }
         /* Another heap's slab: its lists are not ours to walk.  A live block's first word
-         * is the application's; it decodes to a block of this very slab (or to the end of
-         * a list) with a chance near 2^-47 unless the block is free. */
-        if (link_target(s, ((const la_block_t *)p)->link) != 1)
+         * is the application's; it decodes to a block of this very slab, to a block of
+         * another slab of its class (the junction of two slabs' lists in the owner's heap
+         * list: gather), or to the end of a list with a chance near 2^-47 unless the
+         * block is free. */
+        uintptr_t link = ((const la_block_t *)p)->link;
+        if (link_target(s, link) != 1 || block_of_class(s->cls, link ^ la_fl_key))
                 double_free(p);
 }
 
