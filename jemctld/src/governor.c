@@ -297,7 +297,7 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
                 return;
         }
         pending_t *pd = malloc(sizeof(*pd));
-        jd_req_t req = {.op = JP_OP_PURGE, .u.purge = {.arena = JP_ARENA_ALL, .pressure = true}};
+        jd_req_t req = {.op = JP_OP_PURGE, .u.purge.pressure = true};
         if (pd != NULL) {
                 *pd = local;
                 if (jd_call(p->m, p->pid, &req, JD_CALL_ANY_UID, p->m->opt.timeout, on_purged,

@@ -124,7 +124,8 @@ static bool purge_args(json_t *body, jd_req_t *a, char *why, size_t cap)
                 snprintf(why, cap, "\"arena\" must be an arena index");
                 return false;
         }
-        a->u.purge.arena = ar != NULL ? (uint64_t)json_integer_value(ar) : JP_ARENA_ALL;
+        a->u.purge.has_arena = ar != NULL;
+        a->u.purge.arena = (uint64_t)json_integer_value(ar);
         return true;
 }
 

@@ -55,7 +55,8 @@ int jd_req_write(jp_writer_t *w, const jd_req_t *req)
                         return -EINVAL;
                 return write_set(w, req->u.set.name, req->u.set.value);
         case JP_OP_PURGE:
-                jp_req_purge(w, req->u.purge.arena, req->u.purge.pressure);
+                jp_req_purge(w, req->u.purge.has_arena ? req->u.purge.arena : JP_ARENA_ALL,
+                             req->u.purge.pressure);
                 return 0;
         case JP_OP_DECAY_ALL:
                 jp_req_decay_all(w, req->u.decay.dirty_ms, req->u.decay.has_muzzy,

@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <jp/proto.h>
 
+/* Zeroed arguments ask for the server's defaults where there are any (a purge of every
+ * arena); prof's action has none: set it (jd_req_prof). */
 typedef struct jd_req {
         enum jp_op op;
         union {
@@ -25,8 +27,9 @@ typedef struct jd_req {
                         const json_t *value; /* a boolean, an integer, a string or null */
                 } set;
                 struct {
-                        uint64_t arena; /* JP_ARENA_ALL: every arena */
-                        bool pressure;  /* what a memory-pressure event does */
+                        bool has_arena; /* false (as zeroed): every arena */
+                        uint64_t arena;
+                        bool pressure; /* what a memory-pressure event does */
                 } purge;
                 struct {
                         int64_t dirty_ms, muzzy_ms;
