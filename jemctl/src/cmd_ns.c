@@ -65,8 +65,7 @@ int cmd_get(int argc, char **argv)
         json_t *all = json_object(); /* name -> entry, in the order asked */
         for (int first = 1; first < argc && status == JC_OK;) {
                 jp_writer_t *w = jc_begin(&c, JP_OP_GET);
-                jp_w_key(w, JP_ARG_NAMES);
-                jp_w_arr(w);
+                jp_req_get_begin(w);
                 int last = first, n = 0;
                 for (; last < argc && n < JP_MAX_NAMES; last++) {
                         if (json_object_get(all, argv[last]) != NULL)
@@ -76,10 +75,10 @@ int cmd_get(int argc, char **argv)
                                 dup = strcmp(argv[k], argv[last]) == 0;
                         if (dup)
                                 continue;
-                        jp_w_str(w, argv[last]);
+                        jp_req_get_name(w, argv[last]);
                         n++;
                 }
-                jp_w_arr_end(w);
+                jp_req_get_end(w);
                 json_t *r = NULL;
                 if (n > 0) {
                         status = jc_call(&c, &r);
@@ -146,9 +145,7 @@ static int learn_type(jc_conn_t *c, setarg_t *a)
 {
         char norm[256];
         jp_name_pattern(a->name, norm, sizeof(norm), NULL);
-        jp_writer_t *w = jc_begin(c, JP_OP_LIST);
-        jp_w_key(w, JP_ARG_PREFIX);
-        jp_w_str(w, a->name);
+        jp_req_list(jc_begin(c, JP_OP_LIST), a->name);
         json_t *r = NULL;
         int rc = jc_call(c, &r);
         if (rc != JC_OK)
@@ -241,15 +238,15 @@ static void write_value(jp_writer_t *w, const setarg_t *a)
 {
         uint64_t uv;
         switch (a->kind) {
-        case JP_K_BOOL: jp_w_bool(w, json_is_true(a->json)); break;
+        case JP_K_BOOL: jp_req_set_bool(w, a->name, json_is_true(a->json)); break;
         case JP_K_U32:
         case JP_K_U64:
                 jc_parse_u64(a->value, &uv);
-                jp_w_u64(w, uv);
+                jp_req_set_u64(w, a->name, uv);
                 break;
-        case JP_K_I64: jp_w_i64(w, (int64_t)json_integer_value(a->json)); break;
-        case JP_K_STR: jp_w_str(w, a->value); break;
-        default: jp_w_null(w); break;
+        case JP_K_I64: jp_req_set_i64(w, a->name, (int64_t)json_integer_value(a->json)); break;
+        case JP_K_STR: jp_req_set_str(w, a->name, a->value); break;
+        default: jp_req_set_null(w, a->name); break;
         }
 }
 
@@ -272,13 +269,10 @@ static void default_only_note(pid_t pid, const char *name)
 static int set_one_batch(jc_conn_t *c, setarg_t *args, int n, json_t *out, bool *any_err)
 {
         jp_writer_t *w = jc_begin(c, JP_OP_SET);
-        jp_w_key(w, JP_ARG_VALUES);
-        jp_w_obj(w);
-        for (int i = 0; i < n; i++) {
-                jp_w_key(w, args[i].name);
+        jp_req_set_begin(w);
+        for (int i = 0; i < n; i++)
                 write_value(w, &args[i]);
-        }
-        jp_w_obj_end(w);
+        jp_req_set_end(w);
         json_t *r = NULL;
         int rc = jc_call(c, &r);
         if (rc != JC_OK)
@@ -395,11 +389,7 @@ int cmd_set(int argc, char **argv)
 
 static int list_names(jc_conn_t *c, const char *prefix, json_t **r)
 {
-        jp_writer_t *w = jc_begin(c, JP_OP_LIST);
-        if (prefix != NULL) {
-                jp_w_key(w, JP_ARG_PREFIX);
-                jp_w_str(w, prefix);
-        }
+        jp_req_list(jc_begin(c, JP_OP_LIST), prefix);
         return jc_call(c, r);
 }
 

@@ -182,13 +182,7 @@ int cmd_decay(int argc, char **argv)
         int rc = jc_connect(pid, &c, false, NULL);
         if (rc != JC_OK)
                 return rc;
-        jp_writer_t *w = jc_begin(&c, JP_OP_DECAY_ALL);
-        jp_w_key(w, JP_ARG_DIRTY_MS);
-        jp_w_i64(w, dirty);
-        if (has_muzzy) {
-                jp_w_key(w, JP_ARG_MUZZY_MS);
-                jp_w_i64(w, muzzy);
-        }
+        jp_req_decay_all(jc_begin(&c, JP_OP_DECAY_ALL), dirty, has_muzzy, muzzy);
         json_t *r = NULL, *s = NULL;
         rc = jc_call(&c, &r);
         if (rc == JC_OK && !json_is_object(r)) {
@@ -257,11 +251,8 @@ int cmd_purge(int argc, char **argv)
         int rc = jc_connect(pid, &c, false, NULL);
         if (rc != JC_OK)
                 return rc;
-        jp_writer_t *w = jc_begin(&c, JP_OP_PURGE);
-        if (jc_opt->have_arena) {
-                jp_w_key(w, JP_ARG_ARENA);
-                jp_w_u64(w, jc_opt->arena);
-        }
+        jp_req_purge(jc_begin(&c, JP_OP_PURGE), jc_opt->have_arena ? jc_opt->arena : JP_ARENA_ALL,
+                     false);
         json_t *r = NULL;
         rc = jc_call(&c, &r);
         jc_close(&c);

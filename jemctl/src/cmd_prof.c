@@ -213,9 +213,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                        "jemctld /debug/pprof/heap");
                 return JC_USAGE;
         }
-        jp_writer_t *w = jc_begin(c, JP_OP_PROF);
-        jp_w_key(w, JP_ARG_ACTION);
-        jp_w_str(w, "dump");
+        jp_req_prof(jc_begin(c, JP_OP_PROF), JP_PROF_DUMP, false, 0);
         json_t *r = NULL;
         __attribute__((cleanup(close_fd))) int fd = -1;
         int rc = jc_call_fd(c, &r, &fd);
@@ -276,13 +274,8 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
 
 static int prof_control(pid_t pid, jc_conn_t *c, const char *action)
 {
-        jp_writer_t *w = jc_begin(c, JP_OP_PROF);
-        jp_w_key(w, JP_ARG_ACTION);
-        jp_w_str(w, action);
-        if (jc_opt->have_lg_sample) {
-                jp_w_key(w, JP_ARG_LG_SAMPLE);
-                jp_w_u64(w, jc_opt->lg_sample);
-        }
+        jp_req_prof(jc_begin(c, JP_OP_PROF), jp_prof_action_parse(action),
+                    jc_opt->have_lg_sample, jc_opt->lg_sample);
         json_t *r = NULL;
         int rc = jc_call(c, &r);
         if (rc != JC_OK)
@@ -337,9 +330,8 @@ int cmd_prof(int argc, char **argv)
         if (argc != 2)
                 return usage("missing action: on, off, status, reset or dump");
         const char *action = argv[1];
-        bool dump = strcmp(action, "dump") == 0;
-        if (!dump && strcmp(action, "on") != 0 && strcmp(action, "off") != 0 &&
-            strcmp(action, "status") != 0 && strcmp(action, "reset") != 0) {
+        bool dump = jp_prof_action_parse(action) == JP_PROF_DUMP;
+        if (jp_prof_action_parse(action) == JP_PROF_NACTIONS) {
                 jc_err("prof: '%s' is not on, off, status, reset or dump", action);
                 fputs("Try 'jemctl --help'.\n", stderr);
                 return JC_USAGE;

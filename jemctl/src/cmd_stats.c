@@ -18,9 +18,7 @@
 
 int jc_stats_summary(jc_conn_t *c, json_t **summary)
 {
-        jp_writer_t *w = jc_begin(c, JP_OP_STATS);
-        jp_w_key(w, JP_ARG_FULL);
-        jp_w_bool(w, false);
+        jp_req_stats(jc_begin(c, JP_OP_STATS), false);
         int rc = jc_call(c, summary);
         if (rc != JC_OK)
                 return rc;
@@ -49,11 +47,8 @@ int jc_stats_summary(jc_conn_t *c, json_t **summary)
 /* The allocator's page size (arenas.page), or the system's. */
 static uint64_t page_size(jc_conn_t *c)
 {
-        jp_writer_t *w = jc_begin(c, JP_OP_GET);
-        jp_w_key(w, JP_ARG_NAMES);
-        jp_w_arr(w);
-        jp_w_str(w, "arenas.page");
-        jp_w_arr_end(w);
+        static const char *const names[] = {"arenas.page"};
+        jp_req_get(jc_begin(c, JP_OP_GET), names, 1);
         json_t *r = NULL;
         uint64_t page = 0;
         if (jc_call(c, &r) == JC_OK) {
@@ -209,9 +204,7 @@ static const char *raw_result(jc_conn_t *c, const json_t *result, size_t *len)
 
 static int stats_full(jc_conn_t *c)
 {
-        jp_writer_t *w = jc_begin(c, JP_OP_STATS);
-        jp_w_key(w, JP_ARG_FULL);
-        jp_w_bool(w, true);
+        jp_req_stats(jc_begin(c, JP_OP_STATS), true);
         json_t *r = NULL;
         int rc = jc_call(c, &r);
         if (rc != JC_OK)

@@ -392,21 +392,17 @@ static void on_answer(jd_call_result_t *res, void *arg)
 
 /* Starts the call of a method to one of mgr's processes; the reply comes from on_answer. */
 static int start(jd_manager_t *mgr, sd_bus_message *m, enum method method, uint32_t pid,
-                 enum jp_op op, json_t *args, bool as_caller, const char *name, sd_bus_error *e)
+                 const jd_req_t *req, bool as_caller, const char *name, sd_bus_error *e)
 {
         uid_t uid = JD_CALL_ANY_UID;
         int rc = known(mgr, pid, e);
         if (rc >= 0 && as_caller)
                 rc = caller_uid(m, &uid, e);
-        if (rc < 0) {
-                json_decref(args);
+        if (rc < 0)
                 return rc;
-        }
         pending_t *pd = calloc(1, sizeof(*pd));
-        if (pd == NULL) {
-                json_decref(args);
+        if (pd == NULL)
                 return -ENOMEM;
-        }
         pd->m = sd_bus_message_ref(m);
         pd->mgr = mgr;
         pd->method = method;
@@ -416,13 +412,11 @@ static int start(jd_manager_t *mgr, sd_bus_message *m, enum method method, uint3
         double timeout = method == M_PROFILE && mgr->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : mgr->opt.timeout;
-        if (jd_call(mgr, (pid_t)pid, op, args, uid, timeout, on_answer, pd) == NULL) {
+        if (jd_call(mgr, (pid_t)pid, req, uid, timeout, on_answer, pd) == NULL) {
                 sd_bus_message_unref(pd->m);
                 free(pd);
-                json_decref(args);
                 return -ENOMEM;
         }
-        json_decref(args);
         return 1;
 }
 
@@ -502,7 +496,8 @@ static int pid_only(jd_manager_t *mgr, sd_bus_message *m, enum method method, en
         int rc = sd_bus_message_read(m, "u", &pid);
         if (rc < 0)
                 return rc;
-        return start(mgr, m, method, pid, op, NULL, as_caller, NULL, e);
+        jd_req_t req = {.op = op};
+        return start(mgr, m, method, pid, &req, as_caller, NULL, e);
 }
 
 static int m_stats(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -540,8 +535,10 @@ static int m_get(sd_bus_message *m, void *ud, sd_bus_error *e)
                 return rc;
         }
         /* Any name can be read this way: the caller must be allowed on the socket. */
-        return start(ud, m, M_GET, pid, JP_OP_GET, json_pack("{s:o}", JP_ARG_NAMES, names), true,
-                     NULL, e);
+        jd_req_t req = {.op = JP_OP_GET, .u.get.names = names};
+        rc = start(ud, m, M_GET, pid, &req, true, NULL, e);
+        json_decref(names);
+        return rc;
 }
 
 /* A basic value as read by sd_bus_message_read_basic. */
@@ -621,8 +618,10 @@ static int m_set(sd_bus_message *m, void *ud, sd_bus_error *e)
                               : sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                                   "the value must be a boolean, an integer "
                                                   "(up to 2^63-1) or a string");
-        return start(ud, m, M_SET, pid, JP_OP_SET, json_pack("{s:{s:o}}", JP_ARG_VALUES, name, v),
-                     true, name, e);
+        jd_req_t req = {.op = JP_OP_SET, .u.set = {.name = name, .value = v}};
+        rc = start(ud, m, M_SET, pid, &req, true, name, e);
+        json_decref(v);
+        return rc;
 }
 
 static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -635,8 +634,8 @@ static int m_decay(sd_bus_message *m, void *ud, sd_bus_error *e)
         if (ms < -1)
                 return sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                          "ms must be milliseconds, 0 (at once) or -1 (never)");
-        return start(ud, m, M_DECAY, pid, JP_OP_DECAY_ALL, json_pack("{s:I}", JP_ARG_DIRTY_MS, ms),
-                     true, NULL, e);
+        jd_req_t req = {.op = JP_OP_DECAY_ALL, .u.decay.dirty_ms = ms};
+        return start(ud, m, M_DECAY, pid, &req, true, NULL, e);
 }
 
 static int m_purge(sd_bus_message *m, void *ud, sd_bus_error *e)
@@ -655,10 +654,8 @@ static int m_profile(sd_bus_message *m, void *ud, sd_bus_error *e)
                 return sd_bus_error_setf(e, SD_BUS_ERROR_INVALID_ARGS,
                                          "format must be a format name such as \"heap\", or "
                                          "empty for the target's default");
-        json_t *args = json_pack("{s:s}", JP_ARG_ACTION, "dump");
-        if (fmt[0] != '\0')
-                json_object_set_new(args, "format", json_string(fmt));
-        return start(ud, m, M_PROFILE, pid, JP_OP_PROF, args, true, NULL, e);
+        jd_req_t req = jd_req_prof(JP_PROF_DUMP);
+        return start(ud, m, M_PROFILE, pid, &req, true, NULL, e);
 }
 
 /* ---- the profile store (store.c) ----------------------------------------------------- */

@@ -306,32 +306,20 @@ static int connect_target(jd_call_t *c)
         return 0;
 }
 
-/* The request frame: {"v":1,"id":1,"op":op, args' members...}. */
-static int build_request(jd_call_t *c, enum jp_op op, const json_t *args)
+/* The request frame: {"v":1,"id":1,"op":op, its arguments...}. */
+static int build_request(jd_call_t *c, const jd_req_t *req)
 {
         char *buf = malloc(JP_HDR_SIZE + JP_REQ_MAX);
         if (buf == NULL)
                 return -ENOMEM;
         jp_writer_t w;
         jp_w_init(&w, buf + JP_HDR_SIZE, JP_REQ_MAX);
-        jp_request_begin(&w, 1, op);
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)args, key, v)
-        {
-                char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                if (s == NULL) {
-                        free(buf);
-                        return -ENOMEM;
-                }
-                jp_w_key(&w, key);
-                jp_w_raw(&w, s, strlen(s));
-                free(s);
-        }
+        jp_request_begin(&w, 1, req->op);
+        int rc = jd_req_write(&w, req);
         jp_request_end(&w);
-        if (w.overflow) {
+        if (rc != 0 || w.overflow) {
                 free(buf);
-                return -E2BIG;
+                return rc != 0 ? rc : -E2BIG;
         }
         jp_frame_put((uint8_t *)buf, (uint32_t)w.len);
         c->out = buf;
@@ -339,7 +327,7 @@ static int build_request(jd_call_t *c, enum jp_op op, const json_t *args)
         return 0;
 }
 
-jd_call_t *jd_call(jd_manager_t *m, pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid,
+jd_call_t *jd_call(jd_manager_t *m, pid_t pid, const jd_req_t *req, uid_t as_uid,
                    double timeout, jd_call_cb_t cb, void *arg)
 {
         jd_call_t *c = calloc(1, sizeof(*c));
@@ -354,7 +342,7 @@ jd_call_t *jd_call(jd_manager_t *m, pid_t pid, enum jp_op op, const json_t *args
         c->res.fd = -1;
         c->res.target_uid = (uid_t)-1;
         c->deadline = evtimer_new(m->base, on_deadline, c);
-        if (c->deadline == NULL || build_request(c, op, args) != 0) {
+        if (c->deadline == NULL || build_request(c, req) != 0) {
                 call_free(c);
                 return NULL;
         }

@@ -15,6 +15,7 @@
 #include <jp/proto.h>
 
 #include "manager.h"
+#include "req.h"
 
 /* Seconds a profile dump may take at least (writing a large heap profile is slower than
  * an ordinary request); --timeout applies when larger.  HTTP and D-Bus both. */
@@ -49,15 +50,16 @@ typedef void (*jd_call_cb_t)(jd_call_result_t *r, void *arg);
 
 typedef struct jd_call jd_call_t;
 
-/* Starts op with the members of args (an object, or NULL) on pid.  m: the manager whose
+/* Starts the request req (req.h: the operation and its arguments) on pid.  m: the manager whose
  * loop runs the call and whose table names pid's socket (if it holds pid).  as_uid: the
  * uid the call is made for; unless it is 0 or JD_CALL_ANY_UID the target's socket must
  * belong to that uid (JD_CALL_DENIED otherwise), so the daemon never does for a caller
  * what the caller could not do on the socket itself.  timeout: seconds for the whole
  * call.  The callback runs exactly once, always later from the event loop (never inside
- * jd_call).  Returns the call, or NULL (out of memory, or args too large: nothing is
- * called back).  Allocates. */
-jd_call_t *jd_call(jd_manager_t *m, pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid,
+ * jd_call).  Returns the call, or NULL (out of memory, or arguments too large or of the
+ * wrong kind: nothing is called back).  req is only read during the call to jd_call.
+ * Allocates. */
+jd_call_t *jd_call(jd_manager_t *m, pid_t pid, const jd_req_t *req, uid_t as_uid,
                    double timeout, jd_call_cb_t cb, void *arg);
 
 /* Ends every call in flight, calling each back with JD_CALL_INTERNAL "shutting down". */

@@ -297,17 +297,15 @@ static void purge(jd_proc_t *p, const char *cgroup, enum reason why, uint64_t us
                 return;
         }
         pending_t *pd = malloc(sizeof(*pd));
-        json_t *args = json_pack("{s:b}", JP_ARG_PRESSURE, 1);
-        if (pd != NULL && args != NULL) {
+        jd_req_t req = {.op = JP_OP_PURGE, .u.purge.pressure = true};
+        if (pd != NULL) {
                 *pd = local;
-                if (jd_call(p->m, p->pid, JP_OP_PURGE, args, JD_CALL_ANY_UID,
-                            p->m->opt.timeout, on_purged, pd) != NULL) {
+                if (jd_call(p->m, p->pid, &req, JD_CALL_ANY_UID, p->m->opt.timeout, on_purged,
+                            pd) != NULL) {
                         g->busy = true;
-                        json_decref(args);
                         return;
                 }
         }
-        json_decref(args);
         free(pd);
         n_errors++;
         jd_log("governor: %s: cannot ask pid %d to purge: out of memory", cgroup, (int)p->pid);

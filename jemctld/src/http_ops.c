@@ -236,9 +236,9 @@ bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char 
         }
         pd->req = req;
         pd->op = op;
-        json_t *args = jd_parse_op_args(&pd->op, body, why, sizeof(why));
-        json_decref(body);
-        if (args == NULL) {
+        jd_req_t call; /* borrows from body and pd->op until jd_call returns */
+        if (!jd_parse_op_args(&pd->op, body, &call, why, sizeof(why))) {
+                json_decref(body);
                 free(pd);
                 reply_error(req, 400, "Bad Request", "bad_request", "%s", why);
                 return true;
@@ -246,7 +246,7 @@ bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char 
         uid_t uid;
         int rc = jd_authz_http_uid(req, &uid);
         if (rc != 0) {
-                json_decref(args);
+                json_decref(body);
                 free(pd);
                 reply_error(req, 403, "Forbidden", "permission_denied",
                             "cannot tell which user is asking (%s): writes are refused",
@@ -254,19 +254,18 @@ bool jd_http_ops_handle(jd_manager_t *m, struct evhttp_request *req, const char 
                 return true;
         }
         if (pd->op.store) { /* POST .../profile {"store": true}: into the profile store */
-                json_decref(args);
+                json_decref(body);
                 free(pd);
                 if (jd_store_capture(m, pid, uid, "manual", jd_store_http_cb, req) != 0)
                         reply_error(req, 500, "Internal Server Error", "internal",
                                     "cannot start the capture (out of memory)");
                 return true;
         }
-        static const enum jp_op ops[] = {JP_OP_DECAY_ALL, JP_OP_PURGE, JP_OP_SET, JP_OP_PROF};
         double timeout = kind == JD_OP_PROFILE && m->opt.timeout < JD_CALL_PROFILE_TIMEOUT
                                  ? JD_CALL_PROFILE_TIMEOUT
                                  : m->opt.timeout;
-        jd_call_t *c = jd_call(m, pid, ops[kind], args, uid, timeout, on_answer, pd);
-        json_decref(args);
+        jd_call_t *c = jd_call(m, pid, &call, uid, timeout, on_answer, pd);
+        json_decref(body);
         if (c == NULL) {
                 free(pd);
                 reply_error(req, 500, "Internal Server Error", "internal",

@@ -96,118 +96,117 @@ static bool only_keys(json_t *body, const char *const *keys, char *why, size_t c
         return true;
 }
 
-static json_t *decay_args(json_t *body, json_t *a, char *why, size_t cap)
+static bool decay_args(json_t *body, jd_req_t *a, char *why, size_t cap)
 {
         static const char *const keys[] = {"ms", "muzzy_ms", NULL};
         json_t *ms = json_object_get(body, "ms"), *mz = json_object_get(body, "muzzy_ms");
         if (!only_keys(body, keys, why, cap))
-                return NULL;
+                return false;
         if (!decay_ok(ms) || (mz != NULL && !decay_ok(mz))) {
                 snprintf(why, cap,
                          "\"ms\" (and \"muzzy_ms\") must be integers: "
                          "milliseconds, 0 (at once) or -1 (never)");
-                return NULL;
+                return false;
         }
-        json_object_set(a, JP_ARG_DIRTY_MS, ms);
-        if (mz != NULL)
-                json_object_set(a, JP_ARG_MUZZY_MS, mz);
-        return a;
+        a->u.decay.dirty_ms = (int64_t)json_integer_value(ms);
+        a->u.decay.has_muzzy = mz != NULL;
+        a->u.decay.muzzy_ms = (int64_t)json_integer_value(mz);
+        return true;
 }
 
-static json_t *purge_args(json_t *body, json_t *a, char *why, size_t cap)
+static bool purge_args(json_t *body, jd_req_t *a, char *why, size_t cap)
 {
         static const char *const keys[] = {"arena", NULL};
         json_t *ar = json_object_get(body, "arena");
         if (!only_keys(body, keys, why, cap))
-                return NULL;
+                return false;
         if (ar != NULL && (!json_is_integer(ar) || json_integer_value(ar) < 0)) {
                 snprintf(why, cap, "\"arena\" must be an arena index");
-                return NULL;
+                return false;
         }
-        if (ar != NULL)
-                json_object_set(a, JP_ARG_ARENA, ar);
-        return a;
+        a->u.purge.has_arena = ar != NULL;
+        a->u.purge.arena = (uint64_t)json_integer_value(ar);
+        return true;
 }
 
-static json_t *set_args(jd_op_req_t *op, json_t *body, json_t *a, char *why, size_t cap)
+static bool set_args(jd_op_req_t *op, json_t *body, jd_req_t *a, char *why, size_t cap)
 {
         static const char *const keys[] = {"name", "value", NULL};
         const char *name = json_string_value(json_object_get(body, "name"));
         json_t *v = json_object_get(body, "value");
         if (!only_keys(body, keys, why, cap))
-                return NULL;
+                return false;
         if (name == NULL || !name_ok(name)) {
                 snprintf(why, cap,
                          "\"name\" must be a mallctl name (letters, digits, "
                          "'_' and '.', at most %d)",
                          JD_HTTP_NAME_MAX);
-                return NULL;
+                return false;
         }
         if (v == NULL || json_is_object(v) || json_is_array(v) || json_is_real(v)) {
                 snprintf(why, cap,
                          "\"value\" must be an integer, a boolean, a string "
                          "or null");
-                return NULL;
+                return false;
         }
         snprintf(op->name, sizeof(op->name), "%s", name);
-        json_object_set_new(a, JP_ARG_VALUES, json_pack("{s:O}", name, v));
-        return a;
+        a->u.set.name = op->name;
+        a->u.set.value = v;
+        return true;
 }
 
-static json_t *profile_args(jd_op_req_t *op, json_t *body, json_t *a, char *why, size_t cap)
+static bool profile_args(jd_op_req_t *op, json_t *body, jd_req_t *a, char *why, size_t cap)
 {
         static const char *const keys[] = {"format", "store", NULL};
         json_t *f = json_object_get(body, "format");
         json_t *st = json_object_get(body, "store");
         if (!only_keys(body, keys, why, cap))
-                return NULL;
+                return false;
         if (st != NULL && !json_is_boolean(st)) {
                 snprintf(why, cap, "\"store\" must be true or false");
-                return NULL;
+                return false;
         }
         op->store = json_is_true(st);
         if (op->store && f != NULL &&
             (!json_is_string(f) || strcmp(json_string_value(f), "heap") != 0)) {
                 snprintf(why, cap, "the store keeps heap_v2 dumps: \"format\" must be "
                                    "\"heap\" (convert when downloading)");
-                return NULL;
+                return false;
         }
         if (f != NULL && (!json_is_string(f) || !name_ok(json_string_value(f)) ||
                           json_string_length(f) > 32)) {
                 snprintf(why, cap,
                          "\"format\" must be a format name such as "
                          "\"heap\"");
-                return NULL;
+                return false;
         }
-        json_object_set_new(a, JP_ARG_ACTION, json_string("dump"));
-        if (f != NULL)
-                json_object_set(a, "format", f);
-        return a;
+        /* The process answers heap_v2 (docs/protocol.md): "format" is checked, not sent. */
+        a->u.prof.action = JP_PROF_DUMP;
+        return true;
 }
 
-json_t *jd_parse_op_args(jd_op_req_t *op, json_t *body, char *why, size_t cap)
+bool jd_parse_op_args(jd_op_req_t *op, json_t *body, jd_req_t *req, char *why, size_t cap)
 {
-        json_t *a = json_object(), *r = NULL;
+        static const enum jp_op ops[JD_OP_COUNT] = {
+                [JD_OP_DECAY] = JP_OP_DECAY_ALL, [JD_OP_PURGE] = JP_OP_PURGE,
+                [JD_OP_SET] = JP_OP_SET,         [JD_OP_PROFILE] = JP_OP_PROF,
+        };
+        memset(req, 0, sizeof(*req));
+        if ((unsigned)op->kind >= JD_OP_COUNT) {
+                snprintf(why, cap, "no such operation");
+                return false;
+        }
+        req->op = ops[op->kind];
         switch (op->kind) {
         case JD_OP_DECAY:
-                r = decay_args(body, a, why, cap);
-                break;
+                return decay_args(body, req, why, cap);
         case JD_OP_PURGE:
-                r = purge_args(body, a, why, cap);
-                break;
+                return purge_args(body, req, why, cap);
         case JD_OP_SET:
-                r = set_args(op, body, a, why, cap);
-                break;
-        case JD_OP_PROFILE:
-                r = profile_args(op, body, a, why, cap);
-                break;
+                return set_args(op, body, req, why, cap);
         default:
-                snprintf(why, cap, "no such operation");
-                break;
+                return profile_args(op, body, req, why, cap);
         }
-        if (r == NULL)
-                json_decref(a);
-        return r;
 }
 
 bool jd_parse_json_type(const char *ct)

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "req.h"
+
 struct evkeyvalq;
 
 /* The largest request body: the largest request the daemon forwards is a set of one
@@ -48,10 +50,10 @@ bool jd_parse_op_path(const char *path, jd_op_req_t *op);
  * malformed JSON (or duplicate keys) or anything but an object is NULL with why. */
 json_t *jd_parse_body(const char *s, size_t n, size_t max, char *why, size_t cap);
 
-/* The arguments of the call op->kind makes, from body (an object; only the members the
- * operation knows, each of its type): a new object, with op->name and op->store set; or
- * NULL with why. */
-json_t *jd_parse_op_args(jd_op_req_t *op, json_t *body, char *why, size_t cap);
+/* The request op->kind makes, from body (an object; only the members the operation knows,
+ * each of its type), into req (req.h: borrowing from body and op, so both must outlive
+ * its use), with op->name and op->store set: true; or false with why. */
+bool jd_parse_op_args(jd_op_req_t *op, json_t *body, jd_req_t *req, char *why, size_t cap);
 
 /* Whether a Content-Type value (NULL: none) is application/json, alone or with
  * parameters. */

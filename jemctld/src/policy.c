@@ -247,10 +247,9 @@ typedef struct sampling {
 } sampling_t;
 
 /* Starts op on sg's process, called back with sg; false if nothing will call back. */
-static bool sampling_call(sampling_t *sg, const json_t *args, jd_call_cb_t cb)
+static bool sampling_call(sampling_t *sg, const jd_req_t *req, jd_call_cb_t cb)
 {
-        return jd_call(sg->m, sg->pid, JP_OP_PROF, args, JD_CALL_ANY_UID, sg->m->opt.timeout,
-                       cb, sg) != NULL;
+        return jd_call(sg->m, sg->pid, req, JD_CALL_ANY_UID, sg->m->opt.timeout, cb, sg) != NULL;
 }
 
 static void on_sampling(jd_call_result_t *r, void *arg)
@@ -285,11 +284,11 @@ static void on_prof_status(jd_call_result_t *r, void *arg)
                 free(sg);
                 return;
         }
-        json_t *args = json_pack("{s:s,s:i}", "action", "on", "lg_sample",
-                                 (int)jd_policy_opt.prof_auto_lg);
-        if (!sampling_call(sg, args, on_sampling))
+        jd_req_t req = jd_req_prof(JP_PROF_ON);
+        req.u.prof.has_lg = true;
+        req.u.prof.lg_sample = (unsigned)jd_policy_opt.prof_auto_lg;
+        if (!sampling_call(sg, &req, on_sampling))
                 free(sg);
-        json_decref(args);
 }
 
 static void on_captured(jd_store_result_t r, const jd_profile_t *pf, const char *msg, void *arg)
@@ -333,14 +332,13 @@ void jd_policy_check(jd_proc_t *p)
         if ((po->enable_sampling || po->prof_auto_lg > 0) && !s->sampling_sent) {
                 s->sampling_sent = true;
                 bool ask = po->prof_auto_lg > 0;
-                json_t *args = json_pack("{s:s}", "action", ask ? "status" : "on");
+                jd_req_t req = jd_req_prof(ask ? JP_PROF_STATUS : JP_PROF_ON);
                 sampling_t *sg = malloc(sizeof(*sg));
                 if (sg != NULL) {
                         *sg = (sampling_t){.m = p->m, .pid = p->pid};
-                        if (!sampling_call(sg, args, ask ? on_prof_status : on_sampling))
+                        if (!sampling_call(sg, &req, ask ? on_prof_status : on_sampling))
                                 free(sg);
                 }
-                json_decref(args);
         }
         double now = jd_wall();
         if (!any || jd_store_busy(p) ||

@@ -355,7 +355,7 @@ static void heap(jd_manager_t *m, struct evhttp_request *req)
         s->pending = n;
         double timeout = m->opt.timeout < JD_CALL_PROFILE_TIMEOUT ? JD_CALL_PROFILE_TIMEOUT
                                                                   : m->opt.timeout;
-        json_t *args = json_pack("{s:s}", "action", "dump");
+        jd_req_t dump = jd_req_prof(JP_PROF_DUMP);
         size_t started = 0;
         for (size_t i = 0; i < n; i++) {
                 part_t *pt = &s->parts[i];
@@ -364,15 +364,13 @@ static void heap(jd_manager_t *m, struct evhttp_request *req)
                 pt->fd = -1;
                 json_t *ju = json_object_get(pick[i]->info, "uid");
                 pt->uid = json_is_integer(ju) ? (uid_t)json_integer_value(ju) : (uid_t)-1;
-                if (args != NULL &&
-                    jd_call(m, pt->pid, JP_OP_PROF, args, uid, timeout, on_dump, pt) != NULL) {
+                if (jd_call(m, pt->pid, &dump, uid, timeout, on_dump, pt) != NULL) {
                         started++;
                         continue;
                 }
                 part_fail(pt, 500, "Internal Server Error", "internal",
                           "pid %d: cannot start the call (out of memory)", (int)pt->pid);
         }
-        json_decref(args);
         /* Calls answer later, from the loop: none has run yet. */
         s->pending = started;
         if (started == 0)

@@ -696,10 +696,9 @@ int jd_store_capture(jd_manager_t *mgr, pid_t pid, uid_t as_uid, const char *rea
         } else if (root_dir(c->msg, sizeof(c->msg)) != 0) {
                 c->early = JD_STORE_UNAVAILABLE;
         } else {
-                json_t *args = json_pack("{s:s}", "action", "dump");
-                jd_call_t *call = jd_call(mgr, pid, JP_OP_PROF, args, as_uid,
-                                          jd_store_opt.capture_timeout, on_dump, c);
-                json_decref(args);
+                jd_req_t req = jd_req_prof(JP_PROF_DUMP);
+                jd_call_t *call = jd_call(mgr, pid, &req, as_uid, jd_store_opt.capture_timeout,
+                                          on_dump, c);
                 if (call != NULL)
                         return 0;
                 c->early = JD_STORE_IO_ERROR;

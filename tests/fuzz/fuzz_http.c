@@ -37,45 +37,42 @@ static bool name_chars(const char *s, const char *set, size_t max)
 static const char mallctl_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                     "0123456789_.";
 
-/* The arguments of one operation, once accepted. */
-static void check_args(const jd_op_req_t *op, json_t *a)
+/* The request of one operation, once accepted: its fields in their documented ranges,
+ * and what the builders write from it a request proto reads back. */
+static void check_args(const jd_op_req_t *op, const jd_req_t *a)
 {
-        must(json_is_object(a));
         switch (op->kind) {
-        case JD_OP_DECAY: {
-                json_t *ms = json_object_get(a, "dirty_ms");
-                json_t *mz = json_object_get(a, "muzzy_ms");
-                must(json_is_integer(ms) && json_integer_value(ms) >= -1);
-                must(mz == NULL || (json_is_integer(mz) && json_integer_value(mz) >= -1));
+        case JD_OP_DECAY:
+                must(a->op == JP_OP_DECAY_ALL && a->u.decay.dirty_ms >= -1);
+                must(!a->u.decay.has_muzzy || a->u.decay.muzzy_ms >= -1);
                 break;
-        }
-        case JD_OP_PURGE: {
-                json_t *ar = json_object_get(a, "arena");
-                must(ar == NULL || (json_is_integer(ar) && json_integer_value(ar) >= 0));
-                must(json_object_size(a) <= 1);
+        case JD_OP_PURGE:
+                must(a->op == JP_OP_PURGE && !a->u.purge.pressure);
                 break;
-        }
         case JD_OP_SET: {
-                json_t *v = json_object_get(a, "values");
+                const json_t *x = a->u.set.value;
+                must(a->op == JP_OP_SET && a->u.set.name == op->name);
                 must(name_chars(op->name, mallctl_chars, JD_HTTP_NAME_MAX));
-                must(json_object_size(v) == 1);
-                json_t *x = json_object_get(v, op->name);
                 must(x != NULL && !json_is_object(x) && !json_is_array(x) && !json_is_real(x));
                 break;
         }
-        case JD_OP_PROFILE: {
-                const char *f = json_string_value(json_object_get(a, "format"));
-                must(strcmp(json_string_value(json_object_get(a, "action")), "dump") == 0);
-                must(f == NULL || name_chars(f, mallctl_chars, 32));
-                must(!op->store || f == NULL || strcmp(f, "heap") == 0);
+        case JD_OP_PROFILE:
+                must(a->op == JP_OP_PROF && a->u.prof.action == JP_PROF_DUMP &&
+                     !a->u.prof.has_lg);
                 break;
-        }
         default:
                 must(0);
         }
-        char *s = json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII);
-        must(s != NULL);
-        free(s);
+        static char buf[JP_REQ_MAX];
+        static jp_tok_t toks[JP_MAX_TOKENS];
+        jp_writer_t w;
+        jp_request_t r;
+        jp_w_init(&w, buf, sizeof(buf));
+        jp_request_begin(&w, 1, a->op);
+        must(jd_req_write(&w, a) == 0);
+        jp_request_end(&w);
+        must(!w.overflow);
+        must(jp_request_parse(buf, w.len, toks, JP_MAX_TOKENS, &r) == JP_OK && r.op == a->op);
 }
 
 static void fuzz_body(const uint8_t *data, size_t size)
@@ -92,12 +89,11 @@ static void fuzz_body(const uint8_t *data, size_t size)
         for (unsigned k = 0; k < JD_OP_COUNT; k++) {
                 jd_op_req_t op = {.pid = 1, .kind = (enum jd_op_kind)k};
                 why[0] = '\0';
-                json_t *a = jd_parse_op_args(&op, body, why, sizeof(why));
-                if (a == NULL)
+                jd_req_t a;
+                if (!jd_parse_op_args(&op, body, &a, why, sizeof(why)))
                         must(why[0] != '\0');
                 else
-                        check_args(&op, a);
-                json_decref(a);
+                        check_args(&op, &a);
         }
         json_decref(body);
 }

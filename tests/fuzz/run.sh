@@ -38,7 +38,8 @@ config)
         opts=(-max_len=8192)
         ;;
 http)
-        srcs=("$here/fuzz_http.c" "$root/jemctld/src/http_parse.c")
+        srcs=("$here/fuzz_http.c" "$root/jemctld/src/http_parse.c" "$root/jemctld/src/req.c"
+              "$root"/proto/src/*.c)
         flags=(-I "$root/jemctld/src" -I "$root/proto/include"
                 $(pkg-config --cflags jansson libevent 2>/dev/null)
                 -ljansson -levent)

@@ -77,12 +77,11 @@ const jd_sample_t *jd_history_sample_before(const jd_proc_t *p, double t)
         old_at = t;
         return have_old ? &old_sample : NULL;
 }
-jd_call_t *jd_call(jd_manager_t *m, pid_t pid, enum jp_op op, const json_t *args, uid_t as_uid,
+jd_call_t *jd_call(jd_manager_t *m, pid_t pid, const jd_req_t *req, uid_t as_uid,
                    double timeout, jd_call_cb_t cb, void *arg)
 {
         (void)m, (void)pid, (void)timeout, (void)cb, (void)arg;
-        if (op == JP_OP_PROF && strcmp(json_string_value(json_object_get(args, "action")), "on") == 0 &&
-            as_uid == JD_CALL_ANY_UID)
+        if (req->op == JP_OP_PROF && req->u.prof.action == JP_PROF_ON && as_uid == JD_CALL_ANY_UID)
                 nsampling++;
         return NULL;
 }

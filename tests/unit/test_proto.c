@@ -710,6 +710,221 @@ static void request_build_round_trip(void)
         EXPECT(a > 0 && toks[a].type == JP_ARRAY && toks[a].size == 2);
 }
 
+/* ---- request builders: each request built, then read back by jp_request_parse --------- */
+
+/* The request's argument keys are exactly keys[0..n) beside "v", "id" and "op": spelled
+ * here as docs/protocol.md spells them, not with JP_ARG_*, so a builder (or a constant)
+ * that writes another key, or one key too many, fails. */
+static bool args_exactly(const jp_request_t *r, const char *const *keys, unsigned n)
+{
+        if (toks[r->args].size != 3 + n)
+                return false;
+        uint32_t i = (uint32_t)r->args + 1;
+        for (uint32_t k = 0; k < toks[r->args].size; k++, i = toks[toks[i].next].next) {
+                bool known = jp_str_eq(exact, &toks[i], "v") || jp_str_eq(exact, &toks[i], "id") ||
+                             jp_str_eq(exact, &toks[i], "op");
+                for (unsigned j = 0; j < n && !known; j++)
+                        known = jp_str_eq(exact, &toks[i], keys[j]);
+                if (!known)
+                        return false;
+        }
+        return true;
+}
+
+/* Ends the request in w, parses it back into r (op checked) and returns whether it did. */
+static bool built(jp_writer_t *w, enum jp_op op, jp_request_t *r)
+{
+        jp_request_end(w);
+        return !w->overflow && req_parse(wstr(w), r) == JP_OK && r->op == op && r->id == 9;
+}
+
+static jp_writer_t *begin(jp_writer_t *w, enum jp_op op)
+{
+        jp_w_init(w, wbuf, sizeof(wbuf));
+        jp_request_begin(w, 9, op);
+        return w;
+}
+
+static int64_t arg_i64(const jp_request_t *r, const char *key)
+{
+        int a = jp_obj_find(exact, toks, r->args, key);
+        int64_t v = INT64_MIN;
+        return a >= 0 && jp_get_i64(exact, &toks[a], &v) ? v : INT64_MIN;
+}
+
+static bool arg_is(const jp_request_t *r, const char *key, uint8_t type, const char *str)
+{
+        int a = jp_obj_find(exact, toks, r->args, key);
+        return a >= 0 && toks[a].type == type && (str == NULL || jp_str_eq(exact, &toks[a], str));
+}
+
+static void req_checker_sees_wrong_keys(void)
+{
+        /* The checker itself: a misspelled, a missing or an extra key is caught. */
+        static const char *const decay[] = {"dirty_ms", "muzzy_ms"};
+        jp_request_t r;
+        EXPECT(req_parse("{\"v\":1,\"id\":9,\"op\":\"decay-all\",\"dirty_ms\":1,\"muzzy_ms\":2}",
+                         &r) == JP_OK);
+        EXPECT(args_exactly(&r, decay, 2));
+        EXPECT(req_parse("{\"v\":1,\"id\":9,\"op\":\"decay-all\",\"dirty_ms\":1,\"muzzy\":2}",
+                         &r) == JP_OK);
+        EXPECT(!args_exactly(&r, decay, 2));
+        EXPECT(req_parse("{\"v\":1,\"id\":9,\"op\":\"decay-all\",\"dirty_ms\":1}", &r) == JP_OK);
+        EXPECT(!args_exactly(&r, decay, 2));
+        EXPECT(args_exactly(&r, decay, 1));
+        EXPECT(req_parse("{\"v\":1,\"id\":9,\"op\":\"decay-all\",\"dirty_ms\":1,\"x\":2}", &r) ==
+               JP_OK);
+        EXPECT(!args_exactly(&r, decay, 1));
+}
+
+static void req_get(void)
+{
+        static const char *const keys[] = {"names"};
+        static const char *const names[] = {"stats.allocated", "opt.narenas", "arena.0.\"q\""};
+        jp_writer_t w;
+        jp_request_t r;
+        jp_req_get(begin(&w, JP_OP_GET), names, 3);
+        EXPECT(built(&w, JP_OP_GET, &r) && args_exactly(&r, keys, 1));
+        int a = jp_obj_find(exact, toks, r.args, "names");
+        EXPECT(a > 0 && toks[a].type == JP_ARRAY && toks[a].size == 3);
+        for (uint32_t k = 0, i = (uint32_t)a + 1; a > 0 && k < 3; k++, i = toks[i].next)
+                EXPECT(jp_str_eq(exact, &toks[i], names[k]));
+        /* One at a time: the same text. */
+        char once[sizeof(wbuf)];
+        memcpy(once, wstr(&w), w.len + 1);
+        begin(&w, JP_OP_GET);
+        jp_req_get_begin(&w);
+        for (unsigned k = 0; k < 3; k++)
+                jp_req_get_name(&w, names[k]);
+        jp_req_get_end(&w);
+        EXPECT(built(&w, JP_OP_GET, &r));
+        EXPECT_STR(wstr(&w), once);
+        jp_req_get(begin(&w, JP_OP_GET), names, 0);
+        EXPECT(built(&w, JP_OP_GET, &r) && args_exactly(&r, keys, 1));
+        EXPECT(arg_is(&r, "names", JP_ARRAY, NULL));
+}
+
+static void req_set(void)
+{
+        static const char *const keys[] = {"values"};
+        jp_writer_t w;
+        jp_request_t r;
+        jp_req_set_begin(begin(&w, JP_OP_SET));
+        jp_req_set_bool(&w, "background_thread", true);
+        jp_req_set_u64(&w, "arena.0.retain_grow_limit", UINT64_MAX);
+        jp_req_set_i64(&w, "arenas.dirty_decay_ms", -1);
+        jp_req_set_str(&w, "prof.thread_active_init", "x\"y");
+        jp_req_set_str(&w, "thread.prof.name", NULL);
+        jp_req_set_null(&w, "arena.0.purge");
+        jp_req_set_end(&w);
+        EXPECT(built(&w, JP_OP_SET, &r) && args_exactly(&r, keys, 1));
+        int o = jp_obj_find(exact, toks, r.args, "values");
+        EXPECT(o > 0 && toks[o].type == JP_OBJECT && toks[o].size == 6);
+        if (o <= 0)
+                return;
+        uint64_t u = 0;
+        int64_t i = 0;
+        int v = jp_obj_find(exact, toks, o, "background_thread");
+        EXPECT(v > 0 && toks[v].type == JP_TRUE);
+        v = jp_obj_find(exact, toks, o, "arena.0.retain_grow_limit");
+        EXPECT(v > 0 && jp_get_u64(exact, &toks[v], &u) && u == UINT64_MAX);
+        v = jp_obj_find(exact, toks, o, "arenas.dirty_decay_ms");
+        EXPECT(v > 0 && jp_get_i64(exact, &toks[v], &i) && i == -1);
+        v = jp_obj_find(exact, toks, o, "prof.thread_active_init");
+        EXPECT(v > 0 && jp_str_eq(exact, &toks[v], "x\"y"));
+        v = jp_obj_find(exact, toks, o, "thread.prof.name");
+        EXPECT(v > 0 && toks[v].type == JP_NULL);
+        v = jp_obj_find(exact, toks, o, "arena.0.purge");
+        EXPECT(v > 0 && toks[v].type == JP_NULL);
+        /* The names in the order written (set applies them in order). */
+        EXPECT(jp_str_eq(exact, &toks[o + 1], "background_thread"));
+}
+
+static void req_list_stats(void)
+{
+        static const char *const prefix[] = {"prefix"}, *const full[] = {"full"};
+        jp_writer_t w;
+        jp_request_t r;
+        jp_req_list(begin(&w, JP_OP_LIST), "arena.0.");
+        EXPECT(built(&w, JP_OP_LIST, &r) && args_exactly(&r, prefix, 1));
+        EXPECT(arg_is(&r, "prefix", JP_STRING, "arena.0."));
+        jp_req_list(begin(&w, JP_OP_LIST), NULL);
+        EXPECT(built(&w, JP_OP_LIST, &r) && args_exactly(&r, prefix, 0));
+        jp_req_stats(begin(&w, JP_OP_STATS), true);
+        EXPECT(built(&w, JP_OP_STATS, &r) && args_exactly(&r, full, 1));
+        EXPECT(arg_is(&r, "full", JP_TRUE, NULL));
+        jp_req_stats(begin(&w, JP_OP_STATS), false);
+        EXPECT(built(&w, JP_OP_STATS, &r) && args_exactly(&r, full, 1));
+        EXPECT(arg_is(&r, "full", JP_FALSE, NULL));
+}
+
+static void req_purge(void)
+{
+        static const char *const arena[] = {"arena"}, *const pressure[] = {"pressure"};
+        jp_writer_t w;
+        jp_request_t r;
+        jp_req_purge(begin(&w, JP_OP_PURGE), 3, false);
+        EXPECT(built(&w, JP_OP_PURGE, &r) && args_exactly(&r, arena, 1));
+        EXPECT(arg_i64(&r, "arena") == 3);
+        jp_req_purge(begin(&w, JP_OP_PURGE), 0, false);
+        EXPECT(built(&w, JP_OP_PURGE, &r) && arg_i64(&r, "arena") == 0);
+        jp_req_purge(begin(&w, JP_OP_PURGE), JP_ARENA_ALL, false);
+        EXPECT(built(&w, JP_OP_PURGE, &r) && args_exactly(&r, arena, 0));
+        EXPECT(JP_ARENA_ALL == 4096); /* docs/protocol.md: the server's default */
+        jp_req_purge(begin(&w, JP_OP_PURGE), JP_ARENA_ALL, true);
+        EXPECT(built(&w, JP_OP_PURGE, &r) && args_exactly(&r, pressure, 1));
+        EXPECT(arg_is(&r, "pressure", JP_TRUE, NULL));
+}
+
+static void req_decay_all(void)
+{
+        static const char *const keys[] = {"dirty_ms", "muzzy_ms"};
+        jp_writer_t w;
+        jp_request_t r;
+        jp_req_decay_all(begin(&w, JP_OP_DECAY_ALL), 5000, true, -1);
+        EXPECT(built(&w, JP_OP_DECAY_ALL, &r) && args_exactly(&r, keys, 2));
+        EXPECT(arg_i64(&r, "dirty_ms") == 5000 && arg_i64(&r, "muzzy_ms") == -1);
+        jp_req_decay_all(begin(&w, JP_OP_DECAY_ALL), 0, false, 7);
+        EXPECT(built(&w, JP_OP_DECAY_ALL, &r) && args_exactly(&r, keys, 1));
+        EXPECT(arg_i64(&r, "dirty_ms") == 0);
+        jp_req_decay_all(begin(&w, JP_OP_DECAY_ALL), INT64_MIN, false, 0);
+        EXPECT(built(&w, JP_OP_DECAY_ALL, &r) && arg_i64(&r, "dirty_ms") == INT64_MIN);
+}
+
+static void req_prof(void)
+{
+        static const char *const keys[] = {"action", "lg_sample"};
+        static const char *const names[] = {"on", "off", "status", "reset", "dump"};
+        jp_writer_t w;
+        jp_request_t r;
+        for (unsigned a = 0; a < JP_PROF_NACTIONS; a++) {
+                EXPECT_STR(jp_prof_action_name((enum jp_prof_action)a), names[a]);
+                EXPECT(jp_prof_action_parse(names[a]) == (enum jp_prof_action)a);
+                jp_req_prof(begin(&w, JP_OP_PROF), (enum jp_prof_action)a, false, 0);
+                EXPECT(built(&w, JP_OP_PROF, &r) && args_exactly(&r, keys, 1));
+                EXPECT(arg_is(&r, "action", JP_STRING, names[a]));
+        }
+        EXPECT(jp_prof_action_parse("dumps") == JP_PROF_NACTIONS);
+        EXPECT(jp_prof_action_parse("") == JP_PROF_NACTIONS);
+        EXPECT(jp_prof_action_parse(NULL) == JP_PROF_NACTIONS);
+        EXPECT_STR(jp_prof_action_name(JP_PROF_NACTIONS), "?");
+        jp_req_prof(begin(&w, JP_OP_PROF), JP_PROF_ON, true, 19);
+        EXPECT(built(&w, JP_OP_PROF, &r) && args_exactly(&r, keys, 2));
+        EXPECT(arg_is(&r, "action", JP_STRING, "on") && arg_i64(&r, "lg_sample") == 19);
+}
+
+static void req_overflow(void)
+{
+        /* A builder past the end of the buffer: reported once, like any writer. */
+        char small[40];
+        jp_writer_t w;
+        jp_w_init(&w, small, sizeof(small));
+        jp_request_begin(&w, 9, JP_OP_DECAY_ALL);
+        jp_req_decay_all(&w, 1000000, true, 1000000);
+        jp_request_end(&w);
+        EXPECT(w.overflow && w.len <= sizeof(small));
+}
+
 static void response_shapes(void)
 {
         jp_writer_t w;
@@ -900,6 +1115,14 @@ int main(void)
         RUN("unit/proto", request_parse_errors);
         RUN("unit/proto", request_token_limit);
         RUN("unit/proto", request_build_round_trip);
+        RUN("unit/proto", req_checker_sees_wrong_keys);
+        RUN("unit/proto", req_get);
+        RUN("unit/proto", req_set);
+        RUN("unit/proto", req_list_stats);
+        RUN("unit/proto", req_purge);
+        RUN("unit/proto", req_decay_all);
+        RUN("unit/proto", req_prof);
+        RUN("unit/proto", req_overflow);
         RUN("unit/proto", response_shapes);
         RUN("unit/proto", error_codes);
         RUN("unit/proto", type_kinds);

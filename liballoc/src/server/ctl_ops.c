@@ -684,19 +684,14 @@ static void op_decay_all(la_ctl_req_t *c)
 
 #define PROF_DUMP_MAX ((size_t)JP_DUMP_MAX) /* bytes of one dump passed to a client */
 
-enum prof_action { PROF_ON, PROF_OFF, PROF_STATUS, PROF_RESET, PROF_DUMP, PROF_BAD };
-
-static enum prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
+/* The request's action (the names jp_req_prof writes), or JP_PROF_NACTIONS. */
+static enum jp_prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
 {
-        static const char *const names[] = {"on", "off", "status", "reset", "dump"};
         char v[16];
         int a = jp_obj_find(s, toks, args, JP_ARG_ACTION);
         if (a < 0 || toks[a].type != JP_STRING || jp_str_copy(s, &toks[a], v, sizeof(v)) < 0)
-                return PROF_BAD;
-        for (unsigned i = 0; i < LA_ARRAY_LEN(names); i++)
-                if (strcmp(v, names[i]) == 0)
-                        return (enum prof_action)i;
-        return PROF_BAD;
+                return JP_PROF_NACTIONS;
+        return jp_prof_action_parse(v);
 }
 
 /* A sealed in-memory file holding a heap_v2 dump; -1 with *e set on failure. */
@@ -723,12 +718,12 @@ static int prof_dump_memfd(enum jp_err *e, const char **msg)
 
 static void op_prof(la_ctl_req_t *c)
 {
-        enum prof_action act = prof_action(c->s, c->toks, c->req.args);
+        enum jp_prof_action act = prof_action(c->s, c->toks, c->req.args);
         int l = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
         uint64_t lg = 0;
         bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
         bool was = la_prof_get_active();
-        if (act == PROF_DUMP) {
+        if (act == JP_PROF_DUMP) {
                 enum jp_err e = JP_OK;
                 const char *msg = NULL;
                 int fd = prof_dump_memfd(&e, &msg);
@@ -751,12 +746,12 @@ static void op_prof(la_ctl_req_t *c)
                 jp_w_obj_end(c->w);
                 return;
         }
-        if (act == PROF_RESET || (act == PROF_ON && has_lg && lg != la_prof_lg_sample())) {
+        if (act == JP_PROF_RESET || (act == JP_PROF_ON && has_lg && lg != la_prof_lg_sample())) {
                 size_t v = (size_t)lg;
                 la_prof_reset(has_lg ? &v : NULL);
         }
-        if (act == PROF_ON || act == PROF_OFF)
-                la_prof_set_active(act == PROF_ON);
+        if (act == JP_PROF_ON || act == JP_PROF_OFF)
+                la_prof_set_active(act == JP_PROF_ON);
         uint64_t samples, bytes;
         la_prof_counts(&samples, &bytes);
         jp_w_obj(c->w);
@@ -849,7 +844,7 @@ static enum jp_err check_prof(la_ctl_req_t *c, const char **msg)
         uint64_t v;
         *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
                "integer from 0 to 63";
-        if (prof_action(c->s, c->toks, c->req.args) == PROF_BAD)
+        if (prof_action(c->s, c->toks, c->req.args) == JP_PROF_NACTIONS)
                 return JP_ERR_BAD_REQUEST;
         int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
         return a < 0 || (jp_get_u64(c->s, &c->toks[a], &v) && v <= 63) ? JP_OK

@@ -224,6 +224,47 @@ enum jp_err jp_request_parse(const char *s, size_t len, jp_tok_t *toks, unsigned
 void jp_request_begin(jp_writer_t *w, uint64_t id, enum jp_op op);
 void jp_request_end(jp_writer_t *w);
 
+/* ---- request builders ------------------------------------------------------------ */
+
+/* The arguments of each request kind (docs/protocol.md, "Request builders"), written
+ * between jp_request_begin and jp_request_end so that no caller spells an argument key.
+ * Each writes members of the request object and nothing else; overflow as for any
+ * writer.  hello and info take no arguments. */
+#define JP_ARENA_ALL 4096u /* purge: every arena (the server's default) */
+
+enum jp_prof_action { JP_PROF_ON, JP_PROF_OFF, JP_PROF_STATUS, JP_PROF_RESET, JP_PROF_DUMP,
+                      JP_PROF_NACTIONS };
+/* "on", "off", "status", "reset", "dump"; "?" for another value. */
+const char *jp_prof_action_name(enum jp_prof_action a);
+/* The action named s, or JP_PROF_NACTIONS if none is. */
+enum jp_prof_action jp_prof_action_parse(const char *s);
+
+/* get: "names": the n names in order. */
+void jp_req_get(jp_writer_t *w, const char *const *names, size_t n);
+/* get, one name at a time: begin, then each name, then end. */
+void jp_req_get_begin(jp_writer_t *w);
+void jp_req_get_name(jp_writer_t *w, const char *name);
+void jp_req_get_end(jp_writer_t *w);
+/* set: "values": begin, then one typed value per name (applied in order), then end. */
+void jp_req_set_begin(jp_writer_t *w);
+void jp_req_set_bool(jp_writer_t *w, const char *name, bool v);
+void jp_req_set_u64(jp_writer_t *w, const char *name, uint64_t v);
+void jp_req_set_i64(jp_writer_t *w, const char *name, int64_t v);
+void jp_req_set_str(jp_writer_t *w, const char *name, const char *v); /* NULL: null */
+void jp_req_set_null(jp_writer_t *w, const char *name);                /* void actions */
+void jp_req_set_end(jp_writer_t *w);
+/* list: "prefix" unless prefix is NULL (every name). */
+void jp_req_list(jp_writer_t *w, const char *prefix);
+/* stats: "full": the whole tree (true) or the summary (false). */
+void jp_req_stats(jp_writer_t *w, bool full);
+/* purge: "arena" unless arena is JP_ARENA_ALL; "pressure": true when pressure (a
+ * memory-pressure event instead of one arena's purge). */
+void jp_req_purge(jp_writer_t *w, uint64_t arena, bool pressure);
+/* decay-all: "dirty_ms", and "muzzy_ms" when has_muzzy. */
+void jp_req_decay_all(jp_writer_t *w, int64_t dirty_ms, bool has_muzzy, int64_t muzzy_ms);
+/* prof: "action", and "lg_sample" when has_lg (meant for on and reset). */
+void jp_req_prof(jp_writer_t *w, enum jp_prof_action action, bool has_lg, uint64_t lg_sample);
+
 /* {"v":1,"id":id,"ok":true,"result": ... } */
 void jp_response_begin(jp_writer_t *w, uint64_t id);
 void jp_response_end(jp_writer_t *w);
