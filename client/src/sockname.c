@@ -4,6 +4,7 @@
  * the first name was squatted) and the names of one pid worth trying.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,22 @@ pid_t jcl_sock_name_pid(const char *name)
         if (d == 0 || (strcmp(name + d, ".sock") != 0 && !jcl_sock_name_is_alt(name)))
                 return -1;
         return (pid_t)atol(name);
+}
+
+int jcl_scan(const char *dir, void (*fn)(void *arg, pid_t pid, bool alt, const char *name),
+             void *arg)
+{
+        DIR *d = opendir(dir);
+        if (d == NULL)
+                return -errno;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+                pid_t pid = jcl_sock_name_pid(e->d_name);
+                if (pid > 0)
+                        fn(arg, pid, jcl_sock_name_is_alt(e->d_name), e->d_name);
+        }
+        closedir(d);
+        return 0;
 }
 
 size_t jcl_sock_names(const char *dir, pid_t pid, char names[][JCL_NAME_MAX])

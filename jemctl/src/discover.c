@@ -3,7 +3,6 @@
  * discover: where the sockets are (the runtime directory, chosen exactly as the server
  * chooses it), which processes have one, and which socket files are stale.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,52 +59,63 @@ static int by_pid(const void *a, const void *b)
         return (int)x->alt - (int)y->alt;
 }
 
+/* What jc_list_sockets collects through jcl_scan. */
+struct collect {
+        const char *dir;
+        jc_sock_t *v;
+        size_t n, cap;
+        bool oom;
+};
+
+static void collect_one(void *arg, pid_t pid, bool alt, const char *name)
+{
+        struct collect *c = arg;
+        if (c->oom)
+                return;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 32;
+                jc_sock_t *v = realloc(c->v, cap * sizeof(*v));
+                if (v == NULL) {
+                        c->oom = true;
+                        return;
+                }
+                c->v = v;
+                c->cap = cap;
+        }
+        jc_sock_t *s = &c->v[c->n];
+        s->pid = pid;
+        s->alt = alt;
+        int len = snprintf(s->path, sizeof(s->path), "%s/%s", c->dir, name);
+        if (len < 0 || (size_t)len >= sizeof(s->path))
+                return;
+        c->n++;
+}
+
 int jc_list_sockets(const char *dir, jc_sock_t **out, size_t *n)
 {
         *out = NULL;
         *n = 0;
         if (jc_remote_active())
                 return jc_remote_list(out, n);
-        DIR *d = opendir(dir);
-        if (d == NULL) {
-                if (errno == ENOENT)
-                        return JC_OK; /* nobody has turned the socket on */
-                int e = errno;
-                if (e == EACCES || e == EPERM) {
-                        jc_err("permission denied: cannot read the runtime directory %s", dir);
-                        return JC_PERM;
-                }
-                jc_err("cannot read the runtime directory %s: %s", dir, strerror(e));
+        struct collect c = {.dir = dir};
+        int rc = jcl_scan(dir, collect_one, &c);
+        if (rc == -ENOENT)
+                return JC_OK; /* nobody has turned the socket on */
+        if (rc == -EACCES || rc == -EPERM) {
+                jc_err("permission denied: cannot read the runtime directory %s", dir);
+                return JC_PERM;
+        }
+        if (rc < 0) {
+                jc_err("cannot read the runtime directory %s: %s", dir, strerror(-rc));
                 return JC_NOCONN;
         }
-        size_t cap = 0;
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-                pid_t pid = jcl_sock_name_pid(e->d_name);
-                if (pid <= 0)
-                        continue;
-                if (*n == cap) {
-                        cap = cap ? cap * 2 : 32;
-                        jc_sock_t *v = realloc(*out, cap * sizeof(**out));
-                        if (v == NULL) {
-                                closedir(d);
-                                free(*out);
-                                *out = NULL;
-                                *n = 0;
-                                jc_err("out of memory");
-                                return JC_FAIL;
-                        }
-                        *out = v;
-                }
-                jc_sock_t *s = &(*out)[*n];
-                s->pid = pid;
-                s->alt = jcl_sock_name_is_alt(e->d_name);
-                int len = snprintf(s->path, sizeof(s->path), "%s/%s", dir, e->d_name);
-                if (len < 0 || (size_t)len >= sizeof(s->path))
-                        continue;
-                (*n)++;
+        if (c.oom) {
+                free(c.v);
+                jc_err("out of memory");
+                return JC_FAIL;
         }
-        closedir(d);
+        *out = c.v;
+        *n = c.n;
         if (*n > 1)
                 qsort(*out, *n, sizeof(**out), by_pid);
         /* One entry per pid (a connection tries all its names), "<pid>.sock" first. */

@@ -6,7 +6,6 @@
  * process) and `stats`, pipelined, and must be answered within --timeout: a hung process
  * costs its own slot until then and never delays the others.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -560,31 +559,29 @@ void jd_proc_gone(jd_proc_t *p)
         proc_remove(p);
 }
 
+/* A control socket's name in the runtime directory (jcl_scan). */
+static void saw_socket(void *arg, pid_t pid, bool alt, const char *name)
+{
+        (void)name;
+        jd_proc_t *p = jd_proc_add(arg, pid);
+        if (p == NULL)
+                return; /* a stale file: ignored */
+        p->seen = true;
+        p->has_alt |= alt;
+}
+
 void jd_poll_tick(jd_manager_t *m)
 {
         jd_watch_check(m);
         for (jd_proc_t *p = m->procs; p != NULL; p = p->next)
                 p->seen = false;
-        DIR *d = opendir(m->opt.runtime_dir);
-        if (d == NULL) {
+        int rc = jcl_scan(m->opt.runtime_dir, saw_socket, m);
+        if (rc < 0) {
                 static int last_errno;
-                if (errno != last_errno)
+                if (-rc != last_errno)
                         jd_log("cannot read the runtime directory %s: %s", m->opt.runtime_dir,
-                               strerror(errno));
-                last_errno = errno;
-        } else {
-                struct dirent *e;
-                while ((e = readdir(d)) != NULL) {
-                        pid_t pid = jcl_sock_name_pid(e->d_name);
-                        if (pid <= 0)
-                                continue;
-                        jd_proc_t *p = jd_proc_add(m, pid);
-                        if (p == NULL)
-                                continue; /* a stale file: ignored */
-                        p->seen = true;
-                        p->has_alt |= jcl_sock_name_is_alt(e->d_name);
-                }
-                closedir(d);
+                               strerror(-rc));
+                last_errno = -rc;
         }
         /* Files gone, or processes gone: forget them. */
         for (jd_proc_t *p = m->procs, *next; p != NULL; p = next) {

@@ -253,6 +253,53 @@ static void test_recv(void)
         close(p[1]);
 }
 
+struct scanned {
+        int n, alt;
+        pid_t pids[8];
+};
+
+static void count_name(void *arg, pid_t pid, bool alt, const char *name)
+{
+        struct scanned *sc = arg;
+        EXPECT(jcl_sock_name_pid(name) == pid);
+        if (sc->n < 8)
+                sc->pids[sc->n] = pid;
+        sc->n++;
+        sc->alt += alt;
+}
+
+/* jcl_scan: every control socket's name once, nothing else; -ENOENT for no directory. */
+static void test_scan(void)
+{
+        char sub[300], path[400];
+        snprintf(sub, sizeof(sub), "%s/scan", dir);
+        EXPECT(mkdir(sub, 0700) == 0);
+        const char *files[] = {"12.sock", "12.0123456789abcdef.sock", "34.sock", "x.sock",
+                               "012.sock", "56.sock.tmp", "README"};
+        for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", sub, files[i]);
+                int fd = open(path, O_CREAT | O_WRONLY, 0600);
+                EXPECT(fd >= 0);
+                close(fd);
+        }
+        struct scanned sc = {0};
+        EXPECT(jcl_scan(sub, count_name, &sc) == 0);
+        EXPECT_EQ(sc.n, 3);
+        EXPECT_EQ(sc.alt, 1);
+        int twelve = 0, thirty_four = 0;
+        for (int i = 0; i < sc.n && i < 8; i++) {
+                twelve += sc.pids[i] == 12;
+                thirty_four += sc.pids[i] == 34;
+        }
+        EXPECT(twelve == 2 && thirty_four == 1);
+        for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", sub, files[i]);
+                unlink(path);
+        }
+        rmdir(sub);
+        EXPECT(jcl_scan(sub, count_name, &sc) == -ENOENT);
+}
+
 int main(void)
 {
         const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -267,6 +314,7 @@ int main(void)
         check_run("unit/jcl/owner-and-names", test_owner_and_names);
         check_run("unit/jcl/answers", test_answers);
         check_run("unit/jcl/recv", test_recv);
+        check_run("unit/jcl/scan", test_scan);
         rmdir(dir);
         return check_finish();
 }

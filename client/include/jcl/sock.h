@@ -24,6 +24,13 @@ pid_t jcl_sock_name_pid(const char *name);
 /* True for the "<pid>.<16 hex>.sock" form. */
 bool jcl_sock_name_is_alt(const char *name);
 
+/* One pass over the control sockets' names in dir (the rule of jcl_sock_name_pid):
+ * calls fn(arg, pid, alt, name) for each, in directory order (a pid may come twice: its
+ * "<pid>.sock" and an alternative name).  Returns 0, or -errno when dir cannot be read
+ * (-ENOENT: nobody has turned a socket on yet). */
+int jcl_scan(const char *dir, void (*fn)(void *arg, pid_t pid, bool alt, const char *name),
+             void *arg);
+
 /* The process exists and is not a zombie (a zombie serves nothing): /proc/PID/stat's
  * state, or kill(pid, 0) where /proc is not mounted. */
 bool jcl_pid_alive(pid_t pid);
