@@ -271,11 +271,12 @@ static uint32_t install(la_heap_t *h, la_span_t *s, unsigned c)
 
 /* A thread heap's refill hoisted only n blocks (its slabs are nearly full and random
  * frees are spread over them): the local free lists of the next partial slabs go in
- * front of the list, so that the next refill is LA_GATHER_MIN mallocs away rather than a
- * few.  Their blocks then count as in the heap's list (used), as the current slab's do;
+ * front of the list, up to LA_GATHER_MIN blocks in all (a longer list is cut there, its
+ * rest stays the slab's), so that the next refill is that many mallocs away rather than
+ * a few.  Their blocks then count as in the heap's list (used), as the current slab's do;
  * the list holds blocks of several slabs (every walk of it goes by block, never by
- * slab).  Each list taken is walked to its end, which also brings its blocks into the
- * cache for the mallocs that follow. */
+ * slab).  Each part taken is walked to its end (at most LA_GATHER_MIN blocks a refill),
+ * which also brings its blocks into the cache for the mallocs that follow. */
 static void gather(la_heap_t *h, unsigned c, uint32_t n)
 {
         if (h->kind != LA_HEAP_THREAD || n >= LA_GATHER_MIN)
@@ -287,17 +288,21 @@ static void gather(la_heap_t *h, unsigned c, uint32_t n)
                 la_block_t *l = s->local_free;
                 if (l == NULL)
                         continue;
+                /* Only the blocks still wanted: the rest of the list stays the slab's. */
                 la_block_t *t = l, *x;
-                uint32_t k = 1;
-                while ((x = la_block_next(t)) != NULL) {
+                uint32_t k = 1, want = LA_GATHER_MIN - n;
+                while (k < want && (x = la_block_next(t)) != NULL) {
                         if (LA_UNLIKELY(!la_block_ok(x) || k >= s->capacity))
                                 la_fl_corrupt(x);
                         t = x;
                         k++;
                 }
+                la_block_t *rest = la_block_next(t);
+                if (LA_UNLIKELY(!la_block_ok(rest)))
+                        la_fl_corrupt(rest);
                 la_block_set_next(t, head);
                 head = l;
-                s->local_free = NULL;
+                s->local_free = rest;
                 s->used += k;
                 unretire(h, s);
                 n += k;
