@@ -62,13 +62,7 @@ static void bin_insert(la_arena_t *a, la_span_t *s)
         if (s->state != LA_RUN_CLEAN) {
                 publish_unpurged(a);
                 int q = s->state; /* 0 dirty, 1 muzzy */
-                s->lru_next = NULL;
-                s->lru_prev = a->lru_tail[q];
-                if (a->lru_tail[q] != NULL)
-                        a->lru_tail[q]->lru_next = s;
-                else
-                        a->lru_head[q] = s;
-                a->lru_tail[q] = s;
+                LA_SPAN_QUEUE_PUSH_TAIL(a->lru_head[q], a->lru_tail[q], s, lru_next, lru_prev);
         }
 }
 
@@ -82,14 +76,7 @@ static void bin_remove(la_arena_t *a, la_span_t *s)
         if (s->state != LA_RUN_CLEAN) {
                 publish_unpurged(a);
                 int q = s->state;
-                if (s->lru_prev != NULL)
-                        s->lru_prev->lru_next = s->lru_next;
-                else
-                        a->lru_head[q] = s->lru_next;
-                if (s->lru_next != NULL)
-                        s->lru_next->lru_prev = s->lru_prev;
-                else
-                        a->lru_tail[q] = s->lru_prev;
+                LA_SPAN_QUEUE_UNLINK(a->lru_head[q], a->lru_tail[q], s, lru_next, lru_prev);
         }
         s->lru_next = s->lru_prev = NULL;
 }
@@ -664,14 +651,7 @@ void la_arena_slab_release_locked(la_arena_t *a, la_span_t *s)
  * local list; true when s is empty now. */
 static bool abandoned_collect(la_span_t *s)
 {
-        la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
-        while (tf != NULL) {
-                la_block_t *n = la_block_next(tf);
-                la_block_set_next(tf, s->local_free);
-                s->local_free = tf;
-                s->used--;
-                tf = n;
-        }
+        la_span_collect_remote(s);
         return s->used == 0;
 }
 

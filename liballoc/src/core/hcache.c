@@ -19,15 +19,7 @@
 
 static void unlink_span(la_hcache_t *c, la_span_t *s)
 {
-        if (s->lru_prev != NULL)
-                s->lru_prev->lru_next = s->lru_next;
-        else
-                c->head = s->lru_next;
-        if (s->lru_next != NULL)
-                s->lru_next->lru_prev = s->lru_prev;
-        else
-                c->tail = s->lru_prev;
-        s->lru_next = s->lru_prev = NULL;
+        LA_SPAN_QUEUE_UNLINK(c->head, c->tail, s, lru_next, lru_prev);
         c->pages -= s->map_size >> 12;
         c->n--;
         atomic_store_explicit(&c->hint, c->pages, memory_order_relaxed);
@@ -61,13 +53,7 @@ la_span_t *la_hcache_put_locked(la_arena_t *a, la_span_t *s)
         if (c->n == 0 || c->decay.ms != ms)
                 la_decay_init(&c->decay, ms, now, c->pages);
         la_pm_set_ends(s->base, 1, NULL);
-        s->lru_next = NULL;
-        s->lru_prev = c->tail;
-        if (c->tail != NULL)
-                c->tail->lru_next = s;
-        else
-                c->head = s;
-        c->tail = s;
+        LA_SPAN_QUEUE_PUSH_TAIL(c->head, c->tail, s, lru_next, lru_prev);
         c->pages += s->map_size >> 12;
         c->n++;
         la_span_t *chain = NULL;

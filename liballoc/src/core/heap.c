@@ -74,8 +74,7 @@ uint64_t la_heap_deallocated(const la_heap_t *h)
 
 /* ---- per-class slab lists ---------------------------------------------------------- */
 
-/* Collects the blocks other threads freed into s->local_free, counting them out of used. */
-static void collect_remote_counted(la_span_t *s)
+void la_span_collect_remote(la_span_t *s)
 {
         /* A plain load first: the exchange would take the line exclusive even when no
          * other thread freed anything (the common case). */
@@ -159,26 +158,12 @@ static uint32_t hoist(la_heap_t *h, la_span_t *s, unsigned c)
 
 static void queue_push_tail(la_heap_t *h, unsigned c, la_span_t *s)
 {
-        s->next = NULL;
-        s->prev = h->full_tail[c];
-        if (h->full_tail[c] != NULL)
-                h->full_tail[c]->next = s;
-        else
-                h->full[c] = s;
-        h->full_tail[c] = s;
+        LA_SPAN_QUEUE_PUSH_TAIL(h->full[c], h->full_tail[c], s, next, prev);
 }
 
 static void queue_unlink(la_heap_t *h, unsigned c, la_span_t *s)
 {
-        if (s->prev != NULL)
-                s->prev->next = s->next;
-        else
-                h->full[c] = s->next;
-        if (s->next != NULL)
-                s->next->prev = s->prev;
-        else
-                h->full_tail[c] = s->prev;
-        s->next = s->prev = NULL;
+        LA_SPAN_QUEUE_UNLINK(h->full[c], h->full_tail[c], s, next, prev);
 }
 
 /* Parks s as full.  The sequentially consistent exchange and load pair with the remote
@@ -226,7 +211,7 @@ static void drain_notified(la_heap_t *h, bool collect)
                 queue_unlink(h, c, s);
                 __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
                 if (collect)
-                        collect_remote_counted(s);
+                        la_span_collect_remote(s);
                 if (collect && s->used == 0)
                         release_slab(h, s);
                 else
@@ -340,7 +325,7 @@ static void *refill(la_heap_t *h, unsigned c)
                 s = la_arena_slab_get_locked(a, h, c, i < ADOPT_MAX);
                 if (s == NULL)
                         break;
-                collect_remote_counted(s);
+                la_span_collect_remote(s);
                 if (install(h, s, c)) {
                         ret = pop(h, c);
                         break;
@@ -583,7 +568,7 @@ void la_heap_trim(la_heap_t *h)
                 la_span_t *s = h->partial[c];
                 while (s != NULL) {
                         la_span_t *next = s->next;
-                        collect_remote_counted(s);
+                        la_span_collect_remote(s);
                         if (s->used == 0) {
                                 la_span_list_unlink(&h->partial[c], s);
                                 unretire(h, s);

@@ -134,6 +134,10 @@ void la_small_free_own(la_heap_t *h, la_span_t *s, void *p);
 /* Carves up to 4 KiB of fresh blocks (at least 8) from s into a list; s must have
  * uncarved capacity.  Sets *ret_tail to the last block. */
 la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail);
+/* Collects the blocks other threads freed into s (its thread_free list) onto its local
+ * list, counting them out of used.  By s's owner, or under the arena lock for a slab
+ * that has none. */
+void la_span_collect_remote(la_span_t *s);
 /* Takes s's local free list (non-empty), with more fresh blocks in front while s has
  * uncarved capacity. */
 la_block_t *la_span_take_local(la_span_t *s);

@@ -188,6 +188,32 @@ static inline void la_span_list_unlink(la_span_t **head, la_span_t *s)
         s->next = s->prev = NULL;
 }
 
+/* Queues of spans, oldest first, with a head and a tail: the arena's dirty and muzzy
+ * runs and the huge arena's kept mappings (through lru_next / lru_prev), a heap's full
+ * slabs (through next / prev).  NEXT and PREV name the two link fields. */
+#define LA_SPAN_QUEUE_PUSH_TAIL(head, tail, s, NEXT, PREV)                                    \
+        do {                                                                                  \
+                (s)->NEXT = NULL;                                                             \
+                (s)->PREV = (tail);                                                           \
+                if ((tail) != NULL)                                                           \
+                        (tail)->NEXT = (s);                                                   \
+                else                                                                          \
+                        (head) = (s);                                                         \
+                (tail) = (s);                                                                 \
+        } while (0)
+#define LA_SPAN_QUEUE_UNLINK(head, tail, s, NEXT, PREV)                                       \
+        do {                                                                                  \
+                if ((s)->PREV != NULL)                                                        \
+                        (s)->PREV->NEXT = (s)->NEXT;                                          \
+                else                                                                          \
+                        (head) = (s)->NEXT;                                                   \
+                if ((s)->NEXT != NULL)                                                        \
+                        (s)->NEXT->PREV = (s)->PREV;                                          \
+                else                                                                          \
+                        (tail) = (s)->PREV;                                                   \
+                (s)->NEXT = (s)->PREV = NULL;                                                 \
+        } while (0)
+
 static inline size_t la_span_bytes(const la_span_t *s)
 {
         return s->npages << 12;
