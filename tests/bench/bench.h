@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -269,6 +270,121 @@ static inline void *bench_xmalloc(size_t n)
         if (p == NULL)
                 bench_fail("malloc(%zu) returned NULL", n);
         return p;
+}
+
+/*
+ * Run fn on n threads, the i-th getting (char *)args + i * stride, and join them all.
+ * Used by the multi-threaded workloads that need no more than create-and-join.
+ */
+static inline void bench_threads(long n, void *(*fn)(void *), void *args, size_t stride)
+{
+        pthread_t *tid;
+
+        if (n < 1 || n > 65536)
+                bench_fail("bad thread count %ld", n);
+        tid = calloc((size_t)n, sizeof(*tid));
+        if (tid == NULL)
+                bench_fail("calloc of %ld thread ids failed", n);
+        for (long i = 0; i < n; i++)
+                if (pthread_create(&tid[i], NULL, fn, (char *)args + (size_t)i * stride) != 0)
+                        bench_fail("pthread_create failed");
+        for (long i = 0; i < n; i++)
+                pthread_join(tid[i], NULL);
+        free(tid);
+}
+
+/* calloc that fails the run instead of returning NULL. */
+static inline void *bench_xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n, size);
+
+        if (p == NULL)
+                bench_fail("calloc(%zu, %zu) returned NULL", n, size);
+        return p;
+}
+
+/* Check a stamped object (bench_stamp) and free it; what names it in the message. */
+static inline void bench_check_free(void *p, size_t n, uint64_t tag, const char *what)
+{
+        if (!bench_check(p, n, tag))
+                bench_fail("%s: object of %zu bytes corrupted", what, n);
+        free(p);
+}
+
+/*
+ * Self-describing objects for workloads whose frees happen far from the allocation
+ * (another thread, a random later step): the size sits in the first 8 bytes and the tag
+ * in the next 8 and the last 8, so whoever frees the object can check it alone.
+ */
+#define BENCH_OBJ_MIN 24u
+
+static inline void bench_obj_stamp(void *p, size_t n, uint64_t tag)
+{
+        unsigned char *c = p;
+        uint64_t size = n;
+
+        memcpy(c, &size, 8);
+        memcpy(c + 8, &tag, 8);
+        memcpy(c + n - 8, &tag, 8);
+}
+
+static inline void *bench_obj_alloc(size_t n, uint64_t tag)
+{
+        void *p;
+
+        if (n < BENCH_OBJ_MIN)
+                n = BENCH_OBJ_MIN;
+        p = bench_xmalloc(n);
+        bench_obj_stamp(p, n, tag);
+        return p;
+}
+
+/* Check an object made by bench_obj_alloc; return its size (fails the run if broken). */
+static inline size_t bench_obj_verify(const void *p, const char *what)
+{
+        const unsigned char *c = p;
+        uint64_t size, a, b;
+
+        memcpy(&size, c, 8);
+        if (size < BENCH_OBJ_MIN || size > ((uint64_t)1 << 40))
+                bench_fail("%s: object %p has a corrupted size %llu", what, p,
+                           (unsigned long long)size);
+        memcpy(&a, c + 8, 8);
+        memcpy(&b, c + size - 8, 8);
+        if (a != b)
+                bench_fail("%s: object %p of %llu bytes corrupted", what, p,
+                           (unsigned long long)size);
+        return (size_t)size;
+}
+
+static inline void bench_obj_free(void *p, const char *what)
+{
+        bench_obj_verify(p, what);
+        free(p);
+}
+
+/*
+ * Write every byte of p[0..n) reps times (an increment each), then check that each byte
+ * is start + reps; return the sum of the bytes.  The cache-line work of the false-sharing
+ * workloads.
+ */
+static inline uint64_t bench_hammer(volatile unsigned char *p, size_t n, long reps,
+                                    unsigned char start, const char *what)
+{
+        uint64_t sum = 0;
+
+        for (size_t b = 0; b < n; b++)
+                p[b] = start;
+        for (long r = 0; r < reps; r++)
+                for (size_t b = 0; b < n; b++)
+                        p[b] = (unsigned char)(p[b] + 1);
+        for (size_t b = 0; b < n; b++) {
+                if (p[b] != (unsigned char)(start + reps))
+                        bench_fail("%s: byte %zu is %u, want %u", what, b, p[b],
+                                   (unsigned char)(start + reps));
+                sum += p[b];
+        }
+        return sum;
 }
 
 /* Resident set size now, in KiB, from /proc/self/statm (0 if unreadable). */
