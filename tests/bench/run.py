@@ -34,10 +34,15 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
 
 class Workload:
-        def __init__(self, name, threaded, models):
+        """A row of the table: build/tests/bench/bench-PROG run with ARGS (PROG defaults to
+        the name; two rows may share one program with different fixed arguments)."""
+
+        def __init__(self, name, threaded, models, prog=None, args=()):
                 self.name = name
                 self.threaded = threaded
                 self.models = models
+                self.prog = prog or name
+                self.args = list(args)
 
 
 WORKLOADS = [
@@ -60,7 +65,46 @@ WORKLOADS = [
         Workload("grow-free", False,
                  "allocate 512 MiB small/medium, free 90 % randomly, RSS left behind"),
 ]
-WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
+
+# --suite classic: our own programs modelled on the classic peer benchmarks (cache-scratch,
+# xmalloc-test, malloc-large, glibc's malloc-simple/-thread, mstress, rptest, alloc-test,
+# mleak, cfrac, espresso, barnes-hut); none of their code, see docs/benchmarks-howto.md.
+CLASSIC = [
+        Workload("classic-cache-scratch", True,
+                 "passive false sharing: workers free objects main allocated, reuse them"),
+        Workload("classic-cache-thrash", True,
+                 "active false sharing: each thread's own 8 B objects written hard"),
+        Workload("classic-xmalloc", True,
+                 "xmalloc-test: T producers malloc batches, T consumers free them"),
+        Workload("classic-malloc-large", False,
+                 "malloc-large: 5-25 MiB blocks, 20 alive, first quarter touched"),
+        Workload("classic-malloc-simple", False,
+                 "glibc malloc-simple: fixed sizes 16 B-4 KiB, allocate N then free N",
+                 args=["-t", "1"]),
+        Workload("classic-malloc-thread", True,
+                 "glibc malloc-thread: the malloc-simple loops in every thread",
+                 prog="classic-malloc-simple"),
+        Workload("classic-mstress", True,
+                 "mstress: mixed sizes, realloc, long-lived set, cross-thread swaps"),
+        Workload("classic-rptest", True,
+                 "rptest: 8 B-16 KiB random lifetimes, objects passed round a ring"),
+        Workload("classic-alloc-test1", False,
+                 "alloc-test, 1 thread: random alloc/free over 8,192 slots",
+                 prog="classic-alloc-test", args=["-t", "1"]),
+        Workload("classic-alloc-testN", True,
+                 "alloc-test, T threads: the same in every thread",
+                 prog="classic-alloc-test"),
+        Workload("classic-mleak", False,
+                 "mleak: churn with a slow leak (rss_growth_kib against leaked_kib)"),
+        Workload("classic-cfrac", False,
+                 "cfrac-like: 1-12 limb bignums, every operation allocates its result"),
+        Workload("classic-espresso", False,
+                 "espresso-like: families of small bit-vector cubes, freed shuffled"),
+        Workload("classic-barnes", False,
+                 "barnes-hut-like: a quadtree of nodes built and freed wholesale per step"),
+]
+SUITES = {"default": WORKLOADS, "classic": CLASSIC, "all": WORKLOADS + CLASSIC}
+WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS + CLASSIC}
 
 # Allocator name -> library to preload (None: the C library's own malloc).
 ALLOCATOR_NAMES = ["liballoc", "glibc", "jemalloc", "mimalloc", "tcmalloc"]
@@ -368,7 +412,8 @@ def markdown_table(rows, text_cols):
 def parse_args(argv):
         p = argparse.ArgumentParser(
                 description="Run the tests/bench workloads under several allocators.",
-                epilog="Workloads: " + ", ".join(w.name for w in WORKLOADS))
+                epilog="Workloads: " + ", ".join(w.name for w in WORKLOADS) +
+                "; with --suite classic: " + ", ".join(w.name for w in CLASSIC))
         p.add_argument("--build", default=os.path.join(REPO, "build"),
                        help="Meson build directory (default: %(default)s)")
         p.add_argument("--runs", type=int, default=None,
@@ -377,7 +422,11 @@ def parse_args(argv):
                        help="untimed rounds before the timed ones (default 1, 0 with --quick)")
         p.add_argument("--threads", type=int, default=2,
                        help="threads for the multi-threaded workloads (default 2)")
-        p.add_argument("--only", default=None, help="comma-separated workloads to run")
+        p.add_argument("--suite", choices=sorted(SUITES), default="default",
+                       help="which workloads: default (the nine of tests/bench), classic "
+                       "(our versions of the classic peer benchmarks) or all")
+        p.add_argument("--only", default=None,
+                       help="comma-separated workloads to run (from any suite)")
         p.add_argument("--alloc", default=None,
                        help="comma-separated allocators (default: %s)" %
                        ",".join(ALLOCATOR_NAMES))
@@ -420,8 +469,8 @@ def parse_args(argv):
 def main(argv):
         args = parse_args(argv)
         if args.list:
-                for w in WORKLOADS:
-                        print("%-15s %s%s" % (w.name, w.models,
+                for w in SUITES[args.suite]:
+                        print("%-22s %s%s" % (w.name, w.models,
                                               " (uses --threads)" if w.threaded else ""))
                 return 0
 
@@ -433,9 +482,9 @@ def main(argv):
                               (", ".join(unknown), ", ".join(WORKLOAD_BY_NAME)),
                               file=sys.stderr)
                         return 2
-                workloads = [w for w in WORKLOADS if w.name in names]
+                workloads = [w for w in SUITES["all"] if w.name in names]
         else:
-                workloads = list(WORKLOADS)
+                workloads = list(SUITES[args.suite])
 
         paths = allocator_paths(args)
         wanted = list(ALLOCATOR_NAMES)
@@ -471,8 +520,8 @@ def main(argv):
                 return 2
 
         bindir = os.path.join(args.build, "tests", "bench")
-        missing = [w.name for w in workloads
-                   if not os.access(os.path.join(bindir, "bench-" + w.name), os.X_OK)]
+        missing = sorted({w.prog for w in workloads
+                          if not os.access(os.path.join(bindir, "bench-" + w.prog), os.X_OK)})
         if missing:
                 print("run.py: workloads not built in %s: %s\n"
                       "build first: meson setup build && ninja -C build" %
@@ -508,7 +557,7 @@ def main(argv):
         cells = {}
         try:
                 for w in workloads:
-                        argv_w = [os.path.join(bindir, "bench-" + w.name)]
+                        argv_w = [os.path.join(bindir, "bench-" + w.prog)] + w.args
                         if w.threaded:
                                 argv_w += ["-t", str(args.threads)]
                         if args.scale != 100:
@@ -521,7 +570,7 @@ def main(argv):
                                 order = allocs[k:] + allocs[:k]
                                 report = []
                                 for a in order:
-                                        r = run_once(w.name, argv_w, libs_abs[a],
+                                        r = run_once(w.prog, argv_w, libs_abs[a],
                                                      env_la if a == "liballoc" else env,
                                                      args.timeout, scratch, via_shell)
                                         if rnd >= args.warmup:
