@@ -128,6 +128,25 @@ else
                 status=1
         fi
 fi
+# The runner's classic suite (run.py --suite classic): --list names every classic
+# workload and only those, and one of them runs and passes under liballoc.
+if sanitized "$build"; then
+        echo "SKIP: unit/bench-runner-classic: a sanitizer build (the release build checks it)"
+else
+        list=$(python3 "$top_dir/tests/bench/run.py" --build "$build" --suite classic --list 2>&1)
+        list_rc=$?
+        out=$(python3 "$top_dir/tests/bench/run.py" --build "$build" --suite classic \
+                --only classic-cfrac --runs 1 --warmup 0 --scale 2 --alloc liballoc 2>&1)
+        rc=$?
+        if [ $list_rc -eq 0 ] && [ "$(grep -c '^classic-' <<<"$list")" -ge 12 ] &&
+           ! grep -qv '^classic-' <<<"$list" && [ $rc -eq 0 ] &&
+           grep -Eq '^classic-cfrac +liballoc +[0-9.]+' <<<"$out"; then
+                echo "PASS: unit/bench-runner-classic"
+        else
+                echo "FAIL: unit/bench-runner-classic: --list exit $list_rc, run exit $rc: $(tail -n 3 <<<"$out")"
+                status=1
+        fi
+fi
 # The Redis benchmark (tests/bench/redis.py) against a real redis-server: a liballoc row
 # with request rates, from a server that had liballoc mapped (the runner looks at its maps).
 if sanitized "$build"; then
