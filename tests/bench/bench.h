@@ -293,6 +293,33 @@ static inline void bench_threads(long n, void *(*fn)(void *), void *args, size_t
         free(tid);
 }
 
+/*
+ * The common shape of a threaded workload: n workers of size bytes each, zeroed, whose
+ * first member is a long index (set to 0..n-1 here) and which hold a uint64_t result at
+ * offset result_off; run fn on each in its own thread and return the sum of the results.
+ */
+static inline uint64_t bench_run_workers(long n, size_t size, void *(*fn)(void *),
+                                         size_t result_off)
+{
+        char *w;
+        uint64_t sum = 0, v;
+
+        if (n < 1 || n > 65536)
+                bench_fail("bad thread count %ld", n);
+        w = calloc((size_t)n, size);
+        if (w == NULL)
+                bench_fail("calloc of %ld workers failed", n);
+        for (long i = 0; i < n; i++)
+                memcpy(w + (size_t)i * size, &i, sizeof(i));
+        bench_threads(n, fn, w, size);
+        for (long i = 0; i < n; i++) {
+                memcpy(&v, w + (size_t)i * size + result_off, sizeof(v));
+                sum += v;
+        }
+        free(w);
+        return sum;
+}
+
 /* calloc that fails the run instead of returning NULL. */
 static inline void *bench_xcalloc(size_t n, size_t size)
 {

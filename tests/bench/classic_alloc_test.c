@@ -18,7 +18,7 @@ static const char usage[] =
 #define SLOTS 8192
 
 struct worker {
-        long index;
+        long index;             /* first: bench_run_workers sets it */
         unsigned char *slot[SLOTS];
         uint32_t size[SLOTS];
         uint64_t allocs;
@@ -57,19 +57,13 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-        struct worker *w;
-        uint64_t allocs = 0;
+        uint64_t allocs;
 
         bench_parse(argc, argv, "classic-alloc-test", usage, &o);
         if (o.size < 129)
                 o.size = 129;
-        w = bench_xcalloc((size_t)o.threads, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                w[i].index = i;
-        bench_threads(o.threads, work, w, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                allocs += w[i].allocs;
-        free(w);
+        allocs = bench_run_workers(o.threads, sizeof(struct worker), work,
+                                   offsetof(struct worker, allocs));
         bench_ok("threads=%ld allocs=%llu", o.threads, (unsigned long long)allocs);
         return 0;
 }

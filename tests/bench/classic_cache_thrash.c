@@ -19,7 +19,7 @@ static const char usage[] =
 #define REPS 20000
 
 struct worker {
-        long index;
+        long index;             /* first: bench_run_workers sets it */
         uint64_t sum;
 };
 
@@ -41,21 +41,15 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-        struct worker *w;
-        uint64_t sum = 0;
+        uint64_t sum;
 
         bench_parse(argc, argv, "classic-cache-thrash", usage, &o);
         if (o.size < 1)
                 o.size = 1;
         if (o.size > 64)
                 o.size = 64;
-        w = bench_xcalloc((size_t)o.threads, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                w[i].index = i;
-        bench_threads(o.threads, work, w, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                sum += w[i].sum;
-        free(w);
+        sum = bench_run_workers(o.threads, sizeof(struct worker), work,
+                                offsetof(struct worker, sum));
         bench_ok("threads=%ld objects=%ld checksum=%llu", o.threads, o.threads * o.iters,
                  (unsigned long long)sum);
         return 0;

@@ -22,7 +22,7 @@ static const size_t counts[] = { 25, 100, 400, 1600 };
 #define MAXCOUNT 1600
 
 struct worker {
-        long index;
+        long index;             /* first: bench_run_workers sets it */
         void *block[MAXCOUNT];
         uint64_t ops;
 };
@@ -53,17 +53,11 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-        struct worker *w;
-        uint64_t ops = 0;
+        uint64_t ops;
 
         bench_parse(argc, argv, "classic-malloc-simple", usage, &o);
-        w = bench_xcalloc((size_t)o.threads, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                w[i].index = i;
-        bench_threads(o.threads, work, w, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                ops += w[i].ops;
-        free(w);
+        ops = bench_run_workers(o.threads, sizeof(struct worker), work,
+                                offsetof(struct worker, ops));
         bench_ok("threads=%ld ops=%llu", o.threads, (unsigned long long)ops);
         return 0;
 }

@@ -24,7 +24,7 @@ static const char usage[] =
 static _Atomic(void *) transfer[TRANSFER];
 
 struct worker {
-        long index;
+        long index;             /* first: bench_run_workers sets it */
         void *slot[SLOTS];
         void *keep[KEEP];
         uint64_t sum;
@@ -109,16 +109,11 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-        struct worker *w;
-        uint64_t sum = 0;
+        uint64_t sum;
 
         bench_parse(argc, argv, "classic-mstress", usage, &o);
-        w = bench_xcalloc((size_t)o.threads, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                w[i].index = i;
-        bench_threads(o.threads, work, w, sizeof(*w));
-        for (long i = 0; i < o.threads; i++)
-                sum += w[i].sum;
+        sum = bench_run_workers(o.threads, sizeof(struct worker), work,
+                                offsetof(struct worker, sum));
         for (size_t t = 0; t < TRANSFER; t++) {
                 void *p = atomic_load(&transfer[t]);
 
@@ -126,7 +121,6 @@ int main(int argc, char **argv)
                         sum += bench_obj_verify(p, "classic-mstress");
                 free(p);
         }
-        free(w);
         bench_ok("threads=%ld steps=%ld bytes=%llu", o.threads, o.threads * o.iters,
                  (unsigned long long)sum);
         return 0;
