@@ -78,6 +78,19 @@ static void mutex_add(la_mutex_prof_t *d, const la_mutex_prof_t *s)
                 d->max_num_thds = s->max_num_thds;
 }
 
+/* Large runs parked in thread heaps and taken back (lcache.h), per class: each parking a
+ * free, each taking back an allocation. */
+static void add_parked(la_arena_snap_t *as, const uint64_t *nmalloc, const uint64_t *ndalloc)
+{
+        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
+                uint64_t m = __atomic_load_n(&nmalloc[k], __ATOMIC_RELAXED);
+                uint64_t d = __atomic_load_n(&ndalloc[k], __ATOMIC_RELAXED);
+                as->lext[k].nmalloc += m;
+                as->lext[k].ndalloc += d;
+                as->large_allocated += (m - d) * la_cls_size[LA_NBINS + k]; /* mod 2^64 */
+        }
+}
+
 /* Arena-side figures, under the arena lock. */
 static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
 {
@@ -118,15 +131,8 @@ static void read_arena(la_arena_t *a, la_arena_snap_t *as, uint64_t now)
                 l->ndalloc = st->lext_ndalloc[j] +
                              __atomic_load_n(&st->huge_ndalloc[j], __ATOMIC_RELAXED);
         }
-        /* Runs parked in thread heaps (lcache.h): each parking a free, each taking back
-         * an allocation of its class. */
-        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
-                uint64_t m = __atomic_load_n(&st->lcache_nmalloc[k], __ATOMIC_RELAXED);
-                uint64_t d = __atomic_load_n(&st->lcache_ndalloc[k], __ATOMIC_RELAXED);
-                as->lext[k].nmalloc += m;
-                as->lext[k].ndalloc += d;
-                as->large_allocated += (m - d) * la_cls_size[LA_NBINS + k]; /* mod 2^64 */
-        }
+        /* Runs parked in the thread heaps that retired (live heaps: add_heap). */
+        add_parked(as, st->lcache_nmalloc, st->lcache_ndalloc);
         for (unsigned q = 0; q < LA_RUN_NSTATES; q++) {
                 for (unsigned b = 0; b < LA_RUN_NBUCKETS; b++) {
                         for (la_span_t *r = a->bins[q][b]; r != NULL; r = r->next) {
@@ -176,14 +182,7 @@ static void add_heap(const la_heap_t *h, void *arg)
                 b->nfills += __atomic_load_n(&h->nfills[c], __ATOMIC_RELAXED);
                 b->nflushes += __atomic_load_n(&h->nflushes[c], __ATOMIC_RELAXED);
         }
-        /* Runs the heap parked and took back (lcache.h): a free and an allocation each. */
-        for (unsigned k = 0; k < LA_LCACHE_NCLS; k++) {
-                uint64_t m = __atomic_load_n(&h->lcache_nmalloc[k], __ATOMIC_RELAXED);
-                uint64_t d = __atomic_load_n(&h->lcache_ndalloc[k], __ATOMIC_RELAXED);
-                as->lext[k].nmalloc += m;
-                as->lext[k].ndalloc += d;
-                as->large_allocated += (m - d) * la_cls_size[LA_NBINS + k]; /* mod 2^64 */
-        }
+        add_parked(as, h->lcache_nmalloc, h->lcache_ndalloc); /* its parked runs */
 }
 
 static void add_retired(la_arena_t *a, void *arg)
