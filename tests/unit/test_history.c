@@ -20,24 +20,7 @@ double jd_wall(void)
         return now;
 }
 
-bool jd_proc_visible(const jd_proc_t *p)
-{
-        return !p->untrusted;
-}
-
-static jd_observer_t *observer; /* history.c's */
-
-void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o)
-{
-        (void)m;
-        observer = o;
-}
-
-void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o)
-{
-        (void)m, (void)o;
-        observer = NULL;
-}
+#include "stub_observer.h"
 
 static jd_proc_t *add_proc(pid_t pid, const char *comm, const char *cgroup, double start)
 {

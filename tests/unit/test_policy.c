@@ -37,21 +37,9 @@ void jd_log(const char *fmt, ...)
 {
         (void)fmt;
 }
-bool jd_proc_visible(const jd_proc_t *p)
-{
-        return !p->untrusted;
-}
-static jd_observer_t *observer; /* policy.c's */
-void jd_manager_subscribe(jd_manager_t *m, jd_observer_t *o)
-{
-        (void)m;
-        observer = o;
-}
-void jd_manager_unsubscribe(jd_manager_t *m, jd_observer_t *o)
-{
-        (void)m, (void)o;
-        observer = NULL;
-}
+
+#include "stub_observer.h"
+
 jd_proc_t *jd_proc_find(const jd_manager_t *m, pid_t pid)
 {
         for (jd_proc_t *p = m->procs; p != NULL; p = p->next)

@@ -459,7 +459,7 @@ static void decay_locked(la_arena_t *a, bool all)
         a->decay_next_ns = step != 0 ? now + step : UINT64_MAX;
         if (gone != NULL) {
                 la_mutex_unlock(&a->lock);
-                la_hcache_unmap(a, gone);
+                la_hcache_unmap(gone);
                 la_mutex_lock(&a->lock);
         }
 }

@@ -100,7 +100,7 @@ la_span_t *la_hcache_take(la_arena_t *a, size_t usize)
                         la_mutex_lock(&a->lock);
                         s = evict(a, s, NULL);
                         la_mutex_unlock(&a->lock);
-                        la_hcache_unmap(a, s);
+                        la_hcache_unmap(s);
                         return NULL;
                 }
                 s->base = (uintptr_t)p;
@@ -136,9 +136,8 @@ la_span_t *la_hcache_decay_locked(la_arena_t *a, uint64_t now, bool all)
         return chain;
 }
 
-void la_hcache_unmap(la_arena_t *a, la_span_t *chain)
+void la_hcache_unmap(la_span_t *chain)
 {
-        (void)a;
         while (chain != NULL) {
                 la_span_t *s = chain;
                 chain = s->next;

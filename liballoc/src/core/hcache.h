@@ -46,7 +46,7 @@ la_span_t *la_hcache_take(struct la_arena *a, size_t usize);
  * long enough and returns it for la_hcache_unmap, counted as purged dirty pages. */
 la_span_t *la_hcache_decay_locked(struct la_arena *a, uint64_t now, bool all);
 /* Unmaps and frees the descriptors of a chain returned above.  No lock. */
-void la_hcache_unmap(struct la_arena *a, la_span_t *chain);
+void la_hcache_unmap(la_span_t *chain);
 /* Pages kept now (stats: part of the huge arena's pdirty and resident). */
 static inline size_t la_hcache_pages(const la_hcache_t *c)
 {

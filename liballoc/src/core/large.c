@@ -234,7 +234,7 @@ void la_large_free(la_span_t *s)
                 la_span_t *gone = la_hcache_put_locked(a, s);
                 la_arena_maybe_decay_locked(a);
                 la_mutex_unlock(&a->lock);
-                la_hcache_unmap(a, gone);
+                la_hcache_unmap(gone);
                 return;
         }
         free_run(a, s);
