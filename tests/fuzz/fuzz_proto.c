@@ -204,6 +204,34 @@ static void check_parse(const char *s, size_t len, unsigned cap, unsigned depth)
         FUZZ_ASSERT(jp_parse(s, len, toks2, (unsigned)n, used, NULL) == n);
 }
 
+/* The typed readers on what parsed: a refusal says why; what they accept is within the
+ * protocol's limits, and the names they accept all unescape into JP_NAME_MAX bytes. */
+static void check_args(const char *s, const jp_request_t *req)
+{
+        jp_args_t a;
+        const char *msg = NULL;
+        enum jp_err e = jp_args_read(s, toks, req, &a, &msg);
+        FUZZ_ASSERT(e == JP_OK || e == JP_ERR_BAD_REQUEST);
+        FUZZ_ASSERT((e == JP_OK) == (msg == NULL));
+        if (e != JP_OK)
+                return;
+        FUZZ_ASSERT(a.arena <= JP_ARENA_ALL && a.dirty_ms >= -1 && a.muzzy_ms >= -1);
+        FUZZ_ASSERT(a.lg_sample <= 63 && strlen(a.prefix) < JP_NAME_MAX);
+        FUZZ_ASSERT((a.names >= 0) == (req->op == JP_OP_GET || req->op == JP_OP_SET));
+        jp_names_iter_t it;
+        int n, v;
+        unsigned count = 0;
+        char name[JP_NAME_MAX];
+        jp_names_begin(&it, toks, a.names);
+        while (jp_names_next(&it, &n, &v)) {
+                FUZZ_ASSERT(n > a.names && n < req->ntoks && toks[n].type == JP_STRING);
+                FUZZ_ASSERT(jp_str_copy(s, &toks[n], name, sizeof(name)) >= 0);
+                FUZZ_ASSERT((v >= 0) == (req->op == JP_OP_SET) && v < req->ntoks);
+                count++;
+        }
+        FUZZ_ASSERT(count <= JP_MAX_NAMES);
+}
+
 static void check_request(const char *s, size_t len)
 {
         jp_request_t req;
@@ -223,6 +251,7 @@ static void check_request(const char *s, size_t len)
                 FUZZ_ASSERT((unsigned)req.op < JP_NOPS);
                 int op = jp_obj_find(s, toks, 0, "op");
                 FUZZ_ASSERT(op > 0 && jp_str_eq(s, &toks[op], jp_op_name(req.op)));
+                check_args(s, &req);
         } else {
                 FUZZ_ASSERT(req.op == JP_NOPS);
         }

@@ -925,6 +925,152 @@ static void req_overflow(void)
         EXPECT(w.overflow && w.len <= sizeof(small));
 }
 
+/* ---- the readers: what a builder writes reads back the same, and every argument the
+ * protocol does not allow is refused ---------------------------------------------------- */
+
+/* Reads the arguments of request text t (parsed first); the reader's answer. */
+static enum jp_err read_args(const char *t, jp_args_t *a)
+{
+        jp_request_t r;
+        const char *msg = "unset";
+        if (req_parse(t, &r) != JP_OK)
+                return JP_NERRS;
+        enum jp_err e = jp_args_read(exact, toks, &r, a, &msg);
+        /* A refusal always says why; a success says nothing. */
+        if ((e == JP_OK) != (msg == NULL))
+                return JP_NERRS;
+        return e;
+}
+
+static enum jp_err read_built(jp_writer_t *w, jp_args_t *a)
+{
+        jp_request_end(w);
+        return w->overflow ? JP_NERRS : read_args(wstr(w), a);
+}
+
+static void args_roundtrip(void)
+{
+        static const char *const names[] = {"stats.allocated", "arena.0.\"q\"", "opt.junk"};
+        jp_writer_t w;
+        jp_args_t a;
+        jp_names_iter_t it;
+        int n, v;
+        unsigned k = 0;
+        char name[JP_NAME_MAX];
+
+        jp_req_get(begin(&w, JP_OP_GET), names, 3);
+        EXPECT(read_built(&w, &a) == JP_OK && a.names > 0);
+        jp_names_begin(&it, toks, a.names);
+        for (; jp_names_next(&it, &n, &v); k++) {
+                EXPECT(k < 3 && v == -1);
+                EXPECT(jp_str_copy(exact, &toks[n], name, sizeof(name)) > 0);
+                EXPECT_STR(name, k < 3 ? names[k] : "");
+        }
+        EXPECT(k == 3);
+
+        jp_req_set_begin(begin(&w, JP_OP_SET));
+        jp_req_set_bool(&w, "background_thread", true);
+        jp_req_set_i64(&w, "arenas.dirty_decay_ms", -1);
+        jp_req_set_null(&w, "arena.0.purge");
+        jp_req_set_end(&w);
+        EXPECT(read_built(&w, &a) == JP_OK && a.names > 0);
+        jp_names_begin(&it, toks, a.names);
+        static const uint8_t types[] = {JP_TRUE, JP_NUMBER, JP_NULL};
+        for (k = 0; jp_names_next(&it, &n, &v); k++)
+                EXPECT(k < 3 && v == n + 1 && toks[v].type == types[k]);
+        EXPECT(k == 3);
+
+        jp_req_list(begin(&w, JP_OP_LIST), "arena.0.\\");
+        EXPECT(read_built(&w, &a) == JP_OK);
+        EXPECT_STR(a.prefix, "arena.0.\\");
+        jp_req_list(begin(&w, JP_OP_LIST), NULL);
+        EXPECT(read_built(&w, &a) == JP_OK && a.prefix[0] == '\0' && a.names == -1);
+
+        jp_req_stats(begin(&w, JP_OP_STATS), true);
+        EXPECT(read_built(&w, &a) == JP_OK && a.full);
+        jp_req_stats(begin(&w, JP_OP_STATS), false);
+        EXPECT(read_built(&w, &a) == JP_OK && !a.full);
+
+        jp_req_purge(begin(&w, JP_OP_PURGE), 3, false);
+        EXPECT(read_built(&w, &a) == JP_OK && a.arena == 3 && !a.pressure);
+        jp_req_purge(begin(&w, JP_OP_PURGE), JP_ARENA_ALL, true);
+        EXPECT(read_built(&w, &a) == JP_OK && a.arena == JP_ARENA_ALL && a.pressure);
+
+        jp_req_decay_all(begin(&w, JP_OP_DECAY_ALL), 5000, true, -1);
+        EXPECT(read_built(&w, &a) == JP_OK && a.dirty_ms == 5000 && a.has_muzzy &&
+               a.muzzy_ms == -1);
+        jp_req_decay_all(begin(&w, JP_OP_DECAY_ALL), 0, false, 7);
+        EXPECT(read_built(&w, &a) == JP_OK && a.dirty_ms == 0 && !a.has_muzzy);
+
+        for (unsigned act = 0; act < JP_PROF_NACTIONS; act++) {
+                jp_req_prof(begin(&w, JP_OP_PROF), (enum jp_prof_action)act, act == 0, 19);
+                EXPECT(read_built(&w, &a) == JP_OK && a.action == (enum jp_prof_action)act);
+                EXPECT(a.has_lg == (act == 0) && (act != 0 || a.lg_sample == 19));
+        }
+        jp_req_prof(begin(&w, JP_OP_PROF), JP_PROF_RESET, true, 63);
+        EXPECT(read_built(&w, &a) == JP_OK && a.lg_sample == 63);
+
+        /* No arguments: the defaults. */
+        EXPECT(read_args("{\"v\":1,\"op\":\"hello\",\"x\":[1]}", &a) == JP_OK);
+        EXPECT(a.names == -1 && a.arena == JP_ARENA_ALL && a.action == JP_PROF_NACTIONS);
+        EXPECT(read_args("{\"v\":1,\"op\":\"purge\",\"unknown\":true}", &a) == JP_OK);
+        EXPECT(a.arena == JP_ARENA_ALL && !a.pressure);
+}
+
+static void args_refused(void)
+{
+        static const char *const bad[] = {
+                "{\"v\":1,\"op\":\"get\"}",
+                "{\"v\":1,\"op\":\"get\",\"names\":\"stats.allocated\"}",
+                "{\"v\":1,\"op\":\"get\",\"names\":[1]}",
+                "{\"v\":1,\"op\":\"get\",\"names\":[\"a\\u0000b\"]}",
+                "{\"v\":1,\"op\":\"get\",\"values\":{}}",
+                "{\"v\":1,\"op\":\"set\",\"values\":[\"opt.junk\"]}",
+                "{\"v\":1,\"op\":\"set\",\"names\":{}}",
+                "{\"v\":1,\"op\":\"list\",\"prefix\":7}",
+                "{\"v\":1,\"op\":\"list\",\"prefix\":null}",
+                "{\"v\":1,\"op\":\"stats\",\"full\":1}",
+                "{\"v\":1,\"op\":\"stats\",\"full\":\"true\"}",
+                "{\"v\":1,\"op\":\"purge\",\"arena\":-1}",
+                "{\"v\":1,\"op\":\"purge\",\"arena\":4097}",
+                "{\"v\":1,\"op\":\"purge\",\"arena\":1.5}",
+                "{\"v\":1,\"op\":\"purge\",\"pressure\":\"yes\"}",
+                "{\"v\":1,\"op\":\"decay-all\"}",
+                "{\"v\":1,\"op\":\"decay-all\",\"dirty_ms\":-2}",
+                "{\"v\":1,\"op\":\"decay-all\",\"dirty_ms\":\"10\"}",
+                "{\"v\":1,\"op\":\"decay-all\",\"dirty_ms\":0,\"muzzy_ms\":null}",
+                "{\"v\":1,\"op\":\"decay-all\",\"muzzy_ms\":0}",
+                "{\"v\":1,\"op\":\"prof\"}",
+                "{\"v\":1,\"op\":\"prof\",\"action\":\"dumps\"}",
+                "{\"v\":1,\"op\":\"prof\",\"action\":\"on\",\"lg_sample\":64}",
+                "{\"v\":1,\"op\":\"prof\",\"action\":\"on\",\"lg_sample\":-1}",
+                "{\"v\":1,\"op\":\"prof\",\"action\":true}",
+        };
+        jp_args_t a;
+        for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                enum jp_err e = read_args(bad[i], &a);
+                if (e != JP_ERR_BAD_REQUEST)
+                        fprintf(stderr, "# accepted or misread: %s\n", bad[i]);
+                EXPECT(e == JP_ERR_BAD_REQUEST);
+        }
+        /* The limits themselves: 256 names, a name of 255 bytes; one more of each is out. */
+        static char big[JP_REQ_MAX];
+        for (unsigned count = 256; count <= 257; count++) {
+                size_t len = (size_t)snprintf(big, sizeof(big), "{\"v\":1,\"op\":\"get\",\"names\":[");
+                for (unsigned k = 0; k < count; k++)
+                        len += (size_t)snprintf(big + len, sizeof(big) - len, "%s\"n%u\"",
+                                                k ? "," : "", k);
+                snprintf(big + len, sizeof(big) - len, "]}");
+                EXPECT(read_args(big, &a) == (count == 256 ? JP_OK : JP_ERR_BAD_REQUEST));
+        }
+        for (unsigned nlen = 255; nlen <= 256; nlen++) {
+                size_t len = (size_t)snprintf(big, sizeof(big), "{\"v\":1,\"op\":\"list\",\"prefix\":\"");
+                memset(big + len, 'x', nlen);
+                snprintf(big + len + nlen, sizeof(big) - len - nlen, "\"}");
+                EXPECT(read_args(big, &a) == (nlen == 255 ? JP_OK : JP_ERR_BAD_REQUEST));
+        }
+}
+
 static void response_shapes(void)
 {
         jp_writer_t w;
@@ -1123,6 +1269,8 @@ int main(void)
         RUN("unit/proto", req_decay_all);
         RUN("unit/proto", req_prof);
         RUN("unit/proto", req_overflow);
+        RUN("unit/proto", args_roundtrip);
+        RUN("unit/proto", args_refused);
         RUN("unit/proto", response_shapes);
         RUN("unit/proto", error_codes);
         RUN("unit/proto", type_kinds);

@@ -288,50 +288,74 @@ static const char *socket_refused(const char *name)
         return NULL;
 }
 
-static void op_get(la_ctl_req_t *c)
+static void write_errno(jp_writer_t *w, int rc)
 {
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_NAMES); /* checked */
+        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
+}
+
+/* What get or set does with one name of the namespace (its type and rw as `list` reports
+ * them); val is a set's value token, NULL for a get.  Writes the name's entry. */
+typedef void name_op_fn(la_ctl_req_t *c, const char *name, const char *type, const char *rw,
+                        const jp_tok_t *val);
+
+/* {"values": {"<name>": <entry>, ...}}, one entry per name of the request, in its order;
+ * a name the namespace lacks gets its error entry without reaching op. */
+static void answer_each_name(la_ctl_req_t *c, name_op_fn *op)
+{
         jp_writer_t *w = c->w;
+        jp_names_iter_t it;
+        int n, v;
         jp_w_obj(w);
         jp_w_key(w, JP_ARG_VALUES);
         jp_w_obj(w);
-        for (uint32_t i = (uint32_t)a + 1, k = 0; k < c->toks[a].size; k++) {
-                const jp_tok_t *t = &c->toks[i];
-                i = t->next;
+        jp_names_begin(&it, c->toks, c->args.names);
+        while (jp_names_next(&it, &n, &v)) {
                 char name[LA_CTL_NAME_MAX];
-                jp_str_copy(c->s, t, name, sizeof(name)); /* checked: fits, no NUL */
-                jp_w_key(w, name);
                 const char *type, *rw;
+                jp_str_copy(c->s, &c->toks[n], name, sizeof(name)); /* checked: fits, no NUL */
+                jp_w_key(w, name);
                 int rc = la_ctl_leaf_info(name, &type, &rw);
-                if (rc != 0) {
-                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
-                        continue;
-                }
-                if (read_acts(name)) {
-                        write_error_obj(w, "EPERM", "reading this name creates an arena or a "
-                                                    "cache: use set with the value null");
-                        continue;
-                }
-                enum jp_kind kind = jp_type_kind(type);
-                value_t v;
-                memset(&v, 0, sizeof(v));
-                size_t sz = kind_size(kind);
-                if (sz == 0 || rw[0] != 'r') {
-                        write_error_obj(w, rw[0] != 'r' ? "EPERM" : "bad_value",
-                                        rw[0] != 'r' ? "this name cannot be read"
-                                                     : "values of this type are not carried "
-                                                       "over the protocol");
-                        continue;
-                }
-                rc = la_ctl_byname(name, &v, &sz, NULL, 0);
-                if (rc != 0) {
-                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
-                        continue;
-                }
-                write_typed(w, type, "value", kind, &v);
+                if (rc != 0)
+                        write_errno(w, rc);
+                else
+                        op(c, name, type, rw, v >= 0 ? &c->toks[v] : NULL);
         }
         jp_w_obj_end(w);
         jp_w_obj_end(w);
+}
+
+static void get_one(la_ctl_req_t *c, const char *name, const char *type, const char *rw,
+                    const jp_tok_t *val)
+{
+        (void)val;
+        if (read_acts(name)) {
+                write_error_obj(c->w, "EPERM", "reading this name creates an arena or a "
+                                               "cache: use set with the value null");
+                return;
+        }
+        enum jp_kind kind = jp_type_kind(type);
+        value_t v;
+        memset(&v, 0, sizeof(v));
+        size_t sz = kind_size(kind);
+        if (rw[0] != 'r') {
+                write_error_obj(c->w, "EPERM", "this name cannot be read");
+                return;
+        }
+        if (sz == 0) {
+                write_error_obj(c->w, "bad_value",
+                                "values of this type are not carried over the protocol");
+                return;
+        }
+        int rc = la_ctl_byname(name, &v, &sz, NULL, 0);
+        if (rc != 0)
+                write_errno(c->w, rc);
+        else
+                write_typed(c->w, type, "value", kind, &v);
+}
+
+static void op_get(la_ctl_req_t *c)
+{
+        answer_each_name(c, get_one);
 }
 
 /* Converts a JSON value token for a name of kind k; false if it does not fit. */
@@ -370,65 +394,47 @@ static bool parse_value(la_ctl_req_t *c, const jp_tok_t *t, enum jp_kind k, valu
         }
 }
 
+static void set_one(la_ctl_req_t *c, const char *name, const char *type, const char *rw,
+                    const jp_tok_t *val)
+{
+        jp_writer_t *w = c->w;
+        const char *why = socket_refused(name);
+        if (why != NULL) {
+                write_error_obj(w, jp_err_code(JP_ERR_PERMISSION), why);
+                return;
+        }
+        enum jp_kind kind = jp_type_kind(type);
+        value_t nv, ov;
+        memset(&ov, 0, sizeof(ov));
+        size_t osz = kind_size(kind);
+        int rc;
+        if (read_acts(name) && val->type == JP_NULL) {
+                rc = la_ctl_byname(name, &ov, &osz, NULL, 0);
+                if (rc != 0)
+                        write_errno(w, rc);
+                else
+                        write_typed(w, type, "value", kind, &ov);
+                return;
+        }
+        if (!parse_value(c, val, kind, &nv, c->scratch.str, sizeof(c->scratch.str))) {
+                write_error_obj(w, "bad_value", "the value does not fit the name's type");
+                return;
+        }
+        bool readable = kind != JP_K_VOID && rw[0] == 'r';
+        if (kind == JP_K_VOID)
+                rc = la_ctl_byname(name, NULL, NULL, NULL, 0);
+        else
+                rc = la_ctl_byname(name, readable ? &ov : NULL, readable ? &osz : NULL, &nv,
+                                   kind_size(kind));
+        if (rc != 0)
+                write_errno(w, rc);
+        else
+                write_typed(w, type, readable ? "old" : NULL, kind, &ov);
+}
+
 static void op_set(la_ctl_req_t *c)
 {
-        int o = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_VALUES);
-        jp_writer_t *w = c->w;
-        jp_w_obj(w);
-        jp_w_key(w, JP_ARG_VALUES);
-        jp_w_obj(w);
-        for (uint32_t i = (uint32_t)o + 1, k = 0; k < c->toks[o].size; k++) {
-                const jp_tok_t *key = &c->toks[i];
-                const jp_tok_t *val = &c->toks[key->next];
-                i = val->next;
-                char name[LA_CTL_NAME_MAX];
-                jp_str_copy(c->s, key, name, sizeof(name)); /* checked: fits, no NUL */
-                jp_w_key(w, name);
-                const char *type, *rw;
-                int rc = la_ctl_leaf_info(name, &type, &rw);
-                if (rc != 0) {
-                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
-                        continue;
-                }
-                const char *why = socket_refused(name);
-                if (why != NULL) {
-                        write_error_obj(w, jp_err_code(JP_ERR_PERMISSION), why);
-                        continue;
-                }
-                enum jp_kind kind = jp_type_kind(type);
-                value_t nv, ov;
-                memset(&ov, 0, sizeof(ov));
-                if (read_acts(name) && val->type == JP_NULL) {
-                        size_t osz = kind_size(kind);
-                        rc = la_ctl_byname(name, &ov, &osz, NULL, 0);
-                        if (rc != 0) {
-                                write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
-                                continue;
-                        }
-                        write_typed(w, type, "value", kind, &ov);
-                        continue;
-                }
-                if (!parse_value(c, val, kind, &nv, c->scratch.str, sizeof(c->scratch.str))) {
-                        write_error_obj(w, "bad_value", "the value does not fit the name's type");
-                        continue;
-                }
-                if (kind == JP_K_VOID) {
-                        rc = la_ctl_byname(name, NULL, NULL, NULL, 0);
-                } else {
-                        size_t osz = kind_size(kind);
-                        bool readable = rw[0] == 'r';
-                        rc = la_ctl_byname(name, readable ? &ov : NULL, readable ? &osz : NULL,
-                                           &nv, kind_size(kind));
-                }
-                if (rc != 0) {
-                        write_error_obj(w, jp_errno_code(rc), jp_errno_message(rc));
-                        continue;
-                }
-                write_typed(w, type, kind != JP_K_VOID && rw[0] == 'r' ? "old" : NULL, kind,
-                            &ov);
-        }
-        jp_w_obj_end(w);
-        jp_w_obj_end(w);
+        answer_each_name(c, set_one);
 }
 
 /* list: the prefix may use real indices ("stats.arenas.0.bins") or <i>/<j>. */
@@ -466,10 +472,7 @@ static void op_list(la_ctl_req_t *c)
 {
         list_arg_t a;
         a.w = c->w;
-        a.prefix[0] = '\0';
-        int p = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PREFIX);
-        if (p >= 0)
-                jp_str_copy(c->s, &c->toks[p], a.prefix, sizeof(a.prefix));
+        la_strlcpy(a.prefix, c->args.prefix, sizeof(a.prefix));
         normalise_prefix(a.prefix);
         jp_w_obj(c->w);
         jp_w_key(c->w, JP_ARG_NAMES);
@@ -592,8 +595,7 @@ static void stats_cb(void *arg, const char *s)
 
 static void op_stats(la_ctl_req_t *c)
 {
-        int f = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_FULL);
-        if (f >= 0 && c->toks[f].type == JP_TRUE) {
+        if (c->args.full) {
                 c->w->after_key = false; /* the document is the value of "result" */
                 la_stats_print(stats_cb, c->w, "J");
                 return;
@@ -601,32 +603,18 @@ static void op_stats(la_ctl_req_t *c)
         op_stats_summary(c);
 }
 
-static unsigned purge_arena(la_ctl_req_t *c)
-{
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_ARENA);
-        uint64_t v = LA_ARENAS_ALL;
-        if (a >= 0)
-                jp_get_u64(c->s, &c->toks[a], &v);
-        return v > UINT32_MAX ? LA_ARENAS_ALL : (unsigned)v;
-}
-
 /* "pressure": true asks for what a memory-pressure event does (pressure.event: every
  * arena, the thread heaps' surplus, the purges that follow for a while) instead of one
- * arena's purge; jemctld's governor sends it. */
-static bool purge_pressure(la_ctl_req_t *c)
-{
-        int t = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PRESSURE);
-        return t >= 0 && c->toks[t].type == JP_TRUE;
-}
-
+ * arena's purge; jemctld's governor sends it.  "arena" is checked against
+ * arenas.narenas (check_purge). */
 static void op_purge(la_ctl_req_t *c)
 {
         char name[64];
         uint64_t before = rss_bytes();
-        int rc = purge_pressure(c)
+        int rc = c->args.pressure
                          ? la_ctl_byname("pressure.event", NULL, NULL, NULL, 0)
                          : la_ctl_byname(arena_name(name, sizeof(name), "arena.",
-                                                    purge_arena(c), "purge"),
+                                                    (unsigned)c->args.arena, "purge"),
                                          NULL, NULL, NULL, 0);
         jp_w_obj(c->w);
         if (rc != 0) {
@@ -642,13 +630,9 @@ static void op_purge(la_ctl_req_t *c)
 
 static void op_decay_all(la_ctl_req_t *c)
 {
-        int dt = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_DIRTY_MS);
-        int mt = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_MUZZY_MS);
-        int64_t dirty = 0, muzzy = 0;
-        jp_get_i64(c->s, &c->toks[dt], &dirty);
-        bool has_muzzy = mt >= 0 && jp_get_i64(c->s, &c->toks[mt], &muzzy);
+        bool has_muzzy = c->args.has_muzzy;
         uint64_t before = rss_bytes();
-        ssize_t d = (ssize_t)dirty, m = (ssize_t)muzzy;
+        ssize_t d = (ssize_t)c->args.dirty_ms, m = (ssize_t)c->args.muzzy_ms;
         int rc = la_ctl_byname("arenas.dirty_decay_ms", NULL, NULL, &d, sizeof(d));
         if (rc == 0 && has_muzzy)
                 rc = la_ctl_byname("arenas.muzzy_decay_ms", NULL, NULL, &m, sizeof(m));
@@ -684,16 +668,6 @@ static void op_decay_all(la_ctl_req_t *c)
 
 #define PROF_DUMP_MAX ((size_t)JP_DUMP_MAX) /* bytes of one dump passed to a client */
 
-/* The request's action (the names jp_req_prof writes), or JP_PROF_NACTIONS. */
-static enum jp_prof_action prof_action(const char *s, const jp_tok_t *toks, int args)
-{
-        char v[16];
-        int a = jp_obj_find(s, toks, args, JP_ARG_ACTION);
-        if (a < 0 || toks[a].type != JP_STRING || jp_str_copy(s, &toks[a], v, sizeof(v)) < 0)
-                return JP_PROF_NACTIONS;
-        return jp_prof_action_parse(v);
-}
-
 /* A sealed in-memory file holding a heap_v2 dump; -1 with *e set on failure. */
 static int prof_dump_memfd(enum jp_err *e, const char **msg)
 {
@@ -718,10 +692,9 @@ static int prof_dump_memfd(enum jp_err *e, const char **msg)
 
 static void op_prof(la_ctl_req_t *c)
 {
-        enum jp_prof_action act = prof_action(c->s, c->toks, c->req.args);
-        int l = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
-        uint64_t lg = 0;
-        bool has_lg = l >= 0 && jp_get_u64(c->s, &c->toks[l], &lg);
+        enum jp_prof_action act = c->args.action;
+        uint64_t lg = c->args.lg_sample;
+        bool has_lg = c->args.has_lg;
         bool was = la_prof_get_active();
         if (act == JP_PROF_DUMP) {
                 enum jp_err e = JP_OK;
@@ -768,101 +741,48 @@ static void op_prof(la_ctl_req_t *c)
         jp_w_obj_end(c->w);
 }
 
-/* ---- argument checks: each passes before anything is done (a request either runs whole
- * or is refused whole); JP_OK, or the error with *msg set ----------------------------- */
+/* ---- argument checks: jp_args_read has checked every argument's type and the
+ * protocol's limits; these check what only this process knows.  Each passes before
+ * anything is done (a request either runs whole or is refused whole); JP_OK, or the error
+ * with *msg set ------------------------------------------------------------------------ */
 
-/* The names of a get (array) or a set (object keys): each a string that unescapes to a
- * name of at most 255 bytes without NUL, none repeated (after unescaping), so the answer
- * has exactly one entry per name. */
-static bool names_ok(la_ctl_req_t *c, int a)
-{
-        char(*names)[LA_CTL_NAME_MAX] = c->scratch.names;
-        const jp_tok_t *toks = c->toks;
-        bool object = toks[a].type == JP_OBJECT;
-        uint32_t i = (uint32_t)a + 1;
-        for (uint32_t k = 0; k < toks[a].size; k++) {
-                if (toks[i].type != JP_STRING ||
-                    jp_str_copy(c->s, &toks[i], names[k], LA_CTL_NAME_MAX) < 0)
-                        return false;
-                for (uint32_t j = 0; j < k; j++)
-                        if (strcmp(names[j], names[k]) == 0)
-                                return false;
-                i = object ? toks[toks[i].next].next : toks[i].next;
-        }
-        return true;
-}
-
+/* The names of a get or set: none repeated (after unescaping), so the answer has exactly
+ * one entry per name. */
 static enum jp_err check_names(la_ctl_req_t *c, const char **msg)
 {
-        bool get = c->req.op == JP_OP_GET;
-        int a = jp_obj_find(c->s, c->toks, c->req.args, get ? JP_ARG_NAMES : JP_ARG_VALUES);
-        *msg = get ? "\"names\" must be an array of at most 256 different names, "
-                     "each shorter than 256 bytes"
-                   : "\"values\" must be an object of at most 256 different names, "
-                     "each shorter than 256 bytes";
-        if (a < 0 || c->toks[a].type != (get ? JP_ARRAY : JP_OBJECT) ||
-            c->toks[a].size > JP_MAX_NAMES || !names_ok(c, a))
-                return JP_ERR_BAD_REQUEST;
+        char(*names)[LA_CTL_NAME_MAX] = c->scratch.names;
+        jp_names_iter_t it;
+        int n, v;
+        uint32_t k = 0;
+        *msg = "a name appears twice in the request";
+        jp_names_begin(&it, c->toks, c->args.names);
+        for (; jp_names_next(&it, &n, &v); k++) {
+                jp_str_copy(c->s, &c->toks[n], names[k], LA_CTL_NAME_MAX); /* checked */
+                for (uint32_t j = 0; j < k; j++)
+                        if (strcmp(names[j], names[k]) == 0)
+                                return JP_ERR_BAD_REQUEST;
+        }
         return JP_OK;
-}
-
-static enum jp_err check_list(la_ctl_req_t *c, const char **msg)
-{
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_PREFIX);
-        *msg = "\"prefix\" must be a string";
-        return a < 0 || (c->toks[a].type == JP_STRING &&
-                         c->toks[a].end - c->toks[a].start < LA_CTL_NAME_MAX)
-                       ? JP_OK
-                       : JP_ERR_BAD_REQUEST;
-}
-
-static enum jp_err check_stats(la_ctl_req_t *c, const char **msg)
-{
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_FULL);
-        *msg = "\"full\" must be true or false";
-        return a < 0 || c->toks[a].type == JP_TRUE || c->toks[a].type == JP_FALSE
-                       ? JP_OK
-                       : JP_ERR_BAD_REQUEST;
 }
 
 static enum jp_err check_purge(la_ctl_req_t *c, const char **msg)
 {
-        uint64_t v;
         unsigned narenas = 0;
         size_t sz = sizeof(narenas);
         la_ctl_byname("arenas.narenas", &narenas, &sz, NULL, 0);
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_ARENA);
         *msg = "\"arena\" must be an arena index below arenas.narenas, or 4096 (all)";
-        return a < 0 || (jp_get_u64(c->s, &c->toks[a], &v) &&
-                         (v < narenas || v == LA_ARENAS_ALL))
-                       ? JP_OK
-                       : JP_ERR_BAD_REQUEST;
-}
-
-static enum jp_err check_prof(la_ctl_req_t *c, const char **msg)
-{
-        uint64_t v;
-        *msg = "\"action\" must be on, off, status, reset or dump; \"lg_sample\" an "
-               "integer from 0 to 63";
-        if (prof_action(c->s, c->toks, c->req.args) == JP_PROF_NACTIONS)
-                return JP_ERR_BAD_REQUEST;
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_LG_SAMPLE);
-        return a < 0 || (jp_get_u64(c->s, &c->toks[a], &v) && v <= 63) ? JP_OK
-                                                                       : JP_ERR_BAD_REQUEST;
+        return c->args.arena < narenas || c->args.arena == LA_ARENAS_ALL ? JP_OK
+                                                                         : JP_ERR_BAD_REQUEST;
 }
 
 static enum jp_err check_decay_all(la_ctl_req_t *c, const char **msg)
 {
-        int64_t v;
-        int a = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_DIRTY_MS);
-        int m = jp_obj_find(c->s, c->toks, c->req.args, JP_ARG_MUZZY_MS);
         *msg = "\"dirty_ms\" (and \"muzzy_ms\") must be decay times: -1 (never), "
-               "0 (at once) or milliseconds";
-        if (a < 0 || !jp_get_i64(c->s, &c->toks[a], &v) || !la_decay_ms_valid((ssize_t)v))
-                return JP_ERR_BAD_REQUEST;
-        if (m >= 0 && (!jp_get_i64(c->s, &c->toks[m], &v) || !la_decay_ms_valid((ssize_t)v)))
-                return JP_ERR_BAD_REQUEST;
-        return JP_OK;
+               "0 (at once) or milliseconds up to 18446744072000";
+        return la_decay_ms_valid((ssize_t)c->args.dirty_ms) &&
+                               (!c->args.has_muzzy || la_decay_ms_valid((ssize_t)c->args.muzzy_ms))
+                       ? JP_OK
+                       : JP_ERR_BAD_REQUEST;
 }
 
 /* ---- the table --------------------------------------------------------------------- */
@@ -874,7 +794,7 @@ typedef struct la_ctl_op {
         unsigned perm;      /* the PERM_* the peer needs */
         const char *denied; /* the message when it lacks it */
         bool pure;          /* running it again changes nothing */
-        enum jp_err (*check)(la_ctl_req_t *c, const char **msg); /* NULL: nothing to check */
+        enum jp_err (*check)(la_ctl_req_t *c, const char **msg); /* NULL: nothing more */
         void (*run)(la_ctl_req_t *c);
 } la_ctl_op_t;
 
@@ -883,13 +803,13 @@ static const la_ctl_op_t ops[JP_NOPS] = {
         [JP_OP_INFO] = {"info", PERM_READ, NULL, true, NULL, op_info},
         [JP_OP_GET] = {"get", PERM_READ, NULL, true, check_names, op_get},
         [JP_OP_SET] = {"set", PERM_WRITE, DENIED_WRITE, false, check_names, op_set},
-        [JP_OP_LIST] = {"list", PERM_READ, NULL, true, check_list, op_list},
-        [JP_OP_STATS] = {"stats", PERM_READ, NULL, true, check_stats, op_stats},
+        [JP_OP_LIST] = {"list", PERM_READ, NULL, true, NULL, op_list},
+        [JP_OP_STATS] = {"stats", PERM_READ, NULL, true, NULL, op_stats},
         [JP_OP_PURGE] = {"purge", PERM_WRITE, DENIED_WRITE, false, check_purge, op_purge},
         [JP_OP_DECAY_ALL] = {"decay-all", PERM_WRITE, DENIED_WRITE, false, check_decay_all,
                              op_decay_all},
         [JP_OP_PROF] = {"prof", PERM_PROF, "this peer may not capture profiles", false,
-                        check_prof, op_prof},
+                        NULL, op_prof},
 };
 
 enum jp_err la_ctl_prepare(la_ctl_req_t *c, const char **msg)
@@ -908,6 +828,8 @@ enum jp_err la_ctl_prepare(la_ctl_req_t *c, const char **msg)
                 *msg = op->denied;
                 return JP_ERR_PERMISSION;
         }
+        if ((e = jp_args_read(c->s, c->toks, &c->req, &c->args, msg)) != JP_OK)
+                return e;
         if (op->check != NULL && (e = op->check(c, msg)) != JP_OK)
                 return e;
         c->op = op;

@@ -18,7 +18,7 @@
 #define PERM_WRITE 2u
 #define PERM_PROF 4u
 
-#define LA_CTL_NAME_MAX 256 /* bytes of a mallctl name over the socket, with its NUL */
+#define LA_CTL_NAME_MAX JP_NAME_MAX /* bytes of a mallctl name over the socket, with its NUL */
 
 struct la_ctl_op;
 
@@ -31,6 +31,7 @@ typedef struct la_ctl_req {
         const char *dir, *path; /* the runtime directory and socket path `info` reports */
         /* Set by la_ctl_prepare and la_ctl_run. */
         jp_request_t req;
+        jp_args_t args;             /* its arguments, read and type-checked */
         const struct la_ctl_op *op; /* the op's entry in the table; NULL if unknown */
         jp_writer_t *w;             /* the response being written (la_ctl_run) */
         bool failed;                /* w holds a whole error response instead */

@@ -265,6 +265,48 @@ void jp_req_decay_all(jp_writer_t *w, int64_t dirty_ms, bool has_muzzy, int64_t 
 /* prof: "action", and "lg_sample" when has_lg (meant for on and reset). */
 void jp_req_prof(jp_writer_t *w, enum jp_prof_action action, bool has_lg, uint64_t lg_sample);
 
+/* ---- request readers ------------------------------------------------------------- */
+
+/* The mirror of the builders: jp_args_read reads a parsed request's arguments under the
+ * same keys and checks what the protocol states of them (docs/protocol.md, "Request
+ * readers"): their types, names of at most JP_NAME_MAX - 1 bytes without NUL, at most
+ * JP_MAX_NAMES of them, an arena index of at most JP_ARENA_ALL, decay times of at least
+ * -1, lg_sample 0 to 63.  Keys a kind does not know are ignored.  Whatever only the
+ * server can know (how many arenas it has, which names exist, repeated names) it checks
+ * after. */
+#define JP_NAME_MAX 256 /* bytes of a mallctl name in a request, with its NUL */
+
+typedef struct jp_args {
+        int names;              /* get: the "names" array's token; set: the "values"
+                                 * object's; -1 for the others (walk: jp_names_*) */
+        char prefix[JP_NAME_MAX]; /* list: unescaped; "" when absent (every name) */
+        bool full;                /* stats */
+        uint64_t arena;           /* purge: JP_ARENA_ALL when absent */
+        bool pressure;            /* purge */
+        int64_t dirty_ms;         /* decay-all */
+        bool has_muzzy;
+        int64_t muzzy_ms;
+        enum jp_prof_action action; /* prof */
+        bool has_lg;
+        uint64_t lg_sample;
+} jp_args_t;
+
+/* JP_OK with *a filled (absent arguments at their defaults), or JP_ERR_BAD_REQUEST with
+ * *msg saying what the argument must be.  hello and info: JP_OK. */
+enum jp_err jp_args_read(const char *s, const jp_tok_t *toks, const jp_request_t *req,
+                         jp_args_t *a, const char **msg);
+
+/* The names of a get (the strings of its array) or a set (the keys of its object, each
+ * with its value), in request order. */
+typedef struct jp_names_iter {
+        const jp_tok_t *toks;
+        uint32_t next, left;
+        bool object;
+} jp_names_iter_t;
+void jp_names_begin(jp_names_iter_t *it, const jp_tok_t *toks, int names);
+/* The next name's token and, for a set, its value's (-1 for a get); false at the end. */
+bool jp_names_next(jp_names_iter_t *it, int *name, int *value);
+
 /* {"v":1,"id":id,"ok":true,"result": ... } */
 void jp_response_begin(jp_writer_t *w, uint64_t id);
 void jp_response_end(jp_writer_t *w);
