@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* procid: whether a process lives and who it is now, from /proc. */
+/* procid: whether a process lives and who it is now (uids, comm, cgroup), from /proc. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <jcl/sock.h>
+#include "jp/proto.h"
 
 #include "procid.h"
 
@@ -74,4 +75,38 @@ bool jcl_pid_alive(pid_t pid)
 bool jcl_uid_may_serve(uid_t uid, const uid_t uids[3])
 {
         return uid == 0 || uid == uids[0] || uid == uids[1] || uid == uids[2];
+}
+
+/* A small /proc file whole into buf (NUL-terminated, cut at cap - 1 bytes). */
+static bool read_small(pid_t pid, const char *file, char *buf, size_t cap)
+{
+        char path[48];
+        buf[0] = '\0';
+        if (pid <= 0 || cap == 0)
+                return false;
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        size_t n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        return true;
+}
+
+bool jcl_proc_comm(pid_t pid, char *buf, size_t cap)
+{
+        if (!read_small(pid, "comm", buf, cap))
+                return false;
+        buf[strcspn(buf, "\n")] = '\0';
+        return true;
+}
+
+bool jcl_proc_cgroup(pid_t pid, char *buf, size_t cap)
+{
+        char text[8192];
+        if (cap == 0)
+                return false;
+        buf[0] = '\0';
+        return read_small(pid, "cgroup", text, sizeof(text)) && jp_cgroup_of(text, buf, cap) > 0;
 }

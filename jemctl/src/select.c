@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jcl/sock.h>
+
 #include "jemctl.h"
 
 #define JC_DAEMON_URL_DEFAULT "http://127.0.0.1:9464"
@@ -35,39 +37,17 @@ static bool matches(const char *comm, const char *cgroup)
         return true;
 }
 
-static char *read_small(const char *path, char *buf, size_t cap)
-{
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
-                return NULL;
-        size_t n = fread(buf, 1, cap - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        return buf;
-}
-
-/* The cgroup of a pid by the rule every side uses (jp_cgroup_of). */
-static char *proc_cgroup(pid_t pid, char *out, size_t cap)
-{
-        char path[64], buf[8192];
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-        if (read_small(path, buf, sizeof(buf)) == NULL || jp_cgroup_of(buf, out, cap) == 0)
-                return NULL;
-        return out;
-}
-
 bool jc_select_match_local(pid_t pid)
 {
         if (jc_remote_active())
                 return jc_remote_selected(pid);
         if (jc_opt->sel_all)
                 return true;
-        char path[64], comm[64], cg[4096];
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-        const char *c = read_small(path, comm, sizeof(comm));
-        if (c != NULL)
-                comm[strcspn(comm, "\n")] = '\0';
-        return matches(c, jc_opt->sel_unit != NULL ? proc_cgroup(pid, cg, sizeof(cg)) : NULL);
+        char comm[64], cg[4096];
+        const char *c = jcl_proc_comm(pid, comm, sizeof(comm)) ? comm : NULL;
+        const char *g = jc_opt->sel_unit != NULL && jcl_proc_cgroup(pid, cg, sizeof(cg)) ? cg
+                                                                                      : NULL;
+        return matches(c, g);
 }
 
 /* ---- through the daemon --------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jcl/sock.h>
 
 #include "http_parse.h"
 #include "http_reply.h"
@@ -23,61 +24,20 @@
 #include "jp/proto.h"
 #include "select.h"
 
-static bool read_small(const char *path, char *buf, size_t cap)
-{
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
-                return false;
-        size_t n = fread(buf, 1, cap - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        return true;
-}
-
-static const char *cg_field(const char *buf, const char *tag)
-{
-        size_t tl = strlen(tag);
-        if (tag[0] == ':') {
-                const char *p = strstr(buf, tag);
-                return p != NULL ? p + tl : NULL;
-        }
-        if (strncmp(buf, tag, tl) == 0)
-                return buf + tl;
-        for (const char *p = strchr(buf, '\n'); p != NULL; p = strchr(p + 1, '\n'))
-                if (strncmp(p + 1, tag, tl) == 0)
-                        return p + 1 + tl;
-        return NULL;
-}
-
 /* comm and cgroup of a process: from its `info` when known, else from /proc (a process
  * found but not polled yet, or one whose v2 path is the root on a hybrid host). */
 void jd_select_identity(const jd_proc_t *p, char *comm, size_t ccap, char *cg, size_t gcap)
 {
         const char *ic = json_string_value(json_object_get(p->info, "comm"));
         const char *ig = json_string_value(json_object_get(p->info, "cgroup"));
-        char path[64], buf[8192];
-        comm[0] = cg[0] = '\0';
-        if (ic != NULL) {
+        if (ic != NULL)
                 snprintf(comm, ccap, "%s", ic);
-        } else {
-                snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
-                if (read_small(path, comm, ccap))
-                        comm[strcspn(comm, "\n")] = '\0';
-        }
-        if (ig != NULL && strcmp(ig, "/") != 0) {
+        else
+                jcl_proc_comm(p->pid, comm, ccap);
+        if (ig != NULL && strcmp(ig, "/") != 0)
                 snprintf(cg, gcap, "%s", ig);
-                return;
-        }
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)p->pid);
-        if (!read_small(path, buf, sizeof(buf))) {
-                if (ig != NULL)
-                        snprintf(cg, gcap, "%s", ig);
-                return;
-        }
-        const char *v2 = cg_field(buf, "0::"), *v1 = cg_field(buf, ":name=systemd:");
-        const char *g = v2 != NULL && !(v1 != NULL && v2[0] == '/' && v2[1] == '\n') ? v2 : v1;
-        if (g != NULL)
-                snprintf(cg, gcap, "%.*s", (int)strcspn(g, "\n"), g);
+        else if (!jcl_proc_cgroup(p->pid, cg, gcap) && ig != NULL)
+                snprintf(cg, gcap, "%s", ig);
 }
 
 bool jd_select_matches(const jd_proc_t *p, const char *comm, const char *unit)

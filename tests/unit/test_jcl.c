@@ -6,7 +6,8 @@
  * listened to by another process under our pid's name, a file nobody listens on, no file;
  * as root, a socket file owned by another uid than its listener's.  jcl_sock_names lists
  * an alternative name of the right owner after "<pid>.sock".  jcl_answer_parse: answers,
- * errors, integers past 2^63, and every malformed envelope.
+ * errors, integers past 2^63, and every malformed envelope.  jcl_proc_comm and
+ * jcl_proc_cgroup of a live child and of one that is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +25,7 @@
 #include <jcl/answer.h>
 #include <jcl/recv.h>
 #include <jcl/sock.h>
+#include "jp/proto.h"
 
 #include "../common/check.h"
 
@@ -300,6 +303,52 @@ static void test_scan(void)
         EXPECT(jcl_scan(sub, count_name, &sc) == -ENOENT);
 }
 
+/* A process's comm and cgroup: a child that names itself, read while it lives and after
+ * it is gone. */
+static void test_proc_identity(void)
+{
+        int ready[2], hold[2];
+        EXPECT(pipe(ready) == 0 && pipe(hold) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                char c;
+                prctl(PR_SET_NAME, "jcl-ident-probe+", 0, 0, 0); /* cut to 15 bytes */
+                if (write(ready[1], "x", 1) != 1 || read(hold[0], &c, 1) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        char c, comm[64], cg[4096], want[4096], text[8192];
+        EXPECT(pid > 0 && read(ready[0], &c, 1) == 1);
+        EXPECT(jcl_proc_comm(pid, comm, sizeof(comm)));
+        EXPECT_STR(comm, "jcl-ident-probe");
+        /* The cgroup by jp_cgroup_of's rule: the same as ours, read through /proc/self. */
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        size_t n = f != NULL ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        if (f != NULL)
+                fclose(f);
+        text[n] = '\0';
+        bool have = jp_cgroup_of(text, want, sizeof(want)) > 0;
+        EXPECT(jcl_proc_cgroup(pid, cg, sizeof(cg)) == have);
+        if (have)
+                EXPECT_STR(cg, want);
+        /* Too small a buffer: none, not a cut path. */
+        char tiny[2] = "?";
+        EXPECT(!jcl_proc_cgroup(pid, tiny, sizeof(tiny)) || strcmp(want, "/") == 0);
+        EXPECT(write(hold[1], "x", 1) == 1);
+        int st;
+        EXPECT(waitpid(pid, &st, 0) == pid);
+        /* Gone: false and empty. */
+        strcpy(comm, "stale");
+        strcpy(cg, "stale");
+        EXPECT(!jcl_proc_comm(pid, comm, sizeof(comm)) && comm[0] == '\0');
+        EXPECT(!jcl_proc_cgroup(pid, cg, sizeof(cg)) && cg[0] == '\0');
+        EXPECT(!jcl_proc_comm(0, comm, sizeof(comm)) && !jcl_proc_comm(-1, comm, sizeof(comm)));
+        close(ready[0]);
+        close(ready[1]);
+        close(hold[0]);
+        close(hold[1]);
+}
+
 int main(void)
 {
         const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -315,6 +364,7 @@ int main(void)
         check_run("unit/jcl/answers", test_answers);
         check_run("unit/jcl/recv", test_recv);
         check_run("unit/jcl/scan", test_scan);
+        check_run("unit/jcl/proc-identity", test_proc_identity);
         rmdir(dir);
         return check_finish();
 }

@@ -38,6 +38,12 @@ bool jcl_pid_alive(pid_t pid);
  * (clock ticks since boot), which with the pid names one process for good (a pid reused
  * by another process has another start time); 0 where /proc cannot tell. */
 bool jcl_pid_start(pid_t pid, unsigned long long *start);
+/* Who a process says it is, from /proc, by the rules every side uses: its comm
+ * (/proc/PID/comm without the newline) and its cgroup (/proc/PID/cgroup through
+ * jp_cgroup_of).  Each fills buf and returns true, or returns false with buf "" when the
+ * file cannot be read (the process is gone, or /proc is not ours) or has no such path. */
+bool jcl_proc_comm(pid_t pid, char *buf, size_t cap);
+bool jcl_proc_cgroup(pid_t pid, char *buf, size_t cap);
 
 /* The socket names of pid in dir that a client should try, in order: "<pid>.sock" first
  * (always listed), then at most JCL_ALT_MAX - 1 "<pid>.<hex>.sock" files of dir that are
