@@ -12,150 +12,94 @@
 
 /* ---- opt.* ------------------------------------------------------------------------- */
 
-#define OPT(T, name) CTL_RO(opt_##name##_ctl, T, la_opt.name)
-#define OPT_STR(name) CTL_RO(opt_##name##_ctl, const char *, (const char *)la_opt.name)
+/* Every opt.* leaf once, in the order of jemalloc's tree (the order `list` and
+ * malloc_stats_print follow):
+ *   V(name, T)      la_opt.name, of C type T
+ *   X(name, T, ty)  la_opt.name, of C type T, listed as type ty (jemalloc's fxp_t)
+ *   S(name)         la_opt.name, a string
+ *   K(name, T, v)   the constant v
+ *   A(name, T)      absent in this build as in Debian's (ENOENT), listed as type T */
+#define OPT_LEAVES(V, X, S, K, A)                                                          \
+        V(abort, bool)                                                                     \
+        V(abort_conf, bool)                                                                \
+        K(cache_oblivious, bool, false) /* no random offset in large runs */               \
+        V(trust_madvise, bool)                                                             \
+        V(confirm_conf, bool)                                                              \
+        V(hpa, bool)                                                                       \
+        V(hpa_slab_max_alloc, size_t)                                                      \
+        V(hpa_hugification_threshold, size_t)                                              \
+        V(hpa_hugify_delay_ms, uint64_t)                                                   \
+        V(hpa_min_purge_interval_ms, uint64_t)                                             \
+        X(hpa_dirty_mult, uint32_t, "fxp_t")                                               \
+        V(hpa_sec_nshards, size_t)                                                         \
+        V(hpa_sec_max_alloc, size_t)                                                       \
+        V(hpa_sec_max_bytes, size_t)                                                       \
+        V(hpa_sec_bytes_after_flush, size_t)                                               \
+        V(hpa_sec_batch_fill_extra, size_t)                                                \
+        S(metadata_thp)                                                                    \
+        V(retain, bool)                                                                    \
+        S(dss)                                                                             \
+        V(narenas, unsigned)                                                               \
+        S(percpu_arena)                                                                    \
+        V(oversize_threshold, size_t)                                                      \
+        V(mutex_max_spin, int64_t)                                                         \
+        V(background_thread, bool)                                                         \
+        V(max_background_threads, size_t)                                                  \
+        V(dirty_decay_ms, ssize_t)                                                         \
+        V(muzzy_decay_ms, ssize_t)                                                         \
+        V(lg_extent_max_active_fit, size_t)                                                \
+        V(stats_print, bool)                                                               \
+        S(stats_print_opts)                                                                \
+        V(stats_interval, int64_t)                                                         \
+        S(stats_interval_opts)                                                             \
+        S(junk)                                                                            \
+        V(zero, bool)                                                                      \
+        A(utrace, bool)                                                                    \
+        A(xmalloc, bool)                                                                   \
+        V(experimental_infallible_new, bool)                                               \
+        V(tcache, bool)                                                                    \
+        V(tcache_max, size_t)                                                              \
+        V(tcache_nslots_small_min, unsigned)                                               \
+        V(tcache_nslots_small_max, unsigned)                                               \
+        V(tcache_nslots_large, unsigned)                                                   \
+        V(lg_tcache_nslots_mul, ssize_t)                                                   \
+        V(tcache_gc_incr_bytes, size_t)                                                    \
+        V(tcache_gc_delay_bytes, size_t)                                                   \
+        V(lg_tcache_flush_small_div, unsigned)                                             \
+        V(lg_tcache_flush_large_div, unsigned)                                             \
+        S(thp)                                                                             \
+        A(lg_san_uaf_align, ssize_t)                                                       \
+        V(prof, bool)                                                                      \
+        S(prof_prefix)                                                                     \
+        V(prof_active, bool)                                                               \
+        V(prof_thread_active_init, bool)                                                   \
+        V(lg_prof_sample, size_t)                                                          \
+        V(lg_prof_interval, ssize_t)                                                       \
+        V(prof_gdump, bool)                                                                \
+        V(prof_final, bool)                                                                \
+        V(prof_leak, bool)                                                                 \
+        V(prof_leak_error, bool)                                                           \
+        V(prof_accum, bool)                                                                \
+        V(prof_recent_alloc_max, ssize_t)                                                  \
+        V(prof_stats, bool)                                                                \
+        V(prof_sys_thread_name, bool)                                                      \
+        S(prof_time_resolution)                                                            \
+        S(zero_realloc)
 
-OPT(bool, abort)
-OPT(bool, abort_conf)
-OPT(bool, confirm_conf)
-/* Heap profiling (prof.h). */
-OPT(bool, prof)
-OPT_STR(prof_prefix)
-OPT(bool, prof_active)
-OPT(bool, prof_thread_active_init)
-OPT(size_t, lg_prof_sample)
-OPT(ssize_t, lg_prof_interval)
-OPT(bool, prof_gdump)
-OPT(bool, prof_final)
-OPT(bool, prof_leak)
-OPT(bool, prof_leak_error)
-OPT(bool, prof_accum)
-OPT(ssize_t, prof_recent_alloc_max)
-OPT(bool, prof_stats)
-OPT(bool, prof_sys_thread_name)
-OPT_STR(prof_time_resolution)
-
-CTL_RO(opt_cache_oblivious_ctl, bool, false) /* no random offset inside large runs */
-OPT(bool, trust_madvise)
-OPT(bool, hpa)
-OPT(size_t, hpa_slab_max_alloc)
-OPT(size_t, hpa_hugification_threshold)
-OPT(uint64_t, hpa_hugify_delay_ms)
-OPT(uint64_t, hpa_min_purge_interval_ms)
-OPT(uint32_t, hpa_dirty_mult)
-OPT(size_t, hpa_sec_nshards)
-OPT(size_t, hpa_sec_max_alloc)
-OPT(size_t, hpa_sec_max_bytes)
-OPT(size_t, hpa_sec_bytes_after_flush)
-OPT(size_t, hpa_sec_batch_fill_extra)
-OPT_STR(metadata_thp)
-OPT(bool, retain)
-OPT_STR(dss)
-OPT(unsigned, narenas)
-OPT_STR(percpu_arena)
-OPT(size_t, oversize_threshold)
-OPT(int64_t, mutex_max_spin)
-OPT(bool, background_thread)
-OPT(size_t, max_background_threads)
-OPT(ssize_t, dirty_decay_ms)
-OPT(ssize_t, muzzy_decay_ms)
-OPT(size_t, lg_extent_max_active_fit)
-OPT(bool, stats_print)
-OPT_STR(stats_print_opts)
-OPT(int64_t, stats_interval)
-OPT_STR(stats_interval_opts)
-OPT_STR(junk)
-OPT(bool, zero)
-OPT(bool, experimental_infallible_new)
-OPT(bool, tcache)
-OPT(size_t, tcache_max)
-OPT(unsigned, tcache_nslots_small_min)
-OPT(unsigned, tcache_nslots_small_max)
-OPT(unsigned, tcache_nslots_large)
-OPT(ssize_t, lg_tcache_nslots_mul)
-OPT(size_t, tcache_gc_incr_bytes)
-OPT(size_t, tcache_gc_delay_bytes)
-OPT(unsigned, lg_tcache_flush_small_div)
-OPT(unsigned, lg_tcache_flush_large_div)
-OPT_STR(thp)
-OPT_STR(zero_realloc)
+#define FN_V(n, T) CTL_RO(opt_##n##_ctl, T, la_opt.n)
+#define FN_X(n, T, ty) FN_V(n, T)
+#define FN_S(n) CTL_RO(opt_##n##_ctl, const char *, (const char *)la_opt.n)
+#define FN_K(n, T, v) CTL_RO(opt_##n##_ctl, T, v)
+#define FN_A(n, T)
+OPT_LEAVES(FN_V, FN_X, FN_S, FN_K, FN_A)
 CTL_ABSENT(opt_absent_ctl)
 
-const ctl_node_t la_ctl_opt_nodes[] = {
-        CTL_LEAF("abort", opt_abort_ctl, "bool", "r-"),
-        CTL_LEAF("abort_conf", opt_abort_conf_ctl, "bool", "r-"),
-        CTL_LEAF("cache_oblivious", opt_cache_oblivious_ctl, "bool", "r-"),
-        CTL_LEAF("trust_madvise", opt_trust_madvise_ctl, "bool", "r-"),
-        CTL_LEAF("confirm_conf", opt_confirm_conf_ctl, "bool", "r-"),
-        CTL_LEAF("hpa", opt_hpa_ctl, "bool", "r-"),
-        CTL_LEAF("hpa_slab_max_alloc", opt_hpa_slab_max_alloc_ctl, "size_t", "r-"),
-        CTL_LEAF("hpa_hugification_threshold", opt_hpa_hugification_threshold_ctl, "size_t",
-                 "r-"),
-        CTL_LEAF("hpa_hugify_delay_ms", opt_hpa_hugify_delay_ms_ctl, "uint64_t", "r-"),
-        CTL_LEAF("hpa_min_purge_interval_ms", opt_hpa_min_purge_interval_ms_ctl, "uint64_t",
-                 "r-"),
-        CTL_LEAF("hpa_dirty_mult", opt_hpa_dirty_mult_ctl, "fxp_t", "r-"),
-        CTL_LEAF("hpa_sec_nshards", opt_hpa_sec_nshards_ctl, "size_t", "r-"),
-        CTL_LEAF("hpa_sec_max_alloc", opt_hpa_sec_max_alloc_ctl, "size_t", "r-"),
-        CTL_LEAF("hpa_sec_max_bytes", opt_hpa_sec_max_bytes_ctl, "size_t", "r-"),
-        CTL_LEAF("hpa_sec_bytes_after_flush", opt_hpa_sec_bytes_after_flush_ctl, "size_t",
-                 "r-"),
-        CTL_LEAF("hpa_sec_batch_fill_extra", opt_hpa_sec_batch_fill_extra_ctl, "size_t",
-                 "r-"),
-        CTL_LEAF("metadata_thp", opt_metadata_thp_ctl, "const char *", "r-"),
-        CTL_LEAF("retain", opt_retain_ctl, "bool", "r-"),
-        CTL_LEAF("dss", opt_dss_ctl, "const char *", "r-"),
-        CTL_LEAF("narenas", opt_narenas_ctl, "unsigned", "r-"),
-        CTL_LEAF("percpu_arena", opt_percpu_arena_ctl, "const char *", "r-"),
-        CTL_LEAF("oversize_threshold", opt_oversize_threshold_ctl, "size_t", "r-"),
-        CTL_LEAF("mutex_max_spin", opt_mutex_max_spin_ctl, "int64_t", "r-"),
-        CTL_LEAF("background_thread", opt_background_thread_ctl, "bool", "r-"),
-        CTL_LEAF("max_background_threads", opt_max_background_threads_ctl, "size_t", "r-"),
-        CTL_LEAF("dirty_decay_ms", opt_dirty_decay_ms_ctl, "ssize_t", "r-"),
-        CTL_LEAF("muzzy_decay_ms", opt_muzzy_decay_ms_ctl, "ssize_t", "r-"),
-        CTL_LEAF("lg_extent_max_active_fit", opt_lg_extent_max_active_fit_ctl, "size_t", "r-"),
-        CTL_LEAF("stats_print", opt_stats_print_ctl, "bool", "r-"),
-        CTL_LEAF("stats_print_opts", opt_stats_print_opts_ctl, "const char *", "r-"),
-        CTL_LEAF("stats_interval", opt_stats_interval_ctl, "int64_t", "r-"),
-        CTL_LEAF("stats_interval_opts", opt_stats_interval_opts_ctl, "const char *", "r-"),
-        CTL_LEAF("junk", opt_junk_ctl, "const char *", "r-"),
-        CTL_LEAF("zero", opt_zero_ctl, "bool", "r-"),
-        CTL_LEAF("utrace", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("xmalloc", opt_absent_ctl, "bool", "r-"),
-        CTL_LEAF("experimental_infallible_new", opt_experimental_infallible_new_ctl, "bool",
-                 "r-"),
-        CTL_LEAF("tcache", opt_tcache_ctl, "bool", "r-"),
-        CTL_LEAF("tcache_max", opt_tcache_max_ctl, "size_t", "r-"),
-        CTL_LEAF("tcache_nslots_small_min", opt_tcache_nslots_small_min_ctl, "unsigned", "r-"),
-        CTL_LEAF("tcache_nslots_small_max", opt_tcache_nslots_small_max_ctl, "unsigned", "r-"),
-        CTL_LEAF("tcache_nslots_large", opt_tcache_nslots_large_ctl, "unsigned", "r-"),
-        CTL_LEAF("lg_tcache_nslots_mul", opt_lg_tcache_nslots_mul_ctl, "ssize_t", "r-"),
-        CTL_LEAF("tcache_gc_incr_bytes", opt_tcache_gc_incr_bytes_ctl, "size_t", "r-"),
-        CTL_LEAF("tcache_gc_delay_bytes", opt_tcache_gc_delay_bytes_ctl, "size_t", "r-"),
-        CTL_LEAF("lg_tcache_flush_small_div", opt_lg_tcache_flush_small_div_ctl, "unsigned",
-                 "r-"),
-        CTL_LEAF("lg_tcache_flush_large_div", opt_lg_tcache_flush_large_div_ctl, "unsigned",
-                 "r-"),
-        CTL_LEAF("thp", opt_thp_ctl, "const char *", "r-"),
-        CTL_LEAF("lg_san_uaf_align", opt_absent_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof", opt_prof_ctl, "bool", "r-"),
-        CTL_LEAF("prof_prefix", opt_prof_prefix_ctl, "const char *", "r-"),
-        CTL_LEAF("prof_active", opt_prof_active_ctl, "bool", "r-"),
-        CTL_LEAF("prof_thread_active_init", opt_prof_thread_active_init_ctl, "bool", "r-"),
-        CTL_LEAF("lg_prof_sample", opt_lg_prof_sample_ctl, "size_t", "r-"),
-        CTL_LEAF("lg_prof_interval", opt_lg_prof_interval_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof_gdump", opt_prof_gdump_ctl, "bool", "r-"),
-        CTL_LEAF("prof_final", opt_prof_final_ctl, "bool", "r-"),
-        CTL_LEAF("prof_leak", opt_prof_leak_ctl, "bool", "r-"),
-        CTL_LEAF("prof_leak_error", opt_prof_leak_error_ctl, "bool", "r-"),
-        CTL_LEAF("prof_accum", opt_prof_accum_ctl, "bool", "r-"),
-        CTL_LEAF("prof_recent_alloc_max", opt_prof_recent_alloc_max_ctl, "ssize_t", "r-"),
-        CTL_LEAF("prof_stats", opt_prof_stats_ctl, "bool", "r-"),
-        CTL_LEAF("prof_sys_thread_name", opt_prof_sys_thread_name_ctl, "bool", "r-"),
-        CTL_LEAF("prof_time_resolution", opt_prof_time_resolution_ctl, "const char *", "r-"),
-        CTL_LEAF("zero_realloc", opt_zero_realloc_ctl, "const char *", "r-"),
-        CTL_END,
-};
+#define LEAF_V(n, T) CTL_LEAF(#n, opt_##n##_ctl, #T, "r-"),
+#define LEAF_X(n, T, ty) CTL_LEAF(#n, opt_##n##_ctl, ty, "r-"),
+#define LEAF_S(n) CTL_LEAF(#n, opt_##n##_ctl, "const char *", "r-"),
+#define LEAF_K(n, T, v) CTL_LEAF(#n, opt_##n##_ctl, #T, "r-"),
+#define LEAF_A(n, T) CTL_LEAF(#n, opt_absent_ctl, #T, "r-"),
+const ctl_node_t la_ctl_opt_nodes[] = {OPT_LEAVES(LEAF_V, LEAF_X, LEAF_S, LEAF_K, LEAF_A) CTL_END};
 
 /* ---- config.* ---------------------------------------------------------------------- */
 

@@ -128,46 +128,44 @@ CTL_SA(sa_internal_ctl, size_t, as->internal)
 CTL_SA(sa_zero_ctl, size_t, 0)
 CTL_SA(sa_resident_ctl, size_t, as->resident)
 
-CTL_SA(sa_small_allocated_ctl, size_t, as->small_allocated)
-CTL_SA(sa_small_nmalloc_ctl, uint64_t, as->small_nmalloc)
-CTL_SA(sa_small_ndalloc_ctl, uint64_t, as->small_ndalloc)
-CTL_SA(sa_small_nrequests_ctl, uint64_t, as->small_nrequests)
-CTL_SA(sa_small_nfills_ctl, uint64_t, as->small_nfills)
-CTL_SA(sa_small_nflushes_ctl, uint64_t, as->small_nflushes)
-CTL_SA(sa_large_allocated_ctl, size_t, as->large_allocated)
-CTL_SA(sa_large_nmalloc_ctl, uint64_t, as->large_nmalloc)
-CTL_SA(sa_large_ndalloc_ctl, uint64_t, as->large_ndalloc)
-CTL_SA(sa_large_nrequests_ctl, uint64_t, as->large_nrequests)
-CTL_SA(sa_large_nfills_ctl, uint64_t, as->large_nfills)
-CTL_SA(sa_large_nflushes_ctl, uint64_t, as->large_nflushes)
-
-#define SIZE_CLASS_COUNTS(prefix, kind)                                                    \
-        {                                                                                  \
-                CTL_LEAF("allocated", prefix##_allocated_ctl, "size_t", "r-"),             \
-                CTL_LEAF("nmalloc", prefix##_nmalloc_ctl, "uint64_t", "r-"),               \
-                CTL_LEAF("ndalloc", prefix##_ndalloc_ctl, "uint64_t", "r-"),               \
-                CTL_LEAF("nrequests", prefix##_nrequests_ctl, "uint64_t", "r-"),           \
-                CTL_LEAF("nfills", prefix##_nfills_ctl, "uint64_t", "r-"),                 \
-                CTL_LEAF("nflushes", prefix##_nflushes_ctl, "uint64_t", "r-"), CTL_END,   \
-        }
-static const ctl_node_t sa_small_nodes[] = SIZE_CLASS_COUNTS(sa_small, small);
-static const ctl_node_t sa_large_nodes[] = SIZE_CLASS_COUNTS(sa_large, large);
+/* small.* and large.*: the same counters of the two kinds, fields small_<leaf> and
+ * large_<leaf> of the snapshot. */
+#define CLASS_COUNTS(X)                                                                    \
+        X(allocated, size_t)                                                               \
+        X(nmalloc, uint64_t)                                                               \
+        X(ndalloc, uint64_t)                                                               \
+        X(nrequests, uint64_t)                                                             \
+        X(nfills, uint64_t)                                                                \
+        X(nflushes, uint64_t)
+#define SMALL_FN(n, T) CTL_SA(sa_small_##n##_ctl, T, as->small_##n)
+#define SMALL_LEAF(n, T) CTL_LEAF(#n, sa_small_##n##_ctl, #T, "r-"),
+#define LARGE_FN(n, T) CTL_SA(sa_large_##n##_ctl, T, as->large_##n)
+#define LARGE_LEAF(n, T) CTL_LEAF(#n, sa_large_##n##_ctl, #T, "r-"),
+CLASS_COUNTS(SMALL_FN)
+CLASS_COUNTS(LARGE_FN)
+static const ctl_node_t sa_small_nodes[] = {CLASS_COUNTS(SMALL_LEAF) CTL_END};
+static const ctl_node_t sa_large_nodes[] = {CLASS_COUNTS(LARGE_LEAF) CTL_END};
 
 /* bins.<j>: mib = stats, arenas, i, bins, j, leaf */
 static int bin_index_ok(size_t j)
 {
         return j < LA_NBINS ? 0 : ENOENT;
 }
-CTL_SA(sb_nmalloc_ctl, uint64_t, as->bins[mib[4]].nmalloc)
-CTL_SA(sb_ndalloc_ctl, uint64_t, as->bins[mib[4]].ndalloc)
-CTL_SA(sb_nrequests_ctl, uint64_t, as->bins[mib[4]].nrequests)
-CTL_SA(sb_curregs_ctl, size_t, as->bins[mib[4]].curregs)
-CTL_SA(sb_nfills_ctl, uint64_t, as->bins[mib[4]].nfills)
-CTL_SA(sb_nflushes_ctl, uint64_t, as->bins[mib[4]].nflushes)
-CTL_SA(sb_nslabs_ctl, uint64_t, as->bins[mib[4]].nslabs)
-CTL_SA(sb_nreslabs_ctl, uint64_t, as->bins[mib[4]].nreslabs)
-CTL_SA(sb_curslabs_ctl, size_t, as->bins[mib[4]].curslabs)
-CTL_SA(sb_nonfull_slabs_ctl, size_t, as->bins[mib[4]].nonfull_slabs)
+/* Each leaf once: the field of the same name of the bin's snapshot. */
+#define BIN_LEAVES(X)                                                                      \
+        X(nmalloc, uint64_t)                                                               \
+        X(ndalloc, uint64_t)                                                               \
+        X(nrequests, uint64_t)                                                             \
+        X(curregs, size_t)                                                                 \
+        X(nfills, uint64_t)                                                                \
+        X(nflushes, uint64_t)                                                              \
+        X(nslabs, uint64_t)                                                                \
+        X(nreslabs, uint64_t)                                                              \
+        X(curslabs, size_t)                                                                \
+        X(nonfull_slabs, size_t)
+#define BIN_FN(n, T) CTL_SA(sb_##n##_ctl, T, as->bins[mib[4]].n)
+#define BIN_LEAF(n, T) CTL_LEAF(#n, sb_##n##_ctl, #T, "r-"),
+BIN_LEAVES(BIN_FN)
 
 /* bins.<j>.mutex.<counter>: slabs belong to threads, there is no bin lock: all zero. */
 CTL_FN(sb_mutex_ctl)
@@ -183,17 +181,7 @@ CTL_FN(sb_mutex_ctl)
 static const ctl_node_t sb_mutex_counters[] = MUTEX_COUNTERS(sb_mutex_ctl);
 
 static const ctl_node_t sb_nodes[] = {
-        CTL_LEAF("nmalloc", sb_nmalloc_ctl, "uint64_t", "r-"),
-        CTL_LEAF("ndalloc", sb_ndalloc_ctl, "uint64_t", "r-"),
-        CTL_LEAF("nrequests", sb_nrequests_ctl, "uint64_t", "r-"),
-        CTL_LEAF("curregs", sb_curregs_ctl, "size_t", "r-"),
-        CTL_LEAF("nfills", sb_nfills_ctl, "uint64_t", "r-"),
-        CTL_LEAF("nflushes", sb_nflushes_ctl, "uint64_t", "r-"),
-        CTL_LEAF("nslabs", sb_nslabs_ctl, "uint64_t", "r-"),
-        CTL_LEAF("nreslabs", sb_nreslabs_ctl, "uint64_t", "r-"),
-        CTL_LEAF("curslabs", sb_curslabs_ctl, "size_t", "r-"),
-        CTL_LEAF("nonfull_slabs", sb_nonfull_slabs_ctl, "size_t", "r-"),
-        CTL_NODE("mutex", sb_mutex_counters),
+        BIN_LEAVES(BIN_LEAF) CTL_NODE("mutex", sb_mutex_counters),
         CTL_END,
 };
 static const ctl_node_t sb_j[] = {CTL_NODE(NULL, sb_nodes)};
@@ -203,17 +191,15 @@ static int lext_index_ok(size_t j)
 {
         return j < LA_NLEXTENTS ? 0 : ENOENT;
 }
-CTL_SA(sl_nmalloc_ctl, uint64_t, as->lext[mib[4]].nmalloc)
-CTL_SA(sl_ndalloc_ctl, uint64_t, as->lext[mib[4]].ndalloc)
-CTL_SA(sl_nrequests_ctl, uint64_t, as->lext[mib[4]].nrequests)
-CTL_SA(sl_curlextents_ctl, size_t, as->lext[mib[4]].curlextents)
-static const ctl_node_t sl_nodes[] = {
-        CTL_LEAF("nmalloc", sl_nmalloc_ctl, "uint64_t", "r-"),
-        CTL_LEAF("ndalloc", sl_ndalloc_ctl, "uint64_t", "r-"),
-        CTL_LEAF("nrequests", sl_nrequests_ctl, "uint64_t", "r-"),
-        CTL_LEAF("curlextents", sl_curlextents_ctl, "size_t", "r-"),
-        CTL_END,
-};
+#define LEXTENT_LEAVES(X)                                                                  \
+        X(nmalloc, uint64_t)                                                               \
+        X(ndalloc, uint64_t)                                                               \
+        X(nrequests, uint64_t)                                                             \
+        X(curlextents, size_t)
+#define LEXTENT_FN(n, T) CTL_SA(sl_##n##_ctl, T, as->lext[mib[4]].n)
+#define LEXTENT_LEAF(n, T) CTL_LEAF(#n, sl_##n##_ctl, #T, "r-"),
+LEXTENT_LEAVES(LEXTENT_FN)
+static const ctl_node_t sl_nodes[] = {LEXTENT_LEAVES(LEXTENT_LEAF) CTL_END};
 static const ctl_node_t sl_j[] = {CTL_NODE(NULL, sl_nodes)};
 
 /* extents.<j>: free runs by page-size class */
@@ -221,21 +207,17 @@ static int extent_index_ok(size_t j)
 {
         return j < LA_NPSIZES ? 0 : ENOENT;
 }
-CTL_SA(se_ndirty_ctl, size_t, as->extents[mib[4]].ndirty)
-CTL_SA(se_nmuzzy_ctl, size_t, as->extents[mib[4]].nmuzzy)
-CTL_SA(se_nretained_ctl, size_t, as->extents[mib[4]].nretained)
-CTL_SA(se_dirty_bytes_ctl, size_t, as->extents[mib[4]].dirty_bytes)
-CTL_SA(se_muzzy_bytes_ctl, size_t, as->extents[mib[4]].muzzy_bytes)
-CTL_SA(se_retained_bytes_ctl, size_t, as->extents[mib[4]].retained_bytes)
-static const ctl_node_t se_nodes[] = {
-        CTL_LEAF("ndirty", se_ndirty_ctl, "size_t", "r-"),
-        CTL_LEAF("nmuzzy", se_nmuzzy_ctl, "size_t", "r-"),
-        CTL_LEAF("nretained", se_nretained_ctl, "size_t", "r-"),
-        CTL_LEAF("dirty_bytes", se_dirty_bytes_ctl, "size_t", "r-"),
-        CTL_LEAF("muzzy_bytes", se_muzzy_bytes_ctl, "size_t", "r-"),
-        CTL_LEAF("retained_bytes", se_retained_bytes_ctl, "size_t", "r-"),
-        CTL_END,
-};
+#define EXTENT_LEAVES(X)                                                                   \
+        X(ndirty, size_t)                                                                  \
+        X(nmuzzy, size_t)                                                                  \
+        X(nretained, size_t)                                                               \
+        X(dirty_bytes, size_t)                                                             \
+        X(muzzy_bytes, size_t)                                                             \
+        X(retained_bytes, size_t)
+#define EXTENT_FN(n, T) CTL_SA(se_##n##_ctl, T, as->extents[mib[4]].n)
+#define EXTENT_LEAF(n, T) CTL_LEAF(#n, se_##n##_ctl, #T, "r-"),
+EXTENT_LEAVES(EXTENT_FN)
+static const ctl_node_t se_nodes[] = {EXTENT_LEAVES(EXTENT_LEAF) CTL_END};
 static const ctl_node_t se_j[] = {CTL_NODE(NULL, se_nodes)};
 
 /* mutexes.<m>.<counter>: mib = stats, arenas, i, mutexes, m, counter */
