@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jcl/io.h>
+
 #include "jemctl.h"
 
 static int reply(json_t *doc)
@@ -118,7 +120,7 @@ static int do_request(jc_conn_t *c, bool open, const char *body, size_t len)
         char *data = NULL;
         if (fdb > 0) {
                 data = malloc((size_t)fdb);
-                if (data == NULL || jc_pread_all(fd, data, (size_t)fdb) != 0) {
+                if (data == NULL || jcl_pread_all(fd, data, (size_t)fdb) != 0) {
                         jc_err("bridge: cannot read the descriptor pid %d passed", (int)c->pid);
                         st = JC_FAIL;
                 }

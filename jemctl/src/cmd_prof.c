@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <jcl/blob.h>
+#include <jcl/io.h>
 
 #include "jemctl.h"
 #include "pc/profconv.h"
@@ -125,7 +126,7 @@ static int prof_convert(const char *file)
                 jc_err("out of memory");
                 return JC_FAIL;
         }
-        int e = jc_pread_all(fd, text, (size_t)st.st_size);
+        int e = jcl_pread_all(fd, text, (size_t)st.st_size);
         if (e != 0) {
                 jc_err("%s: cannot read: %s", file, strerror(e));
                 return JC_FAIL;
@@ -243,7 +244,7 @@ static int prof_dump(pid_t pid, jc_conn_t *c)
                 jc_err("out of memory");
                 return JC_FAIL;
         }
-        int e = jc_pread_all(fd, text, (size_t)bytes);
+        int e = jcl_pread_all(fd, text, (size_t)bytes);
         if (e != 0) {
                 jc_err("pid %d: cannot read the passed profile: %s", (int)pid, strerror(e));
                 return JC_FAIL;

@@ -186,9 +186,6 @@ bool jc_parse_u64(const char *s, uint64_t *out);
 /* Output files (outfile.c): the whole of data to path, atomically (temporary file in the
  * same directory, fsync, rename), or to stdout.  JC_OK or a status, message printed. */
 int jc_write_file(const char *path, const void *data, size_t len);
-/* Exactly len bytes of fd from offset 0 into buf: 0, or an errno value (EIO: the file is
- * shorter). */
-int jc_pread_all(int fd, char *buf, size_t len);
 int jc_write_stdout(const void *data, size_t len);
 
 /* ---- selectors (select.c, daemon.c) -------------------------------------------------- */

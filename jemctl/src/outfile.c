@@ -2,8 +2,8 @@
 /*
  * outfile: writing a command's output file so that readers never see a partial one: a
  * new temporary file next to the target (O_EXCL|O_NOFOLLOW, mode 0644 before umask), the
- * data, fsync, then rename over the target and fsync of the directory.  And the one
- * reader of a whole descriptor (a passed dump, a profile file): jc_pread_all.
+ * data, fsync, then rename over the target and fsync of the directory.  (Whole writes
+ * and reads of a descriptor are the client library's: jcl/io.h.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,21 +13,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "jemctl.h"
+#include <jcl/io.h>
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return errno;
-                p += w;
-                n -= (size_t)w;
-        }
-        return 0;
-}
+#include "jemctl.h"
 
 int jc_write_stdout(const void *data, size_t len)
 {
@@ -41,7 +29,7 @@ int jc_write_stdout(const void *data, size_t len)
                 len = jc_sanitize_buf(copy, len, true);
                 data = copy;
         }
-        int e = write_all(STDOUT_FILENO, data, len);
+        int e = jcl_write_all(STDOUT_FILENO, data, len);
         free(copy);
         if (e != 0) {
                 jc_err("cannot write to standard output: %s", strerror(e));
@@ -81,7 +69,7 @@ int jc_write_file(const char *path, const void *data, size_t len)
                 free(tmp);
                 return JC_FAIL;
         }
-        e = write_all(fd, data, len);
+        e = jcl_write_all(fd, data, len);
         if (e == 0 && fsync(fd) != 0)
                 e = errno;
         if (close(fd) != 0 && e == 0)
@@ -106,18 +94,3 @@ int jc_write_file(const char *path, const void *data, size_t len)
         return JC_OK;
 }
 
-int jc_pread_all(int fd, char *buf, size_t len)
-{
-        size_t done = 0;
-        while (done < len) {
-                ssize_t r = pread(fd, buf + done, len - done, (off_t)done);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return errno;
-                if (r == 0)
-                        return EIO; /* shorter than announced */
-                done += (size_t)r;
-        }
-        return 0;
-}

@@ -21,6 +21,7 @@
 
 #include <jcl/answer.h>
 #include <jcl/blob.h>
+#include <jcl/io.h>
 #include <jcl/recv.h>
 
 #include "call.h"
@@ -386,17 +387,11 @@ char *jd_read_blob(int fd, uint64_t bytes, int *err)
                 *err = ENOMEM;
                 return NULL;
         }
-        uint64_t got = 0;
-        while (got < bytes) {
-                ssize_t n = pread(fd, buf + got, bytes - got, (off_t)got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        *err = n < 0 ? errno : EIO;
-                        free(buf);
-                        return NULL;
-                }
-                got += (uint64_t)n;
+        int e = jcl_pread_all(fd, buf, (size_t)bytes);
+        if (e != 0) {
+                *err = e;
+                free(buf);
+                return NULL;
         }
         buf[bytes] = '\0';
         return buf;

@@ -27,6 +27,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <jcl/io.h>
+
 #include "convert.h"
 #include "manager.h"
 
@@ -60,19 +62,6 @@ void jd_conv_fail(jd_conv_status_t *st, int http, const char *reason, const char
         va_end(ap);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return -1;
-                p += w;
-                n -= (size_t)w;
-        }
-        return 0;
-}
 
 /* The child: converts and reports; never returns. */
 static void child(jd_conv_fn fn, void *arg, int wfd, int memfd)
@@ -100,10 +89,10 @@ static void child(jd_conv_fn fn, void *arg, int wfd, int memfd)
                 jd_conv_fail(&st, 500, "Internal Server Error", "too_large",
                              "the converted profile (%zu bytes) is over the %llu MiB served",
                              out.len, (unsigned long long)(JD_CONVERT_MAX_OUTPUT >> 20));
-        else if (st.http == 200 && write_all(memfd, out.data, out.len) != 0)
+        else if (st.http == 200 && jcl_write_all(memfd, out.data, out.len) != 0)
                 jd_conv_fail(&st, 500, "Internal Server Error", "io_error",
                              "writing the converted profile: %s", strerror(errno));
-        int rc = write_all(wfd, (const char *)&st, sizeof(st));
+        int rc = jcl_write_all(wfd, (const char *)&st, sizeof(st));
         _exit(rc == 0 ? 0 : 1);
 }
 

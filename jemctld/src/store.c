@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jcl/io.h>
 #include <jcl/sock.h>
 
 #include "call.h"
@@ -401,22 +402,6 @@ static jd_store_result_t errno_result(int e)
         return e == ENOSPC || e == EDQUOT || e == EFBIG ? JD_STORE_NO_SPACE : JD_STORE_IO_ERROR;
 }
 
-/* Writes all of buf; 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, buf, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                if (w == 0)
-                        return -EIO;
-                buf += w;
-                n -= (size_t)w;
-        }
-        return 0;
-}
 
 /* Copies `bytes` bytes of src into a new temporary file of dfd, fsynced.  0, or a
  * negative errno (-EMSGSIZE: src is shorter); the temporary is removed on failure. */
@@ -427,7 +412,7 @@ static int write_temp(int dfd, const char *tmp, int src, const char *data, uint6
                 return -errno;
         int rc = 0;
         if (data != NULL) {
-                rc = write_all(fd, data, bytes);
+                rc = -jcl_write_all(fd, data, bytes);
         } else {
                 static char buf[65536];
                 uint64_t off = 0;
@@ -442,7 +427,7 @@ static int write_temp(int dfd, const char *tmp, int src, const char *data, uint6
                         else if (n == 0)
                                 rc = -EMSGSIZE;
                         else {
-                                rc = write_all(fd, buf, (size_t)n);
+                                rc = -jcl_write_all(fd, buf, (size_t)n);
                                 off += (uint64_t)n;
                         }
                 }

@@ -7,7 +7,8 @@
  * as root, a socket file owned by another uid than its listener's.  jcl_sock_names lists
  * an alternative name of the right owner after "<pid>.sock".  jcl_answer_parse: answers,
  * errors, integers past 2^63, and every malformed envelope.  jcl_proc_comm and
- * jcl_proc_cgroup of a live child and of one that is gone.
+ * jcl_proc_cgroup of a live child and of one that is gone; jcl_write_all and
+ * jcl_pread_all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <jcl/answer.h>
+#include <jcl/io.h>
 #include <jcl/recv.h>
 #include <jcl/sock.h>
 #include "jp/proto.h"
@@ -349,6 +351,54 @@ static void test_proc_identity(void)
         close(hold[1]);
 }
 
+/* Whole writes and reads: 1 MiB through a pipe a child drains in small reads (so writes
+ * come back short), read back whole; the errors. */
+static void test_io(void)
+{
+        enum { N = 1 << 20 };
+        static char out[N], in[N];
+        for (size_t i = 0; i < N; i++)
+                out[i] = (char)(i * 131 + (i >> 12));
+        char path[300];
+        snprintf(path, sizeof(path), "%s/io", dir);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        int p[2];
+        EXPECT(fd >= 0 && pipe(p) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(p[1]);
+                char b[1000];
+                ssize_t r;
+                while ((r = read(p[0], b, sizeof(b))) > 0)
+                        if (write(fd, b, (size_t)r) != r)
+                                _exit(1);
+                _exit(r == 0 ? 0 : 1);
+        }
+        close(p[0]);
+        EXPECT(jcl_write_all(p[1], out, N) == 0);
+        close(p[1]);
+        int st;
+        EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        memset(in, 0, sizeof(in));
+        EXPECT(jcl_pread_all(fd, in, N) == 0);
+        EXPECT(memcmp(in, out, N) == 0);
+        /* pread leaves the offset alone; one byte more than the file: EIO. */
+        EXPECT(lseek(fd, 0, SEEK_CUR) == N);
+        EXPECT(jcl_pread_all(fd, in, N) == 0);
+        EXPECT(ftruncate(fd, N - 1) == 0 && jcl_pread_all(fd, in, N) == EIO);
+        close(fd);
+        unlink(path);
+        EXPECT(jcl_write_all(-1, out, 1) == EBADF && jcl_pread_all(-1, in, 1) == EBADF);
+        EXPECT(jcl_write_all(-1, out, 0) == 0 && jcl_pread_all(-1, in, 0) == 0);
+        /* A reader that is gone: EPIPE (with SIGPIPE ignored, as the clients do). */
+        EXPECT(pipe(p) == 0);
+        close(p[0]);
+        void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+        EXPECT(jcl_write_all(p[1], out, 10) == EPIPE);
+        signal(SIGPIPE, old);
+        close(p[1]);
+}
+
 int main(void)
 {
         const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -365,6 +415,7 @@ int main(void)
         check_run("unit/jcl/recv", test_recv);
         check_run("unit/jcl/scan", test_scan);
         check_run("unit/jcl/proc-identity", test_proc_identity);
+        check_run("unit/jcl/io", test_io);
         rmdir(dir);
         return check_finish();
 }
