@@ -36,6 +36,7 @@ TESTS=(
         "fork-in-signal 300 3"
         "signal-reentry 20000 20"
         "thread-churn@dirty_decay_ms:0,muzzy_decay_ms:0 30000 8 256 8000"
+        "thread-churn 60000 8 512 8000"
         "threads-random@tcache:false 16 4000 3"
         "threads-random@narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0 16 4000 3"
         "threads-random@hardened:true 16 4000 3"

@@ -490,6 +490,35 @@ void la_arena_maybe_decay_locked(la_arena_t *a)
                 decay_locked(a, false);
 }
 
+/*
+ * An arena left without threads keeps only what its threads last needed.  Under thread
+ * churn the unpurged pages an arena holds are its working set, taken and freed again by
+ * every thread, so the decay curve (which counts each free as new) never lets them go;
+ * and because requests do not always fit the pieces they come in, each arena touched a
+ * fresh run now and then and its pool only grew (thread-churn: +1.0-1.6 MiB between
+ * 10,000 and 200,000 threads, none of it ever purged; docs/performance.md).  jemalloc
+ * purges everything when an arena's last thread leaves (six times slower under churn);
+ * here the pages beyond the most in use since the last trim go, oldest first, at most
+ * every TRIM_INTERVAL_NS, so that a churning program pays a purge per arena per interval
+ * at most.  Not for decay_ms -1 (never) or 0 (purged at once already).
+ */
+#define TRIM_INTERVAL_NS 100000000ull
+
+void la_arena_trim_idle(la_arena_t *a)
+{
+        la_mutex_lock(&a->lock);
+        uint64_t now = la_os_now_ns();
+        if (now >= a->trim_next_ns && a->decay[0].ms > 0) {
+                a->trim_next_ns = now + TRIM_INTERVAL_NS;
+                if (a->npages[LA_RUN_DIRTY] > a->active_peak) {
+                        purge_locked(a, LA_RUN_DIRTY, a->active_peak);
+                        la_decay_purged(&a->decay[0], a->npages[LA_RUN_DIRTY]);
+                }
+                a->active_peak = a->stats.pactive;
+        }
+        la_mutex_unlock(&a->lock);
+}
+
 void la_arena_decay(la_arena_t *a, bool all)
 {
         la_mutex_lock(&a->lock);
@@ -616,7 +645,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         s->nregs = bi->nregs;
         s->block_size = bi->size;
         s->zeroed = zeroed;
-        a->stats.pactive += s->npages;
+        la_arena_active_add_locked(a, s->npages);
         a->stats.nslabs++;
         a->stats.slabs_cur[c]++;
         a->stats.slabs_total[c]++;

@@ -72,6 +72,10 @@ typedef struct la_arena {
         la_decay_t decay[2];
         uint64_t decay_next_ns;
         uint64_t sweep_next_ns; /* next walk of the abandoned slabs (decay_locked) */
+        /* Most pages in use since the last trim of the arena left without threads
+         * (la_arena_trim_idle), and when it may be trimmed next. */
+        size_t active_peak;
+        uint64_t trim_next_ns;
         la_arena_stats_t stats;
         /* huge allocations do not take the lock: */
         _Atomic size_t huge_allocated, huge_mapped;
@@ -110,6 +114,14 @@ typedef struct la_arena {
 static inline bool la_arena_keeps_oversize_locked(const la_arena_t *a)
 {
         return a->decay[0].ms < 0 || a->decay[1].ms < 0;
+}
+
+/* Counts npages more pages in use (stats.pactive) and keeps the peak.  Lock held. */
+static inline void la_arena_active_add_locked(la_arena_t *a, size_t npages)
+{
+        a->stats.pactive += npages;
+        if (a->stats.pactive > a->active_peak)
+                a->active_peak = a->stats.pactive;
 }
 
 extern la_arena_t *la_arenas[LA_MAX_ARENAS];
@@ -163,6 +175,10 @@ void la_arena_maybe_decay_locked(la_arena_t *a);
 /* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
  * lock. */
 void la_arena_decay(la_arena_t *a, bool all);
+/* For an automatic arena whose last thread just left: at most once a second, purges the
+ * oldest unpurged pages beyond the most its threads had in use since the last time.
+ * Takes the lock. */
+void la_arena_trim_idle(la_arena_t *a);
 /* The huge arena's decay step when freed mappings wait in its cache (hcache.h) and its
  * deadline has passed; cheap otherwise.  For a thread that wakes up regularly (the
  * service thread), so that the cache empties in a process that stopped allocating. */

@@ -146,7 +146,7 @@ static void *run_alloc(la_arena_t *a, size_t npages, size_t usize, unsigned cls,
                 la_mutex_unlock(&a->lock);
                 return NULL;
         }
-        a->stats.pactive += s->npages;
+        la_arena_active_add_locked(a, s->npages);
         a->stats.large_allocated += usize;
         a->stats.nmalloc_large++;
         a->stats.lext_nmalloc[s->cls - LA_NBINS]++;
@@ -305,7 +305,7 @@ bool la_large_resize(la_span_t *s, size_t new_usize, bool zero)
                 la_arena_span_delete_locked(a, got);
                 s->npages = new_pages;
                 la_pm_set_ends(s->base, s->npages, s);
-                a->stats.pactive += need;
+                la_arena_active_add_locked(a, need);
                 if (zero && !zeroed)
                         memset((void *)end, 0, need << 12);
         }

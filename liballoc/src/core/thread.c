@@ -84,8 +84,9 @@ static void retire_counters_locked(la_heap_t *h)
 static void heap_release(la_heap_t *h)
 {
         la_heap_flush(h);
-        if (h->kind == LA_HEAP_THREAD)
-                atomic_fetch_sub(&h->arena->nthreads, 1);
+        if (h->kind == LA_HEAP_THREAD &&
+            atomic_fetch_sub(&h->arena->nthreads, 1) == 1 && !h->arena->manual)
+                la_arena_trim_idle(h->arena);
         la_mutex_lock(&registry_lock);
         registry_remove_locked(h);
         retire_counters_locked(h);
