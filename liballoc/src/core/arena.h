@@ -175,7 +175,7 @@ void la_arena_maybe_decay_locked(la_arena_t *a);
 /* Purges on the curve (all == false) or everything unused now (all == true).  Takes the
  * lock. */
 void la_arena_decay(la_arena_t *a, bool all);
-/* For an automatic arena whose last thread just left: at most once a second, purges the
+/* For an automatic arena whose last thread just left: at most every 100 ms, purges the
  * oldest unpurged pages beyond the most its threads had in use since the last time.
  * Takes the lock. */
 void la_arena_trim_idle(la_arena_t *a);
