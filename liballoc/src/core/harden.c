@@ -50,16 +50,17 @@ static uintptr_t tag_of(const void *p)
  * A small block's canary: the word right after its usable size (the last word of the
  * block for the classes of at most 4 KiB, whose tag word it shares while the block waits
  * in a ring; 8-byte aligned, as usable sizes are multiples of 8).  A mix of the block's
- * address and the secret, so neighbours' canaries differ and a copied one does not fit.
- * Its low 3 bits are the key's with bit 0 flipped, a tag's are the key's (blocks are
- * 8-byte aligned), so a live block's canary is never taken for a tag.
+ * address and the secret, so neighbours' canaries differ and a copied one does not fit;
+ * the secret is added after the mix too, so a canary read back does not give the secret
+ * by inverting the mix.  Its low 3 bits are the key's with bit 0 flipped, a tag's are the
+ * key's (blocks are 8-byte aligned), so a live block's canary is never taken for a tag.
  */
 static uintptr_t canary_of(const void *p)
 {
         uint64_t x = (uint64_t)(uintptr_t)p ^ la_fl_key;
         x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
         x = (x ^ (x >> 29)) * 0x94d049bb133111ebull;
-        x ^= x >> 32;
+        x = (x ^ (x >> 32)) + la_fl_key;
         return (uintptr_t)((x & ~(uint64_t)7) | ((la_fl_key ^ 1) & 7));
 }
 
