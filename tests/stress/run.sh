@@ -39,7 +39,6 @@ TESTS=(
         "threads-random@tcache:false 16 4000 3"
         "threads-random@narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0 16 4000 3"
         "threads-random@hardened:true 16 4000 3"
-        "misc-robust@hardened:true 600 200 1500 200"
 )
 
 mkdir -p "$TMP" || exit 2
