@@ -9,6 +9,11 @@
  *   a stack, static or unmapped address (foreign_free:abort, the default); an unaligned
  *   pointer; sdallocx with another class's size; realloc of a foreign pointer; a forged
  *   pointer written into a freed block (malloc reports the corrupted list).
+ *   hardened:true: a double free while the block is quarantined (same thread, other
+ *   thread), a write into a quarantined block, a write past a large block (guard page),
+ *   and writes past the usable size of a live small block (its canary): one byte, in a
+ *   class of at most 4 KiB and in a larger one, and through the canary into the next
+ *   block; each is found when the overflowed block is freed, which names it.
  *   Not detected (documented in liballoc(3)): an 8-byte-aligned pointer inside a small
  *   block freed by its owner, a double free of a block handed out again in between.
  */
@@ -284,8 +289,82 @@ static void *hardened_free_and_churn(void *p)
         return NULL;
 }
 
+/* hardened:true: a write past the usable size of a live small block, found by its free,
+ * whose message must name the block (the child prints it first: "block 0x..."). */
+static int check_overflow(const char *self, const char *which)
+{
+        char out[2048], label[96], want[96];
+        int status = run_child(NULL, self, "hardened:true", which, out, sizeof(out));
+        snprintf(label, sizeof(label), "hardened %s", which);
+        const char *b = strstr(out, "block 0x");
+        unsigned long long addr = 0;
+        if (b == NULL || sscanf(b, "block %llx", &addr) != 1)
+                addr = 0;
+        snprintf(want, sizeof(want),
+                 "free(): heap overflow detected (canary of block %#llx overwritten)", addr);
+        return check_abort(label, status, out, want);
+}
+
+/* Two blocks of n bytes with the second right after the first (fresh blocks are carved
+ * in a random order, so some of a slab's are neighbours in the other order too); the
+ * first in *first.  Returns the second, or NULL. */
+static char *neighbours(size_t n, char **first)
+{
+        enum { NB = 64 };
+        static char *b[NB];
+        for (int i = 0; i < NB; i++)
+                b[i] = malloc(n);
+        size_t step = malloc_usable_size(b[0]) + 8; /* the canary: classes up to 4 KiB */
+        for (int i = 0; i < NB; i++)
+                for (int j = 0; j < NB; j++)
+                        if (b[j] == b[i] + step) {
+                                *first = b[i];
+                                return b[j];
+                        }
+        return NULL;
+}
+
+static int hardened_overflow(const char *which)
+{
+        if (strcmp(which, "--hardened-overflow-one-byte") == 0 ||
+            strcmp(which, "--hardened-overflow-one-byte-5k") == 0) {
+                /* One byte past the usable size (a class of at most 4 KiB, whose canary is
+                 * its last word; a larger one, whose blocks grew by 16 bytes). */
+                bool small = strcmp(which, "--hardened-overflow-one-byte") == 0;
+                char *p = malloc(small ? 40 : 5000);
+                keep = p;
+                size_t u = malloc_usable_size(p);
+                memset(p, 'a', u); /* all of the usable size is the program's */
+                fprintf(stderr, "block %p\n", (void *)p);
+                p[u] = 'a';
+                free(p);
+        } else if (strcmp(which, "--hardened-overflow-neighbour") == 0) {
+                /* A string copy 12 bytes too long: through the canary into the first bytes
+                 * of the next block, a live one.  Found when the overflowed block is
+                 * freed, whatever the neighbour does first. */
+                char *p, *q = neighbours(40, &p);
+                if (q == NULL)
+                        return 2;
+                memset(q, 'q', malloc_usable_size(q));
+                fprintf(stderr, "block %p\n", (void *)p);
+                char src[64];
+                memset(src, 'x', sizeof(src));
+                src[malloc_usable_size(p) + 11] = '\0';
+                strcpy(p, src);
+                if (q[2] != 'x' || q[3] != '\0' || q[4] != 'q')
+                        return 3; /* not the layout this case is about */
+                free(q); /* the neighbour's own canary is intact */
+                free(p);
+        } else {
+                return 2;
+        }
+        return 0; /* not detected */
+}
+
 static int hardened_case(const char *which)
 {
+        if (strncmp(which, "--hardened-overflow-", 20) == 0)
+                return hardened_overflow(which);
         char *p = malloc(40);
         keep = p;
         if (strcmp(which, "--hardened-double-free") == 0) {
@@ -345,6 +424,9 @@ int main(int argc, char **argv)
         failed |= check_hardened(argv[0], "--hardened-use-after-free", "use after free detected");
         failed |= check_hardened(argv[0], "--hardened-cross-thread-double-free",
                                  "double free detected (block in quarantine)");
+        failed |= check_overflow(argv[0], "--hardened-overflow-one-byte");
+        failed |= check_overflow(argv[0], "--hardened-overflow-one-byte-5k");
+        failed |= check_overflow(argv[0], "--hardened-overflow-neighbour");
         {
                 char out[256];
                 int status = run_child(NULL, argv[0], "hardened:true", "--hardened-guard-page",

@@ -4,7 +4,7 @@
 set -u
 build=${1:-build}
 status=0
-for t in sizeclass util lockrank decay decay_live arena_share lcache hcache pagemap heap conf pressure proto profconv history authz policy jdreq jcl; do
+for t in sizeclass harden util lockrank decay decay_live arena_share lcache hcache pagemap heap conf pressure proto profconv history authz policy jdreq jcl; do
         exe="$build/tests/unit/test_$t"
         if [ ! -x "$exe" ]; then
                 echo "FAIL: unit/$t: $exe was not built"

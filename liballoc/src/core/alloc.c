@@ -322,7 +322,7 @@ void la_sized_check(const void *p, const la_span_t *s, size_t size, int flags)
         const char *bad = bad_block(s, p);
         if (bad != NULL) /* the owner's fast path would not see it (8 bytes into a block) */
                 invalid_ptr("free", bad, p);
-        size_t have = s->kind == LA_SPAN_SMALL ? s->block_size : s->usize;
+        size_t have = s->kind == LA_SPAN_SMALL ? s->usable : s->usize;
         la_flags_t f = la_flags_decode(flags);
         if (la_s2u(size) == have || (f.align != 0 && la_sa2u(size, f.align) == have))
                 return;
@@ -343,7 +343,7 @@ void la_free_any(void *p)
 
 static size_t span_usize(const la_span_t *s)
 {
-        return s->kind == LA_SPAN_SMALL ? s->block_size : s->usize;
+        return s->kind == LA_SPAN_SMALL ? s->usable : s->usize;
 }
 
 size_t la_usable_size(const void *p)
@@ -352,7 +352,7 @@ size_t la_usable_size(const void *p)
         if (s == NULL)
                 return p != NULL && la_boot_owns(p) ? la_boot_usable(p) : 0;
         if (s->kind == LA_SPAN_SMALL)
-                return s->block_size;
+                return s->usable;
         if ((s->kind == LA_SPAN_LARGE || s->kind == LA_SPAN_HUGE) && (uintptr_t)p == s->base)
                 return s->usize;
         return 0;

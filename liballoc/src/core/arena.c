@@ -644,6 +644,7 @@ la_span_t *la_arena_slab_get_locked(la_arena_t *a, la_heap_t *h, unsigned c, boo
         la_span_set_capacity(s, 0);
         s->nregs = bi->nregs;
         s->block_size = bi->size;
+        s->usable = (uint32_t)la_cls_size[c];
         s->zeroed = zeroed;
         la_arena_active_add_locked(a, s->npages);
         a->stats.nslabs++;

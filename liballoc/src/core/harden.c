@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * harden: junk, quarantine and random carving for MALLOC_CONF=hardened:true (harden.h).
+ * harden: canaries, junk, quarantine and random carving for MALLOC_CONF=hardened:true
+ * (harden.h).
  * The quarantine is a ring in each thread heap, touched by its thread only; threads
  * without a heap (tcache:false, thread.tcache.enabled false, exiting) use a ring in the
  * arena, under the arena lock.
@@ -45,17 +46,61 @@ static uintptr_t tag_of(const void *p)
         return ((uintptr_t)p * 0x9e3779b97f4a7c15ull) ^ la_fl_key;
 }
 
-/* Junk and tag p (a small block of size bytes): it enters a quarantine. */
-static void quarantine_enter(void *p, size_t size)
+/*
+ * A small block's canary: the word right after its usable size (the last word of the
+ * block for the classes of at most 4 KiB, whose tag word it shares while the block waits
+ * in a ring; 8-byte aligned, as usable sizes are multiples of 8).  A mix of the block's
+ * address and the secret, so neighbours' canaries differ and a copied one does not fit;
+ * the secret is added after the mix too, so a canary read back does not give the secret
+ * by inverting the mix.  Its low 3 bits are the key's with bit 0 flipped, a tag's are the
+ * key's (blocks are 8-byte aligned), so a live block's canary is never taken for a tag.
+ */
+static uintptr_t canary_of(const void *p)
 {
+        uint64_t x = (uint64_t)(uintptr_t)p ^ la_fl_key;
+        x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 29)) * 0x94d049bb133111ebull;
+        x = (x ^ (x >> 32)) + la_fl_key;
+        return (uintptr_t)((x & ~(uint64_t)7) | ((la_fl_key ^ 1) & 7));
+}
+
+static void canary_set(void *p, size_t usable)
+{
+        *(uintptr_t *)((char *)p + usable) = canary_of(p);
+}
+
+static bool canary_ok(const void *p, size_t usable)
+{
+        return *(const uintptr_t *)((const char *)p + usable) == canary_of(p);
+}
+
+/* "free(): heap overflow detected (canary of block 0x... overwritten)": never returns. */
+static LA_COLD void overflow(const void *p)
+{
+        char msg[160], num[24];
+        la_strlcpy(msg, "free(): heap overflow detected (canary of block ", sizeof(msg));
+        la_strlcat(msg, la_fmt_hex(num, (uintptr_t)p), sizeof(msg));
+        la_strlcat(msg, " overwritten)", sizeof(msg));
+        la_fatal(msg);
+}
+
+/* Checks p (a small block of slab s), then junks and tags it: it enters a quarantine.  A
+ * quarantined block holds its tag where a live one may hold its canary, so the tag is
+ * looked at first. */
+static void quarantine_enter(const la_span_t *s, void *p)
+{
+        size_t size = s->block_size;
         uintptr_t *tw = tag_word(p, size);
         if (*tw == tag_of(p))
                 report("free(): double free detected (block in quarantine)", p);
+        if (!canary_ok(p, s->usable))
+                overflow(p);
         memset(p, LA_JUNK_FREED, size - sizeof(uintptr_t));
         *tw = tag_of(p);
 }
 
-/* The block that left a ring: checked, its tag cleared, then freed for real. */
+/* The block that left a ring: checked, its tag cleared and its canary written back, then
+ * freed for real. */
 static void release(la_heap_t *h, void *out)
 {
         la_span_t *os = la_pm_lookup(out);
@@ -65,6 +110,7 @@ static void release(la_heap_t *h, void *out)
             memcmp(out, junk_ref, body < VERIFY_MAX ? body : VERIFY_MAX) != 0)
                 report("free(): use after free detected (a freed block was written to)", out);
         memset(tw, LA_JUNK_FREED, sizeof(*tw));
+        canary_set(out, os->usable);
         if (h != NULL && la_span_owner_fast(os) == la_heap_id(h))
                 la_small_free_own(h, os, out); /* the push free's fast path would do */
         else
@@ -96,7 +142,7 @@ void la_harden_heap_drain(la_heap_t *h)
 void la_harden_free_small(la_span_t *s, void *p)
 {
         /* The block is the caller's until it is in a ring: junk and tag need no lock. */
-        quarantine_enter(p, s->block_size);
+        quarantine_enter(s, p);
         la_heap_t *h = la_tls_heap;
         if (h->kind == LA_HEAP_THREAD && h->quarantine == NULL)
                 h->quarantine = la_meta_alloc(LA_QUARANTINE_N * sizeof(void *), LA_CACHELINE);
@@ -135,8 +181,12 @@ static uint32_t rng_below(uint32_t n)
         return (uint32_t)(((r >> 32) * (uint64_t)n) >> 32);
 }
 
-la_block_t *la_harden_shuffle(char *first, uint32_t n, uint32_t size, la_block_t **ret_tail)
+la_block_t *la_harden_carve(const la_span_t *s, char *first, uint32_t n,
+                            la_block_t **ret_tail)
 {
+        uint32_t size = s->block_size;
+        for (uint32_t i = 0; i < n; i++)
+                canary_set(first + (size_t)i * size, s->usable);
         /* Fisher-Yates over the block indexes, then link them in that order.  A carve is
          * at most 4 KiB of blocks, at least 8 of them: 512 blocks of the 8-byte class. */
         uint16_t order[512];

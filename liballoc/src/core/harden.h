@@ -7,8 +7,14 @@
  * thread's last LA_QUARANTINE_N frees (the arena's, under its lock, for threads without a
  * heap), before it can be handed out again: a use-after-free write into it is found when
  * it leaves the ring, and a second free of it while it waits is found at once.  Slabs are
- * carved in a random order, so neighbours are unpredictable.  The checks of the default
- * mode (heap.c, alloc.c) still apply to blocks outside the ring.
+ * carved in a random order, so neighbours are unpredictable.  Every small block carries
+ * a canary in the LA_CANARY_BYTES right after its usable size (la_sizeclass_harden gives
+ * the room), made from its address and the process's secret: written when the block is
+ * carved and again when it leaves the ring, never by malloc, and checked by each free, so
+ * a write past the end of a live block (into its canary, or through it into the next
+ * block) is found when the block is freed.  Sampled blocks (prof.h) have pages of their
+ * own and no canary.  The checks of the default mode (heap.c, alloc.c) still apply to
+ * blocks outside the ring.
  */
 #ifndef LA_HARDEN_H
 #define LA_HARDEN_H
@@ -18,12 +24,15 @@
 #define LA_QUARANTINE_N 256 /* blocks per thread heap or arena */
 #define LA_JUNK_FREED 0x5a  /* the byte freed blocks are filled with (as opt.junk) */
 
-/* Free of small block p of slab s (checked as a block of s by the caller): junk, the
- * quarantine, and the normal free of the block that leaves it. */
+/* Free of small block p of slab s (checked as a block of s by the caller): the canary
+ * check, junk, the quarantine, and the normal free of the block that leaves it.  Aborts
+ * on a double free of a quarantined block and on an overwritten canary. */
 void la_harden_free_small(la_span_t *s, void *p);
-/* Puts the n blocks from first (block_size apart) on a list in a random order; returns
+/* Carving of small slab s in the hardened mode: writes the canaries of the n blocks from
+ * first (s->block_size apart) and puts the blocks on a list in a random order; returns
  * its head and sets *ret_tail. */
-la_block_t *la_harden_shuffle(char *first, uint32_t n, uint32_t size, la_block_t **ret_tail);
+la_block_t *la_harden_carve(const la_span_t *s, char *first, uint32_t n,
+                            la_block_t **ret_tail);
 struct la_heap;
 /* Frees (for real) every block in thread heap h's ring: the heap is being flushed. */
 void la_harden_heap_drain(struct la_heap *h);

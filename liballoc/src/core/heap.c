@@ -102,7 +102,7 @@ la_block_t *la_span_carve(la_span_t *s, la_block_t **ret_tail)
         if (LA_UNLIKELY(la_opt.hardened)) {
                 la_span_set_capacity(s, s->capacity + n);
                 s->used += n;
-                return la_harden_shuffle(first, n, size, ret_tail);
+                return la_harden_carve(s, first, n, ret_tail);
         }
         char *p = first;
         for (uint32_t i = 1; i < n; i++, p += size)
@@ -427,13 +427,13 @@ void la_small_free_slow(la_span_t *s, void *p)
                  * still count as this thread's (thread.deallocated). */
                 atomic_fetch_add_explicit(&s->arena->orphan_ndalloc[c], 1,
                                           memory_order_relaxed);
-                la_account_dealloc(h, s->block_size);
+                la_account_dealloc(h, s->usable);
         } else {
                 /* No heap of our own (dying or tcache-less thread): charged to the slab's
                  * arena. */
                 atomic_fetch_add_explicit(&s->arena->orphan_ndalloc[c], 1,
                                           memory_order_relaxed);
-                la_account_dealloc(h, s->block_size);
+                la_account_dealloc(h, s->usable);
         }
         la_span_remote_push(s, p);
 }

@@ -63,6 +63,12 @@ bool la_init_slow(void)
                 memcpy(la_empty_heap.size2cls, la_size2cls_tab, sizeof(la_empty_heap.size2cls));
                 la_meta_init();
                 la_conf_init(la_os_ncpus());
+                if (la_opt.hardened) {
+                        /* Canaries: the classes change before any heap or slab exists. */
+                        la_sizeclass_harden();
+                        memcpy(la_empty_heap.size2cls, la_size2cls_tab,
+                               sizeof(la_empty_heap.size2cls));
+                }
                 la_arenas_boot();
                 if (la_arena_get(0, true) == NULL)
                         la_fatal("cannot map the first arena");

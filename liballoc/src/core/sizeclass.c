@@ -10,6 +10,7 @@
 uint8_t la_size2cls_tab[(LA_LOOKUP_MAX >> 3) + 1];
 size_t la_cls_size[LA_NCLASSES];
 la_bin_info_t la_bin_info[LA_NBINS];
+bool la_sizeclass_hardened;
 
 #define LA_MIN_SLAB ((size_t)16384)
 #define LA_MAX_SLAB_PAGES 32
@@ -48,28 +49,74 @@ static uint32_t slab_pages(size_t size)
         return (uint32_t)best;
 }
 
+/* Slab geometry of class i for blocks of size bytes apart. */
+static void bin_geometry(unsigned i, size_t size)
+{
+        uint32_t pages = slab_pages(size);
+        la_bin_info[i].size = (uint32_t)size;
+        la_bin_info[i].slab_size = pages * (uint32_t)LA_PAGE;
+        la_bin_info[i].nregs = (uint32_t)(pages * LA_PAGE / size);
+        la_bin_info[i].div_magic = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+}
+
 void la_sizeclass_init(void)
 {
         for (unsigned i = 0; i < LA_NCLASSES; i++)
                 la_cls_size[i] = class_size(i);
         for (size_t i = 0; i <= (LA_LOOKUP_MAX >> 3); i++)
                 la_size2cls_tab[i] = (uint8_t)la_size2cls_compute(i << 3);
-        for (unsigned i = 0; i < LA_NBINS; i++) {
-                size_t size = la_cls_size[i];
-                uint32_t pages = slab_pages(size);
-                la_bin_info[i].size = (uint32_t)size;
-                la_bin_info[i].slab_size = pages * (uint32_t)LA_PAGE;
-                la_bin_info[i].nregs = (uint32_t)(pages * LA_PAGE / size);
-                la_bin_info[i].div_magic = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+        for (unsigned i = 0; i < LA_NBINS; i++)
+                bin_geometry(i, la_cls_size[i]);
+}
+
+void la_sizeclass_harden(void)
+{
+        bin_geometry(0, 2 * LA_CANARY_BYTES); /* room for a canary, though unused */
+        for (unsigned i = 1; i < LA_NBINS; i++) {
+                size_t size = class_size(i);
+                if (size <= LA_LOOKUP_MAX) {
+                        la_cls_size[i] = size - LA_CANARY_BYTES;
+                } else {
+                        la_cls_size[i] = size;
+                        bin_geometry(i, size + 2 * LA_CANARY_BYTES);
+                }
         }
+        /* Each request to the first class (from 1) whose usable size holds it; size 0 as
+         * size 1.  The usable sizes still grow with the class. */
+        unsigned c = 1;
+        for (size_t i = 0; i <= (LA_LOOKUP_MAX >> 3); i++) {
+                size_t want = i == 0 ? 1 : i << 3;
+                while (la_cls_size[c] < want)
+                        c++;
+                la_size2cls_tab[i] = (uint8_t)c;
+        }
+        la_sizeclass_hardened = true;
+}
+
+/* la_sa2u's small classes in the hardened mode, for align above 16: the class whose
+ * block (usable size and canary) is the multiple of align that holds size and the canary,
+ * as long as it is one of the classes that kept their blocks (at most LA_LOOKUP_MAX
+ * bytes: the larger ones are only 16-byte aligned); 0 when there is none. */
+static size_t hardened_sa2u_small(size_t size, size_t align)
+{
+        size_t block = la_align_up(size + LA_CANARY_BYTES, align);
+        if (block > LA_LOOKUP_MAX)
+                return 0;
+        return la_s2u(block - LA_CANARY_BYTES);
 }
 
 size_t la_sa2u(size_t size, size_t align)
 {
         if (align <= LA_PAGE && size <= LA_SMALL_MAX) {
-                size_t usize = la_s2u(la_align_up(size, align));
-                if (usize < LA_LARGE_MIN)
-                        return usize;
+                if (LA_UNLIKELY(la_sizeclass_hardened) && align > LA_QUANTUM) {
+                        size_t usize = hardened_sa2u_small(size, align);
+                        if (usize != 0)
+                                return usize;
+                } else {
+                        size_t usize = la_s2u(la_align_up(size, align));
+                        if (usize < LA_LARGE_MIN)
+                                return usize;
+                }
         }
         if (align > LA_PAGE && size <= LA_LARGE_MIN) /* aligned large: at least a page run */
                 size = LA_LARGE_MIN;

@@ -8,6 +8,7 @@
 #ifndef LA_SIZECLASS_H
 #define LA_SIZECLASS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,15 +25,19 @@
 #define LA_QUANTUM 16
 #define LA_LOOKUP_MAX ((size_t)4096)          /* sizes served by the byte table */
 #define LA_TCACHE_MAX_DEFAULT ((size_t)32768)
+#define LA_CANARY_BYTES 8 /* hardened mode: a small block's canary (la_sizeclass_harden) */
 
 /* size -> class for size <= LA_LOOKUP_MAX, indexed by (size + 7) >> 3.  Filled by
- * la_sizeclass_init() before the first allocation; all zero before that (class 0), which
- * is harmless because an uninitialised thread's heap has no blocks. */
+ * la_sizeclass_init() before the first allocation (and again by la_sizeclass_harden);
+ * all zero before that (class 0), which is harmless because an uninitialised thread's
+ * heap has no blocks. */
 extern uint8_t la_size2cls_tab[(LA_LOOKUP_MAX >> 3) + 1];
+/* Usable size of each class (less the canary in the hardened mode). */
 extern size_t la_cls_size[LA_NCLASSES];
 
 typedef struct la_bin_info {
-        uint32_t size;      /* usable size of the class */
+        uint32_t size;      /* bytes from one block to the next: the usable size of the
+                               class, with its canary in the hardened mode */
         uint32_t nregs;     /* regions per slab */
         uint32_t slab_size; /* bytes, page multiple */
         /* ceil(2^32 / size): for an offset off below LA_DIV_MAGIC_LIMIT,
@@ -46,6 +51,22 @@ typedef struct la_bin_info {
 extern la_bin_info_t la_bin_info[LA_NBINS];
 
 void la_sizeclass_init(void);
+
+/*
+ * The hardened mode's classes (harden.h): every small block carries an 8-byte canary
+ * right after its usable size, outside what nallocx and malloc_usable_size report.  A
+ * class of at most LA_LOOKUP_MAX bytes keeps its blocks and gives 8 of them up
+ * (la_cls_size[c] is then 8 less: 16 -> 8, 4096 -> 4088); the byte table maps each
+ * request to the first class whose usable size holds it, so malloc's fast path and the
+ * table's users need no test.  A larger small class keeps its usable size, which the
+ * formula of la_size2cls_compute gives with no table, and its blocks grow by 16 bytes
+ * (the canary and 8 bytes that keep them 16-byte aligned; la_bin_info[c].size).  Class
+ * 0 keeps its 8 bytes in blocks 16 apart, and the table never maps to it.  Called once, after the options are read and before the
+ * first heap or slab exists; never undone.
+ */
+void la_sizeclass_harden(void);
+/* Whether la_sizeclass_harden ran. */
+extern bool la_sizeclass_hardened;
 
 /* Class of a request (any size <= LA_LARGE_MAX).  Size 0 maps to the 8-byte class. */
 static inline unsigned la_size2cls_compute(size_t size)
@@ -75,7 +96,9 @@ static inline size_t la_s2u(size_t size)
 }
 
 /* Usable size of a request of size bytes aligned to align (power of two), exactly as
- * jemalloc's sz_sa2u; 0 on overflow. */
+ * jemalloc's sz_sa2u; 0 on overflow.  In the hardened mode a small class serves an
+ * alignment above 16 only where its block size is a multiple of it (canary included),
+ * else the request is large. */
 size_t la_sa2u(size_t size, size_t align);
 
 #endif

@@ -99,7 +99,7 @@ typedef struct la_span {
         uint32_t used;            /* blocks with the app or in the owner's heap list */
         uint32_t capacity;        /* blocks carved so far (la_span_capacity from others) */
         uint32_t nregs;           /* blocks the slab can hold */
-        uint32_t block_size;      /* usable size of the class (small) */
+        uint32_t block_size;      /* small: bytes from one block to the next */
         uint8_t kind;             /* enum la_span_kind */
         uint8_t cls;              /* size class (small and large) */
         uint8_t state;            /* enum la_run_state (free runs) */
@@ -110,6 +110,9 @@ typedef struct la_span {
         uint8_t parked;           /* large: freed, parked in its freeing thread's heap
                                      (lcache.h); relaxed atomic accesses */
         uint32_t arena_ind;
+        /* small: a block's usable size, la_cls_size[cls]: block_size, less the canary and
+         * its padding in the hardened mode (la_sizeclass_harden) */
+        uint32_t usable;
         struct la_arena *arena;
         /* Line 1: other threads push their frees here. */
         _Alignas(LA_CACHELINE) _Atomic(la_block_t *) thread_free;

@@ -386,7 +386,7 @@ static int bin_index_ok(size_t i)
 {
         return i < LA_NBINS ? 0 : ENOENT;
 }
-CTL_RO(arenas_bin_size_ctl, size_t, la_bin_info[mib[2]].size)
+CTL_RO(arenas_bin_size_ctl, size_t, la_cls_size[mib[2]]) /* usable: less the canary */
 CTL_RO(arenas_bin_nregs_ctl, uint32_t, la_bin_info[mib[2]].nregs)
 CTL_RO(arenas_bin_slab_size_ctl, size_t, la_bin_info[mib[2]].slab_size)
 CTL_RO(arenas_bin_nshards_ctl, uint32_t, 1)
@@ -575,7 +575,7 @@ static void util_of(const void *p, util_query_t *q)
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
         q->nregs = s->nregs;
         q->nfree = used < s->nregs ? s->nregs - used : 0;
-        q->size = s->block_size;
+        q->size = s->usable;
         q->slabcur = (void *)s->base;
         const la_arena_snap_t *as = la_stats_arena(s->arena_ind);
         if (as != NULL) {
