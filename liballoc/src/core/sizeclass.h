@@ -61,8 +61,8 @@ void la_sizeclass_init(void);
  * table's users need no test.  A larger small class keeps its usable size, which the
  * formula of la_size2cls_compute gives with no table, and its blocks grow by 16 bytes
  * (the canary and 8 bytes that keep them 16-byte aligned; la_bin_info[c].size).  Class
- * 0 keeps its 8 bytes in blocks 16 apart, and the table never maps to it.  Called once, after the options are read and before the
- * first heap or slab exists; never undone.
+ * 0 keeps its 8 bytes in blocks 16 apart, and the table never maps to it.  Called once,
+ * after the options are read and before the first heap or slab exists; never undone.
  */
 void la_sizeclass_harden(void);
 /* Whether la_sizeclass_harden ran. */
