@@ -6,7 +6,8 @@
  * == sallocx >= n for every size and alignment, calloc zeroes the usable size, realloc
  * and xallocx keep a block in its class, sdallocx takes the requested and the usable
  * size.  Every block is filled to its usable size and freed, so a canary inside the
- * usable size would abort the test (no false positive).
+ * usable size would abort the test (no false positive).  A quarantined block's tag and a
+ * live block's canary do not give the secret away.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 
 #include "../../liballoc/src/core/conf.h"
 #include "../../liballoc/src/core/sizeclass.h"
+#include "../../liballoc/src/core/span.h"
 #include "../common/check.h"
 
 void *la_malloc(size_t);
@@ -132,6 +134,38 @@ static void resize_and_sized_free(void)
         }
 }
 
+/* What a use-after-free read of a quarantined block, or an over-read of a live block's
+ * canary, sees must not give the secret: neither word is the address's plain product
+ * xored with the key (the tag's form before), and two blocks' words do not undo to one
+ * value.  The tag keeps the key's low 3 bits and the canary the other ones. */
+static void words_hide_the_secret(void)
+{
+        enum { N = 8 };
+        char *p[N];
+        uintptr_t tag[N], canary[N];
+        size_t block = la_bin_info[la_size2cls(40)].size;
+        for (int i = 0; i < N; i++) {
+                p[i] = la_malloc(40);
+                canary[i] = *(const uintptr_t *)(p[i] + la_malloc_usable_size(p[i]));
+        }
+        for (int i = 0; i < N; i++) {
+                la_free(p[i]); /* into the quarantine: junk and the tag in its last word */
+                tag[i] = *(const volatile uintptr_t *)(p[i] + block - sizeof(uintptr_t));
+        }
+        const uintptr_t m = 0x9e3779b97f4a7c15ull;
+        for (int i = 0; i < N; i++) {
+                EXPECT((tag[i] & 7) == (la_fl_key & 7));
+                EXPECT((canary[i] & 7) == ((la_fl_key ^ 1) & 7));
+                EXPECT(tag[i] != ((uintptr_t)p[i] * m ^ la_fl_key));
+                EXPECT((tag[i] ^ (uintptr_t)p[i] * m) != la_fl_key);
+                EXPECT(tag[i] - la_fl_key != ((uintptr_t)p[i] ^ la_fl_key));
+                if (i > 0) {
+                        EXPECT((tag[i] ^ (uintptr_t)p[i] * m) != (tag[0] ^ (uintptr_t)p[0] * m));
+                        EXPECT(tag[i] != tag[0] && canary[i] != canary[0]);
+                }
+        }
+}
+
 int main(int argc, char **argv)
 {
         /* The options are read when the library starts, which may be before main: run
@@ -147,5 +181,6 @@ int main(int argc, char **argv)
         RUN("unit/harden", usable_sizes_agree);
         RUN("unit/harden", aligned_sizes_agree);
         RUN("unit/harden", resize_and_sized_free);
+        RUN("unit/harden", words_hide_the_secret);
         return check_finish();
 }

@@ -29,12 +29,29 @@ static LA_COLD void report(const char *what, const void *p)
 static const unsigned char junk_ref[VERIFY_MAX] = {[0 ... VERIFY_MAX - 1] = LA_JUNK_FREED};
 
 /*
+ * The words the hardened mode derives from a block's address: a mix of the address and
+ * the process's secret (la_fl_key, which also encodes every free-list link), with the
+ * secret added again after the mix, so that a word read back (a freed block's tag by a
+ * use-after-free read, a live block's canary by an over-read) does not give the secret
+ * by inverting the mix; tweak makes the tag and the canary of one block unrelated.
+ */
+static uint64_t secret_mix(const void *p, uint64_t tweak)
+{
+        uint64_t x = (uint64_t)(uintptr_t)p ^ la_fl_key ^ tweak;
+        x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 29)) * 0x94d049bb133111ebull;
+        return (x ^ (x >> 32)) + la_fl_key;
+}
+
+#define LOW3 ((uint64_t)7)
+
+/*
  * A quarantined block's last word holds a tag made from its address and the process's
  * secret; the rest is junk.  A free that finds the tag is a second free of a block that
  * waits in some quarantine (this thread's, another thread's or an arena's), found at once
  * whichever thread frees it; a block that leaves the ring without its junk and its tag
  * was written to.  The tag goes (junk again) before the block is freed for real, so a
- * live block carries it only by a 2^-64 coincidence.
+ * live block carries it only by a 2^-64 coincidence.  Its low 3 bits are the key's.
  */
 static uintptr_t *tag_word(void *p, size_t size)
 {
@@ -43,25 +60,19 @@ static uintptr_t *tag_word(void *p, size_t size)
 
 static uintptr_t tag_of(const void *p)
 {
-        return ((uintptr_t)p * 0x9e3779b97f4a7c15ull) ^ la_fl_key;
+        return (uintptr_t)((secret_mix(p, 0x5851f42d4c957f2dull) & ~LOW3) | (la_fl_key & LOW3));
 }
 
 /*
  * A small block's canary: the word right after its usable size (the last word of the
  * block for the classes of at most 4 KiB, whose tag word it shares while the block waits
- * in a ring; 8-byte aligned, as usable sizes are multiples of 8).  A mix of the block's
- * address and the secret, so neighbours' canaries differ and a copied one does not fit;
- * the secret is added after the mix too, so a canary read back does not give the secret
- * by inverting the mix.  Its low 3 bits are the key's with bit 0 flipped, a tag's are the
- * key's (blocks are 8-byte aligned), so a live block's canary is never taken for a tag.
+ * in a ring; 8-byte aligned, as usable sizes are multiples of 8).  Neighbours' canaries
+ * differ and a copied one does not fit.  Its low 3 bits are the key's with bit 0 flipped,
+ * so a live block's canary is never taken for a tag.
  */
 static uintptr_t canary_of(const void *p)
 {
-        uint64_t x = (uint64_t)(uintptr_t)p ^ la_fl_key;
-        x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
-        x = (x ^ (x >> 29)) * 0x94d049bb133111ebull;
-        x = (x ^ (x >> 32)) + la_fl_key;
-        return (uintptr_t)((x & ~(uint64_t)7) | ((la_fl_key ^ 1) & 7));
+        return (uintptr_t)((secret_mix(p, 0) & ~LOW3) | ((la_fl_key ^ 1) & LOW3));
 }
 
 static void canary_set(void *p, size_t usable)
@@ -90,13 +101,13 @@ static LA_COLD void overflow(const void *p)
 static void quarantine_enter(const la_span_t *s, void *p)
 {
         size_t size = s->block_size;
-        uintptr_t *tw = tag_word(p, size);
-        if (*tw == tag_of(p))
+        uintptr_t *tw = tag_word(p, size), tag = tag_of(p);
+        if (*tw == tag)
                 report("free(): double free detected (block in quarantine)", p);
         if (!canary_ok(p, s->usable))
                 overflow(p);
         memset(p, LA_JUNK_FREED, size - sizeof(uintptr_t));
-        *tw = tag_of(p);
+        *tw = tag;
 }
 
 /* The block that left a ring: checked, its tag cleared and its canary written back, then
