@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the size-class tables: the 36 small classes and their order are
- * jemalloc 5.3's, every class boundary maps the right way, aligned usable sizes follow
- * sz_sa2u, and the slab geometry holds whole blocks with little waste.
+ * jemalloc 5.3's, every class boundary maps the right way (the formula and both tables),
+ * aligned usable sizes follow sz_sa2u, and the slab geometry holds whole blocks with
+ * little waste.
  */
 #include "../../liballoc/src/core/sizeclass.h"
 
@@ -55,6 +56,11 @@ static void every_boundary_maps_to_its_class(void)
         /* The byte table agrees with the formula for every size it covers. */
         for (size_t n = 0; n <= LA_LOOKUP_MAX; n++)
                 EXPECT_EQ(la_size2cls_tab[(n + 7) >> 3], la_size2cls_compute(n));
+        /* So does the table of the parked runs' classes (lcache.h), past LA_SMALL_MAX. */
+        for (size_t n = LA_SMALL_MAX + 1; n <= LA_LCACHE_TAB_MAX; n++)
+                EXPECT_EQ(LA_NBINS + la_lcache_cls_tab[(n - LA_SMALL_MAX - 1) >> 11],
+                          la_size2cls_compute(n));
+        EXPECT_EQ(la_lcache_cls_tab[sizeof(la_lcache_cls_tab) - 1], LA_LCACHE_NCLS - 1);
 }
 
 static void usable_sizes_measured_on_jemalloc(void)

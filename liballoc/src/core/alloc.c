@@ -121,46 +121,10 @@ static void *alloc_usize_nofill(size_t usize, size_t align, bool zero, la_arena_
         return p;
 }
 
-void *la_malloc_slow(size_t size)
+/* What la_malloc_slow does for a request that neither a refill from the current slab nor a
+ * parked run served (inline in malloc_small, which saves its registers once). */
+static LA_ALWAYS_INLINE void *malloc_general_inline(size_t size)
 {
-        /* The common miss: the hoisted list ran dry but the current slab has blocks its
-         * owner freed since (a malloc/free pair loop lives here).  Take them in one go. */
-        la_heap_t *th = la_tls_heap;
-        if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
-                la_up.prof.heap_sync(th);
-        if (LA_LIKELY(size <= LA_LOOKUP_MAX)) {
-                unsigned c = th->size2cls[(size + 7) >> 3];
-                if (LA_UNLIKELY(th->fl[c] != NULL))
-                        la_fl_corrupt(th->fl[c]); /* malloc's fast path refused it */
-                la_span_t *cur = th->cur[c];
-                /* (Few blocks there while other slabs of the class have some: the full
-                 * refill below gathers them.) */
-                if (cur != NULL && cur->local_free != NULL &&
-                    (cur->capacity - cur->used >= LA_GATHER_MIN || th->partial[c] == NULL) &&
-                    (LA_LIKELY(!th->prof_armed) || !la_prof_heap_due(th, c))) {
-                        la_block_t *b = la_span_take_local(cur);
-                        th->fl[c] = la_block_next(b);
-                        b->link = 0;
-                        th->nmalloc[c]++;
-                        th->nfills[c]++;
-                        if (LA_UNLIKELY(th->prof_armed))
-                                la_prof_heap_installed(th, c);
-                        return b;
-                }
-        }
-        else if (size <= LA_LCACHE_MAX && th->lcache_pages != 0 && LA_LIKELY(!la_opt.fill) &&
-                 !atomic_load_explicit(&la_prof_active, memory_order_relaxed)) {
-                /* A run of this class the thread parked (lcache.h): taken back before
-                 * anything else is looked at (a thread heap with parked runs is set up,
-                 * and with profiling off no sample is due).  A 64 KiB malloc/free pair
-                 * loop lives here. */
-                unsigned c = la_size2cls_compute(size);
-                if (c >= LA_NBINS && th->lcache[c - LA_NBINS] != NULL) {
-                        void *p = la_lcache_take(th, c - LA_NBINS);
-                        la_account_alloc(th, la_cls_size[c]);
-                        return p;
-                }
-        }
         if (LA_UNLIKELY(!la_ready())) {
                 void *p = la_boot_alloc(size);
                 if (p == NULL)
@@ -180,6 +144,84 @@ void *la_malloc_slow(size_t size)
         if (LA_UNLIKELY(atomic_load_explicit(&la_prof_dump_pending, memory_order_relaxed)))
                 la_up.prof.dump_due();
         return p;
+}
+
+/* The same, out of line: what la_malloc_slow's larger requests tail-call. */
+static __attribute__((noinline)) void *malloc_general(size_t size)
+{
+        return malloc_general_inline(size);
+}
+
+/* la_malloc_slow for size <= LA_LOOKUP_MAX. */
+static __attribute__((noinline)) void *malloc_small(size_t size)
+{
+        la_heap_t *th = la_tls_heap;
+        if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
+                la_up.prof.heap_sync(th);
+        /* The common miss: the hoisted list ran dry but the current slab has blocks its
+         * owner freed since (a malloc/free pair loop lives here).  Take them in one go. */
+        unsigned c = th->size2cls[(size + 7) >> 3];
+        if (LA_UNLIKELY(th->fl[c] != NULL))
+                la_fl_corrupt(th->fl[c]); /* malloc's fast path refused it */
+        la_span_t *cur = th->cur[c];
+        /* (Few blocks there while other slabs of the class have some: the full refill
+         * below gathers them.) */
+        if (cur != NULL && cur->local_free != NULL &&
+            (cur->capacity - cur->used >= LA_GATHER_MIN || th->partial[c] == NULL) &&
+            (LA_LIKELY(!th->prof_armed) || !la_prof_heap_due(th, c))) {
+                la_block_t *b = la_span_take_local(cur);
+                th->fl[c] = la_block_next(b);
+                b->link = 0;
+                th->nmalloc[c]++;
+                th->nfills[c]++;
+                if (LA_UNLIKELY(th->prof_armed))
+                        la_prof_heap_installed(th, c);
+                return b;
+        }
+        return malloc_general_inline(size);
+}
+
+/* la_malloc_slow for a larger request when the thread's heap is behind la_prof_gen. */
+static LA_COLD void *malloc_sync(size_t size, la_heap_t *th)
+{
+        la_up.prof.heap_sync(th);
+        return malloc_general(size);
+}
+
+/* la_heap_publish(h), then p. */
+static LA_COLD void *publish_then(la_heap_t *h, void *p)
+{
+        la_heap_publish(h);
+        return p;
+}
+
+/* The rest of la_malloc_slow is in functions it tail-calls, so that it saves no registers
+ * on its own path: taking back a parked run. */
+void *la_malloc_slow(size_t size)
+{
+        if (LA_LIKELY(size <= LA_LOOKUP_MAX))
+                return malloc_small(size);
+        la_heap_t *th = la_tls_heap;
+        /* A run of this class the thread parked (lcache.h), taken back before anything
+         * else is looked at: only a thread heap of a set-up allocator without fill parks
+         * runs (la_lcache_allowed), and with profiling off no sample is due (nor does the
+         * heap's sampling state matter to a large class).  A 64 KiB malloc/free pair loop
+         * lives here. */
+        if (size - (LA_SMALL_MAX + 1) < LA_LCACHE_MAX - LA_SMALL_MAX &&
+            !atomic_load_explicit(&la_prof_active, memory_order_relaxed)) {
+                unsigned k = la_lcache_cls_tab[(size - (LA_SMALL_MAX + 1)) >> 11];
+                la_span_t *s = th->lcache[k];
+                if (s != NULL) {
+                        void *p = la_lcache_take(th, k, s);
+                        th->allocated_large += s->usize; /* la_account_alloc */
+                        if (LA_UNLIKELY(th->publish))
+                                return publish_then(th, p);
+                        return p;
+                }
+        }
+        if (LA_UNLIKELY(th->prof_gen != atomic_load_explicit(&la_prof_gen, memory_order_relaxed)))
+                return malloc_sync(size, th);
+        return malloc_general(size);
 }
 
 void *la_alloc_flags(size_t size, la_flags_t f)
@@ -275,46 +317,71 @@ LA_COLD void la_foreign_ptr(const char *fn, const void *p)
         }
 }
 
+/* la_free_slow of NULL, the bootstrap buffer, or a pointer that is not ours. */
+static LA_COLD void free_unknown(void *p)
+{
+        if (p != NULL && !la_boot_owns(p))
+                la_foreign_ptr("free", p);
+}
+
+/* la_free_slow of small block p of slab s, which bad_block let through. */
+static __attribute__((noinline)) void free_small(void *p, la_span_t *s)
+{
+        if (LA_UNLIKELY(la_block_maybe_free(p))) {
+                la_small_free_suspect(s, p); /* returns: it only looked free */
+                /* (Never true in the hardened mode: LA_OWNER_HARD, harden.h.) */
+                la_heap_t *h = la_tls_heap;
+                if (la_span_owner_fast(s) == (uintptr_t)h) {
+                        la_small_free_own(h, s, p); /* the fast path's push */
+                        return;
+                }
+        }
+        if (LA_UNLIKELY(la_opt.hardened)) {
+                la_harden_free_small(s, p); /* junk and quarantine */
+                return;
+        }
+        if (LA_UNLIKELY(la_opt.junk_free))
+                memset(p, 0x5a, s->block_size);
+        la_small_free_slow(s, p);
+}
+
+/* la_free_slow of large or huge run s (at p), which bad_block let through and which is not
+ * parked: back to its arena. */
+static __attribute__((noinline)) void free_large(void *p, la_span_t *s)
+{
+        if (LA_UNLIKELY(la_opt.junk_free))
+                memset(p, 0x5a, s->usize);
+        la_account_dealloc(la_tls_heap, s->usize);
+        la_large_free(s);
+}
+
+/* The rest of la_free_slow is in functions it tail-calls, so that it saves no registers
+ * on its own path: parking a large run. */
 void la_free_slow(void *p, la_span_t *s)
 {
         if (s == NULL) {
-                /* NULL, the bootstrap buffer, or a pointer that is not ours */
-                if (p != NULL && !la_boot_owns(p))
-                        la_foreign_ptr("free", p);
+                free_unknown(p);
                 return;
         }
         const char *bad = bad_block(s, p);
         if (LA_UNLIKELY(bad != NULL))
                 invalid_ptr("free", bad, p);
-        switch (s->kind) {
-        case LA_SPAN_SMALL: {
-                if (LA_UNLIKELY(la_block_maybe_free(p))) {
-                        la_small_free_suspect(s, p); /* returns: it only looked free */
-                        /* (Never true in the hardened mode: LA_OWNER_HARD, harden.h.) */
-                        la_heap_t *h = la_tls_heap;
-                        if (la_span_owner_fast(s) == (uintptr_t)h) {
-                                la_small_free_own(h, s, p); /* the fast path's push */
-                                return;
-                        }
-                }
-                if (LA_UNLIKELY(la_opt.hardened)) {
-                        la_harden_free_small(s, p); /* junk and quarantine */
+        if (s->kind == LA_SPAN_SMALL) {
+                free_small(p, s);
+                return;
+        }
+        if (s->kind == LA_SPAN_LARGE) {
+                /* Parked for this thread's next one (lcache.h).  A heap that parks runs
+                 * is a thread heap without fill (la_lcache_allowed): no junk to write. */
+                la_heap_t *h = la_tls_heap;
+                if (la_lcache_park(h, s)) {
+                        h->deallocated_large += s->usize; /* la_account_dealloc */
+                        if (LA_UNLIKELY(h->publish))
+                                la_heap_publish(h);
                         return;
                 }
-                if (LA_UNLIKELY(la_opt.junk_free))
-                        memset(p, 0x5a, s->block_size);
-                la_small_free_slow(s, p);
-                return;
         }
-        default: /* large or huge (bad_block let nothing else through) */
-                if (LA_UNLIKELY(la_opt.junk_free))
-                        memset(p, 0x5a, s->usize);
-                la_account_dealloc(la_tls_heap, s->usize);
-                if (la_lcache_free(la_tls_heap, s))
-                        return; /* parked for this thread's next one (lcache.h) */
-                la_large_free(s);
-                return;
-        }
+        free_large(p, s); /* large or huge (bad_block let nothing else through) */
 }
 
 void la_sized_check(const void *p, const la_span_t *s, size_t size, int flags)

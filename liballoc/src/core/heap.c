@@ -51,6 +51,7 @@ void la_heap_init(la_heap_t *h, struct la_arena *a, enum la_heap_kind kind)
         h->arena = a;
         h->kind = kind;
         h->id = (uintptr_t)h | (kind == LA_HEAP_THREAD && la_opt.hardened ? LA_OWNER_HARD : 0);
+        h->lcache_on = la_lcache_allowed(h);
         h->quarantine = ring;
 }
 

@@ -70,6 +70,7 @@ typedef struct la_heap {
         la_span_t *lcache[LA_LCACHE_NCLS];
         uint8_t lcache_n[LA_LCACHE_NCLS];
         uint32_t lcache_pages;
+        bool lcache_on; /* it may park runs (la_lcache_allowed), one test for free */
         /* Runs parked (a free) and taken back (an allocation) per class, as nmalloc and
          * ndalloc: only the owner writes them, the stats add them up, and the arena's
          * counters of the same name take them over when the heap retires. */

@@ -20,22 +20,60 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/arena.h"
+#include "core/conf.h"
 #include "core/heap.h"
 #include "core/sizeclass.h"
 
 #define LA_LCACHE_MAX ((size_t)65536) /* the largest class cached */
 #define LA_LCACHE_PER_CLASS 4
 #define LA_LCACHE_PAGES 64 /* 256 KiB per heap, as the empty slabs a heap keeps */
+_Static_assert(LA_LCACHE_MAX == LA_LCACHE_TAB_MAX, "la_lcache_cls_tab covers the classes parked");
+
+/* Whether heap h may park the runs its thread frees (h->lcache_on, set whenever h is bound
+ * to an arena): a thread heap of an automatic arena, not in the hardened mode (so never a
+ * run with a guard page) nor with junk or zero filling (none to do on its runs). */
+static inline bool la_lcache_allowed(const la_heap_t *h)
+{
+        return h->kind == LA_HEAP_THREAD && !h->arena->manual && !la_opt.hardened &&
+               !la_opt.fill;
+}
 
 /* A parked run of usize bytes (a class up to LA_LCACHE_MAX) for thread heap h, zeroed if
  * asked, or NULL if none. */
 void *la_lcache_alloc(la_heap_t *h, size_t usize, bool zero);
-/* Parks large run s (being freed by h's thread) if it may be: true, or false and the
- * caller frees it as usual. */
-bool la_lcache_free(la_heap_t *h, la_span_t *s);
-/* The run parked for large class LA_NBINS + k (h->lcache[k] not NULL), taken back and
- * counted as an allocation of its class; not zeroed. */
-void *la_lcache_take(la_heap_t *h, unsigned k);
+
+/* Parked run s of class LA_NBINS + k (h->lcache[k]), taken back and counted as an
+ * allocation of its class; not zeroed. */
+static inline void *la_lcache_take(la_heap_t *h, unsigned k, la_span_t *s)
+{
+        h->lcache[k] = s->next;
+        s->next = NULL;
+        h->lcache_n[k]--;
+        h->lcache_pages -= (uint32_t)s->npages;
+        __atomic_store_n(&s->parked, 0, __ATOMIC_RELAXED);
+        h->lcache_nmalloc[k]++;
+        return (void *)s->base;
+}
+
+/* Parks large run s (a live run that the caller, h's thread, frees) if it may be: true,
+ * or false and the caller frees it as usual.  Counted as a free of its class. */
+static inline bool la_lcache_park(la_heap_t *h, la_span_t *s)
+{
+        size_t k = (size_t)s->cls - LA_NBINS, npages = s->npages;
+        if (!h->lcache_on || k >= LA_LCACHE_NCLS || s->arena != h->arena ||
+            s->prof_tctx != NULL || h->lcache_n[k] >= LA_LCACHE_PER_CLASS ||
+            h->lcache_pages + npages > LA_LCACHE_PAGES)
+                return false;
+        __atomic_store_n(&s->parked, 1, __ATOMIC_RELAXED);
+        s->next = h->lcache[k];
+        h->lcache[k] = s;
+        h->lcache_n[k]++;
+        h->lcache_pages += (uint32_t)npages;
+        h->lcache_ndalloc[k]++;
+        return true;
+}
+
 /* Gives every run h has parked back to its arena. */
 void la_lcache_release(la_heap_t *h);
 

@@ -9,6 +9,7 @@
 
 uint8_t la_size2cls_tab[(LA_LOOKUP_MAX >> 3) + 1];
 size_t la_cls_size[LA_NCLASSES];
+uint8_t la_lcache_cls_tab[(LA_LCACHE_TAB_MAX - LA_SMALL_MAX) >> 11];
 la_bin_info_t la_bin_info[LA_NBINS];
 bool la_sizeclass_hardened;
 
@@ -65,6 +66,10 @@ void la_sizeclass_init(void)
                 la_cls_size[i] = class_size(i);
         for (size_t i = 0; i <= (LA_LOOKUP_MAX >> 3); i++)
                 la_size2cls_tab[i] = (uint8_t)la_size2cls_compute(i << 3);
+        for (size_t i = 0; i < sizeof(la_lcache_cls_tab); i++) {
+                size_t top = LA_SMALL_MAX + ((i + 1) << 11); /* the largest size of entry i */
+                la_lcache_cls_tab[i] = (uint8_t)(la_size2cls_compute(top) - LA_NBINS);
+        }
         for (unsigned i = 0; i < LA_NBINS; i++)
                 bin_geometry(i, la_cls_size[i]);
 }

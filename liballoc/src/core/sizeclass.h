@@ -32,6 +32,13 @@
  * all zero before that (class 0), which is harmless because an uninitialised thread's
  * heap has no blocks. */
 extern uint8_t la_size2cls_tab[(LA_LOOKUP_MAX >> 3) + 1];
+/* size -> large class - LA_NBINS for LA_SMALL_MAX < size <= LA_LCACHE_TAB_MAX, indexed by
+ * (size - LA_SMALL_MAX - 1) >> 11 (the classes there are multiples of 2 KiB past
+ * LA_SMALL_MAX): the index of a thread heap's parked runs (lcache.h) for malloc's slow
+ * path.  Filled by la_sizeclass_init(); all zero before, which is harmless because no
+ * heap has parked a run then. */
+#define LA_LCACHE_TAB_MAX ((size_t)65536)
+extern uint8_t la_lcache_cls_tab[(LA_LCACHE_TAB_MAX - LA_SMALL_MAX) >> 11];
 /* Usable size of each class (less the canary in the hardened mode). */
 extern size_t la_cls_size[LA_NCLASSES];
 

@@ -14,6 +14,7 @@
 
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/lcache.h"
 #include "core/meta.h"
 #include "os/os.h"
 #include "core/tcache.h"
@@ -330,6 +331,7 @@ int la_thread_set_arena(unsigned ind)
                 la_mutex_lock(&registry_lock);
                 retire_counters_locked(h);
                 h->arena = a;
+                h->lcache_on = la_lcache_allowed(h);
                 la_mutex_unlock(&registry_lock);
         }
         return 0;
