@@ -216,6 +216,9 @@ static void *ramp_thread(void *arg)
         la_heap_t *h = la_tls_heap;
         la_arena_t *a = h->arena;
         EXPECT(h->kind == LA_HEAP_THREAD && h->cur[c] == NULL);
+        uint64_t before, after;
+        size_t sz = sizeof(before);
+        la_mallctl("thread.allocated", &before, &sz, NULL, 0);
         atomic_fetch_add(&a->abandoned_hint, LA_RAMP_ABANDONED);
         for (int i = 0; i < LA_RAMP_BLOCKS; i++) {
                 v[i] = la_malloc(48);
@@ -228,6 +231,8 @@ static void *ramp_thread(void *arg)
         EXPECT(s != NULL && (s->owner & ~LA_OWNER_BITS) == (uintptr_t)h);
         EXPECT(h->cur[c] == s);
         atomic_fetch_sub(&a->abandoned_hint, LA_RAMP_ABANDONED);
+        la_mallctl("thread.allocated", &after, &sz, NULL, 0);
+        EXPECT_EQ(after - before, (uint64_t)(LA_RAMP_BLOCKS + 1) * la_cls_size[c]);
         for (int i = 0; i <= LA_RAMP_BLOCKS; i++)
                 la_free(v[i]);
         la_free(first);
@@ -236,9 +241,17 @@ static void *ramp_thread(void *arg)
 
 static void first_blocks_come_from_the_shared_heap(void)
 {
+        uint64_t epoch = 1;
+        size_t sz = sizeof(size_t), before, after;
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &before, &sz, NULL, 0);
         pthread_t t;
         pthread_create(&t, NULL, ramp_thread, NULL);
         pthread_join(t, NULL);
+        /* Every block it made is freed: the stats count them out exactly. */
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &after, &sz, NULL, 0);
+        EXPECT_EQ(after, before);
 }
 
 static void stats_follow_allocations(void)

@@ -43,18 +43,6 @@ static void *shared_small(la_arena_t *a, unsigned c)
         return p;
 }
 
-/* One of a thread heap's first blocks of class c (heap.h's LA_RAMP_BLOCKS), from its
- * arena's shared heap; counted as a tcache-less call's: in the shared heap and, as bytes,
- * the thread's. */
-static LA_NOINLINE void *ramp_small(la_heap_t *h, unsigned c)
-{
-        h->ramp[c]++;
-        void *p = shared_small(h->arena, c);
-        if (p != NULL)
-                la_account_alloc(h, la_cls_size[c]);
-        return p;
-}
-
 static void *heap_small(la_heap_t *h, unsigned c)
 {
         la_block_t *b = h->fl[c];
@@ -68,11 +56,6 @@ static void *heap_small(la_heap_t *h, unsigned c)
         } else {
                 if (LA_UNLIKELY(h->prof_armed))
                         return la_up.prof.heap_small(h, c); /* counts it */
-                if (h->cur[c] == NULL && h->kind == LA_HEAP_THREAD &&
-                    h->ramp[c] < LA_RAMP_BLOCKS &&
-                    atomic_load_explicit(&h->arena->abandoned_hint, memory_order_relaxed) >=
-                            LA_RAMP_ABANDONED)
-                        return ramp_small(h, c);
                 p = la_heap_alloc_refill(h, c);
         }
         if (p != NULL)

@@ -136,17 +136,19 @@ uint64_t la_heap_deallocated(const la_heap_t *h);
  * live blocks each); its blocks share the shared heap's slabs instead.  Elsewhere the
  * shared slabs, which outlive the threads, would only pin pages between the runs that
  * threads give back (taken always, thread-churn's RSS crept up by 200-550 KiB; with the
- * bound at 1 slab, short-threads took 1.3 million blocks there and its peak RSS was 1.2x).
+ * bound at 1 slab, short-threads took 1.3 million blocks there and its peak RSS was 1.2x;
+ * at 16, thread-storm kept about 16 abandoned slabs an arena and its peak hardly moved).
  * malloc's fast path is unchanged: the heap's list of the class stays empty, so each of
  * those mallocs takes the slow path. */
 #ifndef LA_RAMP_BLOCKS
 #define LA_RAMP_BLOCKS 16
 #endif
 #ifndef LA_RAMP_ABANDONED
-#define LA_RAMP_ABANDONED 16
+#define LA_RAMP_ABANDONED 4
 #endif
-/* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
- * held.  May take the arena lock (thread heaps). */
+/* Refills fl[c] and pops one block (or, for a thread heap's first blocks of a class,
+ * LA_RAMP_BLOCKS, pops one of the arena's shared heap); NULL when out of memory.  Shared
+ * heaps: arena lock held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
