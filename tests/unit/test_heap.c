@@ -4,7 +4,8 @@
  * (la_malloc, la_free, ...) of the internal build: blocks are distinct and aligned, freed
  * blocks are reused before the arena grows, a slab emptied by frees goes back
  * to its arena (unless the heap keeps it for the next batch, within LA_RETIRE_PAGES), blocks freed by another thread come back to the owner, thread exit
- * abandons slabs that a new thread then adopts, and stats follow.  Random frees spread
+ * abandons slabs that a new thread then adopts, a thread's first blocks of a class come from
+ * its arena's shared heap where slabs wait abandoned (LA_RAMP_ABANDONED), and stats follow.  Random frees spread
  * over nearly full slabs: a refill gathers the free blocks of several slabs (few refills),
  * thread.tcache.flush gives each gathered block back to its own slab, and a second free of
  * a gathered block is caught as a double free.
@@ -203,6 +204,56 @@ static void thread_exit_abandons_and_adopts(void)
         EXPECT(a->abandoned[s->cls] == s || s->kind == LA_SPAN_FREE);
 }
 
+/* In an arena where slabs wait abandoned (LA_RAMP_ABANDONED, made to look so here), a
+ * thread's first LA_RAMP_BLOCKS blocks of a class come from the arena's shared heap, and
+ * it holds no slab of the class until the next one. */
+static void *ramp_thread(void *arg)
+{
+        (void)arg;
+        void *v[LA_RAMP_BLOCKS + 1];
+        unsigned c = la_size2cls(48);
+        void *first = la_malloc(3000); /* makes the heap: its arena is known from here */
+        la_heap_t *h = la_tls_heap;
+        la_arena_t *a = h->arena;
+        EXPECT(h->kind == LA_HEAP_THREAD && h->cur[c] == NULL);
+        uint64_t before, after;
+        size_t sz = sizeof(before);
+        la_mallctl("thread.allocated", &before, &sz, NULL, 0);
+        atomic_fetch_add(&a->abandoned_hint, LA_RAMP_ABANDONED);
+        for (int i = 0; i < LA_RAMP_BLOCKS; i++) {
+                v[i] = la_malloc(48);
+                la_span_t *s = la_pm_lookup(v[i]);
+                EXPECT(s != NULL && (s->owner & ~LA_OWNER_BITS) == (uintptr_t)a->shared);
+        }
+        EXPECT(h->cur[c] == NULL);
+        v[LA_RAMP_BLOCKS] = la_malloc(48);
+        la_span_t *s = la_pm_lookup(v[LA_RAMP_BLOCKS]);
+        EXPECT(s != NULL && (s->owner & ~LA_OWNER_BITS) == (uintptr_t)h);
+        EXPECT(h->cur[c] == s);
+        atomic_fetch_sub(&a->abandoned_hint, LA_RAMP_ABANDONED);
+        la_mallctl("thread.allocated", &after, &sz, NULL, 0);
+        EXPECT_EQ(after - before, (uint64_t)(LA_RAMP_BLOCKS + 1) * la_cls_size[c]);
+        for (int i = 0; i <= LA_RAMP_BLOCKS; i++)
+                la_free(v[i]);
+        la_free(first);
+        return NULL;
+}
+
+static void first_blocks_come_from_the_shared_heap(void)
+{
+        uint64_t epoch = 1;
+        size_t sz = sizeof(size_t), before, after;
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &before, &sz, NULL, 0);
+        pthread_t t;
+        pthread_create(&t, NULL, ramp_thread, NULL);
+        pthread_join(t, NULL);
+        /* Every block it made is freed: the stats count them out exactly. */
+        la_mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+        la_mallctl("stats.allocated", &after, &sz, NULL, 0);
+        EXPECT_EQ(after, before);
+}
+
 static void stats_follow_allocations(void)
 {
         uint64_t epoch = 1;
@@ -391,6 +442,7 @@ int main(void)
         RUN("unit/heap", emptied_slabs_are_kept_for_the_next_batch);
         RUN("unit/heap", remote_frees_come_back);
         RUN("unit/heap", thread_exit_abandons_and_adopts);
+        RUN("unit/heap", first_blocks_come_from_the_shared_heap);
         RUN("unit/heap", stats_follow_allocations);
         RUN("unit/heap", tcache_off_and_on);
         RUN("unit/heap", random_frees_refill_rarely);

@@ -614,6 +614,7 @@ static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
         LA_ASSERT_INTERNAL(s->kind == LA_SPAN_SMALL && s->cls == c && s->owner == 0);
         la_span_list_unlink(&a->abandoned[c], s);
         a->stats.abandoned_n[c]--;
+        atomic_fetch_sub_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
         a->stats.reslabs[c]++;
         __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
         return s;
@@ -697,6 +698,7 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
         }
         la_span_list_push(&a->abandoned[s->cls], s);
         a->stats.abandoned_n[s->cls]++;
+        atomic_fetch_add_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
 }
 
 /* Gives back the abandoned slabs whose last blocks other threads have freed since: no
@@ -710,6 +712,8 @@ static void sweep_abandoned_locked(la_arena_t *a)
                         if (abandoned_collect(s)) {
                                 la_span_list_unlink(&a->abandoned[c], s);
                                 a->stats.abandoned_n[c]--;
+                                atomic_fetch_sub_explicit(&a->abandoned_hint, 1,
+                                                          memory_order_relaxed);
                                 slab_release_nodecay(a, s); /* keeps the lock */
                         }
                         s = next;
@@ -927,6 +931,7 @@ int la_arena_reset(unsigned ind, bool destroy)
                 a->abandoned[c] = NULL;
                 a->stats.abandoned_n[c] = 0;
         }
+        atomic_store_explicit(&a->abandoned_hint, 0, memory_order_relaxed);
         la_span_t *s;
         while ((s = a->inuse) != NULL) {
                 switch (s->kind) {

@@ -68,6 +68,9 @@ typedef struct la_arena {
         uintptr_t region_lo, region_cur, region_end;
         size_t next_region_size;
         la_span_t *abandoned[LA_NBINS];
+        /* Slabs in the abandoned lists, of all classes (stats.abandoned_n summed), readable
+         * without the lock: thread heaps look at it (LA_RAMP_ABANDONED). */
+        _Atomic size_t abandoned_hint;
         la_heap_t *shared;
         la_decay_t decay[2];
         uint64_t decay_next_ns;

@@ -338,8 +338,37 @@ static void *refill(la_heap_t *h, unsigned c)
         return ret;
 }
 
+/* One of thread heap h's first blocks of class c (LA_RAMP_BLOCKS), popped from its
+ * arena's shared heap under the arena lock.  Counted as h's malloc (nmalloc, by the
+ * caller), as every block h hands out, and not as the shared heap's: both count in the
+ * same arena. */
+static LA_NOINLINE void *ramp(la_heap_t *h, unsigned c)
+{
+        la_arena_t *a = h->arena;
+        la_heap_t *sh = a->shared;
+        h->ramp[c]++;
+        la_mutex_lock(&a->lock);
+        void *p;
+        la_block_t *b = sh->fl[c];
+        if (b != NULL) {
+                if (LA_UNLIKELY(!la_block_ok(b)))
+                        la_fl_corrupt(b);
+                sh->fl[c] = la_block_next(b);
+                b->link = 0;
+                p = b;
+        } else {
+                p = la_heap_alloc_refill(sh, c);
+        }
+        la_mutex_unlock(&a->lock);
+        return p;
+}
+
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c)
 {
+        if (h->cur[c] == NULL && h->kind == LA_HEAP_THREAD && h->ramp[c] < LA_RAMP_BLOCKS &&
+            atomic_load_explicit(&h->arena->abandoned_hint, memory_order_relaxed) >=
+                    LA_RAMP_ABANDONED)
+                return ramp(h, c); /* no refill of h's list */
         void *p = refill(h, c);
         if (p != NULL) {
                 h->nfills[c]++;

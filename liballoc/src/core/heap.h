@@ -88,6 +88,9 @@ typedef struct la_heap {
         bool prof_armed;
         uint64_t prof_at[LA_NBINS];
         la_block_t *prof_rest[LA_NBINS];
+        /* Blocks of each class this thread heap took from its arena's shared heap before
+         * it took a slab of its own (LA_RAMP_BLOCKS). */
+        uint8_t ramp[LA_NBINS];
         /* Full slabs that other threads freed into, pushed by them (once per slab, see
          * LA_OWNER_NOTIFIED); the owner takes the whole stack in its slow path.  Alone on
          * its line: remote threads write it. */
@@ -124,8 +127,29 @@ uint64_t la_heap_deallocated(const la_heap_t *h);
 /* A thread heap's refill that finds fewer blocks than this in its slab adds the free
  * blocks of its other slabs of the class (heap.c's gather). */
 #define LA_GATHER_MIN 32
-/* Refills fl[c] and pops one block; NULL when out of memory.  Shared heaps: arena lock
- * held.  May take the arena lock (thread heaps). */
+/* Where threads leave slabs behind (at least LA_RAMP_ABANDONED slabs of an arena wait
+ * abandoned: blocks outlived the threads that made them), a thread heap's first
+ * LA_RAMP_BLOCKS blocks of a class come from the arena's shared heap (under the arena
+ * lock, as for a tcache-less thread) rather than from a slab of its own.  A short-lived
+ * thread that hands a few blocks of each class to others then leaves no slab behind for
+ * each class it used, most of it free but held until a heap of its class adopts it or a
+ * sweep finds it empty (thread-storm: hundreds of such slabs at the peak, holding a few
+ * live blocks each); its blocks share the shared heap's slabs instead.  Elsewhere the
+ * shared slabs, which outlive the threads, would only pin pages between the runs that
+ * threads give back (taken always, thread-churn's RSS crept up by 200-550 KiB; with the
+ * bound at 1 slab, short-threads took 1.3 million blocks there and its peak RSS was 1.2x;
+ * at 16, thread-storm kept about 16 abandoned slabs an arena and its peak hardly moved).
+ * malloc's fast path is unchanged: the heap's list of the class stays empty, so each of
+ * those mallocs takes the slow path. */
+#ifndef LA_RAMP_BLOCKS
+#define LA_RAMP_BLOCKS 16
+#endif
+#ifndef LA_RAMP_ABANDONED
+#define LA_RAMP_ABANDONED 4
+#endif
+/* Refills fl[c] and pops one block (or, for a thread heap's first blocks of a class,
+ * LA_RAMP_BLOCKS, pops one of the arena's shared heap); NULL when out of memory.  Shared
+ * heaps: arena lock held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
