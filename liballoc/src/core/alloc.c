@@ -24,21 +24,10 @@
 
 static void *shared_small(la_arena_t *a, unsigned c)
 {
-        la_heap_t *sh = a->shared;
         la_mutex_lock(&a->lock);
-        la_block_t *b = sh->fl[c];
-        void *p;
-        if (b != NULL) {
-                if (LA_UNLIKELY(!la_block_ok(b)))
-                        la_fl_corrupt(b);
-                sh->fl[c] = la_block_next(b);
-                b->link = 0;
-                p = b;
-        } else {
-                p = la_heap_alloc_refill(sh, c);
-        }
+        void *p = la_shared_pop_locked(a, c);
         if (p != NULL)
-                sh->nmalloc[c]++;
+                a->shared->nmalloc[c]++;
         la_mutex_unlock(&a->lock);
         return p;
 }

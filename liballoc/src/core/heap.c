@@ -338,6 +338,19 @@ static void *refill(la_heap_t *h, unsigned c)
         return ret;
 }
 
+void *la_shared_pop_locked(la_arena_t *a, unsigned c)
+{
+        la_heap_t *sh = a->shared;
+        la_block_t *b = sh->fl[c];
+        if (b == NULL)
+                return la_heap_alloc_refill(sh, c);
+        if (LA_UNLIKELY(!la_block_ok(b)))
+                la_fl_corrupt(b);
+        sh->fl[c] = la_block_next(b);
+        b->link = 0;
+        return b;
+}
+
 /* One of thread heap h's first blocks of class c (LA_RAMP_BLOCKS), popped from its
  * arena's shared heap under the arena lock.  Counted as h's malloc (nmalloc, by the
  * caller), as every block h hands out, and not as the shared heap's: both count in the
@@ -345,20 +358,9 @@ static void *refill(la_heap_t *h, unsigned c)
 static LA_NOINLINE void *ramp(la_heap_t *h, unsigned c)
 {
         la_arena_t *a = h->arena;
-        la_heap_t *sh = a->shared;
         h->ramp[c]++;
         la_mutex_lock(&a->lock);
-        void *p;
-        la_block_t *b = sh->fl[c];
-        if (b != NULL) {
-                if (LA_UNLIKELY(!la_block_ok(b)))
-                        la_fl_corrupt(b);
-                sh->fl[c] = la_block_next(b);
-                b->link = 0;
-                p = b;
-        } else {
-                p = la_heap_alloc_refill(sh, c);
-        }
+        void *p = la_shared_pop_locked(a, c);
         la_mutex_unlock(&a->lock);
         return p;
 }

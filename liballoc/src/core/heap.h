@@ -151,6 +151,9 @@ uint64_t la_heap_deallocated(const la_heap_t *h);
  * LA_RAMP_BLOCKS, pops one of the arena's shared heap); NULL when out of memory.  Shared
  * heaps: arena lock held.  May take the arena lock (thread heaps). */
 void *la_heap_alloc_refill(la_heap_t *h, unsigned c);
+/* A block of class c from arena a's shared heap: its list's first, else a refill of it;
+ * NULL when out of memory.  Arena lock held; counted by the caller. */
+void *la_shared_pop_locked(struct la_arena *a, unsigned c);
 /* Free of a small block whose fast path did not apply (not ours, slab marked full). */
 void la_small_free_slow(la_span_t *s, void *p);
 /* free's fast-path push of block p of slab s, owned by h (the calling thread's heap, slab
