@@ -40,7 +40,8 @@
 #   purge-resident  then allocator_resident has fallen by >= 70% of the load
 #   purge-rss       and the process's VmRSS by >= 60% of it
 #   flushall-sync   load again, FLUSHALL SYNC (which purges by itself):
-#                   allocator_resident falls by >= 70%, VmRSS by >= 60%
+#                   allocator_resident falls by >= 70%, VmRSS by >= 60% (for the
+#                   jemalloc baseline a SKIP if not: its purge can be a no-op)
 #   shutdown        SHUTDOWN NOSAVE: exit status 0, no crash report in the log
 #
 # Environment: REDIS_STATS_BUDGET (seconds for the whole script, default 60;
@@ -414,7 +415,16 @@ if [ $LOADED = 1 ]; then
             fail flushall-sync "FLUSHALL SYNC answered: $r"
         elif ! fell allocator_resident 70 "$DIR/loaded-again.txt" "$DIR/flushed-sync.txt" ||
             ! fell vm_rss 60 "$DIR/loaded-again.txt" "$DIR/flushed-sync.txt"; then
-            fail flushall-sync "$ERR (FLUSHALL SYNC purges with arena.<arenas.narenas>.purge and ignores its result)"
+            if [ "$TAG" = jemalloc ]; then
+                # The baseline only: jemalloc 5.3 drops an arena's decay lock while it
+                # purges and marks the arena as purging; an explicit purge that finds
+                # the mark returns at once, purging nothing, and Redis turns on
+                # jemalloc's background thread, which purges on its own schedule
+                # (seen once in about 30 runs).  liballoc's purge waits for the lock.
+                skip flushall-sync "jemalloc: $ERR (its background thread was probably purging the same arena, which makes an explicit purge a no-op)"
+            else
+                fail flushall-sync "$ERR (FLUSHALL SYNC purges with arena.<arenas.narenas>.purge and ignores its result)"
+            fi
         else
             pass flushall-sync
         fi
