@@ -202,7 +202,9 @@ void *la_malloc_slow(size_t size)
                 la_span_t *s = th->lcache[k];
                 if (s != NULL) {
                         void *p = la_lcache_take(th, k, s);
-                        th->allocated_large += s->usize; /* la_account_alloc */
+                        /* la_account_thread, with the publishing a tail call so that
+                         * this path keeps p in no saved register (2 instructions). */
+                        th->allocated_large += s->usize;
                         if (LA_UNLIKELY(th->publish))
                                 return publish_then(th, p);
                         return p;
@@ -364,9 +366,7 @@ void la_free_slow(void *p, la_span_t *s)
                  * is a thread heap without fill (la_lcache_allowed): no junk to write. */
                 la_heap_t *h = la_tls_heap;
                 if (la_lcache_park(h, s)) {
-                        h->deallocated_large += s->usize; /* la_account_dealloc */
-                        if (LA_UNLIKELY(h->publish))
-                                la_heap_publish(h);
+                        la_account_thread(h, &h->deallocated_large, s->usize);
                         return;
                 }
         }

@@ -606,15 +606,29 @@ void la_arena_inuse_unlink_locked(la_arena_t *a, la_span_t *s)
         s->lru_next = s->lru_prev = NULL;
 }
 
+/* The abandoned lists of a (lock held), with their counts: per class (stats) and in all
+ * (abandoned_hint, which thread heaps read without the lock). */
+static void abandoned_push_locked(la_arena_t *a, la_span_t *s)
+{
+        la_span_list_push(&a->abandoned[s->cls], s);
+        a->stats.abandoned_n[s->cls]++;
+        atomic_fetch_add_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
+}
+
+static void abandoned_unlink_locked(la_arena_t *a, la_span_t *s)
+{
+        la_span_list_unlink(&a->abandoned[s->cls], s);
+        a->stats.abandoned_n[s->cls]--;
+        atomic_fetch_sub_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
+}
+
 static la_span_t *slab_adopt_locked(la_arena_t *a, la_heap_t *h, unsigned c)
 {
         la_span_t *s = a->abandoned[c];
         if (s == NULL)
                 return NULL;
         LA_ASSERT_INTERNAL(s->kind == LA_SPAN_SMALL && s->cls == c && s->owner == 0);
-        la_span_list_unlink(&a->abandoned[c], s);
-        a->stats.abandoned_n[c]--;
-        atomic_fetch_sub_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
+        abandoned_unlink_locked(a, s);
         a->stats.reslabs[c]++;
         __atomic_store_n(&s->owner, la_heap_id(h), __ATOMIC_RELAXED);
         return s;
@@ -696,9 +710,7 @@ void la_arena_slab_abandon_locked(la_arena_t *a, la_span_t *s)
                 la_arena_slab_release_locked(a, s);
                 return;
         }
-        la_span_list_push(&a->abandoned[s->cls], s);
-        a->stats.abandoned_n[s->cls]++;
-        atomic_fetch_add_explicit(&a->abandoned_hint, 1, memory_order_relaxed);
+        abandoned_push_locked(a, s);
 }
 
 /* Gives back the abandoned slabs whose last blocks other threads have freed since: no
@@ -710,10 +722,7 @@ static void sweep_abandoned_locked(la_arena_t *a)
                 while (s != NULL) {
                         la_span_t *next = s->next;
                         if (abandoned_collect(s)) {
-                                la_span_list_unlink(&a->abandoned[c], s);
-                                a->stats.abandoned_n[c]--;
-                                atomic_fetch_sub_explicit(&a->abandoned_hint, 1,
-                                                          memory_order_relaxed);
+                                abandoned_unlink_locked(a, s);
                                 slab_release_nodecay(a, s); /* keeps the lock */
                         }
                         s = next;

@@ -70,25 +70,27 @@ static inline void la_account_heapless(bool dealloc, uint64_t n)
         la_tls_no_counters[dealloc] += n; /* inline: a call would make its callers save
                                            * registers on their common paths too */
 }
+/* Thread heap h's counter (its allocated_large or deallocated_large) grows by n: for
+ * callers that know h is one (a parked run's thread) and for the two below. */
+static inline void la_account_thread(la_heap_t *h, uint64_t *counter, uint64_t n)
+{
+        *counter += n;
+        if (LA_UNLIKELY(h->publish))
+                la_heap_publish(h);
+}
 static inline void la_account_alloc(la_heap_t *h, uint64_t n)
 {
-        if (h->kind == LA_HEAP_THREAD) {
-                h->allocated_large += n;
-                if (LA_UNLIKELY(h->publish))
-                        la_heap_publish(h);
-        } else {
+        if (h->kind == LA_HEAP_THREAD)
+                la_account_thread(h, &h->allocated_large, n);
+        else
                 la_account_heapless(false, n);
-        }
 }
 static inline void la_account_dealloc(la_heap_t *h, uint64_t n)
 {
-        if (h->kind == LA_HEAP_THREAD) {
-                h->deallocated_large += n;
-                if (LA_UNLIKELY(h->publish))
-                        la_heap_publish(h);
-        } else {
+        if (h->kind == LA_HEAP_THREAD)
+                la_account_thread(h, &h->deallocated_large, n);
+        else
                 la_account_heapless(true, n);
-        }
 }
 
 #endif
