@@ -105,6 +105,17 @@ else
         echo "FAIL: unit/pkgconfig-static: $why"
         status=1
 fi
+# How much of liballoc's code a small program keeps resident (docs/architecture.md, "Code
+# layout"): the allocation and start-up paths are linked first, the control plane last.
+# (Release build: a sanitizer build's library is instrumented, its layout is another.)
+if sanitized "$build"; then
+        echo "SKIP: unit/resident-code: a sanitizer build (the release build checks it)"
+elif [ ! -x "$build/tests/unit/resident-code" ]; then
+        echo "FAIL: unit/resident-code: $build/tests/unit/resident-code was not built"
+        status=1
+else
+        LD_PRELOAD="$build/liballoc/liballoc.so" "$build/tests/unit/resident-code" || status=1
+fi
 # The benchmark runner races a peer library given by path (--peer NAME=LIBRARY) as one
 # more allocator row, and refuses a malformed --peer.  (Release build: the bench programs
 # of a sanitizer build cannot take a preloaded malloc.)

@@ -186,7 +186,7 @@ void la_bg_stats(size_t *n, uint64_t *runs, uint64_t *interval)
         la_mutex_unlock(&bg_lock);
 }
 
-void la_bg_boot(void)
+LA_BOOT void la_bg_boot(void)
 {
         if (la_opt.background_thread)
                 la_bg_enable(true);

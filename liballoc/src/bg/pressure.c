@@ -392,7 +392,7 @@ static bool service_booted; /* la_ctl_server_boot ran: the service thread may be
 static bool grown;          /* the heap passed opt.pressure_arm_mb */
 static size_t carved;
 
-void la_pressure_grew(size_t bytes)
+LA_WARM void la_pressure_grew(size_t bytes)
 {
         if (__atomic_load_n(&grown, __ATOMIC_RELAXED))
                 return;
@@ -407,7 +407,7 @@ void la_pressure_grew(size_t bytes)
                 la_defer_request(LA_DEFER_SERVICE);
 }
 
-void la_pressure_boot(void)
+LA_BOOT void la_pressure_boot(void)
 {
         /* No request of its own: the start that follows tries to arm when the heap has
          * grown already (a constructor's allocations). */
@@ -418,7 +418,7 @@ void la_pressure_boot(void)
  * reported once, however often the service is started. */
 static bool tried;
 
-bool la_pressure_arm(void)
+LA_BOOT bool la_pressure_arm(void)
 {
         if (w.fd >= 0)
                 return true;

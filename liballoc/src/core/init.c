@@ -96,3 +96,12 @@ __attribute__((constructor(101))) static void la_ctor(void)
 {
         la_init_slow();
 }
+
+/* The shared library's DT_FINI (liballoc/meson.build links with -fini=la_fini): it has no
+ * work at unload (its destructors, if any, are in .fini_array), and the linker's default,
+ * the _fini stub, sits after all of the library's code, so calling it at exit would map
+ * the last 64 KiB of code into every process (docs/architecture.md, "Code layout"). */
+void la_fini(void);
+void la_fini(void)
+{
+}

@@ -252,7 +252,7 @@ void la_thread_boot(void)
                                                          la_arenas_postfork_child});
         la_fork_register(LA_RANK_META, (la_fork_ops_t){la_meta_prefork, la_meta_postfork_parent,
                                                        la_meta_postfork_child});
-        pthread_atfork(prefork, postfork_parent, postfork_child);
+        la_os_atfork(prefork, postfork_parent, postfork_child);
 }
 
 static la_heap_t *heap_create(void);

@@ -24,7 +24,7 @@ static void lock_ctl(void)
         }
 }
 
-la_mutex_t *la_ctl_mutex(void)
+LA_BOOT la_mutex_t *la_ctl_mutex(void)
 {
         return &ctl_lock;
 }

@@ -127,16 +127,35 @@ bool la_os_guard(void *addr, size_t size, bool on)
         return mprotect(addr, size, on ? PROT_NONE : PROT_READ | PROT_WRITE) == 0;
 }
 
+/* The raw system call and our own count: glibc's sched_getaffinity and CPU_COUNT are
+ * in pages of libc that a small program never runs otherwise, and each first call
+ * maps 64 KiB of them (docs/architecture.md, "Code layout"). */
 unsigned la_os_ncpus(void)
 {
-        cpu_set_t set;
-        if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-                int n = CPU_COUNT(&set);
+        uint64_t mask[16]; /* 1024 CPUs, the kernel's default NR_CPUS limit is above */
+        long got = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+        if (got > 0) {
+                unsigned n = 0;
+                for (size_t i = 0; i < (size_t)got / sizeof(mask[0]); i++)
+                        for (uint64_t m = mask[i]; m != 0; m &= m - 1) /* no libgcc call */
+                                n++;
                 if (n > 0)
-                        return (unsigned)n;
+                        return n;
         }
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         return n > 0 ? (unsigned)n : 1;
+}
+
+/* pthread_atfork is not in libc.so: it is a stub of libc_nonshared.a, which the linker
+ * puts after all of liballoc's code, so calling it would map the library's last pages.
+ * The stub passes the caller's __dso_handle to glibc's exported entry; so does this. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso);
+extern void *__dso_handle;
+
+int la_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+        return __register_atfork(prepare, parent, child, &__dso_handle);
 }
 
 uint64_t la_os_now_ns(void)

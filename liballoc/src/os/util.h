@@ -19,6 +19,13 @@
 #define LA_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LA_NOINLINE __attribute__((noinline))
 #define LA_COLD __attribute__((cold, noinline))
+/* Code placement (docs/architecture.md, "Code layout"): the linker puts cold functions
+ * first, then hot ones, then the rest in link order (allocation paths first, control
+ * plane last).  LA_BOOT marks a function of an upper layer that runs once at start-up,
+ * LA_WARM one that the allocation paths call: both then share the pages that every
+ * program runs, and the control plane's pages stay out of its resident set. */
+#define LA_BOOT __attribute__((cold))
+#define LA_WARM __attribute__((hot))
 #define LA_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LA_EXPORT __attribute__((visibility("default")))
 #define LA_CACHELINE 64

@@ -730,7 +730,7 @@ void la_prof_reset(const size_t *lg)
 
 /* ---- start-up, fork ------------------------------------------------------------------ */
 
-void la_prof_boot(void)
+LA_BOOT void la_prof_boot(void)
 {
         atomic_store(&lg_sample, la_opt.lg_prof_sample);
         set_scales();
@@ -770,7 +770,7 @@ void la_prof_postfork_child(void)
         prune_threads_locked();
 }
 
-void la_prof_register(void)
+LA_BOOT void la_prof_register(void)
 {
         la_up.prof = (la_sampler_t){
                 .heap_sync = la_prof_heap_sync,

@@ -426,7 +426,7 @@ static _Atomic size_t gdump_high; /* mapped bytes at the last gdump */
 static _Atomic uint64_t interval_acc;  /* sampled bytes, scaled, since start */
 static _Atomic uint64_t interval_next; /* the next multiple of the interval */
 
-static void gdump_watch(size_t mapped)
+static LA_WARM void gdump_watch(size_t mapped)
 {
         if (!atomic_load_explicit(&gdump_on, memory_order_relaxed) ||
             !atomic_load_explicit(&la_prof_active, memory_order_relaxed))
@@ -519,7 +519,7 @@ static void prof_exit(void)
         }
 }
 
-void la_prof_dump_boot(void)
+LA_BOOT void la_prof_dump_boot(void)
 {
         la_strlcpy(prefix, la_opt.prof_prefix, sizeof(prefix));
         atomic_store(&interval_next, la_prof_interval());

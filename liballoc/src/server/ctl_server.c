@@ -723,7 +723,7 @@ static bool bind_socket(void)
         return true;
 }
 
-static void close_fds(void)
+static LA_BOOT void close_fds(void)
 {
         if (srv.lfd >= 0)
                 close(srv.lfd);
@@ -735,7 +735,7 @@ static void close_fds(void)
 
 /* Binds the control socket if the runtime directory allows it; false when it stays off
  * (la_ctl_server_dir_pending says whether to look again later). */
-static bool socket_start_locked(void)
+static LA_BOOT bool socket_start_locked(void)
 {
         bool explicit_on;
         if (srv.lfd >= 0 || !pick_dir(srv.dir, sizeof(srv.dir), &explicit_on))
@@ -813,7 +813,7 @@ static void at_exit(void)
         la_ctl_server_stop();
 }
 
-void la_ctl_server_boot(void)
+LA_BOOT void la_ctl_server_boot(void)
 {
         static bool registered;
         if (tls_booting)
@@ -830,7 +830,7 @@ void la_ctl_server_boot(void)
         tls_booting = false;
 }
 
-void la_ctl_server_dir_tick(void)
+LA_WARM void la_ctl_server_dir_tick(void)
 {
         struct timespec ts;
         if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)

@@ -43,7 +43,7 @@ static uint64_t epoch; /* 1 after the first refresh, which the first mallctl cal
 static _Atomic uint64_t zero_reallocs;
 static la_mutex_t *ctl_mutex; /* the mallctl tree's (ctl/), which stats reports and resets */
 
-void la_stats_set_ctl_mutex(la_mutex_t *m)
+LA_BOOT void la_stats_set_ctl_mutex(la_mutex_t *m)
 {
         ctl_mutex = m;
 }
