@@ -84,8 +84,7 @@ void la_span_collect_remote(la_span_t *s)
         la_block_t *tf = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
         while (tf != NULL) {
                 la_block_t *n = la_block_next(tf);
-                la_block_set_next(tf, s->local_free);
-                s->local_free = tf;
+                la_span_push_local(s, tf);
                 s->used--;
                 tf = n;
         }
@@ -257,12 +256,14 @@ static uint32_t install(la_heap_t *h, la_span_t *s, unsigned c)
 
 /* A thread heap's refill hoisted only n blocks (its slabs are nearly full and random
  * frees are spread over them): the local free lists of the next partial slabs go in
- * front of the list, up to LA_GATHER_MIN blocks in all (a longer list is cut there, its
- * rest stays the slab's), so that the next refill is that many mallocs away rather than
- * a few.  Their blocks then count as in the heap's list (used), as the current slab's do;
- * the list holds blocks of several slabs (every walk of it goes by block, never by
- * slab).  Each part taken is walked to its end (at most LA_GATHER_MIN blocks a refill),
- * which also brings its blocks into the cache for the mallocs that follow. */
+ * front of the list, whole, until it holds LA_GATHER_MIN blocks, so that the next refill
+ * is that many mallocs away rather than a few.  Their blocks then count as in the heap's
+ * list (used), as the current slab's do; the list holds blocks of several slabs (every
+ * walk of it goes by block, never by slab).  A list is joined at its last block, which
+ * its slab keeps (la_span_push_local), and its length is the slab's count of free
+ * blocks: no block is read here (walking the lists to cut them cost a cache miss per
+ * block, one after the other, where the mallocs that take the blocks overlap theirs
+ * with the program's work). */
 static void gather(la_heap_t *h, unsigned c, uint32_t n)
 {
         if (h->kind != LA_HEAP_THREAD || n >= LA_GATHER_MIN)
@@ -274,22 +275,13 @@ static void gather(la_heap_t *h, unsigned c, uint32_t n)
                 la_block_t *l = s->local_free;
                 if (l == NULL)
                         continue;
-                /* Only the blocks still wanted: the rest of the list stays the slab's. */
-                la_block_t *t = l, *x;
-                uint32_t k = 1, want = LA_GATHER_MIN - n;
-                while (k < want && (x = la_block_next(t)) != NULL) {
-                        if (LA_UNLIKELY(!la_block_ok(x) || k >= s->capacity))
-                                la_fl_corrupt(x);
-                        t = x;
-                        k++;
-                }
-                la_block_t *rest = la_block_next(t);
-                if (LA_UNLIKELY(!la_block_ok(rest)))
-                        la_fl_corrupt(rest);
-                la_block_set_next(t, head);
+                uint32_t k = s->capacity - s->used;
+                if (LA_UNLIKELY(k == 0 || k > s->capacity))
+                        la_fl_corrupt(l);
+                la_block_set_next(s->local_tail, head);
                 head = l;
-                s->local_free = rest;
-                s->used += k;
+                s->local_free = NULL;
+                s->used = s->capacity;
                 unretire(h, s);
                 n += k;
         }
@@ -437,9 +429,7 @@ void la_small_free_slow(la_span_t *s, void *p)
                         queue_unlink(h, c, s);
                         la_span_list_push(&h->partial[c], s);
                 }
-                la_block_t *b = p;
-                la_block_set_next(b, s->local_free);
-                s->local_free = b;
+                la_span_push_local(s, p);
                 h->ndalloc[c]++;
                 if (--s->used == 0 && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) ==
                                               la_heap_id(h))
@@ -472,9 +462,7 @@ void la_small_free_slow(la_span_t *s, void *p)
 
 void la_small_free_own(la_heap_t *h, la_span_t *s, void *p)
 {
-        la_block_t *b = p;
-        la_block_set_next(b, s->local_free);
-        s->local_free = b;
+        la_span_push_local(s, p);
         h->ndalloc[s->cls]++;
         if (--s->used == 0)
                 la_heap_span_empty(h, s);
@@ -633,8 +621,7 @@ void la_heap_flush(la_heap_t *h)
                         la_span_t *o = s != NULL && (uintptr_t)b - s->base < la_span_bytes(s)
                                                ? s
                                                : la_pm_lookup(b);
-                        la_block_set_next(b, o->local_free);
-                        o->local_free = b;
+                        la_span_push_local(o, b);
                         o->used--;
                         b = n;
                 }

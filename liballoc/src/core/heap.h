@@ -232,9 +232,7 @@ static inline __attribute__((always_inline)) void la_free_inline(void *p)
         la_heap_t *h = la_tls_heap;
         if (LA_LIKELY(s != NULL && la_span_owner_fast(s) == (uintptr_t)h &&
                       ((uintptr_t)p & 7) == 0 && !la_block_maybe_free(p))) {
-                la_block_t *b = p;
-                la_block_set_next(b, s->local_free);
-                s->local_free = b;
+                la_span_push_local(s, p);
                 h->ndalloc[s->cls]++;
                 if (LA_UNLIKELY(--s->used == 0))
                         la_heap_span_empty(h, s);

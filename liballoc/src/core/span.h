@@ -102,23 +102,25 @@ typedef struct la_span {
         uint32_t block_size;      /* small: bytes from one block to the next */
         uint8_t kind;             /* enum la_span_kind */
         uint8_t cls;              /* size class (small and large) */
-        uint8_t state;            /* enum la_run_state (free runs) */
-        uint8_t zeroed;           /* run known to read as zero (clean) */
-        uint8_t aligned;          /* huge: mapped with an alignment mremap would not keep */
-        uint8_t guarded;          /* large, hardened mode: its last page is a guard page */
         uint8_t retired;          /* small: empty, kept by its heap (la_heap_span_empty) */
         uint8_t parked;           /* large: freed, parked in its freeing thread's heap
                                      (lcache.h); relaxed atomic accesses */
-        uint32_t arena_ind;
         /* small: a block's usable size, la_cls_size[cls]: block_size, less the canary and
          * its padding in the hardened mode (la_sizeclass_harden) */
         uint32_t usable;
         struct la_arena *arena;
+        la_block_t *local_tail; /* local_free's last block, while local_free != NULL */
+        /* In this line too: a refill's walk of the partial slabs reads it (gather). */
+        struct la_span *next; /* heap list / arena bin / abandoned */
         /* Line 1: other threads push their frees here. */
         _Alignas(LA_CACHELINE) _Atomic(la_block_t *) thread_free;
         /* Line 2: cold fields, touched under the arena lock or in slow paths. */
-        _Alignas(LA_CACHELINE) struct la_span *next; /* heap list / arena bin / abandoned */
-        struct la_span *prev;
+        _Alignas(LA_CACHELINE) struct la_span *prev;
+        uint8_t state;            /* enum la_run_state (free runs) */
+        uint8_t zeroed;           /* run known to read as zero (clean) */
+        uint8_t aligned;          /* huge: mapped with an alignment mremap would not keep */
+        uint8_t guarded;          /* large, hardened mode: its last page is a guard page */
+        uint32_t arena_ind;
         struct la_span *lru_next; /* free runs: age order; in-use large: arena list */
         struct la_span *lru_prev;
         struct la_span *notify_next; /* owner heap's notified stack */
@@ -133,6 +135,21 @@ typedef struct la_span {
         void *prof_tctx;
         uint32_t prof_epoch;
 } la_span_t;
+
+_Static_assert(offsetof(la_span_t, thread_free) == LA_CACHELINE,
+               "the owner's fields of a span fit its first cache line");
+
+/* The owner's free of b into s's local list, which keeps the list's last block known:
+ * a refill takes whole lists of several slabs and joins them without walking them
+ * (heap.c, gather). */
+static inline void la_span_push_local(la_span_t *s, la_block_t *b)
+{
+        la_block_t *old = s->local_free;
+        if (old == NULL)
+                s->local_tail = b;
+        la_block_set_next(b, old);
+        s->local_free = b;
+}
 
 /* The owner word as the free fast path reads it.  Only the owner itself ever stores its
  * own heap there, so a torn or stale read can only fail the "is it mine" test, which then
