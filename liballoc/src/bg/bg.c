@@ -46,7 +46,7 @@ static size_t default_max(void)
 /* One pass over thread k's arenas; returns the nanoseconds until the next deadline. */
 static uint64_t pass(unsigned k, unsigned n)
 {
-        uint64_t now = la_os_now_ns(), next = now + INTERVAL_MAX_NS;
+        uint64_t now = la_os_coarse_ns(), next = now + INTERVAL_MAX_NS;
         unsigned total = atomic_load(&la_narenas_total);
         for (unsigned i = k; i < total; i += n) {
                 la_arena_t *a = la_arena_get(i, false);
@@ -57,7 +57,7 @@ static uint64_t pass(unsigned k, unsigned n)
                 if (d != 0 && d < next)
                         next = d;
         }
-        now = la_os_now_ns();
+        now = la_os_coarse_ns();
         uint64_t wait = next > now ? next - now : 0;
         if (wait < INTERVAL_MIN_NS)
                 wait = INTERVAL_MIN_NS;

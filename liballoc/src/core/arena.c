@@ -412,7 +412,7 @@ static void purge_locked(la_arena_t *a, int from, size_t limit)
         a->stats.npurge[from]++;
         a->stats.nmadvise[from] += nruns;
         a->stats.purged[from] += npurged;
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         while (list != NULL) {
                 la_span_t *s = list;
                 list = s->next;
@@ -428,7 +428,7 @@ static void sweep_abandoned_locked(la_arena_t *a);
 
 static void decay_locked(la_arena_t *a, bool all)
 {
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         /* Abandoned slabs that other threads' frees emptied go back first, so that their
          * pages decay with the rest: at every purge of everything, else once a second (the
          * walk visits every abandoned slab). */
@@ -468,7 +468,7 @@ void la_arena_huge_tick(void)
 {
         la_arena_t *a = la_arena_get(la_narenas_auto, false);
         if (a == NULL || la_hcache_pages(&a->hcache) == 0 ||
-            la_os_now_ns() < __atomic_load_n(&a->decay_next_ns, __ATOMIC_RELAXED))
+            la_os_coarse_ns() < __atomic_load_n(&a->decay_next_ns, __ATOMIC_RELAXED))
                 return;
         la_arena_decay(a, false);
 }
@@ -481,7 +481,7 @@ void la_arena_maybe_decay_locked(la_arena_t *a)
         }
         if (a->decay_next_ns == UINT64_MAX)
                 return;
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         /* File newly unused pages under the epoch they were freed in, not the epoch of the
          * next purge decision (which may come much later). */
         la_decay_update(&a->decay[0], now, a->npages[LA_RUN_DIRTY]);
@@ -507,7 +507,7 @@ void la_arena_maybe_decay_locked(la_arena_t *a)
 void la_arena_trim_idle(la_arena_t *a)
 {
         la_mutex_lock(&a->lock);
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         if (now >= a->trim_next_ns && a->decay[0].ms > 0) {
                 a->trim_next_ns = now + TRIM_INTERVAL_NS;
                 if (a->npages[LA_RUN_DIRTY] > a->active_peak) {
@@ -564,7 +564,7 @@ int la_arena_set_decay_ms(la_arena_t *a, int which, ssize_t ms)
         la_mutex_lock(&a->lock);
         /* As in jemalloc, a new decay time restarts the curve from what is unused now, and
          * the arena then purges according to the new setting. */
-        la_decay_init(&a->decay[which], ms, la_os_now_ns(), a->npages[which]);
+        la_decay_init(&a->decay[which], ms, la_os_coarse_ns(), a->npages[which]);
         atomic_store_explicit(&a->keep_huge, la_arena_keeps_oversize_locked(a),
                               memory_order_relaxed);
         if (ms == 0)
@@ -741,7 +741,7 @@ static la_arena_t *arena_new(unsigned ind)
         la_mutex_init_ranked(&a->lock, "arena", LA_RANK_ARENA);
         a->ind = ind;
         a->next_region_size = REGION_MIN;
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         a->huge = ind == la_narenas_auto;
         for (int q = 0; q < 2; q++) {
                 /* As jemalloc, the huge arena purges at once unless the default says
@@ -753,7 +753,7 @@ static la_arena_t *arena_new(unsigned ind)
         }
         atomic_store(&a->keep_huge, la_arena_keeps_oversize_locked(a));
         a->decay_next_ns = 0;
-        a->created_ns = now;
+        a->created_ns = la_os_now_ns(); /* uptime: the precise clock */
         a->dss = la_opt.dss;
         atomic_store(&a->oversize_threshold, la_opt.oversize_threshold);
         atomic_store(&a->retain_grow_limit, (size_t)REGION_MAX);
@@ -799,7 +799,7 @@ la_arena_t *la_arena_get(unsigned ind, bool create)
 static void arena_reincarnate(la_arena_t *a)
 {
         la_mutex_lock(&a->lock);
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         la_arena_stats_t *st = &a->stats;
         for (int q = 0; q < 2; q++) {
                 st->npurge[q] = st->nmadvise[q] = st->purged[q] = 0;
@@ -821,7 +821,7 @@ static void arena_reincarnate(la_arena_t *a)
         atomic_store(&a->nmalloc_huge, 0);
         atomic_store(&a->ndalloc_huge, 0);
         la_heap_init(a->shared, a, LA_HEAP_SHARED);
-        a->created_ns = now;
+        a->created_ns = la_os_now_ns(); /* uptime: the precise clock */
         a->dss = la_opt.dss;
         atomic_store(&a->oversize_threshold, la_opt.oversize_threshold);
         __atomic_store_n(&a->destroyed, false, __ATOMIC_RELEASE);
@@ -855,21 +855,51 @@ int la_arena_create(unsigned *ret_ind)
         return 0;
 }
 
-la_arena_t *la_arena_choose(void)
+/* The least loaded automatic arena (the first never used, if any); *load: its count of
+ * threads as seen. */
+static unsigned least_loaded(unsigned *load)
 {
         unsigned best = 0, best_load = UINT32_MAX;
         for (unsigned i = 0; i < la_narenas_auto; i++) {
                 la_arena_t *a = __atomic_load_n(&la_arenas[i], __ATOMIC_ACQUIRE);
-                unsigned load = a != NULL ? atomic_load(&a->nthreads) : 0;
-                if (load < best_load) {
+                unsigned n = a != NULL ? atomic_load(&a->nthreads) : 0;
+                if (n < best_load) {
                         best = i;
-                        best_load = load;
-                        if (load == 0)
+                        best_load = n;
+                        if (n == 0)
                                 break;
                 }
         }
-        la_arena_t *a = la_arena_get(best, true);
+        *load = best_load;
+        return best;
+}
+
+la_arena_t *la_arena_choose(void)
+{
+        unsigned load;
+        la_arena_t *a = la_arena_get(least_loaded(&load), true);
         return a != NULL ? a : la_arena_get(0, true);
+}
+
+/* The choice and the claim are one compare-and-swap of the count the choice saw: threads
+ * that start together would otherwise all see the same arena idle (between a choice and
+ * its increment lies the arena's creation) and share it, while others stay unused. */
+la_arena_t *la_arena_choose_claim(void)
+{
+        for (unsigned tries = 0;; tries++) {
+                unsigned load;
+                la_arena_t *a = la_arena_get(least_loaded(&load), true);
+                if (a == NULL)
+                        a = la_arena_get(0, true);
+                if (a == NULL)
+                        return NULL;
+                if (tries >= 16) { /* a storm of new threads: any arena will do */
+                        atomic_fetch_add(&a->nthreads, 1);
+                        return a;
+                }
+                if (atomic_compare_exchange_strong(&a->nthreads, &load, load + 1))
+                        return a;
+        }
 }
 
 la_arena_t *la_arena_huge(void)

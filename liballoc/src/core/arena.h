@@ -137,6 +137,8 @@ la_arena_t *la_arena_get(unsigned ind, bool create);
 int la_arena_create(unsigned *ret_ind);
 /* The arena a new thread should use (least loaded automatic arena). */
 la_arena_t *la_arena_choose(void);
+/* la_arena_choose for a new thread heap: the arena comes with its nthreads raised for it. */
+la_arena_t *la_arena_choose_claim(void);
 la_arena_t *la_arena_huge(void);
 
 /* A run of npages aligned to align bytes (>= page), or NULL.  *ret_zeroed tells whether it

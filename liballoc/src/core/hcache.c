@@ -49,7 +49,7 @@ la_span_t *la_hcache_put_locked(la_arena_t *a, la_span_t *s)
         ssize_t ms = atomic_load_explicit(&la_default_decay_ms[0], memory_order_relaxed);
         if (!cache_on(a, ms) || s->map_size > la_opt.huge_cache)
                 return evict(a, s, NULL);
-        uint64_t now = la_os_now_ns();
+        uint64_t now = la_os_coarse_ns();
         if (c->n == 0 || c->decay.ms != ms)
                 la_decay_init(&c->decay, ms, now, c->pages);
         la_pm_set_ends(s->base, 1, NULL);
@@ -83,7 +83,7 @@ la_span_t *la_hcache_take(la_arena_t *a, size_t usize)
         la_span_t *s = fit != NULL ? fit : largest;
         if (s != NULL) {
                 unlink_span(c, s);
-                la_decay_update(&c->decay, la_os_now_ns(), c->pages);
+                la_decay_update(&c->decay, la_os_coarse_ns(), c->pages);
         }
         la_mutex_unlock(&a->lock);
         if (s == NULL)

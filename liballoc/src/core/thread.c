@@ -286,15 +286,20 @@ static la_heap_t *heap_create(void)
         la_mutex_unlock(&registry_lock);
         if (h == NULL)
                 h = la_meta_alloc(sizeof(la_heap_t), LA_CACHELINE);
-        struct la_arena *a = tls_arena != NULL ? tls_arena : la_arena_choose();
-        if (h == NULL || a == NULL) {
+        if (h == NULL) {
+                la_tls_state = LA_THREAD_NEW;
+                return NULL;
+        }
+        struct la_arena *a = tls_arena;
+        if (a != NULL)
+                atomic_fetch_add(&a->nthreads, 1);
+        else if ((a = la_arena_choose_claim()) == NULL) {
                 la_tls_state = LA_THREAD_NEW;
                 return NULL;
         }
         la_heap_init(h, a, LA_HEAP_THREAD);
         h->allocated_base = la_tls_no_counters[0];
         h->deallocated_base = la_tls_no_counters[1];
-        atomic_fetch_add(&a->nthreads, 1);
         la_mutex_lock(&registry_lock);
         registry_insert_locked(h);
         la_mutex_unlock(&registry_lock);

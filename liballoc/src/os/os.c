@@ -158,6 +158,13 @@ int la_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
         return __register_atfork(prepare, parent, child, &__dso_handle);
 }
 
+uint64_t la_os_coarse_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t la_os_now_ns(void)
 {
         struct timespec ts;

@@ -39,6 +39,10 @@ unsigned la_os_ncpus(void);
 /* pthread_atfork, without the libc_nonshared.a stub (os.c says why). */
 int la_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 uint64_t la_os_now_ns(void);
+/* Monotonic time at the kernel tick's resolution (1-10 ms; a quarter of the cost of
+ * la_os_now_ns in the vDSO): the clock of decay's bookkeeping (arena.c, hcache.c, bg.c),
+ * which runs on large allocations and frees and counts in 50 ms epochs by default. */
+uint64_t la_os_coarse_ns(void);
 /* Resident pages of the process, from /proc/self/statm (0 if unreadable). */
 size_t la_os_rss_bytes(void);
 /* 64 unpredictable bits: getrandom, mixed with the kernel's AT_RANDOM bytes and the
