@@ -327,6 +327,12 @@ static __attribute__((noinline)) void free_small(void *p, la_span_t *s)
                         return;
                 }
         }
+        /* A thread whose first call is a free (a consumer of blocks other threads make)
+         * gets its heap here, as on its first malloc: its frees then count in its own
+         * heap, where without one each was an atomic add to a counter of the slab's arena
+         * that every such thread shares (la_small_free_slow). */
+        if (LA_UNLIKELY(la_tls_state == LA_THREAD_NEW))
+                (void)la_thread_heap();
         if (LA_UNLIKELY(la_opt.hardened)) {
                 la_harden_free_small(s, p); /* junk and quarantine */
                 return;
