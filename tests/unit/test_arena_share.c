@@ -3,7 +3,8 @@
  * Unit test of how arenas share freed pages: an automatic arena that needs pages takes
  * another automatic arena's unpurged ones before it touches new ones (no RSS growth); a
  * manual arena neither gives nor takes; blocks freed into slabs that an exited thread
- * abandoned give the slabs back at the arena's sweep (arena.<i>.purge).  Uses the renamed
+ * abandoned give the slabs back at the arena's sweep (arena.<i>.purge); threads started
+ * together take distinct arenas.  Uses the renamed
  * entry points of the internal build and reads the arenas' counts directly.
  */
 #include <pthread.h>
@@ -177,6 +178,53 @@ static void emptied_abandoned_slabs_go_back(void)
         la_mutex_unlock(&a->lock);
 }
 
+/* Threads that start at once each take an arena of their own: the choice of the least
+ * loaded arena and the claim on it are one step (la_arena_choose_claim), so they cannot
+ * all see the same idle arena and pile onto it. */
+#define TOGETHER 6
+static pthread_barrier_t together;
+
+static void *start_together(void *arg)
+{
+        unsigned *arena = arg;
+        pthread_barrier_wait(&together);
+        void *p = la_malloc(SMALL); /* the first malloc makes the thread's heap */
+        size_t len = sizeof(*arena);
+        EXPECT(la_mallctl("thread.arena", arena, &len, NULL, 0) == 0);
+        pthread_barrier_wait(&together); /* all of them alive while the others choose */
+        la_free(p);
+        return NULL;
+}
+
+static void threads_started_together_take_distinct_arenas(void)
+{
+        unsigned narenas, mine;
+        size_t len = sizeof(narenas);
+        EXPECT(la_mallctl("opt.narenas", &narenas, &len, NULL, 0) == 0);
+        if (narenas < TOGETHER + 1) {
+                printf("SKIP: unit/arena-share/together: needs %u automatic arenas\n",
+                       TOGETHER + 1);
+                return;
+        }
+        len = sizeof(mine);
+        EXPECT(la_mallctl("thread.arena", &mine, &len, NULL, 0) == 0);
+        for (int round = 0; round < 20; round++) {
+                pthread_t t[TOGETHER];
+                unsigned arena[TOGETHER];
+                EXPECT(pthread_barrier_init(&together, NULL, TOGETHER) == 0);
+                for (int i = 0; i < TOGETHER; i++)
+                        EXPECT(pthread_create(&t[i], NULL, start_together, &arena[i]) == 0);
+                for (int i = 0; i < TOGETHER; i++)
+                        pthread_join(t[i], NULL);
+                pthread_barrier_destroy(&together);
+                for (int i = 0; i < TOGETHER; i++) {
+                        EXPECT(arena[i] != mine);
+                        for (int j = 0; j < i; j++)
+                                EXPECT(arena[i] != arena[j]);
+                }
+        }
+}
+
 int main(void)
 {
         la_free(la_malloc(1));
@@ -191,5 +239,6 @@ int main(void)
         RUN("unit/arena-share", automatic_arenas_share_unpurged_pages);
         RUN("unit/arena-share", manual_arenas_keep_their_pages);
         RUN("unit/arena-share", emptied_abandoned_slabs_go_back);
+        RUN("unit/arena-share", threads_started_together_take_distinct_arenas);
         return check_finish();
 }
