@@ -8,7 +8,8 @@
  * its arena's shared heap where slabs wait abandoned (LA_RAMP_ABANDONED), and stats follow.  Random frees spread
  * over nearly full slabs: a refill gathers the free blocks of several slabs (few refills),
  * thread.tcache.flush gives each gathered block back to its own slab, and a second free of
- * a gathered block is caught as a double free.
+ * a gathered block is caught as a double free.  A thread whose first call is a free gets
+ * its heap there.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -434,6 +435,40 @@ static void double_free_of_gathered_block(void)
         expect_abort(twice_gathered_remote);
 }
 
+/* A thread whose first call is a free of a small block gets its heap there (alloc.c,
+ * free_small): its frees then count in its own counters, thread.deallocated included. */
+struct first_free {
+        void *blocks[64];
+        bool had_heap_before, has_heap_after;
+        uint64_t deallocated;
+};
+
+static void *free_first(void *arg)
+{
+        struct first_free *ff = arg;
+        ff->had_heap_before = la_tls_heap->kind == LA_HEAP_THREAD;
+        for (int i = 0; i < 64; i++)
+                la_free(ff->blocks[i]);
+        ff->has_heap_after = la_tls_heap->kind == LA_HEAP_THREAD;
+        size_t len = sizeof(ff->deallocated);
+        EXPECT(la_mallctl("thread.deallocated", &ff->deallocated, &len, NULL, 0) == 0);
+        return NULL;
+}
+
+static void a_first_free_makes_the_heap(void)
+{
+        struct first_free ff;
+        for (int i = 0; i < 64; i++)
+                ff.blocks[i] = la_malloc(48);
+        size_t usable = la_malloc_usable_size(ff.blocks[0]);
+        pthread_t t;
+        EXPECT(pthread_create(&t, NULL, free_first, &ff) == 0);
+        pthread_join(t, NULL);
+        EXPECT(!ff.had_heap_before);
+        EXPECT(ff.has_heap_after);
+        EXPECT_EQ(ff.deallocated, 64 * usable);
+}
+
 int main(void)
 {
         RUN("unit/heap", blocks_distinct_and_aligned);
@@ -447,5 +482,6 @@ int main(void)
         RUN("unit/heap", tcache_off_and_on);
         RUN("unit/heap", random_frees_refill_rarely);
         RUN("unit/heap", double_free_of_gathered_block);
+        RUN("unit/heap", a_first_free_makes_the_heap);
         return check_finish();
 }
