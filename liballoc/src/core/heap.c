@@ -254,6 +254,18 @@ static uint32_t install(la_heap_t *h, la_span_t *s, unsigned c)
 
 #define GATHER_SLABS 8 /* partial slabs looked at for them (LA_GATHER_MIN: heap.h) */
 
+/* Whether l, a slab's local list, has k blocks and ends at tail (the invariant gather
+ * relies on; walked in debug builds only). */
+static bool local_list_is(const la_block_t *l, uint32_t k, const la_block_t *tail)
+{
+        uint32_t n = 1;
+        while (la_block_next(l) != NULL && n <= k) {
+                l = la_block_next(l);
+                n++;
+        }
+        return n == k && l == tail;
+}
+
 /* A thread heap's refill hoisted only n blocks (its slabs are nearly full and random
  * frees are spread over them): the local free lists of the next partial slabs go in
  * front of the list, whole, until it holds LA_GATHER_MIN blocks, so that the next refill
@@ -278,6 +290,7 @@ static void gather(la_heap_t *h, unsigned c, uint32_t n)
                 uint32_t k = s->capacity - s->used;
                 if (LA_UNLIKELY(k == 0 || k > s->capacity))
                         la_fl_corrupt(l);
+                LA_ASSERT_EXPENSIVE(local_list_is(l, k, s->local_tail));
                 la_block_set_next(s->local_tail, head);
                 head = l;
                 s->local_free = NULL;
