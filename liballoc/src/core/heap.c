@@ -29,7 +29,7 @@ __thread uint8_t la_tls_state __attribute__((tls_model("initial-exec")));
 
 #define ADOPT_MAX 4       /* abandoned slabs examined per refill */
 #define CARVE_BYTES 4096  /* fresh blocks carved per step: touch memory only as needed, */
-#define CARVE_MIN 8       /* but enough of them that refills stay rare */
+#define CARVE_MIN 4       /* but enough of them that refills stay rare */
 
 void la_fl_key_init(void)
 {
