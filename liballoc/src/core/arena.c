@@ -889,10 +889,11 @@ la_arena_t *la_arena_choose_claim(void)
         for (unsigned tries = 0;; tries++) {
                 unsigned load;
                 la_arena_t *a = la_arena_get(least_loaded(&load), true);
-                if (a == NULL)
-                        a = la_arena_get(0, true);
-                if (a == NULL)
-                        return NULL;
+                if (a == NULL) { /* it could not be made: the first arena, as la_arena_choose */
+                        if ((a = la_arena_get(0, true)) != NULL)
+                                atomic_fetch_add(&a->nthreads, 1);
+                        return a;
+                }
                 if (tries >= 16) { /* a storm of new threads: any arena will do */
                         atomic_fetch_add(&a->nthreads, 1);
                         return a;

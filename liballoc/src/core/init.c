@@ -98,9 +98,10 @@ __attribute__((constructor(101))) static void la_ctor(void)
 }
 
 /* The shared library's DT_FINI (liballoc/meson.build links with -fini=la_fini): it has no
- * work at unload (its destructors, if any, are in .fini_array), and the linker's default,
- * the _fini stub, sits after all of the library's code, so calling it at exit would map
- * the last 64 KiB of code into every process (docs/architecture.md, "Code layout"). */
+ * work at unload (its destructors, if any, are in .fini_array).  The linker's default,
+ * the C runtime's _fini (crti.o/crtn.o, an empty prologue and epilogue), sits after all
+ * of the library's code, so calling it at exit would map the last 64 KiB of code into
+ * every process (docs/architecture.md, "Code layout"). */
 void la_fini(void);
 void la_fini(void)
 {

@@ -132,7 +132,7 @@ bool la_os_guard(void *addr, size_t size, bool on)
  * maps 64 KiB of them (docs/architecture.md, "Code layout"). */
 unsigned la_os_ncpus(void)
 {
-        uint64_t mask[16]; /* 1024 CPUs, the kernel's default NR_CPUS limit is above */
+        uint64_t mask[16]; /* 1024 CPUs; a kernel built for more refuses it: sysconf */
         long got = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
         if (got > 0) {
                 unsigned n = 0;
@@ -146,9 +146,10 @@ unsigned la_os_ncpus(void)
         return n > 0 ? (unsigned)n : 1;
 }
 
-/* pthread_atfork is not in libc.so: it is a stub of libc_nonshared.a, which the linker
- * puts after all of liballoc's code, so calling it would map the library's last pages.
- * The stub passes the caller's __dso_handle to glibc's exported entry; so does this. */
+/* pthread_atfork is not in libc.so but a one-line wrapper in libc_nonshared.a, statically
+ * linked after all of liballoc's code, so calling it would map the library's last pages.
+ * The wrapper passes the caller's __dso_handle to glibc's exported __register_atfork;
+ * so does this. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
                              void *dso);
 extern void *__dso_handle;

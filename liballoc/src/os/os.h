@@ -36,7 +36,7 @@ bool la_os_guard(void *addr, size_t size, bool on);
 size_t la_os_mapped_bytes(void);
 extern void (*la_os_map_hook)(size_t mapped_bytes);
 unsigned la_os_ncpus(void);
-/* pthread_atfork, without the libc_nonshared.a stub (os.c says why). */
+/* pthread_atfork, registered directly with glibc (os.c says why). */
 int la_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 uint64_t la_os_now_ns(void);
 /* Monotonic time at the kernel tick's resolution (1-10 ms; a quarter of the cost of
