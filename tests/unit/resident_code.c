@@ -38,7 +38,6 @@ struct found {
         uintptr_t base;            /* load address */
         uintptr_t code_lo, code_hi; /* the executable PT_LOAD, page-rounded */
         uintptr_t fini;            /* DT_FINI's address, 0 if none */
-        char name[256];
 };
 
 static int find_liballoc(struct dl_phdr_info *info, size_t size, void *arg)
@@ -48,7 +47,6 @@ static int find_liballoc(struct dl_phdr_info *info, size_t size, void *arg)
         if (info->dlpi_name == NULL || strstr(info->dlpi_name, "liballoc") == NULL)
                 return 0;
         long page = sysconf(_SC_PAGESIZE);
-        snprintf(f->name, sizeof(f->name), "%s", info->dlpi_name);
         f->base = info->dlpi_addr;
         for (int i = 0; i < info->dlpi_phnum; i++) {
                 const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
